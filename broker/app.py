@@ -1,0 +1,100 @@
+"""create_app(): settings → runtime (database, state, plugins) → extensions → blueprints."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from flask import Flask, request
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import Settings, load_settings
+from .logs import configure_logging
+from .runtime import Runtime
+from .web.sessions import StateSessionInterface
+
+SUPPORTED_LOCALES = ("fr", "en")
+MAX_BODY = 1024 * 1024
+
+
+def select_locale() -> str:
+    """?lang= (remembered in a cookie) > cookie > browser preference > French."""
+    asked = request.args.get("lang") or request.cookies.get("lang")
+    if asked in SUPPORTED_LOCALES:
+        return asked
+    return request.accept_languages.best_match(SUPPORTED_LOCALES) or runtime_of().settings.default_locale
+
+
+def runtime_of(app: Flask | None = None) -> Runtime:
+    from flask import current_app
+
+    return (app or current_app).extensions["broker"]
+
+
+def create_app(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    settings: Settings | None = None,
+    extra_plugins: tuple[Any, ...] = (),
+) -> Flask:
+    """Build a broker app. Raises ConfigError (one line naming the key) on a bad setting."""
+    settings = settings or load_settings(overrides)
+    configure_logging(settings.log_level, settings.log_json)
+    runtime = Runtime(settings, extra_plugins=extra_plugins)
+
+    app = Flask("broker", instance_path=settings.instance_path, instance_relative_config=False)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_NAME="sesame",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=MAX_BODY,
+        MAX_FORM_MEMORY_SIZE=MAX_BODY,
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=False,
+        BABEL_DEFAULT_LOCALE=settings.default_locale,
+        BABEL_TRANSLATION_DIRECTORIES="translations",
+        PREFERRED_URL_SCHEME="https" if settings.secure_cookies else "http",
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["broker"] = runtime
+    app.session_interface = StateSessionInterface(
+        runtime.state,
+        cookie_name="sesame",
+        idle=settings.session_idle_timeout,
+        absolute=settings.session_absolute_timeout,
+    )
+    if settings.trust_proxy:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trust_proxy, x_proto=settings.trust_proxy,
+                                x_host=settings.trust_proxy)  # type: ignore[method-assign]
+    Babel(app, locale_selector=select_locale)
+    app.extensions["csrf"] = CSRFProtect(app)
+
+    from .web import context, errors, ops
+
+    context.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(ops.bp)
+    _register_optional_blueprints(app)
+    for provider in runtime.providers.values():
+        bp = provider.blueprint(runtime)
+        if provider.csrf_exempt:
+            app.extensions["csrf"].exempt(bp)
+        app.register_blueprint(bp)
+    return app
+
+
+def _register_optional_blueprints(app: Flask) -> None:
+    """The patron, staff and API blueprints (each module exposes ``init_app``)."""
+    import importlib
+
+    for name in ("portal", "staff", "api", "stats"):
+        try:
+            module = importlib.import_module(f"broker.web.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"broker.web.{name}":
+                continue
+            raise
+        module.init_app(app)

@@ -1,0 +1,120 @@
+"""The ``broker`` command: a click group over the same services as the web app.
+
+Exit codes: 0 done, 1 the operation was refused or failed, 2 bad usage or
+invalid input (nothing written). Every command that prints data takes --json.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import click
+
+from ..errors import BrokerError
+
+_APP = None
+
+
+def get_app():
+    """The Flask app, built once per command from the environment and config file."""
+    global _APP
+    if _APP is None:
+        import logging
+        import os
+
+        from ..app import create_app
+
+        _APP = create_app()
+        if "BROKER_LOG_LEVEL" not in os.environ:
+            logging.getLogger().setLevel(logging.WARNING)  # commands print their own results
+    return _APP
+
+
+def fail(exc: BrokerError) -> None:
+    click.echo(f"error: {exc.message}", err=True)
+    sys.exit(exc.exit_code)
+
+
+def with_runtime(fn: Callable) -> Callable:
+    """Run a command inside an app context with ``runtime`` and an open DB ``session``.
+
+    The session commits when the command returns; any BrokerError rolls it back,
+    prints one line and exits with the error's code.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            app = get_app()
+            with app.app_context():
+                runtime = app.extensions["broker"]
+                with runtime.db.session() as session:
+                    return fn(runtime, session, *args, **kwargs)
+        except BrokerError as exc:
+            fail(exc)
+        except Exception as exc:  # a database or network failure: one line, exit 1
+            from sqlalchemy.exc import SQLAlchemyError
+
+            if isinstance(exc, SQLAlchemyError):
+                click.echo(f"error: database: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}", err=True)
+                sys.exit(1)
+            raise
+
+    return wrapper
+
+
+def json_option(fn: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(fn)
+
+
+def emit(rows: Sequence[dict[str, Any]] | dict[str, Any], as_json: bool, columns: Iterable[str] | None = None) -> None:
+    """Print rows as JSON or as an aligned table."""
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return
+    if isinstance(rows, dict):
+        for key, value in rows.items():
+            click.echo(f"{key}: {value}")
+        return
+    if not rows:
+        click.echo("(none)")
+        return
+    cols = list(columns or rows[0].keys())
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in cols}
+    click.echo("  ".join(c.ljust(widths[c]) for c in cols).rstrip())
+    for r in rows:
+        click.echo("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in cols).rstrip())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="sesame-broker", prog_name="broker")
+def cli() -> None:
+    """Sésame: single sign-on for the patrons of a network of public libraries."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    from . import admin, system  # noqa: F401  (registers the commands)
+
+    _attach_plugin_commands()
+    cli.main(args=argv, prog_name="broker")
+
+
+def _attach_plugin_commands() -> None:
+    """Commands offered by plugins (``broker_cli_commands``), loaded without building the app."""
+    from ..plugins.manager import make_plugin_manager
+
+    try:
+        pm = make_plugin_manager()
+    except BrokerError as exc:
+        fail(exc)
+    for commands in pm.hook.broker_cli_commands():
+        for command in commands or ():
+            if command.name not in cli.commands:
+                cli.add_command(command)
+            elif isinstance(command, click.Group) and isinstance(cli.commands[command.name], click.Group):
+                for sub in command.commands.values():
+                    cli.commands[command.name].add_command(sub)

@@ -1,0 +1,150 @@
+"""Commands for operators: schema, demo data, plugins, connectors, the SIP2 emulator."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from ..domain.connectors import (
+    ConnectorProtocolError,
+    ConnectorUnavailable,
+    InvalidCredentials,
+    UnknownPatron,
+)
+from ..domain.patrons import mask_card
+from ..errors import BrokerError
+from . import cli, emit, fail, get_app, json_option, with_runtime
+
+
+@cli.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Create or migrate the schema (idempotent)."""
+    from ..db.migrate import current_revision, upgrade
+
+    try:
+        app = get_app()
+    except BrokerError as exc:
+        fail(exc)
+    runtime = app.extensions["broker"]
+    if runtime.db.is_sqlite:
+        Path(runtime.settings.instance_path).mkdir(parents=True, exist_ok=True)
+    upgrade(runtime.db.engine, revision)
+    click.echo(f"database at revision {current_revision(runtime.db.engine)}")
+
+
+@cli.command("check-config")
+def check_config() -> None:
+    """Load the settings and report the first problem (exit 2), or print a summary."""
+    from ..config import load_settings
+
+    try:
+        s = load_settings()
+    except BrokerError as exc:
+        fail(exc)
+    click.echo(f"ok: base_url={s.base_url} database={s.effective_database_url.split('@')[-1]} "
+               f"state={'redis' if s.redis_url else 'sql'}")
+
+
+@cli.command("demo")
+@click.option("--sip2-port", default=6001, show_default=True, help="Port of the demo SIP2 emulator.")
+@json_option
+@with_runtime
+def demo(runtime, session, sip2_port, as_json):
+    """Load the demo network once (does nothing when it is already there)."""
+    from ..demo import load_demo
+
+    summary = load_demo(runtime, session, sip2_port=sip2_port)
+    emit(summary, as_json)
+
+
+@cli.group()
+def plugins() -> None:
+    """Installed plugins."""
+
+
+@plugins.command("list")
+@json_option
+@with_runtime
+def plugins_list(runtime, session, as_json):
+    """Plugins, the hooks they implement, connector types and protocols."""
+    from ..plugins.manager import describe
+
+    rows = describe(runtime.pm)
+    if as_json:
+        emit({"plugins": rows, "connectors": sorted(runtime.connector_specs),
+              "providers": sorted(runtime.providers)}, True)
+        return
+    emit([{**r, "hooks": ",".join(r["hooks"])} for r in rows], False)
+    click.echo(f"\nconnectors: {', '.join(sorted(runtime.connector_specs)) or '(none)'}")
+    click.echo(f"protocols:  {', '.join(sorted(runtime.providers)) or '(none)'}")
+
+
+@cli.group()
+def connectors() -> None:
+    """SIGB connectors."""
+
+
+@connectors.command("check")
+@click.argument("code")
+@click.argument("card")
+@click.option("--password", help="Check the card with this PIN/password (else a lookup without secret).")
+@json_option
+@with_runtime
+def connectors_check(runtime, session, code, card, password, as_json):
+    """Ask a library's SIGB about a card; exit 1 with the precise reason when it fails."""
+    from ..clock import today
+    from ..services.libraries import connection, get_library
+
+    lib = connection(get_library(session, code))
+    started = time.perf_counter()
+    result: dict = {"library": code, "card": mask_card(runtime.sigb.normalize(lib, card))}
+    try:
+        if password is not None:
+            record = runtime.sigb.authenticate(lib, card, password)
+        else:
+            record = runtime.sigb.lookup(lib, card, use_cache=False)
+            if record is None:
+                raise UnknownPatron("unknown card")
+    except UnknownPatron as exc:
+        result.update(ok=False, reason="unknown", detail=str(exc))
+    except InvalidCredentials as exc:
+        result.update(ok=False, reason="credentials", detail=str(exc))
+    except ConnectorProtocolError as exc:
+        raw = exc.raw.decode("utf-8", "replace") if isinstance(exc.raw, bytes) else exc.raw
+        result.update(ok=False, reason="protocol", detail=str(exc), raw=raw)
+    except ConnectorUnavailable as exc:
+        result.update(ok=False, reason="unavailable", detail=str(exc))
+    else:
+        problem = record.card_problem(today())
+        patron = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in asdict(record).items()}
+        patron["card"] = mask_card(record.card)
+        result["patron"] = patron
+        if problem is not None:
+            result.update(ok=False, reason="card_invalid", detail=problem.value)
+        else:
+            result.update(ok=True)
+    result["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    emit(result, as_json)
+    if not result["ok"]:
+        sys.exit(1)
+
+
+def _attach_emulator() -> None:
+    try:
+        from connectors.sip2.emulator import sip2_emulator_command
+    except ImportError:  # pragma: no cover - the SIP2 connector is part of the distribution
+        return
+    cli.add_command(sip2_emulator_command, name="sip2-emulator")
+
+
+_attach_emulator()

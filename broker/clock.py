@@ -1,0 +1,14 @@
+"""The one place that reads the time, so that tests and rules agree on "now"."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def today() -> date:
+    """Today's date in UTC (agreements, cards and ages are decided on it)."""
+    return utcnow().date()

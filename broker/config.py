@@ -1,0 +1,218 @@
+"""Typed settings: defaults < TOML file < ``BROKER_*`` environment < overrides.
+
+The TOML file is the one named by ``BROKER_CONFIG``, else ``instance/broker.toml``
+when it exists. Sections flatten into keys: ``[smtp] host`` is ``smtp_host``,
+set from the environment as ``BROKER_SMTP_HOST``. ``config/broker.example.toml``
+documents every key; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+
+def _doc(text: str, default: Any = dataclasses.MISSING, **kw: Any) -> Any:
+    if default is dataclasses.MISSING and "default_factory" not in kw:
+        return field(metadata={"doc": text}, **kw)
+    return field(default=default, metadata={"doc": text}, **kw)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting Sésame reads. Field names are the flattened TOML keys."""
+
+    secret_key: str = _doc("Secret for sessions, CSRF, pseudonymous identifiers and encryption at rest (≥ 32 characters). Keep it: changing it breaks every pairwise identifier.")
+    base_url: str = _doc("Public URL of the broker (issuer, entity ID base). https makes the session cookie Secure.", "http://127.0.0.1:5000")
+    instance_path: str = _doc("Folder for the embedded database and instance files.", str(DEFAULT_INSTANCE))
+    database_url: str = _doc("SQLAlchemy URL of the database (SQLite default; postgresql+psycopg://… in production).", "")
+    redis_url: str = _doc("Redis URL for short-lived state; empty → the embedded SQL state store.", "")
+    default_locale: str = _doc("Language of the pages when the browser does not ask (fr or en).", "fr")
+    log_level: str = _doc("Logging level (DEBUG, INFO, WARNING, ERROR).", "INFO")
+    log_json: bool = _doc("Write logs as one JSON object per line.", True)
+    trust_proxy: int = _doc("Number of reverse proxies in front whose X-Forwarded-* headers are trusted.", 0)
+    plugins_load_entrypoints: bool = _doc("Load third-party plugins from the `broker` entry-point group.", True)
+    plugins_disabled: tuple[str, ...] = _doc("Names of plugins not to register.", ())
+    session_idle_timeout: int = _doc("Seconds without activity after which a patron session ends.", 1800)
+    session_absolute_timeout: int = _doc("Seconds after login after which a patron session ends anyway.", 28800)
+    staff_session_timeout: int = _doc("Seconds after which a staff session ends.", 3600)
+    login_ip_limit: int = _doc("Login attempts allowed per client IP and minute.", 30)
+    login_card_failures: int = _doc("Failed logins on one card before it is locked for a while.", 5)
+    login_lockout_seconds: int = _doc("How long a card stays locked after too many failures.", 900)
+    connector_breaker_failures: int = _doc("Consecutive SIGB failures that open a library's circuit breaker.", 5)
+    connector_breaker_reset: int = _doc("Seconds before an open breaker lets one probe through.", 30)
+    connector_cache_seconds: int = _doc("Seconds a successful SIGB lookup is cached (never secrets).", 300)
+    smtp_host: str = _doc("SMTP server for patron and staff e-mail; empty disables sending.", "")
+    smtp_port: int = _doc("SMTP port.", 25)
+    smtp_starttls: bool = _doc("Use STARTTLS.", False)
+    smtp_username: str = _doc("SMTP user name, if the server needs one.", "")
+    smtp_password: str = _doc("SMTP password, if the server needs one.", "")
+    smtp_sender: str = _doc("From address of the e-mails.", "Sésame <no-reply@localhost>")
+    keys_signing_key_file: str = _doc("PEM private key for SAML signing; empty → keys generated and kept in the database.", "")
+    keys_signing_cert_file: str = _doc("PEM certificate matching keys_signing_key_file.", "")
+    saml_entity_id: str = _doc("SAML entity ID of the IdP; empty → <base_url>/saml/metadata.", "")
+    saml_metadata_valid_days: int = _doc("validUntil of the published metadata, in days.", 7)
+    saml_sign_metadata: bool = _doc("Sign the published metadata.", True)
+    saml_assertion_lifetime: int = _doc("Seconds an assertion is valid.", 300)
+    oidc_code_lifetime: int = _doc("Seconds an authorization code is valid.", 60)
+    oidc_access_token_lifetime: int = _doc("Seconds an access token is valid.", 600)
+    oidc_refresh_token_lifetime: int = _doc("Seconds a refresh token is valid (for clients allowed refresh tokens).", 2592000)
+    cas_ticket_lifetime: int = _doc("Seconds a CAS service ticket is valid.", 10)
+    retention_usage_events_days: int = _doc("Days raw usage events are kept before only aggregates remain (≤ 365).", 365)
+    retention_refused_registrations_days: int = _doc("Days refused or abandoned registrations are kept.", 90)
+    retention_inactive_membership_days: int = _doc("Days after which an ended membership's personal data is erased.", 365)
+    demo: bool = _doc("Show the demo banner and accounts on the home page.", False)
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{Path(self.instance_path) / 'broker.db'}"
+
+    @property
+    def effective_saml_entity_id(self) -> str:
+        return self.saml_entity_id or f"{self.base_url.rstrip('/')}/saml/metadata"
+
+    @classmethod
+    def keys(cls) -> list[dataclasses.Field]:
+        return list(dataclasses.fields(cls))
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}_"))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _field_type(f: dataclasses.Field) -> Any:
+    hints = typing.get_type_hints(Settings)
+    return hints[f.name]
+
+
+def _coerce(key: str, value: Any, typ: Any, source: str) -> Any:
+    origin = typing.get_origin(typ)
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+            return value.lower() in {"1", "true", "yes", "on"}
+        raise ConfigError(key, "expected true or false", source=source)
+    if typ is int:
+        if isinstance(value, bool):
+            raise ConfigError(key, "expected an integer", source=source)
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(key, f"expected an integer, got {value!r}", source=source) from None
+    if origin is tuple:
+        if isinstance(value, str):
+            return tuple(v.strip() for v in value.split(",") if v.strip())
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise ConfigError(key, "expected a list of strings", source=source)
+    if typ is str:
+        if not isinstance(value, str):
+            raise ConfigError(key, f"expected a string, got {value!r}", source=source)
+        return value
+    raise ConfigError(key, f"unsupported type {typ}", source=source)  # pragma: no cover
+
+
+def _validate(s: Settings) -> None:
+    if len(s.secret_key) < 32:
+        raise ConfigError("secret_key", "missing or too short: set BROKER_SECRET_KEY to at least 32 random characters")
+    parts = urlsplit(s.base_url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ConfigError("base_url", f"expected an http(s) URL such as https://sesame.example.org, got {s.base_url!r}")
+    if s.database_url and not (s.database_url.startswith("sqlite") or s.database_url.startswith("postgresql")):
+        raise ConfigError("database_url", f"expected a sqlite:/// or postgresql+psycopg:// URL, got {s.database_url.split('@')[-1]!r}")
+    if s.redis_url and urlsplit(s.redis_url).scheme not in {"redis", "rediss", "unix"}:
+        raise ConfigError("redis_url", "expected a redis://, rediss:// or unix:// URL")
+    if s.default_locale not in {"fr", "en"}:
+        raise ConfigError("default_locale", "expected fr or en")
+    if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError("log_level", "expected DEBUG, INFO, WARNING or ERROR")
+    if not 1 <= s.retention_usage_events_days <= 365:
+        raise ConfigError("retention_usage_events_days", "expected 1 to 365 days")
+    for name in ("session_idle_timeout", "session_absolute_timeout", "login_card_failures", "oidc_code_lifetime", "cas_ticket_lifetime"):
+        if getattr(s, name) <= 0:
+            raise ConfigError(name, "expected a positive integer")
+
+
+def config_file_path(environ: Mapping[str, str]) -> Path | None:
+    """The TOML file to read: BROKER_CONFIG, else instance/broker.toml if present."""
+    explicit = environ.get("BROKER_CONFIG")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError("BROKER_CONFIG", f"no such file: {path}")
+        return path
+    instance = Path(environ.get("BROKER_INSTANCE_PATH", str(DEFAULT_INSTANCE)))
+    candidate = instance / "broker.toml"
+    return candidate if candidate.is_file() else None
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    config_file: str | Path | None = None,
+) -> Settings:
+    """Build the settings from every layer; raise ConfigError naming the key at fault."""
+    environ = os.environ if environ is None else environ
+    known = {f.name: f for f in Settings.keys()}
+    values: dict[str, Any] = {}
+
+    path = Path(config_file) if config_file else config_file_path(environ)
+    if path is not None:
+        try:
+            with open(path, "rb") as fh:
+                data = _flatten(tomllib.load(fh))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(str(path), f"not valid TOML: {exc}") from exc
+        except OSError as exc:
+            raise ConfigError(str(path), f"cannot read: {exc.strerror}") from exc
+        for key, value in data.items():
+            if key not in known:
+                raise ConfigError(key, "unknown setting", source=str(path))
+            values[key] = _coerce(key, value, _field_type(known[key]), str(path))
+
+    for name, value in environ.items():
+        if not name.startswith("BROKER_") or name in {"BROKER_CONFIG"}:
+            continue
+        key = name[len("BROKER_"):].lower()
+        if key in known:
+            values[key] = _coerce(name, value, _field_type(known[key]), "environment")
+
+    for key, value in (overrides or {}).items():
+        if key not in known:
+            raise ConfigError(key, "unknown setting", source="overrides")
+        values[key] = _coerce(key, value, _field_type(known[key]), "overrides")
+
+    if "secret_key" not in values:
+        raise ConfigError("secret_key", "missing: set BROKER_SECRET_KEY (at least 32 random characters) or secret_key in the config file")
+    settings = Settings(**values)
+    _validate(settings)
+    return settings
+
+
+def is_optional(typ: Any) -> bool:  # pragma: no cover - helper for docs
+    return isinstance(typ, types.UnionType) and type(None) in typing.get_args(typ)

@@ -1,0 +1,60 @@
+"""Load the demo network of config/demo/ (once)."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .config import PROJECT_ROOT
+from .db.models import Network
+from .services import libraries, memberships, network, staff, suppliers
+
+DEMO_DIR = PROJECT_ROOT / "config" / "demo"
+SIP2_LOGIN = "sesame"
+SIP2_PASSWORD = "sip2-demo"
+
+
+def load_demo(runtime, session: Session, *, sip2_port: int = 6001, demo_dir: Path = DEMO_DIR) -> dict:
+    data = tomllib.loads((demo_dir / "network.toml").read_text(encoding="utf-8"))
+    first = data["networks"][0]["slug"]
+    if session.scalar(select(Network.id).where(Network.slug == first)) is not None:
+        return {"loaded": False, "reason": "the demo network is already there"}
+    actor = "demo"
+    for n in data["networks"]:
+        network.add_network(runtime, session, n["slug"], n["name"], scope=n.get("scope", ""),
+                            branding=n.get("branding", {}), contact_email=n.get("contact_email", ""), actor=actor)
+    for p in data["partners"]:
+        network.add_partner(runtime, session, p["slug"], name=p["name"], kind=p["kind"], population=p["population"],
+                            network=p["network"], agreement=p.get("agreement"), rate=p.get("rate"), actor=actor)
+    for lib in data["libraries"]:
+        settings = {}
+        if lib["connector"] == "sip2":
+            settings = {"host": "127.0.0.1", "port": str(sip2_port), "login": SIP2_LOGIN,
+                        "password": SIP2_PASSWORD, "institution": lib["code"]}
+        libraries.add_library(runtime, session, lib["code"], name=lib["name"], partner=lib["partner"],
+                              connector=lib["connector"], settings=settings,
+                              registration=lib.get("registration", "referent"), commune=lib.get("commune", ""),
+                              contact_email=lib.get("contact_email", ""), actor=actor)
+    for s in data["suppliers"]:
+        suppliers.add_supplier(runtime, session, s["slug"], name=s["name"], networks=s["networks"],
+                               category=s.get("category", ""), description=s.get("description", ""),
+                               login_url=s.get("login_url", ""), min_age=s.get("min_age"), max_age=s.get("max_age"),
+                               release=s.get("release"), actor=actor)
+    for local in data.get("local_patrons", []):
+        from connectors.local import patrons as local_patrons
+
+        text = (demo_dir / local["file"]).read_text(encoding="utf-8")
+        local_patrons.import_rows(runtime, session, local["library"], local_patrons.parse(text), actor=actor)
+    for block in data.get("memberships", []):
+        rows = [memberships.ImportRow(i, r["card"], r.get("email"), r["state"]) for i, r in enumerate(block["rows"], 2)]
+        memberships.import_rows(runtime, session, block["library"], rows, actor=actor)
+    accounts = []
+    for s in data.get("staff", []):
+        staff.add_staff(runtime, session, s["email"], s["role"], s["scope"], name=s.get("name", ""),
+                        password=s["password"], actor=actor)
+        accounts.append({"email": s["email"], "role": s["role"], "scope": s["scope"], "password": s["password"]})
+    return {"loaded": True, "networks": len(data["networks"]), "libraries": len(data["libraries"]),
+            "suppliers": len(data["suppliers"]), "staff": accounts}

@@ -1,0 +1,79 @@
+"""Every hook a Sésame plugin can implement.
+
+Plugins implement them with ``@broker.hookimpl``; built-in behaviour is
+registered as ordinary plugins, so a third-party plugin can add to it or, for
+``firstresult`` hooks, override it. Each hook is documented in docs/plugins.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .domain.access import LibraryFacts, PatronFacts, Refusal, SupplierFacts
+    from .domain.connectors import ConnectorSpec
+    from .events import Event
+    from .providers import ProviderSpec
+
+hookspec = pluggy.HookspecMarker("broker")
+
+
+@hookspec
+def broker_connectors() -> Iterable[ConnectorSpec]:
+    """Offer SIGB connector types.
+
+    :return: ConnectorSpec records; two plugins offering the same ``name`` is an
+        error that names both.
+    """
+
+
+@hookspec
+def broker_providers() -> Iterable[ProviderSpec]:
+    """Offer outbound protocols (SAML, OpenID Connect, CAS…).
+
+    :return: ProviderSpec records: a protocol name, a blueprint factory and the
+        deep-link handler used by ``/go/<supplier>``.
+    """
+
+
+@hookspec
+def broker_access_check(
+    patron: PatronFacts, library: LibraryFacts, supplier: SupplierFacts
+) -> Refusal | None:
+    """Add an access policy, run after the built-in rules of DESIGN §4.
+
+    :param patron: what the decision knows of the patron (no name, no card).
+    :param library: the patron's library, its network and whether its partner is active.
+    :param supplier: the supplier asked for.
+    :return: a Refusal to deny access, or None to let the other rules decide.
+    """
+
+
+@hookspec
+def broker_release_attributes(
+    patron: PatronFacts, library: LibraryFacts, supplier: SupplierFacts, attributes: dict[str, list[str]]
+) -> None:
+    """Edit the attributes released to a supplier, in place.
+
+    :param attributes: friendly attribute name → values, after the supplier's
+        release policy was applied. Remove or add entries; return nothing.
+    """
+
+
+@hookspec
+def broker_event(event: Event) -> None:
+    """Receive every usage, membership and audit event (statistics, audit, notifications).
+
+    :param event: a frozen record; never holds a password, PIN or card number.
+    """
+
+
+@hookspec
+def broker_cli_commands() -> Iterable[Any]:
+    """Offer extra ``broker`` CLI commands.
+
+    :return: click commands or groups, added to the ``broker`` group.
+    """

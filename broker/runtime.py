@@ -1,0 +1,53 @@
+"""The running broker without its web layer: settings, database, state, plugins, SIGB gateway.
+
+The Flask app keeps one Runtime in ``app.extensions["broker"]``; the CLI uses
+the same object, so both follow the same rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+from .config import Settings
+from .crypto import InstanceKeys
+from .db import Database
+from .events import Event
+from .plugins.manager import collect_named, make_plugin_manager
+from .sigb import SigbGateway
+from .state import StateStore, open_state_store
+
+
+class Runtime:
+    def __init__(self, settings: Settings, *, extra_plugins: tuple[Any, ...] = ()) -> None:
+        self.settings = settings
+        self.keys = InstanceKeys(settings.secret_key)
+        self.db = Database(settings.effective_database_url)
+        self.state: StateStore = open_state_store(settings.redis_url, self.db)
+        self.pm: pluggy.PluginManager = make_plugin_manager(
+            load_entrypoints=settings.plugins_load_entrypoints,
+            disabled=settings.plugins_disabled,
+            extra=extra_plugins,
+        )
+        self.connector_specs = collect_named(self.pm, "broker_connectors", "connector")
+        self.providers = collect_named(self.pm, "broker_providers", "provider")
+        self.sigb = SigbGateway(
+            self.connector_specs,
+            self.state,
+            self.keys,
+            breaker_failures=settings.connector_breaker_failures,
+            breaker_reset=settings.connector_breaker_reset,
+            cache_seconds=settings.connector_cache_seconds,
+            services={"runtime": self},
+        )
+        #: per-process caches that services may keep (each with its own invalidation)
+        self.caches: dict[str, Any] = {}
+
+    def emit(self, event: Event) -> None:
+        """Hand an event to every ``broker_event`` plugin."""
+        self.pm.hook.broker_event(event=event)
+
+    def close(self) -> None:
+        self.sigb.close()
+        self.db.dispose()

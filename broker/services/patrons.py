@@ -1,0 +1,82 @@
+"""Patrons as Sésame keeps them: found by a keyed digest of their card, never by the card itself."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ..clock import today, utcnow
+from ..db.models import Library, Membership, Patron
+from ..domain.access import PatronFacts
+from ..domain.identifiers import card_digest
+from ..domain.memberships import MembershipState
+from ..domain.patrons import PatronRecord, normalize_card
+
+
+def digest_for(runtime, lib: Library, card: str) -> tuple[str, str]:
+    """(digest, hint) of a card typed for ``lib``."""
+    normal = normalize_card(card, case=lib.card_case)
+    return card_digest(runtime.keys.cards, lib.code, normal), normal[-4:]
+
+
+def find(runtime, session: Session, lib: Library, card: str) -> Patron | None:
+    digest, _ = digest_for(runtime, lib, card)
+    return session.scalar(
+        select(Patron).where(Patron.library_id == lib.id, Patron.card_digest == digest).options(
+            selectinload(Patron.membership).selectinload(Membership.history)
+        )
+    )
+
+
+def by_uid(session: Session, uid: str) -> Patron | None:
+    return session.scalar(select(Patron).where(Patron.uid == uid))
+
+
+def upsert(runtime, session: Session, lib: Library, card: str, record: PatronRecord | None) -> Patron:
+    """The patron for this card, created if new, refreshed from what the SIGB said."""
+    patron = find(runtime, session, lib, card)
+    if patron is None:
+        digest, hint = digest_for(runtime, lib, card)
+        patron = Patron(uid=secrets.token_hex(16), library_id=lib.id, card_digest=digest, card_hint=hint)
+        session.add(patron)
+    if record is not None:
+        refresh(patron, record)
+    patron.erased_at = None
+    return patron
+
+
+def refresh(patron: Patron, record: PatronRecord) -> None:
+    patron.display_name = record.name or patron.display_name
+    if record.email and not patron.email:
+        patron.email = record.email
+    patron.birth_year = record.birth_year or patron.birth_year
+    patron.category = record.category or patron.category
+    patron.card_expires = record.expires
+    problem = record.card_problem(today())
+    patron.card_problem = problem.value if problem else None
+
+
+def facts(patron: Patron) -> PatronFacts:
+    from ..domain.patrons import CardProblem
+
+    state = patron.membership.state if patron.membership else None
+    problem = CardProblem(patron.card_problem) if patron.card_problem else None
+    if problem is None and patron.card_expires is not None and patron.card_expires < today():
+        problem = CardProblem.EXPIRED
+    return PatronFacts(uid=patron.uid, membership=MembershipState(state) if state else None,
+                       card_problem=problem, birth_year=patron.birth_year)
+
+
+def erase(patron: Patron) -> None:
+    """Remove personal data; the uid stays so pseudonymous statistics keep their counts."""
+    patron.display_name = None
+    patron.email = None
+    patron.birth_year = None
+    patron.category = None
+    patron.card_expires = None
+    patron.card_problem = None
+    patron.card_digest = f"erased:{patron.uid}"
+    patron.card_hint = ""
+    patron.erased_at = utcnow()

@@ -1,0 +1,212 @@
+"""Talking to libraries' SIGBs: connector settings, circuit breakers and the lookup cache.
+
+Every connector is wrapped the same way: a per-library circuit breaker whose
+state lives in the state store (so every worker and node sees it), and a short
+cache of successful lookups (never of secrets, never keyed by the card number).
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from .crypto import InstanceKeys
+from .domain.connectors import (
+    Connector,
+    ConnectorContext,
+    ConnectorSpec,
+    ConnectorUnavailable,
+    Health,
+)
+from .domain.identifiers import card_digest
+from .domain.patrons import PatronRecord, normalize_card
+from .errors import InvalidInput
+from .state import StateStore, StateUnavailable
+
+
+class LibraryConnection:
+    """What the gateway needs to know of a library to reach its SIGB."""
+
+    def __init__(self, code: str, connector: str, settings: dict[str, Any], secrets: bytes | None,
+                 card_case: str, version: str) -> None:
+        self.code = code
+        self.connector = connector
+        self.settings = settings
+        self.secrets = secrets
+        self.card_case = card_case
+        self.version = version
+
+
+def _secret_fields(model: type[BaseModel]) -> set[str]:
+    return {name for name, f in model.model_fields.items() if f.annotation in (SecretStr, SecretStr | None)}
+
+
+def validate_connector_settings(spec: ConnectorSpec, raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Check settings with the connector's model; return (public, secret) parts as plain values."""
+    try:
+        model = spec.settings_model.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise InvalidInput(f"connector {spec.name}: setting '{key}': {first['msg']}") from None
+    secret_names = _secret_fields(spec.settings_model)
+    public: dict[str, Any] = {}
+    secret: dict[str, Any] = {}
+    for name, value in model.model_dump(mode="json").items():
+        if name in secret_names:
+            real = getattr(model, name)
+            if real is not None:
+                secret[name] = real.get_secret_value()
+        else:
+            public[name] = value
+    return public, secret
+
+
+class SigbGateway:
+    """The one way Sésame calls a SIGB."""
+
+    def __init__(self, specs: dict[str, ConnectorSpec], state: StateStore, keys: InstanceKeys, *,
+                 breaker_failures: int = 5, breaker_reset: int = 30, cache_seconds: int = 300,
+                 services: dict[str, Any] | None = None) -> None:
+        self.specs = specs
+        self.state = state
+        self.keys = keys
+        self.breaker_failures = breaker_failures
+        self.breaker_reset = breaker_reset
+        self.cache_seconds = cache_seconds
+        self.services = services or {}
+        self._connectors: dict[str, tuple[str, Connector]] = {}
+        self._lock = threading.Lock()
+
+    def spec(self, name: str) -> ConnectorSpec:
+        try:
+            return self.specs[name]
+        except KeyError:
+            known = ", ".join(sorted(self.specs)) or "none"
+            raise InvalidInput(f"unknown connector type '{name}' (installed: {known})") from None
+
+    def connector(self, lib: LibraryConnection) -> Connector:
+        """The connector of a library, built once per process and per settings version."""
+        cached = self._connectors.get(lib.code)
+        if cached and cached[0] == lib.version:
+            return cached[1]
+        with self._lock:
+            cached = self._connectors.get(lib.code)
+            if cached and cached[0] == lib.version:
+                return cached[1]
+            spec = self.spec(lib.connector)
+            raw = dict(lib.settings)
+            raw.update(self.keys.decrypt_json(lib.secrets))
+            settings = spec.settings_model.model_validate(raw)
+            factory_params = inspect.signature(spec.factory).parameters
+            if "context" in factory_params:
+                conn = spec.factory(settings, context=ConnectorContext(lib.code, self.services))
+            else:
+                conn = spec.factory(settings)
+            old = self._connectors.get(lib.code)
+            self._connectors[lib.code] = (lib.version, conn)
+        if old is not None and hasattr(old[1], "close"):
+            old[1].close()
+        return conn
+
+    def normalize(self, lib: LibraryConnection, card: str) -> str:
+        return normalize_card(card, case=lib.card_case)
+
+    # -- circuit breaker -------------------------------------------------------------
+    def _breaker_allows(self, code: str) -> bool:
+        opened = self.state.get(f"breaker:{code}")
+        if opened is None:
+            return True
+        # half-open: one probe per reset period goes through
+        return self.state.add(f"breaker-probe:{code}", {}, self.breaker_reset)
+
+    def _record_failure(self, code: str) -> None:
+        failures = self.state.incr(f"breaker-fail:{code}", max(self.breaker_reset * 4, 60))
+        if failures >= self.breaker_failures:
+            self.state.put(f"breaker:{code}", {"failures": failures}, self.breaker_reset * 20)
+            self.state.add(f"breaker-probe:{code}", {}, self.breaker_reset)
+
+    def _record_success(self, code: str) -> None:
+        self.state.delete(f"breaker-fail:{code}", f"breaker:{code}")
+
+    def breaker_open(self, code: str) -> bool:
+        return self.state.get(f"breaker:{code}") is not None
+
+    def _guarded(self, lib: LibraryConnection, call):
+        try:
+            allowed = self._breaker_allows(lib.code)
+        except StateUnavailable:
+            allowed = True  # the breaker is an optimisation; the SIGB call keeps its own timeout
+        if not allowed:
+            raise ConnectorUnavailable(f"circuit breaker open for library {lib.code}")
+        try:
+            result = call()
+        except ConnectorUnavailable:
+            self._record_failure(lib.code)
+            raise
+        if self.state.get(f"breaker-fail:{lib.code}") is not None:
+            self._record_success(lib.code)
+        return result
+
+    # -- calls -----------------------------------------------------------------------
+    def authenticate(self, lib: LibraryConnection, card: str, secret: str) -> PatronRecord:
+        card = self.normalize(lib, card)
+        conn = self.connector(lib)
+        record = self._guarded(lib, lambda: conn.authenticate(card, secret))
+        self._cache_put(lib, card, record)
+        return record
+
+    def lookup(self, lib: LibraryConnection, card: str, *, use_cache: bool = True) -> PatronRecord | None:
+        card = self.normalize(lib, card)
+        if use_cache:
+            cached = self._cache_get(lib, card)
+            if cached is not None:
+                return cached
+        conn = self.connector(lib)
+        record = self._guarded(lib, lambda: conn.lookup(card))
+        if record is not None:
+            self._cache_put(lib, card, record)
+        return record
+
+    def check(self, lib: LibraryConnection) -> Health:
+        return self.connector(lib).check()
+
+    # -- lookup cache (never secrets; keyed by a digest, the card is not stored) ------
+    def _cache_key(self, lib: LibraryConnection, card: str) -> str:
+        return f"sigb-cache:{card_digest(self.keys.cards, lib.code, card)}"
+
+    def _cache_put(self, lib: LibraryConnection, card: str, record: PatronRecord) -> None:
+        if self.cache_seconds <= 0:
+            return
+        data = asdict(record)
+        data.pop("card")
+        for k in ("birth_date", "expires"):
+            if data[k] is not None:
+                data[k] = data[k].isoformat()
+        try:
+            self.state.put(self._cache_key(lib, card), data, self.cache_seconds)
+        except StateUnavailable:
+            pass
+
+    def _cache_get(self, lib: LibraryConnection, card: str) -> PatronRecord | None:
+        try:
+            data = self.state.get(self._cache_key(lib, card))
+        except StateUnavailable:
+            return None
+        if data is None:
+            return None
+        for k in ("birth_date", "expires"):
+            if data.get(k):
+                data[k] = date.fromisoformat(data[k])
+        return PatronRecord(card=card, **data)
+
+    def close(self) -> None:
+        for _, conn in self._connectors.values():
+            if hasattr(conn, "close"):
+                conn.close()
+        self._connectors.clear()

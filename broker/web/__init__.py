@@ -1,0 +1,1 @@
+"""The web layer: blueprints for patrons, staff, the JSON API and operations."""

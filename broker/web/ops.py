@@ -1,0 +1,60 @@
+"""Operations endpoints: liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+
+from ..errors import BrokerError
+from ..metrics import LATENCY, REQUESTS
+
+bp = Blueprint("ops", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    runtime = current_app.extensions["broker"]
+    checks: dict[str, str] = {}
+    ok = True
+    for name, ping in (("database", runtime.db.ping), ("state", runtime.state.ping)):
+        try:
+            ping()
+            checks[name] = "ok"
+        except (BrokerError, Exception) as exc:  # readiness must answer, whatever broke
+            ok = False
+            checks[name] = f"unavailable: {type(exc).__name__}"
+    return jsonify(status="ok" if ok else "unavailable", checks=checks), (200 if ok else 503)
+
+
+@bp.get("/metrics")
+def metrics():
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        data = generate_latest(registry)
+    else:
+        data = generate_latest()
+    return Response(data, mimetype=CONTENT_TYPE_LATEST)
+
+
+@bp.before_app_request
+def _start_timer() -> None:
+    g._t0 = time.perf_counter()
+
+
+@bp.after_app_request
+def _count(response):
+    endpoint = request.endpoint or "unknown"
+    REQUESTS.labels(endpoint, str(response.status_code)).inc()
+    t0 = g.get("_t0")
+    if t0 is not None:
+        LATENCY.labels(endpoint).observe(time.perf_counter() - t0)
+    return response

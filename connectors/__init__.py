@@ -1,0 +1,1 @@
+"""SIGB connectors shipped with Sésame, each a plugin of its own."""

@@ -1,0 +1,30 @@
+"""``broker patrons import``: bring a library's patron list into the local connector."""
+
+from __future__ import annotations
+
+import click
+
+from broker.cli import emit, json_option, with_runtime
+from broker.errors import InvalidInput
+
+from . import patrons as local_patrons
+
+
+@click.group()
+def patrons() -> None:
+    """Patrons kept in Sésame (local connector)."""
+
+
+@patrons.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+@click.option("--library", required=True)
+@json_option
+@with_runtime
+def import_command(runtime, session, file, library, as_json):
+    """Import card,name,birth_date,expires,pin[,email] rows; PINs are stored hashed (argon2id)."""
+    try:
+        text = file.read()
+    except UnicodeDecodeError:
+        raise InvalidInput("the file is not UTF-8 text") from None
+    count = local_patrons.import_rows(runtime, session, library, local_patrons.parse(text))
+    emit({"library": library, "imported": count}, as_json)

@@ -1,0 +1,255 @@
+"""Fixtures that start real servers once per session and give each test a clean state.
+
+- ``redis_server``: a private redis-server on a free port (Debian's binary).
+- ``postgres_url``: a fresh PostgreSQL database when BROKER_TEST_DATABASE_URL is set or a
+  server answers on 127.0.0.1:5432; tests using ``database_url`` then run on both.
+- ``make_app`` / ``app`` / ``client``: a fresh broker per test on its own SQLite file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+SECRET = "test-secret-key-with-enough-entropy-0123456789"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {host}:{port} after {timeout}s")
+
+
+# -- Redis ---------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def redis_server():
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not os.path.exists(binary):
+        pytest.skip("redis-server is not installed (Debian package redis-server)")
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="sesame-redis-")
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", workdir, "--protected-mode", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        yield {"url": f"redis://127.0.0.1:{port}/0", "port": port, "process": proc, "dir": workdir}
+    finally:
+        proc.terminate()
+        proc.wait(5)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    import redis
+
+    client = redis.Redis.from_url(redis_server["url"])
+    client.flushall()
+    client.close()
+    return redis_server["url"]
+
+
+# -- PostgreSQL ----------------------------------------------------------------------
+def _postgres_admin_url() -> str | None:
+    explicit = os.environ.get("BROKER_TEST_DATABASE_URL")
+    if explicit:
+        return explicit
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
+            pass
+    except OSError:
+        return None
+    return "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A fresh database on the PostgreSQL server, dropped after the session; None when none answers."""
+    admin_url = _postgres_admin_url()
+    if admin_url is None:
+        yield None
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    if os.environ.get("BROKER_TEST_DATABASE_URL"):
+        yield admin_url
+        return
+    name = f"sesame_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # server answers but refuses us: say so and go on with SQLite
+        admin.dispose()
+        print(f"PostgreSQL at {admin_url} refused to create a test database: {exc}")
+        yield None
+        return
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path, postgres_url):
+    """Each test using it runs on SQLite and, when a server answers, on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'broker.db'}"
+    if postgres_url is None:
+        pytest.skip("no PostgreSQL server answers on 127.0.0.1:5432 and BROKER_TEST_DATABASE_URL is not set")
+    _reset_postgres(postgres_url)
+    return postgres_url
+
+
+def _reset_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+# -- the broker ----------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def migrated_sqlite_template(tmp_path_factory):
+    """An upgraded SQLite database, copied for each test (migrations run once)."""
+    from sqlalchemy import create_engine
+
+    from broker.db.migrate import upgrade
+
+    path = tmp_path_factory.mktemp("template") / "broker.db"
+    engine = create_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def make_app(tmp_path, migrated_sqlite_template, monkeypatch):
+    """Build a broker app; keyword overrides are settings. The SQLite database is ready."""
+    from broker.app import create_app
+    from broker.db.migrate import upgrade
+
+    for name in list(os.environ):
+        if name.startswith("BROKER_") and not name.startswith(("BROKER_TEST_", "BROKER_BENCH_")):
+            monkeypatch.delenv(name)
+    monkeypatch.delenv("BROKER_CONFIG", raising=False)
+    apps = []
+
+    def factory(**overrides):
+        settings = {
+            "secret_key": SECRET,
+            "instance_path": str(tmp_path / "instance"),
+            "log_json": True,
+            "base_url": "http://localhost",
+        }
+        settings.update(overrides)
+        db_url = settings.get("database_url")
+        if not db_url:
+            target = tmp_path / f"broker-{len(apps)}.db"
+            shutil.copy(migrated_sqlite_template, target)
+            settings["database_url"] = f"sqlite:///{target}"
+        app = create_app(settings)
+        if db_url:
+            upgrade(app.extensions["broker"].db.engine)
+        app.config["TESTING"] = True
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        app.extensions["broker"].close()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runtime(app):
+    return app.extensions["broker"]
+
+
+@pytest.fixture
+def session(runtime):
+    with runtime.db.session() as s:
+        yield s
+
+
+# -- the CLI -------------------------------------------------------------------------
+@pytest.fixture
+def broker_cli(tmp_path, migrated_sqlite_template, monkeypatch):
+    """Run ``broker`` commands in-process against a fresh SQLite instance; returns (exit code, output)."""
+    from click.testing import CliRunner
+
+    import broker.cli as cli_module
+    from broker.cli import admin, system  # noqa: F401
+
+    db = tmp_path / "cli.db"
+    shutil.copy(migrated_sqlite_template, db)
+    for name in list(os.environ):
+        if name.startswith("BROKER_") and not name.startswith(("BROKER_TEST_", "BROKER_BENCH_")):
+            monkeypatch.delenv(name)
+    env = {"BROKER_SECRET_KEY": SECRET, "BROKER_DATABASE_URL": f"sqlite:///{db}",
+           "BROKER_INSTANCE_PATH": str(tmp_path / "instance"), "BROKER_LOG_JSON": "true"}
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    cli_module._attach_plugin_commands()
+
+    class Result:
+        def __init__(self, r):
+            self.exit_code = r.exit_code
+            self.output = r.output
+            self.stdout = r.stdout
+            self.stderr = r.stderr
+
+        def json(self):
+            import json
+
+            return json.loads(self.stdout)
+
+    def run(*args: str, input: str | None = None) -> Result:
+        cli_module._APP = None
+        runner = CliRunner()
+        result = runner.invoke(cli_module.cli, list(args), input=input, catch_exceptions=False)
+        if cli_module._APP is not None:
+            cli_module._APP.extensions["broker"].close()
+            cli_module._APP = None
+        return Result(result)
+
+    return run
