@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := libldap2-dev libsasl2-dev slapd ldap-utils redis-server chromium xmlsec1 libxmlsec1-dev pkg-config wrk
-PO := $(wildcard broker/translations/*/LC_MESSAGES/messages.po)
+PO := $(wildcard broker/translations*/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 HOST ?= 127.0.0.1
 PORT ?= 5000

@@ -23,21 +23,7 @@ SECRET = "test-secret-key-with-enough-entropy-0123456789"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((host, port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {host}:{port} after {timeout}s")
+from support import free_port, reset_postgres, wait_for_port  # noqa: E402
 
 
 # -- Redis ---------------------------------------------------------------------------
@@ -124,18 +110,8 @@ def database_url(request, tmp_path, postgres_url):
         return f"sqlite:///{tmp_path / 'broker.db'}"
     if postgres_url is None:
         pytest.skip("no PostgreSQL server answers on 127.0.0.1:5432 and BROKER_TEST_DATABASE_URL is not set")
-    _reset_postgres(postgres_url)
+    reset_postgres(postgres_url)
     return postgres_url
-
-
-def _reset_postgres(url: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 # -- the broker ----------------------------------------------------------------------
@@ -253,3 +229,46 @@ def broker_cli(tmp_path, migrated_sqlite_template, monkeypatch):
         return Result(result)
 
     return run
+
+
+# -- e-mail --------------------------------------------------------------------------
+@pytest.fixture
+def smtp_sink():
+    """A real SMTP server (aiosmtpd) on a free port; ``.messages`` holds what it received."""
+    from email import message_from_bytes, policy
+
+    from aiosmtpd.controller import Controller
+
+    class Sink:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            msg = message_from_bytes(envelope.content, policy=policy.default)
+            self.messages.append(msg)
+            return "250 OK"
+
+    handler = Sink()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    handler.port = port
+    handler.settings = {"smtp_host": "127.0.0.1", "smtp_port": port}
+    try:
+        yield handler
+    finally:
+        controller.stop()
+
+
+# -- a populated network ---------------------------------------------------------------
+@pytest.fixture
+def demo_app(make_app, smtp_sink):
+    """A broker with the demo network loaded (local-connector libraries work without a SIGB)."""
+    from broker.demo import load_demo
+
+    app = make_app(**smtp_sink.settings)
+    runtime = app.extensions["broker"]
+    with runtime.db.session() as s:
+        load_demo(runtime, s, sip2_port=app.config.get("SIP2_PORT", 1))
+    app.smtp = smtp_sink
+    return app

@@ -1,0 +1,78 @@
+"""What a supplier receives about a patron (DESIGN §8): minimal by default, per-supplier policy on top.
+
+Attribute names here are friendly names; each protocol maps them to its own
+(SAML OIDs, OIDC claims, CAS attributes).
+"""
+
+from __future__ import annotations
+
+from ..clock import today
+from ..domain.access import age_on
+from ..domain.identifiers import pairwise_id
+
+ENTITLEMENT = "urn:mace:dir:entitlement:common-lib-terms"
+
+
+def age_bracket(birth_year: int | None) -> str | None:
+    if birth_year is None:
+        return None
+    age = age_on(birth_year, today())
+    for upper, label in ((2, "0-2"), (12, "3-12"), (17, "13-17"), (25, "18-25"), (64, "26-64")):
+        if age <= upper:
+            return label
+    return "65+"
+
+
+def sector_of(supplier) -> str:
+    """The pairwise sector: the supplier's configured sector identifier, else its slug."""
+    return (supplier.config or {}).get("sector") or supplier.slug
+
+
+def subject_id(runtime, patron, supplier) -> str:
+    """The pairwise pseudonymous identifier of a patron for a supplier: never the card number."""
+    return pairwise_id(runtime.keys.pairwise, patron.uid, sector_of(supplier))
+
+
+def attributes(runtime, patron, library, supplier) -> dict[str, list[str]]:
+    """Friendly name → values, after the release policy and the ``broker_release_attributes`` hook."""
+    network = library.partner.network
+    scope = network.scope
+    pid = subject_id(runtime, patron, supplier)
+    attrs: dict[str, list[str]] = {
+        "pairwise-id": [f"{pid}@{scope}"],
+        "eduPersonEntitlement": [ENTITLEMENT],
+        "eduPersonScopedAffiliation": [f"member@{scope}"],
+    }
+    release = set(supplier.release or [])
+    if "library" in release:
+        attrs["library"] = [library.code]
+    if "network" in release:
+        attrs["network"] = [network.slug]
+    if "birth_year" in release and patron.birth_year:
+        attrs["birthYear"] = [str(patron.birth_year)]
+    if "age_bracket" in release:
+        bracket = age_bracket(patron.birth_year)
+        if bracket:
+            attrs["ageBracket"] = [bracket]
+    if "display_name" in release and patron.display_name:
+        attrs["displayName"] = [patron.display_name]
+    if "email" in release and patron.email:
+        attrs["mail"] = [patron.email]
+    from . import libraries, patrons, suppliers
+
+    runtime.pm.hook.broker_release_attributes(
+        patron=patrons.facts(patron), library=libraries.facts(library), supplier=suppliers.facts(supplier),
+        attributes=attrs,
+    )
+    return attrs
+
+
+def describe_release(supplier) -> list[str]:
+    """Plain-language list (French) of what a supplier receives, for the patron's account page."""
+    items = ["un identifiant pseudonyme propre à ce fournisseur (jamais votre numéro de carte)",
+             "votre qualité d'usager inscrit du réseau"]
+    labels = {"library": "le code de votre bibliothèque", "network": "le nom de votre réseau",
+              "birth_year": "votre année de naissance", "age_bracket": "votre tranche d'âge",
+              "display_name": "vos nom et prénom", "email": "votre adresse e-mail"}
+    items += [labels[r] for r in (supplier.release or []) if r in labels]
+    return items

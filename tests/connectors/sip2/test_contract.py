@@ -1,0 +1,68 @@
+"""The SIP2 connector passes the connector contract kit, against Koha-like and Evergreen-like emulators."""
+
+from __future__ import annotations
+
+import pytest
+
+from broker.domain.patrons import CardProblem
+from broker.testing import ConnectorContract, KnownPatron, free_port
+from broker.testing.sip2 import sip2_settings
+from connectors.sip2.connector import Sip2Connector, Sip2Settings
+from connectors.sip2.plugin import broker_connectors
+
+PROBLEMS = [
+    KnownPatron("23000000000002", "2222", CardProblem.EXPIRED),
+    KnownPatron("23000000000003", "3333", CardProblem.LOST),
+    KnownPatron("23000000000004", "4444", CardProblem.BLOCKED),
+]
+
+
+class Sip2Fixtures:
+    flavour = "koha"
+    unavailable_within = 1.0
+
+    @pytest.fixture
+    def emulator(self, request):
+        return request.getfixturevalue(self.flavour)
+
+    @pytest.fixture
+    def connector(self, emulator):
+        connector = Sip2Connector(Sip2Settings.model_validate(sip2_settings(emulator)))
+        yield connector
+        connector.close()
+
+    @pytest.fixture
+    def known_patron(self):
+        return KnownPatron("23000000000001", "1234")
+
+    @pytest.fixture
+    def wrong_secret(self):
+        return "0000"
+
+    @pytest.fixture
+    def unknown_card(self):
+        return "99999999999999"
+
+    @pytest.fixture
+    def problem_patrons(self):
+        return PROBLEMS
+
+    @pytest.fixture
+    def unreachable_connector(self, emulator):
+        return Sip2Connector(Sip2Settings.model_validate(sip2_settings(emulator, port=free_port(), timeout=1.0)))
+
+    @pytest.fixture
+    def connector_spec(self):
+        return broker_connectors()[0]
+
+    @pytest.fixture
+    def valid_settings(self, emulator):
+        return sip2_settings(emulator)
+
+
+class TestSip2KohaContract(Sip2Fixtures, ConnectorContract):
+    flavour = "koha"
+
+
+class TestSip2EvergreenContract(Sip2Fixtures, ConnectorContract):
+    flavour = "evergreen"

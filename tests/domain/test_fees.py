@@ -1,0 +1,31 @@
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from broker.domain.fees import AgreementTerms, yearly_fee
+
+
+def test_fee_of_conde_en_normandie():
+    assert yearly_fee(6452) == Decimal("967.80")
+    assert yearly_fee(6452, Decimal("0.15")) == Decimal("967.80")
+
+
+def test_fee_rounds_to_the_cent():
+    assert yearly_fee(1, Decimal("0.005")) == Decimal("0.01")
+    assert yearly_fee(0) == Decimal("0.00")
+
+
+def test_agreement_covers_each_calendar_year_it_touches():
+    terms = AgreementTerms(date(2022, 1, 1), date(2025, 12, 31))
+    assert [y for y in range(2020, 2028) if terms.covers_year(y)] == [2022, 2023, 2024, 2025]
+    mid = AgreementTerms(date(2022, 7, 1), date(2023, 6, 30))
+    assert mid.covers_year(2022) and mid.covers_year(2023) and not mid.covers_year(2024)
+    assert terms.in_force(date(2025, 12, 31)) and not terms.in_force(date(2026, 1, 1))
+
+
+def test_agreement_end_before_start_is_refused():
+    with pytest.raises(ValueError):
+        AgreementTerms(date(2025, 1, 1), date(2024, 1, 1))
+    with pytest.raises(ValueError):
+        yearly_fee(-1)

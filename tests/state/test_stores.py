@@ -1,0 +1,132 @@
+"""Both state stores keep the same promises: TTLs, atomic take-once, counters — across processes."""
+
+import multiprocessing
+import time
+
+import pytest
+from sqlalchemy import create_engine
+
+from broker.db.migrate import upgrade
+from broker.state.redis_store import RedisStateStore
+from broker.state.sql_store import SqlStateStore
+
+
+@pytest.fixture(params=["sql-sqlite", "sql-postgresql", "redis"])
+def store_spec(request, tmp_path, postgres_url, redis_url):
+    if request.param == "redis":
+        return ("redis", redis_url)
+    if request.param == "sql-postgresql":
+        if postgres_url is None:
+            pytest.skip("no PostgreSQL server answers on 127.0.0.1:5432")
+        from support import reset_postgres as _reset_postgres
+
+        _reset_postgres(postgres_url)
+        url = postgres_url
+    else:
+        url = f"sqlite:///{tmp_path / 'state.db'}"
+    engine = create_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return ("sql", url)
+
+
+def open_store(spec):
+    kind, url = spec
+    if kind == "redis":
+        return RedisStateStore(url)
+    from broker.db import Database
+
+    return SqlStateStore(Database(url).engine, purge_probability=0)
+
+
+def test_put_get_delete_and_ttl(store_spec):
+    store = open_store(store_spec)
+    store.put("a", {"x": 1}, 60)
+    assert store.get("a") == {"x": 1}
+    store.put("a", {"x": 2}, 60)
+    assert store.get("a") == {"x": 2}
+    assert store.get_many(["a", "missing"]) == [{"x": 2}, None]
+    store.delete("a")
+    assert store.get("a") is None
+    store.put("short", {"y": 1}, 1)
+    time.sleep(1.2)
+    assert store.get("short") is None
+    assert store.take("short") is None
+
+
+def test_add_only_when_absent(store_spec):
+    store = open_store(store_spec)
+    assert store.add("k", {"v": 1}, 60) is True
+    assert store.add("k", {"v": 2}, 60) is False
+    assert store.get("k") == {"v": 1}
+    store.put("exp", {"v": 1}, 1)
+    time.sleep(1.2)
+    assert store.add("exp", {"v": 3}, 60) is True
+    assert store.get("exp") == {"v": 3}
+
+
+def test_touch_extends_live_keys_only(store_spec):
+    store = open_store(store_spec)
+    store.put("t", {"v": 1}, 1)
+    assert store.touch("t", 60) is True
+    time.sleep(1.2)
+    assert store.get("t") == {"v": 1}
+    assert store.touch("absent", 60) is False
+
+
+def test_counters_and_window(store_spec):
+    store = open_store(store_spec)
+    assert [store.incr("c", 60) for _ in range(3)] == [1, 2, 3]
+    assert store.incr("w", 1) == 1
+    time.sleep(1.2)
+    assert store.incr("w", 1) == 1
+
+
+def _take_worker(spec, key, n, queue):
+    store = open_store(spec)
+    queue.put(sum(1 for _ in range(n) if store.take(key) is not None))
+
+
+def _incr_worker(spec, n, queue):
+    store = open_store(spec)
+    for _ in range(n):
+        store.incr("shared", 60)
+    queue.put(True)
+
+
+def test_take_is_single_use_across_processes(store_spec):
+    store = open_store(store_spec)
+    ctx = multiprocessing.get_context("spawn")
+    for round_ in range(5):
+        store.put(f"code{round_}", {"v": round_}, 60)
+        queue = ctx.Queue()
+        procs = [ctx.Process(target=_take_worker, args=(store_spec, f"code{round_}", 3, queue)) for _ in range(4)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(30)
+        assert sum(queue.get() for _ in procs) == 1
+
+
+def test_counters_agree_across_processes(store_spec):
+    store = open_store(store_spec)
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_incr_worker, args=(store_spec, 25, queue)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert store.incr("shared", 60) == 101
+
+
+def test_redis_down_is_unavailable_not_a_crash():
+    from broker.state import StateUnavailable
+
+    from support import free_port
+
+    store = RedisStateStore(f"redis://127.0.0.1:{free_port()}/0", timeout=0.5)
+    with pytest.raises(StateUnavailable):
+        store.get("x")
+    with pytest.raises(StateUnavailable):
+        store.ping()
