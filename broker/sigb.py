@@ -51,9 +51,11 @@ def validate_connector_settings(spec: ConnectorSpec, raw: dict[str, Any]) -> tup
     try:
         model = spec.settings_model.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise InvalidInput(f"connector {spec.name}: setting '{key}': {first['msg']}") from None
+        problems = []
+        for error in exc.errors():
+            key = ".".join(str(p) for p in error["loc"]) or "settings"
+            problems.append(f"setting '{key}': {error['msg']}")
+        raise InvalidInput(f"connector {spec.name}: " + "; ".join(problems)) from None
     secret_names = _secret_fields(spec.settings_model)
     public: dict[str, Any] = {}
     secret: dict[str, Any] = {}

@@ -261,14 +261,24 @@ def smtp_sink():
 
 
 # -- a populated network ---------------------------------------------------------------
+@pytest.fixture(scope="session")
+def sip2_emulator():
+    """The project's SIP2 emulator over real TCP, serving the demo patrons (config/demo/sip2-patrons.csv)."""
+    from broker.demo import DEMO_DIR, SIP2_LOGIN, SIP2_PASSWORD
+    from broker.testing.sip2 import running_emulator
+
+    with running_emulator(DEMO_DIR / "sip2-patrons.csv", login=SIP2_LOGIN, login_password=SIP2_PASSWORD) as emulator:
+        yield emulator
+
+
 @pytest.fixture
-def demo_app(make_app, smtp_sink):
-    """A broker with the demo network loaded (local-connector libraries work without a SIGB)."""
+def demo_app(make_app, smtp_sink, sip2_emulator):
+    """A broker with the demo network loaded; its SIP2 libraries talk to the SIP2 emulator."""
     from broker.demo import load_demo
 
     app = make_app(**smtp_sink.settings)
     runtime = app.extensions["broker"]
     with runtime.db.session() as s:
-        load_demo(runtime, s, sip2_port=app.config.get("SIP2_PORT", 1))
+        load_demo(runtime, s, sip2_port=sip2_emulator.port)
     app.smtp = smtp_sink
     return app

@@ -66,7 +66,7 @@ def make_plugin_manager(
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise ConfigError("plugins", f"{exc.plugin_name or exc.plugin}: {exc}") from exc
+        raise ConfigError("plugins", f"{pm.get_name(exc.plugin) or exc.plugin}: {exc}") from exc
     return pm
 
 

@@ -1,0 +1,44 @@
+"""Health, readiness, metrics, and errors that are pages or JSON — never a 500."""
+
+import pytest
+
+
+def test_health_ready_metrics(client):
+    assert client.get("/healthz").json == {"status": "ok"}
+    r = client.get("/readyz")
+    assert r.status_code == 200 and r.json["checks"] == {"database": "ok", "state": "ok"}
+    r = client.get("/metrics")
+    assert r.status_code == 200 and b"broker_http_requests_total" in r.data
+
+
+def test_ready_with_redis(make_app, redis_url):
+    app = make_app(redis_url=redis_url)
+    assert app.test_client().get("/readyz").json["checks"]["state"] == "ok"
+
+
+def test_not_ready_when_redis_is_down(make_app):
+    from support import free_port
+
+    app = make_app(redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    r = app.test_client().get("/readyz")
+    assert r.status_code == 503 and r.json["checks"]["state"].startswith("unavailable")
+
+
+@pytest.mark.parametrize("path, status", [("/nope", 404), ("/api/v1/nope", 404)])
+def test_errors_are_pages_or_json(client, path, status):
+    r = client.get(path)
+    assert r.status_code == status
+    if path.startswith("/api/"):
+        assert r.is_json and "error" in r.json
+    else:
+        assert b"<h1>" in r.data and b"Traceback" not in r.data
+
+
+def test_oversized_body_is_413(client):
+    r = client.post("/healthz", data=b"x" * (2 * 1024 * 1024), content_type="application/octet-stream")
+    assert r.status_code in (405, 413)
+
+
+def test_session_cookie_is_secure_over_https(make_app):
+    app = make_app(base_url="https://sesame.example.org")
+    assert app.config["SESSION_COOKIE_SECURE"] is True
