@@ -39,7 +39,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
-	[ ! -f examples/sesame-connector-csv/pyproject.toml ] || $(PY) -m pip install -q -e examples/sesame-connector-csv
+	[ ! -f examples/sesame-connector-csv/pyproject.toml ] || $(PY) -m pip install -q examples/sesame-connector-csv
 	touch $@
 
 translations: $(MO)
