@@ -7,10 +7,12 @@ PORT="${2:-5000}"
 SIP2_PORT="${SIP2_PORT:-6001}"
 SMTP_PORT="${SMTP_PORT:-8025}"
 BIN=.venv/bin
-mkdir -p instance
-if [ ! -f instance/broker.toml ]; then
+INSTANCE="${BROKER_INSTANCE_PATH:-$PWD/instance}"
+export BROKER_INSTANCE_PATH="$INSTANCE"
+mkdir -p "$INSTANCE"
+if [ ! -f "$INSTANCE/broker.toml" ]; then
   secret=$("$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(48))')
-  cat > instance/broker.toml <<TOML
+  cat > "$INSTANCE/broker.toml" <<TOML
 # Created by make run for the demo instance. See config/broker.example.toml for every key.
 secret_key = "$secret"
 base_url = "http://$HOST:$PORT"
@@ -31,12 +33,12 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT INT TERM
 
 "$BIN/broker" sip2-emulator --host 127.0.0.1 --port "$SIP2_PORT" --patrons config/demo/sip2-patrons.csv \
-  --login sesame --login-password sip2-demo > instance/sip2-emulator.log 2>&1 &
+  --login sesame --login-password sip2-demo > "$INSTANCE/sip2-emulator.log" 2>&1 &
 pids+=($!)
-"$BIN/python" -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" -c aiosmtpd.handlers.Debugging stdout > instance/mail.log 2>&1 &
+"$BIN/python" -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" -c aiosmtpd.handlers.Debugging stdout > "$INSTANCE/mail.log" 2>&1 &
 pids+=($!)
 
-export PROMETHEUS_MULTIPROC_DIR="$PWD/instance/metrics"
+export PROMETHEUS_MULTIPROC_DIR="$INSTANCE/metrics"
 rm -rf "$PROMETHEUS_MULTIPROC_DIR"; mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 workers=$(( $(nproc) * 2 )); [ "$workers" -ge 2 ] || workers=2
 
@@ -64,7 +66,7 @@ cat <<TXT
   Staff:
     referent@bayeux.example.org / demo-referent-2026   (referent of FR-140476101)
     admin@calvados.example.org  / demo-admin-2026!     (network admin; sets up TOTP at first login)
-  E-mails sent by the demo are printed in instance/mail.log.
+  E-mails sent by the demo are printed in $INSTANCE/mail.log.
 
 TXT
 "$BIN/gunicorn" --workers "$workers" --bind "$HOST:$PORT" --access-logfile - wsgi:app
