@@ -45,7 +45,7 @@ $(STAMP): pyproject.toml
 translations: $(MO)
 
 %.mo: %.po | venv
-	$(VENV)/bin/pybabel compile -q -i $< -o $@
+	$(VENV)/bin/pybabel -q compile -i $< -o $@
 
 migration: venv
 	$(PY) scripts/regenerate_initial_migration.py

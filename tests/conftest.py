@@ -271,14 +271,29 @@ def sip2_emulator():
         yield emulator
 
 
-@pytest.fixture
-def demo_app(make_app, smtp_sink, sip2_emulator):
-    """A broker with the demo network loaded; its SIP2 libraries talk to the SIP2 emulator."""
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory, migrated_sqlite_template, sip2_emulator):
+    """The demo network loaded once into a SQLite file that each demo_app copies."""
+    from broker.config import load_settings
     from broker.demo import load_demo
+    from broker.runtime import Runtime
 
-    app = make_app(**smtp_sink.settings)
-    runtime = app.extensions["broker"]
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    shutil.copy(migrated_sqlite_template, path)
+    settings = load_settings({"secret_key": SECRET, "database_url": f"sqlite:///{path}",
+                              "instance_path": str(path.parent)}, environ={})
+    runtime = Runtime(settings)
     with runtime.db.session() as s:
         load_demo(runtime, s, sip2_port=sip2_emulator.port)
+    runtime.close()
+    return path
+
+
+@pytest.fixture
+def demo_app(make_app, smtp_sink, demo_template, tmp_path):
+    """A broker with the demo network loaded; its SIP2 libraries talk to the SIP2 emulator."""
+    target = tmp_path / "demo.db"
+    shutil.copy(demo_template, target)
+    app = make_app(database_url=f"sqlite:///{target}", **smtp_sink.settings)
     app.smtp = smtp_sink
     return app

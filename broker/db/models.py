@@ -314,3 +314,7 @@ class StateEntry(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+from . import staff_models  # noqa: E402,F401  (registers the staff tables on Base)
+from . import stats_models  # noqa: E402,F401  (registers the statistics tables on Base)

@@ -7,9 +7,10 @@ or ticket and :func:`record_usage` with the outcome.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..clock import today, utcnow
 from ..db.models import Library, Membership, Partner, Patron, Supplier, UsageEvent
@@ -46,12 +47,20 @@ def load_patron(session: Session, uid: str) -> Patron | None:
 
 
 def check(runtime, session: Session, uid: str, supplier: Supplier | None) -> AccessOutcome:
-    """DESIGN §4 for this patron and supplier (None → unknown_supplier), plugin policies last."""
-    patron = load_patron(session, uid)
+    """DESIGN §4 for this patron and supplier (None → unknown_supplier), plugin policies last.
+
+    One query for the patron and its membership; the library, its partner's
+    agreements and its network come from the process's library cache
+    (``libraries.cache``), so ``outcome.library`` is a detached, read-only row.
+    """
+    patron = session.scalar(select(Patron).where(Patron.uid == uid).options(joinedload(Patron.membership)))
     if patron is None or patron.erased_at is not None:
         refusal = rules.Refusal(rules.Reason.NOT_REGISTERED)
         return AccessOutcome(rules.Decision(refusal), None, None, supplier)
-    lib = patron.library
+    lib = libraries.cache(runtime).by_id(patron.library_id)
+    if lib is None:  # deleted between the two reads: as if the patron were unknown
+        refusal = rules.Refusal(rules.Reason.NOT_REGISTERED)
+        return AccessOutcome(rules.Decision(refusal), None, None, supplier)
     pf = patrons.facts(patron)
     lf = libraries.facts(lib)
     sf = suppliers.facts(supplier) if supplier is not None else None
@@ -77,6 +86,7 @@ def record_usage(runtime, session: Session, outcome: AccessOutcome, protocol: st
     session.add(UsageEvent(at=at, network_id=network_id, library_id=lib.id if lib else None,
                            supplier_id=outcome.supplier.id if outcome.supplier else None,
                            patron_key=key, protocol=protocol, outcome=code))
+    session.info["usage_event"] = True
     ISSUANCES.labels(protocol, code).inc()
     runtime.emit(UsageRecord(at=at, outcome=code, protocol=protocol,
                              supplier=outcome.supplier.slug if outcome.supplier else None,
@@ -86,3 +96,36 @@ def record_usage(runtime, session: Session, outcome: AccessOutcome, protocol: st
 
 def memberships_of(session: Session, patron: Patron) -> Membership | None:
     return patron.membership
+
+
+# -- usage events do not wait for the disk ------------------------------------------------------
+# Every assertion, token or ticket writes one usage event. On PostgreSQL a
+# transaction that wrote nothing else commits with synchronous_commit off: it
+# is still atomic and ordered, but the request does not wait for the WAL to
+# reach the disk (a crash may lose the last fraction of a second of usage
+# events, never a membership or any other change: a transaction that wrote
+# anything else commits as usual).
+
+@event.listens_for(Session, "after_flush")
+def _note_durable_writes(session: Session, _context) -> None:
+    if any(not isinstance(obj, UsageEvent) for obj in chain(session.new, session.dirty, session.deleted)):
+        session.info["durable_writes"] = True
+
+
+@event.listens_for(Session, "before_commit")
+def _usage_only_commits_async(session: Session) -> None:
+    if not session.info.get("usage_event"):
+        return
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return
+    session.flush()  # whatever is pending is counted by _note_durable_writes first
+    if not session.info.get("durable_writes"):
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_usage_marks(session: Session) -> None:
+    session.info.pop("usage_event", None)
+    session.info.pop("durable_writes", None)

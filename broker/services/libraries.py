@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, selectinload
+import threading
+import time
+from itertools import chain
+
+from sqlalchemy import event, func, or_, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..clock import today
-from ..db.models import Library, Partner
+from ..db.models import Agreement, Library, Network, Partner
 from ..domain.access import LibraryFacts
 from ..errors import Conflict, InvalidInput, NotFound
 from ..sigb import LibraryConnection, validate_connector_settings
@@ -28,13 +32,18 @@ def parse_settings(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+def _with_partner():
+    """Load options: the partner, its network and its agreements joined (one query)."""
+    return (joinedload(Library.partner).joinedload(Partner.network),
+            joinedload(Library.partner).joinedload(Partner.agreements))
+
+
+def _one(session: Session, where) -> Library | None:
+    return session.execute(select(Library).where(where).options(*_with_partner())).unique().scalar_one_or_none()
+
+
 def get_library(session: Session, code: str) -> Library:
-    lib = session.scalar(
-        select(Library).where(Library.code == code).options(
-            selectinload(Library.partner).selectinload(Partner.agreements),
-            selectinload(Library.partner).selectinload(Partner.network),
-        )
-    )
+    lib = _one(session, Library.code == code)
     if lib is None:
         raise NotFound(f"unknown library '{code}'")
     return lib
@@ -108,3 +117,115 @@ def list_libraries(session: Session, network: str | None = None) -> list[Library
     if network:
         libs = [lib for lib in libs if lib.partner.network.slug == network]
     return libs
+
+
+# -- a per-process view of libraries for the hot paths ----------------------------------------
+#: seconds between two looks at the libraries' change stamp (a change made by another process is seen within that)
+RECHECK_SECONDS = 2.0
+#: a cached library is reloaded at least this often, for changes the stamp cannot see (a network renamed)
+MAX_AGE_SECONDS = 60.0
+_WATCHED = (Library, Partner, Agreement, Network)
+#: bumped when this process commits a change to a library, partner, agreement or network
+_generation = 0
+
+
+class LibraryCache:
+    """Libraries with their partner, agreements and network, loaded once and shared by the requests.
+
+    Every issuance needs the patron's library for the access decision and the
+    attribute release; reading it with its partner, agreements and network
+    cost four queries per request. Cached rows are detached ORM objects with
+    those relationships loaded: read them, never add them to a session.
+    Invalidation: a change committed in this process empties the cache at
+    once; one small query every ``RECHECK_SECONDS`` compares a stamp of the
+    tables (latest library update, agreement and partner counts) to see
+    changes made elsewhere; no entry is older than ``MAX_AGE_SECONDS``.
+    Whether a partner is active is computed at each decision from the
+    cached agreements, so the cache never holds a stale "today".
+    """
+
+    def __init__(self, runtime) -> None:
+        self.runtime = runtime
+        self._lock = threading.Lock()
+        self._by_id: dict[int, tuple[float, Library]] = {}
+        self._ids: dict[str, int] = {}
+        self._stamp: tuple | None = None
+        self._checked = 0.0
+        self._generation = _generation
+
+    def by_id(self, library_id: int) -> Library | None:
+        self._revalidate()
+        found = self._by_id.get(library_id)
+        if found is not None and time.monotonic() - found[0] < MAX_AGE_SECONDS:
+            return found[1]
+        return self._load(Library.id == library_id)
+
+    def by_code(self, code: str) -> Library | None:
+        self._revalidate()
+        library_id = self._ids.get(code)
+        if library_id is not None:
+            found = self._by_id.get(library_id)
+            if found is not None and time.monotonic() - found[0] < MAX_AGE_SECONDS:
+                return found[1]
+        return self._load(Library.code == code)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._by_id.clear()
+            self._ids.clear()
+
+    def _load(self, where) -> Library | None:
+        with self.runtime.db.session() as s:
+            lib = _one(s, where)
+        if lib is not None:  # detached now, with everything a decision reads already loaded
+            with self._lock:
+                self._by_id[lib.id] = (time.monotonic(), lib)
+                self._ids[lib.code] = lib.id
+        return lib
+
+    def _revalidate(self) -> None:
+        if self._generation != _generation:
+            self._generation = _generation
+            self.clear()
+        now = time.monotonic()
+        if now - self._checked < RECHECK_SECONDS:
+            return
+        self._checked = now
+        with self.runtime.db.session() as s:
+            stamp = tuple(s.execute(select(
+                select(func.max(Library.updated_at)).scalar_subquery(),
+                select(func.count(Library.id)).scalar_subquery(),
+                select(func.count(Agreement.id)).scalar_subquery(),
+                select(func.max(Agreement.id)).scalar_subquery(),
+                select(func.count(Partner.id)).scalar_subquery(),
+            )).one())
+        if stamp != self._stamp:
+            if self._stamp is not None:
+                self.clear()
+            self._stamp = stamp
+
+
+def cache(runtime) -> LibraryCache:
+    """The runtime's library cache (one per runtime, built on first use)."""
+    found = runtime.caches.get("libraries")
+    if found is None:
+        found = runtime.caches.setdefault("libraries", LibraryCache(runtime))
+    return found
+
+
+@event.listens_for(Session, "after_flush")
+def _note_library_changes(session: Session, _context) -> None:
+    if any(isinstance(obj, _WATCHED) for obj in chain(session.new, session.dirty, session.deleted)):
+        session.info["libraries_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _announce_library_changes(session: Session) -> None:
+    global _generation
+    if session.info.pop("libraries_changed", False):
+        _generation += 1
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_library_changes(session: Session) -> None:
+    session.info.pop("libraries_changed", None)

@@ -15,7 +15,7 @@ from ..domain.memberships import InvalidTransition, MembershipState, Transition,
 from ..domain.patrons import PatronRecord
 from ..errors import Conflict, InvalidInput, NotFound
 from ..events import MembershipRecord
-from . import audit, notifications, patrons, validation
+from . import audit, notifications, patrons, pending_cards, validation
 from .libraries import get_library
 
 LIVE_STATES = {MembershipState.PENDING, MembershipState.ACTIVE, MembershipState.SUSPENDED, MembershipState.EXPIRED}
@@ -35,6 +35,8 @@ def _record_change(runtime, session: Session, membership: Membership, lib: Libra
                           to_state=change.to_state.value, reason=reason)
     membership.history.append(row)
     session.flush()
+    if row.from_state == MembershipState.PENDING and row.to_state != MembershipState.PENDING:
+        pending_cards.forget(session, membership.id)
     runtime.emit(MembershipRecord(at=change.at, library=lib.code, membership_id=membership.id,
                                   transition=transition.value, from_state=row.from_state,
                                   to_state=row.to_state, actor=actor))
@@ -65,6 +67,8 @@ def register(runtime, session: Session, lib: Library, card: str, record: PatronR
 
     if lib.registration == "auto" and record.card_problem(today()) is None:
         _record_change(runtime, session, membership, lib, Transition.APPROVE, "system", "auto-validation")
+    if membership.state == MembershipState.PENDING:
+        pending_cards.keep(runtime, session, membership, lib, card)
     notifications.registered(runtime, session, patron, lib, membership)
     return membership
 

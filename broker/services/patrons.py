@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from ..clock import today, utcnow
 from ..db.models import Library, Membership, Patron
@@ -25,7 +25,7 @@ def find(runtime, session: Session, lib: Library, card: str) -> Patron | None:
     digest, _ = digest_for(runtime, lib, card)
     return session.scalar(
         select(Patron).where(Patron.library_id == lib.id, Patron.card_digest == digest).options(
-            selectinload(Patron.membership).selectinload(Membership.history)
+            joinedload(Patron.membership).selectinload(Membership.history)
         )
     )
 

@@ -3,6 +3,13 @@
 Idle timeout = the entry's TTL (refreshed at most once a minute, so most
 requests write nothing); absolute timeout checked against the creation time.
 ``session.regenerate()`` gives a fresh id at login (no session fixation).
+
+When the state store does not answer, a request that carried a session
+cookie, or whose session had to be written, gets a 503 page instead of its
+normal answer: the patron would otherwise be shown as logged out, or sent on
+with a session that was never stored. Requests that need no session (health,
+metrics, static files) are answered as usual, and everything recovers by
+itself once the store is back.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ import secrets
 import time
 from typing import Any
 
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, request
 from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
@@ -32,6 +39,8 @@ class StateSession(CallbackDict, SessionMixin):
         self.new = new
         self.modified = False
         self.rotate = False
+        #: the state store did not answer when the session was read
+        self.unavailable = False
 
     def regenerate(self) -> None:
         """Give the session a new id when it is saved (call at login and logout)."""
@@ -55,19 +64,35 @@ class StateSessionInterface(SessionInterface):
             try:
                 data = self.state.get(f"sess:{sid}")
             except StateUnavailable:
-                data = None
+                session = StateSession(new=True)
+                session.unavailable = True
+                return session
             if data is not None:
                 now = time.time()
                 if now - data.get("_c", now) <= self.absolute:
                     return StateSession(data, sid=sid)
-                self.state.delete(f"sess:{sid}")
+                try:
+                    self.state.delete(f"sess:{sid}")
+                except StateUnavailable:
+                    pass
         return StateSession(new=True)
 
     def save_session(self, app: Flask, session: StateSession, response: Response) -> None:  # type: ignore[override]
+        if request.endpoint in _NO_SESSION_ENDPOINTS:
+            return
+        if session.unavailable and response.status_code < 500:
+            _unavailable(response)
+            return
+        try:
+            self._save(app, session, response)
+        except StateUnavailable:
+            _unavailable(response)
+
+    def _save(self, app: Flask, session: StateSession, response: Response) -> None:
         name = self.get_cookie_name(app)
         domain = self.get_cookie_domain(app)
         path = self.get_cookie_path(app)
-        user_keys = [k for k in session.keys() if not k.startswith("_")]
+        user_keys = [k for k in session.keys() if k not in ("_c", "_a")]  # keep Flask's _flashes
         if not user_keys:
             if session.sid and (session.modified or session.rotate):
                 self.state.delete(f"sess:{session.sid}")
@@ -102,3 +127,28 @@ class StateSessionInterface(SessionInterface):
             )
             session.rotate = False
         response.vary.add("Cookie")
+
+
+#: endpoints answered without a session even when the state store is down
+_NO_SESSION_ENDPOINTS = frozenset({"static", "ops.healthz", "ops.readyz", "ops.metrics"})
+
+
+def _unavailable(response: Response) -> None:
+    """Turn ``response`` into the 503 page (or JSON) in place: the session could not be read or stored."""
+    from flask_babel import gettext as _
+
+    from .errors import error_response
+
+    body, status = error_response(503, "state_unavailable", _(
+        "Le service est momentanément indisponible. Réessayez dans quelques instants."))
+    if isinstance(body, Response):
+        response.set_data(body.get_data())
+        response.content_type = body.content_type
+    else:
+        response.set_data(body)
+        response.content_type = "text/html; charset=utf-8"
+    response.status_code = status
+    for header in ("Location", "Set-Cookie", "ETag", "Last-Modified"):
+        response.headers.pop(header, None)
+    response.headers["Retry-After"] = "5"
+    response.headers["Cache-Control"] = "no-store"

@@ -368,12 +368,34 @@ def sip2_emulator_command(
         encoding=encoding,
     )
     try:
-        asyncio.run(_serve(emulator, host, port, len(patrons)))
+        _run_in_own_loop(_serve(emulator, host, port, len(patrons)))
     except OSError as exc:
         click.echo(f"Erreur : impossible d'écouter sur {host}:{port} ({exc.strerror or exc})", err=True)
         raise SystemExit(1) from None
     except KeyboardInterrupt:
         pass
+
+
+def _run_in_own_loop(coroutine) -> None:
+    """asyncio.run(), or in a fresh thread when this thread already runs a loop (an embedding host)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(coroutine)
+        return
+    outcome: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(coroutine)
+        except BaseException as exc:  # handed back to the caller's thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=target, name="sip2-emulator-cli")
+    thread.start()
+    thread.join()
+    if outcome:
+        raise outcome[0]
 
 
 if __name__ == "__main__":

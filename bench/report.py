@@ -1,0 +1,134 @@
+"""Results: the JSON document and the Markdown table beside it, with ratios and verdicts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .loadgen import Run
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+#: minimum throughput as a share of the ceiling's, per scenario (issues 5, 6 and 7)
+RATIO_TARGETS = {"saml_sso": 0.15, "saml_login": 0.05, "oidc_code": 0.20, "cas_login": 0.20}
+P99_TARGET_MS = 50.0
+SESSION_BYTES_TARGET = 1024
+GROWTH_TOLERANCE = 0.10
+
+
+def scenario_row(run: Run, ceiling_per_s: float | None) -> dict:
+    row = {
+        "name": run.scenario,
+        "flows_per_s": round(run.flows_per_s, 1),
+        "p50_ms": round(run.p50_ms, 2),
+        "p95_ms": round(run.p95_ms, 2),
+        "p99_ms": round(run.p99_ms, 2),
+        "errors": run.errors,
+        "client_cpu": round(run.client_cpu, 3),
+        "server_cpu": round(run.server_cpu, 3),
+        "machine_cpu": round(run.machine_cpu, 3),
+        "request_p99_ms": round(run.request_p99_ms, 2),
+        "flows": run.flows,
+        "requests": run.requests,
+        "seconds": round(run.seconds, 1),
+    }
+    if run.error_kinds:
+        row["error_kinds"] = run.error_kinds
+    if ceiling_per_s and run.scenario != "ceiling":
+        row["ratio_to_ceiling"] = round(run.flows_per_s / ceiling_per_s, 3)
+    target = RATIO_TARGETS.get(run.scenario)
+    if target is not None:
+        row["target_ratio"] = target
+        row["verdict"] = verdict(row, target)
+    return row
+
+
+def verdict(row: dict, target: float) -> dict:
+    return {"ratio": row.get("ratio_to_ceiling", 0) >= target, "errors": row["errors"] == 0,
+            "p99": row["p99_ms"] <= P99_TARGET_MS}
+
+
+def write(document: dict, *, folder: Path = RESULTS, stem: str = "latest") -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = folder / f"{stem}.json", folder / f"{stem}.md"
+    json_path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    md_path.write_text(markdown(document), encoding="utf-8")
+    return json_path, md_path
+
+
+def _yes(ok: bool | None) -> str:
+    return "—" if ok is None else ("✅" if ok else "❌")
+
+
+def markdown(doc: dict) -> str:
+    env = doc.get("environment", {})
+    lines = ["# Sésame load benchmark — latest results", "",
+             f"Run {env.get('date', '?')} on {env.get('cpu_count', '?')} CPU(s) ({env.get('cpu_model', '?')}), "
+             f"{env.get('memory_gb', '?')} GB; commit `{env.get('commit', '?')}`. "
+             f"Produced by `make bench` (`python -m bench.run`); the JSON beside this file has every figure.", ""]
+    lines += ["## Scenarios", "",
+              "Throughput is complete flows per second; latencies are per flow (wrk, closed loop, "
+              f"{env.get('connections', '?')} concurrent flows). Ratios are to the `ceiling` run of the same run.", "",
+              "| scenario | flows/s | ratio | target | p50 ms | p95 ms | p99 ms | req p99 ms | errors | client CPU | server CPU | verdict |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for row in doc.get("scenarios", []):
+        v = row.get("verdict")
+        verdict_text = "—" if v is None else " ".join(
+            f"{name} {_yes(ok)}" for name, ok in (("ratio", v["ratio"]), ("errors", v["errors"]), ("p99", v["p99"])))
+        lines.append(
+            f"| {row['name']} | {row['flows_per_s']:.0f} | {row.get('ratio_to_ceiling', '—')} | "
+            f"{row.get('target_ratio', '—')} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} | {row['p99_ms']:.1f} | "
+            f"{row['request_p99_ms']:.1f} | {row['errors']} | {row['client_cpu']:.0%} | {row['server_cpu']:.0%} | "
+            f"{verdict_text} |")
+    lines += ["", "client CPU = the load generator's share of the machine's CPU time during the run "
+              "(user + system over wall time × cores); server CPU = the gunicorn workers' share.", ""]
+
+    mem = doc.get("memory", {})
+    if mem:
+        lines += ["## Memory", ""]
+        per = doc.get("redis_bytes_per_session")
+        if per is not None:
+            lines.append(f"- Redis bytes per active patron session (MEMORY USAGE, mean over "
+                         f"{mem.get('sessions', {}).get('sessions', '?')} sessions after login): **{per}** "
+                         f"(target ≤ {SESSION_BYTES_TARGET}) {_yes(per <= SESSION_BYTES_TARGET)}")
+        after = mem.get("sessions_after_sso")
+        if after:
+            lines.append(f"- the same sessions after one SAML, OIDC and CAS single sign-on: mean "
+                         f"{after.get('mean_bytes')} bytes, max {after.get('max_bytes')}")
+        growth = mem.get("worker_rss")
+        if growth:
+            lines.append(f"- gunicorn worker RSS across {growth['logins']} logins (after {growth['warmup_logins']} "
+                         f"warm-up logins): before {growth['before_mb']} MB, after {growth['after_mb']} MB per worker "
+                         f"(max growth {growth['max_growth_mb']} MB) {_yes(growth['max_growth_mb'] <= growth['tolerance_mb'])}")
+        lines.append("")
+
+    growth = doc.get("growth")
+    if growth:
+        lines += ["## Cost growth", "", "Throughput of each scenario with more patrons and libraries in the database "
+                  f"(target: within {GROWTH_TOLERANCE:.0%} of the smallest size).", "",
+                  "| scenario | " + " | ".join(g["label"] for g in growth["sizes"]) + " | worst change | verdict |",
+                  "|---|" + "---:|" * len(growth["sizes"]) + "---:|---|"]
+        for name, row in growth["scenarios"].items():
+            cells = " | ".join(f"{v:.0f}" for v in row["flows_per_s"])
+            lines.append(f"| {name} | {cells} | {row['worst_change']:+.1%} | {_yes(row['ok'])} |")
+        lines.append("")
+
+    profiles = doc.get("profiles")
+    if profiles:
+        lines += ["## Where the time goes (py-spy)", ""]
+        for name, prof in profiles.items():
+            lines.append(f"**{name}** ({prof.get('samples', 0)} samples over the workers; inclusive share):")
+            lines.append("")
+            for spot in prof.get("project", [])[:10]:
+                lines.append(f"- `{spot['where']}` {spot['share']:.0%}")
+            own = ", ".join(f"`{s['where']}` {s['share']:.0%}" for s in prof.get("own", [])[:6])
+            lines.append(f"- innermost frames: {own}")
+            lines.append("")
+
+    lines += ["## Environment", "", "| | |", "|---|---|"]
+    for key, value in env.items():
+        lines.append(f"| {key} | {value} |")
+    notes = doc.get("notes")
+    if notes:
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,101 @@
+"""The whole benchmark stack in one object: databases, emulator, a loaded network, Sésame and the ceiling."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import tempfile
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import population
+from .infra import SIP2_LOGIN, SIP2_PASSWORD, Gunicorn, Postgres, Redis, Sip2Emulator, free_port
+
+SECRET = "bench-secret-key-" + "0123456789abcdef" * 2
+
+
+def sesame_env(database_url: str, redis_url: str, base_url: str, instance: str, **extra: str) -> dict[str, str]:
+    """The environment of a Sésame node (BROKER_* variables only, as an operator sets them)."""
+    env = {"BROKER_DATABASE_URL": database_url, "BROKER_REDIS_URL": redis_url, "BROKER_SECRET_KEY": SECRET,
+           "BROKER_BASE_URL": base_url, "BROKER_LOG_LEVEL": "WARNING", "BROKER_INSTANCE_PATH": instance,
+           # a reverse proxy in front passes each patron's address: the per-IP login limit stays the default
+           "BROKER_TRUST_PROXY": "1"}
+    env.update(extra)
+    return env
+
+
+def make_runtime(database_url: str, redis_url: str, base_url: str, instance: str):
+    """A Runtime for loading data, built from explicit settings (the shell's BROKER_* ignored)."""
+    from broker.config import load_settings
+    from broker.runtime import Runtime
+
+    settings = load_settings({"secret_key": SECRET, "database_url": database_url, "redis_url": redis_url,
+                              "base_url": base_url, "instance_path": instance, "log_level": "WARNING"},
+                             environ={}, config_file=os.devnull)
+    return Runtime(settings)
+
+
+@dataclass
+class Stack:
+    libraries: int
+    patrons: int
+    workers: int = 2 * (os.cpu_count() or 1)
+    pg: Postgres | None = None
+    redis: Redis | None = None
+    emulator: Sip2Emulator | None = None
+    sesame: Gunicorn | None = None
+    ceiling: Gunicorn | None = None
+    loaded: population.Loaded | None = None
+    folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="sesame-bench-")))
+    _exit: ExitStack = field(default_factory=ExitStack)
+
+    def __enter__(self) -> "Stack":
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self) -> None:
+        from broker.db.migrate import upgrade
+
+        self.pg = Postgres().start()
+        self._exit.callback(self.pg.stop)
+        self.redis = Redis().start()
+        self._exit.callback(self.redis.stop)
+        csv, pairs = population.write_patrons_csv(self.folder, self.patrons)
+        self.emulator = Sip2Emulator(csv).start()
+        self._exit.callback(self.emulator.stop)
+
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        instance = str(self.folder / "instance")
+        runtime = make_runtime(self.pg.url, self.redis.url, base, instance)
+        try:
+            upgrade(runtime.db.engine)
+            self.loaded = population.load(runtime, libraries=self.libraries, patrons=pairs,
+                                          sip2_port=self.emulator.port, sip2_login=SIP2_LOGIN,
+                                          sip2_password=SIP2_PASSWORD)
+        finally:
+            runtime.close()
+        self.sesame = Gunicorn("wsgi:app", sesame_env(self.pg.url, self.redis.url, base, instance),
+                               self.workers, port=port).start()
+        self._exit.callback(self.sesame.stop)
+        self.ceiling = Gunicorn("bench.ceiling:app", {}, self.workers).start()
+        self._exit.callback(self.ceiling.stop)
+
+    def restart_sesame(self) -> None:
+        """Fresh workers (so that a measurement starts from a known RSS or empty caches)."""
+        assert self.sesame is not None
+        self.sesame.stop()
+        self.sesame.start()
+
+    def close(self) -> None:
+        self._exit.close()
+        shutil.rmtree(self.folder, ignore_errors=True)

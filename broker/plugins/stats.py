@@ -1,0 +1,12 @@
+"""Built-in plugin: the statistics and GDPR commands (``broker stats``, ``broker purge``, ``broker privacy``)."""
+
+from __future__ import annotations
+
+from .. import hookimpl
+
+
+@hookimpl
+def broker_cli_commands():
+    from .stats_commands import privacy, purge, stats
+
+    return [stats, purge, privacy]

@@ -1,0 +1,184 @@
+"""The ``broker stats``, ``broker purge`` and ``broker privacy`` commands.
+
+Each is a thin layer over ``services.stats``, ``services.retention`` and
+``services.privacy``: the same rules as the staff pages, minus the scoping
+(an operator at the console sees everything; every GDPR action is audited).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ..cli import emit, json_option, with_runtime
+from ..errors import InvalidInput
+
+
+def _write(data: bytes, output: str | None, *, binary: bool = False) -> None:
+    if output:
+        try:
+            Path(output).write_bytes(data)
+        except OSError as exc:
+            raise InvalidInput(f"cannot write {output}: {exc.strerror}") from None
+        click.echo(f"wrote {output} ({len(data)} bytes)", err=True)
+        return
+    if binary:
+        raise InvalidInput("an XLSX file is binary: give --output FILE")
+    sys.stdout.buffer.write(data)
+    sys.stdout.flush()
+
+
+def _period(month: str | None, year: str | None):
+    from ..services.stats.months import Month, months_of_year, parse_year
+
+    if bool(month) == bool(year):
+        raise InvalidInput("give either --month YYYY-MM or --year YYYY")
+    if month:
+        found = Month.parse(month)
+        return [found], str(found)
+    the_year = parse_year(year)
+    return months_of_year(the_year), str(the_year)
+
+
+@click.group()
+def stats() -> None:
+    """Monthly usage statistics per network, library and supplier."""
+
+
+@stats.command("aggregate")
+@click.option("--month", default=None, help="Only this month (YYYY-MM); default: every month that changed.")
+@json_option
+@with_runtime
+def aggregate_command(runtime, session, month, as_json):
+    """Compute the monthly figures from the raw events (idempotent; safe to run from cron, even twice at once)."""
+    from ..services.stats import Month, aggregate
+
+    results = aggregate(runtime, Month.parse(month) if month else None)
+    emit([r.__dict__ for r in results], as_json, columns=("month", "status", "usage_events", "accesses", "refusals",
+                                                         "final", "seconds"))
+
+
+@stats.command("show")
+@click.option("--month", required=True, help="YYYY-MM")
+@click.option("--network", default=None, help="Network slug.")
+@click.option("--library", default=None, help="Library code.")
+@json_option
+@with_runtime
+def show_command(runtime, session, month, network, library, as_json):
+    """A month's figures per supplier."""
+    from ..services.stats import Month, figures, select_scope
+    from ..services.stats.exports import month_document
+
+    selection = select_scope(session, network=network, library=library)
+    found = figures(session, selection, [Month.parse(month)])[0]
+    if as_json:
+        emit(month_document(found), True)
+        return
+    if not found.aggregated:
+        click.echo(f"{month}: not aggregated yet (run broker stats aggregate)", err=True)
+    emit([{"supplier": s.slug, "accesses": s.accesses, "unique_patrons": s.unique_patrons, "refusals": s.refusals}
+          for s in found.suppliers], False)
+
+
+@stats.command("export")
+@click.option("--month", default=None, help="YYYY-MM")
+@click.option("--year", default=None, help="YYYY: every month of the year so far.")
+@click.option("--network", default=None, help="Network slug.")
+@click.option("--library", default=None, help="Library code.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "xlsx"]), required=True)
+@click.option("--table", type=click.Choice(["usage", "refusals", "libraries"]), default="usage", show_default=True,
+              help="Which table a CSV holds (XLSX and JSON hold them all).")
+@click.option("--output", "-o", default=None, help="File to write (default: standard output; required for xlsx).")
+@with_runtime
+def export_command(runtime, session, month, year, network, library, fmt, table, output):
+    """Export the figures as CSV, JSON or XLSX (a month without data gives an empty, valid file)."""
+    from ..services.stats import figures, select_scope
+    from ..services.stats.exports import render
+
+    months, _ = _period(month, year)
+    selection = select_scope(session, network=network, library=library)
+    _write(render(figures(session, selection, months), selection, fmt, table), output, binary=fmt == "xlsx")
+
+
+@stats.command("counter")
+@click.option("--month", default=None, help="YYYY-MM")
+@click.option("--year", default=None, help="YYYY")
+@click.option("--network", default=None)
+@click.option("--library", default=None)
+@click.option("--output", "-o", default=None)
+@with_runtime
+def counter_command(runtime, session, month, year, network, library, output):
+    """The figures as a COUNTER R5-shaped platform report (JSON)."""
+    from ..services.stats import figures, select_scope
+    from ..services.stats.counter import platform_report
+
+    months, _ = _period(month, year)
+    selection = select_scope(session, network=network, library=library)
+    report = platform_report(figures(session, selection, months), selection)
+    _write(json.dumps(report, ensure_ascii=False, indent=2).encode() + b"\n", output)
+
+
+@stats.command("report")
+@click.option("--partner", required=True, help="Partner slug (commune, EPCI or EPIC).")
+@click.option("--year", required=True, help="YYYY")
+@click.option("--output", "-o", default=None, help="HTML file to write (open it in a browser and print it).")
+@with_runtime
+def report_command(runtime, session, partner, year, output):
+    """The yearly report of a partner for its council: fee, members, accesses per supplier (printable HTML)."""
+    from flask import current_app
+
+    from ..services.stats import parse_year
+    from ..services.stats.report import get_partner, partner_report
+    from ..web.stats.report_page import render_report
+
+    data = partner_report(session, get_partner(session, partner), parse_year(year))
+    with current_app.test_request_context("/"):
+        html = render_report(data)
+    _write(html.encode("utf-8"), output)
+
+
+@click.command("purge")
+@click.option("--dry-run", is_flag=True, help="Only count what would be removed.")
+@json_option
+@with_runtime
+def purge(runtime, session, dry_run, as_json):
+    """Apply the retention settings: old raw events, refused or abandoned registrations, ended memberships."""
+    from ..services.retention import purge as run_purge
+
+    report = run_purge(runtime, dry_run=dry_run)
+    data = report.as_dict()
+    if not as_json:
+        data["months_sealed"] = ", ".join(data["months_sealed"]) or "-"
+    emit(data, as_json)
+
+
+@click.group()
+def privacy() -> None:
+    """Patrons' rights (GDPR): export what Sésame holds, the record of processing."""
+
+
+@privacy.command("export")
+@click.argument("library")
+@click.argument("card")
+@click.option("--output", "-o", default=None, help="JSON file to write (default: standard output).")
+@click.option("--actor", default="cli", show_default=True, help="Who answers the request (written to the audit log).")
+@with_runtime
+def privacy_export(runtime, session, library, card, output, actor):
+    """Everything Sésame holds about the patron with this card, to answer their request (audited)."""
+    from ..services.privacy import export_for_staff
+
+    data = export_for_staff(runtime, session, library, card, actor=actor[:254] or "cli")
+    _write(json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8") + b"\n", output)
+
+
+@privacy.command("record")
+@click.option("--output", "-o", default=None)
+@with_runtime
+def privacy_record(runtime, session, output):
+    """The record of processing with this instance's retention settings and suppliers (Markdown)."""
+    from ..services.privacy_record import instance_document
+
+    _write(instance_document(runtime, session).encode("utf-8"), output)

@@ -1,0 +1,36 @@
+"""``broker suppliers add-cas``: register a supplier as a CAS service."""
+
+from __future__ import annotations
+
+import click
+
+from ...cli import emit, json_option, with_runtime
+from ...services.suppliers import RELEASABLE
+from .services import register
+
+
+@click.group("suppliers")
+def suppliers() -> None:
+    """Suppliers and the networks that offer them."""
+
+
+@suppliers.command("add-cas")
+@click.argument("slug")
+@click.option("--service-pattern", "patterns", multiple=True, required=True,
+              help="Regular expression a service URL must match entirely (repeatable).")
+@click.option("--network", "networks", multiple=True, help="Network offering it (repeatable; required for a new supplier).")
+@click.option("--name", default=None, help="Display name (default: the slug).")
+@click.option("--login-url", default="", help="Where /go/SLUG starts (a service URL, or the supplier's login page).")
+@click.option("--release", default="", help=f"Comma-separated, among {', '.join(RELEASABLE)}.")
+@json_option
+@with_runtime
+def add_cas(runtime, session, slug, patterns, networks, name, login_url, release, as_json):
+    """Register SLUG as a CAS service: only URLs matching a pattern get tickets."""
+    row = register(runtime, session, slug, patterns=patterns, networks=networks, name=name, login_url=login_url,
+                   release=release or None)
+    data = {"slug": row.slug, "name": row.name, "protocol": row.protocol,
+            "service_patterns": row.config["cas"]["service_patterns"],
+            "networks": [n.slug for n in row.networks], "release": list(row.release or [])}
+    if not as_json:
+        data = {k: (" ".join(v) if isinstance(v, list) else v) for k, v in data.items()}
+    emit(data, as_json)

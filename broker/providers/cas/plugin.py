@@ -1,0 +1,46 @@
+"""The CAS 3.0 server as a plugin: its endpoints, its deep link and its CLI command."""
+
+from __future__ import annotations
+
+import re
+
+from ... import hookimpl
+from .. import ProviderSpec
+
+
+def blueprint(runtime):
+    from .views import make_blueprint
+
+    return make_blueprint(runtime)
+
+
+def deep_link(supplier, target: str | None) -> str:
+    """Where ``/go/<slug>`` sends a patron: a ticket for the target (or the login URL) when it is a
+    registered service URL, else the supplier's login URL."""
+    from flask import url_for
+
+    from .services import acceptable_url
+
+    patterns = ((supplier.config or {}).get("cas") or {}).get("service_patterns") or []
+
+    def registered(url: str | None) -> bool:
+        return acceptable_url(url) and any(re.fullmatch(p, url) for p in patterns)
+
+    for candidate in (target, supplier.login_url):
+        if registered(candidate):
+            return url_for("cas.login", service=candidate)
+    if supplier.login_url:
+        return supplier.login_url
+    raise LookupError(f"supplier {supplier.slug} has no login URL")
+
+
+@hookimpl
+def broker_providers():
+    return [ProviderSpec("cas", blueprint, deep_link)]
+
+
+@hookimpl
+def broker_cli_commands():
+    from .cli import suppliers
+
+    return [suppliers]

@@ -1,0 +1,141 @@
+"""CAS services: registered on Supplier rows as fully anchored URL patterns, looked up per process.
+
+Only registered services get tickets (no open redirect): a service URL is
+matched with ``re.fullmatch`` against the patterns of each CAS supplier, in
+registration order; the first supplier that matches owns it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...db.models import Supplier
+from ...errors import Conflict, InvalidInput
+from ...services import audit, validation
+from ...services import suppliers as supplier_service
+from ...services.network import get_network
+from ..registry_cache import invalidate, registry
+
+MAX_PATTERN = 500
+MAX_SERVICE = 2048
+#: URLs no sensible pattern matches: a pattern that does is too broad to be an allow-list
+_FOREIGN = ("https://attacker.example/", "http://attacker.example/", "https://attacker.example/?https://x",
+            "javascript:alert(1)", "data:text/html,x", "//attacker.example/")
+
+
+@dataclass(frozen=True)
+class CasService:
+    """A supplier that takes CAS tickets, with its compiled service patterns."""
+
+    supplier_id: int
+    slug: str
+    name: str
+    patterns: tuple[re.Pattern[str], ...]
+    login_url: str = ""
+    #: the Supplier row (with its networks, detached) for the access decision
+    supplier: Supplier | None = field(default=None, repr=False, compare=False)
+
+    def matches(self, service: str) -> bool:
+        return any(p.fullmatch(service) for p in self.patterns)
+
+
+def check_pattern(pattern: str) -> str:
+    """A service pattern an admin may register: a valid regex, not matching foreign URLs."""
+    pattern = (pattern or "").strip()
+    if not pattern or len(pattern) > MAX_PATTERN:
+        raise InvalidInput(f"service pattern: expected a regular expression of at most {MAX_PATTERN} characters")
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        raise InvalidInput(f"service pattern {pattern!r}: not a valid regular expression ({exc})") from None
+    broad = [url for url in _FOREIGN if compiled.fullmatch(url)]
+    if broad:
+        raise InvalidInput(f"service pattern {pattern!r}: too broad, it accepts {broad[0]!r}; anchor it on the "
+                           "supplier's own https:// address, e.g. ^https://www\\.example\\.org/.*$")
+    return pattern
+
+
+def _service_from_row(row: Supplier) -> CasService | None:
+    patterns = ((row.config or {}).get("cas") or {}).get("service_patterns") or []
+    compiled = []
+    for pattern in patterns:
+        try:
+            compiled.append(re.compile(pattern))
+        except re.error:
+            continue  # registration validated it; a damaged row just loses that pattern
+    if not compiled:
+        return None
+    return CasService(row.id, row.slug, row.name, tuple(compiled), row.login_url or "", row)
+
+
+def services(runtime) -> tuple[CasService, ...]:
+    """Every enabled CAS service of this instance, in registration order (cached per process)."""
+
+    def build(rows: list[Supplier]) -> tuple[CasService, ...]:
+        found = (_service_from_row(r) for r in rows)
+        return tuple(s for s in found if s is not None)
+
+    return registry(runtime, "cas", build).get()
+
+
+def acceptable_url(service: str | None) -> bool:
+    if not service or len(service) > MAX_SERVICE or any(ord(c) < 0x21 for c in service):
+        return False
+    try:
+        parts = urlsplit(service)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def find_service(runtime, service: str | None) -> CasService | None:
+    """The registered service that owns this URL, or None (never a guess)."""
+    if not acceptable_url(service):
+        return None
+    for candidate in services(runtime):
+        if candidate.matches(service):
+            return candidate
+    return None
+
+
+def register(runtime, session: Session, slug: str, *, patterns: Iterable[str], networks: Iterable[str] = (),
+             name: str | None = None, login_url: str = "", release: str | list[str] | None = None,
+             actor: str = "cli") -> Supplier:
+    """Make a supplier a CAS service (creating the supplier when new)."""
+    checked = list(dict.fromkeys(check_pattern(p) for p in patterns))
+    if not checked:
+        raise InvalidInput("a CAS service needs at least one --service-pattern")
+    if login_url and not acceptable_url(login_url):
+        raise InvalidInput(f"login URL {login_url!r}: expected an http(s) URL")
+    conf = {"service_patterns": checked}
+    row = session.scalar(select(Supplier).where(Supplier.slug == slug))
+    if row is None:
+        row = supplier_service.add_supplier(runtime, session, slug, name=name or slug, networks=list(networks),
+                                            protocol="cas", login_url=login_url, release=release,
+                                            config={"cas": conf}, actor=actor)
+    else:
+        if row.protocol not in ("none", ""):
+            raise Conflict(f"supplier '{slug}' already uses {row.protocol}; a CAS service needs a supplier "
+                           "without protocol")
+        row.config = {**(row.config or {}), "cas": conf}
+        row.protocol = "cas"
+        if login_url:
+            row.login_url = login_url
+        if release:
+            row.release = supplier_service.parse_release(release)
+        if name:
+            row.name = validation.text(name, "name")
+        for net_slug in networks:
+            net = get_network(session, net_slug)
+            if net not in row.networks:
+                row.networks.append(net)
+        session.flush()
+        audit.record(runtime, session, actor, "supplier.cas", slug)
+    invalidate(runtime, "cas")
+    return row

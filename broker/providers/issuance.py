@@ -1,0 +1,43 @@
+"""The step before every code, token or ticket: the access decision, the usage event, the release.
+
+OIDC and CAS call :func:`decide` with the supplier a client or service
+belongs to; it runs DESIGN §4 (``services.access.check``), records the usage
+event and, when access is granted, computes what the supplier receives.
+
+The supplier is the row kept by the protocol's registry cache (loaded with
+its networks, detached): the patron's side of the decision is always read
+fresh, the supplier's side is at most a few seconds old.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..db.models import Supplier
+from ..services import access, release
+from ..services.access import AccessOutcome
+
+
+@dataclass(frozen=True)
+class Issuance:
+    """The outcome of the decision and, when granted, the pairwise subject and released attributes."""
+
+    outcome: AccessOutcome
+    subject: str = ""
+    attributes: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def granted(self) -> bool:
+        return self.outcome.granted
+
+
+def decide(runtime, supplier: Supplier | None, uid: str, protocol: str) -> Issuance:
+    """Decide for patron ``uid`` and ``supplier``, record the usage event, release attributes."""
+    with runtime.db.session() as s:
+        outcome = access.check(runtime, s, uid, supplier)
+        access.record_usage(runtime, s, outcome, protocol)
+        if not outcome.granted:
+            return Issuance(outcome)
+        attributes = release.attributes(runtime, outcome.patron, outcome.library, supplier)
+        subject = release.subject_id(runtime, outcome.patron, supplier)
+    return Issuance(outcome, subject, attributes)

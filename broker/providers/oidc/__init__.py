@@ -1,0 +1,1 @@
+"""OpenID Connect provider for suppliers (Authlib): code flow with PKCE, pairwise subjects."""

@@ -1,0 +1,268 @@
+"""OpenID Connect clients: registered on Supplier rows, looked up from a per-process cache.
+
+A client's settings live in ``Supplier.config["oidc"]``: redirect URIs,
+post-logout redirect URIs, whether it is public, whether it gets refresh
+tokens, the keyed hash of its secret, its public JWKS (for ``private_key_jwt``)
+and the algorithm of its ID tokens. Secrets are random and high-entropy, so a
+fast keyed hash (``runtime.keys.token_hash``) is enough: no argon2 on the
+token endpoint.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...db.models import Supplier
+from ...errors import Conflict, InvalidInput
+from ...services import audit, validation
+from ...services import suppliers as supplier_service
+from ...services.network import get_network
+from ...services.release import sector_of
+from ..registry_cache import invalidate, registry
+
+SCOPES = ("openid", "profile", "email", "library")
+ID_TOKEN_ALGS = ("RS256", "ES256")
+SECRET_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+MAX_URI = 500
+
+
+@dataclass(frozen=True)
+class OidcClient:
+    """A registered relying party, as Authlib's ClientMixin wants it."""
+
+    client_id: str
+    supplier_id: int
+    slug: str
+    name: str
+    sector: str
+    public: bool
+    refresh: bool
+    redirect_uris: tuple[str, ...]
+    post_logout_redirect_uris: tuple[str, ...]
+    id_token_alg: str = "RS256"
+    secret_hash: str = field(default="", repr=False)
+    jwks: KeySet | None = field(default=None, repr=False, compare=False)
+    hash_secret: Callable[[str], str] | None = field(default=None, repr=False, compare=False)
+    #: the Supplier row (with its networks, detached) for the access decision
+    supplier: Supplier | None = field(default=None, repr=False, compare=False)
+
+    # -- Authlib's ClientMixin ---------------------------------------------------------
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> str | None:
+        return None  # OpenID Connect requires redirect_uri on every request
+
+    def get_allowed_scope(self, scope: str | None) -> str:
+        if not scope:
+            return ""
+        asked = scope.split()
+        return " ".join(dict.fromkeys(s for s in asked if s in SCOPES))
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return redirect_uri in self.redirect_uris  # exact match, no prefix or pattern
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        if self.public or not self.secret_hash or self.hash_secret is None:
+            return False
+        return hmac.compare_digest(self.hash_secret(client_secret), self.secret_hash)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        if self.public:
+            return method == "none"
+        if method in SECRET_AUTH_METHODS:
+            return bool(self.secret_hash)
+        if method == "private_key_jwt":
+            return self.jwks is not None
+        return False
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code"
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        if grant_type == "authorization_code":
+            return True
+        return grant_type == "refresh_token" and self.refresh
+
+    @property
+    def client_metadata(self) -> dict[str, Any]:
+        return {"post_logout_redirect_uris": list(self.post_logout_redirect_uris)}
+
+    @property
+    def id_token_signed_response_alg(self) -> str:
+        return self.id_token_alg
+
+
+def _client_from_row(row: Supplier, hash_secret: Callable[[str], str]) -> OidcClient | None:
+    conf = (row.config or {}).get("oidc") or {}
+    if not row.oidc_client_id:
+        return None
+    jwks = None
+    if conf.get("jwks"):
+        try:
+            jwks = KeySet.import_key_set(conf["jwks"])
+        except (JoseError, ValueError, TypeError, KeyError):
+            jwks = None  # registration validated it; a damaged row just loses private_key_jwt
+    return OidcClient(
+        client_id=row.oidc_client_id, supplier_id=row.id, slug=row.slug, name=row.name, sector=sector_of(row),
+        public=bool(conf.get("public")), refresh=bool(conf.get("refresh")),
+        redirect_uris=tuple(conf.get("redirect_uris") or ()),
+        post_logout_redirect_uris=tuple(conf.get("post_logout_redirect_uris") or ()),
+        id_token_alg=conf.get("id_token_alg") or "RS256", secret_hash=conf.get("secret_hash") or "",
+        jwks=jwks, hash_secret=hash_secret, supplier=row,
+    )
+
+
+def clients(runtime) -> dict[str, OidcClient]:
+    """Every enabled OIDC client of this instance by client_id (cached per process)."""
+
+    def build(rows: list[Supplier]) -> dict[str, OidcClient]:
+        found = (_client_from_row(r, runtime.keys.token_hash) for r in rows)
+        return {c.client_id: c for c in found if c is not None}
+
+    return registry(runtime, "oidc", build).get()
+
+
+def find_client(runtime, client_id: str | None) -> OidcClient | None:
+    if not client_id or len(client_id) > 100:
+        return None
+    return clients(runtime).get(client_id)
+
+
+# -- registration -------------------------------------------------------------------------
+def _loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+def check_redirect_uri(uri: str, *, public: bool, what: str = "redirect URI") -> str:
+    """A redirect URI a client may register: absolute, no fragment, https (http on loopback only)."""
+    uri = (uri or "").strip()
+    if not uri or len(uri) > MAX_URI or any(c.isspace() or ord(c) < 0x20 for c in uri):
+        raise InvalidInput(f"{what} {uri[:80]!r}: expected an absolute URL of at most {MAX_URI} characters")
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018  (raises on a bad port)
+    except ValueError:
+        raise InvalidInput(f"{what} {uri!r}: not a valid URL") from None
+    if parts.fragment or "#" in uri:
+        raise InvalidInput(f"{what} {uri!r}: must not contain a fragment (#…)")
+    if parts.scheme == "https" and parts.hostname:
+        return uri
+    if parts.scheme == "http" and _loopback(parts.hostname):
+        return uri
+    # RFC 8252 §7.1: native apps (public clients) may use a private-use scheme like com.example.app:/cb
+    if public and "." in parts.scheme and parts.scheme not in ("http", "https") and parts.path:
+        return uri
+    raise InvalidInput(f"{what} {uri!r}: expected https:// (http:// only on localhost)")
+
+
+def parse_jwks(text: str | dict | None) -> dict | None:
+    """A client's public JWKS (for private_key_jwt): public RSA or EC keys only."""
+    if not text:
+        return None
+    try:
+        data = json.loads(text) if isinstance(text, str) else text
+        keyset = KeySet.import_key_set(data)
+    except (ValueError, TypeError, KeyError, JoseError) as exc:
+        raise InvalidInput(f"jwks: not a valid JSON Web Key Set ({type(exc).__name__})") from None
+    if not keyset.keys:
+        raise InvalidInput("jwks: the key set is empty")
+    for key in keyset.keys:
+        if key.key_type not in ("RSA", "EC") or key.is_private:
+            raise InvalidInput("jwks: expected public RSA or EC keys only (never a private key)")
+    return {"keys": [k.as_dict(private=False) for k in keyset.keys]}
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What `add-oidc` prints: the secret is shown once, never stored in clear."""
+
+    slug: str
+    client_id: str
+    client_secret: str | None
+    public: bool
+    redirect_uris: tuple[str, ...]
+
+
+def register(runtime, session: Session, slug: str, *, redirect_uris: Iterable[str], networks: Iterable[str] = (),
+             name: str | None = None, public: bool = False, post_logout_redirect_uris: Iterable[str] = (),
+             login_url: str = "", refresh: bool = False, release: str | list[str] | None = None,
+             jwks: str | dict | None = None, id_token_alg: str = "RS256", sector: str | None = None,
+             actor: str = "cli") -> Registration:
+    """Make a supplier an OIDC client (creating the supplier when new); returns its credentials."""
+    uris = tuple(dict.fromkeys(check_redirect_uri(u, public=public) for u in redirect_uris))
+    if not uris:
+        raise InvalidInput("an OIDC client needs at least one --redirect-uri")
+    logout_uris = tuple(dict.fromkeys(check_redirect_uri(u, public=public, what="post-logout redirect URI")
+                                      for u in post_logout_redirect_uris))
+    if id_token_alg not in ID_TOKEN_ALGS:
+        raise InvalidInput(f"id_token_alg {id_token_alg!r}: expected one of {', '.join(ID_TOKEN_ALGS)}")
+    if login_url:
+        check_redirect_uri(login_url, public=False, what="login URL")
+    client_jwks = parse_jwks(jwks)
+    if public and client_jwks:
+        raise InvalidInput("a public client has no credentials: --jwks needs a confidential client")
+    if sector is not None:
+        sector = validation.text(sector, "sector", max_len=200)
+
+    client_id = f"{slug}.{secrets.token_hex(8)}"
+    client_secret = None if public else secrets.token_urlsafe(32)
+    conf: dict[str, Any] = {
+        "redirect_uris": list(uris), "post_logout_redirect_uris": list(logout_uris), "public": public,
+        "refresh": refresh, "id_token_alg": id_token_alg,
+    }
+    if client_secret:
+        conf["secret_hash"] = runtime.keys.token_hash(client_secret)
+    if client_jwks:
+        conf["jwks"] = client_jwks
+
+    row = session.scalar(select(Supplier).where(Supplier.slug == slug))
+    if row is None:
+        config = {"oidc": conf}
+        if sector:
+            config["sector"] = sector
+        row = supplier_service.add_supplier(
+            runtime, session, slug, name=name or slug, networks=list(networks), protocol="oidc",
+            login_url=login_url, release=release, config=config, actor=actor, oidc_client_id=client_id)
+    else:
+        if row.protocol not in ("none", ""):
+            raise Conflict(f"supplier '{slug}' already uses {row.protocol}; an OIDC client needs a supplier "
+                           "without protocol")
+        config = dict(row.config or {})
+        config["oidc"] = conf
+        if sector:
+            config["sector"] = sector
+        row.config = config
+        row.protocol = "oidc"
+        row.oidc_client_id = client_id
+        if login_url:
+            row.login_url = login_url
+        if release:
+            row.release = supplier_service.parse_release(release)
+        if name:
+            row.name = validation.text(name, "name")
+        for net_slug in networks:
+            net = get_network(session, net_slug)
+            if net not in row.networks:
+                row.networks.append(net)
+        session.flush()
+        audit.record(runtime, session, actor, "supplier.oidc", slug)
+    invalidate(runtime, "oidc")
+    return Registration(slug, client_id, client_secret, public, uris)

@@ -1,0 +1,47 @@
+"""The OpenID Connect provider as a plugin: its endpoints, its deep link and its CLI command."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from ... import hookimpl
+from .. import ProviderSpec
+
+
+def blueprint(runtime):
+    from .views import make_blueprint
+
+    return make_blueprint(runtime)
+
+
+def deep_link(supplier, target: str | None) -> str:
+    """Where ``/go/<slug>`` sends a patron: the supplier's login URL, or a target on the same site.
+
+    The supplier's site starts the code flow itself; the broker never builds
+    an authorization request on a client's behalf.
+    """
+    login_url = supplier.login_url or ""
+    conf = (supplier.config or {}).get("oidc") or {}
+    fallback = login_url
+    if not fallback and conf.get("redirect_uris"):
+        parts = urlsplit(conf["redirect_uris"][0])
+        fallback = f"{parts.scheme}://{parts.netloc}/"
+    if target and fallback:
+        wanted, known = urlsplit(target), urlsplit(fallback)
+        if wanted.scheme in ("http", "https") and (wanted.scheme, wanted.netloc) == (known.scheme, known.netloc):
+            return target
+    if not fallback:
+        raise LookupError(f"supplier {supplier.slug} has no login URL")
+    return fallback
+
+
+@hookimpl
+def broker_providers():
+    return [ProviderSpec("oidc", blueprint, deep_link)]
+
+
+@hookimpl
+def broker_cli_commands():
+    from .cli import suppliers
+
+    return [suppliers]

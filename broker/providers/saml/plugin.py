@@ -1,0 +1,20 @@
+"""The SAML 2.0 identity provider as a Sésame plugin: endpoints, deep links, CLI commands."""
+
+from __future__ import annotations
+
+from ... import hookimpl
+from .. import ProviderSpec
+
+
+@hookimpl
+def broker_providers():
+    from .views import blueprint, deep_link
+
+    return [ProviderSpec("saml", blueprint, deep_link)]
+
+
+@hookimpl
+def broker_cli_commands():
+    from .cli import keys, suppliers
+
+    return [keys, suppliers]

@@ -1,0 +1,203 @@
+"""Single logout, front-channel: the browser visits each supplier of the session in turn.
+
+SP-initiated: a signed LogoutRequest ends the Sésame session, then every
+other supplier of that session that has a logout endpoint gets a
+LogoutRequest, and finally the requester gets its LogoutResponse.
+IdP-initiated: the portal's ``/logout`` calls :func:`logout_hook`, which
+queues the same round and sends the browser on it instead of to the home page.
+
+The round's progress lives in the state store under a random key carried as
+RelayState, so any node can take the next step. A supplier that never sends
+the browser back stops the round there: the Sésame session is already over.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import after_this_request, current_app, g, redirect, session, url_for
+
+from ...clock import utcnow
+from ...keys import KeyStore
+from .. import web as provider_web
+from . import idpmeta, inbound, messages, pages, spmeta
+from .encryption import decrypt_element
+from .inbound import Received
+from .names import STATUS_PARTIAL_LOGOUT, STATUS_REQUESTER, STATUS_SUCCESS
+from .outbound import send
+from .sso import check_signature, find_supplier, remember_once, suppliers_view
+from .xmlsafe import SamlInputError
+
+ROUND_TTL = 600
+LOGOUT_LIFETIME = 300
+STATUS_UNKNOWN_PRINCIPAL = "urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal"
+
+
+def runtime() -> Any:
+    return current_app.extensions["broker"]
+
+
+def _queue(rt: Any, entries: dict[str, Any], skip: str | None = None) -> list[dict[str, Any]]:
+    """The session's suppliers to visit: those with a logout endpoint, the requester excepted."""
+    view = suppliers_view(rt).by_id
+    queue = []
+    for entity, entry in entries.items():
+        supplier = view.get(entry.get("id"))
+        if entity == skip or supplier is None:
+            continue
+        try:
+            if spmeta.sp_metadata(supplier).slo_endpoint() is None:
+                continue
+        except SamlInputError:  # expired metadata: nowhere trustworthy to send the browser
+            continue
+        queue.append({"entity": entity, **entry})
+    return queue
+
+
+def handle(received: Received):
+    """Whatever a supplier sent to /saml/slo: a LogoutRequest or a LogoutResponse."""
+    if received.kind == "LogoutRequest":
+        return logout_request(received)
+    if received.kind == "LogoutResponse":
+        return logout_response(received)
+    raise SamlInputError(f"/saml/slo expects a LogoutRequest or LogoutResponse, not a {received.kind}")
+
+
+def logout_request(received: Received):
+    rt = runtime()
+    now = utcnow()
+    supplier = find_supplier(rt, received.issuer)
+    if supplier is None:
+        raise SamlInputError("the LogoutRequest comes from an unknown supplier")
+    meta = spmeta.sp_metadata(supplier)
+    if not check_signature(received, meta):
+        raise SamlInputError("a LogoutRequest must be signed")
+    keys = KeyStore(rt)
+    pems = [k.private_pem for k in keys.published("saml-encryption")]
+    req = inbound.logout_request(received.root, received.issuer, decrypt=lambda el: decrypt_element(el, pems))
+    forget_at = inbound.check_fresh(req.issue_instant, now)
+    slo_url = idpmeta.endpoint(rt, "/saml/slo")
+    if req.destination != slo_url:
+        raise SamlInputError(f"Destination {req.destination!r} is not {slo_url}")
+    if req.not_on_or_after is not None and req.not_on_or_after <= now:
+        raise SamlInputError("the LogoutRequest has expired (NotOnOrAfter)")
+    remember_once(rt, received.issuer, req.id, forget_at)
+    endpoint = meta.slo_endpoint()
+    if endpoint is None:
+        raise SamlInputError("the supplier's metadata has no SingleLogoutService to answer to")
+    entries = dict(session.get("saml") or {})
+    mine = entries.get(meta.entity_id)
+    origin = {"entity": meta.entity_id, "id": req.id, "relay": received.relay_state}
+    if mine is not None and mine.get("n") != req.name_id:
+        return _answer(rt, origin, STATUS_REQUESTER, STATUS_UNKNOWN_PRINCIPAL)
+    progress = {"queue": _queue(rt, entries, skip=meta.entity_id) if mine is not None else [],
+                "origin": origin, "final": None, "partial": False, "waiting": None}
+    if mine is not None:
+        g.saml_logout_round = True  # our own hook must not start a second round
+        provider_web.end_patron_session()
+    return next_step(rt, secrets.token_urlsafe(24), progress)
+
+
+def logout_response(received: Received):
+    """A supplier answers our LogoutRequest: go on with the round named by RelayState."""
+    rt = runtime()
+    key = received.relay_state or ""
+    progress = rt.state.get(f"saml:slo:{key}") if 0 < len(key) <= 64 else None
+    if progress is None:
+        return pages.logged_out()
+    supplier = find_supplier(rt, received.issuer)
+    meta = spmeta.sp_metadata(supplier) if supplier is not None else None
+    answer_ok = False
+    if meta is not None:
+        check_signature(received, meta)  # a signature, when present, must be right
+        resp = inbound.logout_response(received.root, received.issuer)
+        answer_ok = resp.in_response_to == progress.get("waiting") and resp.status == STATUS_SUCCESS
+    if not answer_ok:
+        progress["partial"] = True
+    return next_step(rt, key, progress)
+
+
+def continue_round(key: str):
+    """GET /saml/logout/<key>: the first step of an IdP-initiated round."""
+    rt = runtime()
+    progress = rt.state.get(f"saml:slo:{key}") if 0 < len(key) <= 64 else None
+    if progress is None:
+        return redirect(url_for("portal.home") if "portal" in current_app.blueprints else "/")
+    return next_step(rt, key, progress)
+
+
+def next_step(rt: Any, key: str, progress: dict[str, Any]):
+    """Send the browser to the next supplier of the round, or finish it."""
+    signing_key = KeyStore(rt).current("saml-signing")
+    now = utcnow()
+    while progress["queue"]:
+        entry = progress["queue"].pop(0)
+        supplier = suppliers_view(rt).by_id.get(entry.get("id"))
+        meta = spmeta.sp_metadata(supplier) if supplier is not None else None
+        endpoint = meta.slo_endpoint() if meta is not None else None
+        if endpoint is None:
+            continue  # this supplier offers no single logout
+        request_id, element = messages.logout_request(
+            idpmeta.entity_id(rt), endpoint.location, entry["n"], entry["f"], meta.entity_id, entry.get("s"),
+            now=now, lifetime=LOGOUT_LIFETIME)
+        progress["waiting"] = request_id
+        rt.state.put(f"saml:slo:{key}", progress, ROUND_TTL)
+        return send(endpoint, endpoint.location, "SAMLRequest", element, key, signing_key)
+    rt.state.delete(f"saml:slo:{key}")
+    origin = progress.get("origin")
+    if origin:
+        return _answer(rt, origin, STATUS_SUCCESS, STATUS_PARTIAL_LOGOUT if progress.get("partial") else None)
+    return redirect(progress.get("final") or "/")
+
+
+def _answer(rt: Any, origin: dict[str, Any], code: str, sub_code: str | None):
+    """The LogoutResponse to the supplier that asked for the logout."""
+    supplier = find_supplier(rt, origin["entity"])
+    meta = spmeta.sp_metadata(supplier) if supplier is not None else None
+    endpoint = meta.slo_endpoint() if meta is not None else None
+    if endpoint is None:
+        return pages.logged_out()
+    location = endpoint.response_location or endpoint.location
+    element = messages.logout_response(idpmeta.entity_id(rt), location, origin["id"], code, sub_code, now=utcnow())
+    return send(endpoint, location, "SAMLResponse", element, origin.get("relay"),
+                KeyStore(rt).current("saml-signing"))
+
+
+def logout_hook(*_args: Any, **_kwargs: Any) -> str | None:
+    """Called by the portal's /logout before the session ends: start the round over this session's suppliers.
+
+    Returns the URL of the round's first step; the portal's own response is
+    replaced by a redirect there, and the round ends where that response was
+    going.
+    """
+    if g.get("saml_logout_round"):
+        return None
+    entries = session.get("saml") or {}
+    if not entries:
+        return None
+    rt = runtime()
+    queue = _queue(rt, entries)
+    if not queue:
+        return None
+    key = secrets.token_urlsafe(24)
+    progress = {"queue": queue, "origin": None, "final": None, "partial": False, "waiting": None}
+    rt.state.put(f"saml:slo:{key}", progress, ROUND_TTL)
+    url = url_for("saml.logout_round", key=key)
+
+    @after_this_request
+    def _send_on_round(response):
+        if response.headers.get("Location", "").endswith(url):
+            return response
+        if 300 <= response.status_code < 400 and response.location:
+            progress["final"] = response.location
+            rt.state.put(f"saml:slo:{key}", progress, ROUND_TTL)
+        new = redirect(url)
+        for cookie in response.headers.getlist("Set-Cookie"):
+            new.headers.add("Set-Cookie", cookie)
+        return new
+
+    return url
+
+
+__all__ = ["handle", "continue_round", "logout_hook"]

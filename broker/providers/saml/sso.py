@@ -1,0 +1,283 @@
+"""Single sign-on: AuthnRequests (SP-initiated) and unsolicited responses (IdP-initiated).
+
+A request that needs a login is kept in the state store under a random key
+and only that key travels in the login page's ``next`` URL, so any node can
+finish the flow. A patron who already has a session gets the response in the
+same HTTP request: one metadata lookup in the process cache, the access
+decision, one signature.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, session, url_for
+from sqlalchemy.orm import Session
+
+from ...clock import utcnow
+from ...db.models import Supplier
+from ...domain.access import Reason, Refusal
+from ...keys import KeyStore
+from ...services import access, release
+from ...web.patron_session import LoggedPatron, current_patron
+from .. import registry_cache
+from .. import web as provider_web
+from . import idpmeta, inbound, messages, pages, spmeta
+from .inbound import Received
+from .names import (
+    BINDING_POST,
+    NAMEID_FORMATS,
+    NAMEID_PERSISTENT,
+    NAMEID_TRANSIENT,
+    NAMEID_UNSPECIFIED,
+    STATUS_INVALID_NAMEID_POLICY,
+    STATUS_NO_PASSIVE,
+    STATUS_REQUEST_DENIED,
+    STATUS_REQUESTER,
+    STATUS_RESPONDER,
+)
+from .outbound import post_form
+from .signing import verify, verify_redirect
+from .xmlsafe import SamlInputError
+
+#: how long a request waits for the patron to log in
+PENDING_TTL = 1800
+#: suppliers remembered in one patron session (for single logout)
+MAX_SESSION_SPS = 50
+
+
+def runtime() -> Any:
+    return current_app.extensions["broker"]
+
+
+@dataclass(frozen=True)
+class SamlSuppliers:
+    """The enabled SAML suppliers of this process's view, by entity ID and by id."""
+
+    by_entity: dict[str, Supplier]
+    by_id: dict[int, Supplier]
+
+
+def _build(rows: list[Supplier]) -> SamlSuppliers:
+    return SamlSuppliers({r.saml_entity_id: r for r in rows if r.saml_entity_id}, {r.id: r for r in rows})
+
+
+def suppliers_view(rt: Any) -> SamlSuppliers:
+    """Read-only supplier rows (networks loaded), refreshed when any SAML supplier changes.
+
+    The SSO path reads no supplier from the database: the view is rebuilt when
+    a cheap check (at most every few seconds) sees a change.
+    """
+    return registry_cache.registry(rt, "saml", _build).get()
+
+
+def find_supplier(rt: Any, entity_id: str) -> Supplier | None:
+    """The enabled SAML supplier registered with this entity ID."""
+    return suppliers_view(rt).by_entity.get(entity_id) if entity_id else None
+
+
+def check_signature(received: Received, meta: spmeta.SpMetadata) -> bool:
+    """Verify the message's signature for its binding; True when signed (and valid)."""
+    if received.binding == BINDING_POST:
+        return verify(received.root, meta.signing_certs)
+    return verify_redirect(received.query_string, received.param, meta.signing_certs)
+
+
+def _seen_key(issuer: str, msg_id: str) -> str:
+    return "saml:seen:" + hashlib.sha256(f"{issuer}\x1f{msg_id}".encode()).hexdigest()[:40]
+
+
+def remember_once(rt: Any, issuer: str, msg_id: str, forget_at) -> None:
+    """Refuse a message ID already seen from this supplier (kept until it would expire anyway)."""
+    ttl = max(1, int((forget_at - utcnow()).total_seconds()) + 1)
+    if not rt.state.add(_seen_key(issuer, msg_id), {"at": time.time()}, ttl):
+        raise SamlInputError("this request was already used (replayed message)")
+
+
+# -- entry points ------------------------------------------------------------------------
+def authn_request(received: Received):
+    """Handle an AuthnRequest from /saml/sso (either binding)."""
+    if received.kind != "AuthnRequest":
+        raise SamlInputError(f"/saml/sso expects an AuthnRequest, not a {received.kind}")
+    rt = runtime()
+    now = utcnow()
+    with rt.db.session() as s:
+        supplier = find_supplier(rt, received.issuer)
+        if supplier is None:
+            return unknown_supplier(rt, s)
+        meta = spmeta.sp_metadata(supplier)
+        signed = check_signature(received, meta)
+        if meta.authn_requests_signed and not signed:
+            raise SamlInputError("the supplier's metadata says its AuthnRequests are signed, but this one is not")
+        req = inbound.authn_request(received.root, received.issuer)
+        forget_at = inbound.check_fresh(req.issue_instant, now)
+        sso_url = idpmeta.endpoint(rt, "/saml/sso")
+        if req.destination is not None and req.destination != sso_url:
+            raise SamlInputError(f"Destination {req.destination!r} is not {sso_url}")
+        if signed and req.destination is None:
+            raise SamlInputError("a signed request must name its Destination")
+        acs = _acs(meta, req)
+        remember_once(rt, received.issuer, req.id, forget_at)
+        pending = {"sp": supplier.id, "entity": meta.entity_id, "id": req.id, "acs": acs,
+                   "relay": received.relay_state, "force": req.force_authn, "passive": req.is_passive,
+                   "fmt": req.nameid_format, "at": time.time()}
+        if req.nameid_format not in (None, NAMEID_UNSPECIFIED, NAMEID_PERSISTENT, NAMEID_TRANSIENT):
+            return status_response(rt, pending, STATUS_REQUESTER, STATUS_INVALID_NAMEID_POLICY,
+                                   "only persistent and transient NameIDs are issued")
+        return proceed(rt, s, supplier, pending, None)
+
+
+def unsolicited(provider_id: str | None, target: str | None, shire: str | None):
+    """IdP-initiated SSO (Shibboleth's ``/unsolicited`` convention): providerId, target, shire."""
+    rt = runtime()
+    if not provider_id:
+        raise SamlInputError("providerId is missing")
+    if target is not None and len(target) > inbound.MAX_RELAY_STATE:
+        raise SamlInputError(f"target too long (at most {inbound.MAX_RELAY_STATE} characters)")
+    with rt.db.session() as s:
+        supplier = find_supplier(rt, provider_id)
+        if supplier is None:
+            return unknown_supplier(rt, s)
+        meta = spmeta.sp_metadata(supplier)
+        if shire:
+            endpoint = meta.acs_by_url(shire)
+            if endpoint is None:
+                raise SamlInputError("shire is not an assertion consumer service of this supplier's metadata")
+        else:
+            endpoint = meta.default_acs()
+        pending = {"sp": supplier.id, "entity": meta.entity_id, "id": None, "acs": endpoint.location,
+                   "relay": target or None, "force": False, "passive": False, "fmt": None, "at": time.time()}
+        return proceed(rt, s, supplier, pending, None)
+
+
+def resume(key: str):
+    """Back from the login page: continue the request kept under ``key``."""
+    rt = runtime()
+    if not key or len(key) > 64:
+        return pages.expired()
+    pending = rt.state.get(f"saml:pending:{key}")
+    if pending is None:
+        return pages.expired()
+    with rt.db.session() as s:
+        supplier = suppliers_view(rt).by_id.get(pending["sp"])
+        if supplier is None:
+            rt.state.delete(f"saml:pending:{key}")
+            return unknown_supplier(rt, s)
+        return proceed(rt, s, supplier, pending, key)
+
+
+# -- the common path -----------------------------------------------------------------------
+def _acs(meta: spmeta.SpMetadata, req: inbound.AuthnRequest) -> str:
+    """The ACS URL to answer to: only ever one from the supplier's metadata (no open redirect)."""
+    if req.protocol_binding is not None and req.protocol_binding != BINDING_POST:
+        raise SamlInputError("only the HTTP-POST binding is offered for responses")
+    if req.acs_url is not None:
+        if req.acs_index is not None:
+            raise SamlInputError("AssertionConsumerServiceURL and AssertionConsumerServiceIndex are exclusive")
+        endpoint = meta.acs_by_url(req.acs_url)
+        if endpoint is None:
+            raise SamlInputError("AssertionConsumerServiceURL is not in the supplier's metadata")
+        return endpoint.location
+    if req.acs_index is not None:
+        endpoint = meta.acs_by_index(req.acs_index)
+        if endpoint is None or endpoint.binding != BINDING_POST:
+            raise SamlInputError("AssertionConsumerServiceIndex names no HTTP-POST endpoint of the metadata")
+        return endpoint.location
+    return meta.default_acs().location
+
+
+def proceed(rt: Any, s: Session, supplier: Supplier, pending: dict[str, Any], key: str | None):
+    """Log the patron in first if needed, else decide and answer."""
+    patron = current_patron()
+    fresh_enough = patron is not None and (not pending["force"] or patron.at >= pending["at"])
+    if not fresh_enough:
+        if pending["passive"]:
+            if key:
+                rt.state.delete(f"saml:pending:{key}")
+            return status_response(rt, pending, STATUS_RESPONDER, STATUS_NO_PASSIVE, None)
+        if key is None:
+            key = secrets.token_urlsafe(24)
+            if pending["force"] and patron is not None:
+                # the new login starts a new session: carry this one's suppliers over for single logout
+                pending["keep"] = {"uid": patron.uid, "saml": session.get("saml") or {}}
+            rt.state.put(f"saml:pending:{key}", pending, PENDING_TTL)
+        return provider_web.send_to_login(url_for("saml.resume", k=key), renew=pending["force"])
+    if key is not None and rt.state.take(f"saml:pending:{key}") is None:
+        return pages.expired()  # another tab finished this request already
+    keep = pending.get("keep")
+    if keep and keep.get("uid") == patron.uid:
+        merged = dict(keep.get("saml") or {})
+        merged.update(session.get("saml") or {})
+        session["saml"] = merged
+    return issue(rt, s, supplier, pending, patron)
+
+
+def issue(rt: Any, s: Session, supplier: Supplier, pending: dict[str, Any], patron: LoggedPatron):
+    """The access decision, the usage event, then the signed response (or the refusal)."""
+    outcome = access.check(rt, s, patron.uid, supplier)
+    access.record_usage(rt, s, outcome, "saml")
+    if not outcome.granted:
+        if pending["passive"]:
+            return status_response(rt, pending, STATUS_RESPONDER, STATUS_REQUEST_DENIED,
+                                   outcome.decision.refusal.code)
+        return pages.refusal(outcome)
+    meta = spmeta.sp_metadata(supplier)
+    config = supplier.config or {}
+    fmt = pending.get("fmt")
+    if fmt not in (NAMEID_PERSISTENT, NAMEID_TRANSIENT):
+        fmt = NAMEID_FORMATS.get(config.get("nameid", "persistent"), NAMEID_PERSISTENT)
+    attributes = release.attributes(rt, outcome.patron, outcome.library, supplier)
+    if meta.subject_id_req in ("subject-id", "any") and "pairwise-id" in attributes:
+        # Sésame never releases an identifier shared between suppliers: subject-id carries the pairwise value
+        attributes["subject-id"] = list(attributes["pairwise-id"])
+    entries = dict(session.get("saml") or {})
+    entry = entries.get(meta.entity_id) or {}
+    if fmt == NAMEID_PERSISTENT:
+        name_id = release.subject_id(rt, outcome.patron, supplier)
+    elif entry.get("f") == NAMEID_TRANSIENT:
+        name_id = entry["n"]  # one transient value per session and supplier
+    else:
+        name_id = f"_{secrets.token_hex(16)}"
+    session_index = entry.get("s") or f"_{secrets.token_hex(12)}"
+    new_entry = {"n": name_id, "f": fmt, "s": session_index, "id": supplier.id}
+    if entry != new_entry and (entry or len(entries) < MAX_SESSION_SPS):
+        entries[meta.entity_id] = new_entry
+        session["saml"] = entries
+    sign_mode = config.get("sign", "response")
+    delivery = messages.Delivery(
+        sp_entity=meta.entity_id, acs_url=pending["acs"], in_response_to=pending.get("id"),
+        sign_assertion=sign_mode in ("assertion", "both") or meta.want_assertions_signed,
+        sign_response=sign_mode in ("response", "both"),
+        encryption_cert=meta.encryption_certs[0] if config.get("encrypt") and meta.encryption_certs else None)
+    subject = messages.Subject(name_id=name_id, name_format=fmt,
+                               authn_instant=_instant(patron.at), session_index=session_index)
+    xml = messages.success_response(
+        idpmeta.entity_id(rt), delivery, subject, attributes, now=utcnow(),
+        lifetime=rt.settings.saml_assertion_lifetime, signing_key=KeyStore(rt).current("saml-signing"))
+    return post_form(pending["acs"], "SAMLResponse", xml, pending.get("relay"))
+
+
+def status_response(rt: Any, pending: dict[str, Any], code: str, sub_code: str | None, message: str | None):
+    """A signed non-success Response posted to the supplier (passive requests, bad NameID policy)."""
+    xml = messages.status_response(idpmeta.entity_id(rt), pending["acs"], pending.get("id"), code, sub_code,
+                                   message, now=utcnow(), signing_key=KeyStore(rt).current("saml-signing"))
+    return post_form(pending["acs"], "SAMLResponse", xml, pending.get("relay"))
+
+
+def unknown_supplier(rt: Any, s: Session):
+    """The requester is not a registered SAML supplier: counted when a patron is known, then the page."""
+    patron = current_patron()
+    if patron is not None:
+        outcome = access.check(rt, s, patron.uid, None)
+        access.record_usage(rt, s, outcome, "saml")
+    return pages.refusal(Refusal(Reason.UNKNOWN_SUPPLIER))
+
+
+def _instant(epoch: float):
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(epoch, tz=timezone.utc)

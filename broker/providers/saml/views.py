@@ -1,0 +1,73 @@
+"""The SAML endpoints (DESIGN §7): metadata, SSO, unsolicited SSO, single logout."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from . import api, idpmeta, inbound, pages, registry, slo, sso
+from .xmlsafe import SamlInputError
+
+
+def blueprint(runtime: Any) -> Blueprint:
+    """The ``saml`` blueprint; it also registers the single-logout hook of the portal's /logout."""
+    bp = Blueprint("saml", __name__)
+
+    @bp.record_once
+    def _register_logout_hook(state) -> None:
+        hooks = state.app.extensions.setdefault("logout_hooks", [])
+        if slo.logout_hook not in hooks:
+            hooks.append(slo.logout_hook)
+
+    @bp.errorhandler(SamlInputError)
+    def _refused(exc: SamlInputError):
+        if request.path.startswith("/api/"):
+            return jsonify(error=exc.code, message=exc.message), exc.status
+        return pages.refused_message(exc.message)
+
+    @bp.get("/saml/metadata")
+    def metadata():
+        rt = current_app.extensions["broker"]
+        registry.maybe_refresh_in_background(rt)
+        response = Response(idpmeta.metadata(rt), mimetype="application/samlmetadata+xml")
+        response.headers["Cache-Control"] = "public, max-age=3600"
+        return response
+
+    @bp.route("/saml/sso", methods=["GET", "POST"])
+    def sso_endpoint():
+        registry.maybe_refresh_in_background(current_app.extensions["broker"])
+        received = inbound.receive(request.method, request.args, request.form, request.query_string)
+        return sso.authn_request(received)
+
+    @bp.get("/saml/unsolicited")
+    def unsolicited():
+        args = request.args
+        return sso.unsolicited(args.get("providerId"), args.get("target"), args.get("shire"))
+
+    @bp.get("/saml/resume")
+    def resume():
+        return sso.resume(request.args.get("k", ""))
+
+    @bp.route("/saml/slo", methods=["GET", "POST"])
+    def slo_endpoint():
+        received = inbound.receive(request.method, request.args, request.form, request.query_string)
+        return slo.handle(received)
+
+    @bp.get("/saml/logout/<key>")
+    def logout_round(key: str):
+        return slo.continue_round(key)
+
+    api.register(bp)
+    return bp
+
+
+def deep_link(supplier: Any, target: str | None) -> str:
+    """Where ``/go/<supplier>`` sends a patron: the unsolicited SSO URL for the supplier's entity ID."""
+    if not supplier.saml_entity_id:
+        return supplier.login_url or "/"
+    params = {"providerId": supplier.saml_entity_id}
+    if target:
+        params["target"] = target
+    return f"/saml/unsolicited?{urlencode(params)}"

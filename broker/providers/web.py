@@ -1,0 +1,117 @@
+"""What the OIDC and CAS pages share with the patron portal: login, refusal, logout.
+
+Providers hand the patron to the portal's login page and show its refusal
+page; a forced login (OIDC ``prompt=login``/``max_age``, CAS ``renew``) is
+proven by a signed "log in after" time carried in the return URL, so a patron
+cannot skip it by editing the address.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import time
+from urllib.parse import urlencode
+
+from flask import current_app, render_template, request
+from werkzeug.routing import BuildError
+
+from ..web import patron_session
+
+_LIBRARY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+#: the query parameter carrying the signed time after which the login must have happened
+FRESH = "fresh"
+#: a marker older than this proves nothing any more (an old return URL replayed)
+FRESH_WINDOW = 600
+
+
+def _mac(runtime, text: str) -> str:
+    key = hashlib.sha256(b"fresh-login\x1f" + runtime.keys.tokens).digest()
+    return base64.urlsafe_b64encode(hmac.new(key, text.encode(), hashlib.sha256).digest()[:12]).decode().rstrip("=")
+
+
+def fresh_marker(runtime, since: float | None = None) -> str:
+    """A signed "log in after this instant" (milliseconds, so that a login a moment later counts)."""
+    stamp = str(int((since if since is not None else time.time()) * 1000))
+    return f"{stamp}.{_mac(runtime, stamp)}"
+
+
+def fresh_since(runtime, value: str | None) -> float | None:
+    """The time a signed marker asks the login to be newer than, or None if absent, stale or forged."""
+    if not value or len(value) > 64:
+        return None
+    stamp, _, mac = value.partition(".")
+    if not stamp.isdigit() or len(stamp) > 15 or not hmac.compare_digest(mac, _mac(runtime, stamp)):
+        return None
+    since = int(stamp) / 1000
+    if time.time() - since > FRESH_WINDOW:
+        return None
+    return since
+
+
+def send_to_login(next_url: str, *, renew: bool = False, library: str | None = None, lang: str | None = None):
+    """The portal's login page, back to ``next_url`` afterwards (``renew`` shows the form even if logged in)."""
+    params: dict[str, str] = {}
+    if renew:
+        params["renew"] = "1"
+    if library and _LIBRARY.match(library):
+        params["library"] = library
+    if lang in ("fr", "en"):
+        params["lang"] = lang
+    try:
+        return patron_session.login_redirect(next_url, **params)
+    except BuildError:  # no portal in this installation: nowhere to log in
+        from flask_babel import gettext as _
+
+        return error_page(503, "no_login", _("La page de connexion n'est pas disponible."))
+
+
+def error_page(status: int, code: str, message: str, *, template: str = "error.html"):
+    from flask_babel import gettext as _
+
+    titles = {400: _("La demande n'est pas valide"), 403: _("Accès interdit"),
+              503: _("Service momentanément indisponible")}
+    return render_template(template, status=status, title=titles.get(status, _("Erreur")), message=message,
+                           code=code), status
+
+
+def refusal_page(outcome):
+    """The portal's refusal page for an access decision (a plain error page without a portal)."""
+    try:
+        from ..web.portal import render_refusal
+    except ImportError:
+        from flask_babel import gettext as _
+
+        return error_page(403, outcome.decision.refusal.code, _("L'accès à cette ressource est refusé."))
+    return render_refusal(outcome)
+
+
+def end_patron_session() -> None:
+    """Log the patron out everywhere: the providers' logout hooks, then the session."""
+    try:
+        from ..web.portal.auth import end_session
+    except ImportError:
+        for hook in current_app.extensions.get("logout_hooks", []):
+            hook()
+        patron_session.end()
+        return
+    end_session()
+
+
+def preferred_lang(ui_locales: str | None) -> str | None:
+    for tag in (ui_locales or "").split():
+        base = tag.split("-")[0].lower()
+        if base in ("fr", "en"):
+            return base
+    return None
+
+
+def with_params(path: str, pairs: list[tuple[str, str]]) -> str:
+    return f"{path}?{urlencode(pairs)}" if pairs else path
+
+
+def request_pairs(drop: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """This request's parameters (query and form), without ``drop``, in order."""
+    return [(k, v) for k, v in request.values.items(multi=True) if k not in drop]

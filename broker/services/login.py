@@ -1,0 +1,190 @@
+"""The patron login use case: card + PIN/password checked by the home library's SIGB.
+
+Guards before the SIGB is asked: a rate limit per client IP, and a temporary
+lockout of a card after repeated failures. The lockout is keyed by a keyed
+digest of (library, card), never the card, and an unknown card, a wrong
+password and a locked card all get the same answer, so that nobody learns
+from the login page whether a card exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlalchemy.orm import Session
+
+from ..clock import today, utcnow
+from ..db.models import Library
+from ..domain.connectors import ConnectorUnavailable, InvalidCredentials
+from ..domain.patrons import PatronRecord
+from ..errors import NotFound
+from ..metrics import LOGINS
+from . import libraries, patrons
+
+log = logging.getLogger("broker.login")
+
+MAX_CARD = 64
+MAX_PASSWORD = 128
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class LoginOutcome(StrEnum):
+    OK = "ok"
+    #: unknown card, wrong password or locked card: one answer for the three
+    CREDENTIALS = "credentials"
+    RATE_LIMITED = "rate_limited"
+    SIGB_UNAVAILABLE = "sigb_unavailable"
+    CARD_INVALID = "card_invalid"
+    NOT_REGISTERED = "not_registered"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """What the login page needs to answer; ``errors`` maps a form field to a problem code."""
+
+    outcome: LoginOutcome
+    uid: str | None = None
+    library: str | None = None
+    network: str | None = None
+    detail: str = ""
+    errors: dict[str, str] = field(default_factory=dict, hash=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is LoginOutcome.OK
+
+
+# -- input ----------------------------------------------------------------------------
+def check_fields(library_code: str | None, card: str | None, password: str | None) -> dict[str, str]:
+    """Problems with the three login fields, as ``{field: required|too_long|invalid}``."""
+    errors: dict[str, str] = {}
+    code = (library_code or "").strip()
+    if not code:
+        errors["library"] = "required"
+    elif not _CODE.match(code):
+        errors["library"] = "unknown"
+    card = (card or "").strip()
+    if not card:
+        errors["card"] = "required"
+    elif len(card) > MAX_CARD:
+        errors["card"] = "too_long"
+    elif _CONTROL.search(card):
+        errors["card"] = "invalid"
+    if not password:
+        errors["password"] = "required"
+    elif len(password) > MAX_PASSWORD:
+        errors["password"] = "too_long"
+    elif _CONTROL.search(password):
+        errors["password"] = "invalid"
+    return errors
+
+
+def find_library(session: Session, code: str) -> Library | None:
+    try:
+        return libraries.get_library(session, code.strip())
+    except NotFound:
+        return None
+
+
+# -- guards ---------------------------------------------------------------------------
+def allow_ip(runtime, ip: str | None) -> bool:
+    """Count one attempt from ``ip`` in the current minute; False once over the limit."""
+    window = int(time.time() // 60)
+    count = runtime.state.incr(f"rl:auth-ip:{ip or 'unknown'}:{window}", 61)
+    return count <= runtime.settings.login_ip_limit
+
+
+def lockout_key(runtime, lib: Library, card: str) -> str:
+    """The state-store key part for a card: a keyed digest of (library, normalised card)."""
+    digest, _ = patrons.digest_for(runtime, lib, card)
+    return digest
+
+
+def is_locked(runtime, key: str) -> bool:
+    return runtime.state.get(f"login-lock:{key}") is not None
+
+
+def record_failure(runtime, key: str) -> None:
+    """One more failure on this card; lock it once the threshold is reached."""
+    seconds = runtime.settings.login_lockout_seconds
+    failures = runtime.state.incr(f"login-fail:{key}", seconds)
+    if failures >= runtime.settings.login_card_failures:
+        runtime.state.put(f"login-lock:{key}", {"failures": failures}, seconds)
+
+
+def clear_failures(runtime, key: str) -> None:
+    runtime.state.delete(f"login-fail:{key}")
+
+
+@dataclass(frozen=True)
+class SigbAnswer:
+    """The SIGB's answer to card + secret, after the guards."""
+
+    outcome: LoginOutcome
+    record: PatronRecord | None = None
+    #: the card was locked: the SIGB was not asked (the patron is told only "credentials")
+    locked: bool = False
+
+
+def verify_card(runtime, lib: Library, card: str, password: str) -> SigbAnswer:
+    """Ask the library's SIGB, honouring the card lockout (shared by login and registration)."""
+    key = lockout_key(runtime, lib, card)
+    if is_locked(runtime, key):
+        return SigbAnswer(LoginOutcome.CREDENTIALS, locked=True)
+    try:
+        record = runtime.sigb.authenticate(libraries.connection(lib), card.strip(), password)
+    except InvalidCredentials:
+        record_failure(runtime, key)
+        return SigbAnswer(LoginOutcome.CREDENTIALS)
+    except ConnectorUnavailable as exc:
+        log.warning("SIGB unavailable at login", extra={"event": {"library": lib.code, "error": type(exc).__name__}})
+        return SigbAnswer(LoginOutcome.SIGB_UNAVAILABLE)
+    except Exception as exc:  # a faulty connector plugin must not turn a login into a crash
+        log.error("connector failed at login", extra={"event": {"library": lib.code, "error": type(exc).__name__}})
+        return SigbAnswer(LoginOutcome.SIGB_UNAVAILABLE)
+    clear_failures(runtime, key)
+    return SigbAnswer(LoginOutcome.OK, record)
+
+
+def _finish(outcome: LoginOutcome, metric: str | None = None, **kw) -> LoginResult:
+    LOGINS.labels(metric or outcome.value).inc()
+    return LoginResult(outcome, **kw)
+
+
+# -- the use case ---------------------------------------------------------------------
+def login(runtime, library_code: str | None, card: str | None, password: str | None, *,
+          ip: str | None) -> LoginResult:
+    """Check a patron's card and password; on success the patron row is refreshed from the SIGB."""
+    errors = check_fields(library_code, card, password)
+    if errors:
+        return _finish(LoginOutcome.INVALID, errors=errors)
+    if not allow_ip(runtime, ip):
+        return _finish(LoginOutcome.RATE_LIMITED)
+    with runtime.db.session() as session:
+        lib = find_library(session, library_code)
+    if lib is None:
+        return _finish(LoginOutcome.INVALID, errors={"library": "unknown"})
+    answer = verify_card(runtime, lib, card, password)
+    if answer.outcome is not LoginOutcome.OK:
+        return _finish(answer.outcome, "locked" if answer.locked else None, library=lib.code)
+    record = answer.record
+    with runtime.db.session() as session:
+        lib = libraries.get_library(session, lib.code)
+        network = lib.partner.network.slug
+        patron = patrons.find(runtime, session, lib, card)
+        problem = record.card_problem(today())
+        if patron is not None:
+            patrons.refresh(patron, record)
+        if problem is not None:
+            return _finish(LoginOutcome.CARD_INVALID, library=lib.code, network=network, detail=problem.value)
+        if patron is None or patron.membership is None or patron.erased_at is not None:
+            return _finish(LoginOutcome.NOT_REGISTERED, library=lib.code, network=network)
+        patron.last_login_at = utcnow()
+        uid = patron.uid
+    return _finish(LoginOutcome.OK, uid=uid, library=lib.code, network=network)

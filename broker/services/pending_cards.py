@@ -1,0 +1,58 @@
+"""Card numbers of pending registrations, kept encrypted only until a referent decides.
+
+Sésame keeps a digest and a hint of every card, never the number itself. A
+referent checking a pending registration needs the number to ask the SIGB
+about it, so ``register`` keeps it here, encrypted with the instance key,
+and any decision (approve, refuse, close) deletes it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from ..crypto import DecryptionError
+from ..db.models import Library, Membership
+from ..db.staff_models import PendingCard
+from ..domain.patrons import normalize_card
+
+
+def keep(runtime, session: Session, membership: Membership, lib: Library, card: str) -> None:
+    """Remember the card of a registration that waits for a referent."""
+    token = runtime.keys.encrypt(normalize_card(card, case=lib.card_case).encode())
+    row = session.get(PendingCard, membership.id)
+    if row is None:
+        session.add(PendingCard(membership_id=membership.id, card_encrypted=token))
+    else:
+        row.card_encrypted = token
+    session.flush()
+
+
+def card_of(runtime, session: Session, membership_id: int) -> str | None:
+    """The card number of a pending registration, or None when it is not kept (imported, decided)."""
+    row = session.get(PendingCard, membership_id)
+    if row is None:
+        return None
+    try:
+        return runtime.keys.decrypt(row.card_encrypted).decode()
+    except DecryptionError:
+        return None
+
+
+def cards_of(runtime, session: Session, membership_ids: list[int]) -> dict[int, str]:
+    """Card numbers of several pending registrations at once (those kept)."""
+    if not membership_ids:
+        return {}
+    rows = session.scalars(select(PendingCard).where(PendingCard.membership_id.in_(membership_ids)))
+    out: dict[int, str] = {}
+    for row in rows:
+        try:
+            out[row.membership_id] = runtime.keys.decrypt(row.card_encrypted).decode()
+        except DecryptionError:
+            continue
+    return out
+
+
+def forget(session: Session, membership_id: int) -> None:
+    """Erase the card once the registration is decided."""
+    session.execute(delete(PendingCard).where(PendingCard.membership_id == membership_id))

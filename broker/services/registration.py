@@ -1,0 +1,108 @@
+"""Online registration: the SIGB proves the card is the patron's before anything is stored.
+
+The same guards as the login (rate limit per IP, card lockout) apply, since a
+registration form is another way to try PINs. A wrong password, a card the
+SIGB refuses or an already registered card leave the database untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlalchemy.exc import IntegrityError
+
+from ..clock import today
+from ..domain.memberships import MembershipState
+from ..errors import Conflict, InvalidInput
+from . import libraries, memberships, patrons, validation
+from .login import LoginOutcome, allow_ip, check_fields, find_library, verify_card
+
+MAX_EMAIL = 254
+
+
+class RegistrationOutcome(StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    CREDENTIALS = "credentials"
+    RATE_LIMITED = "rate_limited"
+    SIGB_UNAVAILABLE = "sigb_unavailable"
+    CARD_INVALID = "card_invalid"
+    DUPLICATE = "duplicate"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True)
+class RegistrationResult:
+    outcome: RegistrationOutcome
+    uid: str | None = None
+    library: str | None = None
+    network: str | None = None
+    detail: str = ""
+    errors: dict[str, str] = field(default_factory=dict, hash=False)
+
+    @property
+    def registered(self) -> bool:
+        return self.outcome in (RegistrationOutcome.PENDING, RegistrationOutcome.ACTIVE)
+
+
+def check_registration_fields(library_code: str | None, card: str | None, password: str | None,
+                              email: str | None, consent: bool) -> dict[str, str]:
+    errors = check_fields(library_code, card, password)
+    value = (email or "").strip()
+    if not value:
+        errors["email"] = "required"
+    elif len(value) > MAX_EMAIL:
+        errors["email"] = "too_long"
+    else:
+        try:
+            validation.email(value)
+        except InvalidInput:
+            errors["email"] = "invalid"
+    if not consent:
+        errors["consent"] = "required"
+    return errors
+
+
+_FROM_LOGIN = {
+    LoginOutcome.CREDENTIALS: RegistrationOutcome.CREDENTIALS,
+    LoginOutcome.SIGB_UNAVAILABLE: RegistrationOutcome.SIGB_UNAVAILABLE,
+}
+
+
+def register(runtime, library_code: str | None, card: str | None, password: str | None, email: str | None,
+             consent: bool, *, ip: str | None) -> RegistrationResult:
+    """Sign a patron up; the membership is pending or active by the library's policy."""
+    errors = check_registration_fields(library_code, card, password, email, consent)
+    if errors:
+        return RegistrationResult(RegistrationOutcome.INVALID, errors=errors)
+    if not allow_ip(runtime, ip):
+        return RegistrationResult(RegistrationOutcome.RATE_LIMITED)
+    with runtime.db.session() as session:
+        lib = find_library(session, library_code)
+    if lib is None:
+        return RegistrationResult(RegistrationOutcome.INVALID, errors={"library": "unknown"})
+    answer = verify_card(runtime, lib, card, password)
+    if answer.outcome is not LoginOutcome.OK:
+        return RegistrationResult(_FROM_LOGIN[answer.outcome], library=lib.code)
+    record = answer.record
+    problem = record.card_problem(today())
+    if problem is not None:
+        return RegistrationResult(RegistrationOutcome.CARD_INVALID, library=lib.code, detail=problem.value)
+    duplicate = RegistrationResult(RegistrationOutcome.DUPLICATE, library=lib.code)
+    try:
+        with runtime.db.session() as session:
+            lib = libraries.get_library(session, lib.code)
+            existing = patrons.find(runtime, session, lib, card)
+            if existing is not None and existing.membership is not None and \
+                    MembershipState(existing.membership.state) in memberships.LIVE_STATES:
+                return duplicate
+            membership = memberships.register(runtime, session, lib, card.strip(), record,
+                                              email=email.strip(), actor="patron", consent=True)
+            state = MembershipState(membership.state)
+            uid = membership.patron.uid
+            network = lib.partner.network.slug
+    except (Conflict, IntegrityError):  # a concurrent registration of the same card won
+        return duplicate
+    outcome = RegistrationOutcome.ACTIVE if state is MembershipState.ACTIVE else RegistrationOutcome.PENDING
+    return RegistrationResult(outcome, uid=uid, library=lib.code, network=network)

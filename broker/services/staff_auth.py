@@ -1,0 +1,225 @@
+"""Staff login: password, rate limits and lockout, TOTP second factor, and the staff session.
+
+A staff session lives in the Flask session under ``session["staff"]``
+(``{"id", "email", "at"}``) and ends ``staff_session_timeout`` seconds after
+login, whatever the patron-session settings say. Network admins must use TOTP
+(they enrol at their first login); referents may turn it on. The TOTP secret
+is stored encrypted with the instance key.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import time
+from dataclasses import dataclass
+
+import pyotp
+from flask import session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ..clock import utcnow
+from ..crypto import DecryptionError
+from ..db.models import StaffRole, StaffUser
+from ..errors import BrokerError
+from . import audit, staff
+
+PENDING_SECONDS = 300  # time allowed between the password and the TOTP code
+ISSUER = "Sésame"
+_CODE = re.compile(r"^\d{6}$")
+
+
+class TooManyAttempts(BrokerError):
+    """Too many login attempts: wait a while before trying again."""
+
+    code = "rate_limited"
+    status = 429
+
+
+@dataclass(frozen=True)
+class PasswordStep:
+    """What follows a correct password: ``done`` (logged in), ``totp`` (code asked) or ``enrol`` (TOTP set-up)."""
+
+    next: str
+    user_id: int
+
+
+# -- rate limits and lockout ---------------------------------------------------------
+def _account_key(runtime, email: str) -> str:
+    # keyed digest: the state store never holds the address typed
+    return runtime.keys.token_hash("staff-login:" + email.strip().lower())[:32]
+
+
+def _check_limits(runtime, email: str, ip: str) -> None:
+    settings = runtime.settings
+    if runtime.state.incr(f"staff-login-ip:{ip}", 60) > settings.login_ip_limit:
+        raise TooManyAttempts()
+    if runtime.state.get(f"staff-lock:{_account_key(runtime, email)}") is not None:
+        raise TooManyAttempts()
+
+
+def _failure(runtime, email: str, user: StaffUser | None, step: str) -> None:
+    settings = runtime.settings
+    key = _account_key(runtime, email)
+    failures = runtime.state.incr(f"staff-fail:{key}", settings.login_lockout_seconds)
+    locked = failures >= settings.login_card_failures
+    if locked:
+        runtime.state.put(f"staff-lock:{key}", {"at": time.time()}, settings.login_lockout_seconds)
+        runtime.state.delete(f"staff-fail:{key}")
+    if user is not None:  # unknown addresses are not written to the audit log
+        audit.record_now(runtime, user.email, "staff.login", user.email, outcome="locked" if locked else "failed",
+                         step=step)
+
+
+def _success(runtime, email: str) -> None:
+    runtime.state.delete(f"staff-fail:{_account_key(runtime, email)}")
+
+
+# -- password ------------------------------------------------------------------------
+def load_user(session_db: Session, user_id: int) -> StaffUser | None:
+    return session_db.scalar(
+        select(StaffUser).where(StaffUser.id == user_id).options(
+            selectinload(StaffUser.roles).selectinload(StaffRole.library),
+            selectinload(StaffUser.roles).selectinload(StaffRole.network),
+        )
+    )
+
+
+def check_password(runtime, session_db: Session, email: str, password: str, ip: str) -> PasswordStep | None:
+    """First login step. None for a wrong address or password (same answer for both); TooManyAttempts when locked."""
+    email = (email or "").strip().lower()[:254]
+    password = (password or "")[:1024]
+    _check_limits(runtime, email, ip)
+    user = staff.get_user(session_db, email) if email else None
+    ok = staff.verify_password(user, password) and user is not None and user.active
+    if not ok:
+        _failure(runtime, email, user, "password")
+        return None
+    if needs_enrolment(user):
+        return PasswordStep("enrol", user.id)
+    if user.totp_secret is not None:
+        return PasswordStep("totp", user.id)
+    _success(runtime, email)
+    return PasswordStep("done", user.id)
+
+
+# -- TOTP ----------------------------------------------------------------------------
+def needs_enrolment(user: StaffUser) -> bool:
+    """Network admins may not work without a second factor."""
+    return user.totp_secret is None and staff.is_admin(user)
+
+
+def new_secret() -> str:
+    return pyotp.random_base32()
+
+
+def otpauth_uri(secret: str, email: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=ISSUER)
+
+
+def seal(runtime, secret: str) -> str:
+    """An encrypted form of a secret that may sit in the server-side session during enrolment."""
+    return runtime.keys.encrypt(secret.encode()).decode()
+
+
+def unseal(runtime, sealed: str | bytes | None) -> str | None:
+    if not sealed:
+        return None
+    try:
+        return runtime.keys.decrypt(sealed if isinstance(sealed, bytes) else sealed.encode()).decode()
+    except DecryptionError:
+        return None
+
+
+def _code_matches(runtime, user_id: int, secret: str, code: str) -> bool:
+    """One step either side for clock drift; each time step accepted once (no replay)."""
+    code = re.sub(r"\s", "", code or "")
+    if not _CODE.match(code):
+        return False
+    totp = pyotp.TOTP(secret)
+    now = time.time()
+    for offset in (0, -totp.interval, totp.interval):
+        moment = now + offset
+        if hmac.compare_digest(totp.at(moment), code):
+            step = totp.timecode(moment)
+            return runtime.state.add(f"staff-totp-used:{user_id}:{step}", {}, totp.interval * 3)
+    return False
+
+
+def check_code(runtime, session_db: Session, user: StaffUser, code: str, ip: str) -> bool:
+    """Second login step for an enrolled account."""
+    _check_limits(runtime, user.email, ip)
+    secret = unseal(runtime, user.totp_secret)
+    if secret is None or not _code_matches(runtime, user.id, secret, code):
+        _failure(runtime, user.email, user, "totp")
+        return False
+    _success(runtime, user.email)
+    return True
+
+
+def enrol(runtime, session_db: Session, user: StaffUser, secret: str, code: str, ip: str) -> bool:
+    """Turn TOTP on once the user proves their authenticator shows the right code."""
+    _check_limits(runtime, user.email, ip)
+    if not _code_matches(runtime, user.id, secret, code):
+        _failure(runtime, user.email, user, "totp-enrol")
+        return False
+    _success(runtime, user.email)
+    user.totp_secret = runtime.keys.encrypt(secret.encode())
+    audit.record(runtime, session_db, user.email, "staff.totp.enable", user.email)
+    return True
+
+
+def disable(runtime, session_db: Session, user: StaffUser, code: str, ip: str) -> bool:
+    """A referent may turn TOTP off with a current code; admins may not."""
+    if staff.is_admin(user) or user.totp_secret is None:
+        return False
+    if not check_code(runtime, session_db, user, code, ip):
+        return False
+    user.totp_secret = None
+    audit.record(runtime, session_db, user.email, "staff.totp.disable", user.email)
+    return True
+
+
+# -- the staff session -----------------------------------------------------------------
+def begin_pending(user_id: int, sealed_secret: str | None = None) -> None:
+    """Remember, between the password and the code, who is logging in."""
+    session["staff_pending"] = {"id": user_id, "at": time.time(), "secret": sealed_secret}
+
+
+def pending() -> dict | None:
+    data = session.get("staff_pending")
+    if not data or time.time() - data.get("at", 0) > PENDING_SECONDS:
+        session.pop("staff_pending", None)
+        return None
+    return data
+
+
+def start(runtime, session_db: Session, user: StaffUser) -> None:
+    """Open the staff session with a fresh session id (no fixation)."""
+    session.pop("staff_pending", None)
+    session.pop("csrf_token", None)
+    session.regenerate()  # type: ignore[attr-defined]
+    session["staff"] = {"id": user.id, "email": user.email, "at": time.time()}
+    audit.record(runtime, session_db, user.email, "staff.login", user.email, at=utcnow().isoformat())
+
+
+def current(runtime, session_db: Session) -> StaffUser | None:
+    """The logged-in staff user, or None when nobody is or the staff session has timed out."""
+    data = session.get("staff")
+    if not data:
+        return None
+    if time.time() - data.get("at", 0) > runtime.settings.staff_session_timeout:
+        session.pop("staff", None)
+        return None
+    user = load_user(session_db, data.get("id", 0))
+    if user is None or not user.active or user.email != data.get("email"):
+        session.pop("staff", None)
+        return None
+    return user
+
+
+def end() -> None:
+    session.pop("staff", None)
+    session.pop("staff_pending", None)
+    session.regenerate()  # type: ignore[attr-defined]

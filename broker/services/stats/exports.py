@@ -1,0 +1,162 @@
+"""The figures as files a library can open: CSV (safe in a spreadsheet), XLSX and JSON.
+
+A month without data still gives a valid file: the header row alone (CSV),
+the sheets with their headers (XLSX), empty lists (JSON).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict
+from typing import Any
+
+from ...clock import utcnow
+from ...errors import InvalidInput
+from .figures import LIBRARY_FIGURES, MonthFigures, Selection
+from .months import iso_utc
+
+FORMATS = ("csv", "json", "xlsx")
+TABLES = ("usage", "refusals", "libraries")
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+#: (key, French heading) of each table; COUNTER names where COUNTER has the notion
+COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "usage": (
+        ("month", "Mois"), ("network", "Réseau"), ("library_code", "Code bibliothèque"),
+        ("library_name", "Bibliothèque"), ("supplier", "Fournisseur (code)"), ("supplier_name", "Fournisseur"),
+        ("accesses", "Accès (Total_Item_Requests)"), ("unique_patrons", "Usagers uniques"), ("refusals", "Refus"),
+    ),
+    "refusals": (
+        ("month", "Mois"), ("network", "Réseau"), ("library_code", "Code bibliothèque"),
+        ("supplier", "Fournisseur (code)"), ("reason", "Motif"), ("refusals", "Refus"),
+    ),
+    "libraries": (
+        ("month", "Mois"), ("network", "Réseau"), ("library_code", "Code bibliothèque"),
+        ("library_name", "Bibliothèque"), ("accesses", "Accès"), ("unique_patrons", "Usagers uniques"),
+        ("refusals", "Refus"), ("registrations", "Inscriptions"), ("validated", "Inscriptions validées"),
+        ("refused", "Inscriptions refusées"), ("pending_end", "En attente en fin de mois"),
+        ("active_end", "Membres actifs en fin de mois"),
+    ),
+}
+SHEET_TITLES = {"usage": "Usage", "refusals": "Refus", "libraries": "Bibliothèques"}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def safe_cell(value: Any) -> Any:
+    """Numbers stay numbers; text a spreadsheet would read as a formula gets a leading quote (OWASP)."""
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def rows(months: list[MonthFigures], table: str) -> list[dict[str, Any]]:
+    """The lines of one table over the months, as dicts keyed like COLUMNS."""
+    if table not in TABLES:
+        raise InvalidInput(f"table {table!r}: expected one of {', '.join(TABLES)}")
+    out: list[dict[str, Any]] = []
+    for f in months:
+        if table == "usage":
+            out += [asdict(d) for d in f.details]
+        elif table == "refusals":
+            out += list(f.refusal_details)
+        else:
+            out += [{"month": str(f.month), "network": line.network, "library_code": line.code,
+                     "library_name": line.name, **line.figures}
+                    for line in f.libraries if any(line.figures.values())]
+    return out
+
+
+def to_csv(months: list[MonthFigures], table: str = "usage") -> bytes:
+    out = io.StringIO()
+    out.write("\ufeff")  # spreadsheets then read the accents right
+    writer = csv.writer(out, lineterminator="\r\n")
+    columns = COLUMNS[table] if table in COLUMNS else ()
+    data = rows(months, table)
+    writer.writerow([heading for _, heading in columns])
+    for row in data:
+        writer.writerow([safe_cell(row.get(key)) for key, _ in columns])
+    return out.getvalue().encode("utf-8")
+
+
+def to_xlsx(months: list[MonthFigures], selection: Selection) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    book.remove(book.active)
+    for table in TABLES:
+        sheet = book.create_sheet(SHEET_TITLES[table])
+        sheet.append([heading for _, heading in COLUMNS[table]])
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for row in rows(months, table):
+            sheet.append([safe_cell(row.get(key)) for key, _ in COLUMNS[table]])
+        for cell in (c for line in sheet.iter_rows(min_row=2) for c in line):
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # openpyxl would otherwise take "=…" for a formula
+        sheet.freeze_panes = "A2"
+        for index, (_, heading) in enumerate(COLUMNS[table], start=1):
+            sheet.column_dimensions[sheet.cell(1, index).column_letter].width = max(12, min(40, len(heading) + 2))
+    book.properties.title = f"Statistiques Sésame – {selection.label}"
+    book.properties.creator = "Sésame"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def document(months: list[MonthFigures], selection: Selection) -> dict[str, Any]:
+    """The JSON form: every figure of every month, with the selection it covers."""
+    return {
+        "generated_at": iso_utc(utcnow()),
+        "selection": {"network": selection.network.slug if selection.network else None,
+                      "library": selection.library.code if selection.library else None,
+                      "label": selection.label},
+        "months": [month_document(f) for f in months],
+    }
+
+
+def month_document(f: MonthFigures) -> dict[str, Any]:
+    return {
+        "month": str(f.month),
+        "aggregated": f.aggregated,
+        "computed_at": iso_utc(f.computed_at),
+        "final": f.final,
+        "totals": {k: f.totals[k] for k in LIBRARY_FIGURES},
+        "suppliers": [{"slug": s.slug, "name": s.name, "accesses": s.accesses, "unique_patrons": s.unique_patrons,
+                       "refusals": s.refusals} for s in f.suppliers],
+        "libraries": [{"code": line.code, "name": line.name, "network": line.network, **line.figures}
+                      for line in f.libraries],
+        "refusals": dict(f.refusals),
+        "details": [asdict(d) for d in f.details],
+    }
+
+
+def to_json(months: list[MonthFigures], selection: Selection) -> bytes:
+    return json.dumps(document(months, selection), ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def render(months: list[MonthFigures], selection: Selection, fmt: str, table: str = "usage") -> bytes:
+    """The export in ``fmt`` (csv | json | xlsx); CSV holds one ``table``."""
+    if fmt == "csv":
+        if table not in TABLES:
+            raise InvalidInput(f"table {table!r}: expected one of {', '.join(TABLES)}")
+        return to_csv(months, table)
+    if fmt == "xlsx":
+        return to_xlsx(months, selection)
+    if fmt == "json":
+        return to_json(months, selection)
+    raise InvalidInput(f"format {fmt!r}: expected one of {', '.join(FORMATS)}", code="invalid_format")
+
+
+def filename(selection: Selection, period: str, fmt: str, table: str = "usage") -> str:
+    suffix = f"-{table}" if fmt == "csv" and table != "usage" else ""
+    return f"statistiques-{selection.slug}-{period}{suffix}.{fmt}"

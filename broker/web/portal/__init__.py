@@ -1,0 +1,46 @@
+"""The patron portal: catalogue, library choice, login, registration, account, refusal pages.
+
+``init_app(app)`` registers the ``portal`` blueprint. Providers import
+``render_refusal`` from here to show the same refusal page as ``/go``.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, request
+
+from ..patron_session import current_patron
+from . import account, auth, catalogue, libraries, pages, refusals  # noqa: F401  (they add the routes)
+from .blueprint import bp
+from .context import runtime
+from .refusals import render_refusal
+
+LANG_COOKIE_AGE = 365 * 24 * 3600
+
+__all__ = ["bp", "init_app", "render_refusal"]
+
+
+@bp.after_app_request
+def _remember_language(response):
+    """``?lang=`` on any page is remembered, so the next pages keep the language."""
+    asked = request.args.get("lang")
+    if asked in ("fr", "en") and request.cookies.get("lang") != asked:
+        response.set_cookie("lang", asked, max_age=LANG_COOKIE_AGE, httponly=True,
+                            secure=runtime().settings.secure_cookies, samesite="Lax")
+    return response
+
+
+@bp.context_processor
+def _patron() -> dict:
+    return {"patron": current_patron()}
+
+
+@bp.after_request
+def _no_store(response):
+    """Patron pages show personal data: no shared cache keeps them."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.extensions.setdefault("logout_hooks", [])

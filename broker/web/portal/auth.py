@@ -1,0 +1,125 @@
+"""Log in, register, log out."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ...domain.access import Reason, Refusal
+from ...services import login as login_service
+from ...services import registration
+from ...services.login import LoginOutcome
+from ...services.registration import RegistrationOutcome
+from .. import patron_session
+from ..patron_session import current_patron, safe_next
+from .blueprint import bp
+from .context import apply_brand, chosen_library, client_ip, load_library, remember_library, runtime
+from .forms import credentials_message, library_groups, messages, rate_limited_message
+from .refusals import render_refusal
+
+log = logging.getLogger("broker.portal")
+
+
+def _preselected():
+    """The library asked by ``?library=`` (or the form), else the remembered one."""
+    return load_library(request.values.get("library")) or chosen_library()
+
+
+def _form(template: str, status: int = 200, *, errors: dict[str, str] | None = None, alert: str = "", **values):
+    library = _preselected()
+    apply_brand(library)
+    return render_template(template, groups=library_groups(), library=library, errors=errors or {},
+                           alert=alert, next_url=safe_next(request.values.get("next"), ""),
+                           values=values, patron=current_patron()), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    next_url = safe_next(request.values.get("next"), url_for("portal.home"))
+    if request.method == "GET":
+        if current_patron() is not None and not request.args.get("renew"):
+            return redirect(next_url)
+        return _form("portal/login.html")
+    card = request.form.get("card", "")
+    result = login_service.login(runtime(), request.form.get("library"), card, request.form.get("password"),
+                                 ip=client_ip())
+    if result.ok:
+        patron_session.start(result.uid, result.library, result.network)
+        response = redirect(next_url)
+        remember_library(response, result.library)
+        return response
+    keep = {"card": card[:64]}
+    if result.outcome is LoginOutcome.INVALID:
+        return _form("portal/login.html", 400, errors=messages(result.errors), **keep)
+    if result.outcome is LoginOutcome.RATE_LIMITED:
+        return _form("portal/login.html", 429, alert=rate_limited_message(), **keep)
+    if result.outcome is LoginOutcome.CREDENTIALS:
+        return _form("portal/login.html", 400, alert=credentials_message(), **keep)
+    library = load_library(result.library)
+    refusal = {LoginOutcome.SIGB_UNAVAILABLE: Refusal(Reason.SIGB_UNAVAILABLE),
+               LoginOutcome.CARD_INVALID: Refusal(Reason.CARD_INVALID, result.detail),
+               LoginOutcome.NOT_REGISTERED: Refusal(Reason.NOT_REGISTERED)}[result.outcome]
+    return render_refusal(refusal, library)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if request.method == "GET":
+        return _form("portal/register.html")
+    card = request.form.get("card", "")
+    email = request.form.get("email", "")
+    result = registration.register(runtime(), request.form.get("library"), card, request.form.get("password"),
+                                   email, request.form.get("consent") == "yes", ip=client_ip())
+    keep = {"card": card[:64], "email": email[:254], "consent": request.form.get("consent") == "yes"}
+    if result.registered:
+        patron_session.start(result.uid, result.library, result.network)
+        if result.outcome is RegistrationOutcome.ACTIVE:
+            flash(_("Votre inscription est validée : vous pouvez utiliser les ressources numériques. "
+                    "Un e-mail de confirmation vous a été envoyé."), "success")
+        else:
+            flash(_("Votre inscription est enregistrée. Votre bibliothèque va la vérifier ; vous recevrez "
+                    "un e-mail dès sa décision."), "success")
+        response = redirect(url_for("portal.account"))
+        remember_library(response, result.library)
+        return response
+    if result.outcome is RegistrationOutcome.INVALID:
+        return _form("portal/register.html", 400, errors=messages(result.errors), **keep)
+    if result.outcome is RegistrationOutcome.RATE_LIMITED:
+        return _form("portal/register.html", 429, alert=rate_limited_message(), **keep)
+    if result.outcome is RegistrationOutcome.CREDENTIALS:
+        return _form("portal/register.html", 400, alert=credentials_message(), **keep)
+    if result.outcome is RegistrationOutcome.DUPLICATE:
+        return _form("portal/register.html", 409, duplicate=True, alert=_(
+            "Cette carte est déjà inscrite. Connectez-vous avec votre carte et votre mot de passe pour "
+            "voir votre compte."), **keep)
+    library = load_library(result.library)
+    refusal = {RegistrationOutcome.SIGB_UNAVAILABLE: Refusal(Reason.SIGB_UNAVAILABLE),
+               RegistrationOutcome.CARD_INVALID: Refusal(Reason.CARD_INVALID, result.detail)}[result.outcome]
+    return render_refusal(refusal, library)
+
+
+@bp.get("/logout")
+def logout_confirm():
+    """Logged in: confirm with a button (logout is a POST). Logged out: say so."""
+    apply_brand(chosen_library())
+    return render_template("portal/logout.html", patron=current_patron())
+
+
+def end_session() -> None:
+    """Log the patron out: providers' logout hooks first (front-channel SLO), then the session."""
+    for hook in current_app.extensions.get("logout_hooks", []):
+        try:
+            hook()
+        except Exception as exc:  # a provider's single logout must never keep a patron logged in
+            log.error("logout hook failed", extra={"event": {"hook": getattr(hook, "__name__", "?"),
+                                                              "error": type(exc).__name__}})
+    patron_session.end()
+
+
+@bp.post("/logout")
+def logout():
+    end_session()
+    # the session is gone, so no flash message: the GET page says it
+    return redirect(url_for("portal.logout"))

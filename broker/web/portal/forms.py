@@ -1,0 +1,67 @@
+"""The patron forms' error messages and the library list offered in them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+
+from ...services import libraries
+from .context import LibraryView, runtime
+
+
+def field_message(name: str, problem: str) -> str:
+    """The sentence shown next to a field, for a problem code of services.login / services.registration."""
+    if name == "library":
+        return _("Choisissez votre bibliothèque dans la liste.")
+    if name == "card":
+        if problem == "too_long":
+            return _("Le numéro de carte est trop long (64 caractères au plus).")
+        if problem == "invalid":
+            return _("Le numéro de carte contient des caractères non autorisés.")
+        return _("Saisissez le numéro de votre carte de bibliothèque.")
+    if name == "password":
+        if problem == "too_long":
+            return _("Le mot de passe est trop long (128 caractères au plus).")
+        if problem == "invalid":
+            return _("Le mot de passe contient des caractères non autorisés.")
+        return _("Saisissez votre mot de passe ou code PIN de bibliothèque.")
+    if name == "email":
+        if problem == "required":
+            return _("Saisissez votre adresse e-mail.")
+        return _("Saisissez une adresse e-mail valide, par exemple nom@exemple.fr.")
+    if name == "consent":
+        return _("Cochez la case pour accepter les conditions d'utilisation et la politique de confidentialité.")
+    return _("Ce champ n'est pas valide.")
+
+
+def messages(errors: dict[str, str]) -> dict[str, str]:
+    return {name: field_message(name, problem) for name, problem in errors.items()}
+
+
+def credentials_message() -> str:
+    minutes = max(1, runtime().settings.login_lockout_seconds // 60)
+    return _("Numéro de carte ou mot de passe incorrect. Après %(count)d erreurs, la connexion avec cette carte "
+             "est bloquée pendant %(minutes)d minutes.",
+             count=runtime().settings.login_card_failures, minutes=minutes)
+
+
+def rate_limited_message() -> str:
+    return _("Trop de tentatives depuis votre connexion. Patientez une minute, puis réessayez.")
+
+
+@dataclass(frozen=True)
+class LibraryGroup:
+    network: str
+    libraries: tuple[LibraryView, ...]
+
+
+def library_groups() -> list[LibraryGroup]:
+    """Every library, by network, for the ``library`` select (usable without JavaScript)."""
+    with runtime().db.session() as session:
+        views = [LibraryView.from_row(lib) for lib in libraries.list_libraries(session)]
+    groups: dict[str, list[LibraryView]] = {}
+    for view in views:
+        groups.setdefault(view.network_name, []).append(view)
+    return [LibraryGroup(name, tuple(sorted(items, key=lambda v: v.name.casefold())))
+            for name, items in sorted(groups.items())]

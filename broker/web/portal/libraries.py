@@ -1,0 +1,96 @@
+"""Choosing one's library: a plain search form, JSON suggestions for scripts, a remembering cookie."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ...services import libraries
+from ..patron_session import current_patron, safe_next
+from .blueprint import bp
+from .context import LibraryView, apply_brand, chosen_library, load_library, remember_library, runtime
+
+MAX_QUERY = 100
+PAGE_RESULTS = 30
+SUGGESTIONS = 8
+_SEPARATORS = re.compile(r"[\s\-'’.,/()]+")
+
+
+def fold(text: str) -> str:
+    """Lower case, no accents, separators as single spaces: 'Condé-en-Normandie' → 'conde en normandie'."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _SEPARATORS.sub(" ", bare.casefold()).strip()
+
+
+@dataclass(frozen=True)
+class Match:
+    library: LibraryView
+    rank: int
+
+
+def search(query: str, limit: int) -> list[LibraryView]:
+    """Libraries of every network whose name, commune or code matches ``query`` (accents and case ignored)."""
+    wanted = fold(query[:MAX_QUERY])
+    with runtime().db.session() as session:
+        views = [LibraryView.from_row(lib) for lib in libraries.list_libraries(session)]
+    if not wanted:
+        return sorted(views, key=lambda v: (v.network_name, fold(v.name)))[:limit]
+    matches = []
+    for view in views:
+        name, commune, code = fold(view.name), fold(view.commune), view.code.casefold()
+        words = f" {name} {commune} "
+        if code == wanted.replace(" ", "-"):
+            rank = 0
+        elif commune.startswith(wanted) or name.startswith(wanted):
+            rank = 1
+        elif f" {wanted}" in words:
+            rank = 2
+        elif wanted in name or wanted in commune or wanted in code:
+            rank = 3
+        else:
+            continue
+        matches.append(Match(view, rank))
+    matches.sort(key=lambda m: (m.rank, fold(m.library.name)))
+    return [m.library for m in matches[:limit]]
+
+
+@bp.get("/libraries")
+def libraries_page():
+    query = request.args.get("q", "")[:MAX_QUERY].strip()
+    show_all = request.args.get("all") == "1"
+    current = chosen_library()
+    apply_brand(current)
+    results = search(query, PAGE_RESULTS if query else 500) if (query or show_all) else None
+    next_url = safe_next(request.args.get("next"), "")
+    return render_template("portal/libraries.html", query=query, results=results, current=current,
+                           next_url=next_url, patron=current_patron(), show_all=show_all)
+
+
+@bp.get("/libraries/suggest")
+def libraries_suggest():
+    """Suggestions for the search box (JSON); the page works the same without them."""
+    query = request.args.get("q", "")[:MAX_QUERY].strip()
+    found = search(query, SUGGESTIONS) if len(fold(query)) >= 2 else []
+    response = jsonify(query=query, results=[
+        {"code": v.code, "name": v.name, "commune": v.commune, "network": v.network_name} for v in found
+    ])
+    response.headers["Cache-Control"] = "private, max-age=60"
+    return response
+
+
+@bp.post("/libraries/choose")
+def choose_library():
+    view = load_library(request.form.get("library"))
+    next_url = safe_next(request.form.get("next"), url_for("portal.home"))
+    if view is None:
+        flash(_("Cette bibliothèque est inconnue. Cherchez-la par son nom ou sa commune."), "error")
+        return redirect(url_for("portal.libraries_page"))
+    flash(_("Votre bibliothèque : %(name)s.", name=view.name), "success")
+    response = redirect(next_url)
+    remember_library(response, view.code)
+    return response

@@ -1,0 +1,14 @@
+"""The staff back-office under /staff/: referents and network admins manage memberships."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+
+def init_app(app: Flask) -> None:
+    """Register the staff pages (CSRF-protected like every form)."""
+    from . import admin, exports, guard, login, memberships, patrons  # noqa: F401  (routes attach to bp)
+
+    app.register_blueprint(bp)

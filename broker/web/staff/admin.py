@@ -1,0 +1,51 @@
+"""The audit log (network admins) and each staff user's API tokens."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ...errors import InvalidInput
+from ...services import staff, staff_desk
+from . import bp
+from .guard import staff_view
+
+AUDIT_PAGE = 100
+
+
+@bp.get("/audit")
+@staff_view
+def audit_log(rt, db, user):
+    before = request.args.get("before", "")
+    if before and (not before.isdigit() or len(before) > 12):
+        raise InvalidInput(_("Paramètre « before » invalide."), code="bad_before")
+    events = staff_desk.audit_page(db, user, limit=AUDIT_PAGE, before=int(before) if before else None)
+    older = events[-1].id if len(events) == AUDIT_PAGE else None
+    return render_template("staff/audit.html", events=events, older=older)
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@staff_view
+def tokens(rt, db, user):
+    """Create a token (shown once) or list them."""
+    created = None
+    error = None
+    if request.method == "POST":
+        name = request.form.get("name", "").strip()
+        if not name or len(name) > 100:
+            error = _("Donnez au jeton un nom de 1 à 100 caractères (par exemple : « script du SIGB »).")
+        else:
+            try:
+                created = staff.create_api_token(rt, db, user, name, actor=user.email)
+            except InvalidInput as exc:
+                error = exc.message
+    rows = staff_desk.tokens_of(db, user)
+    return render_template("staff/tokens.html", rows=rows, created=created, error=error), (400 if error else 200)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@staff_view
+def revoke_token(rt, db, user, token_id):
+    staff_desk.revoke_token(rt, db, user, token_id)
+    flash(_("Le jeton est révoqué : il ne donne plus accès à l'API."), "success")
+    return redirect(url_for("staff.tokens"), 303)

@@ -1,0 +1,132 @@
+"""Dashboard, a library's page, the pending queue with SIGB lookups, and the decisions."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from ...domain.memberships import Transition
+from ...errors import Conflict, InvalidInput, NotFound
+from ...services import staff_desk
+from . import bp
+from .guard import staff_next, staff_view
+
+PAGE = 50
+QUEUE_PAGE = 25  # each row asks the SIGB (cached), so the queue pages are shorter
+DONE = {
+    Transition.APPROVE: lambda: _("Inscription validée : l'usager est prévenu par courriel."),
+    Transition.REFUSE: lambda: _("Inscription refusée : l'usager est prévenu par courriel."),
+    Transition.SUSPEND: lambda: _("Accès suspendu : l'usager est prévenu par courriel."),
+    Transition.REACTIVATE: lambda: _("Accès rétabli : l'usager est prévenu par courriel."),
+}
+ACTIONS = {"validate": Transition.APPROVE, "refuse": Transition.REFUSE, "suspend": Transition.SUSPEND,
+           "reactivate": Transition.REACTIVATE}
+
+
+def page_number() -> int:
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
+        raise InvalidInput(_("Numéro de page invalide."), code="bad_page")
+    return int(raw)
+
+
+def form_int(name: str) -> int:
+    raw = request.form.get(name, "")
+    if not raw.isdigit() or len(raw) > 12:
+        raise InvalidInput(_("Le champ %(name)s doit être un nombre entier.", name=name), code="bad_field")
+    return int(raw)
+
+
+@bp.get("/")
+@staff_view
+def dashboard(rt, db, user):
+    libs = staff_desk.libraries_in_scope(db, user)
+    counts = staff_desk.counts_for(db, [lib.id for lib in libs])
+    totals = {state: sum(c[state] for c in counts.values()) for state in next(iter(counts.values()), {})}
+    return render_template("staff/dashboard.html", libs=libs, counts=counts, totals=totals)
+
+
+@bp.get("/libraries/<code>/")
+@staff_view
+def library(rt, db, user, code):
+    lib = staff_desk.library_for(rt, db, user, code)
+    state = request.args.get("state") or None
+    page = page_number()
+    rows, total = staff_desk.page_of(db, lib, state, limit=PAGE, offset=(page - 1) * PAGE)
+    counts = staff_desk.counts_for(db, [lib.id])[lib.id]
+    return render_template("staff/library.html", lib=lib, rows=rows, total=total, counts=counts, state=state,
+                           page=page, pages=max(1, -(-total // PAGE)))
+
+
+def _render_queue(rt, db, user, lib, typed: dict[int, staff_desk.SigbView] | None = None, status: int = 200):
+    page = page_number()
+    rows, total = staff_desk.page_of(db, lib, "pending", limit=QUEUE_PAGE, offset=(page - 1) * QUEUE_PAGE)
+    typed = typed or {}
+    sigb = {m.id: typed.get(m.id) or staff_desk.lookup_pending(rt, db, lib, m) for m in rows}
+    return render_template("staff/queue.html", lib=lib, rows=rows, total=total, sigb=sigb, page=page,
+                           pages=max(1, -(-total // QUEUE_PAGE))), status
+
+
+@bp.get("/libraries/<code>/queue")
+@staff_view
+def queue(rt, db, user, code):
+    lib = staff_desk.library_for(rt, db, user, code, "queue.view")
+    return _render_queue(rt, db, user, lib)
+
+
+@bp.post("/libraries/<code>/queue/lookup")
+@staff_view
+def queue_lookup(rt, db, user, code):
+    """Look a card up for a registration whose number Sésame did not keep (e.g. imported)."""
+    lib = staff_desk.library_for(rt, db, user, code, "queue.lookup")
+    membership = staff_desk.membership_for(rt, db, user, form_int("membership"), "membership.lookup")
+    if membership.library_id != lib.id:
+        raise NotFound(_("Cette inscription n'est pas dans cette bibliothèque."))
+    try:
+        view = staff_desk.lookup_typed(rt, db, user, lib, membership, request.form.get("card", ""))
+    except InvalidInput as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("staff.queue", code=lib.code), 303)
+    return _render_queue(rt, db, user, lib, {membership.id: view})
+
+
+@bp.post("/libraries/<code>/queue/validate")
+@staff_view
+def queue_bulk(rt, db, user, code):
+    lib = staff_desk.library_for(rt, db, user, code, "membership.approve")
+    raw = request.form.getlist("ids")
+    if any(not v.isdigit() or len(v) > 12 for v in raw):
+        raise InvalidInput(_("Sélection invalide."), code="bad_selection")
+    ids = [int(v) for v in raw]
+    try:
+        outcome = staff_desk.approve_many(rt, db, user, ids)
+    except InvalidInput as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("staff.queue", code=lib.code), 303)
+    flash(ngettext("%(num)d inscription validée ; l'usager est prévenu par courriel.",
+                   "%(num)d inscriptions validées ; les usagers sont prévenus par courriel.", len(outcome.approved)),
+          "success")
+    if outcome.skipped:
+        flash(ngettext("%(num)d inscription déjà traitée a été laissée telle quelle.",
+                       "%(num)d inscriptions déjà traitées ont été laissées telles quelles.", len(outcome.skipped)),
+              "error")
+    return redirect(url_for("staff.queue", code=lib.code), 303)
+
+
+@bp.post("/memberships/<int:membership_id>/<action>")
+@staff_view
+def decide(rt, db, user, membership_id, action):
+    transition = ACTIONS.get(action)
+    if transition is None:
+        abort(404)
+    back = staff_next(request.form.get("back") or url_for("staff.membership", membership_id=membership_id))
+    try:
+        staff_desk.decide(rt, db, user, membership_id, transition, request.form.get("reason", ""))
+    except NotFound:
+        raise
+    except (Conflict, InvalidInput) as exc:
+        flash(exc.message, "error")
+        return redirect(back, 303)
+    flash(DONE[transition](), "success")
+    return redirect(back, 303)

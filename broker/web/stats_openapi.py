@@ -1,0 +1,219 @@
+"""OpenAPI 3.1 description of /api/v1/stats, to merge into the API document (/api/v1/openapi.json).
+
+``PATHS`` are relative to the ``/api/v1`` server, like the rest of the API;
+``SCHEMAS`` go under ``components/schemas`` and refer to the API's ``Error``
+schema. :func:`merge_into` does both; :func:`document` is a standalone
+document (with its own ``Error``) for checking responses.
+"""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from typing import Any
+
+from ..domain.access import Reason
+
+TAG = "statistics"
+_COUNT = {"type": "integer", "minimum": 0}
+_MONTH = {"type": "string", "pattern": r"^\d{4}-\d{2}$", "examples": ["2025-03"]}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict:
+    text = {400: "Malformed or future month or year, or a bad parameter.",
+            401: "Missing, unknown or revoked token.",
+            403: "Outside the token owner's scope (the attempt is recorded in the audit log).",
+            404: "No such library or network."}
+    return {str(s): _json(_ref("Error"), text[s]) for s in statuses}
+
+
+_FIGURES = ("accesses", "unique_patrons", "refusals", "registrations", "validated", "refused", "pending_end",
+            "active_end")
+_FIGURE_DOCS = {
+    "accesses": "Granted accesses (COUNTER Total_Item_Requests: a double click within 30 s counts once).",
+    "unique_patrons": "Distinct patrons with at least one granted access in the month.",
+    "refusals": "Refused access attempts.",
+    "registrations": "Registrations made in the month.",
+    "validated": "Registrations validated in the month (by a referent or automatically).",
+    "refused": "Registrations refused in the month.",
+    "pending_end": "Registrations waiting for a decision at the end of the month.",
+    "active_end": "Active members at the end of the month.",
+}
+
+SCHEMAS: dict[str, Any] = {
+    "StatsSelection": {
+        "type": "object", "required": ["network", "library", "label"], "additionalProperties": False,
+        "properties": {"network": {"type": ["string", "null"]}, "library": {"type": ["string", "null"]},
+                       "label": {"type": "string"}},
+    },
+    "StatsFigures": {
+        "type": "object", "required": list(_FIGURES), "additionalProperties": False,
+        "properties": {k: {**_COUNT, "description": _FIGURE_DOCS[k]} for k in _FIGURES},
+    },
+    "StatsSupplier": {
+        "type": "object", "required": ["slug", "name", "accesses", "unique_patrons", "refusals"],
+        "additionalProperties": False,
+        "properties": {"slug": {"type": "string"}, "name": {"type": "string"}, "accesses": _COUNT,
+                       "unique_patrons": _COUNT, "refusals": _COUNT},
+    },
+    "StatsLibrary": {
+        "type": "object", "required": ["code", "name", "network", *_FIGURES], "additionalProperties": False,
+        "properties": {"code": {"type": "string"}, "name": {"type": "string"}, "network": {"type": "string"},
+                       **{k: _COUNT for k in _FIGURES}},
+    },
+    "StatsDetail": {
+        "type": "object",
+        "required": ["month", "network", "library_code", "library_name", "supplier", "supplier_name", "accesses",
+                     "unique_patrons", "refusals"],
+        "additionalProperties": False,
+        "properties": {"month": _MONTH, "network": {"type": "string"}, "library_code": {"type": "string"},
+                       "library_name": {"type": "string"}, "supplier": {"type": "string"},
+                       "supplier_name": {"type": "string"}, "accesses": _COUNT, "unique_patrons": _COUNT,
+                       "refusals": _COUNT},
+    },
+    "StatsMonth": {
+        "type": "object",
+        "required": ["selection", "month", "aggregated", "computed_at", "final", "totals", "suppliers", "libraries",
+                     "refusals", "details"],
+        "additionalProperties": False,
+        "properties": {
+            "selection": _ref("StatsSelection"), "month": _MONTH,
+            "aggregated": {"type": "boolean", "description": "False until `broker stats aggregate` ran for it."},
+            "computed_at": {"type": ["string", "null"], "format": "date-time"},
+            "final": {"type": "boolean", "description": "Computed after the month was over."},
+            "totals": _ref("StatsFigures"),
+            "suppliers": {"type": "array", "items": _ref("StatsSupplier")},
+            "libraries": {"type": "array", "items": _ref("StatsLibrary")},
+            "refusals": {"type": "object", "additionalProperties": _COUNT,
+                         "description": "Refusals by reason code: " + ", ".join(r.value for r in Reason) + "."},
+            "details": {"type": "array", "items": _ref("StatsDetail"),
+                        "description": "One line per library and supplier."},
+        },
+    },
+    "StatsTrend": {
+        "type": "object", "required": ["selection", "items"], "additionalProperties": False,
+        "properties": {"selection": _ref("StatsSelection"), "items": {"type": "array", "items": {
+            "type": "object", "required": ["month", "accesses", "unique_patrons", "refusals", "active_end", "aggregated"],
+            "additionalProperties": False,
+            "properties": {"month": _MONTH, "accesses": _COUNT, "unique_patrons": _COUNT, "refusals": _COUNT,
+                           "active_end": _COUNT, "aggregated": {"type": "boolean"}}}}},
+    },
+    "StatsMonths": {
+        "type": "object", "required": ["items"], "additionalProperties": False,
+        "properties": {"items": {"type": "array", "items": {
+            "type": "object", "required": ["month", "computed_at", "final", "sealed"], "additionalProperties": False,
+            "properties": {"month": _MONTH, "computed_at": {"type": "string", "format": "date-time"},
+                           "final": {"type": "boolean"},
+                           "sealed": {"type": "boolean",
+                                      "description": "Raw events purged: the figures will not change again."}}}}},
+    },
+    "CounterReport": {
+        "type": "object", "required": ["Report_Header", "Report_Items"],
+        "description": "COUNTER Release 5 platform report shape (custom report Sesame:PR).",
+        "properties": {
+            "Report_Header": {
+                "type": "object",
+                "required": ["Created", "Created_By", "Customer_ID", "Report_ID", "Release", "Report_Name",
+                             "Institution_Name", "Report_Filters", "Exceptions"],
+                "properties": {"Created": {"type": "string"}, "Created_By": {"type": "string"},
+                               "Customer_ID": {"type": "string"}, "Report_ID": {"const": "Sesame:PR"},
+                               "Release": {"const": "5"}, "Report_Name": {"type": "string"},
+                               "Institution_Name": {"type": "string"},
+                               "Institution_ID": {"type": "array", "items": {"type": "object"}},
+                               "Report_Filters": {"type": "array", "items": {"type": "object"}},
+                               "Report_Attributes": {"type": "array", "items": {"type": "object"}},
+                               "Exceptions": {"type": "array", "items": {"type": "object"}}},
+            },
+            "Report_Items": {"type": "array", "items": {
+                "type": "object", "required": ["Platform", "Data_Type", "Access_Method", "Performance"],
+                "properties": {
+                    "Platform": {"type": "string"}, "Data_Type": {"const": "Platform"},
+                    "Access_Method": {"const": "Regular"}, "Sesame:Supplier": {"type": "string"},
+                    "Performance": {"type": "array", "items": {
+                        "type": "object", "required": ["Period", "Instance"],
+                        "properties": {
+                            "Period": {"type": "object", "required": ["Begin_Date", "End_Date"],
+                                       "properties": {"Begin_Date": {"type": "string", "format": "date"},
+                                                      "End_Date": {"type": "string", "format": "date"}}},
+                            "Instance": {"type": "array", "items": {
+                                "type": "object", "required": ["Metric_Type", "Count"],
+                                "properties": {"Metric_Type": {"enum": ["Total_Item_Requests", "Sesame:Unique_Users",
+                                                                        "No_License"]},
+                                               "Count": _COUNT}}},
+                        }}},
+                }}},
+        },
+    },
+}
+
+_CODE = {"name": "code", "in": "path", "required": True, "description": "Library code (ISIL), e.g. FR-140476101.",
+         "schema": {"type": "string", "maxLength": 64}}
+_SLUG = {"name": "slug", "in": "path", "required": True, "description": "Network slug, e.g. calvados.",
+         "schema": {"type": "string", "maxLength": 64}}
+_MONTH_Q = {"name": "month", "in": "query", "description": "YYYY-MM; default: the latest aggregated month.",
+            "schema": _MONTH}
+_YEAR_Q = {"name": "year", "in": "query", "description": "YYYY: every month of that year so far (instead of month).",
+           "schema": {"type": "string", "pattern": r"^\d{4}$"}}
+_END_Q = {"name": "end", "in": "query", "description": "Last month of the trend (YYYY-MM); default: this month.",
+          "schema": _MONTH}
+_COUNT_Q = {"name": "months", "in": "query", "description": "How many months (1 to 36).",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 36, "default": 12}}
+
+
+def _op(summary: str, param: dict, query: list[dict], schema: str, what: str) -> dict:
+    return {"get": {"summary": summary, "tags": [TAG], "parameters": [param, *query],
+                    "responses": {"200": _json(_ref(schema), what), **_errors(400, 401, 403, 404)}}}
+
+
+PATHS: dict[str, Any] = {
+    "/stats/months": {"get": {
+        "summary": "Months aggregated so far, newest first, and whether their figures are final.", "tags": [TAG],
+        "responses": {"200": _json(_ref("StatsMonths"), "Aggregation status per month."), **_errors(401)}}},
+    "/stats/libraries/{code}": _op("A library's figures for one month: totals, suppliers, refusals by reason.",
+                                   _CODE, [_MONTH_Q], "StatsMonth", "The month's figures."),
+    "/stats/networks/{slug}": _op("A network's figures for one month, with each library (network admins).",
+                                  _SLUG, [_MONTH_Q], "StatsMonth", "The month's figures."),
+    "/stats/libraries/{code}/trend": _op("A library's monthly totals over several months.", _CODE,
+                                         [_END_Q, _COUNT_Q], "StatsTrend", "One point per month, oldest first."),
+    "/stats/networks/{slug}/trend": _op("A network's monthly totals over several months.", _SLUG,
+                                        [_END_Q, _COUNT_Q], "StatsTrend", "One point per month, oldest first."),
+    "/stats/libraries/{code}/counter": _op("A library's usage as a COUNTER R5 platform report.", _CODE,
+                                           [_MONTH_Q, _YEAR_Q], "CounterReport", "COUNTER-shaped report."),
+    "/stats/networks/{slug}/counter": _op("A network's usage as a COUNTER R5 platform report.", _SLUG,
+                                          [_MONTH_Q, _YEAR_Q], "CounterReport", "COUNTER-shaped report."),
+}
+
+_ERROR = {
+    "type": "object", "required": ["error", "message"], "additionalProperties": False,
+    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+}
+
+
+def merge_into(doc: dict[str, Any]) -> dict[str, Any]:
+    """Add the statistics paths, schemas and tag to an API document (in place; returned for chaining)."""
+    doc.setdefault("paths", {}).update(deepcopy(PATHS))
+    doc.setdefault("components", {}).setdefault("schemas", {}).update(deepcopy(SCHEMAS))
+    tags = doc.setdefault("tags", [])
+    if not any(t.get("name") == TAG for t in tags):
+        tags.append({"name": TAG, "description": "Monthly usage statistics per library, network and supplier."})
+    return doc
+
+
+def document() -> dict[str, Any]:
+    """A standalone OpenAPI document of the statistics endpoints alone."""
+    doc = {
+        "openapi": "3.1.0",
+        "info": {"title": "Sésame statistics API", "version": "1.0.0"},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+                       "schemas": {"Error": deepcopy(_ERROR)}},
+    }
+    return merge_into(doc)

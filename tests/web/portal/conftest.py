@@ -1,0 +1,119 @@
+"""The demo network behind a Flask test client, with helpers for the patron forms."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+from sqlalchemy import func, select
+
+VIRE = "FR-147626101"  # local connector, referent validation: V0001 (active), V0002 (no membership), PIN 4321
+HONFLEUR = "FR-143336101"  # local connector, auto validation, no local patrons until a test adds some
+BAYEUX = "FR-140476101"  # SIP2 pointing at a dead port: its SIGB never answers
+_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class Portal:
+    def __init__(self, app):
+        self.app = app
+        self.client = app.test_client()
+        self.runtime = app.extensions["broker"]
+        self.smtp = app.smtp
+
+    def csrf(self, path: str = "/login", client=None) -> str:
+        page = (client or self.client).get(path)
+        match = _TOKEN.search(page.get_data(as_text=True))
+        assert match, f"no CSRF token on {path} ({page.status_code})"
+        return match.group(1)
+
+    def login(self, card: str = "V0001", password: str = "4321", library: str = VIRE, *, client=None,
+              next: str | None = None, **environ):
+        client = client or self.client
+        data = {"csrf_token": self.csrf(client=client), "library": library, "card": card, "password": password}
+        if next is not None:
+            data["next"] = next
+        return client.post("/login", data=data, environ_base=environ)
+
+    def register(self, card: str = "V0002", password: str = "4321", library: str = VIRE,
+                 email: str = "thomas@example.org", consent: bool = True, *, client=None):
+        client = client or self.client
+        data = {"csrf_token": self.csrf("/register", client=client), "library": library, "card": card,
+                "password": password, "email": email}
+        if consent:
+            data["consent"] = "yes"
+        return client.post("/register", data=data)
+
+    def session(self):
+        return self.runtime.db.session()
+
+    def patron(self, session, card: str, library: str = VIRE):
+        from broker.services import libraries, patrons
+
+        return patrons.find(self.runtime, session, libraries.get_library(session, library), card)
+
+    def set_state(self, card: str, state: str, library: str = VIRE) -> None:
+        with self.session() as s:
+            self.patron(s, card, library).membership.state = state
+
+    def counts(self) -> tuple[int, int, int]:
+        from broker.db.models import Membership, MembershipEvent, Patron
+
+        with self.session() as s:
+            return (s.scalar(select(func.count()).select_from(Patron)),
+                    s.scalar(select(func.count()).select_from(Membership)),
+                    s.scalar(select(func.count()).select_from(MembershipEvent)))
+
+    def add_local_patron(self, library: str, card: str, *, pin: str = "1234", expires: str = "2030-12-31",
+                         birth: str = "1990-01-01", email: str = "") -> None:
+        from connectors.local import patrons as local_patrons
+
+        text = f"card,name,birth_date,expires,pin,email\n{card},Alex Test,{birth},{expires},{pin},{email}\n"
+        with self.session() as s:
+            local_patrons.import_rows(self.runtime, s, library, local_patrons.parse(text), actor="test")
+
+
+SECRET = "portal-tests-secret-key-0123456789-abcdefgh"
+
+
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory, migrated_sqlite_template):
+    """The demo network loaded once into an SQLite file; each test works on a copy.
+
+    SIP2 libraries point at port 1, where nothing answers: their SIGB is "unavailable".
+    """
+    from broker.app import create_app
+    from broker.demo import load_demo
+
+    folder = tmp_path_factory.mktemp("portal-demo")
+    path = folder / "demo.db"
+    shutil.copy(migrated_sqlite_template, path)
+    app = create_app({"secret_key": SECRET, "database_url": f"sqlite:///{path}", "base_url": "http://localhost",
+                      "instance_path": str(folder / "instance"), "plugins_load_entrypoints": False})
+    runtime = app.extensions["broker"]
+    with runtime.db.session() as s:
+        load_demo(runtime, s, sip2_port=1)
+    runtime.close()
+    return path
+
+
+@pytest.fixture
+def make_portal(make_app, smtp_sink, demo_database, tmp_path):
+    """A demo network with extra settings (rate limits, lockout…) and the SMTP sink."""
+    built = []
+
+    def build(**settings) -> Portal:
+        target = tmp_path / f"portal-{len(built)}.db"
+        shutil.copy(demo_database, target)
+        app = make_app(secret_key=SECRET, database_url=f"sqlite:///{target}", plugins_load_entrypoints=False,
+                       **smtp_sink.settings, **settings)
+        app.smtp = smtp_sink
+        built.append(app)
+        return Portal(app)
+
+    return build
+
+
+@pytest.fixture
+def portal(make_portal) -> Portal:
+    return make_portal()

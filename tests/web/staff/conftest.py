@@ -1,0 +1,25 @@
+"""Staff page fixtures: the demo database is built once per session and copied for each test."""
+
+from __future__ import annotations
+
+import pytest
+
+from web.staff import staffkit
+
+
+@pytest.fixture(scope="session")
+def staff_template(tmp_path_factory):
+    return staffkit.shared_template(tmp_path_factory)
+
+
+@pytest.fixture
+def staff_app(make_app, staff_template, sip2_emulator, tmp_path, smtp_sink):
+    app = staffkit.app_from_template(make_app, staff_template, tmp_path, sip2_port=sip2_emulator.port,
+                                     **smtp_sink.settings)
+    app.smtp = smtp_sink
+    return app
+
+
+@pytest.fixture
+def staff_client(staff_app):
+    return staff_app.test_client()
