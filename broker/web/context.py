@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, g
+from urllib.parse import urlencode
+
+from flask import Flask, g, request
 from flask_babel import get_locale
 
 
@@ -31,4 +33,12 @@ def init_app(app: Flask) -> None:
         return {
             "brand": g.get("brand") or Brand(),
             "current_locale": lambda: str(get_locale() or "fr"),
+            "lang_url": lang_url,
         }
+
+
+def lang_url(code: str) -> str:
+    """This page in another language: the same query string, with ``lang`` replaced."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+    args.append(("lang", code))
+    return "?" + urlencode(args)

@@ -42,3 +42,10 @@ def test_oversized_body_is_413(client):
 def test_session_cookie_is_secure_over_https(make_app):
     app = make_app(base_url="https://sesame.example.org")
     assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_language_switch_keeps_the_query(client):
+    page = client.get("/nope?q=caen&x=1").get_data(as_text=True)
+    assert 'href="?q=caen&amp;x=1&amp;lang=en"' in page
+    english = client.get("/nope?q=caen&lang=en").get_data(as_text=True)
+    assert 'href="?q=caen&amp;lang=fr"' in english
