@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -64,7 +65,7 @@ def environment(stack: Stack, args) -> dict:
         "duration_s": args.duration,
         "libraries": args.libraries,
         "patrons": args.patrons,
-        "sessions": args.sessions,
+        "sessions_asked": args.sessions,
     }
 
 
@@ -113,7 +114,8 @@ def standard(args) -> dict:
 
         log(f"opening {args.sessions} patron sessions through /login")
         warm(scenarios.saml_login, stack, patrons, connections=c, offset=args.sessions)
-        sessions, login_run = scenarios.open_sessions(stack, patrons[: args.sessions], connections=c)
+        sessions, login_run = scenarios.open_sessions(stack, patrons[: args.sessions], connections=c,
+                                                      max_seconds=args.sessions_seconds)
         log(f"{len(sessions.items)} sessions in {login_run.seconds:.0f}s ({login_run.flows_per_s:.0f} logins/s, "
             f"{login_run.errors} errors)")
         mem: dict = {"sessions": memory.session_bytes(stack.redis.url, [sid for _, sid, _ in sessions.items])}
@@ -153,6 +155,7 @@ def standard(args) -> dict:
                                                                          connections=c)
                 profiles[name] = profile_scenario(stack, name, fn, args.profile_seconds)
 
+    env["load_average_at_end"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
     ceiling_row = report.scenario_row(ceiling_runs[0], None)
     ceiling_row.update({"flows_per_s": round(ceiling_per_s, 1),
                         "runs_flows_per_s": [round(r.flows_per_s, 1) for r in ceiling_runs]})
@@ -231,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--libraries", type=int, default=133)
     parser.add_argument("--patrons", type=int, default=20_000)
     parser.add_argument("--sessions", type=int, default=10_000, help="patrons logged in for the session scenarios")
+    parser.add_argument("--sessions-seconds", type=float, default=150.0,
+                        help="at most this long to open the sessions (the count reached is reported)")
     parser.add_argument("--logins-seconds", type=float, default=120.0,
                         help="seconds of logins for the worker RSS check (0: skip)")
     parser.add_argument("--profile", type=int, default=3, help="profile the N scenarios furthest from target")
@@ -241,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small and short: a smoke run")
     parser.add_argument("--output", default="latest", help="file stem under bench/results/")
     args = parser.parse_args(argv)
+    # a TERM (timeout, Ctrl-C in a container) still stops every server this run started
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.quick:
         args.duration, args.libraries, args.patrons, args.sessions = 3.0, 10, 1000, 300
         args.logins_seconds, args.profile, args.profile_seconds, args.growth_sessions = 6.0, 1, 3.0, 200

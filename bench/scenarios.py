@@ -35,11 +35,12 @@ class Sessions:
         return [f"{sid}|{ip}" for _card, sid, ip in self.items]
 
 
-def open_sessions(stack, patrons: list[P.Patron], *, connections: int) -> tuple[Sessions, Run]:
-    """Log each patron in once through the real login form; returns their session cookies."""
+def open_sessions(stack, patrons: list[P.Patron], *, connections: int,
+                  max_seconds: float = 3600) -> tuple[Sessions, Run]:
+    """Log each patron in once through the real login form (at most ``max_seconds``); returns their cookies."""
     lines = [f"{p.library}|{p.card}|{p.pin}|{loadgen.client_ip(i)}" for i, p in enumerate(patrons)]
     ip_of = {p.card: loadgen.client_ip(i) for i, p in enumerate(patrons)}
-    run = loadgen.run_wrk(stack.sesame.base, "login", lines, duration=3600, connections=connections,
+    run = loadgen.run_wrk(stack.sesame.base, "login", lines, duration=max_seconds, connections=connections,
                           until_exhausted=True, server_pids=stack.sesame.worker_pids())
     items = []
     for entry in run.captured:

@@ -76,6 +76,8 @@ class Stack:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         instance = str(self.folder / "instance")
+        metrics = self.folder / "metrics"  # as an operator runs it: every worker's metrics in /metrics
+        metrics.mkdir()
         runtime = make_runtime(self.pg.url, self.redis.url, base, instance)
         try:
             upgrade(runtime.db.engine)
@@ -84,11 +86,13 @@ class Stack:
                                           sip2_password=SIP2_PASSWORD)
         finally:
             runtime.close()
-        self.sesame = Gunicorn("wsgi:app", sesame_env(self.pg.url, self.redis.url, base, instance),
-                               self.workers, port=port).start()
+        env = sesame_env(self.pg.url, self.redis.url, base, instance, PROMETHEUS_MULTIPROC_DIR=str(metrics))
+        self.sesame = Gunicorn("wsgi:app", env, self.workers, port=port).start(wait=False)
         self._exit.callback(self.sesame.stop)
-        self.ceiling = Gunicorn("bench.ceiling:app", {}, self.workers).start()
+        self.ceiling = Gunicorn("bench.ceiling:app", {}, self.workers).start(wait=False)
         self._exit.callback(self.ceiling.stop)
+        self.sesame.wait()
+        self.ceiling.wait()
 
     def restart_sesame(self) -> None:
         """Fresh workers (so that a measurement starts from a known RSS or empty caches)."""

@@ -22,7 +22,7 @@ import random
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 SECRET = "statistics-benchmark-secret-key-0123456789"

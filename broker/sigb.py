@@ -25,7 +25,7 @@ from .domain.connectors import (
 )
 from .domain.identifiers import card_digest
 from .domain.patrons import PatronRecord, normalize_card
-from .errors import InvalidInput
+from .errors import BrokerError, InvalidInput
 from .state import StateStore, StateUnavailable
 
 
@@ -191,7 +191,9 @@ class SigbGateway:
             if data[k] is not None:
                 data[k] = data[k].isoformat()
         try:
-            self.state.put(self._cache_key(lib, card), data, self.cache_seconds)
+            # names, e-mails and birth dates are personal data: encrypted like other data at rest
+            self.state.put(self._cache_key(lib, card), {"sealed": self.keys.encrypt_json(data).decode()},
+                           self.cache_seconds)
         except StateUnavailable:
             pass
 
@@ -201,6 +203,10 @@ class SigbGateway:
         except StateUnavailable:
             return None
         if data is None:
+            return None
+        try:
+            data = self.keys.decrypt_json(data["sealed"].encode())
+        except (KeyError, AttributeError, BrokerError):
             return None
         for k in ("birth_date", "expires"):
             if data.get(k):

@@ -18,6 +18,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "connectors.koha.plugin",
     "connectors.local.plugin",
     "broker.plugins.event_log",
+    "broker.plugins.stats",
     "broker.providers.saml.plugin",
     "broker.providers.oidc.plugin",
     "broker.providers.cas.plugin",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from itertools import chain
 
 from sqlalchemy import event, func, or_, select
@@ -112,8 +113,12 @@ def search(session: Session, text: str, limit: int = 20) -> list[Library]:
 
 
 def list_libraries(session: Session, network: str | None = None) -> list[Library]:
-    query = select(Library).options(selectinload(Library.partner).selectinload(Partner.network)).order_by(Library.code)
-    libs = list(session.scalars(query))
+    """Every library (of ``network``) by code, with partner and network loaded; read-only rows.
+
+    The login page lists every library: the list is kept per process (see
+    :func:`_all_libraries`) instead of being read at each page.
+    """
+    libs = _all_libraries(session)
     if network:
         libs = [lib for lib in libs if lib.partner.network.slug == network]
     return libs
@@ -127,6 +132,46 @@ MAX_AGE_SECONDS = 60.0
 _WATCHED = (Library, Partner, Agreement, Network)
 #: bumped when this process commits a change to a library, partner, agreement or network
 _generation = 0
+
+
+def _stamp(session: Session) -> tuple:
+    """What changes when a library is added or updated, or a partner or an agreement added."""
+    return tuple(session.execute(select(
+        select(func.max(Library.updated_at)).scalar_subquery(),
+        select(func.count(Library.id)).scalar_subquery(),
+        select(func.count(Agreement.id)).scalar_subquery(),
+        select(func.max(Agreement.id)).scalar_subquery(),
+        select(func.count(Partner.id)).scalar_subquery(),
+    )).one())
+
+
+#: engine → (generation, stamp, checked, loaded, rows): the list of every library, per database
+_LISTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _all_libraries(session: Session) -> list[Library]:
+    """The whole list, reloaded when the stamp or this process's generation changes (or after MAX_AGE)."""
+    query = select(Library).options(selectinload(Library.partner).selectinload(Partner.network)).order_by(Library.code)
+    if session.info.get("libraries_changed") or any(
+            isinstance(obj, _WATCHED) for obj in chain(session.new, session.dirty, session.deleted)):
+        return list(session.scalars(query))  # this transaction changed libraries: read them as it sees them
+    engine = session.get_bind()
+    now = time.monotonic()
+    found = _LISTS.get(engine)
+    if found is not None and found[0] == _generation and now - found[3] < MAX_AGE_SECONDS:
+        if now - found[2] < RECHECK_SECONDS:
+            return list(found[4])
+        stamp = _stamp(session)
+        if stamp == found[1]:
+            _LISTS[engine] = (found[0], stamp, now, found[3], found[4])
+            return list(found[4])
+    generation = _generation
+    stamp = _stamp(session)
+    sessionmaker_ = type(session)
+    with sessionmaker_(bind=engine, expire_on_commit=False) as own:  # rows detached from the caller's session
+        rows = list(own.scalars(query))
+    _LISTS[engine] = (generation, stamp, now, now, rows)
+    return list(rows)
 
 
 class LibraryCache:
@@ -192,13 +237,7 @@ class LibraryCache:
             return
         self._checked = now
         with self.runtime.db.session() as s:
-            stamp = tuple(s.execute(select(
-                select(func.max(Library.updated_at)).scalar_subquery(),
-                select(func.count(Library.id)).scalar_subquery(),
-                select(func.count(Agreement.id)).scalar_subquery(),
-                select(func.max(Agreement.id)).scalar_subquery(),
-                select(func.count(Partner.id)).scalar_subquery(),
-            )).one())
+            stamp = _stamp(s)
         if stamp != self._stamp:
             if self._stamp is not None:
                 self.clear()

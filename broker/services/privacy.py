@@ -145,6 +145,17 @@ def patron_export(runtime, session: Session, patron: Patron) -> dict[str, Any]:
     }
 
 
+def export_for_uid(runtime, session: Session, uid: str) -> dict[str, Any] | None:
+    """The export of the logged-in patron ``uid`` (None when there is no such patron, or it was erased).
+
+    The portal's ``/account/export`` calls this in place of its own summary.
+    """
+    patron = load_patron(session, uid)
+    if patron is None or patron.erased_at is not None:
+        return None
+    return patron_export(runtime, session, patron)
+
+
 def export_for_staff(runtime, session: Session, library_code: str, card: str, *, actor: str,
                      user=None) -> dict[str, Any]:
     """Answer a patron's request made at the library: their export, found by card; the request is audited.

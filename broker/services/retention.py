@@ -25,7 +25,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from ..clock import utcnow
-from ..db.models import Membership, MembershipEvent, Patron, StateEntry, UsageEvent
+from ..db.models import Membership, Patron, StateEntry, UsageEvent
 from ..db.staff_models import PendingCard
 from ..db.stats_models import StatsMonth
 from ..domain.memberships import MembershipState, Transition

@@ -183,8 +183,14 @@ def disable(runtime, session_db: Session, user: StaffUser, code: str, ip: str) -
 
 # -- the staff session -----------------------------------------------------------------
 def begin_pending(user_id: int, sealed_secret: str | None = None) -> None:
-    """Remember, between the password and the code, who is logging in."""
+    """Remember, between the password and the code, who is logging in.
+
+    The session id changes here already, not only at the end of the login: a
+    half-done login (and the enrolment secret it will hold) must not be
+    reachable through a session id planted in the browser beforehand.
+    """
     session["staff_pending"] = {"id": user_id, "at": time.time(), "secret": sealed_secret}
+    session.regenerate()  # type: ignore[attr-defined]
 
 
 def pending() -> dict | None:

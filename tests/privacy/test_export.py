@@ -10,7 +10,7 @@ from broker.domain.identifiers import event_key
 from broker.errors import Forbidden, NotFound
 from broker.services import access, patrons, staff, suppliers
 from broker.services.libraries import get_library
-from broker.services.privacy import export_for_staff, patron_export
+from broker.services.privacy import export_for_staff, export_for_uid, patron_export
 from broker.services.stats.months import Month
 from stats import statskit
 from stats.statskit import paris
@@ -88,3 +88,14 @@ def test_cli_export(privacy_cli, tmp_path):
     assert unknown.exit_code == 2 and "unknown library" in unknown.stderr
     record = privacy_cli("privacy", "record")
     assert record.exit_code == 0 and "| Supplier | Protocol |" in record.stdout
+
+
+def test_the_portal_helper_finds_the_patron_by_uid(privacy_app):
+    runtime = privacy_app.extensions["broker"]
+    uid = _patron(privacy_app).uid
+    with runtime.db.session() as s:
+        assert export_for_uid(runtime, s, uid)["patron"]["uid"] == uid
+        assert export_for_uid(runtime, s, "no-such-uid") is None
+        patrons.erase(patrons.by_uid(s, uid))
+    with runtime.db.session() as s:
+        assert export_for_uid(runtime, s, uid) is None

@@ -111,10 +111,6 @@ def test_no_personal_data_after_the_flows(make_app, privacy_template, tmp_path, 
         assert stats and _leaks(stats) == [], "personal data in the statistics tables"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "broker/sigb.py keeps each SIGB answer (name, e-mail, birth date) in clear in the state store for "
-    "connector_cache_seconds; it should be encrypted with the instance key (runtime.keys.encrypt) like other "
-    "secrets at rest. Remove this marker once it is."))
 def test_the_sigb_cache_holds_no_personal_data(make_app, privacy_template, tmp_path):
     app = statskit.app_from(make_app, privacy_template, tmp_path)
     _flows(app)

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select, update
 
 from broker.clock import utcnow
-from broker.db.models import Membership, MembershipEvent, Patron, StateEntry, UsageEvent
+from broker.db.models import Membership, MembershipEvent, StateEntry, UsageEvent
 from broker.db.staff_models import PendingCard
 from broker.db.stats_models import StatsMonth
 from broker.domain.memberships import Transition

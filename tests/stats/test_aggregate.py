@@ -7,9 +7,6 @@ import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
-
-from broker.db.models import Membership, MembershipEvent, Patron
 from broker.db.stats_models import StatsMonth
 from broker.errors import InvalidInput
 from broker.services.stats import Month, aggregate, aggregate_month

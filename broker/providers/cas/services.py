@@ -54,11 +54,30 @@ def check_pattern(pattern: str) -> str:
         compiled = re.compile(pattern)
     except re.error as exc:
         raise InvalidInput(f"service pattern {pattern!r}: not a valid regular expression ({exc})") from None
-    broad = [url for url in _FOREIGN if compiled.fullmatch(url)]
+    broad = [url for url in (*_FOREIGN, *_host_escapes(pattern)) if compiled.fullmatch(url)]
     if broad:
         raise InvalidInput(f"service pattern {pattern!r}: too broad, it accepts {broad[0]!r}; anchor it on the "
                            "supplier's own https:// address, e.g. ^https://www\\.example\\.org/.*$")
     return pattern
+
+
+#: the literal start of a pattern: scheme and host (``\.`` for dots), as admins write them
+_LITERAL_HOST = re.compile(r"^\^?(https?)(?:\?)?://((?:[A-Za-z0-9-]|\\\.)+)")
+
+
+def _host_escapes(pattern: str) -> tuple[str, ...]:
+    r"""URLs that leave the pattern's own host while keeping its text as a prefix.
+
+    ``https://ok\.example\.org.*`` names ok.example.org but also accepts
+    ``https://ok.example.org.attacker.example/`` and ``https://ok.example.org@attacker.example/``:
+    a ticket would go to the attacker's host.
+    """
+    found = _LITERAL_HOST.match(pattern)
+    if found is None:
+        return ()
+    scheme, host = found.group(1), found.group(2).replace("\\.", ".")
+    return (f"{scheme}://{host}.attacker.example/", f"{scheme}://{host}@attacker.example/",
+            f"{scheme}://{host}:443@attacker.example/")
 
 
 def _service_from_row(row: Supplier) -> CasService | None:
@@ -91,7 +110,8 @@ def acceptable_url(service: str | None) -> bool:
         parts = urlsplit(service)
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+    # user info before the host ("https://ok.example.org@elsewhere/") only ever serves to hide the real host
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and "@" not in parts.netloc
 
 
 def find_service(runtime, service: str | None) -> CasService | None:

@@ -176,12 +176,18 @@ def redirect_query(param: str, encoded: str, relay_state: str | None, km: KeyMat
 
 
 def raw_query_values(query_string: bytes) -> dict[str, str]:
-    """Query parameters exactly as sent (still URL-encoded): signatures cover these octets."""
+    """Query parameters exactly as sent (still URL-encoded): signatures cover these octets.
+
+    Names are keyed once decoded, as the request parser reads them: ``%53AMLRequest``
+    is ``SAMLRequest`` there, so it must count as a repetition here, or the view
+    would read one value while the signature was checked over another.
+    """
     values: dict[str, str] = {}
     for part in query_string.decode("ascii", "replace").split("&"):
-        name, _, value = part.partition("=")
+        raw_name, _, value = part.partition("=")
+        name = unquote_plus(raw_name)
         if name in values:
-            raise SamlInputError(f"the query repeats the parameter {name}")
+            raise SamlInputError(f"the query repeats the parameter {name[:64]}")
         values[name] = value
     return values
 

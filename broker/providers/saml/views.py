@@ -68,6 +68,6 @@ def deep_link(supplier: Any, target: str | None) -> str:
     if not supplier.saml_entity_id:
         return supplier.login_url or "/"
     params = {"providerId": supplier.saml_entity_id}
-    if target:
+    if target and len(target) <= inbound.MAX_RELAY_STATE:  # a longer one would only get an error page
         params["target"] = target
     return f"/saml/unsolicited?{urlencode(params)}"

@@ -13,17 +13,20 @@ Each month is computed in two steps:
 Two runs at once therefore end with the figures of the newer snapshot, and a
 run repeated on the same events writes the same figures.
 
-Unique patrons are ``COUNT(DISTINCT patron_key)`` within one month: that is
+Repeated granted accesses by one patron to one supplier within 30 seconds
+count once (COUNTER's double-click rule), also across the start of a month.
+Unique patrons are the distinct ``patron_key`` values among a month's counted
+accesses, counted in SQL and never stored: within one month that is exactly
 the number of monthly pseudonymous keys (:func:`broker.domain.identifiers.monthly_key`)
-the month would have, without any key being written anywhere. Repeated
-granted accesses by one patron to one supplier within 30 seconds count once
-(COUNTER's double-click rule), also across the start of a month.
+the month would have, and no table ever holds a key, monthly or not.
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -213,31 +216,27 @@ def _compute(engine: Engine, month: Month) -> _Computation:
 
 
 # -- store -----------------------------------------------------------------------------
-def _locked(engine: Engine, month: Month):
-    """A connection in a write transaction holding this month's lock."""
-
-    class _Lock:
-        def __enter__(self) -> Connection:
-            self.conn = engine.connect()
-            if engine.dialect.name == "sqlite":
-                self.conn.exec_driver_sql(f"PRAGMA busy_timeout = {_SQLITE_WAIT_MS}")
-                self.conn.exec_driver_sql("BEGIN IMMEDIATE")
-            else:
-                self.conn.execute(select(func.pg_advisory_xact_lock(_LOCK_BASE + month.year * 12 + month.month)))
-            return self.conn
-
-        def __exit__(self, exc_type, exc, tb) -> None:
-            try:
-                if exc_type is None:
-                    self.conn.commit()
-                else:
-                    self.conn.rollback()
-            finally:
-                if engine.dialect.name == "sqlite":
-                    self.conn.exec_driver_sql(f"PRAGMA busy_timeout = {_SQLITE_DEFAULT_WAIT_MS}")
-                self.conn.close()
-
-    return _Lock()
+@contextmanager
+def _locked(engine: Engine, month: Month) -> Iterator[Connection]:
+    """A connection in a write transaction holding this month's lock; committed when the block ends."""
+    conn = engine.connect()
+    sqlite_db = engine.dialect.name == "sqlite"
+    try:
+        if sqlite_db:
+            # a concurrent run holds the write lock while it stores a month: wait for it, do not fail
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {_SQLITE_WAIT_MS}")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.execute(select(func.pg_advisory_xact_lock(_LOCK_BASE + month.year * 12 + month.month)))
+        yield conn
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        if sqlite_db:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {_SQLITE_DEFAULT_WAIT_MS}")
+        conn.close()
 
 
 def _store(engine: Engine, comp: _Computation, now: datetime) -> str:

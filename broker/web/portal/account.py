@@ -10,7 +10,7 @@ from flask import Response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as L_
 
-from ...services import patron_account, release, suppliers
+from ...services import patron_account, privacy, release, suppliers
 from ...services.access import load_patron
 from .. import patron_session
 from ..patron_session import current_patron, login_redirect
@@ -121,7 +121,7 @@ def export():
     if patron is None:
         return login_redirect()
     with runtime().db.session() as session:
-        data = patron_account.export_data(runtime(), session, patron.uid)
+        data = privacy.export_for_uid(runtime(), session, patron.uid)
     if data is None:
         return login_redirect()
     body = json.dumps(data, ensure_ascii=False, indent=2)

@@ -60,11 +60,14 @@ def index(rt, db, user):
     scope = staff.scope_of(user)
     networks = list(db.scalars(select(Network).where(Network.id.in_(scope.admin_networks)).order_by(Network.name)))
     libs = _libraries_in_scope(db, user)
+    network_totals = [(net, figures(db, Selection(network=net), [month])[0]) for net in networks]
+    # a network's figures already hold each of its libraries: one query set per network, not per library
+    lines = {line.library_id: line.figures for _, f in network_totals for line in f.libraries}
     rows = []
     for lib in libs:
-        found = figures(db, Selection(network=lib.partner.network, library=lib), [month])[0]
-        rows.append((lib, found.totals))
-    network_totals = [(net, figures(db, Selection(network=net), [month])[0]) for net in networks]
+        if lib.id not in lines:
+            lines[lib.id] = figures(db, Selection(network=lib.partner.network, library=lib), [month])[0].totals
+        rows.append((lib, lines[lib.id]))
     partners = sorted({lib.partner.slug: lib.partner for lib in libs}.values(), key=lambda p: p.name)
     return render_template("stats/index.html", month=month, rows=rows, networks=network_totals, partners=partners,
                            years=[month.year, month.year - 1], current=Month.current(),

@@ -41,3 +41,28 @@ def test_patterns_match_the_whole_url():
     assert service.matches("https://ok.example.org/app")
     assert not service.matches("https://ok.example.org/app.evil.example/")
     assert not service.matches("https://ok.example.org/app/../x")
+
+
+def test_a_pattern_that_lets_the_host_run_on_is_too_broad():
+    """``https://ok\\.example\\.org.*`` would also accept ok.example.org.attacker.example and user@host URLs."""
+    import pytest
+
+    from broker.errors import InvalidInput
+    from broker.providers.cas.services import check_pattern
+
+    for pattern in (r"https://ok\.example\.org.*", r"^https://ok\.example\.org(.*)$", r"https?://ok\.example\.org\S*"):
+        with pytest.raises(InvalidInput, match="too broad"):
+            check_pattern(pattern)
+    for pattern in (r"https://ok\.example\.org/.*", r"^https://ok\.example\.org(/.*)?$",
+                    r"https://ok\.example\.org:8443/app"):
+        assert check_pattern(pattern) == pattern
+
+
+def test_a_service_url_with_user_info_is_never_a_registered_service():
+    """Whatever the pattern, ``https://host@elsewhere/`` sends the ticket to ``elsewhere``."""
+    from broker.providers.cas.services import acceptable_url
+
+    assert acceptable_url("https://ok.example.org/app")
+    for url in ("https://ok.example.org@attacker.example/", "https://ok.example.org:443@attacker.example/",
+                "https://user:pw@ok.example.org/app"):
+        assert not acceptable_url(url), url

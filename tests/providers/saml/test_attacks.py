@@ -177,3 +177,18 @@ def test_garbage_gets_a_precise_400(idp, value):
 
 def test_missing_message(idp):
     _refused(idp.test_client().get("/saml/sso"), "no SAMLRequest")
+
+
+def test_redirect_signature_cannot_cover_another_request_under_an_encoded_name(idp, signing_sp, flows):
+    """``%53AMLRequest`` is ``SAMLRequest`` to the request parser: the signature must cover that very value.
+
+    A valid signed query is kept whole, and an unsigned request of the attacker's
+    is put first under the percent-encoded name: the view would read the
+    attacker's request while the signature check saw only the genuine one.
+    """
+    url, _ = signing_sp.login_url()
+    parts = urlsplit(url)
+    form, _ = signing_sp.authn_request_post(sign=False)
+    evil = base64.b64encode(zlib.compress(base64.b64decode(form["SAMLRequest"]))[2:-4]).decode()
+    query = f"%53AMLRequest={quote(evil, safe='')}&{parts.query}"
+    _refused(idp.test_client().get(f"{parts.path}?{query}"), "repeats the parameter")

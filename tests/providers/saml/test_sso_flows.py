@@ -106,6 +106,19 @@ def test_go_deep_link_uses_unsolicited_sso(idp, make_sp, flows):
     assert sp.accept(fields, None).get_errors() == []
 
 
+def test_go_drops_a_target_too_long_for_relay_state(idp, make_sp, flows):
+    """/go accepts deep links up to 2000 characters; RelayState holds 1024: the patron still gets in."""
+    sp = make_sp("philharmonie")
+    client = idp.test_client()
+    flows.portal_login(client)
+    target = "https://philharmonie.example.org/concert/" + "7" * 1500
+    response = client.get("/go/philharmonie?" + urlencode({"target": target}))
+    assert response.status_code == 302
+    assert parse_qs(urlsplit(response.headers["Location"]).query) == {"providerId": [sp.entity_id]}
+    action, fields = flows.form_of(client.get(flows.path_of(response.headers["Location"])))
+    assert sp.accept(fields, None).get_errors() == []
+
+
 def test_release_policy_decides_the_personal_attributes(idp, make_sp, flows):
     sp = make_sp("cafeyn", release="display_name,email,birth_year,age_bracket")
     auth, _ = flows.sso(idp.test_client(), sp)

@@ -192,3 +192,25 @@ def test_staff_session_times_out(make_app, staff_template, tmp_path, monkeypatch
 def test_english_pages(staff_client):
     r = staff_client.get("/staff/login?lang=en")
     assert "Log in" in r.get_data(as_text=True)
+
+
+def test_a_fixed_session_id_does_not_carry_the_password_step(staff_app):
+    """Session fixation between the password and the TOTP enrolment.
+
+    An attacker who planted their session cookie in an admin's browser must
+    not be able to take over the half-done login (and enrol their own
+    authenticator): the password step gives the browser a new session id.
+    """
+    attacker = staff_app.test_client()
+    victim = staff_app.test_client()
+    token = csrf(attacker)
+    planted = attacker.get_cookie("sesame").value
+    victim.set_cookie("sesame", planted)
+    r = victim.post("/staff/login", data={"email": ADMIN[0], "password": ADMIN[1], "csrf_token": token})
+    assert r.status_code == 303 and r.headers["Location"].endswith("/staff/login/enrol")
+    assert victim.get_cookie("sesame").value != planted
+    # the attacker, still on the planted id, gets nothing of the victim's login
+    r = attacker.get("/staff/login/enrol")
+    assert r.status_code == 303 and r.headers["Location"].endswith("/staff/login")
+    # the victim goes on with the new id
+    assert "totp-secret" in victim.get("/staff/login/enrol").get_data(as_text=True)
