@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 SECRET = "test-secret-key-with-enough-entropy-0123456789"
+pytest_plugins = ["browser_fixtures"]
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -205,6 +205,7 @@ def start(runtime, session_db: Session, user: StaffUser) -> None:
     """Open the staff session with a fresh session id (no fixation)."""
     session.pop("staff_pending", None)
     session.pop("csrf_token", None)
+    session.pop("patron", None)  # a shared computer: the previous patron's login does not carry over
     session.regenerate()  # type: ignore[attr-defined]
     session["staff"] = {"id": user.id, "email": user.email, "at": time.time()}
     audit.record(runtime, session_db, user.email, "staff.login", user.email, at=utcnow().isoformat())

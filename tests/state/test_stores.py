@@ -82,41 +82,31 @@ def test_counters_and_window(store_spec):
     assert store.incr("w", 1) == 1
 
 
-def _take_worker(spec, key, n, queue):
+def _worker(spec, keys, increments, start, queue):
     store = open_store(spec)
-    queue.put(sum(1 for _ in range(n) if store.take(key) is not None))
-
-
-def _incr_worker(spec, n, queue):
-    store = open_store(spec)
-    for _ in range(n):
+    start.wait(30)  # every process races for the same keys at once
+    taken = [key for key in keys if store.take(key) is not None]
+    for _ in range(increments):
         store.incr("shared", 60)
-    queue.put(True)
+    queue.put(taken)
 
 
-def test_take_is_single_use_across_processes(store_spec):
+def test_take_once_and_counters_across_processes(store_spec):
+    """Of four processes racing, exactly one gets each one-time value, and no increment is lost."""
     store = open_store(store_spec)
+    keys = [f"code{i}" for i in range(20)]
+    for key in keys:
+        store.put(key, {"v": key}, 60)
     ctx = multiprocessing.get_context("spawn")
-    for round_ in range(5):
-        store.put(f"code{round_}", {"v": round_}, 60)
-        queue = ctx.Queue()
-        procs = [ctx.Process(target=_take_worker, args=(store_spec, f"code{round_}", 3, queue)) for _ in range(4)]
-        for p in procs:
-            p.start()
-        for p in procs:
-            p.join(30)
-        assert sum(queue.get() for _ in procs) == 1
-
-
-def test_counters_agree_across_processes(store_spec):
-    store = open_store(store_spec)
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    procs = [ctx.Process(target=_incr_worker, args=(store_spec, 25, queue)) for _ in range(4)]
+    queue, start = ctx.Queue(), ctx.Event()
+    procs = [ctx.Process(target=_worker, args=(store_spec, keys, 25, start, queue)) for _ in range(4)]
     for p in procs:
         p.start()
+    start.set()
+    taken = [key for _ in procs for key in queue.get(timeout=60)]
     for p in procs:
-        p.join(60)
+        p.join(30)
+    assert sorted(taken) == sorted(keys)
     assert store.incr("shared", 60) == 101
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from broker.services.stats import aggregate
-from browser.conftest import axe_check, axe_source, browser, page, screenshot, serve_app  # noqa: F401
 from stats import statskit
 from stats.statskit import paris
 

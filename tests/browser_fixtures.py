@@ -1,4 +1,4 @@
-"""A real headless Chromium against a live broker: fixtures shared by every browser test.
+"""A real headless Chromium against a live broker: fixtures shared by every browser test (a pytest plugin).
 
 - ``live_server``: the demo network served by werkzeug in a thread on a free port
   (``.url``, ``.app``, ``.runtime``, ``.smtp``); ``serve_app`` serves any app the same way.
@@ -27,7 +27,7 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 AXE_DIR = ARTIFACTS / "axe"
 AXE_JS = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
