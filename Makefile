@@ -19,6 +19,7 @@ test: venv translations
 	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --dist loadgroup
 
 bench: venv translations
+	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) -m bench.run
 
 system:

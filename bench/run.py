@@ -156,6 +156,11 @@ def standard(args) -> dict:
                 profiles[name] = profile_scenario(stack, name, fn, args.profile_seconds)
 
     env["load_average_at_end"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    busy = max(float(env["load_average_at_start"].split()[0]), os.getloadavg()[0])
+    if busy > (os.cpu_count() or 1):
+        notes.append(f"The machine was shared: load average up to {busy:.1f} on {os.cpu_count()} cores during the "
+                     "run. Every scenario competes with that load; the ceiling runs "
+                     "(runs_flows_per_s) show how much it moved.")
     ceiling_row = report.scenario_row(ceiling_runs[0], None)
     ceiling_row.update({"flows_per_s": round(ceiling_per_s, 1),
                         "runs_flows_per_s": [round(r.flows_per_s, 1) for r in ceiling_runs]})

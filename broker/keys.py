@@ -52,7 +52,7 @@ class Purpose:
 PURPOSES: dict[str, Purpose] = {
     p.name: p
     for p in (
-        Purpose("saml-signing", "rsa", 3072, "RS256", "sig", True),
+        Purpose("saml-signing", "rsa", 2048, "RS256", "sig", True),
         Purpose("saml-encryption", "rsa", 3072, "RSA-OAEP", "enc", True),
         Purpose("oidc-rs256", "rsa", 2048, "RS256", "sig", False),
         Purpose("oidc-es256", "ec", 256, "ES256", "sig", False),

@@ -128,7 +128,7 @@ def list_libraries(session: Session, network: str | None = None) -> list[Library
 #: seconds between two looks at the libraries' change stamp (a change made by another process is seen within that)
 RECHECK_SECONDS = 2.0
 #: a cached library is reloaded at least this often, for changes the stamp cannot see (a network renamed)
-MAX_AGE_SECONDS = 60.0
+MAX_AGE_SECONDS = 300.0
 _WATCHED = (Library, Partner, Agreement, Network)
 #: bumped when this process commits a change to a library, partner, agreement or network
 _generation = 0
