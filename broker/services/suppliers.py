@@ -74,3 +74,20 @@ def list_suppliers(session: Session, network: str | None = None) -> list[Supplie
 def facts(supplier: Supplier) -> SupplierFacts:
     return SupplierFacts(slug=supplier.slug, networks=frozenset(n.slug for n in supplier.networks),
                          min_age=supplier.min_age, max_age=supplier.max_age)
+
+
+def update_common(session: Session, supplier: Supplier, *, name: str | None = None, login_url: str | None = None,
+                  release: str | list[str] | None = None, networks: list[str] | tuple[str, ...] = ()) -> None:
+    """Apply what any protocol registration may change on an existing supplier (empty → unchanged)."""
+    if name:
+        supplier.name = validation.text(name, "name")
+    if login_url:
+        supplier.login_url = login_url
+    if release:
+        supplier.release = parse_release(release)
+    for net_slug in networks:
+        net = session.scalar(select(Network).where(Network.slug == net_slug))
+        if net is None:
+            raise NotFound(f"unknown network '{net_slug}'")
+        if net not in supplier.networks:
+            supplier.networks.append(net)

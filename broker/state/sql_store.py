@@ -10,7 +10,7 @@ import json
 import random
 import time
 
-from sqlalchemy import bindparam, case, cast, delete, Integer, select, String, update
+from sqlalchemy import Integer, String, case, cast, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, DBAPIError

@@ -60,7 +60,6 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        from ..state import StateUnavailable  # noqa: F401  (documented: mapped to 503 below)
         from sqlalchemy.exc import OperationalError, InterfaceError
 
         if isinstance(exc, (OperationalError, InterfaceError, ConnectionError, TimeoutError)):

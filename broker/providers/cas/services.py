@@ -17,9 +17,8 @@ from sqlalchemy.orm import Session
 
 from ...db.models import Supplier
 from ...errors import Conflict, InvalidInput
-from ...services import audit, validation
+from ...services import audit
 from ...services import suppliers as supplier_service
-from ...services.network import get_network
 from ..registry_cache import invalidate, registry
 
 MAX_PATTERN = 500
@@ -145,16 +144,8 @@ def register(runtime, session: Session, slug: str, *, patterns: Iterable[str], n
                            "without protocol")
         row.config = {**(row.config or {}), "cas": conf}
         row.protocol = "cas"
-        if login_url:
-            row.login_url = login_url
-        if release:
-            row.release = supplier_service.parse_release(release)
-        if name:
-            row.name = validation.text(name, "name")
-        for net_slug in networks:
-            net = get_network(session, net_slug)
-            if net not in row.networks:
-                row.networks.append(net)
+        supplier_service.update_common(session, row, name=name, login_url=login_url, release=release,
+                                       networks=networks)
         session.flush()
         audit.record(runtime, session, actor, "supplier.cas", slug)
     invalidate(runtime, "cas")

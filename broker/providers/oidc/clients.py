@@ -28,7 +28,6 @@ from ...db.models import Supplier
 from ...errors import Conflict, InvalidInput
 from ...services import audit, validation
 from ...services import suppliers as supplier_service
-from ...services.network import get_network
 from ...services.release import sector_of
 from ..registry_cache import invalidate, registry
 
@@ -252,16 +251,8 @@ def register(runtime, session: Session, slug: str, *, redirect_uris: Iterable[st
         row.config = config
         row.protocol = "oidc"
         row.oidc_client_id = client_id
-        if login_url:
-            row.login_url = login_url
-        if release:
-            row.release = supplier_service.parse_release(release)
-        if name:
-            row.name = validation.text(name, "name")
-        for net_slug in networks:
-            net = get_network(session, net_slug)
-            if net not in row.networks:
-                row.networks.append(net)
+        supplier_service.update_common(session, row, name=name, login_url=login_url, release=release,
+                                       networks=networks)
         session.flush()
         audit.record(runtime, session, actor, "supplier.oidc", slug)
     invalidate(runtime, "oidc")

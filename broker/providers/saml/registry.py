@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...clock import utcnow
-from ...db.models import Network, Supplier
+from ...db.models import Supplier
 from ...errors import Conflict, InvalidInput, NotFound, OperationFailed
 from ...services import audit
 from ...services import suppliers as supplier_service
@@ -143,16 +143,7 @@ def add_saml(runtime: Any, session: Session, slug: str, *, metadata: str | None 
         supplier.protocol = "saml"
         supplier.saml_entity_id = meta.entity_id
         supplier.config = {**(existing.config or {}), **config}
-        if name:
-            supplier.name = name
-        if release is not None:
-            supplier.release = supplier_service.parse_release(release)
-        for net_slug in networks:
-            net = session.scalar(select(Network).where(Network.slug == net_slug))
-            if net is None:
-                raise NotFound(f"unknown network '{net_slug}'")
-            if net not in supplier.networks:
-                supplier.networks.append(net)
+        supplier_service.update_common(session, supplier, name=name, release=release, networks=networks)
         session.flush()
     else:
         raise Conflict(f"supplier '{slug}' already exists with protocol {existing.protocol}")
