@@ -57,7 +57,8 @@ def staff_next(target: str | None) -> str:
     return target if target.startswith("/staff/") else default
 
 
-def _brand_for(user) -> None:
+def brand_for(user) -> None:
+    """Brand the staff pages with the network when all of the user's roles are in one."""
     networks = {r.network for r in user.roles if r.network is not None}
     networks |= {r.library.partner.network for r in user.roles if r.library is not None}
     if len(networks) == 1:
@@ -78,7 +79,7 @@ def staff_view(view: Callable) -> Callable:
                 return redirect(f"{url_for('staff.login')}?{urlencode({'next': staff_next(target)})}")
             g.staff_user = user
             g.staff_admin = staff.is_admin(user)
-            _brand_for(user)
+            brand_for(user)
             return view(rt, db, user, **kwargs)
 
     return wrapper

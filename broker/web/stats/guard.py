@@ -25,7 +25,7 @@ from ...services import audit, staff, staff_auth, validation
 from ...services.libraries import get_library
 from ...services.network import get_network
 from ...services.stats.months import Month
-from ..context import Brand
+from ..staff.guard import brand_for
 
 _TOKEN = re.compile(r"^Bearer ([A-Za-z0-9_\-]{10,200})$")
 
@@ -39,14 +39,6 @@ class Unauthorized(BrokerError):
 
 def runtime():
     return current_app.extensions["broker"]
-
-
-def _brand_for(user) -> None:
-    networks = {r.network for r in user.roles if r.network is not None}
-    networks |= {r.library.partner.network for r in user.roles if r.library is not None}
-    if len(networks) == 1:
-        net = networks.pop()
-        g.brand = Brand.from_network(net.name, net.branding or {})
 
 
 def staff_page(view: Callable) -> Callable:
@@ -66,7 +58,7 @@ def staff_page(view: Callable) -> Callable:
                 return redirect(f"{login}?{urlencode({'next': target})}")
             g.staff_user = user
             g.staff_admin = staff.is_admin(user)
-            _brand_for(user)
+            brand_for(user)
             return view(rt, db, user, **kwargs)
 
     return wrapper
