@@ -1,8 +1,10 @@
-"""Outgoing SAML messages built with pysaml2's protocol classes, then signed (and encrypted) in-process.
+"""Outgoing SAML messages, signed (and encrypted) in-process.
 
-pysaml2 gives well-formed protocol objects; the XML it serialises is parsed
-back with lxml (it is our own output), signed with python-xmlsec and, for
-suppliers that ask, the assertion encrypted before the response is signed.
+Responses, on every sign-on, are built directly as lxml elements: the tree
+python-xmlsec signs, with no serialise-and-parse round trip. The rarer logout
+messages use pysaml2's protocol classes, parsed back with lxml (our own
+output). Suppliers that ask get the assertion encrypted before the response
+is signed.
 """
 
 from __future__ import annotations
@@ -80,44 +82,95 @@ class Delivery:
     encryption_cert: str | None
 
 
+_XSI = "http://www.w3.org/2001/XMLSchema-instance"
+_XS = "http://www.w3.org/2001/XMLSchema"
+_NS_PLAIN = {"saml": SAML, "samlp": SAMLP}
+_NS_TYPED = {"saml": SAML, "samlp": SAMLP, "xsi": _XSI}
+_NS_XS = {"xs": _XS}
+_XSI_TYPE = f"{{{_XSI}}}type"
+_E = etree.Element
+_S = etree.SubElement
+# tag names resolved once: the hot path builds the same two dozen elements every time
+_T = {name: f"{{{SAML}}}{name}" for name in (
+    "Issuer", "Assertion", "Subject", "NameID", "SubjectConfirmation", "SubjectConfirmationData", "Conditions",
+    "AudienceRestriction", "Audience", "AuthnStatement", "AuthnContext", "AuthnContextClassRef",
+    "AttributeStatement", "Attribute", "AttributeValue")}
+_TP = {name: f"{{{SAMLP}}}{name}" for name in ("Response", "Status", "StatusCode", "StatusMessage")}
+
+
+def _add_issuer(parent: etree._Element, idp_entity: str) -> None:
+    issuer = _S(parent, _T["Issuer"], Format=NAMEID_ENTITY)
+    issuer.text = idp_entity
+
+
+def _add_status(parent: etree._Element, code: str, sub_code: str | None = None, message: str | None = None) -> None:
+    status = _S(parent, _TP["Status"])
+    outer = _S(status, _TP["StatusCode"], Value=code)
+    if sub_code:
+        _S(outer, _TP["StatusCode"], Value=sub_code)
+    if message:
+        _S(status, _TP["StatusMessage"]).text = message
+
+
+def _response_root(nsmap: dict[str, str], response_id: str, in_response_to: str | None, issued: str,
+                   destination: str) -> etree._Element:
+    root = _E(_TP["Response"], nsmap=nsmap, ID=response_id)
+    if in_response_to is not None:
+        root.set("InResponseTo", in_response_to)
+    root.set("Version", "2.0")
+    root.set("IssueInstant", issued)
+    root.set("Destination", destination)
+    return root
+
+
+def _add_attributes(assertion: etree._Element, attributes: dict[str, list[str]]) -> None:
+    statement = _S(assertion, _T["AttributeStatement"])
+    for friendly, values in attributes.items():
+        if not values:
+            continue
+        wire = attribute_name(friendly)
+        attribute = _S(statement, _T["Attribute"], Name=wire.uri, NameFormat=ATTRNAME_URI)
+        if wire.friendly is not None:
+            attribute.set("FriendlyName", wire.friendly)
+        for value in values:
+            _S(attribute, _T["AttributeValue"], {_XSI_TYPE: "xs:string"}, nsmap=_NS_XS).text = value
+
+
 def success_response(idp_entity: str, delivery: Delivery, subject: Subject,
                      attributes: dict[str, list[str]], *, now: datetime, lifetime: int,
                      signing_key: KeyMaterial) -> bytes:
-    """A signed Response carrying one assertion for ``subject`` with its released attributes."""
+    """A signed Response carrying one assertion for ``subject`` with its released attributes.
+
+    Built straight as lxml elements (the tree python-xmlsec signs): no protocol
+    objects serialised then parsed back on every sign-on.
+    """
+    issued = instant(now)
     until = instant(now + timedelta(seconds=lifetime))
-    name_id = saml.NameID(text=subject.name_id, format=subject.name_format,
-                          name_qualifier=idp_entity if subject.name_format == NAMEID_PERSISTENT else None,
-                          sp_name_qualifier=delivery.sp_entity)
-    confirmation = saml.SubjectConfirmation(
-        method=CM_BEARER,
-        subject_confirmation_data=saml.SubjectConfirmationData(
-            recipient=delivery.acs_url, not_on_or_after=until, in_response_to=delivery.in_response_to))
-    statements = []
+    typed = any(values for values in attributes.values())
+    root = _response_root(_NS_TYPED if typed else _NS_PLAIN, new_id(), delivery.in_response_to, issued,
+                          delivery.acs_url)
+    _add_issuer(root, idp_entity)
+    _add_status(root, STATUS_SUCCESS)
+    element = _S(root, _T["Assertion"], Version="2.0", ID=new_id(), IssueInstant=issued)
+    _add_issuer(element, idp_entity)
+    subject_el = _S(element, _T["Subject"])
+    name_id = _S(subject_el, _T["NameID"])
+    if subject.name_format == NAMEID_PERSISTENT:
+        name_id.set("NameQualifier", idp_entity)
+    name_id.set("SPNameQualifier", delivery.sp_entity)
+    name_id.set("Format", subject.name_format)
+    name_id.text = subject.name_id
+    confirmation = _S(subject_el, _T["SubjectConfirmation"], Method=CM_BEARER)
+    data = _S(confirmation, _T["SubjectConfirmationData"], NotOnOrAfter=until, Recipient=delivery.acs_url)
+    if delivery.in_response_to is not None:
+        data.set("InResponseTo", delivery.in_response_to)
+    conditions = _S(element, _T["Conditions"], NotBefore=instant(now - CLOCK_SKEW), NotOnOrAfter=until)
+    _S(_S(conditions, _T["AudienceRestriction"]), _T["Audience"]).text = delivery.sp_entity
+    authn = _S(element, _T["AuthnStatement"], AuthnInstant=instant(subject.authn_instant),
+               SessionIndex=subject.session_index)
+    _S(_S(authn, _T["AuthnContext"]), _T["AuthnContextClassRef"]).text = AC_PASSWORD_PROTECTED
     if attributes:
-        statements.append(saml.AttributeStatement(attribute=[
-            saml.Attribute(name=attribute_name(friendly).uri, name_format=ATTRNAME_URI,
-                           friendly_name=attribute_name(friendly).friendly,
-                           attribute_value=[saml.AttributeValue(text=v) for v in values])
-            for friendly, values in attributes.items() if values
-        ]))
-    assertion = saml.Assertion(
-        id=new_id(), version="2.0", issue_instant=instant(now), issuer=_issuer(idp_entity),
-        subject=saml.Subject(name_id=name_id, subject_confirmation=[confirmation]),
-        conditions=saml.Conditions(
-            not_before=instant(now - CLOCK_SKEW), not_on_or_after=until,
-            audience_restriction=[saml.AudienceRestriction(audience=[saml.Audience(text=delivery.sp_entity)])]),
-        authn_statement=[saml.AuthnStatement(
-            authn_instant=instant(subject.authn_instant), session_index=subject.session_index,
-            authn_context=saml.AuthnContext(
-                authn_context_class_ref=saml.AuthnContextClassRef(text=AC_PASSWORD_PROTECTED)))],
-        attribute_statement=statements,
-    )
-    response = samlp.Response(
-        id=new_id(), version="2.0", issue_instant=instant(now), destination=delivery.acs_url,
-        in_response_to=delivery.in_response_to, issuer=_issuer(idp_entity),
-        status=_status(STATUS_SUCCESS), assertion=[assertion])
-    root = _to_lxml(response)
-    element = root.find(f"{{{SAML}}}Assertion")
+        _add_attributes(element, attributes)
     if delivery.sign_assertion:
         sign(element, signing_key)
     if delivery.encryption_cert:
@@ -131,10 +184,9 @@ def status_response(idp_entity: str, destination: str, in_response_to: str | Non
                     sub_code: str | None, message: str | None, *, now: datetime,
                     signing_key: KeyMaterial) -> bytes:
     """A signed Response without assertion: NoPassive, RequestDenied, InvalidNameIDPolicy…"""
-    response = samlp.Response(
-        id=new_id(), version="2.0", issue_instant=instant(now), destination=destination,
-        in_response_to=in_response_to, issuer=_issuer(idp_entity), status=_status(code, sub_code, message))
-    root = _to_lxml(response)
+    root = _response_root(_NS_PLAIN, new_id(), in_response_to, instant(now), destination)
+    _add_issuer(root, idp_entity)
+    _add_status(root, code, sub_code, message)
     sign(root, signing_key)
     return etree.tostring(root, encoding="utf-8")
 

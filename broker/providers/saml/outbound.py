@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 
-from flask import make_response, redirect, render_template
+from flask import Response, redirect, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from markupsafe import escape
 from lxml import etree
 
 from ...keys import KeyMaterial
@@ -14,12 +17,62 @@ from .spmeta import Endpoint
 from .xmlsafe import deflate
 
 
+# The auto-POST page is on the path of every sign-on: a fixed string, not a Jinja page.
+# Only the form's action and fields change; they are escaped here, the rest is per language.
+_PAGE = """<!doctype html>
+<html lang="{lang}">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <meta name="robots" content="noindex">
+  <title>{title} – Sésame</title>
+  <link rel="stylesheet" href="{css}">
+</head>
+<body>
+  <main id="main" class="wrap">
+    <form method="post" action="{action}" id="saml-post">
+      {fields}
+      <p>{sending}</p>
+      <noscript>
+        <p>{no_js}</p>
+        <button type="submit" class="button">{go_on}</button>
+      </noscript>
+    </form>
+  </main>
+  <script>document.getElementById("saml-post").submit();</script>
+</body>
+</html>"""
+_pages: dict[tuple[str, str], tuple[str, str, str]] = {}
+
+
+def _page_frame() -> tuple[str, str, str]:
+    """The page for the current language, in three pieces: before the action, between it and the fields, after."""
+    lang = str(get_locale() or "fr")
+    css = url_for("static", filename="sesame.css")
+    frame = _pages.get((lang, css))
+    if frame is None:
+        texts = {"title": _("Connexion en cours"), "sending": _("Transmission de votre connexion au fournisseur…"),
+                 "no_js": _("JavaScript est désactivé : cliquez sur le bouton pour continuer."),
+                 "go_on": _("Continuer")}
+        page = _PAGE.format(lang=escape(lang), css=escape(css), action="\0", fields="\0",
+                            **{k: escape(v) for k, v in texts.items()})
+        head, middle, tail = page.split("\0")
+        frame = (head, middle, tail)
+        if len(_pages) > 64:  # pragma: no cover - a handful of languages in practice
+            _pages.clear()
+        _pages[(lang, css)] = frame
+    return frame
+
+
 def post_form(action: str, param: str, xml: bytes, relay_state: str | None):
     """The page that posts a message to a supplier: submits itself, or shows a button without JavaScript."""
     fields = {param: base64.b64encode(xml).decode()}
     if relay_state:
         fields["RelayState"] = relay_state
-    response = make_response(render_template("saml/post.html", action=action, fields=fields))
+    inputs = "\n      ".join(f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
+                              for name, value in fields.items())
+    head, middle, tail = _page_frame()
+    response = Response(f"{head}{escape(action)}{middle}{inputs}{tail}", mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response

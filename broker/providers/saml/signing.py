@@ -40,21 +40,34 @@ from .xmlsafe import SamlInputError
 
 _HASHES = {SIG_RSA_SHA256: hashes.SHA256, SIG_RSA_SHA384: hashes.SHA384, SIG_RSA_SHA512: hashes.SHA512}
 _lock = threading.Lock()
-_signing_keys: dict[str, xmlsec.Key] = {}
+_signing_keys: dict[str, tuple[xmlsec.Key, str | None]] = {}
 _cert_keys: dict[str, xmlsec.Key] = {}
 _public_keys: dict[str, Any] = {}
 _CACHE_MAX = 512
+_X509_DATA = f"{{{DS}}}X509Data"
+_X509_CERTIFICATE = f"{{{DS}}}X509Certificate"
 
 
-def _signing_key(km: KeyMaterial) -> xmlsec.Key:
-    key = _signing_keys.get(km.kid)
-    if key is None:
+def _signing_key(km: KeyMaterial) -> tuple[xmlsec.Key, str | None]:
+    """The private key for python-xmlsec, and the certificate's base64 text for KeyInfo.
+
+    The certificate is not loaded into the xmlsec key: xmlsec would copy it on
+    every signature just to write it out, a third of the cost of signing. It is
+    written into KeyInfo here instead (KeyInfo lies outside what is signed).
+    """
+    entry = _signing_keys.get(km.kid)
+    if entry is None:
         key = xmlsec.Key.from_memory(km.private_pem.encode(), xmlsec.constants.KeyDataFormatPem, None)
+        cert_text = None
         if km.certificate_pem:
-            key.load_cert_from_memory(km.certificate_pem.encode(), xmlsec.constants.KeyDataFormatCertPem)
+            der = x509.load_pem_x509_certificate(km.certificate_pem.encode()).public_bytes(
+                serialization.Encoding.DER)
+            encoded = base64.b64encode(der).decode()
+            cert_text = "\n".join(encoded[i:i + 64] for i in range(0, len(encoded), 64)) + "\n"
+        entry = (key, cert_text)
         with _lock:
-            _signing_keys[km.kid] = key
-    return key
+            _signing_keys[km.kid] = entry
+    return entry
 
 
 def _cert_key(cert_pem: str) -> xmlsec.Key:
@@ -95,12 +108,22 @@ def sign(element: etree._Element, km: KeyMaterial) -> None:
     ref = xmlsec.template.add_reference(signature, xmlsec.constants.TransformSha256, uri=f"#{ref_id}")
     xmlsec.template.add_transform(ref, xmlsec.constants.TransformEnveloped)
     xmlsec.template.add_transform(ref, xmlsec.constants.TransformExclC14N)
+    key, cert_text = _signing_key(km)
     key_info = xmlsec.template.ensure_key_info(signature)
-    xmlsec.template.add_x509_data(key_info)
+    if cert_text is None:
+        xmlsec.template.add_x509_data(key_info)
     ctx = xmlsec.SignatureContext()
-    ctx.key = _signing_key(km)
+    ctx.key = key
     ctx.register_id(element, "ID")
     ctx.sign(signature)
+    if cert_text is not None:
+        key_info.text = "\n"
+        x509_data = etree.SubElement(key_info, _X509_DATA)
+        x509_data.text = "\n"
+        x509_data.tail = "\n"
+        certificate = etree.SubElement(x509_data, _X509_CERTIFICATE)
+        certificate.text = cert_text
+        certificate.tail = "\n"
 
 
 def signature_of(root: etree._Element) -> etree._Element | None:
