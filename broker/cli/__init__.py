@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 import click
@@ -71,10 +73,26 @@ def json_option(fn: Callable) -> Callable:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(fn)
 
 
+_DECIMAL = "\u0000decimal:"
+_DECIMAL_JSON = re.compile(r'"\\u0000decimal:(-?[0-9]+(?:\.[0-9]+)?)"')
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal) and value.is_finite():
+        return f"{_DECIMAL}{value}"  # written as an exact JSON number below (967.80, not 967.8)
+    return str(value)
+
+
+def to_json(rows: Any) -> str:
+    """JSON text in which Decimals (money, rates) keep their exact digits."""
+    text = json.dumps(rows, ensure_ascii=False, indent=2, default=_json_default)
+    return _DECIMAL_JSON.sub(r"\1", text)
+
+
 def emit(rows: Sequence[dict[str, Any]] | dict[str, Any], as_json: bool, columns: Iterable[str] | None = None) -> None:
     """Print rows as JSON or as an aligned table."""
     if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        click.echo(to_json(rows))
         return
     if isinstance(rows, dict):
         for key, value in rows.items():

@@ -131,9 +131,8 @@ def fees(runtime, session, year, network, as_csv, as_json):
         writer.writerows(rows)
         return
     if as_json:
-        for r in rows:
-            r["fee"] = float(r["fee"])
-            r["rate"] = float(r["rate"])
+        for r, line in zip(rows, lines):
+            r["fee"], r["rate"] = line.fee, line.rate  # exact decimals: "fee": 967.80
     emit(rows, as_json)
 
 

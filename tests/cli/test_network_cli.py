@@ -21,6 +21,7 @@ def test_script_a_network_and_fees(broker_cli):
     assert r.exit_code == 0
     assert r.json() == [{"partner": "conde", "name": "Condé-en-Normandie", "kind": "commune", "network": "calvados",
                          "population": 6452, "rate": 0.15, "fee": 967.80}]
+    assert '"fee": 967.80' in r.stdout  # money keeps its cents in the JSON text
     assert broker_cli("fees", "--year", "2026", "--json").json() == []
     r = broker_cli("fees", "--year", "2025", "--csv")
     assert r.stdout.splitlines()[1].endswith(",6452,0.15,967.80")
