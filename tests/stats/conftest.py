@@ -44,22 +44,5 @@ def db_app(make_app, database_url, stats_template):
 
 @pytest.fixture
 def stats_cli(broker_cli, stats_template, tmp_path, monkeypatch):
-    """``broker`` on a copy of the demo network, with the statistics plugin's commands (built-in or not yet)."""
-    import shutil
-
-    import broker.cli as cli_module
-    from broker.plugins import stats as plugin
-
-    shutil.copy(stats_template, tmp_path / "cli.db")
-    monkeypatch.setenv("BROKER_SECRET_KEY", statskit.SECRET)
-    monkeypatch.setenv("BROKER_LOG_LEVEL", "WARNING")
-    monkeypatch.setenv("BROKER_PLUGINS_LOAD_ENTRYPOINTS", "false")
-
-    added = []
-    for command in plugin.broker_cli_commands():
-        if command.name not in cli_module.cli.commands:
-            cli_module.cli.add_command(command)
-            added.append(command.name)
-    yield broker_cli
-    for name in added:
-        cli_module.cli.commands.pop(name, None)
+    """``broker`` on a copy of the demo network."""
+    return statskit.cli_on(broker_cli, stats_template, tmp_path, monkeypatch)

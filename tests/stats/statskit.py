@@ -38,6 +38,15 @@ def app_from(make_app, template: Path, tmp_path: Path, **settings):
                     plugins_load_entrypoints=False, **settings)
 
 
+def cli_on(broker_cli, template: Path, tmp_path: Path, monkeypatch):
+    """``broker`` (the broker_cli fixture) run against a copy of ``template``."""
+    shutil.copy(template, tmp_path / "cli.db")
+    monkeypatch.setenv("BROKER_SECRET_KEY", SECRET)
+    monkeypatch.setenv("BROKER_LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("BROKER_PLUGINS_LOAD_ENTRYPOINTS", "false")
+    return broker_cli
+
+
 def load_demo_into(app) -> None:
     from broker.demo import load_demo
 
