@@ -70,6 +70,7 @@ class Settings:
     oidc_access_token_lifetime: int = _doc("Seconds an access token is valid.", 600)
     oidc_refresh_token_lifetime: int = _doc("Seconds a refresh token is valid (for clients allowed refresh tokens).", 2592000)
     cas_ticket_lifetime: int = _doc("Seconds a CAS service ticket is valid.", 10)
+    stats_flush_ms: int = _doc("Milliseconds usage events wait in a worker to be written together (0: each at once, in its request).", 1000)
     retention_usage_events_days: int = _doc("Days raw usage events are kept before only aggregates remain (≤ 365).", 365)
     retention_refused_registrations_days: int = _doc("Days refused or abandoned registrations are kept.", 90)
     retention_inactive_membership_days: int = _doc("Days after which an ended membership's personal data is erased.", 365)
@@ -150,6 +151,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("default_locale", "expected fr or en")
     if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("log_level", "expected DEBUG, INFO, WARNING or ERROR")
+    if not 0 <= s.stats_flush_ms <= 60_000:
+        raise ConfigError("stats_flush_ms", "expected 0 to 60000 milliseconds")
     if not 1 <= s.retention_usage_events_days <= 365:
         raise ConfigError("retention_usage_events_days", "expected 1 to 365 days")
     for name in ("session_idle_timeout", "session_absolute_timeout", "login_card_failures", "oidc_code_lifetime", "cas_ticket_lifetime"):

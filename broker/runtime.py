@@ -15,6 +15,7 @@ from .crypto import InstanceKeys
 from .db import Database
 from .events import Event
 from .plugins.manager import collect_named, make_plugin_manager
+from .services.usage_log import UsageLog
 from .sigb import SigbGateway
 from .state import StateStore, open_state_store
 
@@ -41,6 +42,8 @@ class Runtime:
             cache_seconds=settings.connector_cache_seconds,
             services={"runtime": self},
         )
+        #: usage events, written in batches off the request's path
+        self.usage = UsageLog(self.db.engine, interval=settings.stats_flush_ms / 1000)
         #: per-process caches that services may keep (each with its own invalidation)
         self.caches: dict[str, Any] = {}
 
@@ -49,5 +52,6 @@ class Runtime:
         self.pm.hook.broker_event(event=event)
 
     def close(self) -> None:
+        self.usage.close()
         self.sigb.close()
         self.db.dispose()

@@ -120,12 +120,13 @@ class SigbGateway:
         return normalize_card(card, case=lib.card_case)
 
     # -- circuit breaker -------------------------------------------------------------
-    def _breaker_allows(self, code: str) -> bool:
-        opened = self.state.get(f"breaker:{code}")
+    def _breaker_allows(self, code: str) -> tuple[bool, bool]:
+        """(may the call go through, have calls failed lately) in one round trip while the breaker is closed."""
+        opened, failing = self.state.get_many([f"breaker:{code}", f"breaker-fail:{code}"])
         if opened is None:
-            return True
+            return True, failing is not None
         # half-open: one probe per reset period goes through
-        return self.state.add(f"breaker-probe:{code}", {}, self.breaker_reset)
+        return self.state.add(f"breaker-probe:{code}", {}, self.breaker_reset), True
 
     def _record_failure(self, code: str) -> None:
         failures = self.state.incr(f"breaker-fail:{code}", max(self.breaker_reset * 4, 60))
@@ -141,9 +142,9 @@ class SigbGateway:
 
     def _guarded(self, lib: LibraryConnection, call):
         try:
-            allowed = self._breaker_allows(lib.code)
+            allowed, failing = self._breaker_allows(lib.code)
         except StateUnavailable:
-            allowed = True  # the breaker is an optimisation; the SIGB call keeps its own timeout
+            allowed, failing = True, False  # the breaker is an optimisation; the SIGB call keeps its own timeout
         if not allowed:
             raise ConnectorUnavailable(f"circuit breaker open for library {lib.code}")
         try:
@@ -151,16 +152,19 @@ class SigbGateway:
         except ConnectorUnavailable:
             self._record_failure(lib.code)
             raise
-        if self.state.get(f"breaker-fail:{lib.code}") is not None:
+        if failing:  # a success closes the breaker and forgets the failures
             self._record_success(lib.code)
         return result
 
     # -- calls -----------------------------------------------------------------------
-    def authenticate(self, lib: LibraryConnection, card: str, secret: str) -> PatronRecord:
+    def authenticate(self, lib: LibraryConnection, card: str, secret: str, *, remember: bool = True) -> PatronRecord:
+        """Card + secret checked by the SIGB; ``remember``: keep the answer for lookups (a registration
+        whose referent will look the card up soon), not worth it for a registered patron's login."""
         card = self.normalize(lib, card)
         conn = self.connector(lib)
         record = self._guarded(lib, lambda: conn.authenticate(card, secret))
-        self._cache_put(lib, card, record)
+        if remember:
+            self._cache_put(lib, card, record)
         return record
 
     def lookup(self, lib: LibraryConnection, card: str, *, use_cache: bool = True) -> PatronRecord | None:

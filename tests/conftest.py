@@ -148,6 +148,9 @@ def make_app(tmp_path, migrated_sqlite_template, monkeypatch):
             "instance_path": str(tmp_path / "instance"),
             "log_json": True,
             "base_url": "http://localhost",
+            # usage events written in their request, so a test reads them at once (the batched
+            # default is tested in tests/test_usage_log.py and through gunicorn in tests/scale/)
+            "stats_flush_ms": 0,
         }
         settings.update(overrides)
         db_url = settings.get("database_url")

@@ -60,3 +60,16 @@ def test_lookup_cache_never_holds_the_card_or_secret(demo_app):
     assert "29001000000017" not in dump and "1234" not in dump.replace("2001", "")
     cached = runtime.sigb.lookup(lib, "29001000000017")
     assert cached.name == "Camille Martin" and cached.card == "29001000000017"
+
+
+def test_a_login_check_can_leave_nothing_in_the_cache(demo_app):
+    runtime = demo_app.extensions["broker"]
+    with runtime.db.session() as s:
+        lib = libraries.connection(libraries.get_library(s, "FR-140476101"))
+    record = runtime.sigb.authenticate(lib, "29001000000017", "1234", remember=False)
+    assert record.name == "Camille Martin"
+    from sqlalchemy import text
+
+    with runtime.db.engine.connect() as conn:
+        keys = [k for (k,) in conn.execute(text("SELECT key FROM state_entries"))]
+    assert not [k for k in keys if k.startswith("sigb-cache:")]

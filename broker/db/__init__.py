@@ -61,6 +61,17 @@ class Database:
         for callback in session.info.pop("after_commit", []):
             callback()
 
+    @staticmethod
+    def without_waiting_for_disk(session: Session) -> None:
+        """This transaction commits without waiting for the disk (PostgreSQL ``synchronous_commit off``).
+
+        Only for writes that may be lost in a server crash without harm, such as what a login
+        refreshes from the SIGB (asked again at the next login) and the last-login time: the commit
+        is still atomic and ordered, the request just does not wait for the WAL flush.
+        """
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
     def ping(self) -> None:
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))

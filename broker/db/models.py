@@ -125,6 +125,8 @@ class Patron(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: any change (a login included): other processes forget their cached copy (services.patron_cache)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now, index=True)
 
     library: Mapped[Library] = relationship()
     membership: Mapped[Membership | None] = relationship(back_populates="patron", uselist=False)
@@ -132,7 +134,8 @@ class Patron(Base):
 
 class Membership(Base):
     __tablename__ = "memberships"
-    __table_args__ = (Index("ix_memberships_library_state", "library_id", "state"),)
+    __table_args__ = (Index("ix_memberships_library_state", "library_id", "state"),
+                      Index("ix_memberships_updated_at", "updated_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patron_id: Mapped[int] = mapped_column(ForeignKey("patrons.id"), unique=True)

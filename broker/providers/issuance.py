@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from ..db.models import Supplier
 from ..services import access, release
 from ..services.access import AccessOutcome
+from ..web import patron_session
+from ..web.patron_session import LoggedPatron
 
 
 @dataclass(frozen=True)
@@ -31,11 +33,19 @@ class Issuance:
         return self.outcome.granted
 
 
-def decide(runtime, supplier: Supplier | None, uid: str, protocol: str) -> Issuance:
-    """Decide for patron ``uid`` and ``supplier``, record the usage event, release attributes."""
+def decide(runtime, supplier: Supplier | None, uid: str, protocol: str, *,
+           patron: LoggedPatron | None = None) -> Issuance:
+    """Decide for patron ``uid`` and ``supplier``, record the usage event, release attributes.
+
+    ``patron``: the logged-in patron of this request, whose session snapshot
+    the decision may use (and refresh); None outside a patron's session.
+    """
     with runtime.db.session() as s:
-        outcome = access.check(runtime, s, uid, supplier)
-        access.record_usage(runtime, s, outcome, protocol)
+        if patron is not None and patron.uid == uid:
+            outcome = patron_session.check_access(runtime, s, patron, supplier)
+        else:
+            outcome = access.check(runtime, s, uid, supplier)
+        access.record_usage(runtime, outcome, protocol)
         if not outcome.granted:
             return Issuance(outcome)
         attributes = release.attributes(runtime, outcome.patron, outcome.library, supplier)

@@ -24,6 +24,8 @@ from ..domain.patrons import PatronRecord
 from ..errors import NotFound
 from ..metrics import LOGINS
 from . import libraries, patrons
+from . import patron_cache
+from .patron_cache import PatronView
 
 log = logging.getLogger("broker.login")
 
@@ -54,6 +56,8 @@ class LoginResult:
     network: str | None = None
     detail: str = ""
     errors: dict[str, str] = field(default_factory=dict, hash=False)
+    #: the access decision's snapshot of the patron, for the session (``services.patron_cache``)
+    facts: dict | None = field(default=None, hash=False)
 
     @property
     def ok(self) -> bool:
@@ -106,8 +110,10 @@ def lockout_key(runtime, lib: Library, card: str) -> str:
     return digest
 
 
-def is_locked(runtime, key: str) -> bool:
-    return runtime.state.get(f"login-lock:{key}") is not None
+def card_guard(runtime, key: str) -> tuple[bool, bool]:
+    """(is the card locked, has it failed lately), in one round trip."""
+    lock, failures = runtime.state.get_many([f"login-lock:{key}", f"login-fail:{key}"])
+    return lock is not None, failures is not None
 
 
 def record_failure(runtime, key: str) -> None:
@@ -132,13 +138,18 @@ class SigbAnswer:
     locked: bool = False
 
 
-def verify_card(runtime, lib: Library, card: str, password: str) -> SigbAnswer:
-    """Ask the library's SIGB, honouring the card lockout (shared by login and registration)."""
+def verify_card(runtime, lib: Library, card: str, password: str, *, remember: bool = False) -> SigbAnswer:
+    """Ask the library's SIGB, honouring the card lockout (shared by login and registration).
+
+    ``remember``: keep the SIGB's answer in the lookup cache (registration: the referent looks it up next).
+    """
     key = lockout_key(runtime, lib, card)
-    if is_locked(runtime, key):
+    locked, failed_lately = card_guard(runtime, key)
+    if locked:
         return SigbAnswer(LoginOutcome.CREDENTIALS, locked=True)
     try:
-        record = runtime.sigb.authenticate(libraries.connection(lib), card.strip(), password)
+        record = runtime.sigb.authenticate(libraries.connection(lib), card.strip(), password,
+                                           remember=remember)
     except InvalidCredentials:
         record_failure(runtime, key)
         return SigbAnswer(LoginOutcome.CREDENTIALS)
@@ -148,7 +159,8 @@ def verify_card(runtime, lib: Library, card: str, password: str) -> SigbAnswer:
     except Exception as exc:  # a faulty connector plugin must not turn a login into a crash
         log.error("connector failed at login", extra={"event": {"library": lib.code, "error": type(exc).__name__}})
         return SigbAnswer(LoginOutcome.SIGB_UNAVAILABLE)
-    clear_failures(runtime, key)
+    if failed_lately:
+        clear_failures(runtime, key)
     return SigbAnswer(LoginOutcome.OK, record)
 
 
@@ -166,8 +178,7 @@ def login(runtime, library_code: str | None, card: str | None, password: str | N
         return _finish(LoginOutcome.INVALID, errors=errors)
     if not allow_ip(runtime, ip):
         return _finish(LoginOutcome.RATE_LIMITED)
-    with runtime.db.session() as session:
-        lib = find_library(session, library_code)
+    lib = libraries.cache(runtime).by_code((library_code or "").strip())  # read-only, shared by requests
     if lib is None:
         return _finish(LoginOutcome.INVALID, errors={"library": "unknown"})
     answer = verify_card(runtime, lib, card, password)
@@ -175,9 +186,11 @@ def login(runtime, library_code: str | None, card: str | None, password: str | N
         return _finish(answer.outcome, "locked" if answer.locked else None, library=lib.code)
     record = answer.record
     with runtime.db.session() as session:
-        lib = libraries.get_library(session, lib.code)
+        runtime.db.without_waiting_for_disk(session)
+        patron_cache.changes(runtime).revalidate(session)  # so that this process can vouch for the snapshot
+        read_at = time.time()
         network = lib.partner.network.slug
-        patron = patrons.find(runtime, session, lib, card)
+        patron = patrons.find(runtime, session, lib, card, history=False)
         problem = record.card_problem(today())
         if patron is not None:
             patrons.refresh(patron, record)
@@ -187,4 +200,6 @@ def login(runtime, library_code: str | None, card: str | None, password: str | N
             return _finish(LoginOutcome.NOT_REGISTERED, library=lib.code, network=network)
         patron.last_login_at = utcnow()
         uid = patron.uid
-    return _finish(LoginOutcome.OK, uid=uid, library=lib.code, network=network)
+    # committed: the snapshot reflects this login's own change, so later decisions need no read
+    facts = PatronView.of(patron).snapshot(read_at)
+    return _finish(LoginOutcome.OK, uid=uid, library=lib.code, network=network, facts=facts)

@@ -13,6 +13,7 @@ from ..domain.access import PatronFacts
 from ..domain.identifiers import card_digest
 from ..domain.memberships import MembershipState
 from ..domain.patrons import PatronRecord, normalize_card
+from .patron_cache import PatronView
 
 
 def digest_for(runtime, lib: Library, card: str) -> tuple[str, str]:
@@ -21,11 +22,13 @@ def digest_for(runtime, lib: Library, card: str) -> tuple[str, str]:
     return card_digest(runtime.keys.cards, lib.code, normal), normal[-4:]
 
 
-def find(runtime, session: Session, lib: Library, card: str) -> Patron | None:
+def find(runtime, session: Session, lib: Library, card: str, *, history: bool = True) -> Patron | None:
+    """The patron holding ``card`` at ``lib``, with its membership (and the membership's history)."""
     digest, _ = digest_for(runtime, lib, card)
+    membership = joinedload(Patron.membership)
     return session.scalar(
         select(Patron).where(Patron.library_id == lib.id, Patron.card_digest == digest).options(
-            joinedload(Patron.membership).selectinload(Membership.history)
+            membership.selectinload(Membership.history) if history else membership
         )
     )
 
@@ -58,13 +61,13 @@ def refresh(patron: Patron, record: PatronRecord) -> None:
     patron.card_problem = problem.value if problem else None
 
 
-def facts(patron: Patron) -> PatronFacts:
+def facts(patron: PatronView) -> PatronFacts:
     from ..domain.patrons import CardProblem
 
-    state = patron.membership.state if patron.membership else None
     problem = CardProblem(patron.card_problem) if patron.card_problem else None
     if problem is None and patron.card_expires is not None and patron.card_expires < today():
         problem = CardProblem.EXPIRED
+    state = patron.membership
     return PatronFacts(uid=patron.uid, membership=MembershipState(state) if state else None,
                        card_problem=problem, birth_year=patron.birth_year)
 

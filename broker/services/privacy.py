@@ -21,6 +21,7 @@ from ..domain.identifiers import event_key
 from ..errors import NotFound
 from . import audit, release, staff, suppliers
 from .access import load_patron
+from .patron_cache import PatronView
 from .libraries import get_library
 from .privacy_record import retention_table
 from .stats.months import Month
@@ -69,13 +70,14 @@ def _local_account(session: Session, patron: Patron) -> dict[str, Any] | None:
 def _suppliers(runtime, session: Session, patron: Patron) -> list[dict[str, Any]]:
     lib = patron.library
     network = lib.partner.network
+    view = PatronView.of(patron)
     out = []
     for supplier in suppliers.list_suppliers(session, network.slug):
         if not supplier.enabled:
             continue
         out.append({
             "slug": supplier.slug, "name": supplier.name, "protocol": supplier.protocol,
-            "released_when_access_is_granted": release.attributes(runtime, patron, lib, supplier),
+            "released_when_access_is_granted": release.attributes(runtime, view, lib, supplier),
             "in_plain_words": release.describe_release(supplier),
         })
     return out
@@ -83,6 +85,7 @@ def _suppliers(runtime, session: Session, patron: Patron) -> list[dict[str, Any]
 
 def usage_by_month(runtime, session: Session, patron: Patron) -> list[dict[str, Any]]:
     """Access attempts recorded under the patron's pseudonymous key, per month and supplier."""
+    runtime.usage.flush()  # this process's latest events too
     key = event_key(runtime.keys.statistics, patron.uid)
     slugs = {s.id: s.slug for s in session.scalars(select(Supplier))}
     counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: {"granted": 0, "refused": 0})

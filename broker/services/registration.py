@@ -82,7 +82,7 @@ def register(runtime, library_code: str | None, card: str | None, password: str 
         lib = find_library(session, library_code)
     if lib is None:
         return RegistrationResult(RegistrationOutcome.INVALID, errors={"library": "unknown"})
-    answer = verify_card(runtime, lib, card, password)
+    answer = verify_card(runtime, lib, card, password, remember=True)
     if answer.outcome is not LoginOutcome.OK:
         return RegistrationResult(_FROM_LOGIN[answer.outcome], library=lib.code)
     record = answer.record

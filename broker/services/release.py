@@ -34,7 +34,10 @@ def subject_id(runtime, patron, supplier) -> str:
 
 
 def attributes(runtime, patron, library, supplier) -> dict[str, list[str]]:
-    """Friendly name → values, after the release policy and the ``broker_release_attributes`` hook."""
+    """Friendly name → values, after the release policy and the ``broker_release_attributes`` hook.
+
+    ``patron`` is a ``services.patron_cache.PatronView``.
+    """
     network = library.partner.network
     scope = network.scope
     pid = subject_id(runtime, patron, supplier)

@@ -27,8 +27,12 @@ class StateStore(Protocol):
 
     backend: str
 
-    def put(self, key: str, value: Value, ttl: int) -> None:
-        """Store ``value`` under ``key`` for ``ttl`` seconds, replacing any previous value."""
+    def put(self, key: str, value: Value, ttl: int, *, replacing: str | None = None) -> None:
+        """Store ``value`` under ``key`` for ``ttl`` seconds, replacing any previous value.
+
+        ``replacing``: another key deleted at the same time (in one round trip), as when a
+        session gets a new id.
+        """
 
     def add(self, key: str, value: Value, ttl: int) -> bool:
         """Store only if ``key`` is absent (or expired); True when stored."""

@@ -35,8 +35,18 @@ class RedisStateStore:
         except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
             raise StateUnavailable("the state store (Redis) does not answer") from exc
 
-    def put(self, key: str, value: Value, ttl: int) -> None:
-        self._call(self.client.set, _PREFIX + key, _dumps(value), ttl)
+    def put(self, key: str, value: Value, ttl: int, *, replacing: str | None = None) -> None:
+        if replacing is None:
+            self._call(self.client.set, _PREFIX + key, _dumps(value), ttl)
+            return
+
+        def run() -> None:
+            pipe = self.client.pipeline(transaction=True)
+            pipe.set(_PREFIX + key, _dumps(value), ttl)
+            pipe.delete(_PREFIX + replacing)
+            pipe.execute()
+
+        self._call(run)
 
     def add(self, key: str, value: Value, ttl: int) -> bool:
         return bool(self._call(lambda: self.client.set(_PREFIX + key, _dumps(value), ex=ttl, nx=True)))

@@ -33,10 +33,13 @@ class SqlStateStore:
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         self._purge_probability = purge_probability
 
-    def _run(self, statement):
+    def _run(self, statement, *more):
         try:
             with self.engine.begin() as conn:
-                return conn.execute(statement)
+                result = conn.execute(statement)
+                for other in more:
+                    conn.execute(other)
+                return result
         except (OperationalError, DBAPIError) as exc:
             raise StateUnavailable("the state store (database) does not answer") from exc
 
@@ -44,13 +47,16 @@ class SqlStateStore:
         if random.random() < self._purge_probability:
             self.purge_expired()
 
-    def put(self, key: str, value: Value, ttl: int) -> None:
+    def put(self, key: str, value: Value, ttl: int, *, replacing: str | None = None) -> None:
         stmt = self._insert(_table).values(key=key, value=_dumps(value), expires_at=time.time() + ttl)
         stmt = stmt.on_conflict_do_update(
             index_elements=[_table.c.key],
             set_={"value": stmt.excluded.value, "expires_at": stmt.excluded.expires_at},
         )
-        self._run(stmt)
+        if replacing is None:
+            self._run(stmt)
+        else:
+            self._run(stmt, delete(_table).where(_table.c.key == replacing))
         self._maybe_purge()
 
     def add(self, key: str, value: Value, ttl: int) -> bool:

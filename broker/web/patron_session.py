@@ -1,7 +1,9 @@
 """The logged-in patron, as every blueprint sees it (portal, SAML, OIDC, CAS).
 
-``session["patron"]`` holds ``{"uid", "library", "network", "at"}`` (``at`` =
-login time, epoch seconds). Providers keep their own per-session data under
+``session["patron"]`` holds ``{"uid", "library", "network", "at", "f"}``
+(``at`` = login time, epoch seconds; ``f`` = the access decision's snapshot of
+the patron, see ``services.patron_cache``: membership state, card validity,
+no name, e-mail or card). Providers keep their own per-session data under
 their own keys (``session["saml"]``…). Nothing about the card is kept.
 """
 
@@ -20,6 +22,8 @@ class LoggedPatron:
     library: str
     network: str
     at: float
+    #: the access decision's snapshot of the patron (``services.patron_cache``), if any
+    facts: dict | None = None
 
     @property
     def age_seconds(self) -> float:
@@ -30,16 +34,30 @@ def current_patron() -> LoggedPatron | None:
     data = session.get("patron")
     if not data:
         return None
-    return LoggedPatron(data["uid"], data["library"], data["network"], data["at"])
+    return LoggedPatron(data["uid"], data["library"], data["network"], data["at"], data.get("f"))
 
 
-def start(uid: str, library: str, network: str) -> None:
+def check_access(runtime, db_session, patron: LoggedPatron, supplier):
+    """The access decision for the logged-in ``patron``, using and refreshing the session's snapshot."""
+    from ..services import access
+
+    outcome = access.check(runtime, db_session, patron.uid, supplier, patron.facts)
+    data = session.get("patron")
+    if outcome.snapshot is not None and data and data.get("uid") == patron.uid:
+        session["patron"] = {**data, "f": outcome.snapshot}
+    return outcome
+
+
+def start(uid: str, library: str, network: str, facts: dict | None = None) -> None:
     """Log a patron in: fresh session id (no fixation), then the patron's data."""
     keep = {k: session[k] for k in ("lang", "library_choice") if k in session}
     session.clear()
     session.regenerate()  # type: ignore[attr-defined]
     session.update(keep)
-    session["patron"] = {"uid": uid, "library": library, "network": network, "at": time.time()}
+    data = {"uid": uid, "library": library, "network": network, "at": time.time()}
+    if facts is not None:
+        data["f"] = facts
+    session["patron"] = data
 
 
 def end() -> None:

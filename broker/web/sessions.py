@@ -103,8 +103,9 @@ class StateSessionInterface(SessionInterface):
         touch_due = now - last >= _TOUCH_EVERY
         if not (session.modified or session.rotate or session.sid is None or touch_due):
             return
+        replacing = None
         if session.rotate and session.sid:
-            self.state.delete(f"sess:{session.sid}")
+            replacing = f"sess:{session.sid}"  # deleted with the write of the new one
             session.sid = None
         new_cookie = session.sid is None
         if new_cookie:
@@ -114,7 +115,7 @@ class StateSessionInterface(SessionInterface):
         data["_a"] = now
         remaining = int(self.absolute - (now - data["_c"]))
         ttl = max(1, min(self.idle, remaining))
-        self.state.put(f"sess:{session.sid}", data, ttl)
+        self.state.put(f"sess:{session.sid}", data, ttl, replacing=replacing)
         if new_cookie or session.rotate:
             response.set_cookie(
                 name,

@@ -85,6 +85,7 @@ def test_access_policy_plugin_refuses(demo_app):
 
 def test_release_attributes_hook_edits(demo_app):
     from broker.services import libraries, patrons, release, suppliers
+    from broker.services.patron_cache import PatronView
 
     class AddCategory:
         @hookimpl
@@ -95,7 +96,7 @@ def test_release_attributes_hook_edits(demo_app):
     runtime.pm.register(AddCategory())
     with runtime.db.session() as s:
         lib = libraries.get_library(s, "FR-147626101")
-        patron = patrons.find(runtime, s, lib, "V0001")
+        patron = PatronView.of(patrons.find(runtime, s, lib, "V0001"))
         attrs = release.attributes(runtime, patron, lib, suppliers.get_supplier(s, "cafeyn"))
     assert attrs["network"] == ["edited"]
     assert attrs["eduPersonEntitlement"] == ["urn:mace:dir:entitlement:common-lib-terms"]

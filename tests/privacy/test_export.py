@@ -31,7 +31,7 @@ def test_the_export_holds_everything(privacy_app):
     with runtime.db.session() as s:
         for slug in ("cafeyn", "cafeyn", "pnb"):
             outcome = access.check(runtime, s, patron.uid, suppliers.get_supplier(s, slug))
-            access.record_usage(runtime, s, outcome, "saml")
+            access.record_usage(runtime, outcome, "saml")
     known = statskit.ids(app)
     statskit.insert_events(app, [{"at": paris(2025, 3, 4), "network_id": known["network"]["calvados"],
                                   "library_id": known["library"][VIRE], "supplier_id": known["supplier"]["pnb"],

@@ -54,6 +54,15 @@ def test_put_get_delete_and_ttl(store_spec):
     assert store.take("short") is None
 
 
+def test_put_replacing_deletes_the_old_key_in_the_same_write(store_spec):
+    store = open_store(store_spec)
+    store.put("sess:old", {"uid": "u"}, 60)
+    store.put("sess:new", {"uid": "u", "n": 2}, 60, replacing="sess:old")
+    assert store.get_many(["sess:old", "sess:new"]) == [None, {"uid": "u", "n": 2}]
+    store.put("sess:newer", {"n": 3}, 60, replacing="sess:gone")  # an absent old key is no error
+    assert store.get("sess:newer") == {"n": 3}
+
+
 def test_add_only_when_absent(store_spec):
     store = open_store(store_spec)
     assert store.add("k", {"v": 1}, 60) is True

@@ -21,7 +21,7 @@ def build_demo(path: Path) -> None:
     from broker.app import create_app
     from broker.demo import load_demo
 
-    app = create_app({"secret_key": SECRET, "database_url": f"sqlite:///{path}", "instance_path": str(path.parent),
+    app = create_app({"secret_key": SECRET, "stats_flush_ms": 0, "database_url": f"sqlite:///{path}", "instance_path": str(path.parent),
                       "base_url": "http://localhost", "log_level": "WARNING", "plugins_load_entrypoints": False})
     runtime = app.extensions["broker"]
     try:
@@ -73,7 +73,7 @@ def record_flows(app, rounds: int = 2) -> int:
                 with runtime.db.session() as s:
                     sup = suppliers.get_supplier(s, supplier.slug)
                     outcome = access.check(runtime, s, uid, sup)
-                    access.record_usage(runtime, s, outcome, "saml")
+                    access.record_usage(runtime, outcome, "saml")
                     count += 1
     return count
 

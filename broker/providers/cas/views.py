@@ -74,7 +74,7 @@ def make_blueprint(runtime) -> Blueprint:
             if _flag("gateway"):
                 return redirect(service, 302)  # no session and no interaction wanted: back without a ticket
             return login_again(service, renew=False, since=since or time.time())
-        result = issuance.decide(runtime, found.supplier, patron.uid, "cas")
+        result = issuance.decide(runtime, found.supplier, patron.uid, "cas", patron=patron)
         if not result.granted:
             if _flag("gateway") and not renew:
                 return redirect(service, 302)

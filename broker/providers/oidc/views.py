@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
 from ...domain.identifiers import pairwise_id
-from ...web.patron_session import current_patron
+from ...web.patron_session import LoggedPatron, current_patron
 from .. import issuance
 from ..web import (FRESH, end_patron_session, fresh_marker, fresh_since, preferred_lang, refusal_page,
                    request_pairs, send_to_login, with_params)
@@ -99,8 +99,9 @@ def _max_age() -> int | None | bool:
 def make_blueprint(runtime) -> Blueprint:
     bp = Blueprint("oidc", __name__)
 
-    def decide(client: OidcClient, uid: str, scope: str, auth_time: int = 0) -> tuple[OidcUser | None, Any]:
-        result = issuance.decide(runtime, client.supplier, uid, "oidc")
+    def decide(client: OidcClient, uid: str, scope: str, auth_time: int = 0,
+               patron: LoggedPatron | None = None) -> tuple[OidcUser | None, Any]:
+        result = issuance.decide(runtime, client.supplier, uid, "oidc", patron=patron)
         if not result.granted:
             return None, result.outcome
         return OidcUser(uid, auth_time, claims_for(result.attributes, result.subject, scope)), result.outcome
@@ -188,7 +189,7 @@ def make_blueprint(runtime) -> Blueprint:
                                  lang=preferred_lang(values.get("ui_locales")))
 
         scope = grant.request.scope or ""
-        user, outcome = decide(client, patron.uid, scope, int(patron.at))
+        user, outcome = decide(client, patron.uid, scope, int(patron.at), patron)
         if user is None:
             if "none" in prompts:
                 return _to_client(redirect_uri, "access_denied", "Access is not granted to this patron.")

@@ -23,7 +23,7 @@ from ...db.models import Supplier
 from ...domain.access import Reason, Refusal
 from ...keys import KeyStore
 from ...services import access, release
-from ...web.patron_session import LoggedPatron, current_patron
+from ...web.patron_session import LoggedPatron, check_access, current_patron
 from .. import registry_cache
 from .. import web as provider_web
 from . import idpmeta, inbound, messages, pages, spmeta
@@ -218,8 +218,8 @@ def proceed(rt: Any, s: Session, supplier: Supplier, pending: dict[str, Any], ke
 
 def issue(rt: Any, s: Session, supplier: Supplier, pending: dict[str, Any], patron: LoggedPatron):
     """The access decision, the usage event, then the signed response (or the refusal)."""
-    outcome = access.check(rt, s, patron.uid, supplier)
-    access.record_usage(rt, s, outcome, "saml")
+    outcome = check_access(rt, s, patron, supplier)
+    access.record_usage(rt, outcome, "saml")
     if not outcome.granted:
         if pending["passive"]:
             return status_response(rt, pending, STATUS_RESPONDER, STATUS_REQUEST_DENIED,
@@ -272,8 +272,8 @@ def unknown_supplier(rt: Any, s: Session):
     """The requester is not a registered SAML supplier: counted when a patron is known, then the page."""
     patron = current_patron()
     if patron is not None:
-        outcome = access.check(rt, s, patron.uid, None)
-        access.record_usage(rt, s, outcome, "saml")
+        outcome = check_access(rt, s, patron, None)
+        access.record_usage(rt, outcome, "saml")
     return pages.refusal(Refusal(Reason.UNKNOWN_SUPPLIER))
 
 

@@ -46,7 +46,7 @@ def login():
     result = login_service.login(runtime(), request.form.get("library"), card, request.form.get("password"),
                                  ip=client_ip())
     if result.ok:
-        patron_session.start(result.uid, result.library, result.network)
+        patron_session.start(result.uid, result.library, result.network, result.facts)
         response = redirect(next_url)
         remember_library(response, result.library)
         return response

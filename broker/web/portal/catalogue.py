@@ -13,7 +13,7 @@ from ...domain.access import Reason, Refusal
 from ...errors import NotFound, ServiceUnavailable
 from ...services import access, suppliers
 from ...services.access import load_patron
-from ..patron_session import current_patron, login_redirect
+from ..patron_session import check_access, current_patron, login_redirect
 from .blueprint import bp
 from .context import LibraryView, apply_brand, chosen_library, runtime
 from .refusals import render_refusal
@@ -108,9 +108,9 @@ def go(slug: str):
         patron = current_patron()
         if patron is None:
             return login_redirect()
-        outcome = access.check(rt, session, patron.uid, supplier)
+        outcome = check_access(rt, session, patron, supplier)
         if not outcome.granted:
-            access.record_usage(rt, session, outcome, "go")
+            access.record_usage(rt, outcome, "go")
             library = LibraryView.from_row(outcome.library) if outcome.library is not None else None
             return render_refusal(outcome, library)
         spec = rt.providers.get(supplier.protocol)
@@ -126,7 +126,7 @@ def go(slug: str):
         login_url = _http_url(supplier.login_url)
         if login_url:
             # no protocol records this access: count it here
-            access.record_usage(rt, session, outcome, "go")
+            access.record_usage(rt, outcome, "go")
             return redirect(login_url)
         library = LibraryView.from_row(outcome.library)
         name = supplier.name

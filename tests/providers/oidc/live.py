@@ -44,7 +44,7 @@ def app_at(folder, database: str, **overrides):
         for name in list(os.environ):
             if name.startswith("BROKER_") and not name.startswith(("BROKER_TEST_", "BROKER_BENCH_")):
                 mp.delenv(name)
-        settings = {"secret_key": SECRET, "instance_path": str(folder / "instance"),
+        settings = {"secret_key": SECRET, "stats_flush_ms": 0, "instance_path": str(folder / "instance"),
                     "database_url": f"sqlite:///{database}", "log_level": "WARNING"}
         settings.update(overrides)
         app = create_app(settings)

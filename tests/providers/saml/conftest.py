@@ -156,7 +156,7 @@ def idp_template(tmp_path_factory, migrated_sqlite_template, idp_key_rows):
     folder = tmp_path_factory.mktemp("saml-idp")
     path = folder / "idp.db"
     shutil.copy(migrated_sqlite_template, path)
-    app = create_app({"secret_key": SECRET, "database_url": f"sqlite:///{path}", "base_url": IDP,
+    app = create_app({"secret_key": SECRET, "stats_flush_ms": 0, "database_url": f"sqlite:///{path}", "base_url": IDP,
                       "instance_path": str(folder / "instance"), "log_level": "WARNING"})
     runtime = app.extensions["broker"]
     upgrade(runtime.db.engine)

@@ -88,7 +88,7 @@ def demo_database(tmp_path_factory, migrated_sqlite_template):
     folder = tmp_path_factory.mktemp("portal-demo")
     path = folder / "demo.db"
     shutil.copy(migrated_sqlite_template, path)
-    app = create_app({"secret_key": SECRET, "database_url": f"sqlite:///{path}", "base_url": "http://localhost",
+    app = create_app({"secret_key": SECRET, "stats_flush_ms": 0, "database_url": f"sqlite:///{path}", "base_url": "http://localhost",
                       "instance_path": str(folder / "instance"), "plugins_load_entrypoints": False})
     runtime = app.extensions["broker"]
     with runtime.db.session() as s:

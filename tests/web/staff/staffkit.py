@@ -24,7 +24,7 @@ def build_template(path: Path, sip2_port: int) -> None:
     from broker.demo import load_demo
     from broker.services import libraries, memberships, staff
 
-    app = create_app({"secret_key": SECRET, "database_url": f"sqlite:///{path}", "instance_path": str(path.parent),
+    app = create_app({"secret_key": SECRET, "stats_flush_ms": 0, "database_url": f"sqlite:///{path}", "instance_path": str(path.parent),
                       "base_url": "http://localhost", "log_level": "WARNING"})
     runtime = app.extensions["broker"]
     try:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 15:39:48.563645
+Create Date: 2026-11-26 18:01:20.461640
 """
 from alembic import op
 import sqlalchemy as sa
@@ -275,6 +275,7 @@ def upgrade() -> None:
     sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('erased_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['library_id'], ['libraries.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('library_id', 'card_digest'),
@@ -282,6 +283,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('patrons', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_patrons_library_id'), ['library_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_patrons_updated_at'), ['updated_at'], unique=False)
 
     op.create_table('staff_roles',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -312,6 +314,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('memberships', schema=None) as batch_op:
         batch_op.create_index('ix_memberships_library_state', ['library_id', 'state'], unique=False)
+        batch_op.create_index('ix_memberships_updated_at', ['updated_at'], unique=False)
 
     op.create_table('membership_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -346,6 +349,7 @@ def downgrade() -> None:
 
     op.drop_table('membership_events')
     with op.batch_alter_table('memberships', schema=None) as batch_op:
+        batch_op.drop_index('ix_memberships_updated_at')
         batch_op.drop_index('ix_memberships_library_state')
 
     op.drop_table('memberships')
@@ -354,6 +358,7 @@ def downgrade() -> None:
 
     op.drop_table('staff_roles')
     with op.batch_alter_table('patrons', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_patrons_updated_at'))
         batch_op.drop_index(batch_op.f('ix_patrons_library_id'))
 
     op.drop_table('patrons')
