@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
+from markupsafe import Markup, escape
 
 from ...services import libraries
 from .context import LibraryView, runtime
@@ -56,12 +58,51 @@ class LibraryGroup:
     libraries: tuple[LibraryView, ...]
 
 
-def library_groups() -> list[LibraryGroup]:
+class LibraryChoices:
+    """Every library by network, and the ``<option>`` elements of the ``library`` select, built once.
+
+    The login and registration pages list every library (usable without
+    JavaScript); the list and its HTML are rebuilt only when the libraries
+    change, so a page costs the same with 10 or 1,000 libraries on the server.
+    """
+
+    def __init__(self, groups: list[LibraryGroup]) -> None:
+        self.groups = groups
+        parts = []
+        for group in groups:
+            parts.append(f'<optgroup label="{escape(group.network)}">')
+            for lib in group.libraries:
+                label = f"{lib.name} ({lib.commune})" if lib.commune else lib.name
+                parts.append(f'<option value="{escape(lib.code)}">{escape(label)}</option>')
+            parts.append("</optgroup>")
+        self._html = "\n".join(parts)
+
+    def options(self, selected: str = "") -> Markup:
+        html = self._html
+        if selected:
+            mark = f'<option value="{escape(selected)}">'
+            html = html.replace(mark, mark[:-1] + " selected>", 1)
+        return Markup(html)
+
+
+#: engine → (what the choices were built from, the choices)
+_CHOICES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def library_groups() -> LibraryChoices:
     """Every library, by network, for the ``library`` select (usable without JavaScript)."""
-    with runtime().db.session() as session:
-        views = [LibraryView.from_row(lib) for lib in libraries.list_libraries(session)]
+    db = runtime().db
+    with db.session() as session:
+        rows = libraries.list_libraries(session)
+        key = tuple((lib.code, lib.name, lib.commune, lib.updated_at, lib.partner.network.name) for lib in rows)
+        found = _CHOICES.get(db.engine)
+        if found is not None and found[0] == key:
+            return found[1]
+        views = [LibraryView.from_row(lib) for lib in rows]
     groups: dict[str, list[LibraryView]] = {}
     for view in views:
         groups.setdefault(view.network_name, []).append(view)
-    return [LibraryGroup(name, tuple(sorted(items, key=lambda v: v.name.casefold())))
-            for name, items in sorted(groups.items())]
+    choices = LibraryChoices([LibraryGroup(name, tuple(sorted(items, key=lambda v: v.name.casefold())))
+                              for name, items in sorted(groups.items())])
+    _CHOICES[db.engine] = (key, choices)
+    return choices
