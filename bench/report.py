@@ -100,6 +100,13 @@ def markdown(doc: dict) -> str:
             lines.append(f"- gunicorn worker RSS across {growth['logins']} logins (after {growth['warmup_logins']} "
                          f"warm-up logins): before {growth['before_mb']} MB, after {growth['after_mb']} MB per worker "
                          f"(max growth {growth['max_growth_mb']} MB) {_yes(growth['max_growth_mb'] <= growth['tolerance_mb'])}")
+        soak = mem.get("soak")
+        if soak:
+            trail = ", ".join(f"{s['rss_mb']}" for s in soak["samples"][:: max(1, len(soak["samples"]) // 8)])
+            lines.append(f"- soak (`--soak`): {soak['logins']} logins at {soak['logins_per_s']}/s after "
+                         f"{soak['warmup_logins']} warm-up logins, {soak['errors']} errors: worker RSS "
+                         f"{soak['before_mb']} → {soak['after_mb']} MB (max growth {soak['max_growth_mb']} MB; "
+                         f"mean along the run: {trail} MB) {_yes(soak['max_growth_mb'] <= soak['tolerance_mb'])}")
         lines.append("")
 
     growth = doc.get("growth")

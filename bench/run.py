@@ -3,6 +3,7 @@
     python -m bench.run                 # the standard run (about 10 minutes on 2 cores)
     python -m bench.run --growth        # cost growth: 1k/10k/100k patrons, 10/100/1,000 libraries
     python -m bench.run --quick         # a smoke run: small network, short runs, no profiles
+    python -m bench.run --soak 100000   # only: a worker's RSS along 100,000 logins (about 20 minutes)
 
 PostgreSQL and Redis: ``BROKER_BENCH_DATABASE_URL`` / ``BROKER_BENCH_REDIS_URL``
 when set, otherwise private servers started in a temporary folder.
@@ -194,6 +195,30 @@ def rss_growth(stack: Stack, patrons, args) -> dict:
             "workers_restarted": len(set(stack.sesame.worker_pids()) - set(pids))}
 
 
+def soak(args) -> dict:
+    """Workers' RSS sampled along ``args.soak`` logins (after a warm-up), in chunks of about 30 seconds."""
+    with Stack(libraries=args.libraries, patrons=args.patrons) as stack:
+        patrons, c = stack.loaded.patrons, args.connections
+        warmup = scenarios.login_loop(stack, patrons, duration=30, connections=c)
+        pids = stack.sesame.worker_pids()
+        before = memory.rss(pids)
+        samples, done, errors, started = [], 0, 0, time.monotonic()
+        while done < args.soak:
+            run = scenarios.login_loop(stack, patrons, duration=30, connections=c)
+            done, errors = done + run.flows, errors + run.errors
+            now = memory.rss(pids)
+            samples.append({"logins": done, "rss_mb": round(sum(now.values()) / max(1, len(now)) / 2**20, 1)})
+            log(f"soak: {done} logins, mean worker RSS {samples[-1]['rss_mb']} MB")
+        after = memory.rss(pids)
+    growth_mb = [(after[p] - before[p]) / 2**20 for p in before if p in after]
+    return {"logins": done, "warmup_logins": warmup.flows, "errors": errors,
+            "logins_per_s": round(done / (time.monotonic() - started), 1), "workers": len(before),
+            "before_mb": round(sum(before.values()) / len(before) / 2**20, 1),
+            "after_mb": round(sum(after.values()) / max(1, len(after)) / 2**20, 1),
+            "max_growth_mb": round(max(growth_mb), 2) if growth_mb else None, "tolerance_mb": 2.0,
+            "samples": samples, "workers_restarted": len(set(stack.sesame.worker_pids()) - set(pids))}
+
+
 def growth(args) -> dict:
     """The session scenarios and saml_login at three sizes; throughput should not depend on size."""
     sizes = [(1_000, 10), (10_000, 100), (100_000, 1_000)]
@@ -249,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--growth-only", action="store_true", help="run only the cost-growth matrix")
     parser.add_argument("--growth-sessions", type=int, default=1000)
     parser.add_argument("--quick", action="store_true", help="small and short: a smoke run")
+    parser.add_argument("--soak", type=int, default=0, metavar="LOGINS",
+                        help="run only the memory soak: worker RSS along this many logins")
     parser.add_argument("--output", default="latest", help="file stem under bench/results/")
     args = parser.parse_args(argv)
     # a TERM (timeout, Ctrl-C in a container) still stops every server this run started
@@ -261,10 +288,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     document: dict = {}
     previous = report.RESULTS / f"{args.output}.json"
-    if args.growth_only:
+    if args.growth_only or args.soak:
         import json
 
         document = json.loads(previous.read_text()) if previous.exists() else {}
+        if args.soak:
+            document.setdefault("memory", {})["soak"] = soak(args)
     else:
         document = standard(args)
     if args.growth or args.growth_only:

@@ -40,14 +40,14 @@ def decide(runtime, supplier: Supplier | None, uid: str, protocol: str, *,
     ``patron``: the logged-in patron of this request, whose session snapshot
     the decision may use (and refresh); None outside a patron's session.
     """
-    with runtime.db.session() as s:
-        if patron is not None and patron.uid == uid:
-            outcome = patron_session.check_access(runtime, s, patron, supplier)
-        else:
-            outcome = access.check(runtime, s, uid, supplier)
-        access.record_usage(runtime, outcome, protocol)
-        if not outcome.granted:
-            return Issuance(outcome)
-        attributes = release.attributes(runtime, outcome.patron, outcome.library, supplier)
-        subject = release.subject_id(runtime, outcome.patron, supplier)
+    # no unit of work of its own: the decision opens one only when the patron must be read
+    if patron is not None and patron.uid == uid:
+        outcome = patron_session.check_access(runtime, None, patron, supplier)
+    else:
+        outcome = access.check(runtime, None, uid, supplier)
+    access.record_usage(runtime, outcome, protocol)
+    if not outcome.granted:
+        return Issuance(outcome)
+    attributes = release.attributes(runtime, outcome.patron, outcome.library, supplier)
+    subject = release.subject_id(runtime, outcome.patron, supplier)
     return Issuance(outcome, subject, attributes)

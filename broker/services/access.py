@@ -52,10 +52,11 @@ def load_patron(session: Session, uid: str) -> Patron | None:
     )
 
 
-def check(runtime, session: Session, uid: str, supplier: Supplier | None,
+def check(runtime, session: Session | None, uid: str, supplier: Supplier | None,
           snapshot: patron_cache.Snapshot | None = None) -> AccessOutcome:
     """DESIGN §4 for this patron and supplier (None → unknown_supplier), plugin policies last.
 
+    ``session``: the caller's unit of work, or None (one is opened only if the patron must be read).
     ``snapshot`` is what the patron's session holds of the patron
     (``services.patron_cache``): used while nothing newer is known, else the
     patron is read again and ``outcome.snapshot`` holds the new snapshot for

@@ -135,17 +135,28 @@ def load(session: Session, uid: str) -> PatronView | None:
 class PatronChanges:
     """The patrons changed recently, as this process knows them (see the module's docstring)."""
 
-    def __init__(self, engine) -> None:
+    def __init__(self, db) -> None:
+        self.db = db
         self._lock = threading.Lock()
         self._stamps: dict[int, list[float]] = {}  # patron id → its most recent change stamps
         self._checked = float("-inf")  # monotonic time of the last successful look
         self._looked_at: float | None = None  # wall-clock time of that look
         self._covers_from = float("inf")  # every change stamped after this is known (or will be at the next look)
-        _WATCHERS.setdefault(engine, weakref.WeakSet()).add(self)
+        _WATCHERS.setdefault(db.engine, weakref.WeakSet()).add(self)
 
-    def view(self, session: Session, uid: str, snap: Snapshot | None, *,
+    def view(self, session: Session | None, uid: str, snap: Snapshot | None, *,
              personal: bool = False) -> tuple[PatronView | None, Snapshot | None]:
-        """(the patron, a new snapshot when the database was read and the snapshot should be replaced)."""
+        """(the patron, a new snapshot when the database was read and the snapshot should be replaced).
+
+        ``session``: the caller's unit of work, or None to open one only if the database must be asked.
+        """
+        if session is None:
+            due = time.monotonic() - self._checked >= RECHECK_SECONDS
+            kept = None if (due or personal or not snap) else PatronView.from_snapshot(uid, snap)
+            if kept is not None and self.usable(kept, snap["r"]):  # type: ignore[index]
+                return kept, None
+            with self.db.session() as own:
+                return self.view(own, uid, snap, personal=personal)
         self.revalidate(session)
         kept = PatronView.from_snapshot(uid, snap) if snap else None  # None: absent or damaged
         usable = kept is not None and self.usable(kept, snap["r"]) and not _has_patron_changes(session)
@@ -203,7 +214,7 @@ def changes(runtime) -> PatronChanges:
     """The runtime's change watcher (one per runtime, built on first use)."""
     found = runtime.caches.get("patron_changes")
     if found is None:
-        found = runtime.caches.setdefault("patron_changes", PatronChanges(runtime.db.engine))
+        found = runtime.caches.setdefault("patron_changes", PatronChanges(runtime.db))
     return found
 
 

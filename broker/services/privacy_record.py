@@ -84,7 +84,8 @@ def retention_table(settings: Any) -> list[RetentionRow]:
         RetentionRow("Account closed by the patron", "erased at once", "—"),
         RetentionRow("Card number of a pending registration (encrypted, for the referent's SIGB check)",
                      "until the referent decides", "—"),
-        RetentionRow("Login session", f"at most {s.session_absolute_timeout // 3600} hours, "
+        RetentionRow("Login session (patron identifier, login time, and what the access decision reads: "
+                     "membership state, card validity, birth year; no name, e-mail or card number)", f"at most {s.session_absolute_timeout // 3600} hours, "
                      f"{s.session_idle_timeout // 60} minutes without activity",
                      "session_absolute_timeout, session_idle_timeout"),
         RetentionRow("One-time codes and tickets (OIDC, CAS)",

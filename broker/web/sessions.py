@@ -26,7 +26,10 @@ from werkzeug.datastructures import CallbackDict
 from ..state import StateStore, StateUnavailable
 
 _SID = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
-_TOUCH_EVERY = 60
+#: a live session's idle timer is pushed back at most this often (seconds, and at most every sixth of the
+#: idle timeout): most requests write nothing, and a session may end up to that much before
+#: ``session_idle_timeout`` of inactivity
+_TOUCH_EVERY = 300
 
 
 class StateSession(CallbackDict, SessionMixin):
@@ -100,7 +103,7 @@ class StateSessionInterface(SessionInterface):
             return
         now = time.time()
         last = session.get("_a", 0)
-        touch_due = now - last >= _TOUCH_EVERY
+        touch_due = now - last >= min(_TOUCH_EVERY, self.idle / 6)
         if not (session.modified or session.rotate or session.sid is None or touch_due):
             return
         replacing = None
