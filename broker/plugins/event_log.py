@@ -13,5 +13,7 @@ log = logging.getLogger("broker.events")
 
 @hookimpl(trylast=True)
 def broker_event(event: Event) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return  # one event per issuance: skip building a record nobody will write
     fields = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in dataclasses.asdict(event).items()}
     log.info("%s %s", event.kind, fields.get("outcome") or fields.get("transition") or "", extra={"event": fields})
