@@ -112,11 +112,17 @@ def markdown(doc: dict) -> str:
     growth = doc.get("growth")
     if growth:
         lines += ["## Cost growth", "", "Throughput of each scenario with more patrons and libraries in the database "
-                  f"(target: within {GROWTH_TOLERANCE:.0%} of the smallest size).", "",
+                  f"(target: within {GROWTH_TOLERANCE:.0%} of the smallest size). Flows/s, and in brackets the ratio "
+                  "to the ceiling measured at the same size, on which the verdict is made.", "",
                   "| scenario | " + " | ".join(g["label"] for g in growth["sizes"]) + " | worst change | verdict |",
                   "|---|" + "---:|" * len(growth["sizes"]) + "---:|---|"]
+        if growth.get("ceiling_flows_per_s"):
+            cells = " | ".join(f"{v:.0f}" for v in growth["ceiling_flows_per_s"])
+            lines.append(f"| ceiling | {cells} | | |")
         for name, row in growth["scenarios"].items():
-            cells = " | ".join(f"{v:.0f}" for v in row["flows_per_s"])
+            ratios = row.get("ratios") or [None] * len(row["flows_per_s"])
+            cells = " | ".join(f"{v:.0f}" + (f" ({r:.3f})" if r is not None else "")
+                               for v, r in zip(row["flows_per_s"], ratios))
             lines.append(f"| {name} | {cells} | {row['worst_change']:+.1%} | {_yes(row['ok'])} |")
         lines.append("")
 

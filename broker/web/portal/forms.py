@@ -58,16 +58,25 @@ class LibraryGroup:
     libraries: tuple[LibraryView, ...]
 
 
+#: above this many libraries, the login and registration pages offer the library search, not one long list
+SELECT_LIMIT = 300
+
+
 class LibraryChoices:
     """Every library by network, and the ``<option>`` elements of the ``library`` select, built once.
 
     The login and registration pages list every library (usable without
-    JavaScript); the list and its HTML are rebuilt only when the libraries
-    change, so a page costs the same with 10 or 1,000 libraries on the server.
+    JavaScript) up to ``SELECT_LIMIT`` libraries, and send the patron to the
+    library search beyond; the list and its HTML are rebuilt only when the
+    libraries change.
     """
 
     def __init__(self, groups: list[LibraryGroup]) -> None:
         self.groups = groups
+        self._labels = {lib.code: (f"{lib.name} ({lib.commune})" if lib.commune else lib.name)
+                        for group in groups for lib in group.libraries}
+        #: too many for one list: the pages send the patron to the library search instead
+        self.large = len(self._labels) > SELECT_LIMIT
         parts = []
         for group in groups:
             parts.append(f'<optgroup label="{escape(group.network)}">')
@@ -76,6 +85,10 @@ class LibraryChoices:
                 parts.append(f'<option value="{escape(lib.code)}">{escape(label)}</option>')
             parts.append("</optgroup>")
         self._html = "\n".join(parts)
+
+    def label(self, code: str | None) -> str:
+        """"Name (Town)" of the library ``code``, or "" when there is no such library."""
+        return self._labels.get(code or "", "")
 
     def options(self, selected: str = "") -> Markup:
         html = self._html
