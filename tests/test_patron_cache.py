@@ -561,3 +561,24 @@ def test_change_committed_after_the_read_but_stamped_before_it_is_not_missed(run
     outcome = decide(running, uid, facts)
     assert not outcome.granted, "decided from the stale snapshot"
     assert outcome.decision.refusal.code == "membership_suspended"
+
+
+# -- memory: changes are remembered for a window only ----------------------------------------------
+def test_changes_older_than_the_window_are_forgotten_and_their_snapshots_read_again(rt, monkeypatch):
+    watcher = patron_cache.PatronChanges(rt.db)
+    clock = [time.time()]
+    monkeypatch.setattr(patron_cache.time, "time", lambda: clock[0])
+    monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", 0)
+    with rt.db.session() as s:
+        watcher.revalidate(s)  # the first look: the watcher vouches from now on
+    watcher.note([(1, clock[0] + 1), (2, clock[0] + 2), (2, clock[0] + 3), (2, clock[0] + 3)])
+    assert watcher._stamps == {1: clock[0] + 1, 2: (clock[0] + 2, clock[0] + 3)}  # a repeat is kept once
+
+    clock[0] += patron_cache.WINDOW_SECONDS + patron_cache.PRUNE_EVERY_SECONDS + 10
+    with rt.db.session() as s:
+        watcher.revalidate(s)
+    assert watcher._stamps == {}  # bounded memory: nothing older than the window is kept
+    old = patron_cache.PatronView(id=1, uid="u", library_id=1, membership="active", card_problem=None,
+                                  card_expires=None, birth_year=None, erased=False, stamps=(0.0, 0.0))
+    assert not watcher.usable(old, clock[0] - patron_cache.WINDOW_SECONDS - 30)  # older than what it vouches for
+    assert watcher.usable(old, clock[0])

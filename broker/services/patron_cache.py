@@ -53,6 +53,8 @@ OVERLAP_SECONDS = 3.0
 WINDOW_SECONDS = 900.0
 #: the most recent change stamps remembered per patron
 STAMPS_PER_PATRON = 8
+#: changes older than the window are forgotten this often
+PRUNE_EVERY_SECONDS = 60.0
 _STATES = frozenset(m.value for m in MembershipState)
 _PROBLEMS = frozenset(p.value for p in CardProblem)
 
@@ -138,7 +140,8 @@ class PatronChanges:
     def __init__(self, db) -> None:
         self.db = db
         self._lock = threading.Lock()
-        self._stamps: dict[int, list[float]] = {}  # patron id → its most recent change stamps
+        # patron id → its change stamp, or a tuple of its most recent stamps when it changed more than once
+        self._stamps: dict[int, float | tuple[float, ...]] = {}
         self._checked = float("-inf")  # monotonic time of the last successful look
         self._looked_at: float | None = None  # wall-clock time of that look
         self._covers_from = float("inf")  # every change stamped after this is known (or will be at the next look)
@@ -173,7 +176,8 @@ class PatronChanges:
         if read_at - OVERLAP_SECONDS < self._covers_from:
             return False  # read before what this process can vouch for
         version, doubtful_from = max(view.stamps), read_at - OVERLAP_SECONDS
-        for stamp in self._stamps.get(view.id, ()):
+        known = self._stamps.get(view.id, ())
+        for stamp in known if isinstance(known, tuple) else (known,):
             if stamp > version or (stamp >= doubtful_from and stamp not in view.stamps):
                 return False
         return True
@@ -181,11 +185,14 @@ class PatronChanges:
     def note(self, changes: list[tuple[int, float]]) -> None:
         with self._lock:
             for patron_id, stamp in changes:
-                known = self._stamps.setdefault(patron_id, [])
-                if stamp not in known:
-                    known.append(stamp)
-                    known.sort()
-                    del known[:-STAMPS_PER_PATRON]
+                known = self._stamps.get(patron_id)
+                if known is None:
+                    self._stamps[patron_id] = stamp
+                elif isinstance(known, tuple):
+                    if stamp not in known:
+                        self._stamps[patron_id] = tuple(sorted(known + (stamp,))[-STAMPS_PER_PATRON:])
+                elif stamp != known:
+                    self._stamps[patron_id] = tuple(sorted((known, stamp)))
 
     def revalidate(self, session: Session) -> None:
         now = time.monotonic()
@@ -203,9 +210,16 @@ class PatronChanges:
             horizon = wall - WINDOW_SECONDS
             if self._looked_at is None:
                 self._covers_from = since
-            elif self._covers_from < horizon:
-                kept = {k: [v for v in stamps if v >= horizon] for k, stamps in self._stamps.items()}
-                self._stamps = {k: stamps for k, stamps in kept.items() if stamps}
+            elif self._covers_from < horizon - PRUNE_EVERY_SECONDS:  # forget the oldest, once a minute
+                kept: dict[int, float | tuple[float, ...]] = {}
+                for key, known in self._stamps.items():
+                    if isinstance(known, tuple):
+                        recent = tuple(v for v in known if v >= horizon)
+                        if recent:
+                            kept[key] = recent if len(recent) > 1 else recent[0]
+                    elif known >= horizon:
+                        kept[key] = known
+                self._stamps = kept
                 self._covers_from = horizon
         self._checked, self._looked_at = now, wall
 
