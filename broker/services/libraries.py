@@ -118,7 +118,7 @@ def list_libraries(session: Session, network: str | None = None) -> list[Library
     The login page lists every library: the list is kept per process (see
     :func:`_all_libraries`) instead of being read at each page.
     """
-    libs = _all_libraries(session)
+    libs, _ = every_library(session)
     if network:
         libs = [lib for lib in libs if lib.partner.network.slug == network]
     return libs
@@ -149,29 +149,35 @@ def _stamp(session: Session) -> tuple:
 _LISTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def _all_libraries(session: Session) -> list[Library]:
+def every_library(session: Session) -> tuple[list[Library], object | None]:
+    """Every library (read-only rows) and a token that stays the same object until the list is reloaded
+    (None when this transaction changed libraries): callers may keep what they derive from the list."""
+    return _all_libraries(session)
+
+
+def _all_libraries(session: Session) -> tuple[list[Library], object | None]:
     """The whole list, reloaded when the stamp or this process's generation changes (or after MAX_AGE)."""
     query = select(Library).options(selectinload(Library.partner).selectinload(Partner.network)).order_by(Library.code)
     if session.info.get("libraries_changed") or any(
             isinstance(obj, _WATCHED) for obj in chain(session.new, session.dirty, session.deleted)):
-        return list(session.scalars(query))  # this transaction changed libraries: read them as it sees them
+        return list(session.scalars(query)), None  # this transaction changed libraries: as it sees them
     engine = session.get_bind()
     now = time.monotonic()
     found = _LISTS.get(engine)
     if found is not None and found[0] == _generation and now - found[3] < MAX_AGE_SECONDS:
         if now - found[2] < RECHECK_SECONDS:
-            return list(found[4])
+            return list(found[4]), found[4]
         stamp = _stamp(session)
         if stamp == found[1]:
             _LISTS[engine] = (found[0], stamp, now, found[3], found[4])
-            return list(found[4])
+            return list(found[4]), found[4]
     generation = _generation
     stamp = _stamp(session)
     sessionmaker_ = type(session)
     with sessionmaker_(bind=engine, expire_on_commit=False) as own:  # rows detached from the caller's session
         rows = list(own.scalars(query))
     _LISTS[engine] = (generation, stamp, now, now, rows)
-    return list(rows)
+    return list(rows), rows
 
 
 class LibraryCache:

@@ -98,7 +98,7 @@ class LibraryChoices:
         return Markup(html)
 
 
-#: engine → (what the choices were built from, the choices)
+#: engine → (the library list's token the choices were built from, the choices)
 _CHOICES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
@@ -106,16 +106,16 @@ def library_groups() -> LibraryChoices:
     """Every library, by network, for the ``library`` select (usable without JavaScript)."""
     db = runtime().db
     with db.session() as session:
-        rows = libraries.list_libraries(session)
-        key = tuple((lib.code, lib.name, lib.commune, lib.updated_at, lib.partner.network.name) for lib in rows)
+        rows, token = libraries.every_library(session)
         found = _CHOICES.get(db.engine)
-        if found is not None and found[0] == key:
-            return found[1]
+        if found is not None and token is not None and found[0] is token:
+            return found[1]  # the same list as last time: no work proportional to the number of libraries
         views = [LibraryView.from_row(lib) for lib in rows]
     groups: dict[str, list[LibraryView]] = {}
     for view in views:
         groups.setdefault(view.network_name, []).append(view)
     choices = LibraryChoices([LibraryGroup(name, tuple(sorted(items, key=lambda v: v.name.casefold())))
                               for name, items in sorted(groups.items())])
-    _CHOICES[db.engine] = (key, choices)
+    if token is not None:
+        _CHOICES[db.engine] = (token, choices)
     return choices
