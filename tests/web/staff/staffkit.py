@@ -110,6 +110,17 @@ def code(secret: str, step: int = 0) -> str:
     return pyotp.TOTP(secret).at(time.time() + 30 * step)
 
 
+def within_one_totp_step(seconds_needed: float = 10.0) -> None:
+    """Wait, if need be, until the current 30-second TOTP step has ``seconds_needed`` left.
+
+    A test that uses the codes one step either side of "now" (each accepted once) must not see
+    "now" move to the next step half-way, or two of its codes could name the same step.
+    """
+    left = 30 - time.time() % 30
+    if left < seconds_needed:
+        time.sleep(left + 0.05)
+
+
 def login_admin(client, account: tuple[str, str] = ADMIN) -> str:
     """Log a network admin in through the first-login TOTP enrolment; return the TOTP secret."""
     r = login(client, account)
