@@ -31,7 +31,6 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 AXE_DIR = ARTIFACTS / "axe"
 AXE_JS = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
-SECRET = "browser-tests-secret-key-0123456789-abcdefgh"
 
 
 @dataclass
@@ -75,30 +74,12 @@ def serve_app():
         ctx.__exit__(None, None, None)
 
 
-@pytest.fixture(scope="session")
-def demo_database_for_browser(tmp_path_factory, migrated_sqlite_template):
-    """The demo network loaded once; each live server gets its own copy."""
-    from broker.app import create_app
-    from broker.demo import load_demo
-
-    folder = tmp_path_factory.mktemp("browser-demo")
-    path = folder / "demo.db"
-    shutil.copy(migrated_sqlite_template, path)
-    app = create_app({"secret_key": SECRET, "database_url": f"sqlite:///{path}", "base_url": "http://localhost",
-                      "instance_path": str(folder / "instance"), "plugins_load_entrypoints": False})
-    runtime = app.extensions["broker"]
-    with runtime.db.session() as s:
-        load_demo(runtime, s, sip2_port=1)
-    runtime.close()
-    return path
-
-
 @pytest.fixture
-def live_server(make_app, smtp_sink, demo_database_for_browser, tmp_path, serve_app) -> LiveServer:
+def live_server(make_app, smtp_sink, offline_demo_template, tmp_path, serve_app) -> LiveServer:
     """The demo network (staff accounts included) served over real HTTP, with the SMTP sink."""
     copy = tmp_path / "live.db"
-    shutil.copy(demo_database_for_browser, copy)
-    app = make_app(secret_key=SECRET, database_url=f"sqlite:///{copy}", plugins_load_entrypoints=False,
+    shutil.copy(offline_demo_template, copy)
+    app = make_app(database_url=f"sqlite:///{copy}", plugins_load_entrypoints=False,
                    **smtp_sink.settings)
     app.config["TESTING"] = False
     app.smtp = smtp_sink

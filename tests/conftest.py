@@ -275,9 +275,8 @@ def sip2_emulator():
         yield emulator
 
 
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory, migrated_sqlite_template, sip2_emulator):
-    """The demo network loaded once into a SQLite file that each demo_app copies."""
+def _demo_file(tmp_path_factory, migrated_sqlite_template, sip2_port: int):
+    """The demo network loaded into a new SQLite file (keyed with SECRET, as make_app's apps are)."""
     from broker.config import load_settings
     from broker.demo import load_demo
     from broker.runtime import Runtime
@@ -288,9 +287,21 @@ def demo_template(tmp_path_factory, migrated_sqlite_template, sip2_emulator):
                               "instance_path": str(path.parent)}, environ={})
     runtime = Runtime(settings)
     with runtime.db.session() as s:
-        load_demo(runtime, s, sip2_port=sip2_emulator.port)
+        load_demo(runtime, s, sip2_port=sip2_port)
     runtime.close()
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory, migrated_sqlite_template, sip2_emulator):
+    """The demo network loaded once into a SQLite file that each demo_app copies."""
+    return _demo_file(tmp_path_factory, migrated_sqlite_template, sip2_emulator.port)
+
+
+@pytest.fixture(scope="session")
+def offline_demo_template(tmp_path_factory, migrated_sqlite_template):
+    """The same, with its SIP2 libraries pointing at port 1, where nothing answers (SIGB "unavailable")."""
+    return _demo_file(tmp_path_factory, migrated_sqlite_template, 1)
 
 
 @pytest.fixture

@@ -116,7 +116,7 @@ def list_libraries(session: Session, network: str | None = None) -> list[Library
     """Every library (of ``network``) by code, with partner and network loaded; read-only rows.
 
     The login page lists every library: the list is kept per process (see
-    :func:`_all_libraries`) instead of being read at each page.
+    :func:`every_library`) instead of being read at each page.
     """
     libs, _ = every_library(session)
     if network:
@@ -151,12 +151,10 @@ _LISTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 def every_library(session: Session) -> tuple[list[Library], object | None]:
     """Every library (read-only rows) and a token that stays the same object until the list is reloaded
-    (None when this transaction changed libraries): callers may keep what they derive from the list."""
-    return _all_libraries(session)
+    (None when this transaction changed libraries): callers may keep what they derive from the list.
 
-
-def _all_libraries(session: Session) -> tuple[list[Library], object | None]:
-    """The whole list, reloaded when the stamp or this process's generation changes (or after MAX_AGE)."""
+    The list is reloaded when the stamp or this process's generation changes (or after MAX_AGE).
+    """
     query = select(Library).options(selectinload(Library.partner).selectinload(Partner.network)).order_by(Library.code)
     if session.info.get("libraries_changed") or any(
             isinstance(obj, _WATCHED) for obj in chain(session.new, session.dirty, session.deleted)):

@@ -153,16 +153,20 @@ class PatronChanges:
 
         ``session``: the caller's unit of work, or None to open one only if the database must be asked.
         """
-        if session is None:
-            due = time.monotonic() - self._checked >= RECHECK_SECONDS
-            kept = None if (due or personal or not snap) else PatronView.from_snapshot(uid, snap)
-            if kept is not None and self.usable(kept, snap["r"]):  # type: ignore[index]
-                return kept, None
-            with self.db.session() as own:
-                return self.view(own, uid, snap, personal=personal)
-        self.revalidate(session)
         kept = PatronView.from_snapshot(uid, snap) if snap else None  # None: absent or damaged
-        usable = kept is not None and self.usable(kept, snap["r"]) and not _has_patron_changes(session)
+        if session is None:
+            if (kept is not None and not personal and time.monotonic() - self._checked < RECHECK_SECONDS
+                    and self.usable(kept, snap["r"])):  # type: ignore[index]
+                return kept, None  # nothing to ask the database
+            with self.db.session() as own:
+                return self._read(own, uid, kept, snap, personal)
+        return self._read(session, uid, kept, snap, personal)
+
+    def _read(self, session: Session, uid: str, kept: PatronView | None, snap: Snapshot | None,
+              personal: bool) -> tuple[PatronView | None, Snapshot | None]:
+        self.revalidate(session)
+        usable = (kept is not None and self.usable(kept, snap["r"])  # type: ignore[index]
+                  and not _has_patron_changes(session))
         if usable and not personal:
             return kept, None
         read_at = time.time()

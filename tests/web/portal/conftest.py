@@ -73,28 +73,13 @@ class Portal:
             local_patrons.import_rows(self.runtime, s, library, local_patrons.parse(text), actor="test")
 
 
-SECRET = "portal-tests-secret-key-0123456789-abcdefgh"
-
-
 @pytest.fixture(scope="session")
-def demo_database(tmp_path_factory, migrated_sqlite_template):
+def demo_database(offline_demo_template):
     """The demo network loaded once into an SQLite file; each test works on a copy.
 
     SIP2 libraries point at port 1, where nothing answers: their SIGB is "unavailable".
     """
-    from broker.app import create_app
-    from broker.demo import load_demo
-
-    folder = tmp_path_factory.mktemp("portal-demo")
-    path = folder / "demo.db"
-    shutil.copy(migrated_sqlite_template, path)
-    app = create_app({"secret_key": SECRET, "stats_flush_ms": 0, "database_url": f"sqlite:///{path}", "base_url": "http://localhost",
-                      "instance_path": str(folder / "instance"), "plugins_load_entrypoints": False})
-    runtime = app.extensions["broker"]
-    with runtime.db.session() as s:
-        load_demo(runtime, s, sip2_port=1)
-    runtime.close()
-    return path
+    return offline_demo_template
 
 
 @pytest.fixture
@@ -105,7 +90,7 @@ def make_portal(make_app, smtp_sink, demo_database, tmp_path):
     def build(**settings) -> Portal:
         target = tmp_path / f"portal-{len(built)}.db"
         shutil.copy(demo_database, target)
-        app = make_app(secret_key=SECRET, database_url=f"sqlite:///{target}", plugins_load_entrypoints=False,
+        app = make_app(database_url=f"sqlite:///{target}", plugins_load_entrypoints=False,
                        **smtp_sink.settings, **settings)
         app.smtp = smtp_sink
         built.append(app)

@@ -95,7 +95,7 @@ def test_render_refusal_is_usable_by_providers(demo_database, make_app, tmp_path
 
     copy = tmp_path / "p.db"
     shutil.copy(demo_database, copy)
-    app: Flask = make_app(database_url=f"sqlite:///{copy}", secret_key="portal-tests-secret-key-0123456789-abcdefgh")
+    app: Flask = make_app(database_url=f"sqlite:///{copy}")
     runtime = app.extensions["broker"]
 
     @app.get("/probe/<code>")
