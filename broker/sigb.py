@@ -120,9 +120,17 @@ class SigbGateway:
         return normalize_card(card, case=lib.card_case)
 
     # -- circuit breaker -------------------------------------------------------------
-    def _breaker_allows(self, code: str) -> tuple[bool, bool]:
-        """(may the call go through, have calls failed lately) in one round trip while the breaker is closed."""
-        opened, failing = self.state.get_many([f"breaker:{code}", f"breaker-fail:{code}"])
+    @staticmethod
+    def breaker_keys(code: str) -> list[str]:
+        """The state-store keys of a library's breaker, for a caller reading them with its own keys."""
+        return [f"breaker:{code}", f"breaker-fail:{code}"]
+
+    def _breaker_allows(self, code: str, known: tuple | None = None) -> tuple[bool, bool]:
+        """(may the call go through, have calls failed lately) in one round trip while the breaker is closed.
+
+        ``known``: the values of :meth:`breaker_keys` when the caller has read them already.
+        """
+        opened, failing = known if known is not None else self.state.get_many(self.breaker_keys(code))
         if opened is None:
             return True, failing is not None
         # half-open: one probe per reset period goes through
@@ -140,9 +148,9 @@ class SigbGateway:
     def breaker_open(self, code: str) -> bool:
         return self.state.get(f"breaker:{code}") is not None
 
-    def _guarded(self, lib: LibraryConnection, call):
+    def _guarded(self, lib: LibraryConnection, call, breaker: tuple | None = None):
         try:
-            allowed, failing = self._breaker_allows(lib.code)
+            allowed, failing = self._breaker_allows(lib.code, breaker)
         except StateUnavailable:
             allowed, failing = True, False  # the breaker is an optimisation; the SIGB call keeps its own timeout
         if not allowed:
@@ -157,12 +165,14 @@ class SigbGateway:
         return result
 
     # -- calls -----------------------------------------------------------------------
-    def authenticate(self, lib: LibraryConnection, card: str, secret: str, *, remember: bool = True) -> PatronRecord:
+    def authenticate(self, lib: LibraryConnection, card: str, secret: str, *, remember: bool = True,
+                     breaker: tuple | None = None) -> PatronRecord:
         """Card + secret checked by the SIGB; ``remember``: keep the answer for lookups (a registration
-        whose referent will look the card up soon), not worth it for a registered patron's login."""
+        whose referent will look the card up soon), not worth it for a registered patron's login.
+        ``breaker``: the values of :meth:`breaker_keys`, when the caller read them with its own."""
         card = self.normalize(lib, card)
         conn = self.connector(lib)
-        record = self._guarded(lib, lambda: conn.authenticate(card, secret))
+        record = self._guarded(lib, lambda: conn.authenticate(card, secret), breaker)
         if remember:
             self._cache_put(lib, card, record)
         return record

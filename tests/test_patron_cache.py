@@ -227,6 +227,46 @@ def test_decision_without_a_snapshot_reads_the_patron_and_hands_one_back(running
     assert decide(running, uid, outcome.snapshot).granted and sql.patron_reads == []
 
 
+def _patron_row(runtime):
+    from broker.services import libraries, patrons
+
+    with runtime.db.session() as s:
+        row = patrons.find(runtime, s, libraries.get_library(s, VIRE), CARD)
+        return row.display_name, row.updated_at, row.last_login_at
+
+
+def _updates(sql) -> list[str]:
+    return [s for s in sql.seen if s.lstrip().upper().startswith("UPDATE") and re.search(r"\bpatrons\b", s)]
+
+
+def test_signing_in_again_within_the_hour_writes_nothing_so_every_snapshot_stays_good(running, sql):
+    uid, first = log_in(running)
+    _, stamp, last_login = _patron_row(running)
+    sql.clear()
+    uid_again, second = log_in(running)
+    assert uid_again == uid and _updates(sql) == []
+    assert second["v"] == first["v"] and _patron_row(running)[1:] == (stamp, last_login)
+    sql.clear()
+    assert decide(running, uid, first).granted and sql.patron_reads == []  # the first session's snapshot too
+
+
+def test_a_login_writes_what_the_sigb_changed_and_an_hour_old_last_login(running, sql):
+    from broker.services import libraries, patrons
+
+    log_in(running)
+    with running.db.session() as s:  # the SIGB's name differs from the stored one; last login two hours ago
+        row = patrons.find(running, s, libraries.get_library(s, VIRE), CARD)
+        row.display_name, row.last_login_at = "Ancien nom", datetime(2020, 1, 1, tzinfo=timezone.utc)
+    _, stamp, _ = _patron_row(running)
+    sql.clear()
+    _, facts = log_in(running)
+    name, new_stamp, last_login = _patron_row(running)
+    assert len(_updates(sql)) == 1 and name == NAME
+    assert new_stamp > stamp and facts["v"] == pytest.approx(new_stamp.replace(tzinfo=timezone.utc).timestamp()
+                                                            if new_stamp.tzinfo is None else new_stamp.timestamp())
+    assert (last_login if last_login.tzinfo else last_login.replace(tzinfo=timezone.utc)).year > 2020
+
+
 # -- 2. a change made by another process: seen by the poll -----------------------------------------
 def test_suspension_by_another_process_is_refused_after_the_recheck_then_reactivation(running, other, sql,
                                                                                       monkeypatch):

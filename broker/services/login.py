@@ -13,6 +13,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta, timezone
 from enum import StrEnum
 
 from sqlalchemy.orm import Session
@@ -30,6 +31,8 @@ from .patron_cache import PatronView
 log = logging.getLogger("broker.login")
 
 MAX_CARD = 64
+#: the last-login time is recorded to this precision: a patron signing in again within it writes nothing
+LAST_LOGIN_PRECISION = timedelta(hours=1)
 MAX_PASSWORD = 128
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -110,10 +113,11 @@ def lockout_key(runtime, lib: Library, card: str) -> str:
     return digest
 
 
-def card_guard(runtime, key: str) -> tuple[bool, bool]:
-    """(is the card locked, has it failed lately), in one round trip."""
-    lock, failures = runtime.state.get_many([f"login-lock:{key}", f"login-fail:{key}"])
-    return lock is not None, failures is not None
+def card_guard(runtime, key: str, library: str) -> tuple[bool, bool, tuple]:
+    """(is the card locked, has it failed lately, the library's breaker state), in one round trip."""
+    lock, failures, *breaker = runtime.state.get_many(
+        [f"login-lock:{key}", f"login-fail:{key}", *runtime.sigb.breaker_keys(library)])
+    return lock is not None, failures is not None, tuple(breaker)
 
 
 def record_failure(runtime, key: str) -> None:
@@ -144,12 +148,12 @@ def verify_card(runtime, lib: Library, card: str, password: str, *, remember: bo
     ``remember``: keep the SIGB's answer in the lookup cache (registration: the referent looks it up next).
     """
     key = lockout_key(runtime, lib, card)
-    locked, failed_lately = card_guard(runtime, key)
+    locked, failed_lately, breaker = card_guard(runtime, key, lib.code)
     if locked:
         return SigbAnswer(LoginOutcome.CREDENTIALS, locked=True)
     try:
         record = runtime.sigb.authenticate(libraries.connection(lib), card.strip(), password,
-                                           remember=remember)
+                                           remember=remember, breaker=breaker)
     except InvalidCredentials:
         record_failure(runtime, key)
         return SigbAnswer(LoginOutcome.CREDENTIALS)
@@ -162,6 +166,22 @@ def verify_card(runtime, lib: Library, card: str, password: str, *, remember: bo
     if failed_lately:
         clear_failures(runtime, key)
     return SigbAnswer(LoginOutcome.OK, record)
+
+
+def _aware(moment):
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def _commit_lightly(runtime, session: Session, patron) -> None:
+    """When the login changed the patron's row, its commit need not wait for the disk.
+
+    What a login writes comes back from the SIGB at the next login (and the last-login time is
+    approximate anyway); a login that changes nothing writes nothing, so the row's change stamp
+    (``updated_at``) stays and every process's snapshot of the patron stays valid.
+    """
+    if session.is_modified(patron) and not session.info.get("lightly"):
+        session.info["lightly"] = True
+        runtime.db.without_waiting_for_disk(session)
 
 
 def _finish(outcome: LoginOutcome, metric: str | None = None, **kw) -> LoginResult:
@@ -186,7 +206,6 @@ def login(runtime, library_code: str | None, card: str | None, password: str | N
         return _finish(answer.outcome, "locked" if answer.locked else None, library=lib.code)
     record = answer.record
     with runtime.db.session() as session:
-        runtime.db.without_waiting_for_disk(session)
         patron_cache.changes(runtime).revalidate(session)  # so that this process can vouch for the snapshot
         read_at = time.time()
         network = lib.partner.network.slug
@@ -194,11 +213,15 @@ def login(runtime, library_code: str | None, card: str | None, password: str | N
         problem = record.card_problem(today())
         if patron is not None:
             patrons.refresh(patron, record)
+            _commit_lightly(runtime, session, patron)
         if problem is not None:
             return _finish(LoginOutcome.CARD_INVALID, library=lib.code, network=network, detail=problem.value)
         if patron is None or patron.membership is None or patron.erased_at is not None:
             return _finish(LoginOutcome.NOT_REGISTERED, library=lib.code, network=network)
-        patron.last_login_at = utcnow()
+        now = utcnow()
+        if patron.last_login_at is None or _aware(patron.last_login_at) <= now - LAST_LOGIN_PRECISION:
+            patron.last_login_at = now
+            _commit_lightly(runtime, session, patron)
         uid = patron.uid
     # committed: the snapshot reflects this login's own change, so later decisions need no read
     facts = PatronView.of(patron).snapshot(read_at)

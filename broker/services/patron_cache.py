@@ -250,6 +250,8 @@ def _has_patron_changes(session: Session) -> bool:
 def _note_patron_changes(session: Session, _context) -> None:
     changed = session.info.get("patrons_changed") or {}
     for obj in chain(session.new, session.dirty, session.deleted):
+        if obj in session.dirty and not session.is_modified(obj, include_collections=False):
+            continue  # attributes set to the values they had: no UPDATE, no new stamp
         if isinstance(obj, Patron):
             patron_id, stamp = obj.id, obj.updated_at
         elif isinstance(obj, Membership):

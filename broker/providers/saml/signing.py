@@ -40,7 +40,7 @@ from .xmlsafe import SamlInputError
 
 _HASHES = {SIG_RSA_SHA256: hashes.SHA256, SIG_RSA_SHA384: hashes.SHA384, SIG_RSA_SHA512: hashes.SHA512}
 _lock = threading.Lock()
-_signing_keys: dict[str, tuple[xmlsec.Key, str | None]] = {}
+_certificate_texts: dict[str, str] = {}
 _cert_keys: dict[str, xmlsec.Key] = {}
 _public_keys: dict[str, Any] = {}
 _CACHE_MAX = 512
@@ -48,26 +48,18 @@ _X509_DATA = f"{{{DS}}}X509Data"
 _X509_CERTIFICATE = f"{{{DS}}}X509Certificate"
 
 
-def _signing_key(km: KeyMaterial) -> tuple[xmlsec.Key, str | None]:
-    """The private key for python-xmlsec, and the certificate's base64 text for KeyInfo.
-
-    The certificate is not loaded into the xmlsec key: xmlsec would copy it on
-    every signature just to write it out, a third of the cost of signing. It is
-    written into KeyInfo here instead (KeyInfo lies outside what is signed).
-    """
-    entry = _signing_keys.get(km.kid)
-    if entry is None:
-        key = xmlsec.Key.from_memory(km.private_pem.encode(), xmlsec.constants.KeyDataFormatPem, None)
-        cert_text = None
-        if km.certificate_pem:
-            der = x509.load_pem_x509_certificate(km.certificate_pem.encode()).public_bytes(
-                serialization.Encoding.DER)
-            encoded = base64.b64encode(der).decode()
-            cert_text = "\n".join(encoded[i:i + 64] for i in range(0, len(encoded), 64)) + "\n"
-        entry = (key, cert_text)
+def _certificate_text(km: KeyMaterial) -> str | None:
+    """The certificate's base64 text for KeyInfo (parsed once per key)."""
+    if not km.certificate_pem:
+        return None
+    text = _certificate_texts.get(km.kid)
+    if text is None:
+        der = x509.load_pem_x509_certificate(km.certificate_pem.encode()).public_bytes(serialization.Encoding.DER)
+        encoded = base64.b64encode(der).decode()
+        text = "\n".join(encoded[i:i + 64] for i in range(0, len(encoded), 64)) + "\n"
         with _lock:
-            _signing_keys[km.kid] = entry
-    return entry
+            _certificate_texts[km.kid] = text
+    return text
 
 
 def _cert_key(cert_pem: str) -> xmlsec.Key:
@@ -93,11 +85,23 @@ def public_key_of(cert_pem: str) -> Any:
 
 
 # -- enveloped XML signatures ---------------------------------------------------------
+def _c14n(element: etree._Element) -> bytes:
+    return etree.tostring(element, method="c14n", exclusive=True, with_comments=False)
+
+
 def sign(element: etree._Element, km: KeyMaterial) -> None:
-    """Add an enveloped RSA-SHA256 signature over ``element`` (placed after its Issuer)."""
+    """Add an enveloped RSA-SHA256 signature over ``element`` (placed after its Issuer).
+
+    XML-DSig with exclusive canonicalization, computed here with the key parsed once
+    (``km.private_key``): the digest is taken before the signature is inserted, which is
+    what the enveloped-signature transform yields, and SignedInfo is canonicalized and
+    signed. xmlsec's own signing would copy the key for every signature, which costs as
+    much again as the RSA operation; verification (``verify``) stays with xmlsec.
+    """
     ref_id = element.get("ID")
     if not ref_id:  # pragma: no cover - our own builders always set one
         raise ValueError("the element to sign has no ID")
+    digest = base64.b64encode(hashlib.sha256(_c14n(element)).digest()).decode()
     signature = xmlsec.template.create(element, xmlsec.constants.TransformExclC14N,
                                        xmlsec.constants.TransformRsaSha256, ns="ds")
     issuer = element.find(f"{{{SAML}}}Issuer")
@@ -108,14 +112,12 @@ def sign(element: etree._Element, km: KeyMaterial) -> None:
     ref = xmlsec.template.add_reference(signature, xmlsec.constants.TransformSha256, uri=f"#{ref_id}")
     xmlsec.template.add_transform(ref, xmlsec.constants.TransformEnveloped)
     xmlsec.template.add_transform(ref, xmlsec.constants.TransformExclC14N)
-    key, cert_text = _signing_key(km)
+    ref.find(f"{{{DS}}}DigestValue").text = digest
+    signed_info = signature.find(f"{{{DS}}}SignedInfo")
+    value = km.private_key.sign(_c14n(signed_info), padding.PKCS1v15(), hashes.SHA256())
+    signature.find(f"{{{DS}}}SignatureValue").text = base64.b64encode(value).decode()
     key_info = xmlsec.template.ensure_key_info(signature)
-    if cert_text is None:
-        xmlsec.template.add_x509_data(key_info)
-    ctx = xmlsec.SignatureContext()
-    ctx.key = key
-    ctx.register_id(element, "ID")
-    ctx.sign(signature)
+    cert_text = _certificate_text(km)
     if cert_text is not None:
         key_info.text = "\n"
         x509_data = etree.SubElement(key_info, _X509_DATA)
