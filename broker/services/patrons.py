@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from ..clock import today, utcnow
@@ -22,15 +22,21 @@ def digest_for(runtime, lib: Library, card: str) -> tuple[str, str]:
     return card_digest(runtime.keys.cards, lib.code, normal), normal[-4:]
 
 
+def _by_card(history: bool):
+    membership = joinedload(Patron.membership)
+    return select(Patron).where(Patron.library_id == bindparam("library_id"),
+                                Patron.card_digest == bindparam("digest")).options(
+        membership.selectinload(Membership.history) if history else membership)
+
+
+#: built once: SQLAlchemy keys its compiled-statement cache on the statement, which is then computed once too
+_BY_CARD = {True: _by_card(True), False: _by_card(False)}
+
+
 def find(runtime, session: Session, lib: Library, card: str, *, history: bool = True) -> Patron | None:
     """The patron holding ``card`` at ``lib``, with its membership (and the membership's history)."""
     digest, _ = digest_for(runtime, lib, card)
-    membership = joinedload(Patron.membership)
-    return session.scalar(
-        select(Patron).where(Patron.library_id == lib.id, Patron.card_digest == digest).options(
-            membership.selectinload(Membership.history) if history else membership
-        )
-    )
+    return session.scalar(_BY_CARD[history], {"library_id": lib.id, "digest": digest})
 
 
 def by_uid(session: Session, uid: str) -> Patron | None:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from flask import Flask, g, request
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
+from jinja2 import pass_context
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,22 @@ def init_app(app: Flask) -> None:
             "brand": g.get("brand") or Brand(),
             "current_locale": lambda: str(get_locale() or "fr"),
             "lang_url": lang_url,
+            "_translations": get_translations(),
         }
+
+    # the templates' _() and ngettext() read the page's catalogue, looked up once per page above;
+    # Flask-Babel's own look it up again for every string (a page has dozens)
+    app.jinja_env.install_gettext_callables(gettext=_gettext, ngettext=_ngettext, newstyle=True)
+
+
+@pass_context
+def _gettext(context, message: str) -> str:
+    return (context.get("_translations") or get_translations()).ugettext(message)
+
+
+@pass_context
+def _ngettext(context, singular: str, plural: str, n: int) -> str:
+    return (context.get("_translations") or get_translations()).ungettext(singular, plural, n)
 
 
 def lang_url(code: str) -> str:

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 from flask import current_app, g, request
 
-from ...errors import NotFound
 from ...services import libraries
 from ..context import Brand
 from ..patron_session import current_patron
@@ -62,11 +61,8 @@ def load_library(code: str | None) -> LibraryView | None:
     code = valid_code(code)
     if code is None:
         return None
-    with runtime().db.session() as session:
-        try:
-            return LibraryView.from_row(libraries.get_library(session, code))
-        except NotFound:
-            return None
+    row = libraries.cache(runtime()).by_code(code)  # shared by the requests: no query while it holds
+    return LibraryView.from_row(row) if row is not None else None
 
 
 def chosen_library() -> LibraryView | None:
