@@ -48,6 +48,5 @@ def decide(runtime, supplier: Supplier | None, uid: str, protocol: str, *,
     access.record_usage(runtime, outcome, protocol)
     if not outcome.granted:
         return Issuance(outcome)
-    attributes = release.attributes(runtime, outcome.patron, outcome.library, supplier)
     subject = release.subject_id(runtime, outcome.patron, supplier)
-    return Issuance(outcome, subject, attributes)
+    return Issuance(outcome, subject, release.granted_attributes(runtime, outcome, subject))

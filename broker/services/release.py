@@ -33,14 +33,16 @@ def subject_id(runtime, patron, supplier) -> str:
     return pairwise_id(runtime.keys.pairwise, patron.uid, sector_of(supplier))
 
 
-def attributes(runtime, patron, library, supplier) -> dict[str, list[str]]:
+def attributes(runtime, patron, library, supplier, *, subject: str | None = None,
+               facts: tuple | None = None) -> dict[str, list[str]]:
     """Friendly name → values, after the release policy and the ``broker_release_attributes`` hook.
 
-    ``patron`` is a ``services.patron_cache.PatronView``.
+    ``patron`` is a ``services.patron_cache.PatronView``. ``subject`` (its :func:`subject_id`) and
+    ``facts`` (patron, library and supplier facts for the hook) when the caller has them already.
     """
     network = library.partner.network
     scope = network.scope
-    pid = subject_id(runtime, patron, supplier)
+    pid = subject or subject_id(runtime, patron, supplier)
     attrs: dict[str, list[str]] = {
         "pairwise-id": [f"{pid}@{scope}"],
         "eduPersonEntitlement": [ENTITLEMENT],
@@ -61,13 +63,19 @@ def attributes(runtime, patron, library, supplier) -> dict[str, list[str]]:
         attrs["displayName"] = [patron.display_name]
     if "email" in release and patron.email:
         attrs["mail"] = [patron.email]
-    from . import libraries, patrons, suppliers
+    if facts is None or None in facts:
+        from . import libraries, patrons, suppliers
 
-    runtime.pm.hook.broker_release_attributes(
-        patron=patrons.facts(patron), library=libraries.facts(library), supplier=suppliers.facts(supplier),
-        attributes=attrs,
-    )
+        facts = (patrons.facts(patron), libraries.facts(library), suppliers.facts(supplier))
+    runtime.pm.hook.broker_release_attributes(patron=facts[0], library=facts[1], supplier=facts[2],
+                                              attributes=attrs)
     return attrs
+
+
+def granted_attributes(runtime, outcome, subject: str) -> dict[str, list[str]]:
+    """:func:`attributes` for a granted access decision (``services.access.AccessOutcome``), reusing its facts."""
+    return attributes(runtime, outcome.patron, outcome.library, outcome.supplier, subject=subject,
+                      facts=(outcome.patron_facts, outcome.library_facts, outcome.supplier_facts))
 
 
 def describe_release(supplier) -> list[str]:

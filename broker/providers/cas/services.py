@@ -102,8 +102,11 @@ def services(runtime) -> tuple[CasService, ...]:
     return registry(runtime, "cas", build).get()
 
 
+_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20]")
+
+
 def acceptable_url(service: str | None) -> bool:
-    if not service or len(service) > MAX_SERVICE or any(ord(c) < 0x21 for c in service):
+    if not service or len(service) > MAX_SERVICE or _CONTROL_OR_SPACE.search(service):
         return False
     try:
         parts = urlsplit(service)

@@ -53,7 +53,6 @@ class BrokerRequest(FlaskOAuth2Request):
 
     def __init__(self, request) -> None:  # noqa: D107 - mirrors OAuth2Request.__init__
         self.method = request.method
-        self.uri = request.url
         self.headers = request.headers
         self._body = None
         self._request = request
@@ -65,6 +64,11 @@ class BrokerRequest(FlaskOAuth2Request):
         self.refresh_token = None
         self.credential = None
         self._scope = None
+
+    @property
+    def uri(self) -> str:
+        """The full request URL, built only when asked (no grant or endpoint in use reads it)."""
+        return self._request.url
 
 
 class PkceS256(CodeChallenge):

@@ -230,14 +230,15 @@ def issue(rt: Any, s: Session, supplier: Supplier, pending: dict[str, Any], patr
     fmt = pending.get("fmt")
     if fmt not in (NAMEID_PERSISTENT, NAMEID_TRANSIENT):
         fmt = NAMEID_FORMATS.get(config.get("nameid", "persistent"), NAMEID_PERSISTENT)
-    attributes = release.attributes(rt, outcome.patron, outcome.library, supplier)
+    subject = release.subject_id(rt, outcome.patron, supplier)
+    attributes = release.granted_attributes(rt, outcome, subject)
     if meta.subject_id_req in ("subject-id", "any") and "pairwise-id" in attributes:
         # Sésame never releases an identifier shared between suppliers: subject-id carries the pairwise value
         attributes["subject-id"] = list(attributes["pairwise-id"])
     entries = dict(session.get("saml") or {})
     entry = entries.get(meta.entity_id) or {}
     if fmt == NAMEID_PERSISTENT:
-        name_id = release.subject_id(rt, outcome.patron, supplier)
+        name_id = subject
     elif entry.get("f") == NAMEID_TRANSIENT:
         name_id = entry["n"]  # one transient value per session and supplier
     else:
