@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Mapping
 
+from babel import Locale
 from flask import Flask, request
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
@@ -18,12 +20,30 @@ SUPPORTED_LOCALES = ("fr", "en")
 MAX_BODY = 1024 * 1024
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
     """?lang= (remembered in a cookie) > cookie > browser preference > French."""
     asked = request.args.get("lang") or request.cookies.get("lang")
     if asked in SUPPORTED_LOCALES:
-        return asked
-    return request.accept_languages.best_match(SUPPORTED_LOCALES) or runtime_of().settings.default_locale
+        return _locale(asked)
+    header = request.headers.get("Accept-Language", "")
+    preferred = _preferred.get(header)
+    if preferred is None:  # browsers send a handful of distinct headers: parse each once
+        preferred = request.accept_languages.best_match(SUPPORTED_LOCALES) or ""
+        if len(header) <= 200:
+            if len(_preferred) >= 512:
+                _preferred.clear()
+            _preferred[header] = preferred
+    return _locale(preferred or runtime_of().settings.default_locale)
+
+
+#: Accept-Language header → the supported locale it prefers ("" for none)
+_preferred: dict[str, str] = {}
+
+
+@functools.cache
+def _locale(code: str) -> Locale:
+    """Parsed once: Flask-Babel takes a Locale as it is, and parses a string at every request."""
+    return Locale.parse(code)
 
 
 def runtime_of(app: Flask | None = None) -> Runtime:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, session, url_for
-from sqlalchemy.orm import Session
 
 from ...clock import utcnow
 from ...db.models import Supplier
@@ -105,30 +104,29 @@ def authn_request(received: Received):
         raise SamlInputError(f"/saml/sso expects an AuthnRequest, not a {received.kind}")
     rt = runtime()
     now = utcnow()
-    with rt.db.session() as s:
-        supplier = find_supplier(rt, received.issuer)
-        if supplier is None:
-            return unknown_supplier(rt, s)
-        meta = spmeta.sp_metadata(supplier)
-        signed = check_signature(received, meta)
-        if meta.authn_requests_signed and not signed:
-            raise SamlInputError("the supplier's metadata says its AuthnRequests are signed, but this one is not")
-        req = inbound.authn_request(received.root, received.issuer)
-        forget_at = inbound.check_fresh(req.issue_instant, now)
-        sso_url = idpmeta.endpoint(rt, "/saml/sso")
-        if req.destination is not None and req.destination != sso_url:
-            raise SamlInputError(f"Destination {req.destination!r} is not {sso_url}")
-        if signed and req.destination is None:
-            raise SamlInputError("a signed request must name its Destination")
-        acs = _acs(meta, req)
-        remember_once(rt, received.issuer, req.id, forget_at)
-        pending = {"sp": supplier.id, "entity": meta.entity_id, "id": req.id, "acs": acs,
-                   "relay": received.relay_state, "force": req.force_authn, "passive": req.is_passive,
-                   "fmt": req.nameid_format, "at": time.time()}
-        if req.nameid_format not in (None, NAMEID_UNSPECIFIED, NAMEID_PERSISTENT, NAMEID_TRANSIENT):
-            return status_response(rt, pending, STATUS_REQUESTER, STATUS_INVALID_NAMEID_POLICY,
-                                   "only persistent and transient NameIDs are issued")
-        return proceed(rt, s, supplier, pending, None)
+    supplier = find_supplier(rt, received.issuer)
+    if supplier is None:
+        return unknown_supplier(rt)
+    meta = spmeta.sp_metadata(supplier)
+    signed = check_signature(received, meta)
+    if meta.authn_requests_signed and not signed:
+        raise SamlInputError("the supplier's metadata says its AuthnRequests are signed, but this one is not")
+    req = inbound.authn_request(received.root, received.issuer)
+    forget_at = inbound.check_fresh(req.issue_instant, now)
+    sso_url = idpmeta.endpoint(rt, "/saml/sso")
+    if req.destination is not None and req.destination != sso_url:
+        raise SamlInputError(f"Destination {req.destination!r} is not {sso_url}")
+    if signed and req.destination is None:
+        raise SamlInputError("a signed request must name its Destination")
+    acs = _acs(meta, req)
+    remember_once(rt, received.issuer, req.id, forget_at)
+    pending = {"sp": supplier.id, "entity": meta.entity_id, "id": req.id, "acs": acs,
+               "relay": received.relay_state, "force": req.force_authn, "passive": req.is_passive,
+               "fmt": req.nameid_format, "at": time.time()}
+    if req.nameid_format not in (None, NAMEID_UNSPECIFIED, NAMEID_PERSISTENT, NAMEID_TRANSIENT):
+        return status_response(rt, pending, STATUS_REQUESTER, STATUS_INVALID_NAMEID_POLICY,
+                               "only persistent and transient NameIDs are issued")
+    return proceed(rt, supplier, pending, None)
 
 
 def unsolicited(provider_id: str | None, target: str | None, shire: str | None):
@@ -138,20 +136,19 @@ def unsolicited(provider_id: str | None, target: str | None, shire: str | None):
         raise SamlInputError("providerId is missing")
     if target is not None and len(target) > inbound.MAX_RELAY_STATE:
         raise SamlInputError(f"target too long (at most {inbound.MAX_RELAY_STATE} characters)")
-    with rt.db.session() as s:
-        supplier = find_supplier(rt, provider_id)
-        if supplier is None:
-            return unknown_supplier(rt, s)
-        meta = spmeta.sp_metadata(supplier)
-        if shire:
-            endpoint = meta.acs_by_url(shire)
-            if endpoint is None:
-                raise SamlInputError("shire is not an assertion consumer service of this supplier's metadata")
-        else:
-            endpoint = meta.default_acs()
-        pending = {"sp": supplier.id, "entity": meta.entity_id, "id": None, "acs": endpoint.location,
-                   "relay": target or None, "force": False, "passive": False, "fmt": None, "at": time.time()}
-        return proceed(rt, s, supplier, pending, None)
+    supplier = find_supplier(rt, provider_id)
+    if supplier is None:
+        return unknown_supplier(rt)
+    meta = spmeta.sp_metadata(supplier)
+    if shire:
+        endpoint = meta.acs_by_url(shire)
+        if endpoint is None:
+            raise SamlInputError("shire is not an assertion consumer service of this supplier's metadata")
+    else:
+        endpoint = meta.default_acs()
+    pending = {"sp": supplier.id, "entity": meta.entity_id, "id": None, "acs": endpoint.location,
+               "relay": target or None, "force": False, "passive": False, "fmt": None, "at": time.time()}
+    return proceed(rt, supplier, pending, None)
 
 
 def resume(key: str):
@@ -162,12 +159,11 @@ def resume(key: str):
     pending = rt.state.get(f"saml:pending:{key}")
     if pending is None:
         return pages.expired()
-    with rt.db.session() as s:
-        supplier = suppliers_view(rt).by_id.get(pending["sp"])
-        if supplier is None:
-            rt.state.delete(f"saml:pending:{key}")
-            return unknown_supplier(rt, s)
-        return proceed(rt, s, supplier, pending, key)
+    supplier = suppliers_view(rt).by_id.get(pending["sp"])
+    if supplier is None:
+        rt.state.delete(f"saml:pending:{key}")
+        return unknown_supplier(rt)
+    return proceed(rt, supplier, pending, key)
 
 
 # -- the common path -----------------------------------------------------------------------
@@ -190,7 +186,7 @@ def _acs(meta: spmeta.SpMetadata, req: inbound.AuthnRequest) -> str:
     return meta.default_acs().location
 
 
-def proceed(rt: Any, s: Session, supplier: Supplier, pending: dict[str, Any], key: str | None):
+def proceed(rt: Any, supplier: Supplier, pending: dict[str, Any], key: str | None):
     """Log the patron in first if needed, else decide and answer."""
     patron = current_patron()
     fresh_enough = patron is not None and (not pending["force"] or patron.at >= pending["at"])
@@ -213,12 +209,12 @@ def proceed(rt: Any, s: Session, supplier: Supplier, pending: dict[str, Any], ke
         merged = dict(keep.get("saml") or {})
         merged.update(session.get("saml") or {})
         session["saml"] = merged
-    return issue(rt, s, supplier, pending, patron)
+    return issue(rt, supplier, pending, patron)
 
 
-def issue(rt: Any, s: Session, supplier: Supplier, pending: dict[str, Any], patron: LoggedPatron):
+def issue(rt: Any, supplier: Supplier, pending: dict[str, Any], patron: LoggedPatron):
     """The access decision, the usage event, then the signed response (or the refusal)."""
-    outcome = check_access(rt, s, patron, supplier)
+    outcome = check_access(rt, None, patron, supplier)  # reads the database only if it must
     access.record_usage(rt, outcome, "saml")
     if not outcome.granted:
         if pending["passive"]:
@@ -269,11 +265,11 @@ def status_response(rt: Any, pending: dict[str, Any], code: str, sub_code: str |
     return post_form(pending["acs"], "SAMLResponse", xml, pending.get("relay"))
 
 
-def unknown_supplier(rt: Any, s: Session):
+def unknown_supplier(rt: Any):
     """The requester is not a registered SAML supplier: counted when a patron is known, then the page."""
     patron = current_patron()
     if patron is not None:
-        outcome = check_access(rt, s, patron, None)
+        outcome = check_access(rt, None, patron, None)
         access.record_usage(rt, outcome, "saml")
     return pages.refusal(Refusal(Reason.UNKNOWN_SUPPLIER))
 
