@@ -156,14 +156,19 @@ def resume(key: str):
     rt = runtime()
     if not key or len(key) > 64:
         return pages.expired()
-    pending = rt.state.get(f"saml:pending:{key}")
+    name = f"saml:pending:{key}"
+    # back from a login, the request is nearly always answered now: take it at once (single use,
+    # one round trip); proceed() puts it back in the rare case where the login must be done again
+    taken = current_patron() is not None
+    pending = rt.state.take(name) if taken else rt.state.get(name)
     if pending is None:
         return pages.expired()
     supplier = suppliers_view(rt).by_id.get(pending["sp"])
     if supplier is None:
-        rt.state.delete(f"saml:pending:{key}")
+        if not taken:
+            rt.state.delete(name)
         return unknown_supplier(rt)
-    return proceed(rt, supplier, pending, key)
+    return proceed(rt, supplier, pending, key, taken=taken)
 
 
 # -- the common path -----------------------------------------------------------------------
@@ -186,13 +191,16 @@ def _acs(meta: spmeta.SpMetadata, req: inbound.AuthnRequest) -> str:
     return meta.default_acs().location
 
 
-def proceed(rt: Any, supplier: Supplier, pending: dict[str, Any], key: str | None):
-    """Log the patron in first if needed, else decide and answer."""
+def proceed(rt: Any, supplier: Supplier, pending: dict[str, Any], key: str | None, *, taken: bool = False):
+    """Log the patron in first if needed, else decide and answer.
+
+    ``key``: where the request is kept (None for a new one); ``taken``: it was taken from there already.
+    """
     patron = current_patron()
     fresh_enough = patron is not None and (not pending["force"] or patron.at >= pending["at"])
     if not fresh_enough:
         if pending["passive"]:
-            if key:
+            if key and not taken:
                 rt.state.delete(f"saml:pending:{key}")
             return status_response(rt, pending, STATUS_RESPONDER, STATUS_NO_PASSIVE, None)
         if key is None:
@@ -201,8 +209,13 @@ def proceed(rt: Any, supplier: Supplier, pending: dict[str, Any], key: str | Non
                 # the new login starts a new session: carry this one's suppliers over for single logout
                 pending["keep"] = {"uid": patron.uid, "saml": session.get("saml") or {}}
             rt.state.put(f"saml:pending:{key}", pending, PENDING_TTL)
+        elif taken:  # kept again for the login it still needs, no longer than it had left
+            left = int(pending["at"] + PENDING_TTL - time.time())
+            if left <= 0:
+                return pages.expired()
+            rt.state.put(f"saml:pending:{key}", pending, left)
         return provider_web.send_to_login(url_for("saml.resume", k=key), renew=pending["force"])
-    if key is not None and rt.state.take(f"saml:pending:{key}") is None:
+    if key is not None and not taken and rt.state.take(f"saml:pending:{key}") is None:
         return pages.expired()  # another tab finished this request already
     keep = pending.get("keep")
     if keep and keep.get("uid") == patron.uid:

@@ -237,6 +237,21 @@ def test_force_authn_makes_the_patron_log_in_again(idp, make_sp, flows):
     assert sp.accept(flows.form_of(response)[1], request_id).get_errors() == []
 
 
+def test_back_from_the_login_page_without_logging_in_again_keeps_the_forced_request(idp, make_sp, flows):
+    sp = make_sp("cafeyn")
+    client = idp.test_client()
+    flows.sso(client, sp)  # a session, older than the request below
+    url, request_id = sp.login_url(force_authn=True)
+    to_login = client.get(flows.path_of(url))
+    resume = parse_qs(urlsplit(to_login.headers["Location"]).query)["next"][0]
+    again = client.get(resume)  # the old session does not satisfy ForceAuthn: the login page again
+    assert again.status_code == 302 and urlsplit(again.headers["Location"]).path == "/login"
+    response = flows.follow_login(client, again)  # the request waited: answered after the login
+    assert sp.accept(flows.form_of(response)[1], request_id).get_errors() == []
+    replay = client.get(resume)  # and answered once only
+    assert b"SAMLResponse" not in replay.data and replay.status_code in (400, 404, 410)
+
+
 def test_is_passive_without_a_session_answers_no_passive_without_a_page(idp, make_sp, flows):
     sp = make_sp("cafeyn")
     url, request_id = sp.login_url(is_passive=True)
