@@ -46,6 +46,25 @@ def _locale(code: str) -> Locale:
     return Locale.parse(code)
 
 
+class BrokerFlask(Flask):
+    """Flask, asking once per function (not at every request) whether a view or hook is a coroutine."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync: dict[Any, Any] = {}
+
+    def ensure_sync(self, func):
+        try:
+            return self._sync[func]
+        except KeyError:
+            found = super().ensure_sync(func)
+            if len(self._sync) < 4096:
+                self._sync[func] = found
+            return found
+        except TypeError:  # an unhashable callable: ask every time
+            return super().ensure_sync(func)
+
+
 def runtime_of(app: Flask | None = None) -> Runtime:
     from flask import current_app
 
@@ -63,7 +82,7 @@ def create_app(
     configure_logging(settings.log_level, settings.log_json)
     runtime = Runtime(settings, extra_plugins=extra_plugins)
 
-    app = Flask("broker", instance_path=settings.instance_path, instance_relative_config=False)
+    app = BrokerFlask("broker", instance_path=settings.instance_path, instance_relative_config=False)
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_NAME="sesame",

@@ -50,11 +50,18 @@ def _start_timer() -> None:
     g._t0 = time.perf_counter()
 
 
+#: (endpoint, status) → its request counter and latency histogram (looked up once: a few hundred at most)
+_series: dict[tuple[str, int], tuple] = {}
+
+
 @bp.after_app_request
 def _count(response):
-    endpoint = request.endpoint or "unknown"
-    REQUESTS.labels(endpoint, str(response.status_code)).inc()
+    key = (request.endpoint or "unknown", response.status_code)
+    series = _series.get(key)
+    if series is None:
+        series = _series.setdefault(key, (REQUESTS.labels(key[0], str(key[1])), LATENCY.labels(key[0])))
+    series[0].inc()
     t0 = g.get("_t0")
     if t0 is not None:
-        LATENCY.labels(endpoint).observe(time.perf_counter() - t0)
+        series[1].observe(time.perf_counter() - t0)
     return response
