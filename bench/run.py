@@ -3,7 +3,7 @@
     python -m bench.run                 # the standard run (about 10 minutes on 2 cores)
     python -m bench.run --growth        # cost growth: 1k/10k/100k patrons, 10/100/1,000 libraries
     python -m bench.run --quick         # a smoke run: small network, short runs, no profiles
-    python -m bench.run --soak 100000   # only: a worker's RSS along 100,000 logins (about 20 minutes)
+    python -m bench.run --soak 100000   # only: a worker's RSS along 100,000 logins (about 10 minutes)
 
 PostgreSQL and Redis: ``BROKER_BENCH_DATABASE_URL`` / ``BROKER_BENCH_REDIS_URL``
 when set, otherwise private servers started in a temporary folder.

@@ -136,8 +136,8 @@ def cas_flow(node, sid: str, ip: str, n: int) -> str:
         check = requests.get(f"{node.base}/cas/serviceValidate?service={service}&ticket={ticket}",
                              headers={"X-Forwarded-For": ip}, timeout=5)
         return "ok" if check.status_code == 200 and "authenticationSuccess" in check.text else f"validate {check.status_code}"
-    except requests.ConnectionError:
-        return "connection"
+    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+        return "connection"  # refused, reset, or cut in the middle of a response by the node's death
     except requests.Timeout:
         return "timeout"
 
