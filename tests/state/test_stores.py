@@ -129,3 +129,39 @@ def test_redis_down_is_unavailable_not_a_crash():
         store.get("x")
     with pytest.raises(StateUnavailable):
         store.ping()
+
+
+def test_redis_connection_closed_by_the_server_is_replaced_without_an_error(redis_url):
+    """A Redis restart or failover leaves idle connections dead: the next command goes through a new one."""
+    import redis
+
+    store = RedisStateStore(redis_url)
+    store.put("kept", {"v": 1}, 60)
+    admin = redis.Redis.from_url(redis_url)
+    try:
+        assert admin.client_kill_filter(_type="normal", skipme=True) >= 1  # the store's idle connection
+    finally:
+        admin.close()
+    assert store.get("kept") == {"v": 1}
+    assert store.incr("after-kill", 60) == 1
+
+
+def _own_values(store, key: str, rounds: int, queue) -> None:
+    queue.put(all(store.get(key) == {"who": key} for _ in range(rounds)))
+
+
+def test_redis_connections_are_never_shared_with_a_forked_process(redis_url):
+    """A process forked after the store was used (gunicorn --preload) opens its own connections:
+    a shared socket would hand one process the other's replies."""
+    store = RedisStateStore(redis_url)
+    store.put("parent", {"who": "parent"}, 60)
+    store.put("child", {"who": "child"}, 60)
+    assert store.get("parent") == {"who": "parent"}  # the connection exists before the fork
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_own_values, args=(store, "child", 300, queue))  # inherited, not pickled
+    child.start()
+    mine = all(store.get("parent") == {"who": "parent"} for _ in range(300))
+    assert queue.get(timeout=30) is True and mine
+    child.join(10)
+    assert child.exitcode == 0
