@@ -56,6 +56,14 @@ def write(document: dict, *, folder: Path = RESULTS, stem: str = "latest") -> tu
     return json_path, md_path
 
 
+def _ratio(row: dict) -> str:
+    ratio = row.get("ratio_to_ceiling")
+    if ratio is None:
+        return "—"
+    around = row.get("ceiling_flows_per_s")
+    return f"{ratio} ({around:.0f}/s)" if around else str(ratio)
+
+
 def _yes(ok: bool | None) -> str:
     return "—" if ok is None else ("✅" if ok else "❌")
 
@@ -68,7 +76,9 @@ def markdown(doc: dict) -> str:
              f"Produced by `make bench` (`python -m bench.run`); the JSON beside this file has every figure.", ""]
     lines += ["## Scenarios", "",
               "Throughput is complete flows per second; latencies are per flow (wrk, closed loop, "
-              f"{env.get('connections', '?')} concurrent flows). Ratios are to the `ceiling` run of the same run.", "",
+              f"{env.get('connections', '?')} concurrent flows). Each ratio is to the `ceiling` measured just "
+              "before and just after that scenario in the same run (the mean of the two, in brackets); the "
+              "ceiling row gives the mean of all its runs.", "",
               "| scenario | flows/s | ratio | target | p50 ms | p95 ms | p99 ms | req p99 ms | errors | client CPU | server CPU | verdict |",
               "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for row in doc.get("scenarios", []):
@@ -76,7 +86,7 @@ def markdown(doc: dict) -> str:
         verdict_text = "—" if v is None else " ".join(
             f"{name} {_yes(ok)}" for name, ok in (("ratio", v["ratio"]), ("errors", v["errors"]), ("p99", v["p99"])))
         lines.append(
-            f"| {row['name']} | {row['flows_per_s']:.0f} | {row.get('ratio_to_ceiling', '—')} | "
+            f"| {row['name']} | {row['flows_per_s']:.0f} | {_ratio(row)} | "
             f"{row.get('target_ratio', '—')} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} | {row['p99_ms']:.1f} | "
             f"{row['request_p99_ms']:.1f} | {row['errors']} | {row['client_cpu']:.0%} | {row['server_cpu']:.0%} | "
             f"{verdict_text} |")
