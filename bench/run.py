@@ -1,6 +1,6 @@
 """``python -m bench.run`` (``make bench``): every standard scenario, memory figures, profiles → bench/results/.
 
-    python -m bench.run                 # the standard run (about 10 minutes on 2 cores)
+    python -m bench.run                 # the standard run (about 8 minutes on 2 cores)
     python -m bench.run --growth        # cost growth: 1k/10k/100k patrons, 10/100/1,000 libraries
     python -m bench.run --quick         # a smoke run: small network, short runs, no profiles
     python -m bench.run --soak 100000   # only: a worker's RSS along 100,000 logins (about 10 minutes)
