@@ -12,3 +12,8 @@ def utcnow() -> datetime:
 def today() -> date:
     """Today's date in UTC (agreements, cards and ages are decided on it)."""
     return utcnow().date()
+
+
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` with its time zone; a naive value (SQLite gives them back so) is taken as UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)

@@ -13,12 +13,12 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta, timezone
+from datetime import timedelta
 from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from ..clock import today, utcnow
+from ..clock import as_utc, today, utcnow
 from ..db.models import Library
 from ..domain.connectors import ConnectorUnavailable, InvalidCredentials
 from ..domain.patrons import PatronRecord
@@ -168,22 +168,6 @@ def verify_card(runtime, lib: Library, card: str, password: str, *, remember: bo
     return SigbAnswer(LoginOutcome.OK, record)
 
 
-def _aware(moment):
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
-
-
-def _commit_lightly(runtime, session: Session, patron) -> None:
-    """When the login changed the patron's row, its commit need not wait for the disk.
-
-    What a login writes comes back from the SIGB at the next login (and the last-login time is
-    approximate anyway); a login that changes nothing writes nothing, so the row's change stamp
-    (``updated_at``) stays and every process's snapshot of the patron stays valid.
-    """
-    if session.is_modified(patron) and not session.info.get("lightly"):
-        session.info["lightly"] = True
-        runtime.db.without_waiting_for_disk(session)
-
-
 def _finish(outcome: LoginOutcome, metric: str | None = None, **kw) -> LoginResult:
     LOGINS.labels(metric or outcome.value).inc()
     return LoginResult(outcome, **kw)
@@ -211,17 +195,21 @@ def login(runtime, library_code: str | None, card: str | None, password: str | N
         network = lib.partner.network.slug
         patron = patrons.find(runtime, session, lib, card, history=False)
         problem = record.card_problem(today())
+        registered = patron is not None and patron.membership is not None and patron.erased_at is None
         if patron is not None:
             patrons.refresh(patron, record)
-            _commit_lightly(runtime, session, patron)
+            now = utcnow()
+            if problem is None and registered and (
+                    patron.last_login_at is None or as_utc(patron.last_login_at) <= now - LAST_LOGIN_PRECISION):
+                patron.last_login_at = now
+            # a login that changes nothing writes nothing: the row's change stamp stays, and with it every
+            # process's snapshot of the patron; what it does write comes back from the SIGB at the next login
+            if session.is_modified(patron):
+                runtime.db.without_waiting_for_disk(session)
         if problem is not None:
             return _finish(LoginOutcome.CARD_INVALID, library=lib.code, network=network, detail=problem.value)
-        if patron is None or patron.membership is None or patron.erased_at is not None:
+        if not registered:
             return _finish(LoginOutcome.NOT_REGISTERED, library=lib.code, network=network)
-        now = utcnow()
-        if patron.last_login_at is None or _aware(patron.last_login_at) <= now - LAST_LOGIN_PRECISION:
-            patron.last_login_at = now
-            _commit_lightly(runtime, session, patron)
         uid = patron.uid
     # committed: the snapshot reflects this login's own change, so later decisions need no read
     facts = PatronView.of(patron).snapshot(read_at)

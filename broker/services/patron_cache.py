@@ -41,6 +41,7 @@ from typing import Any
 from sqlalchemy import event, select, union_all
 from sqlalchemy.orm import Session, joinedload
 
+from ..clock import as_utc
 from ..db.models import Membership, Patron
 from ..domain.memberships import MembershipState
 from ..domain.patrons import CardProblem
@@ -64,7 +65,7 @@ Snapshot = dict[str, Any]
 def _epoch(value: datetime | None) -> float:
     if value is None:
         return 0.0
-    return (value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)).timestamp()
+    return as_utc(value).timestamp()
 
 
 @dataclass(frozen=True, slots=True)

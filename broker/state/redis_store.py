@@ -35,14 +35,9 @@ class RedisStateStore:
 
     def __init__(self, url: str, *, timeout: float = 2.0) -> None:
         self.url = url
-        self.client = redis.Redis.from_url(
-            url,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            health_check_interval=30,
-            retry_on_timeout=False,
-        )
-        pool = self.client.connection_pool
+        # the pool only turns the URL into connection settings: connections are kept below
+        pool = redis.ConnectionPool.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
+                                             health_check_interval=30)
         self._make = lambda: pool.connection_class(**pool.connection_kwargs)
         self._idle: list[Any] = []  # connections not in use (list.pop/append are atomic: threads share it)
         self._pid = os.getpid()

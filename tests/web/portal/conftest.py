@@ -73,23 +73,17 @@ class Portal:
             local_patrons.import_rows(self.runtime, s, library, local_patrons.parse(text), actor="test")
 
 
-@pytest.fixture(scope="session")
-def demo_database(offline_demo_template):
-    """The demo network loaded once into an SQLite file; each test works on a copy.
-
-    SIP2 libraries point at port 1, where nothing answers: their SIGB is "unavailable".
-    """
-    return offline_demo_template
-
-
 @pytest.fixture
-def make_portal(make_app, smtp_sink, demo_database, tmp_path):
-    """A demo network with extra settings (rate limits, lockout…) and the SMTP sink."""
+def make_portal(make_app, smtp_sink, offline_demo_template, tmp_path):
+    """A demo network with extra settings (rate limits, lockout…) and the SMTP sink.
+
+    A copy of ``offline_demo_template``: SIP2 libraries point at port 1, where nothing answers.
+    """
     built = []
 
     def build(**settings) -> Portal:
         target = tmp_path / f"portal-{len(built)}.db"
-        shutil.copy(demo_database, target)
+        shutil.copy(offline_demo_template, target)
         app = make_app(database_url=f"sqlite:///{target}", plugins_load_entrypoints=False,
                        **smtp_sink.settings, **settings)
         app.smtp = smtp_sink
