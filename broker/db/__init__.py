@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,12 +18,31 @@ __all__ = ["Database", "Base"]
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
-    # WAL lets gunicorn workers read while one writes; busy_timeout makes writers wait, not fail
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # busy_timeout makes writers wait, not fail; WAL lets gunicorn workers read while one writes
     cursor.execute("PRAGMA busy_timeout=10000")
+    _use_wal(cursor)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _use_wal(cursor) -> None:
+    """Switch the file to WAL once (the mode is kept in the file); processes starting together may race for it.
+
+    Changing the journal mode needs the database to itself, and SQLite answers "database is locked"
+    at once, without its busy timeout, when another connection holds it: try again for a while.
+    """
+    if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() in ("wal", "memory"):
+        return
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 class Database:
