@@ -3,12 +3,21 @@
 Every connector is wrapped the same way: a per-library circuit breaker whose
 state lives in the state store (so every worker and node sees it), and a short
 cache of successful lookups (never of secrets, never keyed by the card number).
+
+While a library's calls are failing, they also wait for its SIGB one at a time
+across the cluster: a call that finds another one waiting is refused at once
+instead of holding a second worker for the whole connector timeout (after a
+single failure, only when that other call has been unanswered for more than
+``SLOW_CALL_SECONDS``: a SIGB that failed once may be answering again). A SIGB
+that stops answering then holds at most one worker until its breaker opens, and
+the other libraries keep every other one.
 """
 
 from __future__ import annotations
 
 import inspect
 import threading
+import time
 from dataclasses import asdict
 from datetime import date
 from typing import Any
@@ -27,6 +36,10 @@ from .domain.identifiers import card_digest
 from .domain.patrons import PatronRecord, normalize_card
 from .errors import BrokerError, InvalidInput
 from .state import StateStore, StateUnavailable
+
+
+#: while a library's calls fail, a call still unanswered after this long makes the next ones give up at once
+SLOW_CALL_SECONDS = 0.5
 
 
 class LibraryConnection:
@@ -125,16 +138,17 @@ class SigbGateway:
         """The state-store keys of a library's breaker, for a caller reading them with its own keys."""
         return [f"breaker:{code}", f"breaker-fail:{code}"]
 
-    def _breaker_allows(self, code: str, known: tuple | None = None) -> tuple[bool, bool]:
-        """(may the call go through, have calls failed lately) in one round trip while the breaker is closed.
+    def _breaker_allows(self, code: str, known: tuple | None = None) -> tuple[bool, int]:
+        """(may the call go through, how many calls failed lately) in one round trip while the breaker is closed.
 
         ``known``: the values of :meth:`breaker_keys` when the caller has read them already.
         """
-        opened, failing = known if known is not None else self.state.get_many(self.breaker_keys(code))
+        opened, failures = known if known is not None else self.state.get_many(self.breaker_keys(code))
+        failures = failures if isinstance(failures, int) else (0 if failures is None else 1)
         if opened is None:
-            return True, failing is not None
+            return True, failures
         # half-open: one probe per reset period goes through
-        return self.state.add(f"breaker-probe:{code}", {}, self.breaker_reset), True
+        return self.state.add(f"breaker-probe:{code}", {}, self.breaker_reset), max(failures, self.breaker_failures)
 
     def _record_failure(self, code: str) -> None:
         failures = self.state.incr(f"breaker-fail:{code}", max(self.breaker_reset * 4, 60))
@@ -148,19 +162,41 @@ class SigbGateway:
     def breaker_open(self, code: str) -> bool:
         return self.state.get(f"breaker:{code}") is not None
 
+    def _wait_in_turn(self, code: str, failures: int) -> str | None:
+        """The key of the turn taken to call a failing SIGB (None: no turn taken); refuses while another waits."""
+        key, now = f"sigb-waiting:{code}", time.time()
+        try:
+            if self.state.add(key, {"at": now}, self.breaker_reset):
+                return key
+            held = self.state.get(key) if failures < 2 else None
+        except StateUnavailable:
+            return None
+        if failures < 2:
+            started = held.get("at") if isinstance(held, dict) else None
+            if not isinstance(started, (int, float)) or now - started <= SLOW_CALL_SECONDS:
+                return None  # one failure, and the other call is recent: the SIGB may well be answering
+        raise ConnectorUnavailable(f"library {code}: an earlier call to its SIGB is still unanswered")
+
     def _guarded(self, lib: LibraryConnection, call, breaker: tuple | None = None):
         try:
-            allowed, failing = self._breaker_allows(lib.code, breaker)
+            allowed, failures = self._breaker_allows(lib.code, breaker)
         except StateUnavailable:
-            allowed, failing = True, False  # the breaker is an optimisation; the SIGB call keeps its own timeout
+            allowed, failures = True, 0  # the breaker is an optimisation; the SIGB call keeps its own timeout
         if not allowed:
             raise ConnectorUnavailable(f"circuit breaker open for library {lib.code}")
+        turn = self._wait_in_turn(lib.code, failures) if failures else None
         try:
             result = call()
         except ConnectorUnavailable:
             self._record_failure(lib.code)
             raise
-        if failing:  # a success closes the breaker and forgets the failures
+        finally:
+            if turn is not None:
+                try:
+                    self.state.delete(turn)
+                except StateUnavailable:
+                    pass  # it expires with the breaker's reset period
+        if failures:  # a success closes the breaker and forgets the failures
             self._record_success(lib.code)
         return result
 

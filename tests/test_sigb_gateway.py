@@ -73,3 +73,80 @@ def test_a_login_check_can_leave_nothing_in_the_cache(demo_app):
     with runtime.db.engine.connect() as conn:
         keys = [k for (k,) in conn.execute(text("SELECT key FROM state_entries"))]
     assert not [k for k in keys if k.startswith("sigb-cache:")]
+
+
+@pytest.fixture
+def frozen_library(demo_app):
+    """A SIP2 library whose SIGB accepts connections and never answers (a frozen server)."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)  # the kernel completes the handshakes; nothing ever reads or writes
+    runtime = demo_app.extensions["broker"]
+    with runtime.db.session() as s:
+        libraries.update_connector(runtime, s, "FR-143666101", "sip2",
+                                   {"host": "127.0.0.1", "port": str(listener.getsockname()[1]), "login": "x",
+                                    "password": "y", "institution": "FR-143666101", "timeout": "1"}, actor="test")
+        lib = libraries.connection(libraries.get_library(s, "FR-143666101"))
+    yield runtime, lib
+    listener.close()
+
+
+def test_a_failing_sigb_is_waited_for_by_one_call_at_a_time(frozen_library):
+    """Once a call has failed, a second call finding one unanswered gives up at once, without counting."""
+    import threading
+
+    from broker.sigb import SLOW_CALL_SECONDS
+
+    runtime, lib = frozen_library
+    with pytest.raises(ConnectorUnavailable):  # the first failure: the connector's own timeout
+        runtime.sigb.authenticate(lib, "1", "2", remember=False)
+    waiting: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            runtime.sigb.authenticate(lib, "1", "2", remember=False)
+        except ConnectorUnavailable as exc:
+            waiting.append(exc)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    time.sleep(SLOW_CALL_SECONDS + 0.2)
+    started = time.perf_counter()
+    with pytest.raises(ConnectorUnavailable, match="still unanswered"):
+        runtime.sigb.authenticate(lib, "1", "2", remember=False)
+    assert time.perf_counter() - started < 0.5  # not the second's timeout: no second worker held
+    thread.join()
+    assert len(waiting) == 1 and "still unanswered" not in str(waiting[0])
+    assert runtime.state.get("breaker-fail:FR-143666101") == 2  # the refused call is not a SIGB failure
+    # the turn is handed back: the next call waits for the SIGB again (its own timeout)
+    started = time.perf_counter()
+    with pytest.raises(ConnectorUnavailable) as third:
+        runtime.sigb.authenticate(lib, "1", "2", remember=False)
+    assert "still unanswered" not in str(third.value) and time.perf_counter() - started >= 0.9
+
+
+def test_concurrent_calls_to_a_sigb_that_answers_are_not_refused_after_a_failure(demo_app):
+    """A failure noted lately does not turn away a call that overlaps a quick one."""
+    runtime = demo_app.extensions["broker"]
+    with runtime.db.session() as s:
+        lib = libraries.connection(libraries.get_library(s, "FR-140476101"))
+    runtime.state.incr("breaker-fail:FR-140476101", 60)  # one failure, a while ago
+    runtime.state.put("sigb-waiting:FR-140476101", {"at": time.time()}, 30)  # another worker's call, just begun
+    record = runtime.sigb.authenticate(lib, "29001000000017", "1234", remember=False)
+    assert record.name == "Camille Martin"
+
+
+def test_after_two_failures_a_call_finding_another_waiting_gives_up_at_once(demo_app):
+    runtime = demo_app.extensions["broker"]
+    with runtime.db.session() as s:
+        lib = libraries.connection(libraries.get_library(s, "FR-140476101"))
+    for _ in range(2):
+        runtime.state.incr("breaker-fail:FR-140476101", 60)
+    runtime.state.put("sigb-waiting:FR-140476101", {"at": time.time()}, 30)  # another worker's call, just begun
+    with pytest.raises(ConnectorUnavailable, match="still unanswered"):
+        runtime.sigb.authenticate(lib, "29001000000017", "1234", remember=False)
+    runtime.state.delete("sigb-waiting:FR-140476101")  # that call is answered
+    assert runtime.sigb.authenticate(lib, "29001000000017", "1234", remember=False).name == "Camille Martin"
+    assert runtime.state.get("breaker-fail:FR-140476101") is None  # and a success forgets the failures
