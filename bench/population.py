@@ -21,6 +21,7 @@ SP_ENTITY = "https://sp.bench.example.org/shibboleth"
 SP_ACS = "https://sp.bench.example.org/Shibboleth.sso/SAML2/POST"
 OIDC_REDIRECT = "https://rp.bench.example.org/callback"
 CAS_SERVICE = "https://cas.bench.example.org/login"
+SIP2_TIMEOUT = 2.0  # seconds: every library's SIP2 connector timeout
 PARTNER_SIZE = 10  # libraries per partner (an EPCI covering several communes)
 
 
@@ -58,8 +59,11 @@ def sp_metadata() -> bytes:
 
 
 def load(runtime, *, libraries: int, patrons: list[tuple[str, str]], sip2_port: int, sip2_login: str,
-         sip2_password: str) -> Loaded:
-    """Write the whole network into an empty, migrated database."""
+         sip2_password: str, last_library_port: int | None = None) -> Loaded:
+    """Write the whole network into an empty, migrated database.
+
+    ``last_library_port``: the last library's SIGB is this other emulator (the one a fault run silences).
+    """
     from broker.db.models import Agreement, Library, Membership, Partner
     from broker.db.models import Patron as PatronRow
     from broker.domain.identifiers import card_digest
@@ -75,8 +79,9 @@ def load(runtime, *, libraries: int, patrons: list[tuple[str, str]], sip2_port: 
 
     public, secret = validate_connector_settings(runtime.sigb.spec("sip2"), {
         "host": "127.0.0.1", "port": sip2_port, "login": sip2_login, "password": sip2_password,
-        "institution": "BENCH", "timeout": 2.0, "pool_size": 2})
+        "institution": "BENCH", "timeout": SIP2_TIMEOUT, "pool_size": 2})
     sealed = runtime.keys.encrypt_json(secret)
+    last_public = dict(public, port=last_library_port) if last_library_port else public
     partners = (libraries + PARTNER_SIZE - 1) // PARTNER_SIZE
     with runtime.db.engine.begin() as conn:
         conn.execute(insert(Partner.__table__), [
@@ -89,7 +94,8 @@ def load(runtime, *, libraries: int, patrons: list[tuple[str, str]], sip2_port: 
         conn.execute(insert(Library.__table__), [
             {"code": code, "name": f"Médiathèque {i}", "commune": f"Commune {i}",
              "partner_id": partner_ids[f"bench-partner-{i // PARTNER_SIZE}"], "connector": "sip2",
-             "connector_settings": public, "connector_secrets": sealed, "registration": "referent",
+             "connector_settings": last_public if i == libraries - 1 else public, "connector_secrets": sealed,
+             "registration": "referent",
              "card_case": "upper", "contact_email": "", "contact_phone": "", "address": "", "website": ""}
             for i, code in enumerate(codes)])
         lib_ids = dict(conn.execute(select(Library.code, Library.id)).all())

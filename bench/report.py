@@ -14,6 +14,8 @@ RATIO_TARGETS = {"saml_sso": 0.15, "saml_login": 0.05, "oidc_code": 0.20, "cas_l
 P99_TARGET_MS = 50.0
 SESSION_BYTES_TARGET = 1024
 GROWTH_TOLERANCE = 0.10
+#: the other libraries' login p99 while one SIGB is silent, at most this much above its p99 without the fault
+FAULT_P99_TOLERANCE = 0.20
 
 
 def scenario_row(run: Run, ceiling_per_s: float | None) -> dict:
@@ -46,6 +48,32 @@ def scenario_row(run: Run, ceiling_per_s: float | None) -> dict:
 def verdict(row: dict, target: float) -> dict:
     return {"ratio": row.get("ratio_to_ceiling", 0) >= target, "errors": row["errors"] == 0,
             "p99": row["p99_ms"] <= P99_TARGET_MS}
+
+
+def fault_section(fault, timeout_s: float) -> dict:
+    """The ``sigb_silent`` figures: other libraries' logins without and with the fault, the silenced ones'."""
+    from .sip2_bench import percentile
+
+    normal_p99 = (fault.before.p99_ms + fault.after.p99_ms) / 2
+    normal_per_s = (fault.before.flows_per_s + fault.after.flows_per_s) / 2
+    seconds = [s for s, _, _ in fault.refused]
+    told = sum(1 for _, status, page in fault.refused if status == 503 and page)
+    change = fault.faulty.p99_ms / normal_p99 - 1 if normal_p99 else 0.0
+    return {
+        "library": fault.library, "connector_timeout_s": timeout_s,
+        "others": {name: {"flows_per_s": round(run.flows_per_s, 1), "p50_ms": round(run.p50_ms, 1),
+                          "p99_ms": round(run.p99_ms, 1), "errors": run.errors}
+                   for name, run in (("before", fault.before), ("during", fault.faulty), ("after", fault.after))},
+        "p99_change": round(change, 3), "throughput_change": round(fault.faulty.flows_per_s / normal_per_s - 1, 3)
+        if normal_per_s else 0.0,
+        "silenced": {"attempts": len(seconds), "told_unavailable": told,
+                     "at_once": sum(1 for s in seconds if s < 0.5),
+                     "p50_s": round(percentile(seconds, 0.5), 2) if seconds else None,
+                     "max_s": round(max(seconds), 2) if seconds else None},
+        "ok": {"p99": change <= FAULT_P99_TOLERANCE, "others_errors": fault.faulty.errors == 0,
+               "silenced_told": bool(seconds) and told == len(seconds),
+               "within_timeout": bool(seconds) and max(seconds) <= timeout_s + 1.0},
+    }
 
 
 def write(document: dict, *, folder: Path = RESULTS, stem: str = "latest") -> tuple[Path, Path]:
@@ -135,6 +163,28 @@ def markdown(doc: dict) -> str:
                                for v, r in zip(row["flows_per_s"], ratios))
             lines.append(f"| {name} | {cells} | {row['worst_change']:+.1%} | {_yes(row['ok'])} |")
         lines.append("")
+
+    fault = doc.get("faults", {}).get("sigb_silent")
+    if fault:
+        others, silenced, ok = fault["others"], fault["silenced"], fault["ok"]
+        lines += ["## Faults under load: one SIGB stops answering", "",
+                  f"Library `{fault['library']}`'s SIP2 server is stopped (SIGSTOP: connections hang) while the other "
+                  "libraries' patrons log in under the same closed-loop load as above; the same load runs just "
+                  "before and just after, with every SIGB answering. Meanwhile the silenced library's patrons keep "
+                  "trying to log in (two at a time, one attempt every 0.25 s each).", "",
+                  "| other libraries' logins | flows/s | p50 ms | p99 ms | errors |", "|---|---:|---:|---:|---:|"]
+        for name in ("before", "during", "after"):
+            row = others[name]
+            lines.append(f"| {name} | {row['flows_per_s']:.0f} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | "
+                         f"{row['errors']} |")
+        lines += ["", f"- other libraries' p99 during the fault: {fault['p99_change']:+.1%} against the mean of "
+                  f"before and after (target: at most +{FAULT_P99_TOLERANCE:.0%}) {_yes(ok['p99'])}; "
+                  f"throughput {fault['throughput_change']:+.1%}; errors {_yes(ok['others_errors'])}",
+                  f"- the silenced library's {silenced['attempts']} attempts: {silenced['told_unavailable']} "
+                  f"answered 503 with the \"ne répond pas\" page {_yes(ok['silenced_told'])}; the slowest after "
+                  f"{silenced['max_s']} s (connector timeout {fault['connector_timeout_s']} s) "
+                  f"{_yes(ok['within_timeout'])}; {silenced['at_once']} told at once (breaker open, or another "
+                  "call already waiting for that SIGB)", ""]
 
     profiles = doc.get("profiles")
     if profiles:

@@ -22,7 +22,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import memory, profiling, report, scenarios
+from . import memory, population, profiling, report, scenarios
 from .infra import ROOT
 from .stack import Stack
 
@@ -164,6 +164,12 @@ def standard(args) -> dict:
                                                                          connections=c)
                 profiles[name] = profile_scenario(stack, name, fn, args.profile_seconds)
 
+        log("faults: one library's SIGB stops answering under load")
+        fault = scenarios.sigb_silent(stack, patrons, duration=d, connections=c)
+        faults = {"sigb_silent": report.fault_section(fault, population.SIP2_TIMEOUT)}
+        log(f"faults: other libraries' p99 {faults['sigb_silent']['p99_change']:+.1%}, "
+            f"silenced library's slowest answer {faults['sigb_silent']['silenced']['max_s']} s")
+
     env["load_average_at_end"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
     busy = max(float(env["load_average_at_start"].split()[0]), os.getloadavg()[0])
     if busy > (os.cpu_count() or 1):
@@ -184,7 +190,7 @@ def standard(args) -> dict:
     notes.append("Each scenario's per-flow latency is measured by the Lua script (gettimeofday) for chained "
                  "flows and by wrk for one-request flows; 'req p99' is the p99 of single HTTP requests.")
     return {"scenarios": rows, "redis_bytes_per_session": mem["sessions"]["mean_bytes"], "memory": mem,
-            "profiles": profiles, "environment": env, "targets": {
+            "profiles": profiles, "faults": faults, "environment": env, "targets": {
                 "ratio_to_ceiling": report.RATIO_TARGETS, "p99_ms": report.P99_TARGET_MS, "errors": 0,
                 "redis_bytes_per_session": report.SESSION_BYTES_TARGET}, "notes": notes}
 

@@ -7,14 +7,19 @@ Every scenario is a complete flow with distinct patrons:
 - ``saml_login``: AuthnRequest (HTTP-Redirect) → login page → POST /login (SIP2) → assertion;
 - ``oidc_code``: /oidc/authorize with a session → /oidc/token (PKCE, client_secret_basic) → /oidc/userinfo;
 - ``cas_login``: /cas/login with a session → /cas/serviceValidate;
-- ``login``: login page → POST /login (SIP2); used to open the patrons' sessions.
+- ``login``: login page → POST /login (SIP2); used to open the patrons' sessions;
+- ``sigb_silent``: logins of every other library, before and while one library's SIGB does not answer.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import resource
+import signal
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from . import loadgen
@@ -89,9 +94,9 @@ def cas_login(stack, sessions: Sessions, *, duration: float, connections: int) -
                            connections=connections, extra=(P.CAS_SERVICE,), server_pids=stack.sesame.worker_pids())
 
 
-def login_loop(stack, patrons: list[P.Patron], *, duration: float, connections: int) -> Run:
+def login_loop(stack, patrons: list[P.Patron], *, duration: float, connections: int, ip_offset: int = 0) -> Run:
     """Logins for ``duration`` seconds, cycling through the patrons (memory growth check)."""
-    lines = [f"{p.library}|{p.card}|{p.pin}|{loadgen.client_ip(i)}" for i, p in enumerate(patrons)]
+    lines = [f"{p.library}|{p.card}|{p.pin}|{loadgen.client_ip(ip_offset + i)}" for i, p in enumerate(patrons)]
     return loadgen.run_wrk(stack.sesame.base, "login_loop", lines, duration=duration, connections=connections,
                            server_pids=stack.sesame.worker_pids())
 
@@ -126,3 +131,67 @@ def sip2_auth(stack, patrons: list[P.Patron], *, duration: float, libraries: int
                p99_ms=percentile(pooled, 0.99) * 1000, request_p99_ms=percentile(pooled, 0.99) * 1000,
                requests=len(pooled), socket_errors={}, status_errors=0, client_cpu=cpu, server_cpu=0.0,
                machine_cpu=0.0)
+
+
+@dataclass
+class FaultRun:
+    """Other libraries' logins with every SIGB answering (``before`` and ``after``) and while one does not."""
+
+    library: str
+    before: Run
+    faulty: Run
+    after: Run
+    #: the silenced library's logins meanwhile: (seconds for the form's POST, status, refusal page shown)
+    refused: list[tuple[float, int, bool]] = field(default_factory=list)
+
+
+def sigb_silent(stack, patrons: list[P.Patron], *, duration: float, connections: int,
+                pace: float = 0.25, patrons_at_once: int = 2) -> FaultRun:
+    """The last library's SIGB stops answering (SIGSTOP: connections hang, nothing is refused).
+
+    The other libraries' logins run under the same closed-loop load as the other scenarios: before,
+    during and after the fault (the machine's speed drifts: the fault is judged against both). During
+    it, ``patrons_at_once`` of the silenced library's patrons keep trying to log in, each one attempt
+    every ``pace`` seconds (or as soon as the previous one is answered). The SIGB is resumed at the
+    end; its breaker, shared in Redis, stays open until its next probe, which the "after" run does
+    not need (it logs the other libraries' patrons in).
+    """
+    import requests
+
+    library = stack.loaded.libraries[-1]
+    others = [p for p in patrons if p.library != library]
+    silenced = [p for p in patrons if p.library == library]
+    before = login_loop(stack, others, duration=duration, connections=connections)
+    refused: list[tuple[float, int, bool]] = []
+    stop = threading.Event()
+
+    def attempts(first: int) -> None:
+        base, n = stack.sesame.base, first
+        while not stop.is_set():
+            p = silenced[n % len(silenced)]
+            headers = {"X-Forwarded-For": loadgen.client_ip(3 * len(patrons) + n)}
+            began = time.perf_counter()
+            with requests.Session() as browser:
+                page = browser.get(f"{base}/login", params={"library": p.library}, headers=headers, timeout=30)
+                token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+                posted = time.perf_counter()
+                answer = browser.post(f"{base}/login", headers=headers, timeout=30, allow_redirects=False, data={
+                    "csrf_token": token.group(1) if token else "", "library": p.library, "card": p.card,
+                    "password": p.pin})
+            refused.append((time.perf_counter() - posted, answer.status_code, "ne répond pas" in answer.text))
+            n += patrons_at_once
+            stop.wait(max(0.0, pace - (time.perf_counter() - began)))
+
+    os.kill(stack.quiet.process.pid, signal.SIGSTOP)
+    threads = [threading.Thread(target=attempts, args=(k,), daemon=True) for k in range(patrons_at_once)]
+    try:
+        for thread in threads:
+            thread.start()
+        faulty = login_loop(stack, others, duration=duration, connections=connections, ip_offset=len(patrons))
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+        os.kill(stack.quiet.process.pid, signal.SIGCONT)
+    after = login_loop(stack, others, duration=duration, connections=connections, ip_offset=2 * len(patrons))
+    return FaultRun(library, before, faulty, after, refused)

@@ -45,6 +45,8 @@ class Stack:
     pg: Postgres | None = None
     redis: Redis | None = None
     emulator: Sip2Emulator | None = None
+    #: the last library's own SIGB, which the fault run silences (SIGSTOP)
+    quiet: Sip2Emulator | None = None
     sesame: Gunicorn | None = None
     ceiling: Gunicorn | None = None
     loaded: population.Loaded | None = None
@@ -72,6 +74,8 @@ class Stack:
         csv, pairs = population.write_patrons_csv(self.folder, self.patrons)
         self.emulator = Sip2Emulator(csv).start()
         self._exit.callback(self.emulator.stop)
+        self.quiet = Sip2Emulator(csv).start()
+        self._exit.callback(self.quiet.stop)
 
         port = free_port()
         base = f"http://127.0.0.1:{port}"
@@ -83,7 +87,7 @@ class Stack:
             upgrade(runtime.db.engine)
             self.loaded = population.load(runtime, libraries=self.libraries, patrons=pairs,
                                           sip2_port=self.emulator.port, sip2_login=SIP2_LOGIN,
-                                          sip2_password=SIP2_PASSWORD)
+                                          sip2_password=SIP2_PASSWORD, last_library_port=self.quiet.port)
         finally:
             runtime.close()
         env = sesame_env(self.pg.url, self.redis.url, base, instance, PROMETHEUS_MULTIPROC_DIR=str(metrics))
