@@ -57,7 +57,7 @@ class Run:
         return self.flow_errors + sum(self.socket_errors.values())
 
 
-def _machine_busy() -> tuple[float, float]:
+def machine_busy() -> tuple[float, float]:
     """(busy, total) jiffies of the whole machine, from /proc/stat."""
     with open("/proc/stat") as fh:
         values = [int(v) for v in fh.readline().split()[1:]]
@@ -93,7 +93,7 @@ def run_wrk(base: str, scenario: str, lines: list[str], *, duration: float, conn
     cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{int(max(1, duration))}s", "--timeout",
            timeout, "-s", str(LUA), base, "--", scenario, str(data) if lines else "-", str(out), str(threads), *extra]
     server_pids = server_pids or []
-    cpu0, (busy0, total0) = _tree_cpu(server_pids), _machine_busy()
+    cpu0, (busy0, total0) = _tree_cpu(server_pids), machine_busy()
     started = time.perf_counter()
     process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     interrupted = False
@@ -107,7 +107,7 @@ def run_wrk(base: str, scenario: str, lines: list[str], *, duration: float, conn
         time.sleep(0.05)
     wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
-    cpu1, (busy1, total1) = _tree_cpu(server_pids), _machine_busy()
+    cpu1, (busy1, total1) = _tree_cpu(server_pids), machine_busy()
     stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
     if not out.exists():
         raise RuntimeError(f"wrk wrote no result (exit {process.returncode}): {stderr[-500:]}")
