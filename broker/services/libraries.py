@@ -149,16 +149,19 @@ def _stamp(session: Session) -> tuple:
 _LISTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
+def _every_library_query():
+    return select(Library).options(selectinload(Library.partner).selectinload(Partner.network)).order_by(Library.code)
+
+
 def every_library(session: Session) -> tuple[list[Library], object | None]:
     """Every library (read-only rows) and a token that stays the same object until the list is reloaded
     (None when this transaction changed libraries): callers may keep what they derive from the list.
 
     The list is reloaded when the stamp or this process's generation changes (or after MAX_AGE).
     """
-    query = select(Library).options(selectinload(Library.partner).selectinload(Partner.network)).order_by(Library.code)
     if session.info.get("libraries_changed") or any(
             isinstance(obj, _WATCHED) for obj in chain(session.new, session.dirty, session.deleted)):
-        return list(session.scalars(query)), None  # this transaction changed libraries: as it sees them
+        return list(session.scalars(_every_library_query())), None  # this transaction changed libraries
     engine = session.get_bind()
     now = time.monotonic()
     found = _LISTS.get(engine)
@@ -173,7 +176,7 @@ def every_library(session: Session) -> tuple[list[Library], object | None]:
     stamp = _stamp(session)
     sessionmaker_ = type(session)
     with sessionmaker_(bind=engine, expire_on_commit=False) as own:  # rows detached from the caller's session
-        rows = list(own.scalars(query))
+        rows = list(own.scalars(_every_library_query()))
     _LISTS[engine] = (generation, stamp, now, now, rows)
     return list(rows), rows
 
