@@ -92,6 +92,12 @@ def _ratio(row: dict) -> str:
     return f"{ratio} ({around:.0f}/s)" if around else str(ratio)
 
 
+def _measured(section: dict) -> str:
+    """", at commit X on DATE" for a section kept from an earlier run (the soak, the growth matrix)."""
+    when = section.get("measured")
+    return f", at commit `{when['commit']}` on {when['date']}" if when else ""
+
+
 def _yes(ok: bool | None) -> str:
     return "—" if ok is None else ("✅" if ok else "❌")
 
@@ -141,7 +147,7 @@ def markdown(doc: dict) -> str:
         soak = mem.get("soak")
         if soak:
             trail = ", ".join(f"{s['rss_mb']}" for s in soak["samples"][:: max(1, len(soak["samples"]) // 8)])
-            lines.append(f"- soak (`--soak`): {soak['logins']} logins at {soak['logins_per_s']}/s after "
+            lines.append(f"- soak (`--soak`{_measured(soak)}): {soak['logins']} logins at {soak['logins_per_s']}/s after "
                          f"{soak['warmup_logins']} warm-up logins, {soak['errors']} errors: worker RSS "
                          f"{soak['before_mb']} → {soak['after_mb']} MB (max growth {soak['max_growth_mb']} MB; "
                          f"mean along the run: {trail} MB) {_yes(soak['max_growth_mb'] <= soak['tolerance_mb'])}")
@@ -149,7 +155,8 @@ def markdown(doc: dict) -> str:
 
     growth = doc.get("growth")
     if growth:
-        lines += ["## Cost growth", "", "Throughput of each scenario with more patrons and libraries in the database "
+        lines += ["## Cost growth", "", f"Measured by `--growth`{_measured(growth)}. "
+                  "Throughput of each scenario with more patrons and libraries in the database "
                   f"(target: within {GROWTH_TOLERANCE:.0%} of the smallest size). Flows/s, and in brackets the ratio "
                   "to the ceiling measured at the same size, on which the verdict is made.", "",
                   "| scenario | " + " | ".join(g["label"] for g in growth["sizes"]) + " | worst change | verdict |",

@@ -12,6 +12,7 @@ when set, otherwise private servers started in a temporary folder.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import signal
@@ -33,6 +34,14 @@ def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True).stdout.strip() or "?"
+    except OSError:
+        return "?"
+
+
 def cpu_busy(seconds: float = 2.0) -> float:
     """The machine's busy share of CPU time over the next ``seconds`` (every process, every core)."""
     busy0, total0 = loadgen.machine_busy()
@@ -52,15 +61,10 @@ def environment(stack: Stack, args, busy_before: float) -> dict:
                 break
     except OSError:
         pass
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True).stdout.strip() or "?"
-    except OSError:
-        commit = "?"
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
     return {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": commit,
+        "commit": commit(),
         "cpu_model": cpu_model,
         "cpu_count": os.cpu_count(),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
@@ -300,6 +304,12 @@ def growth(args) -> dict:
             "ceiling_flows_per_s": [round(v, 1) for v in ceilings], "scenarios": rows, "duration_s": d}
 
 
+def stamped(section: dict) -> dict:
+    """A long run's figures with the commit and date they were measured at."""
+    section["measured"] = {"commit": commit(), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    return section
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Sésame's load benchmark")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per measured scenario")
@@ -329,18 +339,21 @@ def main(argv: list[str] | None = None) -> int:
     args.sessions = min(args.sessions, args.patrons // 2)
 
     started = time.monotonic()
-    document: dict = {}
-    previous = report.RESULTS / f"{args.output}.json"
+    previous_path = report.RESULTS / f"{args.output}.json"
+    previous: dict = json.loads(previous_path.read_text()) if previous_path.exists() else {}
     if args.growth_only or args.soak:
-        import json
-
-        document = json.loads(previous.read_text()) if previous.exists() else {}
+        document = previous
         if args.soak:
-            document.setdefault("memory", {})["soak"] = soak(args)
+            document.setdefault("memory", {})["soak"] = stamped(soak(args))
     else:
         document = standard(args)
+        # the long runs (--soak, --growth) are kept from an earlier run, each saying which commit it measured
+        if "soak" in previous.get("memory", {}):
+            document.setdefault("memory", {})["soak"] = previous["memory"]["soak"]
+        if "growth" in previous and not args.growth:
+            document["growth"] = previous["growth"]
     if args.growth or args.growth_only:
-        document["growth"] = growth(args)
+        document["growth"] = stamped(growth(args))
     document.setdefault("environment", {})["bench_minutes"] = round((time.monotonic() - started) / 60, 1)
     json_path, md_path = report.write(document, stem=args.output)
     log(f"wrote {json_path.relative_to(ROOT)} and {md_path.relative_to(ROOT)} in "
