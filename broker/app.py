@@ -9,6 +9,8 @@ from babel import Locale
 from flask import Flask, request
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Settings, load_settings
@@ -26,18 +28,15 @@ def select_locale() -> Locale:
     if asked in SUPPORTED_LOCALES:
         return _locale(asked)
     header = request.headers.get("Accept-Language", "")
-    preferred = _preferred.get(header)
-    if preferred is None:  # browsers send a handful of distinct headers: parse each once
-        preferred = request.accept_languages.best_match(SUPPORTED_LOCALES) or ""
-        if len(header) <= 200:
-            if len(_preferred) >= 512:
-                _preferred.clear()
-            _preferred[header] = preferred
+    # browsers send a handful of distinct headers: each is parsed once (an odd, long one every time)
+    preferred = _preferred(header) if len(header) <= 200 else _preferred.__wrapped__(header)
     return _locale(preferred or runtime_of().settings.default_locale)
 
 
-#: Accept-Language header → the supported locale it prefers ("" for none)
-_preferred: dict[str, str] = {}
+@functools.lru_cache(maxsize=512)
+def _preferred(header: str) -> str:
+    """The supported locale an Accept-Language header prefers ("" for none)."""
+    return parse_accept_header(header, LanguageAccept).best_match(SUPPORTED_LOCALES) or ""
 
 
 @functools.cache

@@ -250,9 +250,8 @@ def _has_patron_changes(session: Session) -> bool:
 @event.listens_for(Session, "after_flush")
 def _note_patron_changes(session: Session, _context) -> None:
     changed = session.info.get("patrons_changed") or {}
-    for obj in chain(session.new, session.dirty, session.deleted):
-        if obj in session.dirty and not session.is_modified(obj, include_collections=False):
-            continue  # attributes set to the values they had: no UPDATE, no new stamp
+    dirty, deleted = session.dirty, session.deleted  # each a new set at every access: taken once
+    for obj in chain(session.new, dirty, deleted):
         if isinstance(obj, Patron):
             patron_id, stamp = obj.id, obj.updated_at
         elif isinstance(obj, Membership):
@@ -261,8 +260,10 @@ def _note_patron_changes(session: Session, _context) -> None:
             continue
         if patron_id is None:
             continue
+        if obj in dirty and not session.is_modified(obj, include_collections=False):
+            continue  # attributes set to the values they had: no UPDATE, no new stamp
         # a delete leaves no new stamp: "now" makes every earlier snapshot stale
-        when = time.time() if obj in session.deleted or stamp is None else _epoch(stamp)
+        when = time.time() if obj in deleted or stamp is None else _epoch(stamp)
         changed[patron_id] = max(changed.get(patron_id, 0.0), when)
     if changed:
         session.info["patrons_changed"] = changed

@@ -80,15 +80,19 @@ class RedisStateStore:
     def _one(self, *command: Any) -> Any:
         return self._run(command)[0]
 
+    def _transaction(self, *commands: tuple) -> list[Any]:
+        """``commands`` in MULTI/EXEC, in one round trip; their replies."""
+        *_, done = self._run(("MULTI",), *commands, ("EXEC",))
+        if done is None:
+            raise StateUnavailable("the state store (Redis) refused a transaction")
+        return done
+
     # -- the store --------------------------------------------------------------------------
     def put(self, key: str, value: Value, ttl: int, *, replacing: str | None = None) -> None:
         if replacing is None:
             self._one("SET", _PREFIX + key, _dumps(value), "EX", ttl)
             return
-        *_, done = self._run(("MULTI",), ("SET", _PREFIX + key, _dumps(value), "EX", ttl),
-                             ("DEL", _PREFIX + replacing), ("EXEC",))
-        if done is None:
-            raise StateUnavailable("the state store (Redis) refused a transaction")
+        self._transaction(("SET", _PREFIX + key, _dumps(value), "EX", ttl), ("DEL", _PREFIX + replacing))
 
     def add(self, key: str, value: Value, ttl: int) -> bool:
         return self._one("SET", _PREFIX + key, _dumps(value), "EX", ttl, "NX") is not None
@@ -112,10 +116,7 @@ class RedisStateStore:
         return bool(self._one("EXPIRE", _PREFIX + key, ttl))
 
     def incr(self, key: str, ttl: int) -> int:
-        *_, done = self._run(("MULTI",), ("INCR", _PREFIX + key), ("EXPIRE", _PREFIX + key, ttl, "NX"), ("EXEC",))
-        if done is None:
-            raise StateUnavailable("the state store (Redis) refused a transaction")
-        return int(done[0])
+        return int(self._transaction(("INCR", _PREFIX + key), ("EXPIRE", _PREFIX + key, ttl, "NX"))[0])
 
     def ping(self) -> None:
         self._one("PING")
