@@ -49,7 +49,7 @@ translations: $(MO)
 	$(VENV)/bin/pybabel -q compile -i $< -o $@
 
 migration: venv
-	$(PY) scripts/regenerate_initial_migration.py
+	$(PY) scripts/new_migration.py "$(MSG)"
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
