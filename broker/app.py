@@ -84,6 +84,10 @@ def create_app(
     app = BrokerFlask("broker", instance_path=settings.instance_path, instance_relative_config=False)
     app.config.update(
         SECRET_KEY=settings.secret_key,
+        # sessions live in the state store (the cookie is a random id); what Flask or an extension
+        # signs follows the rotation: the newest key signs, the older ones still verify
+        SECRET_KEY_FALLBACKS=list(settings.secret_keys[1:]),
+        WTF_CSRF_SECRET_KEY=list(reversed(settings.secret_keys)),  # itsdangerous: oldest first, signs with the last
         SESSION_COOKIE_NAME="sesame",
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         SESSION_COOKIE_HTTPONLY=True,

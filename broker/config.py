@@ -51,7 +51,8 @@ def _doc(text: str, default: Any = dataclasses.MISSING, **kw: Any) -> Any:
 class Settings:
     """Every setting Sésame reads. Field names are the flattened TOML keys."""
 
-    secret_key: str = _doc("Secret for sessions, CSRF, pseudonymous identifiers and encryption at rest (≥ 32 characters). Keep it: changing it breaks every pairwise identifier.")
+    secret_key: str = _doc("Secret that signs CSRF tokens and short-lived codes and encrypts secrets at rest (≥ 32 characters). May be rotated: see secret_keys.")
+    secret_keys: tuple[str, ...] = _doc("Instance secrets, newest first, comma-separated (each ≥ 32 characters, no comma): the first signs and encrypts, the others still verify and decrypt until `broker secrets rotate` has run. Replaces secret_key, which is a one-key list.", ())
     base_url: str = _doc("Public URL of the broker (issuer, entity ID base). https makes the session cookie Secure.", "http://127.0.0.1:5000")
     instance_path: str = _doc("Folder for the embedded database and instance files (BROKER_INSTANCE_PATH; default /var/lib/sesame as root, else ~/.local/share/sesame).", "")
     database_url: str = _doc("SQLAlchemy URL of the database (SQLite default; postgresql+psycopg://… in production).", "")
@@ -94,6 +95,10 @@ class Settings:
     demo: bool = _doc("Show the demo banner and accounts on the home page.", False)
     metrics_bind: str = _doc("HOST:PORT on which `broker serve` answers /metrics for Prometheus (e.g. 127.0.0.1:9464); empty: no separate listener.", "")
     metrics_token: str = _doc("Bearer token that lets /metrics answer on the public port (≥ 32 characters); empty: /metrics there is 404.", "")
+
+    def __post_init__(self) -> None:
+        if not self.secret_keys:  # secret_key alone is a one-key list
+            object.__setattr__(self, "secret_keys", (self.secret_key,))
 
     @property
     def secure_cookies(self) -> bool:
@@ -159,6 +164,7 @@ def _coerce(key: str, value: Any, typ: Any, source: str) -> Any:
 def _validate(s: Settings) -> None:
     if len(s.secret_key) < 32:
         raise ConfigError("secret_key", "missing or too short: set BROKER_SECRET_KEY to at least 32 random characters")
+    _validate_secret_keys(s.secret_keys)
     parts = urlsplit(s.base_url)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise ConfigError("base_url", f"expected an http(s) URL such as https://sesame.example.org, got {s.base_url!r}")
@@ -190,6 +196,30 @@ def parse_bind(value: str, *, key: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError(key, f"expected HOST:PORT such as 127.0.0.1:9464, got {value!r}")
     return host, int(port)
+
+
+def _validate_secret_keys(keys: tuple[str, ...]) -> None:
+    """Each key long enough, none twice (where a key is, never what it is)."""
+    for n, key in enumerate(keys, 1):
+        if len(key) < 32:
+            raise ConfigError("secret_keys", f"key {n} of {len(keys)} is too short: each key needs at least 32 "
+                                             "random characters (keys are separated by commas, newest first)")
+        if key in keys[:n - 1]:
+            raise ConfigError("secret_keys", f"key {n} of {len(keys)} repeats an earlier key")
+
+
+def _resolve_secret_keys(values: dict[str, Any]) -> None:
+    """secret_keys wins; secret_key, when also given, must be one of them; secret_key becomes the newest."""
+    if "secret_keys" not in values:
+        return
+    keys = values["secret_keys"]
+    if not keys:
+        raise ConfigError("secret_keys", "empty: give the new key, then the old ones, separated by commas")
+    _validate_secret_keys(keys)
+    if "secret_key" in values and values["secret_key"] not in keys:
+        raise ConfigError("secret_keys", "does not contain secret_key: list every key in secret_keys "
+                                         "(newest first) and remove secret_key")
+    values["secret_key"] = keys[0]
 
 
 def config_file_path(environ: Mapping[str, str]) -> Path | None:
@@ -242,6 +272,9 @@ def load_settings(
         values[key] = _coerce(key, value, _field_type(known[key]), "overrides")
 
     values.setdefault("instance_path", str(default_instance_path(environ)))
+
+
+    _resolve_secret_keys(values)
     if "secret_key" not in values:
         raise ConfigError("secret_key", "missing: set BROKER_SECRET_KEY (at least 32 random characters) or secret_key in the config file")
     settings = Settings(**values)

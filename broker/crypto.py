@@ -1,4 +1,4 @@
-"""Keys derived from the instance secret, and encryption of secrets at rest."""
+"""Keys derived from the instance secrets, and encryption of secrets at rest."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import hashlib
 import hmac
 import json
 import secrets
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -27,31 +29,87 @@ def _derive(secret: str, label: str, length: int = 32) -> bytes:
     )
 
 
+#: derived values that must never change, because they are kept or shown to suppliers: pairwise
+#: identifiers, card digests, the patrons' keys on usage events and the lookup hashes of tokens. Each
+#: instance stores them once (``instance_secrets``, see :mod:`broker.instance_secrets`), encrypted under
+#: the current secret, so that rotating the secret changes none of them.
+STABLE = ("pairwise-identifiers", "card-digests", "statistics", "token-hashes")
+
+
+def derive_stable(secret: str) -> dict[str, bytes]:
+    """The stable values as every instance derived them from its secret before they were stored."""
+    return {label: _derive(secret, label) for label in STABLE}
+
+
 class InstanceKeys:
-    """Purpose-bound keys derived from ``secret_key`` (one secret, many unrelated keys)."""
+    """Keys of one instance: stable values (stored once) and keys that follow the secret's rotation.
 
-    def __init__(self, secret_key: str) -> None:
-        self._secret = secret_key
+    ``secret_keys`` lists the instance secrets newest first: the first encrypts and signs, every one
+    decrypts and verifies. ``stable`` returns the stable values (the database's copy); without it they
+    are derived from the oldest key, as an instance did before it stored them.
+    """
 
-    @cached_property
+    def __init__(self, secret_keys: str | Sequence[str],
+                 stable: Callable[[InstanceKeys], Mapping[str, bytes]] | None = None) -> None:
+        self.secret_keys: tuple[str, ...] = (secret_keys,) if isinstance(secret_keys, str) else tuple(secret_keys)
+        if not self.secret_keys:
+            raise ValueError("at least one secret key is needed")
+        self._load_stable = stable
+        self._stable: dict[str, bytes] | None = None
+        self._lock = threading.Lock()
+        self._macs: dict[str, tuple[bytes, ...]] = {}
+
+    # -- values that never change ----------------------------------------------------------
+    def _value(self, label: str) -> bytes:
+        values = self._stable
+        if values is None:
+            with self._lock:
+                if self._stable is None:
+                    loaded = self._load_stable(self) if self._load_stable else derive_stable(self.secret_keys[-1])
+                    self._stable = {label: loaded[label] for label in STABLE}
+                values = self._stable
+        return values[label]
+
+    def use_stable(self, values: Mapping[str, bytes]) -> None:
+        """Use these stable values from now on (read from the database at start)."""
+        with self._lock:
+            self._stable = {label: values[label] for label in STABLE}
+
+    @property
     def pairwise(self) -> bytes:
-        return _derive(self._secret, "pairwise-identifiers")
+        return self._value("pairwise-identifiers")
 
-    @cached_property
+    @property
     def cards(self) -> bytes:
-        return _derive(self._secret, "card-digests")
+        return self._value("card-digests")
 
-    @cached_property
+    @property
     def statistics(self) -> bytes:
-        return _derive(self._secret, "statistics")
+        return self._value("statistics")
 
-    @cached_property
+    @property
     def tokens(self) -> bytes:
-        return _derive(self._secret, "token-hashes")
+        return self._value("token-hashes")
+
+    def token_hash(self, token: str) -> str:
+        """Fast keyed hash for high-entropy secrets (API tokens, client secrets): a stable lookup key."""
+        return hmac.new(self.tokens, token.encode(), hashlib.sha256).hexdigest()
+
+    # -- keys that follow the secret ----------------------------------------------------------
+    def mac_keys(self, purpose: str) -> tuple[bytes, ...]:
+        """Keys for short-lived MACs of ``purpose``, newest first: sign with the first, accept any."""
+        keys = self._macs.get(purpose)
+        if keys is None:
+            prefix = purpose.encode() + b"\x1f"
+            keys = tuple(hashlib.sha256(prefix + _derive(secret, "token-hashes")).digest()
+                         for secret in self.secret_keys)
+            self._macs[purpose] = keys
+        return keys
 
     @cached_property
-    def _fernet(self) -> Fernet:
-        return Fernet(base64.urlsafe_b64encode(_derive(self._secret, "encryption-at-rest")))
+    def _fernet(self) -> MultiFernet:
+        return MultiFernet([Fernet(base64.urlsafe_b64encode(_derive(secret, "encryption-at-rest")))
+                            for secret in self.secret_keys])
 
     def encrypt(self, data: bytes) -> bytes:
         return self._fernet.encrypt(data)
@@ -60,7 +118,14 @@ class InstanceKeys:
         try:
             return self._fernet.decrypt(token)
         except InvalidToken as exc:
-            raise DecryptionError("a stored secret cannot be decrypted: was secret_key changed?") from exc
+            raise DecryptionError(_UNREADABLE) from exc
+
+    def reencrypt(self, token: bytes) -> bytes:
+        """``token`` encrypted again under the newest key (raises DecryptionError if no key opens it)."""
+        try:
+            return self._fernet.rotate(token)
+        except InvalidToken as exc:
+            raise DecryptionError(_UNREADABLE) from exc
 
     def encrypt_json(self, data: dict[str, Any]) -> bytes:
         return self.encrypt(json.dumps(data, separators=(",", ":")).encode())
@@ -68,9 +133,9 @@ class InstanceKeys:
     def decrypt_json(self, token: bytes | None) -> dict[str, Any]:
         return json.loads(self.decrypt(token)) if token else {}
 
-    def token_hash(self, token: str) -> str:
-        """Fast keyed hash for high-entropy secrets (API tokens, client secrets)."""
-        return hmac.new(self.tokens, token.encode(), hashlib.sha256).hexdigest()
+
+_UNREADABLE = ("a stored secret cannot be decrypted with any key of secret_keys: "
+               "was a key removed before `broker secrets rotate` had run?")
 
 
 def random_token(nbytes: int = 32) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pluggy
 
+from . import instance_secrets
 from .config import Settings
 from .crypto import InstanceKeys
 from .db import Database
@@ -23,8 +24,10 @@ from .state import StateStore, open_state_store
 class Runtime:
     def __init__(self, settings: Settings, *, extra_plugins: tuple[Any, ...] = ()) -> None:
         self.settings = settings
-        self.keys = InstanceKeys(settings.secret_key)
         self.db = Database(settings.effective_database_url)
+        #: stable values from the database (read on first use); the rest follows ``secret_keys``
+        self.keys = InstanceKeys(settings.secret_keys, stable=lambda keys: instance_secrets.load(self.db, keys))
+        instance_secrets.prime(self.db, self.keys)
         self.state: StateStore = open_state_store(settings.redis_url, self.db)
         self.pm: pluggy.PluginManager = make_plugin_manager(
             load_entrypoints=settings.plugins_load_entrypoints,

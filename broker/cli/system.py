@@ -39,7 +39,18 @@ def db_upgrade(revision: str) -> None:
     if runtime.db.is_sqlite:
         Path(runtime.settings.instance_path).mkdir(parents=True, exist_ok=True)
     upgrade(runtime.db.engine, revision)
+    _store_instance_secrets(runtime)
     click.echo(f"database at revision {current_revision(runtime.db.engine)}")
+
+
+def _store_instance_secrets(runtime) -> None:
+    """The instance's stable values are stored as soon as their table exists (see broker.instance_secrets)."""
+    from .. import instance_secrets
+
+    try:
+        instance_secrets.prime(runtime.db, runtime.keys)
+    except BrokerError as exc:
+        fail(exc)
 
 
 @cli.command("check-config")
@@ -52,7 +63,7 @@ def check_config() -> None:
     except BrokerError as exc:
         fail(exc)
     click.echo(f"ok: base_url={s.base_url} database={s.effective_database_url.split('@')[-1]} "
-               f"state={'redis' if s.redis_url else 'sql'}")
+               f"state={'redis' if s.redis_url else 'sql'} secret_keys={len(s.secret_keys)}")
 
 
 @cli.group()

@@ -27,15 +27,14 @@ FRESH = "fresh"
 FRESH_WINDOW = 600
 
 
-def _mac(runtime, text: str) -> str:
-    key = hashlib.sha256(b"fresh-login\x1f" + runtime.keys.tokens).digest()
+def _mac(key: bytes, text: str) -> str:
     return base64.urlsafe_b64encode(hmac.new(key, text.encode(), hashlib.sha256).digest()[:12]).decode().rstrip("=")
 
 
 def fresh_marker(runtime, since: float | None = None) -> str:
     """A signed "log in after this instant" (milliseconds, so that a login a moment later counts)."""
     stamp = str(int((since if since is not None else time.time()) * 1000))
-    return f"{stamp}.{_mac(runtime, stamp)}"
+    return f"{stamp}.{_mac(runtime.keys.mac_keys('fresh-login')[0], stamp)}"
 
 
 def fresh_since(runtime, value: str | None) -> float | None:
@@ -43,8 +42,10 @@ def fresh_since(runtime, value: str | None) -> float | None:
     if not value or len(value) > 64:
         return None
     stamp, _, mac = value.partition(".")
-    if not stamp.isdigit() or len(stamp) > 15 or not hmac.compare_digest(mac, _mac(runtime, stamp)):
+    if not stamp.isdigit() or len(stamp) > 15:
         return None
+    if not any(hmac.compare_digest(mac, _mac(key, stamp)) for key in runtime.keys.mac_keys("fresh-login")):
+        return None  # signed with none of the instance's keys (newest first, older ones until removed)
     since = int(stamp) / 1000
     if time.time() - since > FRESH_WINDOW:
         return None

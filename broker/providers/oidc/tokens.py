@@ -133,20 +133,23 @@ class TokenStore:
         self.state = runtime.state
         self.settings = runtime.settings
         self._hash = runtime.keys.token_hash
-        self._mac_key = hashlib.sha256(b"oidc-code-mac\x1f" + runtime.keys.tokens).digest()
+        #: newest first: codes are signed with the first, those of an older instance secret still count
+        self._mac_keys = runtime.keys.mac_keys("oidc-code-mac")
 
     # -- codes ---------------------------------------------------------------------------
-    def _code_mac(self, random_part: str) -> str:
-        digest = hmac.new(self._mac_key, random_part.encode(), hashlib.sha256).digest()[:16]
+    @staticmethod
+    def _code_mac(key: bytes, random_part: str) -> str:
+        digest = hmac.new(key, random_part.encode(), hashlib.sha256).digest()[:16]
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     def new_code(self) -> str:
         random_part = secrets.token_urlsafe(32)
-        return f"{random_part}.{self._code_mac(random_part)}"
+        return f"{random_part}.{self._code_mac(self._mac_keys[0], random_part)}"
 
     def is_ours(self, code: str) -> bool:
         random_part, _, mac = code.rpartition(".")
-        return bool(random_part) and hmac.compare_digest(mac, self._code_mac(random_part))
+        return bool(random_part) and any(hmac.compare_digest(mac, self._code_mac(key, random_part))
+                                         for key in self._mac_keys)
 
     def grant_of(self, code: str) -> str:
         return self._hash(f"grant\x1f{code}")[:32]
