@@ -99,12 +99,15 @@ class LinkSettings(BaseModel):
         scheme = urlsplit(self.url_template.split("{", 1)[0]).scheme
         if not self.url_template.startswith("https://") and not (self.allow_http and scheme == "http"):
             raise ValueError("url template: must start with https:// (http:// only with --allow-http, for tests)")
+        prefix = self.url_template.split("{", 1)[0]
         try:
-            host = urlsplit(self.url_template.split("{", 1)[0]).hostname
+            host = urlsplit(prefix).hostname
         except ValueError:
             host = None
-        if not host:
-            raise ValueError("url template: the host must be written out, not a placeholder")
+        authority_closed = any(c in prefix.split("://", 1)[-1] for c in "/?#")
+        if not host or not authority_closed or "@" in prefix:
+            raise ValueError("url template: the host must be written out in full (https://host/…) before any "
+                             "placeholder")
         if self.algorithm in tpl.LEGACY_ALGORITHMS and not self.allow_legacy:
             raise ValueError(f"algorithm {self.algorithm} is legacy (a hash of message + secret, weaker than "
                              "HMAC); give --allow-legacy only if the supplier accepts nothing else")
