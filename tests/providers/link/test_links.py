@@ -135,6 +135,9 @@ def test_deep_links_stay_on_the_registered_origins(live, patron, add_link):
         assert refused.status_code == 400 and "Location" not in refused.headers, target
         assert "hors du site du fournisseur" in refused.text
     assert usage(live, slug) == before, "a refused deep link is not an access"
+    english = patron.get(live.url(f"/go/{slug}?" + urlencode({"target": "https://evil.example.org/"})),
+                         headers={"Accept-Language": "en"})
+    assert english.status_code == 400 and "This link leads outside the supplier" in english.text
 
 
 def test_a_template_without_target_refuses_any_deep_link(live, patron, add_link):
