@@ -93,7 +93,11 @@ def _http_url(url: str | None) -> str | None:
 
 @bp.get("/go/<slug>")
 def go(slug: str):
-    """Check access, then hand the patron to the supplier's protocol (or its login page)."""
+    """Check access, then hand the patron to the supplier's protocol (or its login page).
+
+    A provider with its own issuance handler (``ProviderSpec.issue``, e.g. signed
+    links) answers for a logged-in patron: its issuance step decides and records.
+    """
     rt = runtime()
     target = request.args.get("target") or None
     if target is not None and len(target) > MAX_TARGET:
