@@ -63,7 +63,7 @@ def _start_login(kind: Kind, return_to: str):
         else:
             return redirect(cas_client.login_url(base, base + return_to))
     except (saml_sp.SamlSpError, oidc_rp.OidcRpError) as exc:
-        return pages.render_error(kind, _("Sésame ne répond pas à ce fournisseur."), 502, exc.reason)
+        return pages.render_error(kind, _("Sésame ne répond pas à ce fournisseur."), 503, exc.reason)
     response = redirect(url)
     sessions.save(kind, response, {"pending": pending})
     return response

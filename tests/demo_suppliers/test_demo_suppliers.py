@@ -211,3 +211,33 @@ def test_statistics_pages_aggregate_on_demand_in_demo_mode_only(demo_app, demo):
     client = statskit.as_staff(app, app.test_client(), statskit.ADMIN)
     assert client.get("/staff/stats/").status_code == 200
     assert _current_month_accesses(app) == (1 if demo else None)
+
+
+HOSTILE = ["", "ticket=%FF%FE", "ticket=ST-" + "0" * 300, "state=%00&code=%FF", "error=%E2%80%AE&state=x",
+           "next=//evil.example/&lang=zz", "next=" + "A" * 3000, "RelayState=%0D%0ASet-Cookie:x=1"]
+
+
+def test_hostile_requests_get_no_server_error(demo_app):
+    """Every demo supplier route, with Sésame unreachable on the back channel: 4xx or 503, never a 500."""
+    from support import free_port
+
+    app = demo_app(base_url=f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    _register(app)
+    client = app.test_client()
+    client.set_cookie("demo_supplier_saml", "x" * 30, path="/demo/suppliers/saml/")
+    failures = []
+    paths = ["/demo/suppliers/saml/", "/demo/suppliers/oidc/", "/demo/suppliers/cas/", "/demo/suppliers/cas/x",
+             "/demo/suppliers/saml/resource/%FF%00", "/demo/suppliers/oidc/resource/" + "x" * 300,
+             "/demo/suppliers/saml/login", "/demo/suppliers/cas/login", "/demo/suppliers/oidc/callback",
+             "/demo/suppliers/saml/metadata"]
+    for path in paths:
+        for query in HOSTILE:
+            status = client.get(path, query_string=query).status_code
+            if status >= 500 and status != 503:
+                failures.append((path, query[:20], status))
+    for body in ({"SAMLResponse": "%%%"}, {"SAMLResponse": "PHg+PC94Pg==", "RelayState": "\u202e"},
+                 b"\xff\xfe\x00"):
+        status = client.post("/demo/suppliers/saml/acs", data=body).status_code
+        if status >= 500:
+            failures.append(("acs", str(body)[:20], status))
+    assert not failures, failures
