@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from lxml import etree
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
@@ -63,7 +64,12 @@ def sp_metadata(base_url: str) -> bytes:
     errors = settings.validate_metadata(xml)
     if errors:  # pragma: no cover - python3-saml's own metadata
         raise SamlSpError(", ".join(errors))
-    return xml if isinstance(xml, bytes) else xml.encode()
+    # python3-saml dates its metadata (valid two days): registered once by `broker demo`, it must not
+    # expire, and the same address must give the same document
+    root = etree.fromstring(xml if isinstance(xml, bytes) else xml.encode())
+    for name in ("validUntil", "cacheDuration"):
+        root.attrib.pop(name, None)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
 
 
 def idp_settings(base_url: str) -> dict[str, Any]:
@@ -124,8 +130,6 @@ def accept(base_url: str, form: dict[str, str], request_id: str | None) -> dict[
 
 def _friendly_names(auth: OneLogin_Saml2_Auth) -> dict[str, str]:
     """Attribute name → FriendlyName, read from the checked assertion."""
-    from lxml import etree
-
     xml = auth.get_last_response_xml()
     if not xml:
         return {}

@@ -241,3 +241,12 @@ def test_hostile_requests_get_no_server_error(demo_app):
         if status >= 500:
             failures.append(("acs", str(body)[:20], status))
     assert not failures, failures
+
+
+def test_the_registered_sp_metadata_never_expires_and_is_stable():
+    from broker.demo_suppliers.saml_sp import sp_metadata
+
+    first = sp_metadata(BASE)
+    root = etree.fromstring(first)
+    assert root.get("validUntil") is None and root.get("cacheDuration") is None
+    assert sp_metadata(BASE) == first
