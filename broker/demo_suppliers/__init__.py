@@ -28,7 +28,7 @@ def init_app(app: Flask) -> None:
     """Register the demo suppliers' pages (and on-demand statistics) when ``demo = true``."""
     runtime = app.extensions["broker"]
     if not runtime.settings.demo:
-        log.debug("demo suppliers not served: demo = false")
+        log.info("demo suppliers not served: demo = false")
         return
     from . import stats_refresh
 

@@ -250,3 +250,27 @@ def test_the_registered_sp_metadata_never_expires_and_is_stable():
     root = etree.fromstring(first)
     assert root.get("validUntil") is None and root.get("cacheDuration") is None
     assert sp_metadata(BASE) == first
+
+
+def test_without_the_demo_extra_nothing_is_served_nor_registered(demo_app, monkeypatch):
+    import sys
+
+    import broker.demo_suppliers as package
+
+    from broker.demo import register_demo_suppliers
+
+    for module in ("views", "cas_client", "saml_sp", "oidc_rp"):  # imported again, they import python-cas again
+        monkeypatch.delitem(sys.modules, f"broker.demo_suppliers.{module}", raising=False)
+        monkeypatch.delattr(package, module, raising=False)
+    monkeypatch.setitem(sys.modules, "cas", None)  # python-cas missing: importing it raises ImportError
+    logged = []
+    # (a logging config loaded earlier in the run may have disabled the logger: record the call itself)
+    monkeypatch.setattr(package.log, "info", lambda message, *args: logged.append(message % args))
+    app = demo_app()
+    assert logged == ["demo suppliers not served: the demo extra is not installed (cas)"]
+    client = app.test_client()
+    assert client.get("/demo/suppliers/saml/metadata").status_code == 404
+    runtime = app.extensions["broker"]
+    with runtime.db.session() as s:
+        assert register_demo_suppliers(runtime, s) == "skipped: the demo extra is not installed (cas)"
+    assert set(_rows(app)[0]) == set()
