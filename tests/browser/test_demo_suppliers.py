@@ -145,3 +145,13 @@ def test_the_supplier_starts_the_login_itself_and_logs_out(demo_live, page):
     expect(page.locator("#identifier")).to_have_text(_pairwise(app, "demo-saml"))
     page.get_by_role("button", name="Se déconnecter de ce site").click()
     expect(page).to_have_url(f"{base}/")
+
+
+def test_a_login_that_cannot_be_verified_gets_a_clear_page(demo_live, page, axe_check):
+    base, _app = demo_live
+    page.goto(f"{base}/demo/suppliers/oidc/callback?code=forged&state=forged")
+    expect(page.locator(".lead")).to_have_text("Connexion impossible")
+    expect(page.locator("main")).to_contain_text("recommencez depuis le catalogue")
+    axe_check(page, "demo supplier error page")
+    page.goto(f"{base}/demo/suppliers/oidc/callback?code=forged&state=forged&lang=en")
+    expect(page.locator(".lead")).to_have_text("Login failed")
