@@ -18,7 +18,7 @@ class Kind:
     slug: str
     name: str
     description: str
-    library: str
+    built_with: str
 
     def path(self, rest: str = "") -> str:
         """Path of a page of this demo supplier (``rest`` without a leading slash)."""
