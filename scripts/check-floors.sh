@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Check the dependency floors: install the LOWEST version of every package that
-# pyproject.toml names (runtime, test and demo lists; what they pull in is
-# resolved normally), check that each one really landed on its declared floor,
+# Check the dependency floors: install every package that pyproject.toml names
+# (runtime, test and demo lists) at exactly its declared floor, with the newest
+# versions of what they pull in that fit, check that each one landed there,
 # then import the app and run a smoke selection of the tests with them.
 #
 #   scripts/check-floors.sh [pytest args…]      (make floors)
@@ -32,7 +32,25 @@ fi
 
 echo "floors: creating $venv"
 "$UV" venv --quiet --python "$(command -v "$PYTHON")" "$venv"
-"$UV" pip install --quiet --python "$venv/bin/python" --resolution lowest-direct -e "$ROOT[test,demo]"
+# Each declared floor as a pin: the resolver then finds versions of the indirect
+# dependencies that accept every floor at once (or says why none exist).
+"$PYTHON" - "$venv/floors.txt" <<'PY'
+import re
+import sys
+import tomllib
+
+project = tomllib.load(open("pyproject.toml", "rb"))["project"]
+lines = project["dependencies"] + project["optional-dependencies"]["test"] + project["optional-dependencies"]["demo"]
+pins = {}
+for line in lines:
+    found = re.match(r"\s*([A-Za-z0-9._-]+)(\[[^\]]*\])?\s*(.*)", line)
+    floor = re.search(r">=\s*([0-9][^,;\s]*)", found.group(3))
+    if not floor:
+        sys.exit(f"floors: {found.group(1)} has no floor (>=) in pyproject.toml")
+    pins[found.group(1).lower()] = floor.group(1)
+open(sys.argv[1], "w").write("".join(f"{name}=={version}\n" for name, version in sorted(pins.items())))
+PY
+"$UV" pip install --quiet --python "$venv/bin/python" --resolution lowest-direct -c "$venv/floors.txt" -e "$ROOT[test,demo]"
 
 echo "floors: every declared package at its floor?"
 "$venv/bin/python" - <<'PY'
@@ -42,9 +60,12 @@ from importlib.metadata import PackageNotFoundError, requires, version
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-wrong = []
+wrong, seen = [], set()
 for line in requires("sesame-broker") or []:
     req = Requirement(line)
+    if req.name in seen:
+        continue
+    seen.add(req.name)
     if req.marker and not any(req.marker.evaluate({"extra": e}) for e in ("", "test", "demo")):
         continue
     floors = [s.version for s in req.specifier if s.operator == ">="]
