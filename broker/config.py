@@ -207,10 +207,10 @@ def _validate_mail(s: Settings) -> None:
             with open(path, "rb"):
                 pass
             ssl.create_default_context(cafile=str(path))
+        except ssl.SSLError:  # (an OSError too: first)
+            raise ConfigError("smtp_ca_file", f"{path} holds no PEM certificate") from None
         except OSError as exc:
             raise ConfigError("smtp_ca_file", f"cannot read {path}: {exc.strerror}") from None
-        except ssl.SSLError:
-            raise ConfigError("smtp_ca_file", f"{path} holds no PEM certificate") from None
     if s.smtp_host and s.smtp_username and s.effective_smtp_tls == "none":
         raise ConfigError("smtp_username", "SMTP credentials are only sent over verified TLS: set smtp_tls to starttls or tls")
     if not 1 <= s.smtp_timeout <= 300:
