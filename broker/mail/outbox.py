@@ -224,6 +224,16 @@ def failed_count(session: Session, network_ids: Iterable[int]) -> int:
                           .where(OutboxMessage.state == "failed", _visible(network_ids))) or 0
 
 
+def failed_summary(session: Session, network_ids: Iterable[int], *, subjects: int = 5) -> tuple[int, list[str]]:
+    """How many failed messages these networks' admins have, and the subjects of the latest (distinct)."""
+    count = failed_count(session, network_ids)
+    latest: list[str] = []
+    for message in failed_messages(session, network_ids, limit=50) if count else ():
+        if message.subject not in latest:
+            latest.append(message.subject)
+    return count, latest[:subjects]
+
+
 def retry(session: Session, message_id: int, network_ids: Iterable[int] | None = None, *,
           clock: Clock = utcnow) -> OutboxMessage | None:
     """Put a failed message back in the queue with fresh attempts; None when there is no such failed message
