@@ -22,14 +22,16 @@ __all__ = ["queue"]
 
 
 def queue(runtime, session: Session, to: str | None, subject: str, body: str, *,
-          network_id: int | None = None) -> None:
+          library=None, network_id: int | None = None) -> None:
     """Queue a plain-text message, sent once ``session``'s transaction is committed.
 
-    ``network_id``: the network whose admins are told if the message cannot be sent.
+    The admins of the network of ``library`` (or of ``network_id``) are told if the message cannot be sent.
     """
     settings = runtime.settings
     if not settings.smtp_host or not to:
         return
+    if library is not None:
+        network_id = library.partner.network_id
     row = OutboxMessage(state="pending", recipient=to, subject=subject[:300], body=body,
                         message_id=make_msgid(domain=urlsplit(settings.base_url).hostname or "sesame"),
                         network_id=network_id, attempts=0, next_attempt_at=utcnow(), last_error="")

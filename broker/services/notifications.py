@@ -21,7 +21,7 @@ def registered(runtime, session, patron, lib, membership) -> None:
                 f"Hello,\n\nYour registration with {lib.name} was received. Your library will check it and "
                 "you will get an e-mail when it decides.")
     queue(runtime, session, patron.email, subject, body + _SIGNATURE.format(library=lib.name),
-          network_id=lib.partner.network_id)
+          library=lib)
 
 
 _DECISIONS = {
@@ -49,4 +49,4 @@ def decided(runtime, session, patron, lib, membership, transition: Transition, r
     contact = f"\n\nContact : {lib.contact_email}" if lib.contact_email else ""
     body = f"Bonjour,\n\n{fr}{why_fr}{contact}\n\nHello,\n\n{en}{why_en}"
     queue(runtime, session, patron.email, subject, body + _SIGNATURE.format(library=lib.name),
-          network_id=lib.partner.network_id)
+          library=lib)

@@ -30,5 +30,5 @@ def close_account(runtime, session: Session, uid: str) -> bool:
           "Votre compte est fermé / Your account is closed",
           f"Bonjour,\n\nVotre compte Sésame auprès de {lib.name} est fermé et vos données personnelles "
           "sont effacées.\n\nHello,\n\nYour Sésame account is closed and your personal data erased.\n",
-          network_id=lib.partner.network_id)
+          library=lib)
     return True

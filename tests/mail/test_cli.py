@@ -88,8 +88,10 @@ def test_check_is_one_line_naming_the_setting(broker_cli, smtp_server, monkeypat
     result = broker_cli("mail", "check")
     assert result.exit_code == 0 and "tls=none" in result.stdout
     monkeypatch.setenv("BROKER_SMTP_CA_FILE", "/nonexistent/ca.pem")
-    result = broker_cli("mail", "check")
-    assert result.exit_code == 2 and result.stderr.startswith("error: smtp_ca_file")
+    for command in (("mail", "check"), ("check-config",), ("mail", "send-pending")):
+        result = broker_cli(*command)
+        assert result.exit_code == 2, command
+        assert result.stderr.startswith("error: smtp_ca_file") and result.stderr.strip().count("\n") == 0
 
 
 def test_two_send_pending_runs_at_once_send_each_message_once(database_url, make_app, smtp_server, tmp_path):

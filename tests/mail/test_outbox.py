@@ -123,7 +123,8 @@ def test_a_message_that_keeps_failing_is_marked_failed_for_the_admins(make_app, 
     assert len(server.received.messages) == 1
 
 
-def test_a_refused_recipient_fails_at_once_and_the_error_keeps_no_address(make_app, smtp_server, clock):
+def test_a_refused_recipient_fails_at_once_and_the_error_keeps_no_address(make_app, smtp_server, clock, caplog):
+    caplog.set_level("INFO", logger="broker.mail")
     server = smtp_server(refuse_rcpt="550 5.1.1 <{address}>: Recipient address rejected: user unknown")
     runtime = _app(make_app, server.port)
     _queue(runtime, 2)
@@ -133,6 +134,8 @@ def test_a_refused_recipient_fails_at_once_and_the_error_keeps_no_address(make_a
         assert row.state == "failed" and row.attempts == 1
         assert "550" in row.last_error and "<address>" in row.last_error
         assert "@" not in row.last_error
+    mail_logs = [r.getMessage() for r in caplog.records if r.name == "broker.mail"]
+    assert len(mail_logs) == 2 and all("550" in line and "@" not in line for line in mail_logs)
 
 
 def test_a_claimed_message_cannot_be_claimed_again(database_url, make_app, clock):

@@ -90,3 +90,17 @@ def test_an_admin_deletes_a_failed_e_mail(staff_app):
     page = admin.get("/staff/mail").get_data(as_text=True)
     assert "supprimé sans être envoyé" in page and "Aucun e-mail en échec." in page
     assert admin.post(f"/staff/mail/{message_id}/discard").status_code == 400  # no CSRF token
+
+
+def test_a_decision_e_mail_is_tied_to_the_library_s_network_and_keeps_no_address_once_sent(staff_app):
+    from web.staff.staffkit import VIRE_LIB, membership_id
+
+    mid = membership_id(staff_app, VIRE_LIB, "V0002")
+    referent = staff_app.test_client()
+    as_staff(staff_app, referent, VIRE)
+    assert post(referent, f"/staff/memberships/{mid}/validate").status_code == 303
+    assert any(m["To"] == "thomas.garnier@example.org" for m in staff_app.smtp.messages)
+    with staff_app.extensions["broker"].db.session() as s:
+        calvados = s.scalar(select(Network.id).where(Network.slug == "calvados"))
+        rows = list(s.scalars(select(OutboxMessage)))
+    assert [(r.state, r.network_id, r.recipient, r.body) for r in rows] == [("sent", calvados, "", "")]
