@@ -126,7 +126,8 @@ def _finish(db, settings, row: OutboxMessage, token: str, now: datetime, error: 
     return outcome
 
 
-def _run(runtime, ids: Iterable[int] | None, clock: Clock, limit: int) -> Report:
+def _send(runtime, ids: Iterable[int] | None, clock: Clock, limit: int) -> Report:
+    """Claim and send these messages (None: the due ones, at most ``limit``); the counts of what happened."""
     settings = runtime.settings
     db = runtime.db
     report = Report()
@@ -153,23 +154,25 @@ def _run(runtime, ids: Iterable[int] | None, clock: Clock, limit: int) -> Report
                     break  # the server cannot be used now: the other messages wait for the next run
         finally:
             conn.close()
-    _forget_old(db, settings, clock())
-    with db.session() as s:
+    return report
+
+
+def send_pending(runtime, *, clock: Clock = utcnow, limit: int = BATCH) -> Report:
+    """Send the due messages once (at most ``limit``), then forget the old ones; what
+    ``broker mail send-pending`` and each turn of the worker run."""
+    report = _send(runtime, None, clock, limit)
+    _forget_old(runtime.db, runtime.settings, clock())
+    with runtime.db.session() as s:
         counts = dict(s.execute(select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)).all())
     report.pending = counts.get("pending", 0)
     report.failed_total = counts.get("failed", 0)
     return report
 
 
-def send_pending(runtime, *, clock: Clock = utcnow, limit: int = BATCH) -> Report:
-    """Send the due messages once (at most ``limit``); what ``broker mail send-pending`` runs."""
-    return _run(runtime, None, clock, limit)
-
-
 def deliver(runtime, ids: list[int], *, clock: Clock = utcnow) -> None:
     """Try these messages now (after the commit that queued them); never raises: the outbox keeps them."""
     try:
-        _run(runtime, ids, clock, len(ids))
+        _send(runtime, ids, clock, len(ids))
     except Exception as exc:  # a database hiccup: the worker or cron tries again later
         log.warning("e-mail left in the outbox: %s", type(exc).__name__)
 
