@@ -77,10 +77,12 @@ def describe(exc: BaseException, settings) -> SendError:
                             for code, msg in exc.recipients.values())
         return SendError(f"recipient refused: {replies}"[:300], connection=False,
                          permanent=bool(codes) and all(500 <= code < 600 for code in codes))
-    if isinstance(exc, smtplib.SMTPResponseException):
+    if isinstance(exc, smtplib.SMTPDataError):
         code = exc.smtp_code
         return SendError(f"server refused the message: {_reply(exc, settings)}"[:300], connection=code == 421,
                          permanent=500 <= code < 600)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return SendError(f"server answered {_reply(exc, settings)}"[:300])
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         return SendError(scrub(f"not supported by the server: {exc}", settings), setting="smtp_tls")
     if isinstance(exc, smtplib.SMTPServerDisconnected):
@@ -125,7 +127,10 @@ class Connection:
                 smtp.close()
                 raise
         except Exception as exc:
-            raise describe(exc, s) from None
+            error = describe(exc, s)
+            # whatever fails before a message is sent is about the server, never about a message
+            error.connection, error.permanent = True, False
+            raise error from None
         self.smtp = smtp
 
     def send(self, message: EmailMessage) -> None:

@@ -138,6 +138,26 @@ def test_a_refused_recipient_fails_at_once_and_the_error_keeps_no_address(make_a
     assert len(mail_logs) == 2 and all("550" in line and "@" not in line for line in mail_logs)
 
 
+def test_a_server_that_turns_connections_away_fails_no_message(make_app, clock):
+    """A 5xx greeting is about the server, not about a message: the messages wait and are retried."""
+    import socketserver
+
+    class TurnAway(socketserver.BaseRequestHandler):
+        def handle(self):
+            self.request.sendall(b"554 5.3.2 no SMTP service here\r\n")
+
+    with socketserver.TCPServer(("127.0.0.1", 0), TurnAway) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            runtime = _app(make_app, server.server_address[1])
+            _queue(runtime, 2)
+            report = send_pending(runtime, clock=clock)
+        finally:
+            server.shutdown()
+    assert (report.retrying, report.failed, report.pending) == (1, 0, 2)
+    assert "554" in _rows(runtime)[0].last_error
+
+
 def test_a_claimed_message_cannot_be_claimed_again(database_url, make_app, clock):
     runtime = make_app(database_url=database_url, smtp_host="127.0.0.1", smtp_port=1,
                        mail_send_at_once=False).extensions["broker"]
