@@ -12,7 +12,8 @@ shown to the network admins, who may send it again.
 
 Entry points: :func:`send_pending` (one run, for ``broker mail send-pending``
 and cron), :func:`run_worker` (a loop for a background thread of a server
-process) and :func:`deliver` (right after the commit that queued a message).
+process; :func:`start_worker` starts it in one) and :func:`deliver` (right
+after the commit that queued a message).
 """
 
 from __future__ import annotations
@@ -199,6 +200,20 @@ def run_worker(runtime, stop_event: threading.Event, clock: Clock = utcnow, *,
             log.warning("mail worker run failed: %s", type(exc).__name__)
         stop_event.wait(poll)
     log.info("mail worker stopped")
+
+
+def start_worker(runtime, *, clock: Clock = utcnow) -> Callable[[], None]:
+    """``run_worker`` in a daemon thread named ``mail``; returns a function that stops it and waits
+    for the run under way to end (at most ``smtp_timeout`` per step of the message being sent)."""
+    stop = threading.Event()
+    thread = threading.Thread(target=run_worker, args=(runtime, stop, clock), daemon=True, name="mail")
+    thread.start()
+
+    def stop_worker(timeout: float | None = None) -> None:
+        stop.set()
+        thread.join(timeout)
+
+    return stop_worker
 
 
 def _forget_old(db, settings, now: datetime) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from broker.clock import as_utc
 from broker.db.mail_models import OutboxMessage
 from broker.mail import queue
-from broker.mail.outbox import _claim, failed_count, failed_messages, retry, run_worker, send_pending
+from broker.mail.outbox import _claim, failed_count, failed_messages, retry, run_worker, send_pending, start_worker
 from mail.smtpkit import Clock
 from support import free_port
 
@@ -188,17 +188,33 @@ def test_sent_traces_and_failed_messages_are_deleted_after_mail_keep_days(make_a
 def test_the_worker_sends_until_it_is_stopped(make_app, smtp_server):
     server = smtp_server()
     runtime = _app(make_app, server.port)
+    _queue(runtime, 1)
     stop = threading.Event()
     worker = threading.Thread(target=run_worker, args=(runtime, stop), kwargs={"poll_seconds": 0.05}, daemon=True)
     worker.start()
     try:
-        _queue(runtime, 2)
+        _queue(runtime, 2)  # one more, for a later run ("Sujet 0" again, its own message)
         deadline = time.monotonic() + 30
-        while len(server.received.messages) < 2 and time.monotonic() < deadline:
+        while len(server.received.messages) < 3 and time.monotonic() < deadline:
             time.sleep(0.02)  # waiting for the worker's result, not for time to pass
     finally:
         stop.set()
         worker.join(10)
     assert not worker.is_alive()
-    assert sorted(m["Subject"] for m in server.received.messages) == ["Sujet 0", "Sujet 1"]
-    assert [r.state for r in _rows(runtime)] == ["sent", "sent"]
+    assert sorted(m["Subject"] for m in server.received.messages) == ["Sujet 0", "Sujet 0", "Sujet 1"]
+    assert [r.state for r in _rows(runtime)] == ["sent", "sent", "sent"]
+
+
+def test_start_worker_runs_it_in_a_thread_until_stopped(make_app, smtp_server):
+    server = smtp_server()
+    runtime = _app(make_app, server.port)
+    _queue(runtime)  # sent by the worker's first run
+    stop = start_worker(runtime)
+    try:
+        deadline = time.monotonic() + 30
+        while not server.received.messages and time.monotonic() < deadline:
+            time.sleep(0.02)  # waiting for the worker's result, not for time to pass
+    finally:
+        stop(10)
+    assert [m["Subject"] for m in server.received.messages] == ["Sujet 0"]
+    assert not any(t.name == "mail" and t.is_alive() for t in threading.enumerate())
