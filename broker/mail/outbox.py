@@ -145,10 +145,16 @@ def _send(runtime, ids: Iterable[int] | None, clock: Clock, limit: int) -> Repor
                     continue
                 error = None
                 try:
-                    conn.send(build_message(settings, to=row.recipient, subject=row.subject, body=row.body,
-                                            message_id=row.message_id, created_at=row.created_at))
-                except SendError as exc:
-                    error = exc
+                    message = build_message(settings, to=row.recipient, subject=row.subject, body=row.body,
+                                            message_id=row.message_id, created_at=row.created_at)
+                except (ValueError, TypeError) as exc:  # e.g. a malformed address: no attempt can help
+                    error = SendError(f"the message cannot be written: {type(exc).__name__}", connection=False,
+                                      permanent=True)
+                else:
+                    try:
+                        conn.send(message)
+                    except SendError as exc:
+                        error = exc
                 outcome = _finish(db, settings, row, token, clock(), error)
                 setattr(report, outcome, getattr(report, outcome) + 1)
                 if error is not None and error.connection:

@@ -140,6 +140,9 @@ class Connection:
         assert self.smtp is not None
         try:
             self.smtp.send_message(message)
+        except smtplib.SMTPNotSupportedError:  # an address that needs SMTPUTF8, which the server lacks
+            raise SendError("the server does not accept non-ASCII addresses (SMTPUTF8)", connection=False,
+                            permanent=True) from None
         except Exception as exc:
             error = describe(exc, self.settings)
             if error.connection:

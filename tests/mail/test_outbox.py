@@ -218,3 +218,16 @@ def test_start_worker_runs_it_in_a_thread_until_stopped(make_app, smtp_server):
         stop(10)
     assert [m["Subject"] for m in server.received.messages] == ["Sujet 0"]
     assert not any(t.name == "mail" and t.is_alive() for t in threading.enumerate())
+
+
+def test_a_message_that_cannot_be_written_fails_at_once_and_the_next_is_sent(make_app, smtp_server, clock):
+    server = smtp_server()
+    runtime = _app(make_app, server.port)
+    with runtime.db.session() as s:
+        queue(runtime, s, "patron@example.org\nBcc: everyone@example.org", "Injection", "Bonjour")
+        queue(runtime, s, "patron@example.org", "Normal", "Bonjour")
+    report = send_pending(runtime, clock=clock)
+    assert (report.failed, report.sent) == (1, 1)
+    assert [m["Subject"] for m in server.received.messages] == ["Normal"]
+    failed = _rows(runtime)[0]
+    assert failed.state == "failed" and "cannot be written" in failed.last_error and "@" not in failed.last_error
