@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from ..clock import utcnow
 from ..db.mail_models import OutboxMessage
+from ..metrics import MAIL_ATTEMPTS
 from .smtp import Connection, SendError, build_message
 
 log = logging.getLogger("broker.mail")
@@ -117,6 +118,7 @@ def _finish(db, settings, row: OutboxMessage, token: str, now: datetime, error: 
         s.execute(update(OutboxMessage).where(OutboxMessage.id == row.id, OutboxMessage.claimed_by == token)
                   .values(attempts=attempts, claimed_by=None, claimed_until=None, **values)
                   .execution_options(synchronize_session=False))
+    MAIL_ATTEMPTS.labels(outcome).inc()
     if error is None:
         log.info("e-mail %d sent (attempt %d)", row.id, attempts)
     elif outcome == "failed":

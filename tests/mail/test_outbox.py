@@ -97,7 +97,14 @@ def test_nothing_is_queued_when_no_smtp_host_is_set(make_app):
     assert _rows(runtime) == []
 
 
+def _attempts(outcome: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("broker_mail_attempts_total", {"outcome": outcome}) or 0.0
+
+
 def test_a_message_that_keeps_failing_is_marked_failed_for_the_admins(make_app, smtp_server, clock):
+    before = {o: _attempts(o) for o in ("sent", "retrying", "failed")}
     port = free_port()
     runtime = _app(make_app, port, mail_max_attempts=3, mail_retry_seconds=10, mail_retry_max_seconds=15)
     _queue(runtime)
@@ -121,6 +128,7 @@ def test_a_message_that_keeps_failing_is_marked_failed_for_the_admins(make_app, 
     report = send_pending(runtime, clock=clock)
     assert (report.sent, report.failed_total) == (1, 0)
     assert len(server.received.messages) == 1
+    assert {o: _attempts(o) - before[o] for o in before} == {"sent": 1, "retrying": 2, "failed": 1}
 
 
 def test_a_refused_recipient_fails_at_once_and_the_error_keeps_no_address(make_app, smtp_server, clock, caplog):
