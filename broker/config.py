@@ -9,7 +9,9 @@ documents every key; a test keeps the two in step.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
+import ssl
 import tomllib
 import types
 import typing
@@ -73,11 +75,20 @@ class Settings:
     connector_breaker_reset: int = _doc("Seconds before an open breaker lets one probe through.", 30)
     connector_cache_seconds: int = _doc("Seconds a successful SIGB lookup is cached (never secrets).", 300)
     smtp_host: str = _doc("SMTP server for patron and staff e-mail; empty disables sending.", "")
-    smtp_port: int = _doc("SMTP port.", 25)
-    smtp_starttls: bool = _doc("Use STARTTLS.", False)
-    smtp_username: str = _doc("SMTP user name, if the server needs one.", "")
+    smtp_port: int = _doc("SMTP port (usually 587 with starttls, 465 with tls, 25 for a local relay).", 25)
+    smtp_tls: str = _doc("starttls, tls (implicit TLS, SMTPS) or none; the server's certificate is always verified. Empty: starttls, or none when smtp_host is a loopback address (a relay on this machine).", "")
+    smtp_ca_file: str = _doc("PEM file of the certificate authorities trusted for the SMTP server instead of the system's store (e.g. an internal CA); empty: the system's store.", "")
+    smtp_starttls: bool = _doc("Deprecated: true means smtp_tls = \"starttls\".", False)
+    smtp_username: str = _doc("SMTP user name, if the server needs one (sent only over verified TLS).", "")
     smtp_password: str = _doc("SMTP password, if the server needs one.", "")
     smtp_sender: str = _doc("From address of the e-mails.", "Sésame <no-reply@localhost>")
+    smtp_timeout: int = _doc("Seconds to wait for the SMTP server at each step.", 10)
+    mail_send_at_once: bool = _doc("Try each e-mail right after the change that causes it is committed, in the same process (a failure is retried from the outbox); false leaves all sending to the mail worker or `broker mail send-pending`.", True)
+    mail_max_attempts: int = _doc("Attempts before an e-mail is marked failed and shown to the network admins.", 24)
+    mail_retry_seconds: int = _doc("Wait before the first retry of an e-mail; doubled at each attempt up to mail_retry_max_seconds.", 60)
+    mail_retry_max_seconds: int = _doc("Longest wait between two attempts of an e-mail.", 3600)
+    mail_poll_seconds: int = _doc("How often the mail worker looks for e-mails to send.", 15)
+    mail_keep_days: int = _doc("Days a sent e-mail's trace (subject and dates; its address and text are erased when sent) and a failed e-mail are kept.", 30)
     keys_signing_key_file: str = _doc("PEM private key for SAML signing; empty → keys generated and kept in the database.", "")
     keys_signing_cert_file: str = _doc("PEM certificate matching keys_signing_key_file.", "")
     saml_entity_id: str = _doc("SAML entity ID of the IdP; empty → <base_url>/saml/metadata.", "")
@@ -107,6 +118,15 @@ class Settings:
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{Path(self.instance_path) / 'broker.db'}"
+
+    @property
+    def effective_smtp_tls(self) -> str:
+        """starttls, tls or none: smtp_tls, else the deprecated smtp_starttls, else by the host."""
+        if self.smtp_tls:
+            return self.smtp_tls
+        if self.smtp_starttls:
+            return "starttls"
+        return "none" if is_loopback(self.smtp_host) else "starttls"
 
     @property
     def effective_saml_entity_id(self) -> str:
@@ -184,6 +204,7 @@ def _validate(s: Settings) -> None:
         parse_bind(s.metrics_bind, key="metrics_bind")
     if s.metrics_token and len(s.metrics_token) < 32:
         raise ConfigError("metrics_token", "too short: use at least 32 random characters")
+    _validate_mail(s)
     for name in ("session_idle_timeout", "session_absolute_timeout", "login_card_failures", "oidc_code_lifetime", "cas_ticket_lifetime"):
         if getattr(s, name) <= 0:
             raise ConfigError(name, "expected a positive integer")
@@ -220,6 +241,52 @@ def _resolve_secret_keys(values: dict[str, Any]) -> None:
         raise ConfigError("secret_keys", "does not contain secret_key: list every key in secret_keys "
                                          "(newest first) and remove secret_key")
     values["secret_key"] = keys[0]
+
+
+SMTP_TLS_MODES = ("starttls", "tls", "none")
+
+
+def is_loopback(host: str) -> bool:
+    """A host name or address that never leaves this machine."""
+    if host.lower() in {"localhost", "localhost.localdomain"}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _validate_mail(s: Settings) -> None:
+    if s.smtp_tls not in ("", *SMTP_TLS_MODES):
+        raise ConfigError("smtp_tls", f"expected starttls, tls or none, got {s.smtp_tls!r}")
+    if s.smtp_starttls and s.smtp_tls not in ("", "starttls"):
+        raise ConfigError("smtp_starttls", f"deprecated alias of smtp_tls = \"starttls\", which contradicts smtp_tls = {s.smtp_tls!r}: remove it")
+    if not 1 <= s.smtp_port <= 65535:
+        raise ConfigError("smtp_port", "expected a port number (1 to 65535)")
+    if s.smtp_ca_file:
+        path = Path(s.smtp_ca_file)
+        try:
+            with open(path, "rb"):
+                pass
+            ssl.create_default_context(cafile=str(path))
+        except ssl.SSLError:  # (an OSError too: first)
+            raise ConfigError("smtp_ca_file", f"{path} holds no PEM certificate") from None
+        except OSError as exc:
+            raise ConfigError("smtp_ca_file", f"cannot read {path}: {exc.strerror}") from None
+    if s.smtp_host and s.smtp_username and s.effective_smtp_tls == "none":
+        raise ConfigError("smtp_username", "SMTP credentials are only sent over verified TLS: set smtp_tls to starttls or tls")
+    if not 1 <= s.smtp_timeout <= 300:
+        raise ConfigError("smtp_timeout", "expected 1 to 300 seconds")
+    if not 1 <= s.mail_max_attempts <= 1000:
+        raise ConfigError("mail_max_attempts", "expected 1 to 1000 attempts")
+    if s.mail_retry_seconds < 1:
+        raise ConfigError("mail_retry_seconds", "expected a positive number of seconds")
+    if s.mail_retry_max_seconds < s.mail_retry_seconds:
+        raise ConfigError("mail_retry_max_seconds", "expected at least mail_retry_seconds")
+    if not 1 <= s.mail_poll_seconds <= 3600:
+        raise ConfigError("mail_poll_seconds", "expected 1 to 3600 seconds")
+    if not 1 <= s.mail_keep_days <= 365:
+        raise ConfigError("mail_keep_days", "expected 1 to 365 days")
 
 
 def config_file_path(environ: Mapping[str, str]) -> Path | None:

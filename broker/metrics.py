@@ -17,3 +17,4 @@ SIGB_CALLS = Histogram(
     "broker_sigb_call_seconds", "Time of SIGB connector calls", ["connector", "outcome"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+MAIL_ATTEMPTS = Counter("broker_mail_attempts_total", "Attempts to send an e-mail of the outbox", ["outcome"])

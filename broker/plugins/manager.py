@@ -23,6 +23,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "broker.providers.oidc.plugin",
     "broker.providers.cas.plugin",
     "broker.providers.link.plugin",
+    "broker.mail.plugin",
 )
 
 

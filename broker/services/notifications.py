@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..domain.memberships import MembershipState, Transition
-from ..mail import after_commit
+from ..mail import queue
 
 _SIGNATURE = "\n\n-- \nSésame – {library}\n"
 
@@ -20,7 +20,8 @@ def registered(runtime, session, patron, lib, membership) -> None:
                 "L'équipe de votre bibliothèque va la vérifier ; vous recevrez un message dès sa décision.\n\n"
                 f"Hello,\n\nYour registration with {lib.name} was received. Your library will check it and "
                 "you will get an e-mail when it decides.")
-    after_commit(session, runtime.settings, patron.email, subject, body + _SIGNATURE.format(library=lib.name))
+    queue(runtime, session, patron.email, subject, body + _SIGNATURE.format(library=lib.name),
+          library=lib)
 
 
 _DECISIONS = {
@@ -47,4 +48,5 @@ def decided(runtime, session, patron, lib, membership, transition: Transition, r
     why_en = f"\nReason: {reason}" if reason else ""
     contact = f"\n\nContact : {lib.contact_email}" if lib.contact_email else ""
     body = f"Bonjour,\n\n{fr}{why_fr}{contact}\n\nHello,\n\n{en}{why_en}"
-    after_commit(session, runtime.settings, patron.email, subject, body + _SIGNATURE.format(library=lib.name))
+    queue(runtime, session, patron.email, subject, body + _SIGNATURE.format(library=lib.name),
+          library=lib)

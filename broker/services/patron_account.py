@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from ..domain.memberships import MembershipState, Transition
-from ..mail import after_commit
+from ..mail import queue
 from . import memberships, patrons
 from .access import load_patron
 
@@ -26,8 +26,9 @@ def close_account(runtime, session: Session, uid: str) -> bool:
                            reason="closed by the patron")
     patrons.erase(patron)
     session.flush()
-    after_commit(session, runtime.settings, email,
-                 "Votre compte est fermé / Your account is closed",
-                 f"Bonjour,\n\nVotre compte Sésame auprès de {lib.name} est fermé et vos données personnelles "
-                 "sont effacées.\n\nHello,\n\nYour Sésame account is closed and your personal data erased.\n")
+    queue(runtime, session, email,
+          "Votre compte est fermé / Your account is closed",
+          f"Bonjour,\n\nVotre compte Sésame auprès de {lib.name} est fermé et vos données personnelles "
+          "sont effacées.\n\nHello,\n\nYour Sésame account is closed and your personal data erased.\n",
+          library=lib)
     return True

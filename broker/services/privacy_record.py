@@ -92,6 +92,13 @@ def retention_table(settings: Any) -> list[RetentionRow]:
         RetentionRow("One-time codes and tickets (OIDC, CAS)",
                      f"{s.oidc_code_lifetime} s (OIDC code), {s.cas_ticket_lifetime} s (CAS ticket), single use",
                      "oidc_code_lifetime, cas_ticket_lifetime"),
+        RetentionRow("E-mail to a patron in the outbox (address, subject, text)",
+                     "until sent, then the address and the text are erased; one that cannot be sent after "
+                     f"{s.mail_max_attempts} attempts: until a network admin sends it again or deletes it, "
+                     f"at most {_days(s.mail_keep_days)}",
+                     "mail_max_attempts, mail_keep_days"),
+        RetentionRow("Trace of a sent e-mail (subject and dates; no address, no text)",
+                     f"{_days(s.mail_keep_days)}, then deleted", "mail_keep_days"),
         RetentionRow("Audit trail (staff actions; a patron appears as library code and last four card characters)",
                      "kept with the agreement's records: no automatic deletion", "—"),
     ]

@@ -9,6 +9,6 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 def init_app(app: Flask) -> None:
     """Register the staff pages (CSRF-protected like every form)."""
-    from . import admin, exports, guard, login, memberships, patrons  # noqa: F401  (routes attach to bp)
+    from . import admin, exports, guard, login, mail, memberships, patrons  # noqa: F401  (routes attach to bp)
 
     app.register_blueprint(bp)

@@ -8,7 +8,8 @@ from flask_babel import ngettext
 
 from ...domain.memberships import Transition
 from ...errors import Conflict, InvalidInput, NotFound
-from ...services import staff_desk
+from ...mail import outbox
+from ...services import staff, staff_desk
 from . import bp
 from .guard import staff_next, staff_view
 
@@ -44,7 +45,9 @@ def dashboard(rt, db, user):
     libs = staff_desk.libraries_in_scope(db, user)
     counts = staff_desk.counts_for(db, [lib.id for lib in libs])
     totals = {state: sum(c[state] for c in counts.values()) for state in next(iter(counts.values()), {})}
-    return render_template("staff/dashboard.html", libs=libs, counts=counts, totals=totals)
+    networks = staff.scope_of(user).admin_networks
+    failed_mail = outbox.failed_summary(db, networks) if networks else (0, [])
+    return render_template("staff/dashboard.html", libs=libs, counts=counts, totals=totals, failed_mail=failed_mail)
 
 
 @bp.get("/libraries/<code>/")

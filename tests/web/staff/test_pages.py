@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[3]
 def _pages(app):
     mid = membership_id(app, VIRE_LIB, "V0002")
     return ["/staff/", f"/staff/libraries/{VIRE_LIB}/", f"/staff/libraries/{VIRE_LIB}/queue", "/staff/patrons",
-            f"/staff/memberships/{mid}", "/staff/tokens", "/staff/security", "/staff/audit", "/staff/security?enrol=1"]
+            f"/staff/memberships/{mid}", "/staff/tokens", "/staff/security", "/staff/audit", "/staff/security?enrol=1", "/staff/mail"]
 
 
 @pytest.mark.parametrize("lang", ["fr", "en"])

@@ -1,0 +1,58 @@
+"""A network admin in a real browser: the dashboard tells of an e-mail that could not be sent; it is sent again."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from broker.clock import utcnow
+from broker.db.mail_models import OutboxMessage
+from broker.db.models import Network
+from web.staff.staffkit import ADMIN, app_from_template, code, shared_template
+
+
+@pytest.fixture
+def admin_site(make_app, smtp_sink, tmp_path, tmp_path_factory, serve_app):
+    app = app_from_template(make_app, shared_template(tmp_path_factory), tmp_path, **smtp_sink.settings)
+    app.config["TESTING"] = False
+    app.smtp = smtp_sink
+    with app.extensions["broker"].db.session() as s:
+        net = s.scalar(select(Network).where(Network.slug == "calvados"))
+        s.add(OutboxMessage(state="failed", recipient="lea.moreau@example.org", network_id=net.id, attempts=24,
+                            subject="Votre accès est rétabli / Your access is restored", body="Bonjour",
+                            message_id="<retry.1@localhost>", next_attempt_at=utcnow(), failed_at=utcnow(),
+                            last_error="TLS: certificate verify failed: self-signed certificate"))
+    return app, serve_app(app)
+
+
+@pytest.mark.browser
+@pytest.mark.xdist_group("browser")
+def test_admin_sends_a_failed_e_mail_again(admin_site, page, screenshot, axe_check):
+    app, url = admin_site
+    page.goto(f"{url}/staff/login")
+    page.get_by_label("Adresse électronique").fill(ADMIN[0])
+    page.get_by_label("Mot de passe").fill(ADMIN[1])
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(f"{url}/staff/login/enrol")
+    secret = page.locator("#totp-secret").inner_text().replace(" ", "")
+    page.get_by_label("Code à six chiffres").fill(code(secret))
+    page.get_by_role("button", name="Activer").click()
+    page.wait_for_url(f"{url}/staff/")
+
+    notice = page.get_by_role("region", name="1 e-mail n'a pas pu être envoyé")
+    assert "Votre accès est rétabli" in notice.inner_text()
+    axe_check(page, "dashboard with a failed e-mail")
+    notice.get_by_role("link").click()
+    page.wait_for_url(f"{url}/staff/mail")
+    table = page.get_by_role("table", name="E-mails en échec, les plus récents d'abord")
+    assert "certificate verify failed" in table.inner_text()
+    assert "lea.moreau" not in page.content()
+    screenshot(page, "1-failed-mail")
+    axe_check(page, "failed e-mails")
+
+    page.get_by_role("button", name="Renvoyer – Votre accès est rétabli / Your access is restored").click()
+    page.wait_for_url(f"{url}/staff/mail")
+    assert page.get_by_text("Aucun e-mail en échec.").is_visible()
+    assert page.get_by_text("est remis dans la file d'envoi").is_visible()
+    axe_check(page, "failed e-mails, none left")
+    assert [m["To"] for m in app.smtp.messages] == ["lea.moreau@example.org"]

@@ -1,0 +1,33 @@
+"""`broker serve` runs the background jobs plugins offer in each worker: the mail outbox is sent by one."""
+
+import threading
+import time
+
+from broker import mail
+from broker.server import worker_jobs
+
+
+def test_each_worker_sends_the_outbox(make_app, smtp_sink):
+    app = make_app(mail_send_at_once=False, mail_poll_seconds=1, **smtp_sink.settings)
+    runtime = app.extensions["broker"]
+    jobs = worker_jobs(app)
+    assert [getattr(job, "__name__", "") for job in jobs] == ["mail"]
+    with runtime.db.session() as s:
+        mail.queue(runtime, s, "camille@example.org", "Bienvenue", "Votre inscription est validée.")
+    assert smtp_sink.messages == []  # queued, not sent by the request
+    stop = threading.Event()
+    worker = threading.Thread(target=jobs[0], args=(stop,), daemon=True)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60  # a real SMTP server: waits for the delivery, however busy the machine
+        while not smtp_sink.messages and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        worker.join(30)
+    assert not worker.is_alive()
+    assert [m["Subject"] for m in smtp_sink.messages] == ["Bienvenue"]
+
+
+def test_no_mail_job_without_an_smtp_server(make_app):
+    assert worker_jobs(make_app()) == []
