@@ -198,7 +198,7 @@ def broker_cli(tmp_path, migrated_sqlite_template, monkeypatch):
     from click.testing import CliRunner
 
     import broker.cli as cli_module
-    from broker.cli import admin, system  # noqa: F401
+    from broker.cli import admin, network_admin, system  # noqa: F401
 
     db = tmp_path / "cli.db"
     shutil.copy(migrated_sqlite_template, db)

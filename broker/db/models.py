@@ -321,3 +321,4 @@ class StateEntry(Base):
 
 from . import staff_models  # noqa: E402,F401  (registers the staff tables on Base)
 from . import stats_models  # noqa: E402,F401  (registers the statistics tables on Base)
+from . import admin_models  # noqa: E402,F401  (registers the network administration tables on Base)
