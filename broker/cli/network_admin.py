@@ -65,3 +65,54 @@ def partners_end(runtime, session, slug, on, note, actor, as_json):
 def partners_notify_ending(runtime, session, as_json):
     """E-mail each network's admins about agreements ending within two months (once per agreement)."""
     emit({"notified": partner_service.notify_ending(runtime)}, as_json)
+
+
+# -- staff accounts ----------------------------------------------------------------------------
+from ..services import staff_accounts  # noqa: E402
+from .admin import staff  # noqa: E402
+
+
+def _staff_change(action: str):
+    @click.argument("email")
+    @click.option("--by", "actor", default="cli", help="Who makes the change (recorded in the audit log).")
+    @json_option
+    @with_runtime
+    def command(runtime, session, email, actor, as_json):
+        user = staff_accounts.get_account(session, email)
+        row = {"email": user.email}
+        if action in ("deactivate", "reactivate"):
+            row["changed"] = staff_accounts.set_active(runtime, session, user, action == "reactivate", actor=actor)
+            row["active"] = user.active
+        elif action == "reset-password":
+            invitation = staff_accounts.reset_password(runtime, session, user, actor=actor)
+            row.update(link=invitation.link, expires=invitation.expires_at.isoformat())
+        else:
+            row["changed"] = staff_accounts.reset_totp(runtime, session, user, actor=actor)
+        emit(row, as_json)
+
+    command.__doc__ = {
+        "deactivate": "Deactivate an account: its sessions and API tokens stop at once (not the last admin).",
+        "reactivate": "Reactivate a deactivated account (its revoked API tokens stay revoked).",
+        "reset-password": "Make the password stop working and print a single-use link (72 h) to choose one.",
+        "reset-totp": "Forget the account's TOTP secret: an admin enrols again at the next login.",
+    }[action]
+    return command
+
+
+for _action in ("deactivate", "reactivate", "reset-password", "reset-totp"):
+    staff.command(_action)(_staff_change(_action))
+
+
+@staff.command("invite")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(staff_accounts.ROLES))
+@click.option("--scope", required=True, help="Library code (referent) or network slug (admin).")
+@click.option("--name", default="")
+@click.option("--by", "actor", default="cli")
+@json_option
+@with_runtime
+def staff_invite(runtime, session, email, role, scope, name, actor, as_json):
+    """Create an account and e-mail it a single-use link (72 h) to choose its password; prints the link."""
+    invitation = staff_accounts.invite(runtime, session, email, role, scope, actor=actor, name=name)
+    emit({"email": invitation.user.email, "role": role, "scope": scope, "link": invitation.link,
+          "expires": invitation.expires_at.isoformat()}, as_json)

@@ -91,3 +91,37 @@ def test_a_live_server_answers_an_independent_http_client(api_app, token_for, se
                                                  "message": "La population doit être un nombre entier."}
     r = requests.get(f"{url}/api/v1/partners", timeout=10)
     assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_staff_accounts_through_the_api(api, token_for, api_app):
+    from web.staff.staffkit import VIRE, VIRE_LIB
+
+    token = token_for(ADMIN[0])
+    listed = {a["email"]: a for a in api("GET", "/staff", token=token).get_json()["items"]}
+    assert listed[VIRE[0]]["roles"] == [{"role": "referent", "scope": VIRE_LIB}] and CAEN_ADMIN[0] not in listed
+    r = api("POST", "/staff", token=token, json={"email": "api@vire.example.org", "role": "referent",
+                                                 "scope": VIRE_LIB})
+    assert r.status_code == 201 and set(r.get_json()) == {"email", "role", "scope", "invitation_expires"}
+    assert "password" not in r.get_data(as_text=True)
+    r = api("POST", "/staff", token=token, json={"email": VIRE[0], "role": "referent", "scope": VIRE_LIB})
+    assert r.status_code == 400 and r.get_json()["field"] == "email"
+    vire_token = token_for(VIRE[0])
+    r = api("PATCH", "/staff/{email}", token=token, email=VIRE[0], json={"active": False})
+    assert r.status_code == 200 and r.get_json()["active"] is False
+    assert api("GET", "/me", token=vire_token).status_code == 401
+    r = api("PATCH", "/staff/{email}", token=token, email=ADMIN[0], json={"active": False})
+    assert r.status_code == 400 and r.get_json()["field"] == "active"
+    r = api("PATCH", "/staff/{email}", token=token, email=VIRE[0], json={"active": True, "role": "admin"})
+    assert r.status_code == 400 and r.get_json()["field"] == "role"
+    r = api("PATCH", "/staff/{email}", token=token, email="api@vire.example.org", json={"reset_password": True})
+    assert r.status_code == 200 and "invitation_expires" in r.get_json()
+    referent = token_for(REFERENT[0])
+    assert api("GET", "/staff", token=referent).status_code == 403
+    assert api("PATCH", "/staff/{email}", token=referent, email=VIRE[0], json={"active": True}).status_code == 403
+    other = token_for(CAEN_ADMIN[0])
+    assert api("PATCH", "/staff/{email}", token=other, email=VIRE[0], json={"active": True}).status_code == 403
+    assert api("POST", "/staff", token=other, json={"email": "z@example.org", "role": "referent",
+                                                    "scope": VIRE_LIB}).status_code == 400
+    denied = {(e[0], e[1]) for e in audit_rows(api_app, outcome="denied")}
+    assert {(REFERENT[0], "staff.list"), (REFERENT[0], "staff.change"), (CAEN_ADMIN[0], "staff.change")} <= denied
+    assert [e[1] for e in audit_rows(api_app, target=VIRE[0]) if e[0] == ADMIN[0]] == ["staff.deactivate"]

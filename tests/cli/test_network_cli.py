@@ -174,3 +174,22 @@ def test_partners_edit_refuses_bad_input_and_writes_nothing(broker_cli, args, me
     assert r.exit_code == 2, r.output
     assert message in r.stderr
     assert broker_cli("partners", "list", "--json").json() == before
+
+
+def test_staff_accounts_from_the_cli(broker_cli):
+    script_network(broker_cli)
+    assert broker_cli("staff", "add", "chef@example.org", "--role", "admin", "--scope", "calvados").exit_code == 0
+    r = broker_cli("staff", "invite", "ref@example.org", "--role", "referent", "--scope", "FR-141186101", "--json")
+    assert r.exit_code == 0 and "/staff/invite/sinv_" in r.json()["link"] and "password" not in r.json()
+    assert broker_cli("staff", "invite", "ref@example.org", "--role", "referent",
+                      "--scope", "FR-141186101").exit_code == 2  # already active
+    r = broker_cli("staff", "deactivate", "chef@example.org")
+    assert r.exit_code == 2 and "last active admin" in r.stderr
+    assert broker_cli("staff", "deactivate", "ref@example.org", "--json").json()["active"] is False
+    assert broker_cli("staff", "reactivate", "ref@example.org", "--json").json()["active"] is True
+    r = broker_cli("staff", "reset-password", "chef@example.org", "--json")
+    assert r.exit_code == 0 and "/staff/invite/sinv_" in r.json()["link"]
+    assert broker_cli("staff", "reset-totp", "chef@example.org", "--json").json()["changed"] is False
+    assert broker_cli("staff", "deactivate", "nobody@example.org").exit_code == 2
+    listed = {row["email"]: row for row in broker_cli("staff", "list", "--json").json()}
+    assert listed["ref@example.org"]["active"] is True

@@ -199,3 +199,71 @@ def fees(rt, db, user):
         {"partner": line.partner, "name": line.name, "kind": line.kind, "network": line.network,
          "population": line.population, "rate": str(line.rate), "days": line.days, "year_days": line.year_days,
          "fee": f"{line.fee:.2f}"} for line in lines], total=f"{total(lines):.2f}")
+
+
+# -- staff accounts ----------------------------------------------------------------------------
+def account_json(user) -> dict:
+    from ...services.staff_accounts import role_scope
+
+    return {"email": user.email, "name": user.name, "active": user.active,
+            "password_set": user.password_hash is not None, "totp": user.totp_secret is not None,
+            "roles": [{"role": r.role, "scope": role_scope(r)} for r in user.roles]}
+
+
+def account_for(db, user, email: str, action: str):
+    from ...services import staff_accounts
+
+    networks = admin_only(user, action, email[:254])
+    try:
+        target = staff_accounts.get_account(db, email)
+    except NotFound:
+        raise NotFound(_("Compte inconnu : %(email)s", email=email[:254]), code="unknown_account") from None
+    if not staff_accounts.within(target, networks):
+        raise staff_desk.deny(user, action, target.email)
+    return target
+
+
+@admin_bp.get("/staff")
+@api_view
+def staff_list(rt, db, user):
+    from ...services import staff_accounts
+
+    networks = admin_only(user, "staff.list")
+    return jsonify(items=[account_json(u) for u in staff_accounts.accounts_in(db, networks)])
+
+
+@admin_bp.post("/staff")
+@api_view
+def staff_invite(rt, db, user):
+    from ...services import staff_accounts
+
+    networks = admin_only(user, "staff.invite")
+    data = body(("email", "role", "scope", "name"), required=("email", "role", "scope"))
+    invitation = staff_accounts.invite(rt, db, data["email"], data["role"], data["scope"], actor=user.email,
+                                       name=data.get("name", ""), network_ids=networks)
+    return jsonify(email=invitation.user.email, role=data["role"], scope=data["scope"],
+                   invitation_expires=staff_desk.iso(invitation.expires_at)), 201
+
+
+@admin_bp.patch("/staff/<email>")
+@api_view
+def staff_patch(rt, db, user, email):
+    from ...services import staff_accounts
+
+    target = account_for(db, user, email, "staff.change")
+    data = body(("active", "name", "reset_password", "reset_totp"))
+    for flag in ("reset_password", "reset_totp"):
+        if flag in data and data[flag] is not True:
+            raise FieldError(flag, "wrong_type", f"{flag}: only true is accepted", name=flag)
+    if "name" in data:
+        staff_accounts.set_name(rt, db, target, data["name"], actor=user.email)
+    if "active" in data:
+        staff_accounts.set_active(rt, db, target, data["active"], actor=user.email)
+    out = {}
+    if data.get("reset_password"):
+        invitation = staff_accounts.reset_password(rt, db, target, actor=user.email)
+        out["invitation_expires"] = staff_desk.iso(invitation.expires_at)
+    if data.get("reset_totp"):
+        staff_accounts.reset_totp(rt, db, target, actor=user.email)
+    db.flush()
+    return jsonify({**account_json(target), **out})

@@ -96,7 +96,63 @@ SCHEMAS: dict[str, Any] = {
     },
 }
 
+SCHEMAS.update({
+    "StaffAccount": {
+        "type": "object", "required": ["email", "name", "active", "password_set", "totp", "roles"],
+        "additionalProperties": False,
+        "properties": {
+            "email": {"type": "string"}, "name": {"type": "string"}, "active": {"type": "boolean"},
+            "password_set": {"type": "boolean", "description": "False while an invitation waits."},
+            "totp": {"type": "boolean", "description": "Whether TOTP is set up (the secret is never given)."},
+            "roles": {"type": "array", "items": {"type": "object", "required": ["role", "scope"],
+                                                 "additionalProperties": False,
+                                                 "properties": {"role": {"enum": ["referent", "admin"]},
+                                                                "scope": {"type": "string"}}}},
+            "invitation_expires": {"type": "string", "format": "date-time"},
+        },
+    },
+    "StaffInvite": {
+        "type": "object", "required": ["email", "role", "scope"], "additionalProperties": False,
+        "properties": {"email": {"type": "string"}, "role": {"enum": ["referent", "admin"]},
+                       "scope": {"type": "string", "description": "Library code (referent) or network slug (admin)."},
+                       "name": {"type": "string"}},
+    },
+    "StaffInvited": {
+        "type": "object", "required": ["email", "role", "scope", "invitation_expires"], "additionalProperties": False,
+        "properties": {"email": {"type": "string"}, "role": {"type": "string"}, "scope": {"type": "string"},
+                       "invitation_expires": {"type": "string", "format": "date-time",
+                                              "description": "The e-mailed link to choose a password works once, "
+                                                             "until then. No password is ever returned."}},
+    },
+    "StaffPatch": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"active": {"type": "boolean", "description": "false deactivates: sessions and API tokens "
+                                                                    "stop at once (not the network's last admin)."},
+                       "name": {"type": "string"},
+                       "reset_password": {"const": True, "description": "E-mail a new single-use link."},
+                       "reset_totp": {"const": True, "description": "Enrol again at the next login."}},
+    },
+})
+
+_EMAIL = {"name": "email", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 254}}
+
 PATHS: dict[str, Any] = {
+    "/staff": {
+        "get": {"summary": "Staff accounts of the admin's networks.", "tags": [TAG],
+                "responses": {"200": _json({"type": "object", "required": ["items"], "additionalProperties": False,
+                                            "properties": {"items": {"type": "array",
+                                                                     "items": _ref("StaffAccount")}}},
+                                           "Accounts."), **_errors(401, 403)}},
+        "post": {"summary": "Invite someone: the account and a single-use link (72 h) e-mailed to choose a password.",
+                 "tags": [TAG], "requestBody": _BODY("StaffInvite"),
+                 "responses": {"201": _json(_ref("StaffInvited"), "Invitation sent."), **_errors(400, 401, 403)}},
+    },
+    "/staff/{email}": {
+        "patch": {"summary": "Deactivate, reactivate, rename, or reset an account's password or TOTP.", "tags": [TAG],
+                  "parameters": [_EMAIL], "requestBody": _BODY("StaffPatch"),
+                  "responses": {"200": _json(_ref("StaffAccount"), "The account after the change."),
+                                **_errors(400, 401, 403, 404)}},
+    },
     "/partners": {
         "get": {"summary": "Partners of the admin's networks.", "tags": [TAG],
                 "responses": {"200": _json({"type": "object", "required": ["items"], "additionalProperties": False,
