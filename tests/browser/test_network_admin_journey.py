@@ -89,3 +89,83 @@ def test_admin_adds_a_partner_amends_its_agreement_and_downloads_the_fees(admin_
     assert "falaise,Commune de Falaise,commune,calvados,8128,0.15,184,365,614.61" in text.replace("\r", "")
     actions = {(e[1], e[2]) for e in audit_rows(app) if e[0] == ADMIN[0]}
     assert {("partner.add", "falaise"), ("agreement.amend", "falaise")} <= actions
+
+
+@pytest.mark.browser
+@pytest.mark.xdist_group("browser")
+def test_totp_qr_code_decodes_to_the_otpauth_uri(admin_site, page, screenshot):
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    app, url = admin_site
+    page.goto(f"{url}/staff/login")
+    page.get_by_label("Adresse électronique").fill(ADMIN[0])
+    page.get_by_label("Mot de passe").fill(ADMIN[1])
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(f"{url}/staff/login/enrol")
+    uri = page.locator("#totp-uri").inner_text()
+    assert uri.startswith("otpauth://totp/")
+    png = page.locator("#totp-qr svg").screenshot()  # as Chromium draws it, decoded by another library
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert [b.text for b in found] == [uri]
+    assert page.get_by_role("img", name="QR code de configuration de l'application d'authentification").is_visible()
+    screenshot(page, "totp-qr")
+
+
+@pytest.mark.browser
+@pytest.mark.xdist_group("browser")
+def test_admin_invites_a_referent_who_sets_a_password_and_validates_a_registration(admin_site, page, screenshot,
+                                                                                    axe_check):
+    import re
+
+    from web.staff.staffkit import VIRE_LIB, membership_id, state_of
+
+    app, url = admin_site
+    pending = membership_id(app, VIRE_LIB, "V0002")
+    login_admin(page, url)
+    page.get_by_role("link", name="File du réseau").click()
+    page.wait_for_url(f"{url}/staff/pending")
+    assert page.locator(f"#m{pending}").is_visible()
+    axe_check(page, "network queue")
+    screenshot(page, "1-network-queue")
+
+    page.get_by_role("link", name="Comptes").click()
+    page.wait_for_url(f"{url}/staff/accounts")
+    axe_check(page, "staff accounts")
+    page.get_by_label("Adresse électronique").fill("nouvelle.referente@vire.example.org")
+    page.get_by_label("Rôle").select_option("referent")
+    page.get_by_label("Périmètre").select_option(f"library:{VIRE_LIB}")
+    page.get_by_role("button", name="Envoyer l'invitation").click()
+    page.wait_for_url(f"{url}/staff/accounts")
+    assert page.get_by_text("Invitation envoyée à nouvelle.referente@vire.example.org").is_visible()
+    assert "invité (lien valable" in page.locator("table").inner_text()
+    screenshot(page, "2-invited")
+    page.get_by_label("Adresse électronique").fill("referent@vire.example.org")
+    page.get_by_role("button", name="Envoyer l'invitation").click()
+    assert page.locator("#email-error").inner_text() == "Un compte actif existe déjà pour cette adresse."
+    axe_check(page, "invitation refused")
+    page.get_by_role("button", name="Se déconnecter").click()
+
+    mail = next(m for m in app.smtp.messages if m["To"] == "nouvelle.referente@vire.example.org")
+    link = re.search(r"http://\S+/staff/invite/\S+", mail.get_content()).group(0)
+    page.goto(url + link[link.index("/staff/"):])
+    axe_check(page, "choose a password")
+    page.get_by_label("Nouveau mot de passe").fill("une phrase de passe solide")
+    page.get_by_label("Le même mot de passe, encore une fois").fill("une phrase de passe solide")
+    page.get_by_role("button", name="Enregistrer le mot de passe").click()
+    page.wait_for_url(f"{url}/staff/login")
+    screenshot(page, "3-password-chosen")
+    page.get_by_label("Adresse électronique").fill("nouvelle.referente@vire.example.org")
+    page.get_by_label("Mot de passe").fill("une phrase de passe solide")
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(f"{url}/staff/")
+    page.get_by_role("link", name="File d'attente – Médiathèque de Vire").click()
+    page.locator(f"#m{pending}").get_by_role("button", name="Valider …0002", exact=True).click()
+    assert page.get_by_text("Inscription validée").is_visible()
+    assert state_of(app, pending) == "active"
+    trail = [(e[0], e[1]) for e in audit_rows(app) if "nouvelle.referente" in e[0] + e[2]]
+    assert trail[:3] == [(ADMIN[0], "staff.invite"), ("nouvelle.referente@vire.example.org", "staff.password.set"),
+                         ("nouvelle.referente@vire.example.org", "staff.login")]
+    assert ("nouvelle.referente@vire.example.org", "membership.approve") in trail
