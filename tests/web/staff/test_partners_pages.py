@@ -151,3 +151,26 @@ def test_fees_page_and_downloads_say_the_pro_rata(staff_app):
     assert referent.get("/staff/fees").status_code == 403
     assert referent.get("/staff/fees.csv?year=2025").status_code == 403
     assert ("referent@bayeux.example.org", "fees.export") in {(e[0], e[1]) for e in audit_rows(staff_app, outcome="denied")}
+
+
+def test_admin_pages_have_accessible_structure_in_both_languages(staff_app):
+    import re
+
+    client = as_staff(staff_app, staff_app.test_client(), ADMIN)
+    pages = ["/staff/partners", "/staff/partners/new", "/staff/partners/lisieux", "/staff/fees?year=2025",
+             "/staff/accounts", "/staff/pending"]
+    for lang, word in (("fr", "Partenaires"), ("en", "Partners")):
+        for path in pages:
+            sep = "&" if "?" in path else "?"
+            r = client.get(f"{path}{sep}lang={lang}")
+            page = r.get_data(as_text=True)
+            assert r.status_code == 200, path
+            assert f'<html lang="{lang}">' in page and page.count("<h1") == 1, path
+            assert word in page, (path, lang)
+            assert r.headers["Cache-Control"] == "no-store"
+            for input_id in re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', page):
+                assert f'for="{input_id}"' in page, f"{path}: #{input_id} has no label"
+            for table in re.findall(r"<table.*?</table>", page, flags=re.S):
+                assert "<caption" in table and 'scope="col"' in table, path
+    english = client.get("/staff/partners/lisieux?lang=en").get_data(as_text=True)
+    assert "Record an amendment" in english and "Legal population" in english
