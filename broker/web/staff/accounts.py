@@ -102,6 +102,14 @@ def account_action(rt, db, user, account_id, action):
     return redirect(url_for("staff.accounts"), 303)
 
 
+@bp.after_request
+def invitation_referrer(response):
+    # the link is a credential: never sent on to another site as a Referer
+    if request.endpoint == "staff.invitation":
+        response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 @bp.route("/invite/<token>", methods=["GET", "POST"])
 def invitation(token):
     """Choose a password from an invitation or reset link (no login: the link is the proof)."""

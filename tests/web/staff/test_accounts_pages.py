@@ -27,7 +27,9 @@ def test_admin_invites_a_referent_who_chooses_a_password_once(staff_app):
     link = _invite_link(staff_app, "nouvelle@vire.example.org")
     assert "invité (lien valable" in client.get("/staff/accounts").get_data(as_text=True)
     invited = staff_app.test_client()
-    page = invited.get(_path(link)).get_data(as_text=True)
+    r = invited.get(_path(link))
+    assert r.headers["Referrer-Policy"] == "no-referrer"
+    page = r.get_data(as_text=True)
     assert "nouvelle@vire.example.org" in page and 'autocomplete="new-password"' in page
     token = csrf(invited, _path(link))
     r = invited.post(_path(link), data={"password": "court", "confirm": "court", "csrf_token": token})
