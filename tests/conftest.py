@@ -214,7 +214,7 @@ def broker_cli(tmp_path, migrated_sqlite_template, monkeypatch):
     from click.testing import CliRunner
 
     import broker.cli as cli_module
-    from broker.cli import admin, instance_secrets, mail, serving, system  # noqa: F401
+    from broker.cli import admin, instance_secrets, mail, network_admin, serving, system  # noqa: F401
 
     db = tmp_path / "cli.db"
     shutil.copy(migrated_sqlite_template, db)

@@ -119,14 +119,16 @@ def partners_list(runtime, session, network, as_json):
 @json_option
 @with_runtime
 def fees(runtime, session, year, network, as_csv, as_json):
-    """Each partner's fee for a year (population × rate, for agreements covering that year)."""
+    """Each partner's fee for a year: population × rate, pro rata of the days an agreement covers."""
     lines = net.fees_for_year(session, year, network)
     rows = [{"partner": line.partner, "name": line.name, "kind": line.kind, "network": line.network,
+             "days": line.days, "year_days": line.year_days,
              "population": line.population, "rate": str(line.rate), "fee": f"{line.fee:.2f}"} for line in lines]
     if as_csv:
         import csv
 
-        writer = csv.DictWriter(sys.stdout, fieldnames=["partner", "name", "kind", "network", "population", "rate", "fee"])
+        writer = csv.DictWriter(sys.stdout, fieldnames=["partner", "name", "kind", "network", "days", "year_days",
+                                                        "population", "rate", "fee"])
         writer.writeheader()
         writer.writerows(rows)
         return

@@ -323,3 +323,4 @@ from . import staff_models  # noqa: E402,F401  (registers the staff tables on Ba
 from . import stats_models  # noqa: E402,F401  (registers the statistics tables on Base)
 from . import secret_models  # noqa: E402,F401  (registers the instance secrets table on Base)
 from . import mail_models  # noqa: E402,F401  (registers the e-mail outbox on Base)
+from . import admin_models  # noqa: E402,F401  (registers the network administration tables on Base)

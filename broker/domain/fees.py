@@ -37,3 +37,28 @@ def yearly_fee(population: int, rate: Decimal = DEFAULT_RATE) -> Decimal:
     if population < 0:
         raise ValueError("population cannot be negative")
     return (Decimal(population) * Decimal(rate)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def days_in_year(year: int) -> int:
+    return (date(year, 12, 31) - date(year, 1, 1)).days + 1
+
+
+def days_covered(start: date, end: date, year: int) -> int:
+    """Days of ``year`` within ``start``..``end`` (both included); 0 when they do not meet."""
+    first = max(start, date(year, 1, 1))
+    last = min(end, date(year, 12, 31))
+    return max(0, (last - first).days + 1)
+
+
+def prorated_fee(population: int, shares: list[tuple[Decimal, int]], year_days: int) -> Decimal:
+    """Population × rate × days covered / days in the year, summed over ``(rate, days)`` shares, to the cent.
+
+    A whole year gives exactly :func:`yearly_fee`; an agreement that starts on
+    1 July of a 365-day year pays 184/365 of it.
+    """
+    if population < 0:
+        raise ValueError("population cannot be negative")
+    if year_days <= 0:
+        raise ValueError("a year has days")
+    total = sum((Decimal(population) * Decimal(rate) * days for rate, days in shares), Decimal(0))
+    return (total / year_days).quantize(CENT, rounding=ROUND_HALF_UP)

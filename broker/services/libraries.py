@@ -135,13 +135,16 @@ _generation = 0
 
 
 def _stamp(session: Session) -> tuple:
-    """What changes when a library is added or updated, or a partner or an agreement added."""
+    """What changes when a library is added or updated, or a partner or an agreement added or changed."""
+    from ..db.admin_models import AgreementChange
+
     return tuple(session.execute(select(
         select(func.max(Library.updated_at)).scalar_subquery(),
         select(func.count(Library.id)).scalar_subquery(),
         select(func.count(Agreement.id)).scalar_subquery(),
         select(func.max(Agreement.id)).scalar_subquery(),
         select(func.count(Partner.id)).scalar_subquery(),
+        select(func.max(AgreementChange.id)).scalar_subquery(),
     )).one())
 
 

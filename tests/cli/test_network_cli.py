@@ -20,7 +20,7 @@ def test_script_a_network_and_fees(broker_cli):
     r = broker_cli("fees", "--year", "2025", "--json")
     assert r.exit_code == 0
     assert r.json() == [{"partner": "conde", "name": "Condé-en-Normandie", "kind": "commune", "network": "calvados",
-                         "population": 6452, "rate": 0.15, "fee": 967.80}]
+                         "days": 365, "year_days": 365, "population": 6452, "rate": 0.15, "fee": 967.80}]
     assert '"fee": 967.80' in r.stdout  # money keeps its cents in the JSON text
     assert broker_cli("fees", "--year", "2026", "--json").json() == []
     r = broker_cli("fees", "--year", "2025", "--csv")
@@ -133,3 +133,63 @@ def test_local_patrons_import(broker_cli, tmp_path):
     assert unknown.exit_code == 1 and unknown.json()["reason"] == "unknown"
     expired = broker_cli("connectors", "check", "FR-141186101", "A2", "--password", "9999", "--json")
     assert expired.exit_code == 1 and expired.json()["reason"] == "card_invalid" and expired.json()["detail"] == "expired"
+
+
+def test_fees_are_pro_rata_when_an_agreement_starts_within_the_year(broker_cli):
+    script_network(broker_cli)
+    r = broker_cli("partners", "add", "mid", "--name", "Mi-année", "--kind", "commune", "--population", "6452",
+                   "--network", "calvados", "--agreement", "2025-07-01:2027-06-30")
+    assert r.exit_code == 0, r.output
+    rows = {row["partner"]: row for row in broker_cli("fees", "--year", "2025", "--json").json()}
+    assert rows["mid"]["days"] == 184 and rows["mid"]["year_days"] == 365 and rows["mid"]["fee"] == 487.88
+    assert rows["conde"]["fee"] == 967.80
+
+
+def test_partners_edit_changes_population_and_amends_or_adds_agreements(broker_cli):
+    script_network(broker_cli)
+    r = broker_cli("partners", "edit", "conde", "--name", "Condé", "--population", "7000", "--year", "2026", "--json")
+    assert r.exit_code == 0, r.output
+    assert r.json()["name"] == "Condé" and r.json()["population"] == 7000
+    fees = {y: broker_cli("fees", "--year", str(y), "--json").json() for y in (2025,)}
+    assert fees[2025][0]["population"] == 6452  # the figure of the years before stays for them
+    r = broker_cli("partners", "edit", "conde", "--agreement", "2022-01-01:2026-12-31", "--json")
+    assert r.json()["agreements"] == ["2022-01-01:2026-12-31@0.15"]
+    r = broker_cli("partners", "edit", "conde", "--agreement", "2027-01-01:2030-12-31", "--rate", "0.2", "--json")
+    assert r.json()["agreements"] == ["2022-01-01:2026-12-31@0.15", "2027-01-01:2030-12-31@0.2"]
+    assert broker_cli("fees", "--year", "2026", "--json").json()[0]["population"] == 7000
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--population", "-3"], "negative"),
+    (["--population", "12.5"], "whole number"),
+    (["--agreement", "2030-01-01:2029-01-01"], "before the start"),
+    (["--agreement", "2025-01-01:2026-12-31"], "already has an agreement"),
+    (["--name", "Nouveau", "--agreement", "2025-13-01:2026-12-31"], "YYYY-MM-DD"),
+    (["--year", "2026"], "required"),
+])
+def test_partners_edit_refuses_bad_input_and_writes_nothing(broker_cli, args, message):
+    script_network(broker_cli)
+    before = broker_cli("partners", "list", "--json").json()
+    r = broker_cli("partners", "edit", "conde", *args)
+    assert r.exit_code == 2, r.output
+    assert message in r.stderr
+    assert broker_cli("partners", "list", "--json").json() == before
+
+
+def test_staff_accounts_from_the_cli(broker_cli):
+    script_network(broker_cli)
+    assert broker_cli("staff", "add", "chef@example.org", "--role", "admin", "--scope", "calvados").exit_code == 0
+    r = broker_cli("staff", "invite", "ref@example.org", "--role", "referent", "--scope", "FR-141186101", "--json")
+    assert r.exit_code == 0 and "/staff/invite/sinv_" in r.json()["link"] and "password" not in r.json()
+    assert broker_cli("staff", "invite", "ref@example.org", "--role", "referent",
+                      "--scope", "FR-141186101").exit_code == 2  # already active
+    r = broker_cli("staff", "deactivate", "chef@example.org")
+    assert r.exit_code == 2 and "last active admin" in r.stderr
+    assert broker_cli("staff", "deactivate", "ref@example.org", "--json").json()["active"] is False
+    assert broker_cli("staff", "reactivate", "ref@example.org", "--json").json()["active"] is True
+    r = broker_cli("staff", "reset-password", "chef@example.org", "--json")
+    assert r.exit_code == 0 and "/staff/invite/sinv_" in r.json()["link"]
+    assert broker_cli("staff", "reset-totp", "chef@example.org", "--json").json()["changed"] is False
+    assert broker_cli("staff", "deactivate", "nobody@example.org").exit_code == 2
+    listed = {row["email"]: row for row in broker_cli("staff", "list", "--json").json()}
+    assert listed["ref@example.org"]["active"] is True

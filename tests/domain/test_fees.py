@@ -29,3 +29,19 @@ def test_agreement_end_before_start_is_refused():
         AgreementTerms(date(2025, 1, 1), date(2024, 1, 1))
     with pytest.raises(ValueError):
         yearly_fee(-1)
+
+
+def test_pro_rata_of_the_days_covered():
+    from broker.domain.fees import days_covered, days_in_year, prorated_fee
+
+    assert days_in_year(2025) == 365 and days_in_year(2024) == 366
+    assert days_covered(date(2022, 1, 1), date(2025, 12, 31), 2025) == 365
+    assert days_covered(date(2025, 7, 1), date(2027, 6, 30), 2025) == 184
+    assert days_covered(date(2025, 7, 1), date(2027, 6, 30), 2027) == 181
+    assert days_covered(date(2025, 7, 1), date(2027, 6, 30), 2028) == 0
+    assert prorated_fee(6452, [(Decimal("0.15"), 365)], 365) == yearly_fee(6452) == Decimal("967.80")
+    assert prorated_fee(6452, [(Decimal("0.15"), 184)], 365) == Decimal("487.88")  # 967.80 × 184 / 365
+    # two agreements in one year, at different rates: each pays its own days
+    assert prorated_fee(1000, [(Decimal("0.15"), 181), (Decimal("0.20"), 184)], 365) == Decimal("175.21")
+    with pytest.raises(ValueError):
+        prorated_fee(-1, [(Decimal("0.15"), 1)], 365)

@@ -10,5 +10,6 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 def init_app(app: Flask) -> None:
     """Register the staff pages (CSRF-protected like every form)."""
     from . import admin, exports, guard, login, mail, memberships, patrons  # noqa: F401  (routes attach to bp)
+    from . import accounts, admin_guard, fees, network_queue, partners  # noqa: F401  (network administration pages)
 
     app.register_blueprint(bp)

@@ -1,0 +1,196 @@
+"""OpenAPI 3.1 description of the network administration routes, merged into /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from typing import Any
+
+TAG = "administration"
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict:
+    text = {400: "Invalid input: ``field`` names the field at fault (unknown fields included); nothing was written.",
+            401: "Missing, unknown or revoked token.",
+            403: "Not a network admin, or outside their networks (recorded in the audit log as denied).",
+            404: "No such partner or account."}
+    return {str(s): _json(_ref("AdminError"), text[s]) for s in statuses}
+
+
+_DATE = {"type": "string", "format": "date"}
+_SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
+_BODY = lambda name: {"required": True, "content": {"application/json": {"schema": _ref(name)}}}  # noqa: E731
+
+SCHEMAS: dict[str, Any] = {
+    "AdminError": {
+        "type": "object", "required": ["error", "message"], "additionalProperties": False,
+        "properties": {"error": {"type": "string"}, "message": {"type": "string"},
+                       "field": {"type": "string", "description": "The field at fault, e.g. population."}},
+    },
+    "AgreementChange": {
+        "type": "object", "required": ["kind", "at", "actor", "before", "after", "note"], "additionalProperties": False,
+        "properties": {"kind": {"enum": ["add", "amend", "end"]}, "at": {"type": "string", "format": "date-time"},
+                       "actor": {"type": "string"}, "before": {"type": "object"}, "after": {"type": "object"},
+                       "note": {"type": "string"}},
+    },
+    "Agreement": {
+        "type": "object", "required": ["id", "start", "end", "rate"], "additionalProperties": False,
+        "properties": {"id": {"type": "integer"}, "start": _DATE, "end": _DATE,
+                       "rate": {"type": "string", "description": "Euros per inhabitant per year, e.g. \"0.15\"."},
+                       "history": {"type": "array", "items": _ref("AgreementChange")}},
+    },
+    "Partner": {
+        "type": "object", "required": ["slug", "name", "kind", "population", "network", "state", "agreements"],
+        "additionalProperties": False,
+        "properties": {
+            "slug": {"type": "string"}, "name": {"type": "string"}, "kind": {"enum": ["commune", "epci", "epic"]},
+            "population": {"type": "integer", "minimum": 0}, "network": {"type": "string"},
+            "state": {"enum": ["in_force", "ending_soon", "ended", "future", "none"]},
+            "agreements": {"type": "array", "items": _ref("Agreement")},
+            "populations": {"type": "object", "additionalProperties": {"type": "integer"},
+                            "description": "Legal population by year, when recorded."},
+        },
+    },
+    "PartnerNew": {
+        "type": "object", "required": ["slug", "name", "kind", "population", "network"], "additionalProperties": False,
+        "properties": {
+            "slug": {"type": "string"}, "name": {"type": "string"}, "kind": {"enum": ["commune", "epci", "epic"]},
+            "population": {"type": "integer", "minimum": 0}, "network": {"type": "string"},
+            "agreement": {"type": "object", "required": ["start", "end"], "additionalProperties": False,
+                          "properties": {"start": _DATE, "end": _DATE}},
+            "rate": {"type": ["string", "number"], "description": "Default 0.15."},
+        },
+    },
+    "PartnerPatch": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"name": {"type": "string"}, "kind": {"enum": ["commune", "epci", "epic"]},
+                       "population": {"type": "integer", "minimum": 0},
+                       "population_year": {"type": "integer", "minimum": 1900, "maximum": 2200,
+                                           "description": "The year of that population (default: this year)."}},
+    },
+    "AgreementNew": {
+        "type": "object", "required": ["start", "end"], "additionalProperties": False,
+        "properties": {"start": _DATE, "end": _DATE, "rate": {"type": ["string", "number"]},
+                       "note": {"type": "string", "maxLength": 500}},
+    },
+    "FeeLine": {
+        "type": "object", "required": ["partner", "name", "kind", "network", "population", "rate", "days",
+                                       "year_days", "fee"], "additionalProperties": False,
+        "properties": {"partner": {"type": "string"}, "name": {"type": "string"}, "kind": {"type": "string"},
+                       "network": {"type": "string"}, "population": {"type": "integer"},
+                       "rate": {"type": "string"}, "days": {"type": "integer", "description": "Days covered."},
+                       "year_days": {"type": "integer"},
+                       "fee": {"type": "string", "pattern": r"^\d+\.\d{2}$", "examples": ["967.80"]}},
+    },
+    "Fees": {
+        "type": "object", "required": ["year", "items", "total"], "additionalProperties": False,
+        "properties": {"year": {"type": "integer"}, "items": {"type": "array", "items": _ref("FeeLine")},
+                       "total": {"type": "string", "pattern": r"^\d+\.\d{2}$"}},
+    },
+}
+
+SCHEMAS.update({
+    "StaffAccount": {
+        "type": "object", "required": ["email", "name", "active", "password_set", "totp", "roles"],
+        "additionalProperties": False,
+        "properties": {
+            "email": {"type": "string"}, "name": {"type": "string"}, "active": {"type": "boolean"},
+            "password_set": {"type": "boolean", "description": "False while an invitation waits."},
+            "totp": {"type": "boolean", "description": "Whether TOTP is set up (the secret is never given)."},
+            "roles": {"type": "array", "items": {"type": "object", "required": ["role", "scope"],
+                                                 "additionalProperties": False,
+                                                 "properties": {"role": {"enum": ["referent", "admin"]},
+                                                                "scope": {"type": "string"}}}},
+            "invitation_expires": {"type": "string", "format": "date-time"},
+        },
+    },
+    "StaffInvite": {
+        "type": "object", "required": ["email", "role", "scope"], "additionalProperties": False,
+        "properties": {"email": {"type": "string"}, "role": {"enum": ["referent", "admin"]},
+                       "scope": {"type": "string", "description": "Library code (referent) or network slug (admin)."},
+                       "name": {"type": "string"}},
+    },
+    "StaffInvited": {
+        "type": "object", "required": ["email", "role", "scope", "invitation_expires"], "additionalProperties": False,
+        "properties": {"email": {"type": "string"}, "role": {"type": "string"}, "scope": {"type": "string"},
+                       "invitation_expires": {"type": "string", "format": "date-time",
+                                              "description": "The e-mailed link to choose a password works once, "
+                                                             "until then. No password is ever returned."}},
+    },
+    "StaffPatch": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"active": {"type": "boolean", "description": "false deactivates: sessions and API tokens "
+                                                                    "stop at once (not the network's last admin)."},
+                       "name": {"type": "string"},
+                       "reset_password": {"const": True, "description": "E-mail a new single-use link."},
+                       "reset_totp": {"const": True, "description": "Enrol again at the next login."}},
+    },
+})
+
+_EMAIL = {"name": "email", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 254}}
+
+PATHS: dict[str, Any] = {
+    "/staff": {
+        "get": {"summary": "Staff accounts of the admin's networks.", "tags": [TAG],
+                "responses": {"200": _json({"type": "object", "required": ["items"], "additionalProperties": False,
+                                            "properties": {"items": {"type": "array",
+                                                                     "items": _ref("StaffAccount")}}},
+                                           "Accounts."), **_errors(401, 403)}},
+        "post": {"summary": "Invite someone: the account and a single-use link (72 h) e-mailed to choose a password.",
+                 "tags": [TAG], "requestBody": _BODY("StaffInvite"),
+                 "responses": {"201": _json(_ref("StaffInvited"), "Invitation sent."), **_errors(400, 401, 403)}},
+    },
+    "/staff/{email}": {
+        "patch": {"summary": "Deactivate, reactivate, rename, or reset an account's password or TOTP.", "tags": [TAG],
+                  "parameters": [_EMAIL], "requestBody": _BODY("StaffPatch"),
+                  "responses": {"200": _json(_ref("StaffAccount"), "The account after the change."),
+                                **_errors(400, 401, 403, 404)}},
+    },
+    "/partners": {
+        "get": {"summary": "Partners of the admin's networks.", "tags": [TAG],
+                "responses": {"200": _json({"type": "object", "required": ["items"], "additionalProperties": False,
+                                            "properties": {"items": {"type": "array", "items": _ref("Partner")}}},
+                                           "Partners."), **_errors(401, 403)}},
+        "post": {"summary": "Add a partner, with its agreement if given.", "tags": [TAG],
+                 "requestBody": _BODY("PartnerNew"),
+                 "responses": {"201": _json(_ref("Partner"), "The new partner."), **_errors(400, 401, 403, 404)}},
+    },
+    "/partners/{slug}": {
+        "get": {"summary": "A partner with its agreements and their history.", "tags": [TAG], "parameters": [_SLUG],
+                "responses": {"200": _json(_ref("Partner"), "The partner."), **_errors(401, 403, 404)}},
+        "patch": {"summary": "Change a partner's name, kind or legal population (for a year).", "tags": [TAG],
+                  "parameters": [_SLUG], "requestBody": _BODY("PartnerPatch"),
+                  "responses": {"200": _json(_ref("Partner"), "The partner after the change."),
+                                **_errors(400, 401, 403, 404)}},
+    },
+    "/partners/{slug}/agreements": {
+        "post": {"summary": "Record a new agreement (it may not overlap another of the partner).", "tags": [TAG],
+                 "parameters": [_SLUG], "requestBody": _BODY("AgreementNew"),
+                 "responses": {"201": _json(_ref("Partner"), "The partner with the new agreement."),
+                               **_errors(400, 401, 403, 404)}},
+    },
+    "/fees": {
+        "get": {"summary": "Each partner's fee for a year, pro rata of the days an agreement covers.", "tags": [TAG],
+                "parameters": [{"name": "year", "in": "query", "required": True,
+                                "schema": {"type": "integer", "minimum": 1900, "maximum": 2200}}],
+                "responses": {"200": _json(_ref("Fees"), "The year's fees and their total."),
+                              **_errors(400, 401, 403)}},
+    },
+}
+
+
+def merge_into(doc: dict[str, Any]) -> dict[str, Any]:
+    doc.setdefault("paths", {}).update(deepcopy(PATHS))
+    doc.setdefault("components", {}).setdefault("schemas", {}).update(deepcopy(SCHEMAS))
+    tags = doc.setdefault("tags", [])
+    if not any(t.get("name") == TAG for t in tags):
+        tags.append({"name": TAG, "description": "The network's partners, agreements, fees and staff accounts "
+                                                 "(network admins only)."})
+    return doc

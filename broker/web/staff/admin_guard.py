@@ -1,0 +1,129 @@
+"""What the network administration pages share: admins only, their networks only, errors beside the fields."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from functools import wraps
+
+from flask import g, request
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from ...db.models import Network, Partner
+from ...errors import NotFound
+from ...services import staff, staff_desk
+from ...services.field_errors import FieldError
+from . import bp
+from .guard import staff_view
+
+#: the French sentence for each FieldError code (its English translation is in the staff catalogue)
+FIELD_MESSAGES = {
+    "bad_slug": _l("Identifiant invalide : lettres minuscules, chiffres et tirets (64 au plus)."),
+    "exists": _l("Cet identifiant est déjà pris."),
+    "bad_name": _l("Indiquez un nom (200 caractères au plus)."),
+    "bad_kind": _l("Choisissez commune, EPCI ou EPIC."),
+    "not_whole": _l("La population doit être un nombre entier."),
+    "negative": _l("La population ne peut pas être négative."),
+    "bad_year": _l("Indiquez une année entre 1900 et 2200."),
+    "required": _l("Ce champ est obligatoire."),
+    "bad_date": _l("Date invalide : attendu AAAA-MM-JJ."),
+    "bad_period": _l("Période invalide : attendu AAAA-MM-JJ:AAAA-MM-JJ."),
+    "end_before_start": _l("La fin (%(end)s) est avant le début (%(start)s)."),
+    "overlap": _l("Ce partenaire a déjà une convention du %(start)s au %(end)s : deux conventions ne peuvent pas "
+                  "se chevaucher."),
+    "bad_rate": _l("Tarif invalide : un nombre d'euros par habitant entre 0 et 100, par exemple 0,15."),
+    "unchanged": _l("Rien ne change : indiquez une autre date de fin ou un autre tarif."),
+    "end_in_past": _l("Une convention ne peut pas prendre fin dans le passé (nous sommes le %(today)s)."),
+    "end_after_end": _l("Cette date est après la fin prévue (%(current)s) : enregistrez plutôt un avenant."),
+    "bad_note": _l("Référence trop longue (500 caractères au plus) ou caractères non permis."),
+    "bad_email": _l("Adresse électronique invalide."),
+    "already_active": _l("Un compte actif existe déjà pour cette adresse."),
+    "inactive": _l("Ce compte est désactivé : réactivez-le plutôt que de l'inviter à nouveau."),
+    "bad_role": _l("Choisissez référent ou administrateur."),
+    "bad_scope": _l("Choisissez une bibliothèque (référent) ou un réseau (administrateur) que vous administrez."),
+    "last_admin": _l("C'est le dernier administrateur actif du réseau %(network)s : nommez-en un autre avant."),
+    "weak_password": _l("Le mot de passe doit faire au moins 12 caractères."),
+    "mismatch": _l("Les deux mots de passe ne sont pas identiques."),
+    "bad_network": _l("Choisissez un réseau que vous administrez."),
+    "unknown_field": _l("Champ inconnu : %(name)s."),
+    "wrong_type": _l("Le champ %(name)s n'a pas le bon type."),
+}
+
+
+def field_message(exc: FieldError) -> str:
+    """The error in the page's language, dates written the local way."""
+    template = FIELD_MESSAGES.get(exc.code)
+    if template is None:
+        return exc.message
+    params = {k: (format_date(v) if isinstance(v, date) else v) for k, v in exc.params.items()}
+    try:
+        return str(template) % params if params else str(template)
+    except (KeyError, ValueError, TypeError):
+        return str(template)
+
+
+def admin_networks(user) -> frozenset[int]:
+    return staff.scope_of(user).admin_networks
+
+
+def admin_view(action: str) -> Callable:
+    """A staff page for network admins; anyone else gets a 403 recorded in the audit log as ``denied``."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def inner(rt, db, user, **kwargs):
+            if not admin_networks(user):
+                raise staff_desk.deny(user, action, request.path[:200])
+            return view(rt, db, user, **kwargs)
+
+        return staff_view(inner)
+
+    return decorate
+
+
+def networks_of(db, user) -> list[Network]:
+    ids = admin_networks(user)
+    return list(db.scalars(select(Network).where(Network.id.in_(ids)).order_by(Network.name))) if ids else []
+
+
+def partner_in_scope(db, user, slug: str, action: str) -> Partner:
+    """The partner ``slug`` of one of the admin's networks: NotFound, or a 403 recorded as ``denied``."""
+    from ...services.partners import load_partner
+
+    if not isinstance(slug, str) or len(slug) > 64:
+        raise NotFound(_("Partenaire inconnu."), code="unknown_partner")
+    try:
+        partner = load_partner(db, slug)
+    except NotFound:
+        raise NotFound(_("Partenaire inconnu : %(slug)s", slug=slug[:64]), code="unknown_partner") from None
+    if partner.network_id not in admin_networks(user):
+        raise staff_desk.deny(user, action, slug)
+    return partner
+
+
+@bp.app_template_global()
+def admin_alerts() -> list:
+    """Agreements ending soon in the logged-in admin's networks (set on the dashboard by ``note_alerts``)."""
+    return g.get("admin_alerts", [])
+
+
+@bp.app_template_global()
+def admin_date(value) -> str:
+    """A date (or an ISO date text) the reader's way (31/12/2025 in French, Dec 31, 2025 in English)."""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    return format_date(value) if value else ""
+
+
+@bp.app_template_global()
+def money(value, rate: bool = False) -> str:
+    """An amount the reader's way, to the cent (967,80 in French, 967.80 in English); a rate keeps its digits."""
+    from flask_babel import format_decimal
+
+    return format_decimal(value, format="#,##0.00##" if rate else "#,##0.00")
