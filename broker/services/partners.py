@@ -254,7 +254,7 @@ def notify_ending(runtime, network_ids=None, day: date | None = None) -> int:
     Each notice is committed on its own: two processes noticing the same agreement at
     once send it once (the second insert fails on the notice's key and is dropped).
     """
-    from ..mail import after_commit
+    from ..mail import queue
 
     day = day or today()
     with runtime.db.session() as s:
@@ -278,7 +278,7 @@ def notify_ending(runtime, network_ids=None, day: date | None = None) -> int:
                         f"de ce partenaire n'auront plus accès aux ressources après le {end:%d/%m/%Y}.\n\n"
                         f"-- \nSésame, {net.name}\n")
                 for admin in admins:
-                    after_commit(s, runtime.settings, admin.email, subject, body)
+                    queue(runtime, s, admin.email, subject, body, network_id=net.id)
                 audit.record(runtime, s, "system", "agreement.notice", partner.slug, agreement=agreement_id,
                              end=str(end), recipients=[a.email for a in admins])
             told += 1

@@ -106,7 +106,7 @@ def _new_link(runtime, session: Session, user: StaffUser, actor: str) -> Invitat
 
 
 def _mail(runtime, session: Session, invitation: Invitation, *, reset: bool) -> None:
-    from ..mail import after_commit
+    from ..mail import queue
 
     when = invitation.expires_at.strftime("%d/%m/%Y %H:%M UTC")
     if reset:
@@ -117,7 +117,7 @@ def _mail(runtime, session: Session, invitation: Invitation, *, reset: bool) -> 
         intro = "Un administrateur du réseau vous a ouvert un compte dans l'espace professionnel de Sésame."
     body = (f"Bonjour,\n\n{intro}\n\nChoisissez votre mot de passe en ouvrant ce lien (valable une seule fois, "
             f"jusqu'au {when}) :\n\n{invitation.link}\n\nSi vous n'attendiez pas ce message, ignorez-le.\n\n-- \nSésame\n")
-    after_commit(session, runtime.settings, invitation.user.email, subject, body)
+    queue(runtime, session, invitation.user.email, subject, body)
 
 
 def invite(runtime, session: Session, email, role, scope, *, actor: str, name: str = "",
