@@ -4,13 +4,17 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+LOCK := requirements/lock.txt
+# uv resolves the lock (make lock) and the lowest versions (make floors); installing uses pip only.
+UV := $(VENV)/bin/uv
+UV_SPEC := uv>=0.13,<1
 SYSTEM_PACKAGES := libldap2-dev libsasl2-dev slapd ldap-utils redis-server chromium xmlsec1 libxmlsec1-dev pkg-config wrk
 PO := $(wildcard broker/translations*/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test bench system venv translations clean migration
+.PHONY: run test bench system venv translations clean migration lock floors
 
 run: venv translations
 	@bash scripts/run-demo.sh $(HOST) $(PORT)
@@ -19,7 +23,6 @@ test: venv translations
 	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --dist loadgroup
 
 bench: venv translations
-	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) -m bench.run
 
 system:
@@ -36,12 +39,29 @@ system:
 
 venv: system $(STAMP)
 
-$(STAMP): pyproject.toml
+# Every third-party package comes from the lock, each file checked against its hash;
+# then the project and the example plugins under examples/, without their dependencies.
+$(STAMP): $(LOCK) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
-	[ ! -f examples/sesame-connector-csv/pyproject.toml ] || $(PY) -m pip install -q examples/sesame-connector-csv
+	$(PY) -m pip install -q --require-hashes -r $(LOCK)
+	$(PY) -m pip install -q --no-deps -e .
+	for p in examples/*/pyproject.toml; do [ ! -f "$$p" ] || $(PY) -m pip install -q --no-deps "$${p%/pyproject.toml}" || exit 1; done
+	$(PY) -m pip check
 	touch $@
+
+$(UV):
+	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q '$(UV_SPEC)'
+
+# Resolve pyproject.toml's dependencies (runtime, test, demo, bench) again, with hashes: pins that
+# still fit are kept; `make lock UPGRADE=1` takes the newest version allowed of everything.
+lock: $(UV)
+	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes $(if $(UPGRADE),--upgrade) \
+	  --extra test --extra demo --extra bench -o $(LOCK) pyproject.toml
+
+# The lowest allowed versions in a scratch venv, then a smoke selection of the tests (network, ~10 minutes).
+floors: venv translations $(UV)
+	UV=$(UV) PYTHON=$(PYTHON) bash scripts/check-floors.sh
 
 translations: $(MO)
 
@@ -49,7 +69,7 @@ translations: $(MO)
 	$(VENV)/bin/pybabel -q compile -i $< -o $@
 
 migration: venv
-	$(PY) scripts/regenerate_initial_migration.py
+	$(PY) scripts/new_migration.py "$(MSG)"
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

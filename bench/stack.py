@@ -91,7 +91,7 @@ class Stack:
         finally:
             runtime.close()
         env = sesame_env(self.pg.url, self.redis.url, base, instance, PROMETHEUS_MULTIPROC_DIR=str(metrics))
-        self.sesame = Gunicorn("wsgi:app", env, self.workers, port=port).start(wait=False)
+        self.sesame = Gunicorn("broker.wsgi:app", env, self.workers, port=port).start(wait=False)
         self._exit.callback(self.sesame.stop)
         self.ceiling = Gunicorn("bench.ceiling:app", {}, self.workers).start(wait=False)
         self._exit.callback(self.ceiling.stop)

@@ -20,8 +20,25 @@ from urllib.parse import urlsplit
 
 from .errors import ConfigError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+#: the instance folder of a service running as root (a packaged install's usual place)
+SYSTEM_INSTANCE = Path("/var/lib/sesame")
+
+
+def default_instance_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Where an instance keeps its files when ``BROKER_INSTANCE_PATH`` does not say.
+
+    ``/var/lib/sesame`` for a service running as root, else ``$XDG_DATA_HOME/sesame``
+    (``~/.local/share/sesame``): never inside the installed package.
+    """
+    environ = os.environ if environ is None else environ
+    explicit = environ.get("BROKER_INSTANCE_PATH")
+    if explicit:
+        return Path(explicit)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return SYSTEM_INSTANCE
+    data_home = environ.get("XDG_DATA_HOME") or str(Path(environ.get("HOME") or Path.home()) / ".local" / "share")
+    return Path(data_home) / "sesame"
 
 
 def _doc(text: str, default: Any = dataclasses.MISSING, **kw: Any) -> Any:
@@ -37,7 +54,7 @@ class Settings:
     secret_key: str = _doc("Secret that signs CSRF tokens and short-lived codes and encrypts secrets at rest (≥ 32 characters). May be rotated: see secret_keys.")
     secret_keys: tuple[str, ...] = _doc("Instance secrets, newest first, comma-separated (each ≥ 32 characters, no comma): the first signs and encrypts, the others still verify and decrypt until `broker secrets rotate` has run. Replaces secret_key, which is a one-key list.", ())
     base_url: str = _doc("Public URL of the broker (issuer, entity ID base). https makes the session cookie Secure.", "http://127.0.0.1:5000")
-    instance_path: str = _doc("Folder for the embedded database and instance files.", str(DEFAULT_INSTANCE))
+    instance_path: str = _doc("Folder for the embedded database and instance files (BROKER_INSTANCE_PATH; default /var/lib/sesame as root, else ~/.local/share/sesame).", "")
     database_url: str = _doc("SQLAlchemy URL of the database (SQLite default; postgresql+psycopg://… in production).", "")
     redis_url: str = _doc("Redis URL for short-lived state; empty → the embedded SQL state store.", "")
     default_locale: str = _doc("Language of the pages when the browser does not ask (fr or en).", "fr")
@@ -76,6 +93,8 @@ class Settings:
     retention_refused_registrations_days: int = _doc("Days refused or abandoned registrations are kept.", 90)
     retention_inactive_membership_days: int = _doc("Days after which an ended membership's personal data is erased.", 365)
     demo: bool = _doc("Show the demo banner and accounts on the home page.", False)
+    metrics_bind: str = _doc("HOST:PORT on which `broker serve` answers /metrics for Prometheus (e.g. 127.0.0.1:9464); empty: no separate listener.", "")
+    metrics_token: str = _doc("Bearer token that lets /metrics answer on the public port (≥ 32 characters); empty: /metrics there is 404.", "")
 
     def __post_init__(self) -> None:
         if not self.secret_keys:  # secret_key alone is a one-key list
@@ -161,9 +180,22 @@ def _validate(s: Settings) -> None:
         raise ConfigError("stats_flush_ms", "expected 0 to 60000 milliseconds")
     if not 1 <= s.retention_usage_events_days <= 365:
         raise ConfigError("retention_usage_events_days", "expected 1 to 365 days")
+    if s.metrics_bind:
+        parse_bind(s.metrics_bind, key="metrics_bind")
+    if s.metrics_token and len(s.metrics_token) < 32:
+        raise ConfigError("metrics_token", "too short: use at least 32 random characters")
     for name in ("session_idle_timeout", "session_absolute_timeout", "login_card_failures", "oidc_code_lifetime", "cas_ticket_lifetime"):
         if getattr(s, name) <= 0:
             raise ConfigError(name, "expected a positive integer")
+
+
+def parse_bind(value: str, *, key: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) as a pair; ConfigError naming ``key`` otherwise."""
+    host, sep, port = value.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(key, f"expected HOST:PORT such as 127.0.0.1:9464, got {value!r}")
+    return host, int(port)
 
 
 def _validate_secret_keys(keys: tuple[str, ...]) -> None:
@@ -198,8 +230,7 @@ def config_file_path(environ: Mapping[str, str]) -> Path | None:
         if not path.is_file():
             raise ConfigError("BROKER_CONFIG", f"no such file: {path}")
         return path
-    instance = Path(environ.get("BROKER_INSTANCE_PATH", str(DEFAULT_INSTANCE)))
-    candidate = instance / "broker.toml"
+    candidate = default_instance_path(environ) / "broker.toml"
     return candidate if candidate.is_file() else None
 
 
@@ -240,6 +271,7 @@ def load_settings(
             raise ConfigError(key, "unknown setting", source="overrides")
         values[key] = _coerce(key, value, _field_type(known[key]), "overrides")
 
+    values.setdefault("instance_path", str(default_instance_path(environ)))
     _resolve_secret_keys(values)
     if "secret_key" not in values:
         raise ConfigError("secret_key", "missing: set BROKER_SECRET_KEY (at least 32 random characters) or secret_key in the config file")

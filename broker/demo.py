@@ -1,4 +1,4 @@
-"""Load the demo network of config/demo/ (once)."""
+"""Load the demo network shipped in broker/demo_data/ (once)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .config import PROJECT_ROOT
 from .db.models import Network
 from .services import libraries, memberships, network, staff, suppliers
 
-DEMO_DIR = PROJECT_ROOT / "config" / "demo"
+DEMO_DIR = Path(__file__).parent / "demo_data"
 SIP2_LOGIN = "sesame"
 SIP2_PASSWORD = "sip2-demo"
 
@@ -21,7 +20,8 @@ def load_demo(runtime, session: Session, *, sip2_port: int = 6001, demo_dir: Pat
     data = tomllib.loads((demo_dir / "network.toml").read_text(encoding="utf-8"))
     first = data["networks"][0]["slug"]
     if session.scalar(select(Network.id).where(Network.slug == first)) is not None:
-        return {"loaded": False, "reason": "the demo network is already there"}
+        moved = _point_sip2_libraries_at(runtime, session, data, sip2_port)
+        return {"loaded": False, "reason": "the demo network is already there", "sip2_libraries_moved": moved}
     actor = "demo"
     for n in data["networks"]:
         network.add_network(runtime, session, n["slug"], n["name"], scope=n.get("scope", ""),
@@ -30,10 +30,7 @@ def load_demo(runtime, session: Session, *, sip2_port: int = 6001, demo_dir: Pat
         network.add_partner(runtime, session, p["slug"], name=p["name"], kind=p["kind"], population=p["population"],
                             network=p["network"], agreement=p.get("agreement"), rate=p.get("rate"), actor=actor)
     for lib in data["libraries"]:
-        settings = {}
-        if lib["connector"] == "sip2":
-            settings = {"host": "127.0.0.1", "port": str(sip2_port), "login": SIP2_LOGIN,
-                        "password": SIP2_PASSWORD, "institution": lib["code"]}
+        settings = _sip2_settings(lib["code"], sip2_port) if lib["connector"] == "sip2" else {}
         libraries.add_library(runtime, session, lib["code"], name=lib["name"], partner=lib["partner"],
                               connector=lib["connector"], settings=settings,
                               registration=lib.get("registration", "referent"), commune=lib.get("commune", ""),
@@ -58,3 +55,22 @@ def load_demo(runtime, session: Session, *, sip2_port: int = 6001, demo_dir: Pat
         accounts.append({"email": s["email"], "role": s["role"], "scope": s["scope"], "password": s["password"]})
     return {"loaded": True, "networks": len(data["networks"]), "libraries": len(data["libraries"]),
             "suppliers": len(data["suppliers"]), "staff": accounts}
+
+
+def _sip2_settings(code: str, port: int) -> dict[str, str]:
+    return {"host": "127.0.0.1", "port": str(port), "login": SIP2_LOGIN, "password": SIP2_PASSWORD,
+            "institution": code}
+
+
+def _point_sip2_libraries_at(runtime, session: Session, data: dict, sip2_port: int) -> int:
+    """The demo's SIP2 libraries talk to the emulator on ``sip2_port`` (the demo may start on another)."""
+    moved = 0
+    for lib in data["libraries"]:
+        if lib["connector"] != "sip2":
+            continue
+        current = libraries.get_library(session, lib["code"])
+        if current.connector == "sip2" and str((current.connector_settings or {}).get("port")) != str(sip2_port):
+            libraries.update_connector(runtime, session, lib["code"], "sip2", _sip2_settings(lib["code"], sip2_port),
+                                       actor="demo")
+            moved += 1
+    return moved

@@ -77,3 +77,13 @@ def broker_cli_commands() -> Iterable[Any]:
 
     :return: click commands or groups, added to the ``broker`` group.
     """
+
+
+@hookspec
+def broker_background_jobs(runtime: Any) -> Iterable[Any]:
+    """Offer jobs that ``broker serve`` runs in a thread of every worker, beside the requests.
+
+    :param runtime: the worker's runtime (settings, database, state store, clock).
+    :return: callables taking a ``threading.Event``; each loops until the event is set, and
+        must be safe to run in every worker of every node at once (claim work in the database).
+    """

@@ -26,6 +26,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 from support import free_port, reset_postgres, wait_for_port  # noqa: E402
 
+# The tests never see the settings of a broker running on this machine (a demo's instance folder,
+# an operator's BROKER_* variables): each test gives its own.
+for _name in list(os.environ):
+    if _name.startswith("BROKER_") and not _name.startswith(("BROKER_TEST_", "BROKER_BENCH_")):
+        del os.environ[_name]
+
+
+@pytest.fixture(autouse=True)
+def _no_default_instance(tmp_path_factory, monkeypatch):
+    """The default instance folder (``/var/lib/sesame``, ``~/.local/share/sesame``) is a scratch one."""
+    from broker import config
+
+    scratch = tmp_path_factory.getbasetemp() / "default-instance"
+    monkeypatch.setattr(config, "SYSTEM_INSTANCE", scratch / "system")
+    monkeypatch.setenv("XDG_DATA_HOME", str(scratch / "user"))
+
 
 # -- Redis ---------------------------------------------------------------------------
 @pytest.fixture(scope="session")
@@ -198,7 +214,7 @@ def broker_cli(tmp_path, migrated_sqlite_template, monkeypatch):
     from click.testing import CliRunner
 
     import broker.cli as cli_module
-    from broker.cli import admin, system  # noqa: F401
+    from broker.cli import admin, serving, system  # noqa: F401
 
     db = tmp_path / "cli.db"
     shutil.copy(migrated_sqlite_template, db)

@@ -66,18 +66,6 @@ def check_config() -> None:
                f"state={'redis' if s.redis_url else 'sql'} secret_keys={len(s.secret_keys)}")
 
 
-@cli.command("demo")
-@click.option("--sip2-port", default=6001, show_default=True, help="Port of the demo SIP2 emulator.")
-@json_option
-@with_runtime
-def demo(runtime, session, sip2_port, as_json):
-    """Load the demo network once (does nothing when it is already there)."""
-    from ..demo import load_demo
-
-    summary = load_demo(runtime, session, sip2_port=sip2_port)
-    emit(summary, as_json)
-
-
 @cli.group()
 def plugins() -> None:
     """Installed plugins."""

@@ -8,11 +8,14 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.autogenerate import compare_metadata
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from .models import Base
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: PostgreSQL advisory lock taken while migrating, so that two nodes deploying at once take turns
+MIGRATION_LOCK_ID = 0x5E5A_0001
 
 
 def alembic_config(engine: Engine | None = None, connection=None) -> Config:
@@ -26,8 +29,15 @@ def alembic_config(engine: Engine | None = None, connection=None) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database schema to ``revision`` (idempotent)."""
+    """Bring the database schema to ``revision`` (idempotent, safe to run on every deploy).
+
+    On PostgreSQL the whole upgrade runs in one transaction holding an advisory lock: a second
+    node that starts migrating at the same time waits, then finds the schema at head and does
+    nothing. SQLite serialises writers by itself.
+    """
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
         command.upgrade(alembic_config(connection=conn), revision)
 
 

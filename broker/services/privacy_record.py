@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import PROJECT_ROOT, Settings
+from ..config import Settings
 from .suppliers import RELEASABLE, parse_release
 
-DOC = PROJECT_ROOT / "docs" / "privacy.md"
-DEMO_NETWORK = PROJECT_ROOT / "config" / "demo" / "network.toml"
+#: the record in a source checkout (an installed package carries no docs: the record is then printed alone)
+DOC = Path(__file__).resolve().parents[2] / "docs" / "privacy.md"
+DEMO_NETWORK = Path(__file__).resolve().parent.parent / "demo_data" / "network.toml"
 
 #: what a release policy item means, for the DPO (the order of the table's columns)
 ATTRIBUTE_MEANING = {

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 import time
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 
 from ..errors import BrokerError
@@ -36,6 +37,14 @@ def readyz():
 
 @bp.get("/metrics")
 def metrics():
+    """Prometheus figures, only to a scraper that shows ``metrics_token`` (404 to anyone else).
+
+    The usual way is ``metrics_bind``: ``broker serve`` answers them on a port of their own.
+    """
+    token = current_app.extensions["broker"].settings.metrics_token
+    offered = request.headers.get("Authorization", "")
+    if not token or not hmac.compare_digest(offered.encode(), f"Bearer {token}".encode()):
+        abort(404)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)

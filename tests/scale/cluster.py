@@ -43,13 +43,13 @@ class Cluster:
 
     def node(self, name: str) -> Gunicorn:
         if name not in self.nodes:
-            self.nodes[name] = Gunicorn("wsgi:app", self.env, 2).start()
+            self.nodes[name] = Gunicorn("broker.wsgi:app", self.env, 2).start()
         return self.nodes[name]
 
     def start_nodes(self, *names: str) -> None:
         """Start several nodes at once (each imports the app in its workers)."""
         for name in names:
-            self.nodes[name] = Gunicorn("wsgi:app", self.env, 2).start(wait=False)
+            self.nodes[name] = Gunicorn("broker.wsgi:app", self.env, 2).start(wait=False)
         for name in names:
             self.nodes[name].wait()
 

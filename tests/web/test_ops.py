@@ -3,12 +3,33 @@
 import pytest
 
 
-def test_health_ready_metrics(client):
+METRICS_TOKEN = "m" * 40
+
+
+def test_health_and_ready(client):
     assert client.get("/healthz").json == {"status": "ok"}
     r = client.get("/readyz")
     assert r.status_code == 200 and r.json["checks"] == {"database": "ok", "state": "ok"}
-    r = client.get("/metrics")
+
+
+def test_metrics_are_not_for_everyone(make_app):
+    closed = make_app().test_client()
+    assert closed.get("/metrics").status_code == 404
+    assert closed.get("/metrics", headers={"Authorization": "Bearer "}).status_code == 404
+
+    guarded = make_app(metrics_token=METRICS_TOKEN).test_client()
+    assert guarded.get("/metrics").status_code == 404
+    assert guarded.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 404
+    r = guarded.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert r.status_code == 200 and b"broker_http_requests_total" in r.data
+
+
+def test_a_short_metrics_token_is_refused(make_app):
+    from broker.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        make_app(metrics_token="short")
+    assert caught.value.key == "metrics_token"
 
 
 def test_ready_with_redis(make_app, redis_url):

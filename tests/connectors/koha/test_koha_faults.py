@@ -12,12 +12,26 @@ from connectors.koha import KohaConnector
 
 VALIDATION = "/api/v1/auth/password/validation"
 PATRON = "/api/v1/patrons/"
+#: the deadline of the tests about deadlines; the servers they face would take STALL seconds
 TIMEOUT = 0.3
-SLACK = 0.4
+STALL = 30.0
+#: how late past its deadline a call may return on a busy machine: far below STALL, so a call that
+#: waited for the server instead of its deadline still fails the test
+SLACK = 5.0
+#: the deadline of the tests about answers: they must not time out, however busy the machine
+ANSWER_TIMEOUT = 15.0
 
 
 @pytest.fixture
 def connector(koha_settings):
+    """For answers that come at once: what they say matters, not how fast they come."""
+    conn = KohaConnector(koha_settings(timeout=ANSWER_TIMEOUT))
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def deadline_connector(koha_settings):
     conn = KohaConnector(koha_settings(timeout=TIMEOUT))
     yield conn
     conn.close()
@@ -76,31 +90,31 @@ def test_refusal_stands_when_the_unknown_card_lookup_fails(connector, koha):
 @pytest.mark.parametrize("path, kind", [
     (VALIDATION, "slow"), (PATRON, "slow"), ("/api/v1/oauth/token", "slow"), (VALIDATION, "drip"),
 ])
-def test_slow_answers_time_out_within_the_budget(connector, koha, path, kind):
-    koha.fault(path, kind, delay=3.0)
+def test_slow_answers_time_out_within_the_budget(deadline_connector, koha, path, kind):
+    koha.fault(path, kind, delay=STALL)
     started = time.monotonic()
     with pytest.raises(ConnectorUnavailable, match="in time"):
-        connector.authenticate("KOHA0001", "alice-pw")
+        deadline_connector.authenticate("KOHA0001", "alice-pw")
     assert time.monotonic() - started < TIMEOUT + SLACK
 
 
-def test_slow_check_times_out(connector, koha):
-    koha.fault("/api/v1/patrons", "slow", delay=3.0)
+def test_slow_check_times_out(deadline_connector, koha):
+    koha.fault("/api/v1/patrons", "slow", delay=STALL)
     started = time.monotonic()
-    health = connector.check()
+    health = deadline_connector.check()
     assert not health.ok and "in time" in health.detail
     assert time.monotonic() - started < TIMEOUT + SLACK
 
 
 def test_refused_port_is_unavailable_at_once(koha_settings, dead_port):
-    conn = KohaConnector(koha_settings(base_url=f"http://127.0.0.1:{dead_port}", timeout=TIMEOUT))
+    conn = KohaConnector(koha_settings(base_url=f"http://127.0.0.1:{dead_port}", timeout=STALL))
     started = time.monotonic()
     with pytest.raises(ConnectorUnavailable, match="Connection refused"):
         conn.authenticate("KOHA0001", "alice-pw")
     with pytest.raises(ConnectorUnavailable):
         conn.lookup("KOHA0001")
     assert not conn.check().ok
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < SLACK  # refused at once, not after the deadline
     conn.close()
 
 
@@ -119,12 +133,12 @@ def test_server_that_never_answers(koha_settings):
 
 def test_stuck_requests_do_not_hold_other_calls_beyond_their_deadline(koha_settings, koha):
     conn = KohaConnector(koha_settings(timeout=0.3, pool_size=2))
-    koha.fault(VALIDATION, "slow", delay=2.0)
+    koha.fault(VALIDATION, "slow", delay=STALL)
     for _ in range(3):  # more stuck calls than pool threads
         with pytest.raises(ConnectorUnavailable):
             conn.authenticate("KOHA0001", "alice-pw")
     started = time.monotonic()
     with pytest.raises(ConnectorUnavailable):
         conn.authenticate("KOHA0001", "alice-pw")
-    assert time.monotonic() - started < 0.3 + SLACK
+    assert time.monotonic() - started < TIMEOUT + SLACK
     conn.close()

@@ -1,0 +1,5 @@
+"""``python -m broker.cli`` is the ``broker`` command."""
+
+from . import main
+
+main()
