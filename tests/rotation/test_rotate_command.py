@@ -101,3 +101,21 @@ def test_db_upgrade_stores_the_values(tmp_path, migrated_sqlite_template, broker
     result = broker_cli_at(fresh, OLD, "db", "upgrade")
     assert result.exit_code == 0, result.output
     assert {k.split(":", 1)[1] for k in _sealed(fresh) if k.startswith("secret:")} == set(STABLE)
+
+
+def test_serve_with_the_old_key_removed_too_early_stops_in_one_line(database, tmp_path):
+    """``broker serve`` says it before starting any worker: one line naming secret_keys, exit 2."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from support import free_port
+
+    root = Path(__file__).resolve().parent.parent.parent
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(root), "BROKER_SECRET_KEYS": NEW,
+           "BROKER_DATABASE_URL": f"sqlite:///{database}", "BROKER_INSTANCE_PATH": str(tmp_path / "instance")}
+    proc = subprocess.run([sys.executable, "-m", "broker.cli", "serve", "--bind", f"127.0.0.1:{free_port()}"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr[-500:]
+    assert proc.stderr.strip().count("\n") == 0 and proc.stderr.startswith("error: secret_keys: no key decrypts")
