@@ -125,6 +125,9 @@ def create_app(
         if provider.csrf_exempt:
             app.extensions["csrf"].exempt(bp)
         app.register_blueprint(bp)
+    from .demo_suppliers import init_app as init_demo_suppliers
+
+    init_demo_suppliers(app)
     return app
 
 

@@ -92,7 +92,7 @@ class Settings:
     retention_usage_events_days: int = _doc("Days raw usage events are kept before only aggregates remain (≤ 365).", 365)
     retention_refused_registrations_days: int = _doc("Days refused or abandoned registrations are kept.", 90)
     retention_inactive_membership_days: int = _doc("Days after which an ended membership's personal data is erased.", 365)
-    demo: bool = _doc("Show the demo banner and accounts on the home page.", False)
+    demo: bool = _doc("Demo mode: the demo banner and accounts on the home page, the demo suppliers under /demo/suppliers/, statistics aggregated on demand.", False)
     metrics_bind: str = _doc("HOST:PORT on which `broker serve` answers /metrics for Prometheus (e.g. 127.0.0.1:9464); empty: no separate listener.", "")
     metrics_token: str = _doc("Bearer token that lets /metrics answer on the public port (≥ 32 characters); empty: /metrics there is 404.", "")
 

@@ -74,3 +74,22 @@ def _point_sip2_libraries_at(runtime, session: Session, data: dict, sip2_port: i
                                        actor="demo")
             moved += 1
     return moved
+
+
+def register_demo_suppliers(runtime, session: Session, base_url: str | None = None) -> list[dict] | str:
+    """The three demo suppliers (SAML, OIDC, CAS) at ``base_url`` (default: the setting), added or refreshed.
+
+    They need ``demo = true`` (their pages are served only then) and the ``demo`` extra (their client
+    libraries); otherwise nothing is registered and the reason is returned.
+    """
+    if not runtime.settings.demo:
+        return "skipped: the setting demo is false, so their pages are not served"
+    try:
+        import cas  # noqa: F401
+        import jwkest  # noqa: F401
+        import onelogin.saml2  # noqa: F401
+    except ImportError as exc:
+        return f"skipped: the demo extra is not installed ({exc.name})"
+    from .demo_suppliers import registration
+
+    return registration.register(runtime, session, base_url)

@@ -32,10 +32,12 @@ def broker_connectors() -> Iterable[ConnectorSpec]:
 
 @hookspec
 def broker_providers() -> Iterable[ProviderSpec]:
-    """Offer outbound protocols (SAML, OpenID Connect, CAS…).
+    """Offer outbound protocols (SAML, OpenID Connect, CAS, signed links…).
 
-    :return: ProviderSpec records: a protocol name, a blueprint factory and the
-        deep-link handler used by ``/go/<supplier>``.
+    :return: ProviderSpec records: a protocol name, a blueprint factory, the
+        deep-link handler or the issuance handler used by ``/go/<supplier>``, and
+        the per-supplier settings model with its registration function
+        (``broker.providers.kit`` builds the CLI command and the admin form from them).
     """
 
 

@@ -118,9 +118,13 @@ def _exit_on_sigterm(signum, frame) -> None:
 @click.option("--workers", type=int, help="Worker processes (default: 2 per core).")
 @json_option
 def demo(sip2_port: int, smtp_port: int, then_serve: bool, bind: str, workers: int | None, as_json: bool) -> None:
-    """Load the demo network once (refreshing what depends on its ports and URL); --serve runs it."""
+    """Load the demo network once (refreshing what depends on its ports and URL); --serve runs it.
+
+    The demo suppliers (SAML, OIDC, CAS) are registered for base_url when demo is true, and follow it
+    when it changes.
+    """
     from ..db.migrate import upgrade
-    from ..demo import DEMO_DIR, SIP2_LOGIN, SIP2_PASSWORD, load_demo
+    from ..demo import DEMO_DIR, SIP2_LOGIN, SIP2_PASSWORD, load_demo, register_demo_suppliers
 
     options = _options(bind, workers, 30)
     instance = prepare_demo_instance(bind, smtp_port) if then_serve else None
@@ -132,6 +136,7 @@ def demo(sip2_port: int, smtp_port: int, then_serve: bool, bind: str, workers: i
         upgrade(runtime.db.engine)
         with app.app_context(), runtime.db.session() as session:
             summary = load_demo(runtime, session, sip2_port=sip2_port)
+            summary["demo_suppliers"] = register_demo_suppliers(runtime, session)
         settings = runtime.settings
         runtime.close()
     except BrokerError as exc:

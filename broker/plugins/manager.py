@@ -22,6 +22,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "broker.providers.saml.plugin",
     "broker.providers.oidc.plugin",
     "broker.providers.cas.plugin",
+    "broker.providers.link.plugin",
 )
 
 

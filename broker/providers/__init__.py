@@ -1,4 +1,4 @@
-"""Outbound protocols (SAML, OpenID Connect, CAS): provider plugins and their contract."""
+"""Outbound protocols (SAML, OpenID Connect, CAS, signed links): provider plugins and their contract."""
 
 from __future__ import annotations
 
@@ -11,15 +11,28 @@ from typing import Any
 class ProviderSpec:
     """A protocol a plugin offers to suppliers.
 
-    :param name: the protocol name stored on suppliers (``saml``, ``oidc``, ``cas``).
+    :param name: the protocol name stored on suppliers (``saml``, ``oidc``, ``cas``, ``link``).
     :param blueprint: ``blueprint(runtime) -> flask.Blueprint`` with the protocol's endpoints.
     :param deep_link: ``deep_link(supplier_row, target) -> url`` where ``/go/<supplier>``
-        sends a patron (e.g. an IdP-initiated SSO URL); None → the supplier's login URL.
+        sends a granted patron (e.g. an IdP-initiated SSO URL); None → the supplier's login URL.
     :param csrf_exempt: protocol endpoints that take POSTs from other sites
         (SAML POST binding, token endpoints) verify their own messages instead.
+    :param issue: ``issue(runtime, supplier_row, patron, target) -> response``: the provider
+        answers ``/go/<supplier>`` itself for a logged-in patron (a protocol without
+        endpoints of its own, such as signed links). It runs the issuance step
+        (``providers.issuance.decide``), so the decision and the usage record are its own.
+    :param settings_model: a pydantic model of the protocol's per-supplier settings
+        (what the CLI, the API and admin forms ask for; see ``providers.kit``).
+    :param register: ``register(runtime, session, slug, settings, *, networks, name, release,
+        category, actor) -> Supplier``: registers a supplier with validated settings.
+    :param description: one line naming the protocol for people (``broker plugins list``, forms).
     """
 
     name: str
     blueprint: Callable[[Any], Any]
     deep_link: Callable[[Any, str | None], str] | None = None
     csrf_exempt: bool = True
+    issue: Callable[..., Any] | None = None
+    settings_model: Any = None
+    register: Callable[..., Any] | None = None
+    description: str = ""

@@ -1,10 +1,12 @@
-"""Test kit for connector authors: the connector contract suite and helpers to run backends in tests.
+"""Test kits for plugin authors: the connector and provider contract suites, and helpers to run backends in tests.
 
-``from broker.testing import ConnectorContract, KnownPatron`` and subclass the
-contract in a test module; see docs/connectors.md.
+``from broker.testing import ConnectorContract, KnownPatron`` (see docs/connectors.md) or
+``from broker.testing import Access, ProviderContract`` (see docs/plugins.md) and subclass
+the contract in a test module.
 """
 
 from .contract import ConnectorContract, KnownPatron
 from .net import free_port
+from .providers import Access, ProviderContract, ProviderWorld
 
-__all__ = ["ConnectorContract", "KnownPatron", "free_port"]
+__all__ = ["Access", "ConnectorContract", "KnownPatron", "ProviderContract", "ProviderWorld", "free_port"]

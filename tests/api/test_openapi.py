@@ -92,6 +92,7 @@ def test_every_operation_answers_as_documented(api, api_app, token_for):
         ("/memberships/{membership_id}/reactivate", "post"): api("POST", "/memberships/{membership_id}/reactivate",
                                                                  token=token, membership_id=suspended),
         ("/memberships/validate", "post"): api("POST", "/memberships/validate", token=token, json={"ids": [third]}),
+        ("/providers", "get"): api("GET", "/providers", token=token),
     }
     assert all(r.status_code == 200 for r in seen.values()), {k: r.status_code for k, r in seen.items()}
     assert set(seen) == _routes(api_app, "api")

@@ -9,7 +9,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 def init_app(app: Flask) -> None:
     """Register the API; it is CSRF-exempt because no cookie authenticates it, only the bearer token."""
-    from . import routes  # noqa: F401  (routes attach to bp)
+    from . import providers, routes  # noqa: F401  (routes attach to bp)
 
     app.extensions["csrf"].exempt(bp)
     app.register_blueprint(bp)

@@ -257,7 +257,7 @@ DOCUMENT: dict[str, Any] = {
 
 
 #: modules describing other areas' /api/v1 routes; each offers ``merge_into(document)``
-FRAGMENTS = ("broker.web.stats_openapi",)
+FRAGMENTS = ("broker.web.stats_openapi", "broker.web.api.providers", "broker.providers.link.openapi")
 
 
 def openapi_document(routed: set[str] | None = None) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as L_
 
 from ...domain.access import Reason, Refusal
-from ...errors import NotFound, ServiceUnavailable
+from ...errors import BrokerError, NotFound, ServiceUnavailable
 from ...services import access, suppliers
 from ...services.access import load_patron
 from ..patron_session import check_access, current_patron, login_redirect
@@ -93,7 +93,11 @@ def _http_url(url: str | None) -> str | None:
 
 @bp.get("/go/<slug>")
 def go(slug: str):
-    """Check access, then hand the patron to the supplier's protocol (or its login page)."""
+    """Check access, then hand the patron to the supplier's protocol (or its login page).
+
+    A provider with its own issuance handler (``ProviderSpec.issue``, e.g. signed
+    links) answers for a logged-in patron: its issuance step decides and records.
+    """
     rt = runtime()
     target = request.args.get("target") or None
     if target is not None and len(target) > MAX_TARGET:
@@ -108,12 +112,23 @@ def go(slug: str):
         patron = current_patron()
         if patron is None:
             return login_redirect()
+        spec = rt.providers.get(supplier.protocol)
+        if spec is not None and spec.issue is not None:
+            # the provider answers itself: its issuance step decides and records the access
+            try:
+                return spec.issue(rt, supplier, patron, target)
+            except BrokerError:
+                raise
+            except Exception as exc:  # a provider bug must not show a traceback
+                log.error("issuance failed", extra={"event": {"supplier": supplier.slug,
+                                                               "error": type(exc).__name__}})
+                raise ServiceUnavailable(_("Cette ressource est momentanément inaccessible. "
+                                           "Réessayez dans quelques minutes.")) from None
         outcome = check_access(rt, session, patron, supplier)
         if not outcome.granted:
             access.record_usage(rt, outcome, "go")
             library = LibraryView.from_row(outcome.library) if outcome.library is not None else None
             return render_refusal(outcome, library)
-        spec = rt.providers.get(supplier.protocol)
         if spec is not None and spec.deep_link is not None:
             try:
                 url = spec.deep_link(supplier, target)

@@ -1,13 +1,13 @@
 """instance secrets: stable values kept once per instance, so that the instance secret may rotate
 
-Revision ID: 0005
+Revision ID: 0002
 Revises: 0001
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0005'
+revision = '0002'
 down_revision = '0001'
 branch_labels = None
 depends_on = None

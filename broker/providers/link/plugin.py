@@ -1,0 +1,48 @@
+"""Signed links as a provider plugin: ``/go/<slug>`` issues them, ``broker suppliers add-link`` registers them."""
+
+from __future__ import annotations
+
+from ... import hookimpl
+from .. import ProviderSpec
+
+
+def blueprint(runtime):
+    from flask import Blueprint
+
+    from .api import register_routes
+
+    bp = Blueprint("link", __name__)
+    register_routes(bp)
+    return bp
+
+
+def issue(runtime, supplier, patron, target):
+    from .issue import issue as issue_link
+
+    return issue_link(runtime, supplier, patron, target)
+
+
+def register(runtime, session, slug, settings, **common):
+    from .suppliers import register as register_link
+
+    return register_link(runtime, session, slug, settings, **common)
+
+
+def spec() -> ProviderSpec:
+    from .settings import LinkSettings
+
+    return ProviderSpec("link", blueprint, issue=issue, settings_model=LinkSettings, register=register,
+                        description="signed links: a URL with the patron's pairwise identifier, a time and "
+                                    "a keyed hash")
+
+
+@hookimpl
+def broker_providers():
+    return [spec()]
+
+
+@hookimpl
+def broker_cli_commands():
+    from .cli import suppliers
+
+    return [suppliers]

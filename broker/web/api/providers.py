@@ -1,0 +1,77 @@
+"""``GET /api/v1/providers``: the protocols offered to suppliers, each with the settings form its model generates."""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from typing import Any
+
+from flask import jsonify
+
+from . import bp
+from .auth import api_view
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict:
+    text = {401: "Missing, unknown or revoked token."}
+    return {str(s): _json(_ref("Error"), text[s]) for s in statuses}
+
+
+def provider_json(spec) -> dict[str, Any]:
+    from ...providers.kit import settings_form
+
+    return {"name": spec.name, "description": spec.description or "",
+            "fields": settings_form(spec.settings_model) if spec.settings_model is not None else []}
+
+
+@bp.get("/providers")
+@api_view
+def providers(rt, db, user):
+    return jsonify(providers=[provider_json(rt.providers[name]) for name in sorted(rt.providers)])
+
+
+SCHEMAS: dict[str, Any] = {
+    "ProviderField": {
+        "type": "object", "additionalProperties": False,
+        "required": ["name", "label", "type", "required", "default", "choices", "help"],
+        "properties": {
+            "name": {"type": "string"}, "label": {"type": "string"},
+            "type": {"enum": ["string", "secret", "integer", "boolean", "list", "choice"]},
+            "required": {"type": "boolean"}, "default": {},
+            "choices": {"type": "array", "items": {
+                "type": "object", "required": ["value", "legacy"], "additionalProperties": False,
+                "properties": {"value": {"type": "string"}, "legacy": {"type": "boolean"}}}},
+            "help": {"type": "string"},
+        },
+    },
+    "Provider": {
+        "type": "object", "additionalProperties": False, "required": ["name", "description", "fields"],
+        "properties": {"name": {"type": "string"}, "description": {"type": "string"},
+                       "fields": {"type": "array", "items": _ref("ProviderField"),
+                                  "description": "The supplier settings form, generated from the provider's "
+                                                 "settings model (empty when it has none)."}},
+    },
+}
+
+PATHS: dict[str, Any] = {
+    "/providers": {
+        "get": {"summary": "The protocols this instance offers to suppliers, with their settings forms.",
+                "tags": ["suppliers"],
+                "responses": {"200": _json({"type": "object", "required": ["providers"], "additionalProperties": False,
+                                            "properties": {"providers": {"type": "array",
+                                                                         "items": _ref("Provider")}}},
+                                           "Providers."), **_errors(401)}},
+    },
+}
+
+
+def merge_into(document: dict[str, Any]) -> None:
+    document["paths"].update(deepcopy(PATHS))
+    document["components"]["schemas"].update(deepcopy(SCHEMAS))
