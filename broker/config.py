@@ -272,6 +272,8 @@ def load_settings(
         values[key] = _coerce(key, value, _field_type(known[key]), "overrides")
 
     values.setdefault("instance_path", str(default_instance_path(environ)))
+
+
     _resolve_secret_keys(values)
     if "secret_key" not in values:
         raise ConfigError("secret_key", "missing: set BROKER_SECRET_KEY (at least 32 random characters) or secret_key in the config file")
