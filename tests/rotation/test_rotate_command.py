@@ -47,6 +47,29 @@ def _sealed(database) -> dict[str, bytes]:
     return found
 
 
+def _seal_in_supplier(database, slug: str, value: bytes) -> None:
+    """A provider's secret in a supplier's protocol settings, encrypted under OLD (as a link supplier's is)."""
+    from broker.crypto import InstanceKeys
+    from broker.db.models import Supplier
+
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.begin() as conn:
+        config = conn.scalar(select(Supplier.config).where(Supplier.slug == slug)) or {}
+        config["link"] = {"secret_encrypted": InstanceKeys(OLD).encrypt(value).decode(), "lifetime": 60}
+        conn.execute(Supplier.__table__.update().where(Supplier.slug == slug).values(config=config))
+    engine.dispose()
+
+
+def _supplier_secret(database, slug: str) -> str:
+    from broker.db.models import Supplier
+
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.connect() as conn:
+        value = conn.scalar(select(Supplier.config).where(Supplier.slug == slug))["link"]["secret_encrypted"]
+    engine.dispose()
+    return value
+
+
 def _spoil(database, code: str) -> None:
     engine = create_engine(f"sqlite:///{database}")
     with engine.begin() as conn:
@@ -55,12 +78,20 @@ def _spoil(database, code: str) -> None:
 
 
 def test_rotate_reencrypts_everything_and_says_what(database, broker_cli_at):
+    from broker.crypto import DecryptionError, InstanceKeys
+
+    _seal_in_supplier(database, "cafeyn", b"shared link secret")
     before = _sealed(database)
     result = broker_cli_at(database, f"{NEW},{OLD}", "secrets", "rotate")
     assert result.exit_code == 0, result.output
     assert "re-encrypted under the newest of 2 key(s):" in result.stdout and "crypto_keys: 4" in result.stdout
     after = _sealed(database)
     assert after.keys() == before.keys() and all(after[k] != before[k] for k in before)
+    assert "suppliers: 1" in result.stdout
+    sealed = _supplier_secret(database, "cafeyn").encode()
+    assert InstanceKeys(NEW).decrypt(sealed) == b"shared link secret"
+    with pytest.raises(DecryptionError):
+        InstanceKeys(OLD).decrypt(sealed)
     # the new key alone opens all of it: the stored values and the signing keys are usable
     result = broker_cli_at(database, NEW, "secrets", "rotate", "--json")
     assert result.exit_code == 0 and result.json()["unreadable"] == {} and result.json()["keys"] == 1
