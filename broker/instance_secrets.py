@@ -71,6 +71,15 @@ def prime(db: Database, keys: InstanceKeys) -> bool:
     return True
 
 
+def check_at_start(settings) -> None:
+    """Before serving: the list opens the stored values (ConfigError naming secret_keys if not), stored if new."""
+    db = Database(settings.effective_database_url)
+    try:
+        prime(db, InstanceKeys(settings.secret_keys))
+    finally:
+        db.dispose()
+
+
 def _read(db: Database) -> dict[str, bytes]:
     with db.engine.connect() as conn:
         return {name: bytes(value) for name, value in conn.execute(select(InstanceSecret.name, InstanceSecret.sealed))}

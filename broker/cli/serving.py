@@ -46,6 +46,16 @@ def _check_ports(settings, options: ServeOptions) -> None:
         fail(exc)
 
 
+def _check_instance_secrets(settings) -> None:
+    """A key list that no longer opens the instance's stored values stops here, not in every worker."""
+    from .. import instance_secrets
+
+    try:
+        instance_secrets.check_at_start(settings)
+    except BrokerError as exc:
+        fail(exc)
+
+
 @cli.command("serve")
 @click.option("--bind", default=DEFAULT_BIND, show_default=True, help="HOST:PORT to listen on.")
 @click.option("--workers", type=int, help="Worker processes (default: 2 per core).")
@@ -55,6 +65,7 @@ def serve_command(bind: str, workers: int | None, timeout: int) -> None:
     settings = _load_settings()
     options = _options(bind, workers, timeout)
     _check_ports(settings, options)
+    _check_instance_secrets(settings)
     argv = command(options)
     sys.stdout.flush()
     os.execv(argv[0], argv)

@@ -95,7 +95,8 @@ def register_supplier(runtime, session: Session, slug: str, protocol: str, store
     """Create supplier ``slug`` with ``protocol`` (or give it to an existing supplier without protocol,
     or update one that has it already); ``stored`` goes to ``supplier.config[protocol]``.
 
-    ``stored`` must hold nothing secret in clear (encrypt with ``runtime.keys.encrypt``).
+    ``stored`` must hold nothing secret in clear: encrypt with ``runtime.keys.encrypt`` and store the
+    text under a key ending in ``_encrypted`` (``broker secrets rotate`` re-encrypts those).
     """
     row = session.scalar(select(Supplier).where(Supplier.slug == slug))
     if row is None:

@@ -3,8 +3,9 @@
 ``secret_keys`` lists the new key first and the old ones after it; while an
 old key is listed, what it encrypted still decrypts. :func:`rotate` re-encrypts
 every stored secret (signing and encryption keys, SIGB credentials, staff TOTP
-secrets, card numbers awaiting a referent, the instance's stable values) in one
-transaction, after which the old keys may be removed from the list. What the
+secrets, card numbers awaiting a referent, the instance's stable values, and in
+suppliers' protocol settings every string under a key ending in ``_encrypted``)
+in one transaction, after which the old keys may be removed from the list. What the
 state store holds (sessions, SIGB cache, codes) is short-lived and needs none.
 """
 
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from .. import instance_secrets
 from ..crypto import DecryptionError
-from ..db.models import CryptoKey, Library, StaffUser
+from ..db.models import CryptoKey, Library, StaffUser, Supplier
 from ..db.secret_models import InstanceSecret
 from ..db.staff_models import PendingCard
 from ..errors import OperationFailed
@@ -68,6 +69,7 @@ def rotate(runtime, session: Session, *, keep_unreadable: bool = False, actor: s
                 continue
             setattr(row, column, fresh)
             report.reencrypted[table] += 1
+    _rotate_supplier_settings(keys, session, report)
     if InstanceSecret.__tablename__ in report.unreadable or (report.unreadable and not keep_unreadable):
         raise OperationFailed(_refusal(report))
     audit.record(runtime, session, actor, "secrets.rotate", "", keys=report.keys,
@@ -75,6 +77,36 @@ def rotate(runtime, session: Session, *, keep_unreadable: bool = False, actor: s
                  unreadable=sum(len(rows) for rows in report.unreadable.values()))
     session.flush()
     return report
+
+
+def _rotate_supplier_settings(keys, session: Session, report: Rotation) -> None:
+    """Secrets in suppliers' protocol settings: every string under a key ending in ``_encrypted``."""
+    report.reencrypted["suppliers"] = 0
+    for row in session.scalars(select(Supplier).order_by(Supplier.id).with_for_update()):
+        unreadable: list[str] = []
+        config, count = _reencrypt_tree(keys, row.config or {}, "", unreadable)
+        report.unreadable.setdefault("suppliers", []).extend(f"{row.slug}:{path}" for path in unreadable)
+        if count:
+            row.config = config  # a new object: the JSON column sees the change
+            report.reencrypted["suppliers"] += count
+    if not report.unreadable.get("suppliers"):
+        report.unreadable.pop("suppliers", None)
+
+
+def _reencrypt_tree(keys, tree: dict[str, Any], path: str, unreadable: list[str]) -> tuple[dict[str, Any], int]:
+    out, count = dict(tree), 0
+    for key, value in tree.items():
+        where = f"{path}{key}"
+        if isinstance(value, dict):
+            out[key], found = _reencrypt_tree(keys, value, f"{where}.", unreadable)
+            count += found
+        elif key.endswith("_encrypted") and isinstance(value, str) and value:
+            try:
+                out[key] = keys.reencrypt(value.encode()).decode()
+                count += 1
+            except DecryptionError:
+                unreadable.append(where)
+    return out, count
 
 
 def _refusal(report: Rotation) -> str:

@@ -47,6 +47,29 @@ def _sealed(database) -> dict[str, bytes]:
     return found
 
 
+def _seal_in_supplier(database, slug: str, value: bytes) -> None:
+    """A provider's secret in a supplier's protocol settings, encrypted under OLD (as a link supplier's is)."""
+    from broker.crypto import InstanceKeys
+    from broker.db.models import Supplier
+
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.begin() as conn:
+        config = conn.scalar(select(Supplier.config).where(Supplier.slug == slug)) or {}
+        config["link"] = {"secret_encrypted": InstanceKeys(OLD).encrypt(value).decode(), "lifetime": 60}
+        conn.execute(Supplier.__table__.update().where(Supplier.slug == slug).values(config=config))
+    engine.dispose()
+
+
+def _supplier_secret(database, slug: str) -> str:
+    from broker.db.models import Supplier
+
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.connect() as conn:
+        value = conn.scalar(select(Supplier.config).where(Supplier.slug == slug))["link"]["secret_encrypted"]
+    engine.dispose()
+    return value
+
+
 def _spoil(database, code: str) -> None:
     engine = create_engine(f"sqlite:///{database}")
     with engine.begin() as conn:
@@ -55,12 +78,20 @@ def _spoil(database, code: str) -> None:
 
 
 def test_rotate_reencrypts_everything_and_says_what(database, broker_cli_at):
+    from broker.crypto import DecryptionError, InstanceKeys
+
+    _seal_in_supplier(database, "cafeyn", b"shared link secret")
     before = _sealed(database)
     result = broker_cli_at(database, f"{NEW},{OLD}", "secrets", "rotate")
     assert result.exit_code == 0, result.output
     assert "re-encrypted under the newest of 2 key(s):" in result.stdout and "crypto_keys: 4" in result.stdout
     after = _sealed(database)
     assert after.keys() == before.keys() and all(after[k] != before[k] for k in before)
+    assert "suppliers: 1" in result.stdout
+    sealed = _supplier_secret(database, "cafeyn").encode()
+    assert InstanceKeys(NEW).decrypt(sealed) == b"shared link secret"
+    with pytest.raises(DecryptionError):
+        InstanceKeys(OLD).decrypt(sealed)
     # the new key alone opens all of it: the stored values and the signing keys are usable
     result = broker_cli_at(database, NEW, "secrets", "rotate", "--json")
     assert result.exit_code == 0 and result.json()["unreadable"] == {} and result.json()["keys"] == 1
@@ -101,3 +132,21 @@ def test_db_upgrade_stores_the_values(tmp_path, migrated_sqlite_template, broker
     result = broker_cli_at(fresh, OLD, "db", "upgrade")
     assert result.exit_code == 0, result.output
     assert {k.split(":", 1)[1] for k in _sealed(fresh) if k.startswith("secret:")} == set(STABLE)
+
+
+def test_serve_with_the_old_key_removed_too_early_stops_in_one_line(database, tmp_path):
+    """``broker serve`` says it before starting any worker: one line naming secret_keys, exit 2."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from support import free_port
+
+    root = Path(__file__).resolve().parent.parent.parent
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(root), "BROKER_SECRET_KEYS": NEW,
+           "BROKER_DATABASE_URL": f"sqlite:///{database}", "BROKER_INSTANCE_PATH": str(tmp_path / "instance")}
+    proc = subprocess.run([sys.executable, "-m", "broker.cli", "serve", "--bind", f"127.0.0.1:{free_port()}"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr[-500:]
+    assert proc.stderr.strip().count("\n") == 0 and proc.stderr.startswith("error: secret_keys: no key decrypts")
