@@ -66,8 +66,9 @@ def check() -> None:
 @with_runtime
 def failed(runtime, session, as_json: bool) -> None:
     """The e-mails given up after their attempts (no address shown)."""
-    from ..db.mail_models import OutboxMessage
     from sqlalchemy import select
+
+    from ..db.mail_models import OutboxMessage
 
     rows = session.scalars(select(OutboxMessage).where(OutboxMessage.state == "failed").order_by(OutboxMessage.id))
     emit([{"id": r.id, "subject": r.subject, "attempts": r.attempts,
