@@ -183,7 +183,7 @@ def _last_admin_of(session: Session, user: StaffUser) -> Network | None:
             continue
         others = session.scalar(select(func.count(StaffUser.id)).join(StaffRole).where(
             StaffRole.role == "admin", StaffRole.network_id == role.network_id, StaffUser.active.is_(True),
-            StaffUser.id != user.id)) or 0
+            StaffUser.password_hash.is_not(None), StaffUser.id != user.id)) or 0  # an unused invitation is no admin
         if others == 0:
             return role.network
     return None

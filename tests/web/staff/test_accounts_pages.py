@@ -136,3 +136,17 @@ def test_referents_and_other_networks_admins_are_refused(staff_app):
     denied = {(e[0], e[1], e[2]) for e in audit_rows(staff_app, outcome="denied")}
     assert (REFERENT[0], "staff.list", "/staff/accounts") in denied
     assert (CAEN_ADMIN[0], "staff.deactivate", VIRE[0]) in denied
+
+
+def test_an_admin_who_has_not_yet_chosen_a_password_does_not_count_as_the_networks_admin(staff_app):
+    from broker.services import staff, staff_accounts
+
+    rt = staff_app.extensions["broker"]
+    with rt.db.session() as s:
+        staff_accounts.invite(rt, s, "second.admin@calvados.example.org", "admin", "calvados", actor="test")
+        admin_id = staff.get_user(s, ADMIN[0]).id
+    admin = as_staff(staff_app, staff_app.test_client(), ADMIN)
+    r = post(admin, f"/staff/accounts/{admin_id}/deactivate", page="/staff/accounts", follow_redirects=True)
+    assert "dernier administrateur actif" in r.get_data(as_text=True)
+    with rt.db.session() as s:
+        assert staff.get_user(s, ADMIN[0]).active
