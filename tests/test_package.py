@@ -74,6 +74,11 @@ def test_bad_settings_stop_serve_with_one_line(installed):
         assert busy.returncode == 2 and "metrics_bind" in busy.stderr and "in use" in busy.stderr
         assert "Traceback" not in busy.stderr
     assert broker(installed, "serve", "--bind", "nowhere").returncode == 2
+    down = broker(installed, "serve", "--bind", f"127.0.0.1:{free_port()}",
+                  env={"BROKER_SECRET_KEY": "s" * 40, "BROKER_SMTP_HOST": "127.0.0.1",
+                       "BROKER_SMTP_PORT": str(free_port())})  # nothing listens there
+    assert down.returncode == 2 and down.stderr.startswith("error: smtp_host") and "Traceback" not in down.stderr
+    assert down.stderr.strip().count("\n") == 0
 
 
 def test_the_wheel_serves_the_demo_outside_the_checkout(installed):

@@ -37,6 +37,16 @@ def _options(bind: str, workers: int | None, timeout: int) -> ServeOptions:
     return ServeOptions(bind=bind, workers=workers or default_workers(), timeout=timeout)
 
 
+def _check_mail(settings) -> None:
+    """An SMTP server that cannot be reached, or not as configured, stops the start (one line, exit 2)."""
+    from ..mail.smtp import check_connection
+
+    try:
+        check_connection(settings)
+    except ConfigError as exc:
+        fail(exc)
+
+
 def _check_ports(settings, options: ServeOptions) -> None:
     try:
         check_port_free(options.bind, key="--bind")
@@ -66,6 +76,7 @@ def serve_command(bind: str, workers: int | None, timeout: int) -> None:
     options = _options(bind, workers, timeout)
     _check_ports(settings, options)
     _check_instance_secrets(settings)
+    _check_mail(settings)
     argv = command(options)
     sys.stdout.flush()
     os.execv(argv[0], argv)
