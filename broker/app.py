@@ -110,10 +110,11 @@ def create_app(
     Babel(app, locale_selector=select_locale)
     app.extensions["csrf"] = CSRFProtect(app)
 
-    from .web import context, errors, ops
+    from .web import context, errors, ops, redirects
 
     context.init_app(app)
     errors.init_app(app)
+    redirects.init_app(app)
     app.register_blueprint(ops.bp)
     _register_optional_blueprints(app)
     for provider in runtime.providers.values():

@@ -68,6 +68,9 @@ def deep_link(supplier: Any, target: str | None) -> str:
     if not supplier.saml_entity_id:
         return supplier.login_url or "/"
     params = {"providerId": supplier.saml_entity_id}
-    if target and len(target) <= inbound.MAX_RELAY_STATE:  # a longer one would only get an error page
-        params["target"] = target
+    try:
+        if target and inbound.check_relay_state(target, "target"):
+            params["target"] = target
+    except SamlInputError:
+        pass  # one that would only get an error page is dropped: the patron still reaches the resource
     return f"/saml/unsolicited?{urlencode(params)}"
