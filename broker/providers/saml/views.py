@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from ...web.security_headers import register_form_target_resolver
 from . import api, idpmeta, inbound, pages, registry, slo, sso
 from .xmlsafe import SamlInputError
 
@@ -20,6 +21,7 @@ def blueprint(runtime: Any) -> Blueprint:
         hooks = state.app.extensions.setdefault("logout_hooks", [])
         if slo.logout_hook not in hooks:
             hooks.append(slo.logout_hook)
+            register_form_target_resolver(state.app, slo.logout_form_targets)
 
     @bp.errorhandler(SamlInputError)
     def _refused(exc: SamlInputError):
