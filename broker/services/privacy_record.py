@@ -91,6 +91,11 @@ def retention_table(settings: Any) -> list[RetentionRow]:
         RetentionRow("One-time codes and tickets (OIDC, CAS)",
                      f"{s.oidc_code_lifetime} s (OIDC code), {s.cas_ticket_lifetime} s (CAS ticket), single use",
                      "oidc_code_lifetime, cas_ticket_lifetime"),
+        RetentionRow("Login guards: failures per client address (counts), and the pair (client address, keyed "
+                     "digest of a card or staff account) that signed in from it, so that it skips that address's "
+                     "back-off (no card number, no PIN)",
+                     f"counts {s.login_ip_window // 3600} hours at most; pairs {s.login_known_days} days",
+                     "login_ip_window, login_known_days"),
         RetentionRow("Audit trail (staff actions; a patron appears as library code and last four card characters)",
                      "kept with the agreement's records: no automatic deletion", "—"),
     ]

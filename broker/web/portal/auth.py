@@ -57,7 +57,8 @@ def login():
     if result.outcome is LoginOutcome.INVALID:
         return _form("portal/login.html", 400, errors=messages(result.errors), **keep)
     if result.outcome is LoginOutcome.RATE_LIMITED:
-        return _form("portal/login.html", 429, alert=rate_limited_message(), **keep)
+        body, status = _form("portal/login.html", 429, alert=rate_limited_message(result.retry_after), **keep)
+        return body, status, {"Retry-After": str(max(1, result.retry_after))}
     if result.outcome is LoginOutcome.CREDENTIALS:
         return _form("portal/login.html", 400, alert=credentials_message(), **keep)
     library = load_library(result.library)
