@@ -102,8 +102,8 @@ def test_every_page_runs_under_its_policy(site, page):
         for rule in rules:
             if who == "staff" and not rule.rule.startswith(("/staff", "/stats", "/api")):
                 continue
-            if who == "patron" and rule.rule.startswith(("/staff", "/api", "/logout")):
-                continue
+            if who == "patron" and rule.rule.startswith(("/staff", "/api", "/logout", "/go/")):
+                continue  # /go/ sends a patron off to the supplier's site: followed in the tests below
             before = len(page.csp_violations)
             try:
                 response = page.goto(server.url + _paths(rule)[0])
@@ -111,8 +111,6 @@ def test_every_page_runs_under_its_policy(site, page):
             except PlaywrightError as exc:
                 if "Download is starting" in str(exc):  # a CSV or spreadsheet export: no page to check
                     continue
-                if rule.rule.startswith("/go/") and "ERR_NAME_NOT_RESOLVED" in str(exc):
-                    continue  # sent on to the supplier's own site (not on this network): not our page
                 raise
             if response is not None and "html" not in response.headers.get("content-type", ""):
                 # Chromium shows XML and JSON with its own viewer, whose inline style the policy refuses
