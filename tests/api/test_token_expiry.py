@@ -115,3 +115,13 @@ def test_the_tokens_page_shows_expiry_and_last_use_and_renews(api_app, clock):
 
 def test_the_cli_takes_a_lifetime(broker_cli):
     assert broker_cli("staff", "token", "nobody@example.org", "--days", "400").exit_code == 2
+
+
+def test_the_statistics_api_says_so_too(api_app, clock):
+    token = _create(api_app, "stats", days=1)
+    client = api_app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    clock["now"] = NOW + timedelta(days=2)
+    r = client.get("/api/v1/stats/months", headers=headers)
+    assert r.status_code == 401 and r.get_json()["error"] == "token_expired"
+    assert 'error="invalid_token"' in r.headers["WWW-Authenticate"]
