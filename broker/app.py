@@ -114,10 +114,12 @@ def create_app(
     Babel(app, locale_selector=select_locale)
     app.extensions["csrf"] = CSRFProtect(app)
 
-    from .web import context, errors, ops
+    from .web import context, errors, ops, redirects, security_headers
 
     context.init_app(app)
     errors.init_app(app)
+    security_headers.init_app(app, https=settings.base_url.lower().startswith("https://"))
+    redirects.init_app(app)  # after: its replacement page still gets the headers (hooks run last-first)
     app.register_blueprint(ops.bp)
     _register_optional_blueprints(app)
     for provider in runtime.providers.values():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime, timezone
 
 
@@ -17,3 +18,8 @@ def today() -> date:
 def as_utc(moment: datetime) -> datetime:
     """``moment`` with its time zone; a naive value (SQLite gives them back so) is taken as UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def now() -> float:
+    """Seconds since the epoch (rate limits and back-off read it here, so tests can move it)."""
+    return time.time()

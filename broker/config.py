@@ -68,7 +68,16 @@ class Settings:
     session_idle_timeout: int = _doc("Seconds without activity after which a patron session ends.", 1800)
     session_absolute_timeout: int = _doc("Seconds after login after which a patron session ends anyway.", 28800)
     staff_session_timeout: int = _doc("Seconds after which a staff session ends.", 3600)
-    login_ip_limit: int = _doc("Login attempts allowed per client IP and minute.", 30)
+    login_ip_limit: int = _doc("Login attempts (right or wrong) allowed per client address in any 60 seconds: a flood guard.", 60)
+    login_ip_failures: int = _doc("Failed logins (patron and staff counted apart) per client address, across cards, "
+                                  "in the sliding window before that address must wait between attempts.", 50)
+    login_ip_window: int = _doc("Seconds of the sliding window of login_ip_failures.", 86400)
+    login_ip_max_delay: int = _doc("Longest wait between two attempts of an address over its failure budget "
+                                   "(the wait doubles with each failure, from one second).", 300)
+    login_known_days: int = _doc("Days a card (or staff account) that signed in from an address skips that "
+                                 "address's back-off.", 180)
+    login_alarm_cards: int = _doc("Distinct cards (or staff accounts) failing to log in across the network within "
+                                  "5 minutes that raise the spraying alarm.", 50)
     login_card_failures: int = _doc("Failed logins on one card before it is locked for a while.", 5)
     login_lockout_seconds: int = _doc("How long a card stays locked after too many failures.", 900)
     connector_breaker_failures: int = _doc("Consecutive SIGB failures that open a library's circuit breaker.", 5)
@@ -205,7 +214,9 @@ def _validate(s: Settings) -> None:
     if s.metrics_token and len(s.metrics_token) < 32:
         raise ConfigError("metrics_token", "too short: use at least 32 random characters")
     _validate_mail(s)
-    for name in ("session_idle_timeout", "session_absolute_timeout", "login_card_failures", "oidc_code_lifetime", "cas_ticket_lifetime"):
+    for name in ("session_idle_timeout", "session_absolute_timeout", "login_card_failures", "oidc_code_lifetime",
+                 "cas_ticket_lifetime", "login_ip_limit", "login_ip_failures", "login_ip_window", "login_ip_max_delay",
+                 "login_alarm_cards"):
         if getattr(s, name) <= 0:
             raise ConfigError(name, "expected a positive integer")
 

@@ -322,14 +322,26 @@ def staff_list(runtime, session, as_json):
 @staff.command("token")
 @click.argument("email")
 @click.option("--name", default="cli")
+@click.option("--days", default=str(staff_service.TOKEN_DAYS), show_default=True,
+              help=f"Lifetime in days (1 to {staff_service.MAX_TOKEN_DAYS}).")
 @json_option
 @with_runtime
-def staff_token(runtime, session, email, name, as_json):
+def staff_token(runtime, session, email, name, days, as_json):
     """Create an API token for a staff account (shown once)."""
     from ..errors import NotFound
 
     user = staff_service.get_user(session, email)
     if user is None:
         raise NotFound(f"unknown staff account '{email}'")
-    token = staff_service.create_api_token(runtime, session, user, name, actor="cli")
-    emit({"email": user.email, "token": token}, as_json)
+    lifetime = staff_service.token_days(days)
+    token = staff_service.create_api_token(runtime, session, user, name, actor="cli", days=lifetime)
+    emit({"email": user.email, "token": token, "days": lifetime}, as_json)
+
+
+@staff.command("warn-tokens")
+@json_option
+@with_runtime
+def staff_warn_tokens(runtime, session, as_json):
+    """E-mail the owners of API tokens that expire within a week (run it daily)."""
+    sent = staff_service.warn_expiring_tokens(runtime, session)
+    emit({"warned": sent}, as_json)

@@ -258,6 +258,10 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: set at creation (at most a year ahead), moved by a renewal
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: when the owner was e-mailed that the token expires soon (once per expiry date)
+    expiry_warned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     user: Mapped[StaffUser] = relationship()
 

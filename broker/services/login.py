@@ -1,7 +1,8 @@
 """The patron login use case: card + PIN/password checked by the home library's SIGB.
 
-Guards before the SIGB is asked: a rate limit per client IP, and a temporary
-lockout of a card after repeated failures. The lockout is keyed by a keyed
+Guards before the SIGB is asked: the per-address guards of ``services.throttle``
+(a flood guard, a sliding-window failure budget with back-off, known cards), and
+a temporary lockout of a card after repeated failures. The lockout is keyed by a keyed
 digest of (library, card), never the card, and an unknown card, a wrong
 password and a locked card all get the same answer, so that nobody learns
 from the login page whether a card exists.
@@ -27,6 +28,7 @@ from ..metrics import LOGINS
 from . import libraries, patrons
 from . import patron_cache
 from .patron_cache import PatronView
+from .throttle import LoginThrottle
 
 log = logging.getLogger("broker.login")
 
@@ -61,6 +63,8 @@ class LoginResult:
     errors: dict[str, str] = field(default_factory=dict, hash=False)
     #: the access decision's snapshot of the patron, for the session (``services.patron_cache``)
     facts: dict | None = field(default=None, hash=False)
+    #: RATE_LIMITED: seconds before this address's next attempt is checked
+    retry_after: int = 0
 
     @property
     def ok(self) -> bool:
@@ -100,11 +104,9 @@ def find_library(session: Session, code: str) -> Library | None:
 
 
 # -- guards ---------------------------------------------------------------------------
-def allow_ip(runtime, ip: str | None) -> bool:
-    """Count one attempt from ``ip`` in the current minute; False once over the limit."""
-    window = int(time.time() // 60)
-    count = runtime.state.incr(f"rl:auth-ip:{ip or 'unknown'}:{window}", 61)
-    return count <= runtime.settings.login_ip_limit
+def guard(runtime) -> LoginThrottle:
+    """The per-address guards of patron logins and registrations (``services.throttle``)."""
+    return LoginThrottle(runtime, "patron")
 
 
 def lockout_key(runtime, lib: Library, card: str) -> str:
@@ -140,22 +142,31 @@ class SigbAnswer:
     record: PatronRecord | None = None
     #: the card was locked: the SIGB was not asked (the patron is told only "credentials")
     locked: bool = False
+    #: RATE_LIMITED: seconds before this address's next attempt is checked
+    retry_after: int = 0
 
 
-def verify_card(runtime, lib: Library, card: str, password: str, *, remember: bool = False) -> SigbAnswer:
-    """Ask the library's SIGB, honouring the card lockout (shared by login and registration).
+def verify_card(runtime, lib: Library, card: str, password: str, *, ip: str | None,
+                remember: bool = False) -> SigbAnswer:
+    """Ask the library's SIGB, honouring the address's guards and the card lockout (login and registration).
 
     ``remember``: keep the SIGB's answer in the lookup cache (registration: the referent looks it up next).
     """
     key = lockout_key(runtime, lib, card)
+    address = guard(runtime)
+    verdict = address.check(ip, key)
+    if not verdict.allowed:
+        return SigbAnswer(LoginOutcome.RATE_LIMITED, retry_after=verdict.retry_after)
     locked, failed_lately, breaker = card_guard(runtime, key, lib.code)
     if locked:
+        address.failed(ip, key)  # a guess on a locked card still spends the address's budget
         return SigbAnswer(LoginOutcome.CREDENTIALS, locked=True)
     try:
         record = runtime.sigb.authenticate(libraries.connection(lib), card.strip(), password,
                                            remember=remember, breaker=breaker)
     except InvalidCredentials:
         record_failure(runtime, key)
+        address.failed(ip, key)
         return SigbAnswer(LoginOutcome.CREDENTIALS)
     except ConnectorUnavailable as exc:
         log.warning("SIGB unavailable at login", extra={"event": {"library": lib.code, "error": type(exc).__name__}})
@@ -165,6 +176,7 @@ def verify_card(runtime, lib: Library, card: str, password: str, *, remember: bo
         return SigbAnswer(LoginOutcome.SIGB_UNAVAILABLE)
     if failed_lately:
         clear_failures(runtime, key)
+    address.succeeded(ip, key, verdict)
     return SigbAnswer(LoginOutcome.OK, record)
 
 
@@ -180,14 +192,13 @@ def login(runtime, library_code: str | None, card: str | None, password: str | N
     errors = check_fields(library_code, card, password)
     if errors:
         return _finish(LoginOutcome.INVALID, errors=errors)
-    if not allow_ip(runtime, ip):
-        return _finish(LoginOutcome.RATE_LIMITED)
     lib = libraries.cache(runtime).by_code((library_code or "").strip())  # read-only, shared by requests
     if lib is None:
         return _finish(LoginOutcome.INVALID, errors={"library": "unknown"})
-    answer = verify_card(runtime, lib, card, password)
+    answer = verify_card(runtime, lib, card, password, ip=ip)
     if answer.outcome is not LoginOutcome.OK:
-        return _finish(answer.outcome, "locked" if answer.locked else None, library=lib.code)
+        return _finish(answer.outcome, "locked" if answer.locked else None, library=lib.code,
+                       retry_after=answer.retry_after)
     record = answer.record
     with runtime.db.session() as session:
         patron_cache.changes(runtime).revalidate(session)  # so that this process can vouch for the snapshot

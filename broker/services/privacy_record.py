@@ -99,6 +99,11 @@ def retention_table(settings: Any) -> list[RetentionRow]:
                      "mail_max_attempts, mail_keep_days"),
         RetentionRow("Trace of a sent e-mail (subject and dates; no address, no text)",
                      f"{_days(s.mail_keep_days)}, then deleted", "mail_keep_days"),
+        RetentionRow("Login guards: failures per client address (counts), and the pair (client address, keyed "
+                     "digest of a card or staff account) that signed in from it, so that it skips that address's "
+                     "back-off (no card number, no PIN)",
+                     f"counts {s.login_ip_window // 3600} hours at most; pairs {s.login_known_days} days",
+                     "login_ip_window, login_known_days"),
         RetentionRow("Audit trail (staff actions; a patron appears as library code and last four card characters)",
                      "kept with the agreement's records: no automatic deletion", "—"),
     ]

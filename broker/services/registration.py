@@ -16,7 +16,7 @@ from ..clock import today
 from ..domain.memberships import MembershipState
 from ..errors import Conflict, InvalidInput
 from . import libraries, memberships, patrons, validation
-from .login import LoginOutcome, allow_ip, check_fields, find_library, verify_card
+from .login import LoginOutcome, check_fields, find_library, verify_card
 
 MAX_EMAIL = 254
 
@@ -67,6 +67,7 @@ def check_registration_fields(library_code: str | None, card: str | None, passwo
 _FROM_LOGIN = {
     LoginOutcome.CREDENTIALS: RegistrationOutcome.CREDENTIALS,
     LoginOutcome.SIGB_UNAVAILABLE: RegistrationOutcome.SIGB_UNAVAILABLE,
+    LoginOutcome.RATE_LIMITED: RegistrationOutcome.RATE_LIMITED,
 }
 
 
@@ -76,13 +77,11 @@ def register(runtime, library_code: str | None, card: str | None, password: str 
     errors = check_registration_fields(library_code, card, password, email, consent)
     if errors:
         return RegistrationResult(RegistrationOutcome.INVALID, errors=errors)
-    if not allow_ip(runtime, ip):
-        return RegistrationResult(RegistrationOutcome.RATE_LIMITED)
     with runtime.db.session() as session:
         lib = find_library(session, library_code)
     if lib is None:
         return RegistrationResult(RegistrationOutcome.INVALID, errors={"library": "unknown"})
-    answer = verify_card(runtime, lib, card, password, remember=True)
+    answer = verify_card(runtime, lib, card, password, ip=ip, remember=True)
     if answer.outcome is not LoginOutcome.OK:
         return RegistrationResult(_FROM_LOGIN[answer.outcome], library=lib.code)
     record = answer.record

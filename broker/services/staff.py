@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ..clock import utcnow
+from ..clock import as_utc, utcnow
 from ..db.models import ApiToken, Library, Network, StaffRole, StaffUser
 from ..errors import Conflict, InvalidInput, NotFound
 from . import audit, validation
@@ -116,18 +117,87 @@ def is_admin(user: StaffUser) -> bool:
     return any(r.role == "admin" for r in user.roles)
 
 
-def create_api_token(runtime, session: Session, user: StaffUser, name: str, *, actor: str) -> str:
+#: API token lifetimes: the default, and the longest one may choose (at creation or renewal)
+TOKEN_DAYS = 90
+MAX_TOKEN_DAYS = 365
+#: the owner is e-mailed this long before a token expires
+TOKEN_WARNING = timedelta(days=7)
+
+
+def token_days(days: int | str | None) -> int:
+    """A token lifetime in days: 1 to MAX_TOKEN_DAYS (TOKEN_DAYS when not given)."""
+    if days is None or days == "":
+        return TOKEN_DAYS
+    text = str(days).strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_TOKEN_DAYS:
+        raise InvalidInput(f"token lifetime: expected 1 to {MAX_TOKEN_DAYS} days, got {str(days)[:20]!r}",
+                           code="bad_lifetime")
+    return int(text)
+
+
+def create_api_token(runtime, session: Session, user: StaffUser, name: str, *, actor: str,
+                     days: int | str | None = None) -> str:
+    lifetime = token_days(days)
     token = "sst_" + secrets.token_urlsafe(32)
+    expires = utcnow() + timedelta(days=lifetime)
     session.add(ApiToken(user_id=user.id, name=validation.text(name, "token name", max_len=100),
-                         token_hash=runtime.keys.token_hash(token)))
+                         token_hash=runtime.keys.token_hash(token), expires_at=expires))
     session.flush()
-    audit.record(runtime, session, actor, "api_token.create", user.email, name=name)
+    audit.record(runtime, session, actor, "api_token.create", user.email, name=name, days=lifetime)
     return token
 
 
-def user_for_token(runtime, session: Session, token: str) -> StaffUser | None:
+@dataclass(frozen=True)
+class TokenCheck:
+    """The owner of a valid token, or why there is none (``expired_at`` set for an expired token)."""
+
+    user: StaffUser | None
+    expired_at: datetime | None = None
+
+
+def check_token(runtime, session: Session, token: str) -> TokenCheck:
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == runtime.keys.token_hash(token)))
     if row is None or row.revoked_at is not None or not row.user.active:
-        return None
-    row.last_used_at = utcnow()
-    return get_user(session, row.user.email)
+        return TokenCheck(None)
+    now = utcnow()
+    if as_utc(row.expires_at) <= now:
+        return TokenCheck(None, as_utc(row.expires_at))
+    row.last_used_at = now
+    return TokenCheck(get_user(session, row.user.email))
+
+
+def user_for_token(runtime, session: Session, token: str) -> StaffUser | None:
+    """The owner of a live token (not revoked, not expired, active account); records its use."""
+    return check_token(runtime, session, token).user
+
+
+def renew_api_token(runtime, session: Session, row: ApiToken, *, actor: str, days: int | str | None = None) -> None:
+    """A live token's new expiry: ``days`` from now (the secret stays the same)."""
+    lifetime = token_days(days)
+    row.expires_at = utcnow() + timedelta(days=lifetime)
+    row.expiry_warned_at = None
+    audit.record(runtime, session, actor, "api_token.renew", row.user.email, name=row.name, days=lifetime)
+
+
+def warn_expiring_tokens(runtime, session: Session) -> int:
+    """E-mail each owner of a live token expiring within TOKEN_WARNING (once per expiry); how many were sent."""
+    from ..mail import queue
+
+    now = utcnow()
+    rows = session.scalars(select(ApiToken).where(
+        ApiToken.revoked_at.is_(None), ApiToken.expires_at > now, ApiToken.expires_at <= now + TOKEN_WARNING,
+        ApiToken.expiry_warned_at.is_(None))).all()
+    sent = 0
+    for row in rows:
+        if not row.user.active:
+            continue
+        day = as_utc(row.expires_at).strftime("%d/%m/%Y")
+        subject = "Votre jeton d'API expire bientôt / Your API token expires soon"
+        body = (f"Bonjour,\n\nVotre jeton d'API « {row.name} » expire le {day} (UTC). Renouvelez-le dans "
+                "Sésame, page « Jetons d'API », pour que vos scripts continuent de fonctionner.\n\n"
+                f"Hello,\n\nYour API token \"{row.name}\" expires on {day} (UTC). Renew it in Sésame, "
+                "\"API tokens\" page, so that your scripts keep working.\n")
+        queue(runtime, session, row.user.email, subject, body)
+        row.expiry_warned_at = now
+        sent += 1
+    return sent

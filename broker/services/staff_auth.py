@@ -24,6 +24,7 @@ from ..crypto import DecryptionError
 from ..db.models import StaffRole, StaffUser
 from ..errors import BrokerError
 from . import audit, staff
+from .throttle import LoginThrottle
 
 PENDING_SECONDS = 300  # time allowed between the password and the TOTP code
 ISSUER = "Sésame"
@@ -52,16 +53,18 @@ def _account_key(runtime, email: str) -> str:
 
 
 def _check_limits(runtime, email: str, ip: str) -> None:
-    settings = runtime.settings
-    if runtime.state.incr(f"staff-login-ip:{ip}", 60) > settings.login_ip_limit:
+    """The per-address guards (``services.throttle``, staff counters), then the account's lockout."""
+    key = _account_key(runtime, email)
+    if not LoginThrottle(runtime, "staff").check(ip, key).allowed:
         raise TooManyAttempts()
-    if runtime.state.get(f"staff-lock:{_account_key(runtime, email)}") is not None:
+    if runtime.state.get(f"staff-lock:{key}") is not None:
         raise TooManyAttempts()
 
 
-def _failure(runtime, email: str, user: StaffUser | None, step: str) -> None:
+def _failure(runtime, email: str, user: StaffUser | None, step: str, ip: str) -> None:
     settings = runtime.settings
     key = _account_key(runtime, email)
+    LoginThrottle(runtime, "staff").failed(ip, key)
     failures = runtime.state.incr(f"staff-fail:{key}", settings.login_lockout_seconds)
     locked = failures >= settings.login_card_failures
     if locked:
@@ -72,8 +75,10 @@ def _failure(runtime, email: str, user: StaffUser | None, step: str) -> None:
                          step=step)
 
 
-def _success(runtime, email: str) -> None:
-    runtime.state.delete(f"staff-fail:{_account_key(runtime, email)}")
+def _success(runtime, email: str, ip: str) -> None:
+    key = _account_key(runtime, email)
+    runtime.state.delete(f"staff-fail:{key}")
+    LoginThrottle(runtime, "staff").succeeded(ip, key)
 
 
 # -- password ------------------------------------------------------------------------
@@ -94,13 +99,13 @@ def check_password(runtime, session_db: Session, email: str, password: str, ip: 
     user = staff.get_user(session_db, email) if email else None
     ok = staff.verify_password(user, password) and user is not None and user.active
     if not ok:
-        _failure(runtime, email, user, "password")
+        _failure(runtime, email, user, "password", ip)
         return None
     if needs_enrolment(user):
         return PasswordStep("enrol", user.id)
     if user.totp_secret is not None:
         return PasswordStep("totp", user.id)
-    _success(runtime, email)
+    _success(runtime, email, ip)
     return PasswordStep("done", user.id)
 
 
@@ -152,9 +157,9 @@ def check_code(runtime, session_db: Session, user: StaffUser, code: str, ip: str
     _check_limits(runtime, user.email, ip)
     secret = unseal(runtime, user.totp_secret)
     if secret is None or not _code_matches(runtime, user.id, secret, code):
-        _failure(runtime, user.email, user, "totp")
+        _failure(runtime, user.email, user, "totp", ip)
         return False
-    _success(runtime, user.email)
+    _success(runtime, user.email, ip)
     return True
 
 
@@ -162,9 +167,9 @@ def enrol(runtime, session_db: Session, user: StaffUser, secret: str, code: str,
     """Turn TOTP on once the user proves their authenticator shows the right code."""
     _check_limits(runtime, user.email, ip)
     if not _code_matches(runtime, user.id, secret, code):
-        _failure(runtime, user.email, user, "totp-enrol")
+        _failure(runtime, user.email, user, "totp-enrol", ip)
         return False
-    _success(runtime, user.email)
+    _success(runtime, user.email, ip)
     user.totp_secret = runtime.keys.encrypt(secret.encode())
     audit.record(runtime, session_db, user.email, "staff.totp.enable", user.email)
     return True

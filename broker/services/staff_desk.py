@@ -317,6 +317,19 @@ def revoke_token(runtime, session: Session, user: StaffUser, token_id: int) -> A
     return row
 
 
+def renew_token(runtime, session: Session, user: StaffUser, token_id: int, days: int | str | None) -> ApiToken:
+    """Give one of the user's live tokens a new expiry, ``days`` from now."""
+    row = session.get(ApiToken, token_id) if 0 < token_id <= MAX_ID else None
+    if row is None:
+        raise NotFound(_("Jeton introuvable."))
+    if row.user_id != user.id:
+        raise deny(user, "api_token.renew", str(token_id))
+    if row.revoked_at is not None:
+        raise Conflict(_("Un jeton révoqué ne peut pas être renouvelé : créez-en un autre."))
+    staff.renew_api_token(runtime, session, row, actor=user.email, days=days)
+    return row
+
+
 def iso(value: datetime | date | None) -> str | None:
     """ISO 8601; times are UTC (SQLite hands them back without their offset)."""
     if isinstance(value, datetime) and value.tzinfo is None:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from flask import redirect, request, session, url_for
+
+from .redirects import same_site_path
 
 
 @dataclass(frozen=True)
@@ -67,13 +69,8 @@ def end() -> None:
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
-    """Only same-site paths may be a ``next``: no open redirect."""
-    if not target:
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return default
-    return target
+    """Only same-site paths may be a ``next`` (no open redirect), checked as they will be sent."""
+    return same_site_path(target, default)
 
 
 def login_redirect(next_url: str | None = None, **params: str):

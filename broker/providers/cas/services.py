@@ -19,6 +19,7 @@ from ...db.models import Supplier
 from ...errors import Conflict, InvalidInput
 from ...services import audit
 from ...services import suppliers as supplier_service
+from ...web.redirects import sendable
 from ..registry_cache import invalidate, registry
 
 MAX_PATTERN = 500
@@ -102,11 +103,10 @@ def services(runtime) -> tuple[CasService, ...]:
     return registry(runtime, "cas", build).get()
 
 
-_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20]")
-
-
 def acceptable_url(service: str | None) -> bool:
-    if not service or len(service) > MAX_SERVICE or _CONTROL_OR_SPACE.search(service):
+    # the service gets the ticket in a Location header: it must go out exactly as it came in
+    # (no control character or space, ASCII as sent, an encodable host and a valid port)
+    if not service or len(service) > MAX_SERVICE or sendable(service) != service:
         return False
     try:
         parts = urlsplit(service)

@@ -7,12 +7,13 @@ endpoints answer ``INVALID_REQUEST``.
 from __future__ import annotations
 
 import time
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ...web.patron_session import current_patron
+from ...web.security_headers import register_form_target_resolver
 from .. import issuance
 from ..web import FRESH, end_patron_session, error_page, fresh_marker, fresh_since, refusal_page, send_to_login
 from . import responses
@@ -41,6 +42,16 @@ def make_blueprint(runtime) -> Blueprint:
     bp = Blueprint("cas", __name__)
     tickets = TicketStore(runtime)
     runtime.caches["cas_tickets"] = tickets
+
+    def form_targets(target: str) -> list[str] | None:
+        """Where a form whose answer leads to ``target`` ends: the registered service."""
+        parts = urlsplit(target)
+        if parts.path != "/cas/login":
+            return None
+        service = (parse_qs(parts.query).get("service") or [None])[0]
+        return [service] if find_service(runtime, service) is not None else []
+
+    bp.record_once(lambda state: register_form_target_resolver(state.app, form_targets))
 
     @bp.after_request
     def _no_store(response):

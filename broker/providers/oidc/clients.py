@@ -29,6 +29,7 @@ from ...errors import Conflict, InvalidInput
 from ...services import audit, validation
 from ...services import suppliers as supplier_service
 from ...services.release import sector_of
+from ...web.redirects import sendable
 from ..registry_cache import invalidate, registry
 
 SCOPES = ("openid", "profile", "email", "library")
@@ -160,6 +161,8 @@ def check_redirect_uri(uri: str, *, public: bool, what: str = "redirect URI") ->
         parts.port  # noqa: B018  (raises on a bad port)
     except ValueError:
         raise InvalidInput(f"{what} {uri!r}: not a valid URL") from None
+    if sendable(uri) != uri:  # it goes out in a Location header: exactly as registered, ASCII
+        raise InvalidInput(f"{what} {uri!r}: not a URL that can be sent as it is (encode it: ASCII, a valid host)")
     if parts.fragment or "#" in uri:
         raise InvalidInput(f"{what} {uri!r}: must not contain a fragment (#…)")
     if parts.scheme == "https" and parts.hostname:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from ... import hookimpl
+from ...web.redirects import same_origin
 from .. import ProviderSpec
 
 
@@ -27,9 +28,9 @@ def deep_link(supplier, target: str | None) -> str:
         parts = urlsplit(conf["redirect_uris"][0])
         fallback = f"{parts.scheme}://{parts.netloc}/"
     if target and fallback:
-        wanted, known = urlsplit(target), urlsplit(fallback)
-        if wanted.scheme in ("http", "https") and (wanted.scheme, wanted.netloc) == (known.scheme, known.netloc):
-            return target
+        sent = same_origin(target, fallback)  # checked as the Location header will carry it
+        if sent is not None:
+            return sent
     if not fallback:
         raise LookupError(f"supplier {supplier.slug} has no login URL")
     return fallback

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
@@ -15,11 +16,12 @@ from wtforms import ValidationError
 
 from ...domain.identifiers import pairwise_id
 from ...web.patron_session import LoggedPatron, current_patron
+from ...web.security_headers import allow_form_action, register_form_target_resolver
 from .. import issuance
 from ..web import (FRESH, end_patron_session, fresh_marker, fresh_since, preferred_lang, refusal_page,
                    request_pairs, send_to_login, with_params)
 from .claims import SCOPE_CLAIMS, claims_for
-from .clients import ID_TOKEN_ALGS, SCOPES, OidcClient
+from .clients import ID_TOKEN_ALGS, SCOPES, OidcClient, find_client
 from .server import AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS, OidcServer
 from .tokens import OidcUser
 
@@ -106,6 +108,20 @@ def make_blueprint(runtime) -> Blueprint:
             return None, result.outcome
         return OidcUser(uid, auth_time, claims_for(result.attributes, result.subject, scope)), result.outcome
 
+    def form_targets(target: str) -> list[str] | None:
+        """Where a form whose answer leads to ``target`` ends: the client's registered redirect URI."""
+        parts = urlsplit(target)
+        if parts.path not in ("/oidc/authorize", "/oidc/logout"):
+            return None
+        args = parse_qs(parts.query)
+        client = find_client(runtime, (args.get("client_id") or [None])[0])
+        if client is None:
+            return []
+        asked = (args.get("redirect_uri") or args.get("post_logout_redirect_uri") or [None])[0]
+        known = client.redirect_uris if parts.path == "/oidc/authorize" else client.post_logout_redirect_uris
+        return [asked] if asked in known else []
+
+    bp.record_once(lambda state: register_form_target_resolver(state.app, form_targets))
     server = OidcServer(runtime, lambda client, uid, scope: decide(client, uid, scope)[0])
     runtime.caches["oidc_server"] = server
     discovery_doc = metadata(server)
@@ -243,6 +259,7 @@ def make_blueprint(runtime) -> Blueprint:
             except (ValidationError, CSRFError):
                 return _page(400, _("Le formulaire a expiré. Recommencez la déconnexion depuis le service."))
         if patron is not None and confirm and not confirmed:
+            allow_form_action(req.redirect_uri)  # the confirmation form ends at the client's logout page
             hidden = [(k, v) for k, v in request_pairs(drop=("confirm", "csrf_token"))]
             return render_template("oidc/logout_confirm.html", client=client, hidden=hidden)
         if patron is not None:

@@ -6,6 +6,7 @@ checked on that same element: nothing elsewhere in the document counts.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -19,6 +20,19 @@ from .xmlsafe import SamlInputError, b64decode, inflate, parse, text_of
 MESSAGE_LIFETIME = timedelta(minutes=5)
 CLOCK_SKEW = timedelta(minutes=3)
 MAX_RELAY_STATE = 1024
+#: characters a RelayState (sent back in an auto-POST form field) may not hold
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def check_relay_state(relay: str | None, what: str = "RelayState") -> str | None:
+    """A RelayState the broker will send back as it came: short, without control characters."""
+    if relay is None:
+        return None
+    if len(relay) > MAX_RELAY_STATE:
+        raise SamlInputError(f"{what} too long (at most {MAX_RELAY_STATE} characters)")
+    if _CONTROL.search(relay):
+        raise SamlInputError(f"{what} contains control characters")
+    return relay
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +60,7 @@ def receive(method: str, args: Any, form: Any, query_string: bytes) -> Received:
     param = next((p for p in ("SAMLRequest", "SAMLResponse") if source.get(p)), None)
     if param is None:
         raise SamlInputError("no SAMLRequest or SAMLResponse in the request")
-    relay = source.get("RelayState")
-    if relay is not None and len(relay) > MAX_RELAY_STATE:
-        raise SamlInputError(f"RelayState too long (at most {MAX_RELAY_STATE} characters)")
+    relay = check_relay_state(source.get("RelayState"))
     data = b64decode(source[param], what=param)
     if method == "GET":
         root = parse(inflate(data, what=param), what=param)

@@ -11,6 +11,7 @@ from markupsafe import escape
 from lxml import etree
 
 from ...keys import KeyMaterial
+from ...web.security_headers import allow_form_action, allow_script
 from .names import BINDING_POST
 from .signing import redirect_query, sign
 from .spmeta import Endpoint
@@ -39,9 +40,11 @@ _PAGE = """<!doctype html>
       </noscript>
     </form>
   </main>
-  <script>document.getElementById("saml-post").submit();</script>
+  <script>{submit}</script>
 </body>
 </html>"""
+#: the page's one inline script, allowed by its hash in the response's Content-Security-Policy
+AUTO_SUBMIT = 'document.getElementById("saml-post").submit();'
 _pages: dict[tuple[str, str], tuple[str, str, str]] = {}
 
 
@@ -54,7 +57,7 @@ def _page_frame() -> tuple[str, str, str]:
         texts = {"title": _("Connexion en cours"), "sending": _("Transmission de votre connexion au fournisseur…"),
                  "no_js": _("JavaScript est désactivé : cliquez sur le bouton pour continuer."),
                  "go_on": _("Continuer")}
-        page = _PAGE.format(lang=escape(lang), css=escape(css), action="\0", fields="\0",
+        page = _PAGE.format(lang=escape(lang), css=escape(css), action="\0", fields="\0", submit=AUTO_SUBMIT,
                             **{k: escape(v) for k, v in texts.items()})
         head, middle, tail = page.split("\0")
         frame = (head, middle, tail)
@@ -72,6 +75,8 @@ def post_form(action: str, param: str, xml: bytes, relay_state: str | None):
     inputs = "\n      ".join(f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
                               for name, value in fields.items())
     head, middle, tail = _page_frame()
+    allow_script(AUTO_SUBMIT)
+    allow_form_action(action)
     response = Response(f"{head}{escape(action)}{middle}{inputs}{tail}", mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"

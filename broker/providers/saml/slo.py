@@ -200,4 +200,18 @@ def logout_hook(*_args: Any, **_kwargs: Any) -> str | None:
     return url
 
 
-__all__ = ["handle", "continue_round", "logout_hook"]
+def logout_form_targets(target: str) -> list[str] | None:
+    """The portal's logout form ends, through redirects, at each SLO endpoint of this session's suppliers."""
+    if target != "/logout":
+        return None
+    rt = runtime()
+    found = []
+    for entry in _queue(rt, session.get("saml") or {}):
+        supplier = suppliers_view(rt).by_id.get(entry.get("id"))
+        endpoint = spmeta.sp_metadata(supplier).slo_endpoint() if supplier is not None else None
+        if endpoint is not None:
+            found.append(endpoint.location)
+    return found
+
+
+__all__ = ["handle", "continue_round", "logout_hook", "logout_form_targets"]

@@ -134,8 +134,7 @@ def unsolicited(provider_id: str | None, target: str | None, shire: str | None):
     rt = runtime()
     if not provider_id:
         raise SamlInputError("providerId is missing")
-    if target is not None and len(target) > inbound.MAX_RELAY_STATE:
-        raise SamlInputError(f"target too long (at most {inbound.MAX_RELAY_STATE} characters)")
+    inbound.check_relay_state(target, "target")
     supplier = find_supplier(rt, provider_id)
     if supplier is None:
         return unknown_supplier(rt)

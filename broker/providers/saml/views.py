@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from ...web.security_headers import register_form_target_resolver
 from . import api, idpmeta, inbound, pages, registry, slo, sso
 from .xmlsafe import SamlInputError
 
@@ -20,6 +21,7 @@ def blueprint(runtime: Any) -> Blueprint:
         hooks = state.app.extensions.setdefault("logout_hooks", [])
         if slo.logout_hook not in hooks:
             hooks.append(slo.logout_hook)
+            register_form_target_resolver(state.app, slo.logout_form_targets)
 
     @bp.errorhandler(SamlInputError)
     def _refused(exc: SamlInputError):
@@ -68,6 +70,9 @@ def deep_link(supplier: Any, target: str | None) -> str:
     if not supplier.saml_entity_id:
         return supplier.login_url or "/"
     params = {"providerId": supplier.saml_entity_id}
-    if target and len(target) <= inbound.MAX_RELAY_STATE:  # a longer one would only get an error page
-        params["target"] = target
+    try:
+        if target and inbound.check_relay_state(target, "target"):
+            params["target"] = target
+    except SamlInputError:
+        pass  # one that would only get an error page is dropped: the patron still reaches the resource
     return f"/saml/unsolicited?{urlencode(params)}"

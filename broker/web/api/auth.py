@@ -23,11 +23,20 @@ class Unauthorized(BrokerError):
     status = 401
 
 
+class TokenExpired(Unauthorized):
+    """The token was valid but its lifetime is over (RFC 6750 ``invalid_token``)."""
+
+    code = "token_expired"
+
+
 @bp.errorhandler(Unauthorized)
 def unauthorized(exc: Unauthorized):
     response = jsonify(error=exc.code, message=exc.message)
     response.status_code = 401
-    response.headers["WWW-Authenticate"] = 'Bearer realm="sesame"'
+    challenge = 'Bearer realm="sesame"'
+    if isinstance(exc, TokenExpired):
+        challenge += ', error="invalid_token", error_description="The access token expired"'
+    response.headers["WWW-Authenticate"] = challenge
     return response
 
 
@@ -42,8 +51,12 @@ def api_view(view: Callable) -> Callable:
             raise Unauthorized(_("Jeton d'API manquant : envoyez l'en-tête Authorization: Bearer <jeton>."))
         # the token check writes last_used_at: committed apart, so the work below never waits on it
         with rt.db.session() as auth_db:
-            owner = staff.user_for_token(rt, auth_db, match.group(1))
-            user_id = owner.id if owner is not None else None
+            checked = staff.check_token(rt, auth_db, match.group(1))
+            user_id = checked.user.id if checked.user is not None else None
+        if checked.expired_at is not None:
+            raise TokenExpired(_("Ce jeton d'API a expiré le %(date)s (UTC) : renouvelez-le ou créez-en un autre "
+                                 "dans l'espace professionnel, page « Jetons d'API ».",
+                                 date=checked.expired_at.strftime("%d/%m/%Y %H:%M")))
         if user_id is None:
             raise Unauthorized(_("Jeton d'API inconnu ou révoqué."))
         with staff_desk.audited_denials(rt), rt.db.session() as db:

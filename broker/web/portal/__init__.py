@@ -6,9 +6,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, request, session
 
 from ..patron_session import current_patron
+from ..security_headers import allow_form_action_towards, register_form_target_resolver
 from . import account, auth, catalogue, libraries, pages, refusals  # noqa: F401  (they add the routes)
 from .blueprint import bp
 from .context import runtime
@@ -38,9 +39,13 @@ def _patron() -> dict:
 def _no_store(response):
     """Patron pages show personal data: no shared cache keeps them."""
     response.headers.setdefault("Cache-Control", "no-store")
+    if session.get("saml") and response.mimetype == "text/html":
+        # the logout button on the page starts single logout: the browser may visit each supplier in turn
+        allow_form_action_towards("/logout")
     return response
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    register_form_target_resolver(app, catalogue.go_form_targets)
     app.extensions.setdefault("logout_hooks", [])

@@ -14,6 +14,7 @@ from ...services.login import LoginOutcome
 from ...services.registration import RegistrationOutcome
 from .. import patron_session
 from ..patron_session import current_patron, safe_next
+from ..security_headers import allow_form_action_towards
 from .blueprint import bp
 from .context import apply_brand, chosen_library, client_ip, load_library, remember_library, runtime
 from .forms import credentials_message, library_groups, messages, rate_limited_message
@@ -30,8 +31,10 @@ def _preselected():
 def _form(template: str, status: int = 200, *, errors: dict[str, str] | None = None, alert: str = "", **values):
     library = _preselected()
     apply_brand(library)
+    next_url = safe_next(request.values.get("next"), "")
+    allow_form_action_towards(next_url)  # the form's answer redirects there, maybe on to a supplier
     return render_template(template, groups=library_groups(), library=library, errors=errors or {},
-                           alert=alert, next_url=safe_next(request.values.get("next"), ""),
+                           alert=alert, next_url=next_url,
                            values=values, patron=current_patron()), status
 
 
@@ -54,7 +57,8 @@ def login():
     if result.outcome is LoginOutcome.INVALID:
         return _form("portal/login.html", 400, errors=messages(result.errors), **keep)
     if result.outcome is LoginOutcome.RATE_LIMITED:
-        return _form("portal/login.html", 429, alert=rate_limited_message(), **keep)
+        body, status = _form("portal/login.html", 429, alert=rate_limited_message(result.retry_after), **keep)
+        return body, status, {"Retry-After": str(max(1, result.retry_after))}
     if result.outcome is LoginOutcome.CREDENTIALS:
         return _form("portal/login.html", 400, alert=credentials_message(), **keep)
     library = load_library(result.library)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
 
 from flask import redirect, render_template, request
 from flask_babel import gettext as _
@@ -89,6 +90,23 @@ def home():
 
 def _http_url(url: str | None) -> str | None:
     return url if url and url.startswith(("https://", "http://")) else None
+
+
+def go_form_targets(target: str) -> list[str] | None:
+    """Where a form whose answer leads to ``/go/<slug>`` ends: the supplier's deep link or login page."""
+    parts = urlsplit(target)
+    if not parts.path.startswith("/go/"):
+        return None
+    rt = runtime()
+    wanted = (parse_qs(parts.query).get("target") or [None])[0]
+    with rt.db.session() as session:
+        try:
+            supplier = suppliers.get_supplier(session, parts.path[4:68])
+        except NotFound:
+            return []
+        spec = rt.providers.get(supplier.protocol)
+        url = spec.deep_link(supplier, wanted) if spec is not None and spec.deep_link is not None else None
+        return [u for u in (url, _http_url(supplier.login_url)) if u]
 
 
 @bp.get("/go/<slug>")

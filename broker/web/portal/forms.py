@@ -48,7 +48,10 @@ def credentials_message() -> str:
              count=runtime().settings.login_card_failures, minutes=minutes)
 
 
-def rate_limited_message() -> str:
+def rate_limited_message(seconds: int = 0) -> str:
+    if seconds > 0:
+        return _("Trop de tentatives depuis votre connexion. Patientez %(seconds)d secondes, puis réessayez.",
+                 seconds=seconds)
     return _("Trop de tentatives depuis votre connexion. Patientez une minute, puis réessayez.")
 
 

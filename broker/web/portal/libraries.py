@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from ...services import libraries
 from ..patron_session import current_patron, safe_next
+from ..security_headers import allow_form_action_towards
 from .blueprint import bp
 from .context import LibraryView, apply_brand, chosen_library, load_library, remember_library, runtime
 
@@ -67,6 +68,7 @@ def libraries_page():
     apply_brand(current)
     results = search(query, PAGE_RESULTS if query else 500) if (query or show_all) else None
     next_url = safe_next(request.args.get("next"), "")
+    allow_form_action_towards(next_url)  # choosing a library redirects there
     return render_template("portal/libraries.html", query=query, results=results, current=current,
                            next_url=next_url, patron=current_patron(), show_all=show_all)
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ...clock import as_utc, utcnow
 from ...errors import InvalidInput
 from ...services import staff, staff_desk
 from . import bp
 from .guard import staff_view
 
 AUDIT_PAGE = 100
+#: the lifetimes offered when creating or renewing a token, in days
+DURATIONS = (30, 90, 180, 365)
 
 
 @bp.get("/audit")
@@ -30,17 +33,35 @@ def tokens(rt, db, user):
     """Create a token (shown once) or list them."""
     created = None
     error = None
+    days_error = None
     if request.method == "POST":
         name = request.form.get("name", "").strip()
         if not name or len(name) > 100:
             error = _("Donnez au jeton un nom de 1 à 100 caractères (par exemple : « script du SIGB »).")
         else:
             try:
-                created = staff.create_api_token(rt, db, user, name, actor=user.email)
-            except InvalidInput as exc:
-                error = exc.message
+                days = staff.token_days(request.form.get("days"))
+            except InvalidInput:
+                days = None
+                days_error = _("Choisissez une durée de 1 à %(max)d jours.", max=staff.MAX_TOKEN_DAYS)
+            if days is not None:
+                try:
+                    created = staff.create_api_token(rt, db, user, name, actor=user.email, days=days)
+                except InvalidInput as exc:
+                    error = exc.message
     rows = staff_desk.tokens_of(db, user)
-    return render_template("staff/tokens.html", rows=rows, created=created, error=error), (400 if error else 200)
+    return render_template("staff/tokens.html", rows=rows, created=created, error=error, days_error=days_error,
+                           now=utcnow(), durations=DURATIONS, default_days=staff.TOKEN_DAYS,
+                           as_utc=as_utc), (400 if error or days_error else 200)
+
+
+@bp.post("/tokens/<int:token_id>/renew")
+@staff_view
+def renew_token(rt, db, user, token_id):
+    row = staff_desk.renew_token(rt, db, user, token_id, request.form.get("days"))
+    flash(_("Le jeton est renouvelé jusqu'au %(date)s.", date=as_utc(row.expires_at).strftime("%d/%m/%Y")),
+          "success")
+    return redirect(url_for("staff.tokens"), 303)
 
 
 @bp.post("/tokens/<int:token_id>/revoke")

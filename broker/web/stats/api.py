@@ -23,7 +23,10 @@ from .guard import Unauthorized, api_view, count_arg, library_in_scope, month_ar
 def unauthorized(exc: Unauthorized):
     response = jsonify(error=exc.code, message=exc.message)
     response.status_code = 401
-    response.headers["WWW-Authenticate"] = 'Bearer realm="sesame"'
+    challenge = 'Bearer realm="sesame"'
+    if exc.code == "token_expired":
+        challenge += ', error="invalid_token", error_description="The access token expired"'
+    response.headers["WWW-Authenticate"] = challenge
     return response
 
 

@@ -76,8 +76,12 @@ def api_view(view: Callable) -> Callable:
         # the token check writes last_used_at: commit it apart, so that an audit entry written
         # below in its own transaction never waits on this write
         with rt.db.session() as auth_db:
-            owner = staff.user_for_token(rt, auth_db, match.group(1))
-            user_id = owner.id if owner is not None else None
+            checked = staff.check_token(rt, auth_db, match.group(1))
+            user_id = checked.user.id if checked.user is not None else None
+        if checked.expired_at is not None:
+            raise Unauthorized(_("Ce jeton d'API a expiré le %(date)s (UTC) : renouvelez-le ou créez-en un autre "
+                                 "dans l'espace professionnel, page « Jetons d'API ».",
+                                 date=checked.expired_at.strftime("%d/%m/%Y %H:%M")), code="token_expired")
         if user_id is None:
             raise Unauthorized(_("Jeton d'API inconnu ou révoqué."))
         with rt.db.session() as db:
