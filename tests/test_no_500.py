@@ -167,7 +167,6 @@ def _client(app, data: dict, bearer: str) -> tuple:
 
 def test_no_route_answers_a_server_error(demo_app, identities):
     failures = []
-    started = time.monotonic()
     rules = [r for r in demo_app.url_map.iter_rules() if r.endpoint != "static"]
     assert len(rules) > 40  # the portal, staff, API and the three protocols are all there
     for rule in rules:
@@ -190,6 +189,4 @@ def test_no_route_answers_a_server_error(demo_app, identities):
                         if response.status_code >= 500 and response.status_code != 503:
                             failures.append(f"{method} {path[:80]} [{who}, {what}]: {response.status_code}")
                         response.close()
-    elapsed = time.monotonic() - started
     assert not failures, f"{len(failures)} server errors:\n" + "\n".join(failures[:60])
-    assert elapsed < 120, f"the walk took {elapsed:.0f} s"  # about 20 s on an idle machine
