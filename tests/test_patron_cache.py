@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import sys
 import time
 from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+
+from broker import clock as broker_clock
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
@@ -106,7 +109,7 @@ def change_membership(runtime, transition: Transition) -> None:
 
 def assert_valid_snapshot(snap) -> None:
     assert isinstance(snap, dict) and set(snap) == SNAPSHOT_KEYS, snap
-    assert snap["r"] <= time.time()
+    assert snap["r"] <= broker_clock.now()  # read no later than now, by the clock the test moves
 
 
 def sqlite_path(runtime) -> str:
@@ -124,14 +127,54 @@ def rename_table(runtime, old: str, new: str) -> None:
 
 
 # -- fixtures ---------------------------------------------------------------------------
-#: a shorter overlap than in production, so that a test need not wait for the demo's own changes to age
-OVERLAP = 0.25
+#: the overlap the tests run with: wide, so that no pause of a busy machine between two steps of a
+#: test can carry a change out of it; time then moves past it by the clock below, not by sleeping
+OVERLAP = 30.0
+
+
+class MovableClock:
+    """The time the watcher reads and the change stamps are written with, moved forward by the test."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+        self._time, self._monotonic = time.time, time.monotonic
+
+    def time(self) -> float:
+        return self._time() + self.offset
+
+    def monotonic(self) -> float:
+        return self._monotonic() + self.offset
+
+    def utcnow(self) -> datetime:
+        return datetime.fromtimestamp(self.time(), timezone.utc)
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
 
 
 @pytest.fixture
-def rt(demo_app, monkeypatch):
+def clock(monkeypatch):
+    import types
+
+    from broker import clock as broker_clock
+
+    moved = MovableClock()
+    monkeypatch.setattr(patron_cache, "time", types.SimpleNamespace(time=moved.time, monotonic=moved.monotonic))
+    # every module that took broker.clock's functions by name reads the moved clock too
+    originals = {"utcnow": (broker_clock.utcnow, moved.utcnow), "now": (broker_clock.now, moved.time)}
+    for name, module in list(sys.modules.items()):
+        if module is None or not name.startswith(("broker", "connectors")):
+            continue
+        for attr, (original, replacement) in originals.items():
+            if getattr(module, attr, None) is original:
+                monkeypatch.setattr(module, attr, replacement)
+    return moved
+
+
+@pytest.fixture
+def rt(demo_app, monkeypatch, clock):
     monkeypatch.setattr(patron_cache, "OVERLAP_SECONDS", OVERLAP)
-    time.sleep(OVERLAP * 1.2)  # the demo database was written just now: its changes are older than the overlap
+    clock.advance(OVERLAP * 1.2)  # the demo database was written just now: its changes are older than the overlap
     return demo_app.extensions["broker"]
 
 
@@ -269,7 +312,7 @@ def test_a_login_writes_what_the_sigb_changed_and_an_hour_old_last_login(running
 
 # -- 2. a change made by another process: seen by the poll -----------------------------------------
 def test_suspension_by_another_process_is_refused_after_the_recheck_then_reactivation(running, other, sql,
-                                                                                      monkeypatch):
+                                                                                      monkeypatch, clock):
     uid, facts = log_in(running)
     assert decide(running, uid, facts).granted
     change_membership(other, Transition.SUSPEND)
@@ -303,7 +346,7 @@ def test_suspension_by_another_process_is_refused_after_the_recheck_then_reactiv
     assert back.snapshot["m"] == "active" and back.snapshot["v"] > refused.snapshot["v"]
     # two changes less than OVERLAP_SECONDS apart: the earlier one might have committed after any read
     # made in between, so the patron is read again until that much time has passed, then no more
-    time.sleep(OVERLAP * 1.2)
+    clock.advance(OVERLAP * 1.2)
     settled = decide(running, uid, back.snapshot)
     assert settled.granted and settled.snapshot is not None
     sql.clear()
@@ -392,10 +435,10 @@ def test_snapshot_read_before_the_watcher_began_is_read_again(running, sql, read
     assert decide(running, uid, outcome.snapshot).granted and sql.patron_reads == []
 
 
-def test_snapshot_from_before_a_process_started_watching_is_read_again(rt, other, monkeypatch):
+def test_snapshot_from_before_a_process_started_watching_is_read_again(rt, other, monkeypatch, clock):
     """A worker started (or restarted) after the login vouches only for what it has watched."""
     uid, facts = log_in(rt)
-    time.sleep(OVERLAP * 1.2)  # the other process starts watching well after the login's read
+    clock.advance(OVERLAP * 1.2)  # the other process starts watching well after the login's read
     monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", LONG)
     theirs = Statements(other.db.engine)
     try:
@@ -518,7 +561,7 @@ def test_snapshot_replaced_after_a_personal_read_holds_no_personal_data(running)
 
 
 # -- 7. the database does not answer -------------------------------------------------------
-def test_without_the_database_no_decision_is_made_from_the_snapshot_after_the_recheck(running, monkeypatch):
+def test_without_the_database_no_decision_is_made_from_the_snapshot_after_the_recheck(running, monkeypatch, clock):
     uid, facts = read_facts(running)
     assert decide(running, uid, facts).granted
     rename_table(running, "patrons", "patrons_away")
@@ -526,7 +569,7 @@ def test_without_the_database_no_decision_is_made_from_the_snapshot_after_the_re
         # within RECHECK_SECONDS of the last good look, the snapshot still decides (documented bound)
         assert decide(running, uid, facts).granted
         monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", 0.2)
-        time.sleep(0.25)
+        clock.advance(0.25)
         for _ in range(2):  # a failed look is not a look: every decision asks again
             with pytest.raises(OperationalError):
                 decide(running, uid, facts)
@@ -606,8 +649,8 @@ def test_change_committed_after_the_read_but_stamped_before_it_is_not_missed(run
 # -- memory: changes are remembered for a window only ----------------------------------------------
 def test_changes_older_than_the_window_are_forgotten_and_their_snapshots_read_again(rt, monkeypatch):
     watcher = patron_cache.PatronChanges(rt.db)
-    clock = [time.time()]
-    monkeypatch.setattr(patron_cache.time, "time", lambda: clock[0])
+    clock = [broker_clock.now()]  # the test's clock, already past the demo's own changes
+    monkeypatch.setattr(broker_clock, "now", lambda: clock[0])
     monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", 0)
     with rt.db.session() as s:
         watcher.revalidate(s)  # the first look: the watcher vouches from now on

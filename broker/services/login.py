@@ -19,6 +19,7 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
+from .. import clock
 from ..clock import as_utc, today, utcnow
 from ..db.models import Library
 from ..domain.connectors import ConnectorUnavailable, InvalidCredentials
@@ -202,7 +203,7 @@ def login(runtime, library_code: str | None, card: str | None, password: str | N
     record = answer.record
     with runtime.db.session() as session:
         patron_cache.changes(runtime).revalidate(session)  # so that this process can vouch for the snapshot
-        read_at = time.time()
+        read_at = clock.now()
         network = lib.partner.network.slug
         patron = patrons.find(runtime, session, lib, card, history=False)
         problem = record.card_problem(today())

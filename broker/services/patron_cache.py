@@ -41,6 +41,7 @@ from typing import Any
 from sqlalchemy import event, select, union_all
 from sqlalchemy.orm import Session, joinedload
 
+from .. import clock
 from ..clock import as_utc
 from ..db.models import Membership, Patron
 from ..domain.memberships import MembershipState
@@ -170,7 +171,7 @@ class PatronChanges:
                   and not _has_patron_changes(session))
         if usable and not personal:
             return kept, None
-        read_at = time.time()
+        read_at = clock.now()
         view = load(session, uid)
         if view is None or usable or _has_patron_changes(session):  # never hand out what may roll back
             return view, None
@@ -203,7 +204,7 @@ class PatronChanges:
         now = time.monotonic()
         if now - self._checked < RECHECK_SECONDS:
             return
-        wall = time.time()
+        wall = clock.now()
         since = (self._looked_at if self._looked_at is not None else wall) - OVERLAP_SECONDS
         since_at = datetime.fromtimestamp(since, timezone.utc)
         rows = session.execute(union_all(
@@ -263,7 +264,7 @@ def _note_patron_changes(session: Session, _context) -> None:
         if obj in dirty and not session.is_modified(obj, include_collections=False):
             continue  # attributes set to the values they had: no UPDATE, no new stamp
         # a delete leaves no new stamp: "now" makes every earlier snapshot stale
-        when = time.time() if obj in deleted or stamp is None else _epoch(stamp)
+        when = clock.now() if obj in deleted or stamp is None else _epoch(stamp)
         changed[patron_id] = max(changed.get(patron_id, 0.0), when)
     if changed:
         session.info["patrons_changed"] = changed
