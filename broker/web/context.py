@@ -6,10 +6,12 @@ from dataclasses import dataclass
 
 from urllib.parse import urlencode
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from flask_babel import get_locale, get_translations
 from jinja2 import pass_context
 from markupsafe import Markup
+
+from .. import localtime
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,11 @@ def init_app(app: Flask) -> None:
             "_translations": translations,
             "_": _page_gettext(translations),
         }
+
+    app.add_template_filter(local_datetime, "localdatetime")
+    app.add_template_filter(local_date, "localdate")
+    app.add_template_filter(local_time, "localtime")
+    app.add_template_global(zone_label, "zone_label")
 
     # the templates' _() and ngettext() read the page's catalogue, looked up once per page above;
     # Flask-Babel's own look it up again for every string (a page has dozens)
@@ -73,3 +80,31 @@ def lang_url(code: str) -> str:
     args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
     args.append(("lang", code))
     return "?" + urlencode(args)
+
+
+def network_zone() -> str:
+    """The ``timezone`` setting: the zone every page shows its dates and times in."""
+    runtime = current_app.extensions.get("broker")
+    return runtime.settings.timezone if runtime is not None else localtime.DEFAULT_ZONE
+
+
+def page_language() -> str:
+    return str(get_locale() or "fr")
+
+
+def local_datetime(moment, form: str = "short", offset: bool = False) -> str:
+    """``{{ at|localdatetime }}``: a stored UTC moment in the network's time zone and the page's language."""
+    return localtime.format_datetime(moment, page_language(), network_zone(), form, offset=offset)
+
+
+def local_date(value, form: str = "short") -> str:
+    return localtime.format_date(value, page_language(), network_zone(), form)
+
+
+def local_time(moment) -> str:
+    return localtime.format_time(moment, page_language(), network_zone())
+
+
+def zone_label() -> str:
+    """"heure de Paris" / "Paris time": for a column of times."""
+    return localtime.zone_label(page_language(), network_zone())

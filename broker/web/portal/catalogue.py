@@ -9,14 +9,16 @@ from flask import redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as L_
 
+from ...clock import today
 from ...domain.access import Reason, Refusal
 from ...errors import NotFound, ServiceUnavailable
 from ...services import access, suppliers
+from ...services import standing as standings
 from ...services.access import load_patron
 from ..patron_session import check_access, current_patron, login_redirect
 from .blueprint import bp
 from .context import LibraryView, apply_brand, chosen_library, runtime
-from .refusals import render_refusal
+from .refusals import refusal_texts, render_refusal
 
 log = logging.getLogger("broker.portal")
 
@@ -66,13 +68,14 @@ def catalogue(network: str | None) -> tuple[list[Category], dict[str, str]]:
     return groups, names
 
 
-def membership_state(uid: str) -> tuple[str | None, str | None]:
-    """(membership state, display name) of the logged-in patron."""
+def membership_state(uid: str) -> tuple[str | None, str | None, standings.Standing | None]:
+    """(membership state, display name, standing) of the logged-in patron."""
     with runtime().db.session() as session:
         patron = load_patron(session, uid)
         if patron is None or patron.erased_at is not None:
-            return None, None
-        return (patron.membership.state if patron.membership else None), patron.display_name
+            return None, None, None
+        return ((patron.membership.state if patron.membership else None), patron.display_name,
+                standings.standing_of(session, patron, today()))
 
 
 @bp.get("/")
@@ -81,9 +84,11 @@ def home():
     library = chosen_library()
     apply_brand(library)
     groups, network_names = catalogue(library.network if library else None)
-    state, name = membership_state(patron.uid) if patron else (None, None)
+    state, name, standing = membership_state(patron.uid) if patron else (None, None, None)
+    blocked = standing if standing is not None and not standing.open else None
     return render_template("portal/home.html", groups=groups, library=library, patron=patron, state=state,
-                           display_name=name, network_names=network_names,
+                           display_name=name, network_names=network_names, standing=blocked,
+                           standing_text=refusal_texts(blocked) if blocked else None,
                            demo=runtime().settings.demo)
 
 

@@ -77,7 +77,8 @@ def test_a_refusal_page_for_every_reason(portal, reason):
     want = {"sigb_unavailable": 503, "unknown_supplier": 404}.get(reason, 403)
     assert response.status_code == want
     html = response.get_data(as_text=True)
-    assert f"<code>{reason}</code>" in html
+    assert f'data-reason="{reason}"' in html
+    assert f"<code>{reason}</code>" not in html and f">{reason}<" not in html  # no internal code for the patron
     assert "Médiathèque Les 7 Lieux" in html and "mailto:mediatheque@bayeux.example.org" in html
     assert "<h1>" in html and "Que faire ?" in html
     en = portal.client.get(f"/refusal/{reason}?lang=en").get_data(as_text=True)
