@@ -1,4 +1,4 @@
-"""Dates and times as the libraries read them: in the network's time zone, in the reader's language.
+"""Dates, times and numbers as the libraries read them: in the network's time zone, in the reader's language.
 
 Sésame stores every moment in UTC. Whatever shows a moment to a person — a
 page, an e-mail, an export — converts it here to the ``timezone`` setting
@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel import dates as babel_dates
+from babel import numbers as babel_numbers
 
 DEFAULT_ZONE = "Europe/Paris"
 #: the locale the dates are written in, for each page language (English: day before month)
@@ -124,3 +125,21 @@ def zone_label(language: str | None = "fr", tz: str = DEFAULT_ZONE) -> str:
     if _language(language) == "en":
         return f"{city} time"
     return f"heure de {city}" if city[:1].lower() not in "aeiouyéè" else f"heure d'{city}"
+
+
+def format_money(amount, language: str | None = "fr", currency: str = "EUR") -> str:
+    """An amount as the reader writes it: "4 458,00 €" (French), "€4,458.00" (English)."""
+    if amount is None:
+        return ""
+    return babel_numbers.format_currency(amount, currency, locale=_locale(_language(language)))
+
+
+def format_number(value, language: str | None = "fr", decimals: int | None = None) -> str:
+    """A number with the reader's separators: "6 452", "0,15" (French); "6,452", "0.15" (English).
+
+    ``decimals`` None keeps the value's own digits (at most three); else exactly that many.
+    """
+    if value is None:
+        return ""
+    pattern = "#,##0.###" if decimals is None else "#,##0" + ("." + "0" * decimals if decimals else "")
+    return babel_numbers.format_decimal(value, format=pattern, locale=_locale(_language(language)))

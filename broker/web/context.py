@@ -11,7 +11,7 @@ from flask_babel import get_locale, get_translations
 from jinja2 import pass_context
 from markupsafe import Markup
 
-from .. import localtime
+from .. import localtime, wording
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,10 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(local_date, "localdate")
     app.add_template_filter(local_time, "localtime")
     app.add_template_global(zone_label, "zone_label")
+    app.add_template_filter(money, "money")
+    app.add_template_filter(number, "number")
+    app.add_template_filter(to_name, "to_name")
+    app.add_template_filter(of_name, "of_name")
 
     # the templates' _() and ngettext() read the page's catalogue, looked up once per page above;
     # Flask-Babel's own look it up again for every string (a page has dozens)
@@ -108,3 +112,23 @@ def local_time(moment) -> str:
 def zone_label() -> str:
     """"heure de Paris" / "Paris time": for a column of times."""
     return localtime.zone_label(page_language(), network_zone())
+
+
+def to_name(name: str) -> str:
+    """``{{ lib.name|to_name }}``: "à la Médiathèque de Vire" on a French page; the name itself otherwise."""
+    return wording.to(name) if page_language() == "fr" else name
+
+
+def of_name(name: str) -> str:
+    """``{{ lib.name|of_name }}``: "de la Médiathèque de Vire" on a French page; the name itself otherwise."""
+    return wording.of(name) if page_language() == "fr" else name
+
+
+def money(amount) -> str:
+    """``{{ fee|money }}``: "4 458,00 €" on a French page, "€4,458.00" on an English one."""
+    return localtime.format_money(amount, page_language())
+
+
+def number(value, decimals: int | None = None) -> str:
+    """``{{ n|number }}``: "6 452" in French, "6,452" in English; ``decimals`` fixes the digits after the mark."""
+    return localtime.format_number(value, page_language(), decimals)

@@ -132,7 +132,8 @@ def test_the_yearly_partner_report_is_printable(filled, stats_client):
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     assert "@media print" in html and "Bayeux Intercom" in html
-    assert "4458,00 €" in html  # 29,720 inhabitants × 0.15 €
+    assert "4\u202f458,00\xa0€" in html  # 29,720 inhabitants × 0.15 €, with the French thousands separator
+    assert "29\u202f720 habitants" in html and "× 0,15 € par habitant" in html
     assert "Médiathèque Les 7 Lieux" in html
     assert "Bibliothèque de Port-en-Bessin" not in html  # not in the referent's scope
     assert "n'est pas dans votre périmètre" in html

@@ -15,10 +15,10 @@ from .guard import staff_next, staff_view
 PAGE = 50
 QUEUE_PAGE = 25  # each row asks the SIGB (cached), so the queue pages are shorter
 DONE = {
-    Transition.APPROVE: lambda: _("Inscription validée : l'usager est prévenu par courriel."),
-    Transition.REFUSE: lambda: _("Inscription refusée : l'usager est prévenu par courriel."),
-    Transition.SUSPEND: lambda: _("Accès suspendu : l'usager est prévenu par courriel."),
-    Transition.REACTIVATE: lambda: _("Accès rétabli : l'usager est prévenu par courriel."),
+    Transition.APPROVE: lambda: _("Inscription validée : l'usager est prévenu par e-mail."),
+    Transition.REFUSE: lambda: _("Inscription refusée : l'usager est prévenu par e-mail."),
+    Transition.SUSPEND: lambda: _("Accès suspendu : l'usager est prévenu par e-mail."),
+    Transition.REACTIVATE: lambda: _("Accès rétabli : l'usager est prévenu par e-mail."),
 }
 ACTIONS = {"validate": Transition.APPROVE, "refuse": Transition.REFUSE, "suspend": Transition.SUSPEND,
            "reactivate": Transition.REACTIVATE}
@@ -104,8 +104,8 @@ def queue_bulk(rt, db, user, code):
     except InvalidInput as exc:
         flash(exc.message, "error")
         return redirect(url_for("staff.queue", code=lib.code), 303)
-    flash(ngettext("%(num)d inscription validée ; l'usager est prévenu par courriel.",
-                   "%(num)d inscriptions validées ; les usagers sont prévenus par courriel.", len(outcome.approved)),
+    flash(ngettext("%(num)d inscription validée ; l'usager est prévenu par e-mail.",
+                   "%(num)d inscriptions validées ; les usagers sont prévenus par e-mail.", len(outcome.approved)),
           "success")
     if outcome.skipped:
         flash(ngettext("%(num)d inscription déjà traitée a été laissée telle quelle.",
