@@ -132,3 +132,10 @@ def money(amount) -> str:
 def number(value, decimals: int | None = None) -> str:
     """``{{ n|number }}``: "6 452" in French, "6,452" in English; ``decimals`` fixes the digits after the mark."""
     return localtime.format_number(value, page_language(), decimals)
+
+
+def requested_csv_style():
+    """The CSV convention asked by ``?csv=fr|en``, else the page's language's (``services.csvstyle``)."""
+    from ..services import csvstyle
+
+    return csvstyle.style(request.args.get("csv"), default="en" if page_language() == "en" else "fr")

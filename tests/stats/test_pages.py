@@ -90,8 +90,13 @@ def test_downloads_open(filled, stats_client):
     r = stats_client.get("/staff/stats/networks/calvados/export.csv?month=2025-03")
     assert r.status_code == 200 and r.mimetype == "text/csv"
     assert 'filename="statistiques-calvados-2025-03.csv"' in r.headers["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff"))))
+    rows = list(csv.reader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))
+    assert rows[0][0] == "Mois"  # a French reader gets the French convention
     assert sum(int(row[6]) for row in rows[1:]) == 6
+    r = stats_client.get("/staff/stats/networks/calvados/export.csv?month=2025-03&csv=en")
+    rows = list(csv.reader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][0] == "month" and sum(int(row[6]) for row in rows[1:]) == 6
+    assert stats_client.get("/staff/stats/networks/calvados/export.csv?month=2025-03&csv=xx").status_code == 400
     r = stats_client.get(f"/staff/stats/libraries/FR-140476101/export.xlsx?year={Month.current().year}")
     assert r.status_code == 200
     assert load_workbook(io.BytesIO(r.data)).sheetnames == ["Usage", "Refus", "Bibliothèques"]

@@ -20,6 +20,7 @@ from ...services.stats.figures import Selection, supplier_matrix
 from ...services.stats.months import months_of_year
 from ...services.stats.report import get_partner, partner_report
 from . import bp
+from ..context import requested_csv_style as requested_style
 from .charts import Series, bar_chart, line_chart
 from .guard import deny, library_in_scope, month_arg, network_in_scope, staff_page
 from .labels import REASON_LABELS, month_label
@@ -138,7 +139,8 @@ def export(rt, db, user, kind, key, fmt):
     selection = _selection(rt, db, user, kind, key, "stats.export")
     months, period = _period(db)
     table = request.args.get("table", "usage")
-    body = render(figures(db, selection, months), selection, fmt, table)
+    how = requested_style()
+    body = render(figures(db, selection, months), selection, fmt, table, how)
     return Response(body, mimetype=MEDIA_TYPES[fmt], headers={
         "Content-Disposition": f'attachment; filename="{filename(selection, period, fmt, table)}"'})
 
