@@ -49,6 +49,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(zone_label, "zone_label")
     app.add_template_filter(money, "money")
     app.add_template_filter(number, "number")
+    app.add_template_filter(fr_name, "fr_name")
     app.add_template_filter(to_name, "to_name")
     app.add_template_filter(of_name, "of_name")
 
@@ -139,3 +140,10 @@ def requested_csv_style():
     from ..services import csvstyle
 
     return csvstyle.style(request.args.get("csv"), default="en" if page_language() == "en" else "fr")
+
+
+def fr_name(name) -> Markup:
+    """``{{ supplier.name|fr_name }}``: a French name marked ``lang="fr"`` on an English page (read as French)."""
+    if page_language() == "en" and name:
+        return Markup('<span lang="fr">%s</span>') % name
+    return Markup("%s") % (name or "")

@@ -37,7 +37,13 @@ def patrons(rt, db, user):
 @bp.get("/memberships/<int:membership_id>")
 @staff_view
 def membership(rt, db, user, membership_id):
+    return render_membership(rt, db, user, membership_id)
+
+
+def render_membership(rt, db, user, membership_id: int, errors: dict[str, str] | None = None, status: int = 200):
+    """A membership's page; ``errors`` maps a field id to its message (shown in the page's error summary)."""
     m = staff_desk.membership_for(rt, db, user, membership_id)
     lib = db.get(Library, m.library_id)
     sigb = staff_desk.lookup_pending(rt, db, lib, m) if m.state == MembershipState.PENDING else None
-    return render_template("staff/membership.html", m=m, patron=m.patron, lib=lib, sigb=sigb)
+    return render_template("staff/membership.html", m=m, patron=m.patron, lib=lib, sigb=sigb,
+                           errors=errors or {}), status
