@@ -82,3 +82,26 @@ def to(name: str) -> str:
 def of(name: str) -> str:
     """"de la Médiathèque de Vire", "du Quai des mots", "de l'Espace culturel", "d'Ifs"."""
     return _with(name, _OF, "de ", "d'")
+
+
+def sort_key(text: str | None) -> tuple:
+    """Order names as a French reader expects: letters first, then accents, then case.
+
+    "diGame" sits between "Cafeyn" and "Médiathèque de Condé"; "Écouves" with the E's;
+    "cote" < "côte" < "Côte" when all else is equal. A database orders by byte
+    value (capitals before small letters, accented letters after z); lists
+    shown to people are sorted with this key instead.
+    """
+    text = (text or "").strip()
+    decomposed = unicodedata.normalize("NFD", text)
+    base = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    # ligatures a French reader files as two letters
+    base = base.replace("œ", "oe").replace("æ", "ae")
+    accents = tuple(unicodedata.combining(c) and ord(c) for c in decomposed)
+    case = tuple(c.isupper() for c in text)
+    return (base, accents, case, text)
+
+
+def sorted_names(items, key=lambda item: item):
+    """``items`` sorted by ``sort_key`` of ``key(item)``."""
+    return sorted(items, key=lambda item: sort_key(key(item)))

@@ -52,3 +52,14 @@ def test_numbers_with_the_readers_separators():
     assert localtime.format_number(Decimal("0.15"), "en") == "0.15"
     assert localtime.format_number(12.5, "fr", 2) == "12,50"
     assert localtime.format_number(1234567, "en") == "1,234,567"
+
+
+def test_french_collation_of_names():
+    names = ["Médiathèque de Condé", "diGame", "Zebra Kids", "Cafeyn", "Écran libre", "Bibliothèque de Bayeux",
+             "eduMedia", "Œuvres complètes", "Occitanie", "Médiathèque de Caen"]
+    assert wording.sorted_names(names) == [
+        "Bibliothèque de Bayeux", "Cafeyn", "diGame", "Écran libre", "eduMedia", "Médiathèque de Caen",
+        "Médiathèque de Condé", "Occitanie", "Œuvres complètes", "Zebra Kids"]
+    # equal letters: without accent before with, small letter before capital
+    assert wording.sorted_names(["Côte", "côte", "cote", "coté"]) == ["cote", "coté", "côte", "Côte"]
+    assert wording.sorted_names([{"n": "b"}, {"n": "A"}], key=lambda d: d["n"]) == [{"n": "A"}, {"n": "b"}]

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as L_
 from ...clock import today
 from ...services import patron_account, privacy, release, suppliers
 from ...services import standing as standings
+from ...wording import sorted_names
 from ...services.access import load_patron
 from .. import patron_session
 from ..patron_session import current_patron, login_redirect
@@ -82,7 +83,7 @@ def group_releases(rows) -> list[Shared]:
     for supplier in rows:
         items = tuple(_(sentence) for sentence in release.describe_release(supplier))
         groups.setdefault(items, []).append(supplier.name)
-    return [Shared(tuple(sorted(names, key=str.casefold)), items) for items, names in groups.items()]
+    return [Shared(tuple(sorted_names(names)), items) for items, names in groups.items()]
 
 
 def _actor(actor: str) -> str:

@@ -14,6 +14,7 @@ from ...domain.access import Reason, Refusal
 from ...errors import NotFound, ServiceUnavailable
 from ...services import access, suppliers
 from ...services import standing as standings
+from ...wording import sorted_names
 from ...services.access import load_patron
 from ..patron_session import check_access, current_patron, login_redirect
 from .blueprint import bp
@@ -59,10 +60,10 @@ def catalogue(network: str | None) -> tuple[list[Category], dict[str, str]]:
         names = {n.slug: n.name for s in rows for n in s.networks}
         resources = [(s.category if s.category in CATEGORY_LABELS else OTHER,
                       Resource(s.slug, s.name, s.description or "", s.min_age, s.max_age,
-                               tuple(sorted(n.name for n in s.networks)))) for s in rows]
+                               tuple(sorted_names(n.name for n in s.networks)))) for s in rows]
     groups = []
     for key in (*CATEGORY_LABELS, OTHER):
-        items = tuple(sorted((r for k, r in resources if k == key), key=lambda r: r.name.casefold()))
+        items = tuple(sorted_names((r for k, r in resources if k == key), key=lambda r: r.name))
         if items:
             groups.append(Category(key, str(CATEGORY_LABELS.get(key, L_("Autres ressources"))), items))
     return groups, names

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from ...services import libraries
+from ...wording import sorted_names
 from ..context import local_time, zone_label
 from .context import LibraryView, runtime
 
@@ -129,8 +130,8 @@ def library_groups() -> LibraryChoices:
     groups: dict[str, list[LibraryView]] = {}
     for view in views:
         groups.setdefault(view.network_name, []).append(view)
-    choices = LibraryChoices([LibraryGroup(name, tuple(sorted(items, key=lambda v: v.name.casefold())))
-                              for name, items in sorted(groups.items())])
+    choices = LibraryChoices([LibraryGroup(name, tuple(sorted_names(items, key=lambda v: v.name)))
+                              for name, items in sorted_names(groups.items(), key=lambda kv: kv[0])])
     if token is not None:
         _CHOICES[db.engine] = (token, choices)
     return choices
