@@ -15,7 +15,7 @@ from ..services import memberships as members
 from ..services import network as net
 from ..services import staff as staff_service
 from ..services import suppliers as sup
-from . import cli, emit, json_option, with_runtime
+from . import Progress, cli, emit, json_option, with_runtime
 
 
 # -- networks -------------------------------------------------------------------------
@@ -195,7 +195,8 @@ def memberships_import(runtime, session, file, library, as_json):
         text = file.read()
     except UnicodeDecodeError:
         raise InvalidInput("the file is not UTF-8 text") from None
-    count = members.import_rows(runtime, session, library, members.parse_import(text))
+    with Progress("Memberships", quiet=as_json) as progress:
+        count = members.import_rows(runtime, session, library, members.parse_import(text), progress=progress)
     emit({"library": library, "imported": count}, as_json)
 
 

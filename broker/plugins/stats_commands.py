@@ -54,9 +54,11 @@ def stats() -> None:
 @with_runtime
 def aggregate_command(runtime, session, month, as_json):
     """Compute the monthly figures from the raw events (idempotent; safe to run from cron, even twice at once)."""
+    from ..cli import Progress
     from ..services.stats import Month, aggregate
 
-    results = aggregate(runtime, Month.parse(month) if month else None)
+    with Progress("Months", quiet=as_json) as progress:
+        results = aggregate(runtime, Month.parse(month) if month else None, progress=progress)
     emit([r.__dict__ for r in results], as_json, columns=("month", "status", "usage_events", "accesses", "refusals",
                                                          "final", "seconds"))
 
