@@ -142,3 +142,13 @@ def test_referent_note_only_from_a_person(portal, actor, shown):
         membership = portal.patron(s, "V0001").membership
         note, at = standing.referent_note(s, membership)
     assert (note == "motif écrit") is shown and at is not None
+
+
+def test_french_names_are_marked_french_on_english_pages(portal):
+    assert portal.login().status_code == 302
+    home = portal.client.get("/?lang=en").get_data(as_text=True)
+    assert '<h3><span lang="fr">Cafeyn</span></h3>' in home
+    account = portal.client.get("/account?lang=en").get_data(as_text=True)
+    assert '<span lang="fr">Cafeyn</span>' in account
+    french = portal.client.get("/account?lang=fr").get_data(as_text=True)
+    assert 'lang="fr">Cafeyn' not in french
