@@ -11,7 +11,7 @@ from ...domain.memberships import Transition
 from ...errors import Conflict, InvalidInput, NotFound
 from ...services import staff_desk
 from . import bp
-from .guard import staff_next, staff_view
+from .guard import STATE_LABELS, staff_next, staff_view
 
 PAGE = 50
 QUEUE_PAGE = 25  # each row asks the SIGB (cached), so the queue pages are shorter
@@ -142,12 +142,17 @@ def decide(rt, db, user, membership_id, action):
         staff_desk.decide(rt, db, user, membership_id, transition, request.form.get("reason", ""))
     except NotFound:
         raise
+    except Conflict as exc:
+        message = exc.message
+        if exc.code == "invalid_transition":  # said with the state's name, not its code
+            current = staff_desk.membership_for(rt, db, user, membership_id).state
+            message = _("Impossible : cette inscription est dans l'état « %(state)s ».",
+                        state=STATE_LABELS.get(current, current))
+        flash(message, "error")
+        return redirect(back, 303)
     except InvalidInput as exc:
         if exc.code in REASON_PROBLEMS:
             return _reason_error(rt, db, user, membership_id, action, back, exc.message)
-        flash(exc.message, "error")
-        return redirect(back, 303)
-    except Conflict as exc:
         flash(exc.message, "error")
         return redirect(back, 303)
     flash(DONE[transition](), "success")

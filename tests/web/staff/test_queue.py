@@ -108,7 +108,8 @@ def test_deciding_twice_is_a_clear_message_not_an_error(staff_app, staff_client)
     post(staff_client, f"/staff/memberships/{mid}/validate")
     r = post(staff_client, f"/staff/memberships/{mid}/validate")
     assert r.status_code == 303
-    assert "Impossible" in staff_client.get(r.headers["Location"]).get_data(as_text=True)
+    page = staff_client.get(r.headers["Location"]).get_data(as_text=True).replace("&#39;", "'")
+    assert "Impossible : cette inscription est dans l'état « Active »." in page  # the state's name, not "active"
 
 
 def test_bulk_validate(staff_app, staff_client):
