@@ -97,6 +97,7 @@ def create_app(
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_SSL_STRICT=False,
         BABEL_DEFAULT_LOCALE=settings.default_locale,
+        BABEL_DEFAULT_TIMEZONE=settings.timezone,
         BABEL_TRANSLATION_DIRECTORIES="translations;translations_staff;translations_providers;translations_stats",
         PREFERRED_URL_SCHEME="https" if settings.secure_cookies else "http",
         JSON_SORT_KEYS=False,

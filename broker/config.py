@@ -60,6 +60,7 @@ class Settings:
     database_url: str = _doc("SQLAlchemy URL of the database (SQLite default; postgresql+psycopg://… in production).", "")
     redis_url: str = _doc("Redis URL for short-lived state; empty → the embedded SQL state store.", "")
     default_locale: str = _doc("Language of the pages when the browser does not ask (fr or en).", "fr")
+    timezone: str = _doc("Time zone of the network's libraries (IANA name): every date and time shown on pages, in e-mails and in exports is in it; storage stays UTC.", "Europe/Paris")
     log_level: str = _doc("Logging level (DEBUG, INFO, WARNING, ERROR).", "INFO")
     log_json: bool = _doc("Write logs as one JSON object per line.", True)
     trust_proxy: int = _doc("Number of reverse proxies in front whose X-Forwarded-* headers are trusted.", 0)
@@ -203,6 +204,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("redis_url", "expected a redis://, rediss:// or unix:// URL")
     if s.default_locale not in {"fr", "en"}:
         raise ConfigError("default_locale", "expected fr or en")
+    if not _known_zone(s.timezone):
+        raise ConfigError("timezone", f"expected an IANA time zone such as Europe/Paris, got {s.timezone!r}")
     if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("log_level", "expected DEBUG, INFO, WARNING or ERROR")
     if not 0 <= s.stats_flush_ms <= 60_000:
@@ -298,6 +301,18 @@ def _validate_mail(s: Settings) -> None:
         raise ConfigError("mail_poll_seconds", "expected 1 to 3600 seconds")
     if not 1 <= s.mail_keep_days <= 365:
         raise ConfigError("mail_keep_days", "expected 1 to 365 days")
+
+
+def _known_zone(name: str) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not name or len(name) > 64 or name.startswith(("/", ".")) or ".." in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def config_file_path(environ: Mapping[str, str]) -> Path | None:

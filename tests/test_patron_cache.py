@@ -231,7 +231,7 @@ def assert_ticket(answer) -> None:
 
 def assert_refused(answer, code: str) -> None:
     html = answer.get_data(as_text=True)
-    assert answer.status_code == 403 and f"<code>{code}</code>" in html, (answer.status_code, html[:300])
+    assert answer.status_code == 403 and f'data-reason="{code}"' in html, (answer.status_code, html[:300])
 
 
 def session_facts(app, client) -> dict | None:

@@ -69,6 +69,43 @@ def with_runtime(fn: Callable) -> Callable:
     return wrapper
 
 
+def show_progress() -> bool:
+    """Progress bars go to standard error, and only when it is a terminal."""
+    return sys.stderr.isatty()
+
+
+class Progress:
+    """``progress(done, total)`` for a long job: a bar on a terminal, nothing with --json or in a pipe.
+
+    Services take such a callable (``progress=None`` by default) and call it after each step; the bar
+    is drawn from the first call, when the total is known, and closed when the ``with`` block ends.
+    """
+
+    def __init__(self, label: str, *, quiet: bool) -> None:
+        self.label = label
+        self.enabled = not quiet and show_progress()
+        self._bar = None
+        self._done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total <= 1:
+            return
+        if self._bar is None:
+            self._bar = click.progressbar(length=total, label=self.label, file=sys.stderr, show_pos=True,
+                                          show_eta=True)
+            self._bar.__enter__()
+        self._bar.update(max(0, done - self._done))
+        self._done = done
+
+    def __enter__(self) -> "Progress":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+            self._bar = None
+
+
 def json_option(fn: Callable) -> Callable:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(fn)
 

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from .. import localtime
 from ..domain.memberships import Transition
 from ..domain.patrons import mask_card
 from ..errors import InvalidInput
@@ -14,7 +15,7 @@ from ..services import memberships as members
 from ..services import network as net
 from ..services import staff as staff_service
 from ..services import suppliers as sup
-from . import cli, emit, json_option, with_runtime
+from . import Progress, cli, emit, json_option, with_runtime
 
 
 # -- networks -------------------------------------------------------------------------
@@ -196,14 +197,15 @@ def memberships_import(runtime, session, file, library, as_json):
         text = file.read()
     except UnicodeDecodeError:
         raise InvalidInput("the file is not UTF-8 text") from None
-    count = members.import_rows(runtime, session, library, members.parse_import(text))
+    with Progress("Memberships", quiet=as_json) as progress:
+        count = members.import_rows(runtime, session, library, members.parse_import(text), progress=progress)
     emit({"library": library, "imported": count}, as_json)
 
 
-def _membership_row(m) -> dict:
+def _membership_row(m, zone: str) -> dict:
     return {"id": m.id, "card": mask_card("x" * 8 + m.patron.card_hint) if m.patron.card_hint else "",
             "name": m.patron.display_name or "", "email": m.patron.email or "", "state": m.state,
-            "since": m.updated_at.date().isoformat() if m.updated_at else ""}
+            "since": localtime.to_local(m.updated_at, zone).date().isoformat() if m.updated_at else ""}
 
 
 @memberships.command("list")
@@ -213,7 +215,8 @@ def _membership_row(m) -> dict:
 @with_runtime
 def memberships_list(runtime, session, library, state, as_json):
     """List a library's memberships (cards masked)."""
-    emit([_membership_row(m) for m in members.list_memberships(session, library, state)], as_json)
+    zone = runtime.settings.timezone
+    emit([_membership_row(m, zone) for m in members.list_memberships(session, library, state)], as_json)
 
 
 def _decision(transition: Transition):
@@ -226,7 +229,7 @@ def _decision(transition: Transition):
     def command(runtime, session, library, card, reason, actor, as_json):
         m = members.find_membership(runtime, session, library, card)
         members.change(runtime, session, m, transition, actor=actor, reason=reason)
-        emit(_membership_row(m), as_json)
+        emit(_membership_row(m, runtime.settings.timezone), as_json)
 
     command.__doc__ = f"{transition.value.capitalize()} a membership."
     return command

@@ -54,9 +54,11 @@ def stats() -> None:
 @with_runtime
 def aggregate_command(runtime, session, month, as_json):
     """Compute the monthly figures from the raw events (idempotent; safe to run from cron, even twice at once)."""
+    from ..cli import Progress
     from ..services.stats import Month, aggregate
 
-    results = aggregate(runtime, Month.parse(month) if month else None)
+    with Progress("Months", quiet=as_json) as progress:
+        results = aggregate(runtime, Month.parse(month) if month else None, progress=progress)
     emit([r.__dict__ for r in results], as_json, columns=("month", "status", "usage_events", "accesses", "refusals",
                                                          "final", "seconds"))
 
@@ -91,16 +93,20 @@ def show_command(runtime, session, month, network, library, as_json):
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "xlsx"]), required=True)
 @click.option("--table", type=click.Choice(["usage", "refusals", "libraries"]), default="usage", show_default=True,
               help="Which table a CSV holds (XLSX and JSON hold them all).")
+@click.option("--csv-style", "csv_style", type=click.Choice(["fr", "en"]), default="fr", show_default=True,
+              help="CSV convention: fr (';', French headings and reasons) or en (',', English keys and codes).")
 @click.option("--output", "-o", default=None, help="File to write (default: standard output; required for xlsx).")
 @with_runtime
-def export_command(runtime, session, month, year, network, library, fmt, table, output):
+def export_command(runtime, session, month, year, network, library, fmt, table, csv_style, output):
     """Export the figures as CSV, JSON or XLSX (a month without data gives an empty, valid file)."""
     from ..services.stats import figures, select_scope
+    from ..services import csvstyle
     from ..services.stats.exports import render
 
     months, _ = _period(month, year)
     selection = select_scope(session, network=network, library=library)
-    _write(render(figures(session, selection, months), selection, fmt, table), output, binary=fmt == "xlsx")
+    _write(render(figures(session, selection, months), selection, fmt, table, csvstyle.style(csv_style)), output,
+           binary=fmt == "xlsx")
 
 
 @stats.command("counter")

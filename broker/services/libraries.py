@@ -10,6 +10,7 @@ from itertools import chain
 from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from ..wording import sorted_names
 from ..clock import today
 from ..db.models import Agreement, Library, Network, Partner
 from ..domain.access import LibraryFacts
@@ -109,7 +110,7 @@ def search(session: Session, text: str, limit: int = 20) -> list[Library]:
     query = select(Library).options(selectinload(Library.partner).selectinload(Partner.network)).order_by(Library.name)
     if text.strip():
         query = query.where(or_(Library.name.ilike(pattern), Library.commune.ilike(pattern), Library.code.ilike(pattern)))
-    return list(session.scalars(query.limit(limit)))
+    return sorted_names(session.scalars(query.limit(limit)), key=lambda lib: lib.name)
 
 
 def list_libraries(session: Session, network: str | None = None) -> list[Library]:

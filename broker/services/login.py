@@ -66,6 +66,9 @@ class LoginResult:
     facts: dict | None = field(default=None, hash=False)
     #: RATE_LIMITED: seconds before this address's next attempt is checked
     retry_after: int = 0
+    #: the card is locked after too many failures: when (epoch seconds) it may be tried again. Any card
+    #: string is locked alike, known to the SIGB or not, so saying it tells nothing about the card
+    retry_at: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -116,19 +119,33 @@ def lockout_key(runtime, lib: Library, card: str) -> str:
     return digest
 
 
-def card_guard(runtime, key: str, library: str) -> tuple[bool, bool, tuple]:
-    """(is the card locked, has it failed lately, the library's breaker state), in one round trip."""
+def card_guard(runtime, key: str, library: str) -> tuple[float | None, bool, tuple]:
+    """(until when the card is locked or None, has it failed lately, the library's breaker state), in one
+    round trip."""
     lock, failures, *breaker = runtime.state.get_many(
         [f"login-lock:{key}", f"login-fail:{key}", *runtime.sigb.breaker_keys(library)])
-    return lock is not None, failures is not None, tuple(breaker)
+    return lock_end(runtime, lock), failures is not None, tuple(breaker)
 
 
-def record_failure(runtime, key: str) -> None:
-    """One more failure on this card; lock it once the threshold is reached."""
+def lock_end(runtime, lock) -> float | None:
+    """The end of a lock entry (a lock written without one ends at the latest a full lockout from now)."""
+    if lock is None:
+        return None
+    until = lock.get("until") if isinstance(lock, dict) else None
+    if isinstance(until, (int, float)) and not isinstance(until, bool):
+        return float(until)
+    return time.time() + runtime.settings.login_lockout_seconds
+
+
+def record_failure(runtime, key: str) -> float | None:
+    """One more failure on this card; lock it once the threshold is reached (then: until when)."""
     seconds = runtime.settings.login_lockout_seconds
     failures = runtime.state.incr(f"login-fail:{key}", seconds)
     if failures >= runtime.settings.login_card_failures:
-        runtime.state.put(f"login-lock:{key}", {"failures": failures}, seconds)
+        until = time.time() + seconds
+        runtime.state.put(f"login-lock:{key}", {"failures": failures, "until": until}, seconds)
+        return until
+    return None
 
 
 def clear_failures(runtime, key: str) -> None:
@@ -141,10 +158,12 @@ class SigbAnswer:
 
     outcome: LoginOutcome
     record: PatronRecord | None = None
-    #: the card was locked: the SIGB was not asked (the patron is told only "credentials")
+    #: the card was locked: the SIGB was not asked
     locked: bool = False
     #: RATE_LIMITED: seconds before this address's next attempt is checked
     retry_after: int = 0
+    #: the card is locked (now or by this failure) until then, epoch seconds
+    retry_at: float | None = None
 
 
 def verify_card(runtime, lib: Library, card: str, password: str, *, ip: str | None,
@@ -158,17 +177,17 @@ def verify_card(runtime, lib: Library, card: str, password: str, *, ip: str | No
     verdict = address.check(ip, key)
     if not verdict.allowed:
         return SigbAnswer(LoginOutcome.RATE_LIMITED, retry_after=verdict.retry_after)
-    locked, failed_lately, breaker = card_guard(runtime, key, lib.code)
-    if locked:
+    locked_until, failed_lately, breaker = card_guard(runtime, key, lib.code)
+    if locked_until is not None:
         address.failed(ip, key)  # a guess on a locked card still spends the address's budget
-        return SigbAnswer(LoginOutcome.CREDENTIALS, locked=True)
+        return SigbAnswer(LoginOutcome.CREDENTIALS, locked=True, retry_at=locked_until)
     try:
         record = runtime.sigb.authenticate(libraries.connection(lib), card.strip(), password,
                                            remember=remember, breaker=breaker)
     except InvalidCredentials:
-        record_failure(runtime, key)
+        retry_at = record_failure(runtime, key)
         address.failed(ip, key)
-        return SigbAnswer(LoginOutcome.CREDENTIALS)
+        return SigbAnswer(LoginOutcome.CREDENTIALS, retry_at=retry_at)
     except ConnectorUnavailable as exc:
         log.warning("SIGB unavailable at login", extra={"event": {"library": lib.code, "error": type(exc).__name__}})
         return SigbAnswer(LoginOutcome.SIGB_UNAVAILABLE)
@@ -199,7 +218,7 @@ def login(runtime, library_code: str | None, card: str | None, password: str | N
     answer = verify_card(runtime, lib, card, password, ip=ip)
     if answer.outcome is not LoginOutcome.OK:
         return _finish(answer.outcome, "locked" if answer.locked else None, library=lib.code,
-                       retry_after=answer.retry_after)
+                       retry_after=answer.retry_after, retry_at=answer.retry_at)
     record = answer.record
     with runtime.db.session() as session:
         patron_cache.changes(runtime).revalidate(session)  # so that this process can vouch for the snapshot

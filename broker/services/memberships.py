@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -153,15 +154,24 @@ def parse_import(text: str) -> list[ImportRow]:
     return rows
 
 
-def import_rows(runtime, session: Session, library_code: str, rows: list[ImportRow], *, actor: str = "cli") -> int:
-    """Bring existing accounts over from an older portal, all or nothing."""
+def import_rows(runtime, session: Session, library_code: str, rows: list[ImportRow], *, actor: str = "cli",
+                progress: Callable[[int, int], None] | None = None) -> int:
+    """Bring existing accounts over from an older portal, all or nothing.
+
+    ``progress(done, total)`` is called after each row is checked, then after each is written.
+    """
     lib = get_library(session, library_code)
-    for row in rows:
+    total = 2 * len(rows)
+    for index, row in enumerate(rows, start=1):
         existing = patrons.find(runtime, session, lib, row.card)
         if existing is not None and existing.membership is not None:
             raise Conflict(f"line {row.line}: this card is already registered at '{library_code}'")
+        if progress is not None:
+            progress(index, total)
     now = utcnow()
-    for row in rows:
+    for index, row in enumerate(rows, start=len(rows) + 1):
+        if progress is not None:
+            progress(index, total)
         patron = patrons.upsert(runtime, session, lib, row.card, None)
         patron.email = row.email
         membership = Membership(patron=patron, library_id=lib.id, state=row.state, consent_at=None)

@@ -40,6 +40,8 @@ class RegistrationResult:
     network: str | None = None
     detail: str = ""
     errors: dict[str, str] = field(default_factory=dict, hash=False)
+    #: the card is locked after too many failures until then (epoch seconds), as for a login
+    retry_at: float | None = None
 
     @property
     def registered(self) -> bool:
@@ -83,7 +85,7 @@ def register(runtime, library_code: str | None, card: str | None, password: str 
         return RegistrationResult(RegistrationOutcome.INVALID, errors={"library": "unknown"})
     answer = verify_card(runtime, lib, card, password, ip=ip, remember=True)
     if answer.outcome is not LoginOutcome.OK:
-        return RegistrationResult(_FROM_LOGIN[answer.outcome], library=lib.code)
+        return RegistrationResult(_FROM_LOGIN[answer.outcome], library=lib.code, retry_at=answer.retry_at)
     record = answer.record
     problem = record.card_problem(today())
     if problem is not None:

@@ -25,6 +25,7 @@ from ..domain.memberships import InvalidTransition, MembershipState, Transition,
 from ..errors import BrokerError, Conflict, Forbidden, InvalidInput, NotFound
 from . import audit, memberships, patrons, pending_cards, staff, validation
 from .libraries import connection, get_library
+from ..wording import sorted_names
 
 log = logging.getLogger("broker.staff")
 
@@ -71,8 +72,8 @@ def libraries_in_scope(session: Session, user: StaffUser) -> list[Library]:
         return []
     query = select(Library).join(Partner).options(selectinload(Library.partner).selectinload(Partner.network)).where(
         or_(Library.id.in_(scope.libraries), Partner.network_id.in_(scope.admin_networks))
-    ).order_by(Library.name)
-    return list(session.scalars(query))
+    )
+    return sorted_names(session.scalars(query), key=lambda lib: lib.name)
 
 
 def library_for(runtime, session: Session, user: StaffUser, code: str, action: str = "library.view") -> Library:

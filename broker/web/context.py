@@ -6,10 +6,12 @@ from dataclasses import dataclass
 
 from urllib.parse import urlencode
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from flask_babel import get_locale, get_translations
 from jinja2 import pass_context
 from markupsafe import Markup
+
+from .. import localtime, wording
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,16 @@ def init_app(app: Flask) -> None:
             "_translations": translations,
             "_": _page_gettext(translations),
         }
+
+    app.add_template_filter(local_datetime, "localdatetime")
+    app.add_template_filter(local_date, "localdate")
+    app.add_template_filter(local_time, "localtime")
+    app.add_template_global(zone_label, "zone_label")
+    app.add_template_filter(money, "money")
+    app.add_template_filter(number, "number")
+    app.add_template_filter(fr_name, "fr_name")
+    app.add_template_filter(to_name, "to_name")
+    app.add_template_filter(of_name, "of_name")
 
     # the templates' _() and ngettext() read the page's catalogue, looked up once per page above;
     # Flask-Babel's own look it up again for every string (a page has dozens)
@@ -73,3 +85,65 @@ def lang_url(code: str) -> str:
     args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
     args.append(("lang", code))
     return "?" + urlencode(args)
+
+
+def network_zone() -> str:
+    """The ``timezone`` setting: the zone every page shows its dates and times in."""
+    runtime = current_app.extensions.get("broker")
+    return runtime.settings.timezone if runtime is not None else localtime.DEFAULT_ZONE
+
+
+def page_language() -> str:
+    return str(get_locale() or "fr")
+
+
+def local_datetime(moment, form: str = "short", offset: bool = False) -> str:
+    """``{{ at|localdatetime }}``: a stored UTC moment in the network's time zone and the page's language."""
+    return localtime.format_datetime(moment, page_language(), network_zone(), form, offset=offset)
+
+
+def local_date(value, form: str = "short") -> str:
+    return localtime.format_date(value, page_language(), network_zone(), form)
+
+
+def local_time(moment) -> str:
+    return localtime.format_time(moment, page_language(), network_zone())
+
+
+def zone_label() -> str:
+    """"heure de Paris" / "Paris time": for a column of times."""
+    return localtime.zone_label(page_language(), network_zone())
+
+
+def to_name(name: str) -> str:
+    """``{{ lib.name|to_name }}``: "à la Médiathèque de Vire" on a French page; the name itself otherwise."""
+    return wording.to(name) if page_language() == "fr" else name
+
+
+def of_name(name: str) -> str:
+    """``{{ lib.name|of_name }}``: "de la Médiathèque de Vire" on a French page; the name itself otherwise."""
+    return wording.of(name) if page_language() == "fr" else name
+
+
+def money(amount) -> str:
+    """``{{ fee|money }}``: "4 458,00 €" on a French page, "€4,458.00" on an English one."""
+    return localtime.format_money(amount, page_language())
+
+
+def number(value, decimals: int | None = None) -> str:
+    """``{{ n|number }}``: "6 452" in French, "6,452" in English; ``decimals`` fixes the digits after the mark."""
+    return localtime.format_number(value, page_language(), decimals)
+
+
+def requested_csv_style():
+    """The CSV convention asked by ``?csv=fr|en``, else the page's language's (``services.csvstyle``)."""
+    from ..services import csvstyle
+
+    return csvstyle.style(request.args.get("csv"), default="en" if page_language() == "en" else "fr")
+
+
+def fr_name(name) -> Markup:
+    """``{{ supplier.name|fr_name }}``: a French name marked ``lang="fr"`` on an English page (read as French)."""
+    if page_language() == "en" and name:
+        return Markup('<span lang="fr">%s</span>') % name
+    return Markup("%s") % (name or "")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from broker.cli import emit, json_option, with_runtime
+from broker.cli import Progress, emit, json_option, with_runtime
 from broker.errors import InvalidInput
 
 from . import patrons as local_patrons
@@ -26,5 +26,6 @@ def import_command(runtime, session, file, library, as_json):
         text = file.read()
     except UnicodeDecodeError:
         raise InvalidInput("the file is not UTF-8 text") from None
-    count = local_patrons.import_rows(runtime, session, library, local_patrons.parse(text))
+    with Progress("Patrons", quiet=as_json) as progress:
+        count = local_patrons.import_rows(runtime, session, library, local_patrons.parse(text), progress=progress)
     emit({"library": library, "imported": count}, as_json)

@@ -72,22 +72,31 @@ def parse(text: str) -> list[LocalRow]:
     return rows
 
 
-def import_rows(runtime, session: Session, library_code: str, rows: list[LocalRow], *, actor: str = "cli") -> int:
+def import_rows(runtime, session: Session, library_code: str, rows: list[LocalRow], *, actor: str = "cli",
+                progress=None) -> int:
+    """All or nothing; ``progress(done, total)`` is called after each row is checked, then hashed."""
     lib = get_library(session, library_code)
     if lib.connector != "local":
         raise InvalidInput(f"library '{library_code}' uses the {lib.connector} connector, not local")
     prepared = []
+    total = 2 * len(rows)
     for row in rows:
+        if progress is not None:
+            progress(len(prepared), total)
         normal = normalize_card(row.card, case=lib.card_case)
         digest = card_digest(runtime.keys.cards, lib.code, normal)
         if session.scalar(select(LocalPatron.id).where(LocalPatron.library_id == lib.id,
                                                        LocalPatron.card_digest == digest)) is not None:
             raise Conflict(f"line {row.line}: this card is already a local patron of '{library_code}'")
         prepared.append((row, normal, digest))
-    for row, normal, digest in prepared:
+    for index, (row, normal, digest) in enumerate(prepared, start=len(prepared) + 1):
+        if progress is not None:
+            progress(index - 1, total)
         session.add(LocalPatron(library_id=lib.id, card_digest=digest, card_hint=normal[-4:],
                                 pin_hash=PIN_HASHER.hash(row.pin), name=row.name, email=row.email,
                                 birth_date=row.birth_date, expires=row.expires))
     session.flush()
+    if progress is not None:
+        progress(total, total)
     audit.record(runtime, session, actor, "local_patrons.import", library_code, count=len(rows))
     return len(rows)

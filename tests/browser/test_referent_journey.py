@@ -32,7 +32,7 @@ def test_referent_validates_a_registration_and_suspends_a_member(referent_site, 
     page.goto(f"{url}/staff/")
     assert page.url.startswith(f"{url}/staff/login")
     axe_check(page, "staff login")
-    page.get_by_label("Adresse électronique").fill(REFERENT[0])
+    page.get_by_label("Adresse e-mail").fill(REFERENT[0])
     page.get_by_label("Mot de passe").fill(REFERENT[1])
     page.keyboard.press("Enter")  # the keyboard alone submits the form
     page.wait_for_url(f"{url}/staff/")
@@ -61,7 +61,7 @@ def test_referent_validates_a_registration_and_suspends_a_member(referent_site, 
     assert state_of(app, pending) == "active"
 
     page.get_by_role("link", name="Usagers").click()
-    page.get_by_label("Numéro de carte, nom ou courriel").fill("29001000000017")
+    page.get_by_label("Numéro de carte, nom ou e-mail").fill("29001000000017")
     page.get_by_role("button", name="Rechercher").click()
     assert page.get_by_text("1 usager trouvé").is_visible()
     axe_check(page, "patron search")
@@ -98,7 +98,7 @@ def test_admin_enrols_totp_at_first_login_and_reads_the_audit_log(referent_site,
     post(intruder, f"/staff/memberships/{mid_of(app, BAYEUX, '29001000000017')}/suspend", {"reason": "essai"})
 
     page.goto(f"{url}/staff/login")
-    page.get_by_label("Adresse électronique").fill(ADMIN[0])
+    page.get_by_label("Adresse e-mail").fill(ADMIN[0])
     page.get_by_label("Mot de passe").fill(ADMIN[1])
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url(f"{url}/staff/login/enrol")

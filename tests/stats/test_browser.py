@@ -31,7 +31,7 @@ def stats_site(stats_app, serve_app):  # noqa: F811
 def test_a_referent_reads_the_charts(stats_site, page, screenshot, axe_check):  # noqa: F811
     url = stats_site
     page.goto(f"{url}/staff/login")
-    page.get_by_label("Adresse électronique").fill(statskit.REFERENT)
+    page.get_by_label("Adresse e-mail").fill(statskit.REFERENT)
     page.get_by_label("Mot de passe").fill(REFERENT_PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url(f"{url}/staff/")

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from broker.services.stats.months import Month, months_of_year, parse_year, span
-from broker.web.stats.charts import Series, bar_chart, line_chart, nice_max
+from broker.web.stats.charts import LABEL_CHARS, WIDTH, Series, bar_chart, line_chart, nice_max, shorten, ticks
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -35,9 +35,50 @@ def test_charts_escape_names_and_survive_no_data():
     assert flat.find(f".//{SVG}circle") is not None
 
 
-@pytest.mark.parametrize("value, top", [(0, 1), (1, 1), (7, 10), (12, 20), (240, 250), (251, 500), (1001, 2000)])
+# an all-zero chart has an axis of 0 alone (its top was 1, drawn as "1, 0, 0, 0, 0")
+@pytest.mark.parametrize("value, top", [(0, 0), (1, 1), (7, 10), (12, 20), (240, 250), (251, 500), (1001, 2000)])
 def test_axis_top(value, top):
     assert nice_max(value) == top
+
+
+@pytest.mark.parametrize("top, graduations", [(0, [0]), (1, [0, 1]), (2, [0, 1, 2]), (3, [0, 1, 2, 3]),
+                                              (10, [0, 2, 4, 6, 8, 10]), (20, [0, 5, 10, 15, 20]),
+                                              (250, [0, 50, 100, 150, 200, 250]), (2000, [0, 500, 1000, 1500, 2000])])
+def test_graduations_are_whole_and_distinct(top, graduations):
+    assert ticks(top) == graduations
+
+
+def _axis_labels(svg) -> list[str]:
+    return [t.text for t in svg.iter(f"{SVG}text") if t.get("text-anchor") == "end" and t.text
+            and t.text.replace("\u202f", "").isdigit()]
+
+
+def test_an_all_zero_series_has_a_zero_axis():
+    svg = ET.fromstring(str(line_chart("z", "Zéro", [f"m{i}" for i in range(12)],
+                                       [Series("Accès", [0] * 12), Series("Usagers", [0] * 12)])))
+    assert _axis_labels(svg) == ["0"]
+    small = ET.fromstring(str(line_chart("s", "Peu", ["a", "b", "c"], [Series("Accès", [0, 1, 2])])))
+    assert _axis_labels(small) == ["0", "1", "2"]
+    bars = ET.fromstring(str(bar_chart("b", "Rien ce mois", [("Cafeyn", 0), ("PNB", 0)])))
+    assert all(float(r.get("width")) == 0 for r in bars.iter(f"{SVG}rect"))
+
+
+def test_month_labels_stay_inside_the_frame():
+    labels = [f"{m} 2025" for m in ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.",
+                                     "oct.", "nov.", "déc.")]
+    svg = ET.fromstring(str(line_chart("t", "Année", labels, [Series("Accès", list(range(12)))])))
+    last = next(t for t in svg.iter(f"{SVG}text") if t.text == "déc. 2025")
+    assert last.get("text-anchor") == "end" and float(last.get("x")) <= WIDTH
+
+
+def test_long_supplier_names_are_shortened_whole_in_the_tooltip():
+    name = "Philharmonie de Paris – la Philharmonie à la demande"
+    svg = ET.fromstring(str(bar_chart("b", "Fournisseurs", [(name, 3), ("Cafeyn", 1)])))
+    label = next(t for t in svg.iter(f"{SVG}text") if t.find(f"{SVG}title") is not None)
+    shown = "".join(label.itertext()).replace(name, "")
+    assert len(shown) <= LABEL_CHARS and shown.endswith("…") and label.find(f"{SVG}title").text == name
+    assert name in svg.find(f"{SVG}desc").text
+    assert shorten("Cafeyn", LABEL_CHARS) == "Cafeyn"
 
 
 def test_month_bounds_follow_paris_time_across_daylight_saving():

@@ -9,6 +9,7 @@ import json
 import pytest
 from openpyxl import load_workbook
 
+from broker.services import csvstyle
 from broker.services.stats import Month, aggregate, figures, select_scope
 from broker.services.stats.counter import platform_report
 from broker.services.stats.exports import COLUMNS, render, safe_cell
@@ -28,10 +29,11 @@ def _events(app, code="FR-140476101", month=3):
     return rows
 
 
-def _csv(body: bytes) -> list[list[str]]:
+def _csv(body: bytes, delimiter: str = ";") -> list[list[str]]:
+    """A CSV in the French convention by default (``;``), the English one with ``delimiter=","``."""
     text = body.decode("utf-8")
     assert text.startswith("\ufeff")
-    return list(csv.reader(io.StringIO(text[1:])))
+    return list(csv.reader(io.StringIO(text[1:]), delimiter=delimiter))
 
 
 def test_csv_xlsx_json_hold_the_month(stats_app):
@@ -45,6 +47,7 @@ def test_csv_xlsx_json_hold_the_month(stats_app):
         usage = _csv(render(months, selection, "csv"))
         refusals = _csv(render(months, selection, "csv", "refusals"))
         libraries = _csv(render(months, selection, "csv", "libraries"))
+        english = _csv(render(months, selection, "csv", "refusals", csvstyle.ENGLISH), ",")
         book = load_workbook(io.BytesIO(render(months, selection, "xlsx")))
         doc = json.loads(render(months, selection, "json"))
     assert usage[0] == [h for _, h in COLUMNS["usage"]]
@@ -52,7 +55,9 @@ def test_csv_xlsx_json_hold_the_month(stats_app):
     assert by_supplier["cafeyn"][6:9] == ["2", "2", "0"]
     assert by_supplier["pnb"][6:9] == ["1", "1", "0"]
     assert by_supplier["vodeclic"][6:9] == ["0", "0", "1"]
-    assert refusals[1][-2:] == ["membership_pending", "1"]
+    assert refusals[1][-2:] == ["Inscription en attente", "1"]  # the French file names the reason
+    assert english[0] == [key for key, _ in COLUMNS["refusals"]]
+    assert english[1][-2:] == ["membership_pending", "1"]  # the English one keeps its code
     assert libraries[1][2] == "FR-140476101" and libraries[1][4] == "4"
     assert book.sheetnames == ["Usage", "Refus", "Bibliothèques"]
     sheet = book["Usage"]
@@ -164,8 +169,29 @@ def test_cli_year_export_and_show(stats_cli, tmp_path):
     assert stats_cli("stats", "aggregate").exit_code == 0
     result = stats_cli("stats", "export", "--year", str(Month.current().year), "--format", "csv")
     assert result.exit_code == 0
-    assert result.stdout.lstrip("\ufeff").startswith("Mois,")
+    assert result.stdout.lstrip("\ufeff").startswith("Mois;")  # the French convention by default
     shown = stats_cli("stats", "show", "--month", str(Month.current()), "--network", "calvados", "--json")
     assert shown.exit_code == 0 and shown.json()["aggregated"] is True
     counter = stats_cli("stats", "counter", "--month", str(Month.current()), "--library", "FR-140476101")
     assert counter.exit_code == 0 and json.loads(counter.stdout)["Report_Header"]["Release"] == "5"
+
+
+def test_cli_export_in_the_english_style(stats_cli, tmp_path):
+    out = tmp_path / "export.csv"
+    assert stats_cli("stats", "aggregate", "--json").exit_code == 0
+    result = stats_cli("stats", "export", "--month", "2025-03", "--network", "calvados", "--format", "csv",
+                       "--csv-style", "en", "--output", str(out))
+    assert result.exit_code == 0, result.output
+    assert _csv(out.read_bytes(), ",")[0][:3] == ["month", "network", "library_code"]
+    bad = stats_cli("stats", "export", "--month", "2025-03", "--format", "csv", "--csv-style", "de")
+    assert bad.exit_code == 2
+
+
+def test_french_reasons_are_the_pages_labels(stats_app):
+    from flask_babel import force_locale
+
+    from broker.services.stats.exports import FRENCH_REASONS
+    from broker.web.stats.labels import REASON_LABELS
+
+    with stats_app.test_request_context("/"), force_locale("fr"):
+        assert FRENCH_REASONS == {k: str(v) for k, v in REASON_LABELS.items()}

@@ -90,8 +90,13 @@ def test_downloads_open(filled, stats_client):
     r = stats_client.get("/staff/stats/networks/calvados/export.csv?month=2025-03")
     assert r.status_code == 200 and r.mimetype == "text/csv"
     assert 'filename="statistiques-calvados-2025-03.csv"' in r.headers["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff"))))
+    rows = list(csv.reader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))
+    assert rows[0][0] == "Mois"  # a French reader gets the French convention
     assert sum(int(row[6]) for row in rows[1:]) == 6
+    r = stats_client.get("/staff/stats/networks/calvados/export.csv?month=2025-03&csv=en")
+    rows = list(csv.reader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][0] == "month" and sum(int(row[6]) for row in rows[1:]) == 6
+    assert stats_client.get("/staff/stats/networks/calvados/export.csv?month=2025-03&csv=xx").status_code == 400
     r = stats_client.get(f"/staff/stats/libraries/FR-140476101/export.xlsx?year={Month.current().year}")
     assert r.status_code == 200
     assert load_workbook(io.BytesIO(r.data)).sheetnames == ["Usage", "Refus", "Bibliothèques"]
@@ -132,7 +137,8 @@ def test_the_yearly_partner_report_is_printable(filled, stats_client):
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     assert "@media print" in html and "Bayeux Intercom" in html
-    assert "4458,00 €" in html  # 29,720 inhabitants × 0.15 €
+    assert "4\u202f458,00\xa0€" in html  # 29,720 inhabitants × 0.15 €, with the French thousands separator
+    assert "29\u202f720 habitants" in html and "× 0,15 € par habitant" in html
     assert "Médiathèque Les 7 Lieux" in html
     assert "Bibliothèque de Port-en-Bessin" not in html  # not in the referent's scope
     assert "n'est pas dans votre périmètre" in html

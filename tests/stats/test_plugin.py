@@ -39,5 +39,5 @@ def test_yearly_report_command(stats_cli, tmp_path):
     result = stats_cli("stats", "report", "--partner", "lisieux", "--year", "2025", "--output", str(out))
     assert result.exit_code == 0, result.output
     html = out.read_text(encoding="utf-8")
-    assert "Ville de Lisieux" in html and "3047,70 €" in html  # 20,318 inhabitants × 0.15 €
+    assert "Ville de Lisieux" in html and "3\u202f047,70\xa0€" in html  # 20,318 inhabitants × 0.15 €
     assert stats_cli("stats", "report", "--partner", "nowhere", "--year", "2025").exit_code == 2

@@ -334,11 +334,19 @@ def _save_cursors(runtime, marks: dict[str, int]) -> None:
                          .values(position=position))
 
 
-def aggregate(runtime, month: Month | None = None, *, now: datetime | None = None) -> list[MonthResult]:
-    """``broker stats aggregate``: one month when given, else every month that may have changed."""
+def aggregate(runtime, month: Month | None = None, *, now: datetime | None = None,
+              progress=None) -> list[MonthResult]:
+    """``broker stats aggregate``: one month when given, else every month that may have changed.
+
+    ``progress(done, total)`` is called after each month.
+    """
     if month is not None:
         return [aggregate_month(runtime, month, now=now)]
     months, marks = months_to_refresh(runtime, now=now)
-    results = [aggregate_month(runtime, m, now=now) for m in months]
+    results = []
+    for m in months:
+        results.append(aggregate_month(runtime, m, now=now))
+        if progress is not None:
+            progress(len(results), len(months))
     _save_cursors(runtime, marks)
     return results

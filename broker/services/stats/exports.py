@@ -14,6 +14,7 @@ from typing import Any
 
 from ...clock import utcnow
 from ...errors import InvalidInput
+from .. import csvstyle
 from .figures import LIBRARY_FIGURES, MonthFigures, Selection
 from .months import iso_utc
 
@@ -43,6 +44,22 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("refused", "Inscriptions refusées"), ("pending_end", "En attente en fin de mois"),
         ("active_end", "Membres actifs en fin de mois"),
     ),
+}
+#: the refusal reasons in French, for the French CSV (the pages' labels: web/stats/labels.py)
+FRENCH_REASONS = {
+    "unknown_supplier": "Fournisseur inconnu",
+    "credentials": "Identifiants refusés",
+    "sigb_unavailable": "SIGB injoignable",
+    "card_invalid": "Carte expirée, perdue ou bloquée",
+    "not_registered": "Pas inscrit au service",
+    "membership_pending": "Inscription en attente",
+    "membership_refused": "Inscription refusée",
+    "membership_suspended": "Accès suspendu",
+    "membership_expired": "Inscription expirée",
+    "partner_inactive": "Convention du partenaire terminée",
+    "not_in_bundle": "Fournisseur non proposé par le réseau",
+    "age": "Hors de la tranche d'âge",
+    "policy": "Règle locale",
 }
 SHEET_TITLES = {"usage": "Usage", "refusals": "Refus", "libraries": "Bibliothèques"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -75,16 +92,18 @@ def rows(months: list[MonthFigures], table: str) -> list[dict[str, Any]]:
     return out
 
 
-def to_csv(months: list[MonthFigures], table: str = "usage") -> bytes:
-    out = io.StringIO()
-    out.write("\ufeff")  # spreadsheets then read the accents right
-    writer = csv.writer(out, lineterminator="\r\n")
+def to_csv(months: list[MonthFigures], table: str = "usage", how: csvstyle.CsvStyle = csvstyle.FRENCH) -> bytes:
+    """One table as CSV: French convention by default (``;``, French headings and reasons), or English."""
     columns = COLUMNS[table] if table in COLUMNS else ()
     data = rows(months, table)
-    writer.writerow([heading for _, heading in columns])
+    header = [heading if how.french else key for key, heading in columns]
+    lines = []
     for row in data:
-        writer.writerow([safe_cell(row.get(key)) for key, _ in columns])
-    return out.getvalue().encode("utf-8")
+        line = [row.get(key) for key, _ in columns]
+        if how.french and table == "refusals":
+            line = [FRENCH_REASONS.get(v, v) if key == "reason" else v for (key, _), v in zip(columns, line)]
+        lines.append(line)
+    return csvstyle.write(header, lines, how).encode("utf-8")
 
 
 def to_xlsx(months: list[MonthFigures], selection: Selection) -> bytes:
@@ -144,12 +163,13 @@ def to_json(months: list[MonthFigures], selection: Selection) -> bytes:
     return json.dumps(document(months, selection), ensure_ascii=False, indent=2).encode("utf-8")
 
 
-def render(months: list[MonthFigures], selection: Selection, fmt: str, table: str = "usage") -> bytes:
-    """The export in ``fmt`` (csv | json | xlsx); CSV holds one ``table``."""
+def render(months: list[MonthFigures], selection: Selection, fmt: str, table: str = "usage",
+           how: csvstyle.CsvStyle = csvstyle.FRENCH) -> bytes:
+    """The export in ``fmt`` (csv | json | xlsx); CSV holds one ``table``, in the style ``how``."""
     if fmt == "csv":
         if table not in TABLES:
             raise InvalidInput(f"table {table!r}: expected one of {', '.join(TABLES)}")
-        return to_csv(months, table)
+        return to_csv(months, table, how)
     if fmt == "xlsx":
         return to_xlsx(months, selection)
     if fmt == "json":

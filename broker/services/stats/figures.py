@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from ...db.models import Library, Network, Partner, Supplier
 from ...db.stats_models import StatsLibraryMonth, StatsMonth, StatsRefusalMonth, StatsSupplierMonth
 from ...errors import InvalidInput, NotFound
+from ...wording import sorted_names
 from .. import validation
 from .months import Month
 
@@ -160,14 +161,15 @@ class _Names:
 def _libraries_of(session: Session, selection: Selection) -> list[Library]:
     if selection.library is not None:
         return [selection.library]
-    query = select(Library).join(Partner).order_by(Library.name)
+    query = select(Library).join(Partner)
     if selection.network is not None:
         query = query.where(Partner.network_id == selection.network.id)
-    return list(session.scalars(query))
+    return sorted_names(session.scalars(query), key=lambda lib: lib.name)
 
 
 def _suppliers_of(session: Session, selection: Selection) -> list[Supplier]:
-    suppliers = list(session.scalars(select(Supplier).options(selectinload(Supplier.networks)).order_by(Supplier.name)))
+    suppliers = sorted_names(session.scalars(select(Supplier).options(selectinload(Supplier.networks))),
+                             key=lambda s: s.name)
     if selection.network is None:
         return suppliers
     return [s for s in suppliers if any(n.id == selection.network.id for n in s.networks)]

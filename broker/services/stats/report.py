@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from ...wording import sort_key, sorted_names
 from ...db.models import Library, Partner
 from ...errors import NotFound
 from .. import validation
@@ -103,7 +104,7 @@ def partner_report(session: Session, partner: Partner, year: int, *,
                    visible: set[int] | None = None) -> PartnerReport:
     """The report for ``year``; ``visible`` limits it to those library ids (None: all the partner's)."""
     months = months_of_year(year)
-    libs = sorted(partner.libraries, key=lambda lib: lib.name)
+    libs = sorted_names(partner.libraries, key=lambda lib: lib.name)
     shown = [lib for lib in libs if visible is None or lib.id in visible]
     fee = next((line for line in fees_for_year(session, year, partner.network.slug) if line.partner == partner.slug),
                None)
@@ -130,7 +131,7 @@ def partner_report(session: Session, partner: Partner, year: int, *,
         population=partner.population, network_name=partner.network.name, year=year, fee=fee,
         months=[str(m) for m in months], libraries=per_library,
         suppliers=sorted((SupplierYear(slug, name, values) for slug, (name, values) in suppliers.items()),
-                         key=lambda s: (-s.total, s.name)),
+                         key=lambda s: (-s.total, sort_key(s.name))),
         hidden_libraries=len(libs) - len(shown),
         months_missing=[str(m) for m in months if str(m) not in aggregated and shown],
     )

@@ -13,7 +13,7 @@ from ..security_headers import allow_form_action_towards, register_form_target_r
 from . import account, auth, catalogue, libraries, pages, refusals  # noqa: F401  (they add the routes)
 from .blueprint import bp
 from .context import runtime
-from .refusals import render_refusal
+from .refusals import refusal_link, render_refusal
 
 LANG_COOKIE_AGE = 365 * 24 * 3600
 
@@ -32,7 +32,7 @@ def _remember_language(response):
 
 @bp.context_processor
 def _patron() -> dict:
-    return {"patron": current_patron()}
+    return {"patron": current_patron(), "refusal_link": refusal_link}
 
 
 @bp.after_request

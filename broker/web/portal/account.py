@@ -10,13 +10,17 @@ from flask import Response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as L_
 
+from ...clock import today
 from ...services import patron_account, privacy, release, suppliers
+from ...services import standing as standings
+from ...wording import sorted_names
 from ...services.access import load_patron
 from .. import patron_session
 from ..patron_session import current_patron, login_redirect
 from .auth import end_session
 from .blueprint import bp
 from .context import LibraryView, apply_brand, runtime
+from .refusals import refusal_texts
 
 STATE_LABELS = {
     "pending": L_("En attente de validation"),
@@ -24,7 +28,7 @@ STATE_LABELS = {
     "refused": L_("Refusée"),
     "suspended": L_("Suspendue"),
     "expired": L_("Expirée"),
-    "closed": L_("Fermée"),
+    "closed": L_("Clôturée"),
 }
 STATE_HELP = {
     "pending": L_("Votre bibliothèque va vérifier votre inscription. Vous recevrez un e-mail dès sa décision."),
@@ -33,7 +37,7 @@ STATE_HELP = {
                   "vous pourrez vous inscrire de nouveau."),
     "suspended": L_("Votre accès est suspendu. Contactez votre bibliothèque pour le faire rétablir."),
     "expired": L_("Votre inscription a expiré. Renouvelez votre carte auprès de votre bibliothèque."),
-    "closed": L_("Votre inscription est fermée."),
+    "closed": L_("Votre inscription est clôturée : vous pouvez vous inscrire de nouveau quand vous le souhaitez."),
 }
 TRANSITION_LABELS = {
     "register": L_("Inscription en ligne"),
@@ -79,7 +83,7 @@ def group_releases(rows) -> list[Shared]:
     for supplier in rows:
         items = tuple(_(sentence) for sentence in release.describe_release(supplier))
         groups.setdefault(items, []).append(supplier.name)
-    return [Shared(tuple(sorted(names, key=str.casefold)), items) for items, names in groups.items()]
+    return [Shared(tuple(sorted_names(names)), items) for items, names in groups.items()]
 
 
 def _actor(actor: str) -> str:
@@ -107,11 +111,14 @@ def account():
                                h.reason if h.actor not in ("system", "demo", "cli") else "")
                    for h in (membership.history if membership else [])]
         shared = group_releases(s for s in suppliers.list_suppliers(session, library.network) if s.enabled)
+        standing = standings.standing_of(session, row, today())
         person = {"name": row.display_name, "email": row.email, "card_hint": row.card_hint,
                   "card_expires": row.card_expires}
     apply_brand(library)
+    blocked = standing if not standing.open else None
     return render_template("portal/account.html", patron=patron, person=person, library=library, state=state,
                            state_label=STATE_LABELS.get(state, ""), state_help=STATE_HELP.get(state, ""),
+                           standing=blocked, standing_text=refusal_texts(blocked) if blocked else None,
                            history=list(reversed(history)), shared=shared)
 
 

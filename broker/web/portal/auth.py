@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
+from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ...domain.access import Reason, Refusal
 from ...services import login as login_service
-from ...services import registration
+from ...errors import NotFound
+from ...services import registration, suppliers
 from ...services.login import LoginOutcome
 from ...services.registration import RegistrationOutcome
 from .. import patron_session
@@ -17,15 +20,29 @@ from ..patron_session import current_patron, safe_next
 from ..security_headers import allow_form_action_towards
 from .blueprint import bp
 from .context import apply_brand, chosen_library, client_ip, load_library, remember_library, runtime
-from .forms import credentials_message, library_groups, messages, rate_limited_message
+from .forms import credentials_message, library_groups, locked_message, messages, rate_limited_message
 from .refusals import render_refusal
 
 log = logging.getLogger("broker.portal")
+_GO = re.compile(r"^/go/([A-Za-z0-9][A-Za-z0-9_-]{0,63})$")
 
 
 def _preselected():
     """The library asked by ``?library=`` (or the form), else the remembered one."""
     return load_library(request.values.get("library")) or chosen_library()
+
+
+def resource_name(next_url: str) -> str:
+    """The name of the resource a login leads to (``next`` is ``/go/<supplier>``), else ""."""
+    found = _GO.match(urlsplit(next_url or "").path)
+    if found is None:
+        return ""
+    with runtime().db.session() as session:
+        try:
+            supplier = suppliers.get_supplier(session, found.group(1))
+        except NotFound:
+            return ""
+        return supplier.name if supplier.enabled else ""
 
 
 def _form(template: str, status: int = 200, *, errors: dict[str, str] | None = None, alert: str = "", **values):
@@ -34,7 +51,7 @@ def _form(template: str, status: int = 200, *, errors: dict[str, str] | None = N
     next_url = safe_next(request.values.get("next"), "")
     allow_form_action_towards(next_url)  # the form's answer redirects there, maybe on to a supplier
     return render_template(template, groups=library_groups(), library=library, errors=errors or {},
-                           alert=alert, next_url=next_url,
+                           alert=alert, next_url=next_url, resource=resource_name(next_url),
                            values=values, patron=current_patron()), status
 
 
@@ -60,7 +77,8 @@ def login():
         body, status = _form("portal/login.html", 429, alert=rate_limited_message(result.retry_after), **keep)
         return body, status, {"Retry-After": str(max(1, result.retry_after))}
     if result.outcome is LoginOutcome.CREDENTIALS:
-        return _form("portal/login.html", 400, alert=credentials_message(), **keep)
+        alert = locked_message(result.retry_at) if result.retry_at else credentials_message()
+        return _form("portal/login.html", 400, alert=alert, **keep)
     library = load_library(result.library)
     refusal = {LoginOutcome.SIGB_UNAVAILABLE: Refusal(Reason.SIGB_UNAVAILABLE),
                LoginOutcome.CARD_INVALID: Refusal(Reason.CARD_INVALID, result.detail),
@@ -93,7 +111,8 @@ def register():
     if result.outcome is RegistrationOutcome.RATE_LIMITED:
         return _form("portal/register.html", 429, alert=rate_limited_message(), **keep)
     if result.outcome is RegistrationOutcome.CREDENTIALS:
-        return _form("portal/register.html", 400, alert=credentials_message(), **keep)
+        alert = locked_message(result.retry_at) if result.retry_at else credentials_message()
+        return _form("portal/register.html", 400, alert=alert, **keep)
     if result.outcome is RegistrationOutcome.DUPLICATE:
         return _form("portal/register.html", 409, duplicate=True, alert=_(
             "Cette carte est déjà inscrite. Connectez-vous avec votre carte et votre mot de passe pour "

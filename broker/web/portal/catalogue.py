@@ -10,14 +10,17 @@ from flask import redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as L_
 
+from ...clock import today
 from ...domain.access import Reason, Refusal
 from ...errors import BrokerError, NotFound, ServiceUnavailable
 from ...services import access, suppliers
+from ...services import standing as standings
+from ...wording import sorted_names
 from ...services.access import load_patron
 from ..patron_session import check_access, current_patron, login_redirect
 from .blueprint import bp
 from .context import LibraryView, apply_brand, chosen_library, runtime
-from .refusals import render_refusal
+from .refusals import refusal_texts, render_refusal
 
 log = logging.getLogger("broker.portal")
 
@@ -58,22 +61,23 @@ def catalogue(network: str | None) -> tuple[list[Category], dict[str, str]]:
         names = {n.slug: n.name for s in rows for n in s.networks}
         resources = [(s.category if s.category in CATEGORY_LABELS else OTHER,
                       Resource(s.slug, s.name, s.description or "", s.min_age, s.max_age,
-                               tuple(sorted(n.name for n in s.networks)))) for s in rows]
+                               tuple(sorted_names(n.name for n in s.networks)))) for s in rows]
     groups = []
     for key in (*CATEGORY_LABELS, OTHER):
-        items = tuple(sorted((r for k, r in resources if k == key), key=lambda r: r.name.casefold()))
+        items = tuple(sorted_names((r for k, r in resources if k == key), key=lambda r: r.name))
         if items:
             groups.append(Category(key, str(CATEGORY_LABELS.get(key, L_("Autres ressources"))), items))
     return groups, names
 
 
-def membership_state(uid: str) -> tuple[str | None, str | None]:
-    """(membership state, display name) of the logged-in patron."""
+def membership_state(uid: str) -> tuple[str | None, str | None, standings.Standing | None]:
+    """(membership state, display name, standing) of the logged-in patron."""
     with runtime().db.session() as session:
         patron = load_patron(session, uid)
         if patron is None or patron.erased_at is not None:
-            return None, None
-        return (patron.membership.state if patron.membership else None), patron.display_name
+            return None, None, None
+        return ((patron.membership.state if patron.membership else None), patron.display_name,
+                standings.standing_of(session, patron, today()))
 
 
 @bp.get("/")
@@ -82,9 +86,11 @@ def home():
     library = chosen_library()
     apply_brand(library)
     groups, network_names = catalogue(library.network if library else None)
-    state, name = membership_state(patron.uid) if patron else (None, None)
+    state, name, standing = membership_state(patron.uid) if patron else (None, None, None)
+    blocked = standing if standing is not None and not standing.open else None
     return render_template("portal/home.html", groups=groups, library=library, patron=patron, state=state,
-                           display_name=name, network_names=network_names,
+                           display_name=name, network_names=network_names, standing=blocked,
+                           standing_text=refusal_texts(blocked) if blocked else None,
                            demo=runtime().settings.demo)
 
 

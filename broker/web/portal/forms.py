@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 import weakref
 from dataclasses import dataclass
 
@@ -9,6 +11,8 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from ...services import libraries
+from ...wording import sorted_names
+from ..context import local_time, zone_label
 from .context import LibraryView, runtime
 
 
@@ -46,6 +50,18 @@ def credentials_message() -> str:
     return _("Numéro de carte ou mot de passe incorrect. Après %(count)d erreurs, la connexion avec cette carte "
              "est bloquée pendant %(minutes)d minutes.",
              count=runtime().settings.login_card_failures, minutes=minutes)
+
+
+def locked_message(retry_at: float) -> str:
+    """Said for any locked card, known or not: the lock is keyed by what was typed, so it reveals nothing."""
+    from datetime import datetime, timezone
+
+    minutes = max(1, math.ceil((retry_at - time.time()) / 60))
+    at = local_time(datetime.fromtimestamp(retry_at, timezone.utc))
+    return _("Trop d'essais avec ce numéro de carte : par sécurité, la connexion avec cette carte est bloquée "
+             "jusqu'à %(time)s (%(zone)s), soit environ %(minutes)d minutes. Réessayez ensuite. En cas "
+             "d'oubli, votre bibliothèque peut vous redonner votre mot de passe.",
+             time=at, zone=zone_label(), minutes=minutes)
 
 
 def rate_limited_message(seconds: int = 0) -> str:
@@ -117,8 +133,8 @@ def library_groups() -> LibraryChoices:
     groups: dict[str, list[LibraryView]] = {}
     for view in views:
         groups.setdefault(view.network_name, []).append(view)
-    choices = LibraryChoices([LibraryGroup(name, tuple(sorted(items, key=lambda v: v.name.casefold())))
-                              for name, items in sorted(groups.items())])
+    choices = LibraryChoices([LibraryGroup(name, tuple(sorted_names(items, key=lambda v: v.name)))
+                              for name, items in sorted_names(groups.items(), key=lambda kv: kv[0])])
     if token is not None:
         _CHOICES[db.engine] = (token, choices)
     return choices

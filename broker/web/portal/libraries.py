@@ -19,6 +19,9 @@ MAX_QUERY = 100
 PAGE_RESULTS = 30
 SUGGESTIONS = 8
 _SEPARATORS = re.compile(r"[\s\-'’.,/()]+")
+_POSTCODE = re.compile(r"\b(\d{5})\b")
+#: words at least this long may be found with one typo ("Baieux" finds Bayeux)
+TYPO_MIN = 4
 
 
 def fold(text: str) -> str:
@@ -34,8 +37,41 @@ class Match:
     rank: int
 
 
+def one_edit_apart(a: str, b: str) -> bool:
+    """True when ``b`` is ``a`` with one letter changed, added, removed, or two neighbours swapped."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+        return len(diffs) == 1 or (len(diffs) == 2 and diffs[1] == diffs[0] + 1
+                                   and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = next((k for k in range(len(short)) if short[k] != long_[k]), len(short))
+    return short[i:] == long_[i + 1:]
+
+
+def _typo_match(wanted: str, words: list[str]) -> bool:
+    """Every word typed (of ``TYPO_MIN`` letters or more) is one typo away from a word of the library."""
+    typed = [w for w in wanted.split() if w]
+    if not typed or any(len(w) < TYPO_MIN for w in typed):
+        return False
+    return all(any(one_edit_apart(w, word) or (len(word) > len(w) and one_edit_apart(w, word[:len(w)]))
+                   for word in words) for w in typed)
+
+
+def postcodes(view: LibraryView) -> set[str]:
+    """The postcodes in the library's address ("14400" in "Place de Gaulle, 14400 Bayeux")."""
+    return set(_POSTCODE.findall(view.address or ""))
+
+
 def search(query: str, limit: int) -> list[LibraryView]:
-    """Libraries of every network whose name, commune or code matches ``query`` (accents and case ignored)."""
+    """Libraries of every network whose name, commune, postcode or code matches ``query``.
+
+    Accents and case are ignored; a name or commune typed with one typo is still found (after the
+    exact matches); digits look for the postcode in the library's address.
+    """
     wanted = fold(query[:MAX_QUERY])
     with runtime().db.session() as session:
         views = [LibraryView.from_row(lib) for lib in libraries.list_libraries(session)]
@@ -53,6 +89,10 @@ def search(query: str, limit: int) -> list[LibraryView]:
             rank = 2
         elif wanted in name or wanted in commune or wanted in code:
             rank = 3
+        elif wanted.isdigit() and len(wanted) >= 2 and any(p.startswith(wanted) for p in postcodes(view)):
+            rank = 1 if len(wanted) == 5 else 3
+        elif _typo_match(wanted, words.split()):
+            rank = 4
         else:
             continue
         matches.append(Match(view, rank))

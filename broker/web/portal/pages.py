@@ -1,8 +1,8 @@
-"""The terms of service and the privacy notice, in plain words."""
+"""The terms of service, the privacy notice and the accessibility statement, in plain words; the icon."""
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import redirect, render_template, url_for
 
 from .blueprint import bp
 from .context import apply_brand, chosen_library, runtime
@@ -27,3 +27,11 @@ def accessibility():
     library = chosen_library()
     apply_brand(library)
     return render_template("portal/accessibility.html", library=library)
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico before reading the page's icon link: the same icon."""
+    response = redirect(url_for("static", filename="favicon.svg"), 301)
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -11,14 +11,19 @@ from dataclasses import dataclass
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
 
+from ...clock import today
 from ...domain.access import Reason, Refusal
 from ...domain.patrons import CardProblem
 from ...errors import NotFound
+from ...services import standing as standings
+from ...services.access import load_patron
 from ..patron_session import current_patron
 from .blueprint import bp
-from .context import LibraryView, apply_brand, chosen_library
+from .context import LibraryView, apply_brand, chosen_library, runtime
 
 STATUS = {Reason.SIGB_UNAVAILABLE: 503, Reason.UNKNOWN_SUPPLIER: 404}
+#: reasons whose page says more when the patron is logged in: the referent's reason, the agreement's end
+_PERSONAL = {Reason.MEMBERSHIP_REFUSED, Reason.MEMBERSHIP_SUSPENDED, Reason.PARTNER_INACTIVE}
 
 
 @dataclass(frozen=True)
@@ -30,7 +35,8 @@ class RefusalText:
     action: str = "home"
 
 
-def _texts(reason: str, detail: str, ages: tuple[int | None, int | None]) -> RefusalText:
+def _texts(reason: str, detail: str, ages: tuple[int | None, int | None], noted: bool = False) -> RefusalText:
+    """The page's sentences; ``noted``: the referent's own reason is shown beside them."""
     if reason == Reason.UNKNOWN_SUPPLIER:
         return RefusalText(_("Ressource introuvable"),
                            _("Cette ressource n'existe pas ou n'est plus proposée par le réseau."),
@@ -68,11 +74,14 @@ def _texts(reason: str, detail: str, ages: tuple[int | None, int | None]) -> Ref
     if reason == Reason.MEMBERSHIP_REFUSED:
         return RefusalText(_("Votre inscription n'a pas été validée"),
                            _("Votre bibliothèque n'a pas validé votre inscription."),
+                           _("Pour toute question, contactez votre bibliothèque ; vous pourrez ensuite vous "
+                             "inscrire de nouveau.") if noted else
                            _("Contactez votre bibliothèque pour en connaître la raison ; vous pourrez ensuite "
                              "vous inscrire de nouveau."), "account")
     if reason == Reason.MEMBERSHIP_SUSPENDED:
         return RefusalText(_("Votre accès est suspendu"),
                            _("Votre bibliothèque a suspendu votre accès aux ressources numériques."),
+                           _("Contactez votre bibliothèque pour le faire rétablir.") if noted else
                            _("Contactez votre bibliothèque pour savoir pourquoi et le faire rétablir."), "account")
     if reason == Reason.MEMBERSHIP_EXPIRED:
         return RefusalText(_("Votre inscription a expiré"),
@@ -108,6 +117,16 @@ def _texts(reason: str, detail: str, ages: tuple[int | None, int | None]) -> Ref
                        _("Contactez votre bibliothèque pour en savoir plus."))
 
 
+def refusal_texts(standing: standings.Standing) -> RefusalText:
+    """What the refusal page would say for this standing: the home and account pages say it first."""
+    return _texts(standing.reason, standing.detail, (None, None), noted=bool(standing.note))
+
+
+def refusal_link(standing: standings.Standing) -> str:
+    """The refusal page a blocked patron's "Accéder" buttons lead to (no access is attempted)."""
+    return url_for("portal.refusal", reason=standing.reason, detail=standing.detail or None)
+
+
 def _library_view(library) -> LibraryView | None:
     if library is None or isinstance(library, LibraryView):
         return library
@@ -127,7 +146,9 @@ def render_refusal(outcome_or_refusal, library=None, *, status: int | None = Non
     """
     refusal = outcome_or_refusal
     ages: tuple[int | None, int | None] = (None, None)
+    decided = None
     if hasattr(outcome_or_refusal, "decision"):
+        decided = outcome_or_refusal
         refusal = outcome_or_refusal.decision.refusal or Refusal(Reason.POLICY)
         library = library if library is not None else outcome_or_refusal.library
         facts = getattr(outcome_or_refusal, "supplier_facts", None)
@@ -139,12 +160,31 @@ def render_refusal(outcome_or_refusal, library=None, *, status: int | None = Non
     apply_brand(view)
     code = refusal.code
     known = code in {r.value for r in Reason}
-    text = _texts(code, refusal.detail, ages)
+    patron = current_patron()
+    standing = _standing(patron, code, decided)
+    text = _texts(code, refusal.detail, ages, noted=bool(standing and standing.note))
     # a plugin policy's own message is shown as such (escaped by the template)
     extra = refusal.detail if (not known or code == Reason.POLICY) else ""
     http_status = status or STATUS.get(code, 403)
     return render_template("portal/refusal.html", text=text, code=code, extra=extra, library=view,
-                           patron=current_patron(), next_url=request.full_path.rstrip("?")), http_status
+                           patron=patron, standing=standing,
+                           next_url=request.full_path.rstrip("?")), http_status
+
+
+def _standing(patron, code: str, decided=None) -> standings.Standing | None:
+    """More about this refusal for the logged-in patron: the referent's reason, the agreement's end."""
+    if patron is None or code not in _PERSONAL:
+        return None
+    with runtime().db.session() as session:
+        if decided is not None and decided.patron is not None:
+            # the access decision's outcome: its patron and library, no second read of the patron
+            found = standings.explain(session, code, decided.patron.id, decided.library, today())
+        else:
+            row = load_patron(session, patron.uid)
+            if row is None or row.erased_at is not None:
+                return None
+            found = standings.standing_of(session, row, today())
+    return found if found.reason == code else None
 
 
 @bp.get("/refusal/<reason>")

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from ...clock import as_utc, utcnow
 from ...errors import InvalidInput
 from ...services import staff, staff_desk
-from . import bp
+from . import audit_labels, bp
 from .guard import staff_view
 
 AUDIT_PAGE = 100
@@ -24,7 +24,9 @@ def audit_log(rt, db, user):
         raise InvalidInput(_("Paramètre « before » invalide."), code="bad_before")
     events = staff_desk.audit_page(db, user, limit=AUDIT_PAGE, before=int(before) if before else None)
     older = events[-1].id if len(events) == AUDIT_PAGE else None
-    return render_template("staff/audit.html", events=events, older=older)
+    return render_template("staff/audit.html", events=events, older=older, action_label=audit_labels.action_label,
+                           outcome_label=audit_labels.outcome_label, details=audit_labels.details,
+                           actor_label=audit_labels.actor_label)
 
 
 @bp.route("/tokens", methods=["GET", "POST"])

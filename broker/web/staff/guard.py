@@ -20,7 +20,7 @@ STATE_LABELS = {
     "refused": _l("Refusée"),
     "suspended": _l("Suspendue"),
     "expired": _l("Expirée"),
-    "closed": _l("Close"),
+    "closed": _l("Clôturée"),
 }
 TRANSITION_LABELS = {
     "register": _l("Inscription"),

@@ -6,20 +6,21 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from ...db.models import Library
 from ...domain.memberships import Transition
 from ...errors import Conflict, InvalidInput, NotFound
 from ...mail import outbox
 from ...services import staff, staff_desk
 from . import bp
-from .guard import staff_next, staff_view
+from .guard import STATE_LABELS, staff_next, staff_view
 
 PAGE = 50
 QUEUE_PAGE = 25  # each row asks the SIGB (cached), so the queue pages are shorter
 DONE = {
-    Transition.APPROVE: lambda: _("Inscription validée : l'usager est prévenu par courriel."),
-    Transition.REFUSE: lambda: _("Inscription refusée : l'usager est prévenu par courriel."),
-    Transition.SUSPEND: lambda: _("Accès suspendu : l'usager est prévenu par courriel."),
-    Transition.REACTIVATE: lambda: _("Accès rétabli : l'usager est prévenu par courriel."),
+    Transition.APPROVE: lambda: _("Inscription validée : l'usager est prévenu par e-mail."),
+    Transition.REFUSE: lambda: _("Inscription refusée : l'usager est prévenu par e-mail."),
+    Transition.SUSPEND: lambda: _("Accès suspendu : l'usager est prévenu par e-mail."),
+    Transition.REACTIVATE: lambda: _("Accès rétabli : l'usager est prévenu par e-mail."),
 }
 ACTIONS = {"validate": Transition.APPROVE, "refuse": Transition.REFUSE, "suspend": Transition.SUSPEND,
            "reactivate": Transition.REACTIVATE}
@@ -62,13 +63,14 @@ def library(rt, db, user, code):
                            page=page, pages=max(1, -(-total // PAGE)))
 
 
-def _render_queue(rt, db, user, lib, typed: dict[int, staff_desk.SigbView] | None = None, status: int = 200):
+def _render_queue(rt, db, user, lib, typed: dict[int, staff_desk.SigbView] | None = None, status: int = 200,
+                  errors: dict[str, str] | None = None):
     page = page_number()
     rows, total = staff_desk.page_of(db, lib, "pending", limit=QUEUE_PAGE, offset=(page - 1) * QUEUE_PAGE)
     typed = typed or {}
     sigb = {m.id: typed.get(m.id) or staff_desk.lookup_pending(rt, db, lib, m) for m in rows}
     return render_template("staff/queue.html", lib=lib, rows=rows, total=total, sigb=sigb, page=page,
-                           pages=max(1, -(-total // QUEUE_PAGE))), status
+                           pages=max(1, -(-total // QUEUE_PAGE)), errors=errors or {}), status
 
 
 @bp.get("/libraries/<code>/queue")
@@ -107,14 +109,29 @@ def queue_bulk(rt, db, user, code):
     except InvalidInput as exc:
         flash(exc.message, "error")
         return redirect(url_for("staff.queue", code=lib.code), 303)
-    flash(ngettext("%(num)d inscription validée ; l'usager est prévenu par courriel.",
-                   "%(num)d inscriptions validées ; les usagers sont prévenus par courriel.", len(outcome.approved)),
+    flash(ngettext("%(num)d inscription validée ; l'usager est prévenu par e-mail.",
+                   "%(num)d inscriptions validées ; les usagers sont prévenus par e-mail.", len(outcome.approved)),
           "success")
     if outcome.skipped:
         flash(ngettext("%(num)d inscription déjà traitée a été laissée telle quelle.",
                        "%(num)d inscriptions déjà traitées ont été laissées telles quelles.", len(outcome.skipped)),
               "error")
     return redirect(url_for("staff.queue", code=lib.code), 303)
+
+
+REASON_PROBLEMS = {"reason_required", "reason_too_long"}
+
+
+def _reason_error(rt, db, user, membership_id: int, action: str, back: str, message: str):
+    """The page the decision came from, again, its reason field in error and named in the error summary."""
+    db.rollback()
+    membership = staff_desk.membership_for(rt, db, user, membership_id)
+    lib = staff_desk.library_for(rt, db, user, db.get(Library, membership.library_id).code)
+    if back.startswith(url_for("staff.queue", code=lib.code)):
+        return _render_queue(rt, db, user, lib, status=400, errors={f"reason-{membership_id}": message})
+    from .patrons import render_membership
+
+    return render_membership(rt, db, user, membership_id, errors={f"reason-{action}": message}, status=400)
 
 
 @bp.post("/memberships/<int:membership_id>/<action>")
@@ -128,7 +145,17 @@ def decide(rt, db, user, membership_id, action):
         staff_desk.decide(rt, db, user, membership_id, transition, request.form.get("reason", ""))
     except NotFound:
         raise
-    except (Conflict, InvalidInput) as exc:
+    except Conflict as exc:
+        message = exc.message
+        if exc.code == "invalid_transition":  # said with the state's name, not its code
+            current = staff_desk.membership_for(rt, db, user, membership_id).state
+            message = _("Impossible : cette inscription est dans l'état « %(state)s ».",
+                        state=STATE_LABELS.get(current, current))
+        flash(message, "error")
+        return redirect(back, 303)
+    except InvalidInput as exc:
+        if exc.code in REASON_PROBLEMS:
+            return _reason_error(rt, db, user, membership_id, action, back, exc.message)
         flash(exc.message, "error")
         return redirect(back, 303)
     flash(DONE[transition](), "success")

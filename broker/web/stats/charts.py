@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 640, 280
+#: a bar's label fits in its 200 px at 14 px (about 7.5 px a character); longer names are shortened
+LABEL_CHARS = 25
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 56, 16, 36, 44
 INK = "#1f2328"
 GRID = "#d0d7de"
@@ -30,9 +32,9 @@ class Series:
 
 
 def nice_max(value: float) -> int:
-    """The smallest 1, 2, 2.5 or 5 × 10ⁿ at or above ``value`` (the top of the axis)."""
+    """The smallest 1, 2, 2.5 or 5 × 10ⁿ at or above ``value`` (the top of the axis); 0 when all is 0."""
     if value <= 0:
-        return 1
+        return 0
     power = 10 ** math.floor(math.log10(value))
     for step in (1, 2, 2.5, 5, 10):
         if value <= step * power:
@@ -40,8 +42,29 @@ def nice_max(value: float) -> int:
     return int(10 * power)  # pragma: no cover
 
 
+def ticks(top: int) -> list[int]:
+    """The axis' graduations, whole numbers from 0 to ``top``: [0] alone for an all-zero chart, never 0, 0, 1."""
+    if top <= 0:
+        return [0]
+    if top <= 5:
+        step = 1
+    else:
+        step = next((top // parts for parts in (4, 5, 2) if top % parts == 0), top)
+    return list(range(0, top + 1, step))
+
+
 def _number(n: float) -> str:
     return f"{int(n):,}".replace(",", "\u202f")  # French thin space between thousands
+
+
+def shorten(label: str, limit: int) -> str:
+    """``label`` cut at a word when it is longer than ``limit`` characters, with an ellipsis."""
+    if len(label) <= limit:
+        return label
+    cut = label[: limit - 1]
+    if " " in cut[limit // 2:]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:–-") + "…"
 
 
 def _frame(chart_id: str, title: str, desc: str, body: list[str], width: int = WIDTH, height: int = HEIGHT) -> Markup:
@@ -65,11 +88,10 @@ def line_chart(chart_id: str, title: str, labels: Sequence[str], series: Sequenc
         return MARGIN_LEFT + (plot_w * i / (count - 1) if count > 1 else plot_w / 2)
 
     def y(v: float) -> float:
-        return MARGIN_TOP + plot_h - plot_h * v / top
+        return MARGIN_TOP + plot_h - (plot_h * v / top if top else 0)
 
     body = ['<g aria-hidden="true">']
-    for k in range(5):
-        value = top * k / 4
+    for value in ticks(top):
         body.append(f'<line x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
                     f'stroke="{GRID}" stroke-width="1"/>')
         body.append(f'<text x="{MARGIN_LEFT - 6}" y="{y(value) + 4:.1f}" text-anchor="end" fill="{INK}">'
@@ -77,7 +99,10 @@ def line_chart(chart_id: str, title: str, labels: Sequence[str], series: Sequenc
     step = max(1, math.ceil(count / 6))  # at most 6 month labels: they stay readable on a phone
     for i, label in enumerate(labels):
         if (count - 1 - i) % step == 0:  # anchored on the latest month
-            body.append(f'<text x="{x(i):.1f}" y="{HEIGHT - MARGIN_BOTTOM + 18}" text-anchor="middle" '
+            # the last label ends at its point and the first starts at it: neither is cut by the frame
+            anchor = "end" if i == count - 1 and count > 1 else ("start" if i == 0 and count > 1 else "middle")
+            shift = {"end": 6, "start": -6, "middle": 0}[anchor]
+            body.append(f'<text x="{x(i) + shift:.1f}" y="{HEIGHT - MARGIN_BOTTOM + 18}" text-anchor="{anchor}" '
                         f'fill="{INK}">{escape(label)}</text>')
     for s in series:
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(s.values))
@@ -107,16 +132,18 @@ def bar_chart(chart_id: str, title: str, items: Sequence[tuple[str, int]], *, co
               desc: str | None = None) -> Markup:
     """Horizontal bars, one per item (label, value), largest scale from 0."""
     row = 26
-    label_w = 190
+    label_w = 210
     height = MARGIN_TOP + row * max(1, len(items)) + 16
     top = nice_max(max((v for _, v in items), default=0))
     plot_w = WIDTH - label_w - MARGIN_RIGHT - 60
     body = ['<g aria-hidden="true">']
     for i, (label, value) in enumerate(items):
         y = MARGIN_TOP + i * row
-        short = label if len(label) <= 28 else label[:27] + "…"
-        w = plot_w * value / top
-        body.append(f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" fill="{INK}">{escape(short)}</text>')
+        short = shorten(label, LABEL_CHARS)
+        w = plot_w * value / top if top else 0
+        # the whole name stays in the chart's description, the table beside it, and this label's tooltip
+        body.append(f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" fill="{INK}">'
+                    f'{f"<title>{escape(label)}</title>" if short != label else ""}{escape(short)}</text>')
         body.append(f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row - 8}" fill="{color}"/>')
         body.append(f'<text x="{label_w + w + 6:.1f}" y="{y + 16}" fill="{INK}">{escape(_number(value))}</text>')
     if not items:

@@ -19,7 +19,9 @@ from ...services.stats.exports import MEDIA_TYPES, filename, render
 from ...services.stats.figures import Selection, supplier_matrix
 from ...services.stats.months import months_of_year
 from ...services.stats.report import get_partner, partner_report
+from ...wording import sorted_names
 from . import bp
+from ..context import requested_csv_style as requested_style
 from .charts import Series, bar_chart, line_chart
 from .guard import deny, library_in_scope, month_arg, network_in_scope, staff_page
 from .labels import REASON_LABELS, month_label
@@ -47,10 +49,10 @@ def _libraries_in_scope(db, user) -> list[Library]:
     scope = staff.scope_of(user)
     if scope.empty:
         return []
-    return list(db.scalars(
+    return sorted_names(db.scalars(
         select(Library).join(Partner).where(or_(Library.id.in_(scope.libraries),
                                                 Partner.network_id.in_(scope.admin_networks)))
-        .options(selectinload(Library.partner).selectinload(Partner.network)).order_by(Library.name)))
+        .options(selectinload(Library.partner).selectinload(Partner.network))), key=lambda lib: lib.name)
 
 
 @bp.get("/")
@@ -58,7 +60,8 @@ def _libraries_in_scope(db, user) -> list[Library]:
 def index(rt, db, user):
     month = month_arg(db)
     scope = staff.scope_of(user)
-    networks = list(db.scalars(select(Network).where(Network.id.in_(scope.admin_networks)).order_by(Network.name)))
+    networks = sorted_names(db.scalars(select(Network).where(Network.id.in_(scope.admin_networks))),
+                            key=lambda n: n.name)
     libs = _libraries_in_scope(db, user)
     network_totals = [(net, figures(db, Selection(network=net), [month])[0]) for net in networks]
     # a network's figures already hold each of its libraries: one query set per network, not per library
@@ -68,7 +71,7 @@ def index(rt, db, user):
         if lib.id not in lines:
             lines[lib.id] = figures(db, Selection(network=lib.partner.network, library=lib), [month])[0].totals
         rows.append((lib, lines[lib.id]))
-    partners = sorted({lib.partner.slug: lib.partner for lib in libs}.values(), key=lambda p: p.name)
+    partners = sorted_names({lib.partner.slug: lib.partner for lib in libs}.values(), key=lambda p: p.name)
     return render_template("stats/index.html", month=month, rows=rows, networks=network_totals, partners=partners,
                            years=[month.year, month.year - 1], current=Month.current(),
                            aggregated=db.get(StatsMonth, str(month)) is not None)
@@ -138,7 +141,8 @@ def export(rt, db, user, kind, key, fmt):
     selection = _selection(rt, db, user, kind, key, "stats.export")
     months, period = _period(db)
     table = request.args.get("table", "usage")
-    body = render(figures(db, selection, months), selection, fmt, table)
+    how = requested_style()
+    body = render(figures(db, selection, months), selection, fmt, table, how)
     return Response(body, mimetype=MEDIA_TYPES[fmt], headers={
         "Content-Disposition": f'attachment; filename="{filename(selection, period, fmt, table)}"'})
 

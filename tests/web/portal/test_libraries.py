@@ -93,3 +93,35 @@ def test_bogus_cookie_is_ignored(portal):
     assert "<script>alert(1)</script>" not in response.get_data(as_text=True)
     portal.client.set_cookie("library", "FR-000")
     assert portal.client.get("/login").status_code == 200
+
+
+@pytest.mark.parametrize("query, found", [
+    ("Baieux", "Médiathèque Les 7 Lieux"),   # Bayeux, one letter wrong
+    ("lisieu", "Lisieux"),                   # one letter missing
+    ("tocqueivlle", "Bibliothèque Alexis de Tocqueville"),  # two letters swapped
+])
+def test_one_typo_is_forgiven(portal, query, found):
+    html = portal.client.get("/libraries", query_string={"q": query}).get_data(as_text=True)
+    assert found in html, query
+
+
+def test_typos_rank_after_exact_matches_and_short_words_need_exactness(portal):
+    from broker.web.portal.libraries import one_edit_apart
+
+    assert one_edit_apart("baieux", "bayeux") and one_edit_apart("vire", "vier") and one_edit_apart("ifs", "if")
+    assert not one_edit_apart("baieu", "bayeux") and not one_edit_apart("caen", "cane s")
+    html = portal.client.get("/libraries", query_string={"q": "vir"}).get_data(as_text=True)
+    assert "Médiathèque de Vire" in html
+    assert "Aucune bibliothèque" in portal.client.get("/libraries?q=zqx").get_data(as_text=True)
+
+
+def test_search_by_postcode(portal):
+    from broker.db.models import Library
+
+    with portal.session() as s:
+        s.query(Library).filter_by(code=VIRE).one().address = "Place Sainte-Anne, 14500 Vire Normandie"
+    html = portal.client.get("/libraries?q=14500").get_data(as_text=True)
+    assert "Médiathèque de Vire" in html and "1 bibliothèque trouvée" in html
+    assert "Médiathèque de Vire" in portal.client.get("/libraries?q=145").get_data(as_text=True)
+    found = portal.client.get("/libraries/suggest?q=14500").get_json()["results"]
+    assert [r["code"] for r in found] == [VIRE]

@@ -77,7 +77,8 @@ def test_a_refusal_page_for_every_reason(portal, reason):
     want = {"sigb_unavailable": 503, "unknown_supplier": 404}.get(reason, 403)
     assert response.status_code == want
     html = response.get_data(as_text=True)
-    assert f"<code>{reason}</code>" in html
+    assert f'data-reason="{reason}"' in html
+    assert f"<code>{reason}</code>" not in html and f">{reason}<" not in html  # no internal code for the patron
     assert "Médiathèque Les 7 Lieux" in html and "mailto:mediatheque@bayeux.example.org" in html
     assert "<h1>" in html and "Que faire ?" in html
     en = portal.client.get(f"/refusal/{reason}?lang=en").get_data(as_text=True)
@@ -178,3 +179,12 @@ def test_every_page_has_a_title_a_main_and_one_h1(portal):
         assert re.search(r"<title>[^<]+ – Sésame</title>", html), path
         assert html.count("<h1") == 1, path
         assert '<main id="main"' in html, path
+
+
+def test_favicon(portal):
+    page = portal.client.get("/").get_data(as_text=True)
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+    icon = portal.client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml" and b"<svg" in icon.data
+    old = portal.client.get("/favicon.ico")
+    assert old.status_code == 301 and old.headers["Location"].endswith("/static/favicon.svg")

@@ -14,12 +14,12 @@ def test_audit_log_shows_who_did_what_in_the_network(staff_app, staff_client):
     admin = staff_app.test_client()
     as_staff(staff_app, admin, ADMIN)
     page = admin.get("/staff/audit").get_data(as_text=True)
-    assert "membership.suspend" in page and "refusée (hors périmètre)" in page and VIRE[0] in page
+    assert "Accès suspendu" in page and "refusée (hors périmètre)" in page and VIRE[0] in page
     assert "<b>test</b>" not in page
     assert "<caption" in page
     other = staff_app.test_client()
     as_staff(staff_app, other, CAEN_ADMIN)
-    assert "membership.suspend" not in other.get("/staff/audit").get_data(as_text=True)  # another network
+    assert "Accès suspendu" not in other.get("/staff/audit").get_data(as_text=True)  # another network
     assert admin.get("/staff/audit?before=abc").status_code == 400
     assert admin.get("/staff/audit?before=1").status_code == 200
 

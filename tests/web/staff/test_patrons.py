@@ -84,3 +84,17 @@ def test_bayeux_referent_sees_the_imported_states(staff_app):
     page = client.get(f"/staff/libraries/{BAYEUX}/?state=suspended").get_data(as_text=True)
     assert "1 inscrit" in page and "…0041" in page
     assert client.get(f"/staff/libraries/{BAYEUX}/?state=bogus").status_code == 400
+
+
+def test_search_is_a_bookmarkable_get_with_whole_rows_as_links(staff_app, staff_client):
+    add_pending(staff_app, "V7002", "Martin Vire", "martin.vire@example.org")
+    as_staff(staff_app, staff_client, VIRE)
+    form = staff_client.get("/staff/patrons").get_data(as_text=True)
+    assert '<form method="get" action="/staff/patrons" role="search">' in form
+    r = staff_client.get("/staff/patrons?q=martin")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and "Martin Vire" in page and 'value="martin"' in page
+    assert '<table class="rows-link">' in page and r.headers["Referrer-Policy"] == "no-referrer"
+    assert staff_client.get("/staff/patrons?q=").status_code == 400
+    assert staff_client.get(f"/staff/patrons?q=martin&library={VIRE_LIB}").status_code == 200
+    assert staff_client.get(f"/staff/patrons?q=martin&library={BAYEUX}").status_code == 403  # not theirs

@@ -67,8 +67,18 @@ def test_refuse_needs_a_reason_which_is_escaped_and_mailed(staff_app, staff_clie
     mid = add_pending(staff_app, "V9001", "Zoé Test", "zoe@example.org")
     as_staff(staff_app, staff_client, VIRE)
     r = post(staff_client, f"/staff/memberships/{mid}/refuse", {"reason": "  "})
-    assert r.status_code == 303
-    assert "Indiquez un motif." in staff_client.get(r.headers["Location"]).get_data(as_text=True)
+    assert r.status_code == 400  # the page again, the reason field named in its error summary
+    page = r.get_data(as_text=True)
+    assert '<li><a href="#reason-refuse">Indiquez un motif.</a></li>' in page
+    assert 'aria-invalid="true" aria-describedby="reason-refuse-error"' in page
+    assert state_of(staff_app, mid) == "pending"
+    # from the queue, the queue again, with that registration's field in error
+    r = post(staff_client, f"/staff/memberships/{mid}/refuse",
+             {"reason": "", "back": f"/staff/libraries/{VIRE_LIB}/queue"})
+    assert r.status_code == 400
+    page = r.get_data(as_text=True)
+    assert f'<li><a href="#reason-{mid}">Indiquez un motif.</a></li>' in page
+    assert f'reason-error-{mid}"' in page and "Inscriptions en attente" in page
     assert state_of(staff_app, mid) == "pending"
     reason = '<script>alert("x")</script> pas inscrite ici'
     assert mid in _pending_cards(staff_app)
@@ -87,7 +97,8 @@ def test_too_long_reason_is_refused_clearly(staff_app, staff_client):
     mid = add_pending(staff_app, "V9002", "Long Reason")
     as_staff(staff_app, staff_client, VIRE)
     r = post(staff_client, f"/staff/memberships/{mid}/refuse", {"reason": "x" * 501})
-    assert "ne doit pas dépasser 500 caractères" in staff_client.get(r.headers["Location"]).get_data(as_text=True)
+    assert r.status_code == 400
+    assert '<a href="#reason-refuse">Le motif ne doit pas dépasser 500 caractères.</a>' in r.get_data(as_text=True)
     assert state_of(staff_app, mid) == "pending"
 
 
@@ -97,7 +108,8 @@ def test_deciding_twice_is_a_clear_message_not_an_error(staff_app, staff_client)
     post(staff_client, f"/staff/memberships/{mid}/validate")
     r = post(staff_client, f"/staff/memberships/{mid}/validate")
     assert r.status_code == 303
-    assert "Impossible" in staff_client.get(r.headers["Location"]).get_data(as_text=True)
+    page = staff_client.get(r.headers["Location"]).get_data(as_text=True).replace("&#39;", "'")
+    assert "Impossible : cette inscription est dans l'état « Active »." in page  # the state's name, not "active"
 
 
 def test_bulk_validate(staff_app, staff_client):
