@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Flask, request
 
 from ..patron_session import current_patron
-from . import account, auth, catalogue, libraries, pages, refusals  # noqa: F401  (they add the routes)
+from . import account, auth, cards, catalogue, libraries, pages, refusals  # noqa: F401  (they add the routes)
 from .blueprint import bp
 from .context import runtime
 from .refusals import render_refusal
