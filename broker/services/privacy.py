@@ -19,7 +19,7 @@ from ..db.models import AuditEvent, LocalPatron, Patron, Supplier, UsageEvent
 from ..db.staff_models import PendingCard
 from ..domain.identifiers import event_key
 from ..errors import NotFound
-from . import audit, release, staff, suppliers
+from . import audit, persons, release, staff, suppliers
 from .access import load_patron
 from .patron_cache import PatronView
 from .libraries import get_library
@@ -143,6 +143,7 @@ def patron_export(runtime, session: Session, patron: Patron) -> dict[str, Any]:
                      f"{runtime.settings.retention_usage_events_days} days."),
             "per_month_and_supplier": usage_by_month(runtime, session, patron),
         },
+        "linked_cards": persons.export(runtime, session, patron),
         "staff_actions": _staff_actions(session, patron),
         "retention": [row.as_dict() for row in retention_table(runtime.settings)],
     }

@@ -164,3 +164,26 @@ def test_refusal_page_explains_each_linked_card(demo_app):
     assert "carte se terminant par 0058 : inscription expirée" in page
     assert ("Bibliothèques de Caen la mer), carte se terminant par 0015 : ressource non proposée par ce réseau"
             in page)
+
+
+def test_export_then_erasure(client, demo_app):
+    login(client)
+    assert link(client).status_code == 302
+    data = client.get("/account/export").get_json()
+    part = data["linked_cards"]
+    assert [(c["library"], c["card_last_characters"]) for c in part["cards"]] == [(BAYEUX, "0017"), (CAEN, "0015")]
+    assert part["identity_kept_by_default"] == {"library": BAYEUX, "card_last_characters": "0017"}
+    assert [(h["action"], h["by"], h["card_last_characters"]) for h in part["history"]] == [
+        ("link", "patron", "0017"), ("link", "patron", "0015")]
+    assert LOUIS not in str(data) and CAMILLE not in str(data)
+    # closing the account erases the card: it leaves the person, which is dissolved (one card left)
+    r = client.post("/account/close", data={"csrf_token": csrf(client, "/account/close"), "confirm": "yes"})
+    assert r.status_code == 302
+    from broker.db.person_models import Person, PersonSubject
+
+    with demo_app.extensions["broker"].db.session() as s:
+        for model in (Person, PersonCard, PersonEvent, PersonSubject):
+            assert s.scalars(select(model)).all() == []
+    louis = demo_app.test_client()
+    login(louis, CAEN, LOUIS)
+    assert louis.get("/account/export").get_json()["linked_cards"] is None
