@@ -40,4 +40,7 @@ def membership(rt, db, user, membership_id):
     m = staff_desk.membership_for(rt, db, user, membership_id)
     lib = db.get(Library, m.library_id)
     sigb = staff_desk.lookup_pending(rt, db, lib, m) if m.state == MembershipState.PENDING else None
-    return render_template("staff/membership.html", m=m, patron=m.patron, lib=lib, sigb=sigb)
+    from .person_links import linked_cards_context
+
+    return render_template("staff/membership.html", m=m, patron=m.patron, lib=lib, sigb=sigb,
+                           **linked_cards_context(db, user, m))
