@@ -179,6 +179,11 @@ def export_for_staff(runtime, session: Session, library_code: str, card: str, *,
         audit.record_now(runtime, actor, "privacy.export", lib.code, outcome="not_found")
         raise NotFound(f"Sésame holds nothing about this card at library '{lib.code}'", code="unknown_patron")
     data = patron_export(runtime, session, patron)
+    if user is not None and data.get("linked_cards"):
+        # staff learn only how many other cards the person has, never where (the patron's own download says)
+        others = len(data["linked_cards"]["cards"]) - 1
+        data["linked_cards"] = {"note": "This card is linked to other cards of the same person; the patron's own "
+                                        "download from their account lists them.", "other_cards": others}
     audit.record(runtime, session, actor, "privacy.export", f"{lib.code}/{patron.card_hint}",
                  reason="request of the patron")
     return data

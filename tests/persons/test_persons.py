@@ -149,3 +149,15 @@ def test_erasing_a_card_takes_it_out_of_its_person(runtime):
         from broker.db.person_models import Person, PersonEvent
         assert s.scalars(select(Person)).all() == [] and s.scalars(select(PersonEvent)).all() == []
     assert subject(runtime, CAEN, LOUIS) == before_louis
+
+
+def test_staff_export_gives_only_a_count_of_the_other_cards(runtime):
+    from broker.services import privacy, staff
+
+    link(runtime, (BAYEUX, CAMILLE), (CAEN, LOUIS))
+    with runtime.db.session() as s:
+        referent = staff.get_user(s, "referent@bayeux.example.org")
+        doc = privacy.export_for_staff(runtime, s, BAYEUX, CAMILLE, actor=referent.email, user=referent)
+        assert doc["linked_cards"]["other_cards"] == 1 and CAEN not in str(doc) and "0015" not in str(doc)
+        doc = privacy.export_for_staff(runtime, s, BAYEUX, CAMILLE, actor="cli")  # the operator, for the patron
+        assert [c["library"] for c in doc["linked_cards"]["cards"]] == [BAYEUX, CAEN]
