@@ -81,6 +81,7 @@ class Settings:
                                   "5 minutes that raise the spraying alarm.", 50)
     login_card_failures: int = _doc("Failed logins on one card before it is locked for a while.", 5)
     login_lockout_seconds: int = _doc("How long a card stays locked after too many failures.", 900)
+    cards_max_per_person: int = _doc("Library cards one person may link together (they then share one identity at every supplier).", 5)
     connector_breaker_failures: int = _doc("Consecutive SIGB failures that open a library's circuit breaker.", 5)
     connector_breaker_reset: int = _doc("Seconds before an open breaker lets one probe through.", 30)
     connector_cache_seconds: int = _doc("Seconds a successful SIGB lookup is cached (never secrets).", 300)
@@ -222,6 +223,8 @@ def _validate(s: Settings) -> None:
                  "login_alarm_cards"):
         if getattr(s, name) <= 0:
             raise ConfigError(name, "expected a positive integer")
+    if not 2 <= s.cards_max_per_person <= 50:
+        raise ConfigError("cards_max_per_person", "expected 2 to 50 cards")
 
 
 def parse_bind(value: str, *, key: str) -> tuple[str, int]:

@@ -41,7 +41,7 @@ from broker.services import access, login, memberships, patron_cache, suppliers
 VIRE = "FR-147626101"  # local connector: V0001 (active membership), PIN 4321
 CARD, PIN = "V0001", "4321"
 NAME, EMAIL = "Sarah Fontaine", "sarah.fontaine@example.org"
-SNAPSHOT_KEYS = {"i", "l", "m", "p", "e", "b", "x", "v", "s", "r"}
+SNAPSHOT_KEYS = {"i", "l", "m", "p", "e", "b", "x", "v", "s", "r", "k"}
 SERVICE = "https://journal.example.org/login"
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 LONG = 3600.0  # a RECHECK_SECONDS under which no poll happens during a test

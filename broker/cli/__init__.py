@@ -152,7 +152,7 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from . import admin, instance_secrets, mail, network_admin, serving, system  # noqa: F401  (registers the commands)
+    from . import admin, instance_secrets, mail, network_admin, persons, serving, system  # noqa: F401  (registers the commands)
 
     _attach_plugin_commands()
     cli.main(args=argv, prog_name="broker")

@@ -130,6 +130,9 @@ class Patron(Base):
 
     library: Mapped[Library] = relationship()
     membership: Mapped[Membership | None] = relationship(back_populates="patron", uselist=False)
+    #: the person this card is linked to, if any (``person_models``): loaded with the patron
+    person_card: Mapped["PersonCard | None"] = relationship(  # noqa: F821
+        "PersonCard", uselist=False, lazy="joined", viewonly=True)
 
 
 class Membership(Base):
@@ -328,3 +331,4 @@ from . import stats_models  # noqa: E402,F401  (registers the statistics tables 
 from . import secret_models  # noqa: E402,F401  (registers the instance secrets table on Base)
 from . import mail_models  # noqa: E402,F401  (registers the e-mail outbox on Base)
 from . import admin_models  # noqa: E402,F401  (registers the network administration tables on Base)
+from . import person_models  # noqa: E402,F401  (registers the persons tables on Base)

@@ -36,6 +36,8 @@ class AccessOutcome:
     supplier_facts: rules.SupplierFacts | None = None
     #: the patron was read again: the snapshot to keep in the patron's session
     snapshot: patron_cache.Snapshot | None = None
+    #: refused for a card linked to others: what each of the person's cards would get (``OtherCard``)
+    others: tuple = ()
 
     @property
     def granted(self) -> bool:
@@ -53,7 +55,7 @@ def load_patron(session: Session, uid: str) -> Patron | None:
 
 
 def check(runtime, session: Session | None, uid: str, supplier: Supplier | None,
-          snapshot: patron_cache.Snapshot | None = None) -> AccessOutcome:
+          snapshot: patron_cache.Snapshot | None = None, *, linked: bool = True) -> AccessOutcome:
     """DESIGN §4 for this patron and supplier (None → unknown_supplier), plugin policies last.
 
     ``session``: the caller's unit of work, or None (one is opened only if the patron must be read).
@@ -63,6 +65,7 @@ def check(runtime, session: Session | None, uid: str, supplier: Supplier | None,
     the session. The library, its partner's agreements and its network come
     from the library cache (``libraries.cache``): ``outcome.patron`` is a
     :class:`PatronView` and ``outcome.library`` a detached, read-only row.
+    ``linked``: a refused card linked to others lets the person's other cards decide (False: this card only).
     """
     personal = supplier is not None and bool(PERSONAL_RELEASES & set(supplier.release or ()))
     patron, fresh = patron_cache.changes(runtime).view(session, uid, snapshot, personal=personal)
@@ -85,7 +88,53 @@ def check(runtime, session: Session | None, uid: str, supplier: Supplier | None,
                 yield lambda r=refusal: r
 
     decision = rules.decide(pf, lf, sf, today=today(), policies=plugin_policies())
-    return AccessOutcome(decision, patron, lib, supplier, pf, lf, sf, snapshot=fresh)
+    outcome = AccessOutcome(decision, patron, lib, supplier, pf, lf, sf, snapshot=fresh)
+    if decision.granted or not linked or patron.person is None or sf is None:
+        return outcome
+    return _from_other_cards(runtime, session, outcome)
+
+
+@dataclass(frozen=True)
+class OtherCard:
+    """One card of a person and the decision it gets, for the refusal page (never the card number)."""
+
+    library: str
+    network: str
+    card_hint: str
+    reason: str
+    current: bool
+
+
+def _from_other_cards(runtime, session: Session | None, outcome: AccessOutcome) -> AccessOutcome:
+    """A card linked to others is refused: the first other card of the person that is granted decides.
+
+    The outcome keeps the session's snapshot of the logged-in card; the granting
+    card's library is the one the usage event counts. Refused by every card:
+    the outcome lists what each card got, for the refusal page.
+    """
+    from . import persons
+
+    if session is None:
+        with runtime.db.session() as own:
+            return _from_other_cards(runtime, own, outcome)
+    mine = outcome.patron
+    found = persons.cards(session, mine.person)
+    others = []
+    for card in found:
+        if card.erased:
+            continue
+        if card.uid == mine.uid:
+            others.append(OtherCard(card.library_name, card.network_name, card.card_hint,
+                                    outcome.decision.refusal.code, True))
+            continue
+        other = check(runtime, session, card.uid, outcome.supplier, linked=False)
+        if other.granted:
+            other.snapshot = outcome.snapshot
+            return other
+        others.append(OtherCard(card.library_name, card.network_name, card.card_hint,
+                                other.decision.refusal.code, False))
+    outcome.others = tuple(others)
+    return outcome
 
 
 def record_usage(runtime, outcome: AccessOutcome, protocol: str) -> None:

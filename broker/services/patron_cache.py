@@ -86,6 +86,8 @@ class PatronView:
     display_name: str | None = None
     email: str | None = None
     category: str | None = None
+    #: the person this card is linked to (``services.persons``), None for a card on its own
+    person: int | None = None
 
     @classmethod
     def of(cls, patron: Patron) -> "PatronView":
@@ -95,13 +97,15 @@ class PatronView:
                    membership=membership.state if membership is not None else None,
                    card_problem=patron.card_problem, card_expires=patron.card_expires,
                    birth_year=patron.birth_year, erased=patron.erased_at is not None, stamps=stamps,
-                   display_name=patron.display_name, email=patron.email, category=patron.category)
+                   display_name=patron.display_name, email=patron.email, category=patron.category,
+                   person=patron.person_card.person_id if patron.person_card is not None else None)
 
     def snapshot(self, read_at: float) -> Snapshot:
         """The decision's fields for the session (``read_at``: wall-clock time before the read)."""
         return {"i": self.id, "l": self.library_id, "m": self.membership, "p": self.card_problem,
                 "e": self.card_expires.isoformat() if self.card_expires else None, "b": self.birth_year,
-                "x": self.erased, "v": max(self.stamps), "s": list(self.stamps), "r": read_at}
+                "x": self.erased, "v": max(self.stamps), "s": list(self.stamps), "r": read_at,
+                "k": self.person}
 
     @classmethod
     def from_snapshot(cls, uid: str, snap: Any) -> "PatronView | None":
@@ -112,7 +116,8 @@ class PatronView:
                   and (snap["b"] is None or _is_int(snap["b"])) and isinstance(snap["x"], bool)
                   and _is_time(snap["v"]) and _is_time(snap["r"]) and isinstance(snap["s"], list)
                   and len(snap["s"]) == 2 and all(_is_time(v) for v in snap["s"]) and snap["v"] == max(snap["s"])
-                  and (snap["e"] is None or isinstance(snap["e"], str)))
+                  and (snap["e"] is None or isinstance(snap["e"], str))
+                  and (snap["k"] is None or _is_int(snap["k"])))
             if not ok:
                 return None
             expires = date.fromisoformat(snap["e"]) if snap["e"] is not None else None
@@ -120,7 +125,7 @@ class PatronView:
             return None
         return cls(id=snap["i"], uid=uid, library_id=snap["l"], membership=snap["m"], card_problem=snap["p"],
                    card_expires=expires, birth_year=snap["b"], erased=snap["x"],
-                   stamps=(float(snap["s"][0]), float(snap["s"][1])))
+                   stamps=(float(snap["s"][0]), float(snap["s"][1])), person=snap["k"])
 
 
 def _is_int(value: Any) -> bool:

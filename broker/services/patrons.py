@@ -79,7 +79,17 @@ def facts(patron: PatronView) -> PatronFacts:
 
 
 def erase(patron: Patron) -> None:
-    """Remove personal data; the uid stays so pseudonymous statistics keep their counts."""
+    """Remove personal data; the uid stays so pseudonymous statistics keep their counts.
+
+    A card linked to others leaves its person (``services.persons.forget``).
+    """
+    from sqlalchemy.orm import object_session
+
+    from . import persons
+
+    session = object_session(patron)
+    if session is not None and patron.id is not None:
+        persons.forget(None, session, patron)
     patron.display_name = None
     patron.email = None
     patron.birth_year = None

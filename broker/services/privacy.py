@@ -19,7 +19,7 @@ from ..db.models import AuditEvent, LocalPatron, Patron, Supplier, UsageEvent
 from ..db.staff_models import PendingCard
 from ..domain.identifiers import event_key
 from ..errors import NotFound
-from . import audit, release, staff, suppliers
+from . import audit, persons, release, staff, suppliers
 from .access import load_patron
 from .patron_cache import PatronView
 from .libraries import get_library
@@ -143,6 +143,7 @@ def patron_export(runtime, session: Session, patron: Patron) -> dict[str, Any]:
                      f"{runtime.settings.retention_usage_events_days} days."),
             "per_month_and_supplier": usage_by_month(runtime, session, patron),
         },
+        "linked_cards": persons.export(runtime, session, patron),
         "staff_actions": _staff_actions(session, patron),
         "retention": [row.as_dict() for row in retention_table(runtime.settings)],
     }
@@ -178,6 +179,11 @@ def export_for_staff(runtime, session: Session, library_code: str, card: str, *,
         audit.record_now(runtime, actor, "privacy.export", lib.code, outcome="not_found")
         raise NotFound(f"Sésame holds nothing about this card at library '{lib.code}'", code="unknown_patron")
     data = patron_export(runtime, session, patron)
+    if user is not None and data.get("linked_cards"):
+        # staff learn only how many other cards the person has, never where (the patron's own download says)
+        others = len(data["linked_cards"]["cards"]) - 1
+        data["linked_cards"] = {"note": "This card is linked to other cards of the same person; the patron's own "
+                                        "download from their account lists them.", "other_cards": others}
     audit.record(runtime, session, actor, "privacy.export", f"{lib.code}/{patron.card_hint}",
                  reason="request of the patron")
     return data

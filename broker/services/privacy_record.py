@@ -83,6 +83,10 @@ def retention_table(settings: Any) -> list[RetentionRow]:
                      f"{_days(s.retention_inactive_membership_days)} after the end, then erased",
                      "retention_inactive_membership_days"),
         RetentionRow("Account closed by the patron", "erased at once", "—"),
+        RetentionRow("Linked cards of one person (which cards, when and by whom linked, which card's identifier "
+                     f"each supplier keeps; at most {s.cards_max_per_person} cards)",
+                     "until the card is unlinked or its account erased: the card and its part of the history "
+                     "are then deleted at once", "cards_max_per_person"),
         RetentionRow("Card number of a pending registration (encrypted, for the referent's SIGB check)",
                      "until the referent decides", "—"),
         RetentionRow("Login session (patron identifier, login time, and what the access decision reads: "

@@ -29,8 +29,14 @@ def sector_of(supplier) -> str:
 
 
 def subject_id(runtime, patron, supplier) -> str:
-    """The pairwise pseudonymous identifier of a patron for a supplier: never the card number."""
-    return pairwise_id(runtime.keys.pairwise, patron.uid, sector_of(supplier))
+    """The pairwise pseudonymous identifier of a patron for a supplier: never the card number.
+
+    A card linked to other cards (``services.persons``) gives the person's identifier.
+    """
+    from .persons import subject_uid
+
+    sector = sector_of(supplier)
+    return pairwise_id(runtime.keys.pairwise, subject_uid(runtime, patron, sector), sector)
 
 
 def attributes(runtime, patron, library, supplier, *, subject: str | None = None,

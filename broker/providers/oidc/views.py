@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
-from ...domain.identifiers import pairwise_id
+from ...services import persons
 from ...web.patron_session import LoggedPatron, current_patron
 from ...web.security_headers import allow_form_action, register_form_target_resolver
 from .. import issuance
@@ -189,7 +189,7 @@ def make_blueprint(runtime) -> Blueprint:
                 owed_since = time.time()
             elif max_age is not None and patron.age_seconds > max_age:
                 owed_since = time.time()
-            elif hinted and hinted != pairwise_id(runtime.keys.pairwise, patron.uid, client.sector):
+            elif hinted and hinted != persons.subject_for_uid(runtime, patron.uid, client.sector):
                 owed_since = time.time()  # the client expects another patron than the one logged in here
         elif patron is not None and since is not None and patron.at < since:
             owed_since = since
@@ -250,7 +250,7 @@ def make_blueprint(runtime) -> Blueprint:
         confirm = req.needs_confirmation
         if not confirm and patron is not None and client is not None:
             # the hint names another patron than the one logged in here: ask before logging out
-            expected = pairwise_id(runtime.keys.pairwise, patron.uid, client.sector)
+            expected = persons.subject_for_uid(runtime, patron.uid, client.sector)
             confirm = (req.id_token_claims or {}).get("sub") != expected
         confirmed = request.method == "POST" and request.form.get("confirm") == "1"
         if confirmed:

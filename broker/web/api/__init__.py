@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
     app.extensions["csrf"].exempt(bp)
     app.register_blueprint(bp)
     from .admin_routes import admin_bp  # network administration (partners, fees, staff accounts)
+    from . import person_routes  # noqa: F401  (linked cards: attach to admin_bp)
 
     app.extensions["csrf"].exempt(admin_bp)
     app.register_blueprint(admin_bp)

@@ -10,7 +10,7 @@ from flask import Flask, request, session
 
 from ..patron_session import current_patron
 from ..security_headers import allow_form_action_towards, register_form_target_resolver
-from . import account, auth, catalogue, libraries, pages, refusals  # noqa: F401  (they add the routes)
+from . import account, auth, cards, catalogue, libraries, pages, refusals  # noqa: F401  (they add the routes)
 from .blueprint import bp
 from .context import runtime
 from .refusals import refusal_link, render_refusal

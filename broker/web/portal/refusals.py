@@ -127,6 +127,21 @@ def refusal_link(standing: standings.Standing) -> str:
     return url_for("portal.refusal", reason=standing.reason, detail=standing.detail or None)
 
 
+def card_reason(code: str) -> str:
+    """Why one of a person's linked cards does not give access, in a few words (refusal page)."""
+    return {
+        Reason.CARD_INVALID: _("carte expirée, perdue ou bloquée"),
+        Reason.NOT_REGISTERED: _("pas d'inscription aux ressources numériques"),
+        Reason.MEMBERSHIP_PENDING: _("inscription en attente de validation"),
+        Reason.MEMBERSHIP_REFUSED: _("inscription refusée"),
+        Reason.MEMBERSHIP_SUSPENDED: _("accès suspendu"),
+        Reason.MEMBERSHIP_EXPIRED: _("inscription expirée"),
+        Reason.PARTNER_INACTIVE: _("bibliothèque hors du service en ce moment"),
+        Reason.NOT_IN_BUNDLE: _("ressource non proposée par ce réseau"),
+        Reason.AGE: _("ressource réservée à une autre tranche d'âge"),
+    }.get(code, _("accès non autorisé"))
+
+
 def _library_view(library) -> LibraryView | None:
     if library is None or isinstance(library, LibraryView):
         return library
@@ -166,9 +181,10 @@ def render_refusal(outcome_or_refusal, library=None, *, status: int | None = Non
     # a plugin policy's own message is shown as such (escaped by the template)
     extra = refusal.detail if (not known or code == Reason.POLICY) else ""
     http_status = status or STATUS.get(code, 403)
+    cards = [(card, card_reason(card.reason)) for card in getattr(outcome_or_refusal, "others", ())]
     return render_template("portal/refusal.html", text=text, code=code, extra=extra, library=view,
                            patron=patron, standing=standing,
-                           next_url=request.full_path.rstrip("?")), http_status
+                           next_url=request.full_path.rstrip("?"), cards=cards), http_status
 
 
 def _standing(patron, code: str, decided=None) -> standings.Standing | None:

@@ -50,5 +50,7 @@ def render_membership(rt, db, user, membership_id: int, errors: dict[str, str] |
     m = staff_desk.membership_for(rt, db, user, membership_id)
     lib = db.get(Library, m.library_id)
     sigb = staff_desk.lookup_pending(rt, db, lib, m) if m.state == MembershipState.PENDING else None
+    from .person_links import linked_cards_context
+
     return render_template("staff/membership.html", m=m, patron=m.patron, lib=lib, sigb=sigb,
-                           errors=errors or {}), status
+                           errors=errors or {}, **linked_cards_context(db, user, m)), status
