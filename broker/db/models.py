@@ -324,3 +324,4 @@ from . import stats_models  # noqa: E402,F401  (registers the statistics tables 
 from . import secret_models  # noqa: E402,F401  (registers the instance secrets table on Base)
 from . import mail_models  # noqa: E402,F401  (registers the e-mail outbox on Base)
 from . import admin_models  # noqa: E402,F401  (registers the network administration tables on Base)
+from . import counter_models  # noqa: E402,F401  (registers the COUNTER usage tables on Base)
