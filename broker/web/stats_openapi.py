@@ -76,7 +76,17 @@ SCHEMAS: dict[str, Any] = {
         "properties": {"month": _MONTH, "network": {"type": "string"}, "library_code": {"type": "string"},
                        "library_name": {"type": "string"}, "supplier": {"type": "string"},
                        "supplier_name": {"type": "string"}, "accesses": _COUNT, "unique_patrons": _COUNT,
-                       "refusals": _COUNT},
+                       "refusals": _COUNT,
+                       "counter": {"type": "object", "additionalProperties": _COUNT,
+                                   "description": "The supplier's own COUNTER metrics for the library "
+                                                  "(Total_Item_Requests, Unique_Item_Requests, …), from its reports."},
+                       "counter_method": {"enum": ["", "member", "prorata"],
+                                          "description": "member: reported for the library; prorata: the network's "
+                                                         "figure shared in proportion to the library's unique "
+                                                         "patrons of the supplier that month."},
+                       "counter_method_label": {"type": "string",
+                                                "description": "The method in French, e.g. "
+                                                               "\"réparti au prorata des accès\"."}},
     },
     "StatsMonth": {
         "type": "object",
@@ -95,6 +105,10 @@ SCHEMAS: dict[str, Any] = {
                          "description": "Refusals by reason code: " + ", ".join(r.value for r in Reason) + "."},
             "details": {"type": "array", "items": _ref("StatsDetail"),
                         "description": "One line per library and supplier."},
+            "counter_unattributed": {
+                "type": "object", "additionalProperties": {"type": "object", "additionalProperties": _COUNT},
+                "description": "Supplier slug → COUNTER metrics reported for the network in a month when no "
+                               "patron used the supplier through Sésame (nothing to share them by)."},
         },
     },
     "StatsTrend": {

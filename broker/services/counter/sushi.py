@@ -72,9 +72,11 @@ def problem_from(exc: dict, status: int = 200) -> SushiProblem:
     return SushiProblem(kind, detail + (f" [HTTP {status}]" if status != 200 else ""), code=code)
 
 
-def get(creds: Credentials, path: str, params: dict[str, str] | None = None, *, max_bytes: int = MAX_BYTES,
-        timeout: tuple[float, float] = TIMEOUT) -> Any:
+def get(creds: Credentials, path: str, params: dict[str, str] | None = None, *, max_bytes: int | None = None,
+        timeout: tuple[float, float] | None = None) -> Any:
     """GET ``{url}/{path}`` with the credentials; the JSON body, or a SushiProblem."""
+    max_bytes = max_bytes or MAX_BYTES
+    timeout = timeout or TIMEOUT
     query = {"customer_id": creds.customer_id}
     if creds.requestor_id:
         query["requestor_id"] = creds.requestor_id
