@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -19,9 +20,17 @@ COUNTS = {"Platform": {"Searches_Platform": 40},
                           "Unique_Item_Requests": 7, "Unique_Title_Investigations": 5, "Unique_Title_Requests": 5}}
 
 
+NOW = datetime(2026, 12, 6, 10, 0, tzinfo=timezone.utc)
+
+
 @pytest.fixture
 def cli(stats_cli, sushi, monkeypatch):
-    """``broker`` on the demo network, cafeyn (5.1) and pnb (5.0) harvested from the test server."""
+    """``broker`` on the demo network on 6 December 2026, cafeyn (5.1) and pnb (5.0) harvested from the test server."""
+    import broker.clock
+    import broker.services.stats.months
+
+    monkeypatch.setattr(broker.clock, "utcnow", lambda: NOW)
+    monkeypatch.setattr(broker.services.stats.months, "utcnow", lambda: NOW)
     monkeypatch.setenv("SUSHI_KEY", sushi.api_key)
     for slug, release in (("cafeyn", "5.1"), ("pnb", "5")):
         r = stats_cli("suppliers", "sushi", slug, "--url", sushi.url(release), "--customer-id", "NET-1",
