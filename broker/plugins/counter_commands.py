@@ -111,3 +111,25 @@ def harvest_command(runtime, session, supplier, month, as_json):
          columns=("supplier", "status", "stored", "pending", "error"))
     if any(r.failed for r in results):
         sys.exit(1)
+
+
+@stats.command("import-counter")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--supplier", required=True, help="Supplier slug.")
+@click.option("--library", default=None, help="The library the file is for (default: the whole network).")
+@json_option
+@with_runtime
+def import_counter_command(runtime, session, file, supplier, library, as_json):
+    """Import a COUNTER R5.0/R5.1 tabular platform report (CSV/TSV) or a simple CSV (month,library,metric,count)."""
+    from pathlib import Path
+
+    from ..services.counter.files import MAX_FILE, import_file
+    from ..services.suppliers import get_supplier
+
+    try:
+        with Path(file).open("rb") as handle:
+            data = handle.read(MAX_FILE + 1)
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {file}: {exc.strerror}") from None
+    rows = import_file(runtime, session, get_supplier(session, supplier), data, library=library)
+    emit(rows, as_json)

@@ -68,6 +68,9 @@ def attribute(session: Session, month: str) -> MonthAttribution:
     reports = list(session.scalars(select(CounterReport).where(CounterReport.month == month,
                                                                CounterReport.report_id == "PR")
                                    .options(selectinload(CounterReport.metrics))))
+    harvested = {r.supplier_id for r in reports if r.source == "sushi"}
+    # a supplier's harvested reports win over a file imported for the same month (never both counted)
+    reports = [r for r in reports if r.source == "sushi" or r.supplier_id not in harvested]
     shares: dict[tuple[int, int], LibraryShare] = defaultdict(LibraryShare)
     unattributed: dict[int, dict[str, int]] = {}
     network_reports = [r for r in reports if r.library_id is None]
