@@ -304,3 +304,22 @@ def supplier_matrix(months: list[MonthFigures]) -> list[dict]:
             values.append(line.accesses if line else 0)
         rows.append({"slug": slug, "name": name, "counts": values})
     return rows
+
+
+def supplier_counter(month: MonthFigures) -> list[dict]:
+    """The suppliers' own COUNTER metrics of a month for the selection, per supplier (summed over its libraries).
+
+    ``[{"slug", "name", "metrics": {metric: count}, "methods": ["member" | "prorata", …]}]``, suppliers with
+    figures only.
+    """
+    out: dict[str, dict] = {}
+    for d in month.details:
+        if not d.counter_method:
+            continue
+        entry = out.setdefault(d.supplier, {"slug": d.supplier, "name": d.supplier_name, "metrics": {},
+                                            "methods": []})
+        for metric, count in d.counter.items():
+            entry["metrics"][metric] = entry["metrics"].get(metric, 0) + count
+        if d.counter_method not in entry["methods"]:
+            entry["methods"].append(d.counter_method)
+    return sorted(out.values(), key=lambda e: e["name"])
