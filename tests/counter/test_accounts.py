@@ -104,3 +104,31 @@ def test_api_refuses_bad_fields_and_referents(admin_api):
     assert r.status_code == 403
     r = admin_api("GET", "/suppliers/{slug}/sushi", slug="no-such-supplier")
     assert r.status_code == 404
+
+
+def test_api_maps_a_member_to_a_library(admin_api, stats_app):
+    from broker.db.counter_models import SushiMember
+    from broker.services.suppliers import get_supplier
+
+    runtime = stats_app.extensions["broker"]
+    known = statskit.ids(stats_app)
+    admin_api("PUT", "/suppliers/{slug}/sushi", slug="cafeyn", json={"url": "https://x.example.org/r51",
+                                                                     "customer_id": "NET-1"})
+    with runtime.db.session() as s:
+        s.add(SushiMember(supplier_id=get_supplier(s, "cafeyn").id, customer_id="M-7L", name="Les 7 Lieux",
+                          suggested_library_id=known["library"][statskit.BAYEUX]))
+    r = admin_api("PUT", "/suppliers/{slug}/sushi/members/{customer_id}", slug="cafeyn", customer_id="M-7L",
+                  json={"library": ""})
+    assert r.status_code == 200 and r.get_json()["library"] == statskit.BAYEUX and r.get_json()["confirmed"]
+    r = admin_api("PUT", "/suppliers/{slug}/sushi/members/{customer_id}", slug="cafeyn", customer_id="M-7L",
+                  json={"library": "FR-000000000"})
+    assert r.status_code == 400 and r.get_json()["field"] == "library"
+    r = admin_api("PUT", "/suppliers/{slug}/sushi/members/{customer_id}", slug="cafeyn", customer_id="M-7L",
+                  json={"library": None})
+    assert r.status_code == 200 and r.get_json()["library"] is None
+    r = admin_api("PUT", "/suppliers/{slug}/sushi/members/{customer_id}", slug="cafeyn", customer_id="NOPE",
+                  json={"library": ""})
+    assert r.status_code == 404
+    listed = admin_api("GET", "/suppliers/{slug}/sushi", slug="cafeyn").get_json()["members"]
+    assert listed == [{"customer_id": "M-7L", "name": "Les 7 Lieux", "suggested_library": statskit.BAYEUX,
+                       "library": None, "confirmed": False}]
