@@ -12,6 +12,7 @@ from copy import deepcopy
 from typing import Any
 
 from ..domain.access import Reason
+from ..services.counter.reports import PR_METRICS
 
 TAG = "statistics"
 _COUNT = {"type": "integer", "minimum": 0}
@@ -150,6 +151,14 @@ SCHEMAS: dict[str, Any] = {
                 "properties": {
                     "Platform": {"type": "string"}, "Data_Type": {"const": "Platform"},
                     "Access_Method": {"const": "Regular"}, "Sesame:Supplier": {"type": "string"},
+                    "Sesame:Source": {"const": "supplier",
+                                      "description": "Present on the items holding the supplier's own COUNTER "
+                                                     "figures (its reports); absent on Sésame's accesses."},
+                    "Sesame:Attribution": {"type": "string",
+                                           "description": "How the supplier's figures reached the selection: "
+                                                          "member (reported for the library), prorata (the "
+                                                          "network's figure shared in proportion to unique "
+                                                          "patrons), or both separated by |."},
                     "Performance": {"type": "array", "items": {
                         "type": "object", "required": ["Period", "Instance"],
                         "properties": {
@@ -158,8 +167,8 @@ SCHEMAS: dict[str, Any] = {
                                                       "End_Date": {"type": "string", "format": "date"}}},
                             "Instance": {"type": "array", "items": {
                                 "type": "object", "required": ["Metric_Type", "Count"],
-                                "properties": {"Metric_Type": {"enum": ["Total_Item_Requests", "Sesame:Unique_Users",
-                                                                        "No_License"]},
+                                "properties": {"Metric_Type": {"enum": ["Sesame:Unique_Users", "No_License",
+                                                                        *PR_METRICS]},
                                                "Count": _COUNT}}},
                         }}},
                 }}},

@@ -106,3 +106,19 @@ def test_exports_show_the_supplier_columns_beside_the_accesses(stats_app):
     assert line["Fournisseur : Total_Item_Requests"] == "60"
     assert line["Fournisseur : Searches_Platform"] == ""
     assert line["Origine des chiffres du fournisseur"] == "réparti au prorata des accès"
+
+
+def test_counter_report_of_a_library_carries_the_supplier_metrics(stats_app):
+    from broker.services.stats.counter import platform_report
+
+    _setup(stats_app, network_report={"Total_Item_Requests": 90, "Unique_Title_Requests": 9},
+           patrons={statskit.BAYEUX: 1, statskit.VIRE: 2})
+    runtime = stats_app.extensions["broker"]
+    with runtime.db.session() as s:
+        selection = select_scope(s, library=statskit.VIRE)
+        report = platform_report(figures(s, selection, [Month(2026, 11)]), selection)
+    item = next(i for i in report["Report_Items"] if i.get("Sesame:Source") == "supplier")
+    assert item["Sesame:Supplier"] == "cafeyn" and item["Sesame:Attribution"] == "prorata"
+    assert item["Performance"] == [{"Period": {"Begin_Date": "2026-11-01", "End_Date": "2026-11-30"},
+                                    "Instance": [{"Metric_Type": "Total_Item_Requests", "Count": 60},
+                                                 {"Metric_Type": "Unique_Title_Requests", "Count": 6}]}]
