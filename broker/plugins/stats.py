@@ -11,3 +11,15 @@ def broker_cli_commands():
     from .stats_commands import privacy, purge, stats
 
     return [stats, purge, privacy, suppliers]
+
+
+@hookimpl
+def broker_background_jobs(runtime):
+    """The suppliers' COUNTER reports harvested once a night (services/counter/nightly.py)."""
+    import functools
+
+    from ..services.counter.nightly import run_worker
+
+    job = functools.partial(run_worker, runtime)
+    job.__name__ = "sushi-harvest"  # type: ignore[attr-defined]
+    return [job]
