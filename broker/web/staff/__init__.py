@@ -11,5 +11,6 @@ def init_app(app: Flask) -> None:
     """Register the staff pages (CSRF-protected like every form)."""
     from . import admin, exports, guard, login, mail, memberships, patrons  # noqa: F401  (routes attach to bp)
     from . import accounts, admin_guard, fees, network_queue, partners  # noqa: F401  (network administration pages)
+    from . import supplier_usage  # noqa: F401  (suppliers' SUSHI accounts and COUNTER files)
 
     app.register_blueprint(bp)
