@@ -28,3 +28,17 @@ def test_pages_without_supplier_figures_have_no_such_table(stats_app):
     statskit.as_staff(stats_app, client, statskit.ADMIN)
     r = client.get("/staff/stats/networks/calvados?month=2026-11")
     assert r.status_code == 200 and "counter-caption" not in r.get_data(as_text=True)
+
+
+def test_the_council_report_shows_the_year_of_supplier_figures(stats_app):
+    _setup(stats_app, network_report={"Total_Item_Requests": 90, "Searches_Platform": 3},
+           patrons={statskit.BAYEUX: 1, statskit.VIRE: 2})
+    client = stats_app.test_client()
+    statskit.as_staff(stats_app, client, statskit.ADMIN)
+    r = client.get("/staff/stats/partners/bayeux-intercom/2026")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    table = re.search(r"Chiffres des fournisseurs en 2026</caption>.*?</table>", html, re.S).group(0)
+    row = re.search(r'<tr><th scope="row">Cafeyn</th>.*?</tr>', table, re.S).group(0)
+    assert re.findall(r'<td class="num">([^<]*)</td>', row)[:1] == ["30"]
+    assert "réparti au prorata des accès" in row
