@@ -120,7 +120,7 @@ def harvest_command(runtime, session, supplier, month, as_json):
 @json_option
 @with_runtime
 def import_counter_command(runtime, session, file, supplier, library, as_json):
-    """Import a COUNTER R5.0/R5.1 tabular platform report (CSV/TSV) or a simple CSV (month,library,metric,count)."""
+    """Import a COUNTER R5.0/R5.1 tabular platform report (CSV/TSV/XLSX) or a simple CSV (month,library,metric,count)."""
     from pathlib import Path
 
     from ..services.counter.files import MAX_FILE, import_file

@@ -108,3 +108,27 @@ def test_unknown_library_in_simple_csv_imports_nothing(stats_cli, tmp_path):
     r = stats_cli("stats", "import-counter", _write(tmp_path, "s.csv", text), "--supplier", "cafeyn")
     assert r.exit_code == 2 and "FR-000000000" in r.output
     assert _stored("cafeyn") == {}
+
+
+def test_r51_xlsx_with_month_headings_as_dates(stats_cli, tmp_path):
+    from datetime import datetime
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for line in R51_HEADER.splitlines():
+        sheet.append(line.split("\t"))
+    sheet.append(["Platform", "Data_Type", "Access_Method", "Metric_Type", "Reporting_Period_Total",
+                  datetime(2026, 10, 1), datetime(2026, 11, 1)])
+    sheet.append(["DemoPlatform", "Book", "Regular", "Total_Item_Requests", 50, 20, 30])
+    sheet.append(["DemoPlatform", "Book", "Regular", "Unique_Item_Requests", 21, 9, 12])
+    path = tmp_path / "pr.xlsx"
+    book.save(path)
+    r = stats_cli("stats", "import-counter", str(path), "--supplier", "cafeyn")
+    assert r.exit_code == 0, r.output
+    assert _stored("cafeyn")[("cafeyn", "2026-11", "file:network")]["metrics"] == {
+        "Total_Item_Requests": 30, "Unique_Item_Requests": 12}
+    path.write_bytes(b"PK\x03\x04 not really a workbook")
+    r = stats_cli("stats", "import-counter", str(path), "--supplier", "pnb")
+    assert r.exit_code == 2 and "nothing imported" in r.output

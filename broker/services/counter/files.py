@@ -2,7 +2,7 @@
 
 Two forms are read:
 
-- a COUNTER tabular platform report (PR or PR_P1), R5.0 or R5.1, as CSV or TSV:
+- a COUNTER tabular platform report (PR or PR_P1), R5.0 or R5.1, as CSV, TSV or XLSX (first sheet):
   the header rows (``Report_Name``, ``Report_ID``, ``Release``… up to
   ``Created_By``, and ``Registry_Record`` in 5.1), a blank row, the column
   headings (``Platform``, ``Metric_Type``, ``Reporting_Period_Total``, then one
@@ -35,6 +35,7 @@ HEADER_51 = ("Report_Name", "Report_ID", "Release", "Institution_Name", "Institu
              "Report_Filters", "Report_Attributes", "Exceptions", "Reporting_Period", "Created", "Created_By",
              "Registry_Record")
 SIMPLE = ["month", "library", "metric", "count"]
+MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def _fail(line: int, message: str) -> InvalidInput:
@@ -45,7 +46,7 @@ def _rows(data: bytes) -> list[list[str]]:
     if len(data) > MAX_FILE:
         raise InvalidInput(f"the file is over {MAX_FILE // (1024 * 1024)} MiB; nothing imported")
     if data[:4] == b"PK\x03\x04":
-        raise InvalidInput("an XLSX file: save the sheet as CSV or TSV (UTF-8) first; nothing imported")
+        return _xlsx_rows(data)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -56,11 +57,45 @@ def _rows(data: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text), delimiter=delimiter))
 
 
-def _month(heading: str) -> str | None:
+def _xlsx_rows(data: bytes) -> list[list[str]]:
+    """The first sheet of an XLSX workbook as text rows (month headings written Mmm-YYYY when they are dates)."""
+    from datetime import date
+    from zipfile import BadZipFile
+
+    from openpyxl import load_workbook
+
     try:
-        return datetime.strptime(heading.strip(), "%b-%Y").strftime("%Y-%m")
-    except ValueError:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (BadZipFile, KeyError, ValueError, OSError):
+        raise InvalidInput("the file is neither CSV/TSV text nor a readable XLSX workbook; nothing imported",
+                           code="bad_counter_file") from None
+    try:
+        sheet = book.worksheets[0]
+        rows = []
+        for row in sheet.iter_rows(values_only=True):
+            cells = []
+            for value in row:
+                if value is None:
+                    cells.append("")
+                elif isinstance(value, (datetime, date)):
+                    cells.append(f"{MONTH_NAMES[value.month - 1]}-{value.year}" if value.day == 1
+                                 else value.strftime("%Y-%m-%d"))
+                elif isinstance(value, float) and value.is_integer():
+                    cells.append(str(int(value)))
+                else:
+                    cells.append(str(value))
+            rows.append(cells)
+        return rows
+    finally:
+        book.close()
+
+
+def _month(heading: str) -> str | None:
+    """``Nov-2026`` → ``2026-11`` (COUNTER's English abbreviations, whatever the locale)."""
+    name, _, year = heading.strip().partition("-")
+    if name.title() not in MONTH_NAMES or not (year.isdigit() and len(year) == 4):
         return None
+    return f"{year}-{MONTH_NAMES.index(name.title()) + 1:02d}"
 
 
 def _count(value: str, line: int, what: str) -> int:
