@@ -42,3 +42,12 @@ def test_the_council_report_shows_the_year_of_supplier_figures(stats_app):
     row = re.search(r'<tr><th scope="row">Cafeyn</th>.*?</tr>', table, re.S).group(0)
     assert re.findall(r'<td class="num">([^<]*)</td>', row)[:1] == ["30"]
     assert "réparti au prorata des accès" in row
+
+
+def test_the_network_page_tells_the_admin_of_unshared_usage(stats_app):
+    _setup(stats_app, network_report={"Total_Item_Requests": 50})  # nobody used cafeyn through Sésame
+    client = stats_app.test_client()
+    statskit.as_staff(stats_app, client, statskit.ADMIN)
+    html = client.get("/staff/stats/networks/calvados?month=2026-11").get_data(as_text=True)
+    note = re.search(r'<div class="note" role="note">.*?</div>', html, re.S).group(0)
+    assert "Non réparti" in note and "Cafeyn" in note and "Total_Item_Requests</span> 50" in note
