@@ -120,7 +120,11 @@ def harvest_command(runtime, session, supplier, month, as_json):
 @json_option
 @with_runtime
 def import_counter_command(runtime, session, file, supplier, library, as_json):
-    """Import a COUNTER R5.0/R5.1 tabular platform report (CSV/TSV/XLSX) or a simple CSV (month,library,metric,count)."""
+    """Import a COUNTER R5.0/R5.1 tabular platform report (CSV/TSV/XLSX) or a simple CSV.
+
+    The simple CSV has the headings month,library,metric,count. A file that does not parse is refused with
+    its line (exit 2) and nothing is imported.
+    """
     from pathlib import Path
 
     from ..services.counter.files import MAX_FILE, import_file

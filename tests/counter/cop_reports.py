@@ -1,4 +1,4 @@
-"""Platform reports shaped like the COUNTER code of practice's examples (R5.0 and R5.1 JSON), for the test server."""
+"""Platform reports shaped like the COUNTER code of practice's examples (R5.0 and R5.1 JSON), for the tests."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ def _last_day(month: str) -> str:
 
 
 def pr_51(month: str, customer_id: str, counts: dict[str, dict[str, int]], *, platform: str = "DemoPlatform",
-          institution: str = "Réseau des médiathèques", exceptions: list | None = None, tdm: dict | None = None) -> dict:
+          institution: str = "Réseau des médiathèques", exceptions: list | None = None,
+          tdm: dict | None = None) -> dict:
     """R5.1 PR: ``counts`` is ``{Data_Type: {metric: count}}`` for ``month`` (Regular access)."""
     performance = [{"Data_Type": data_type, "Access_Method": "Regular",
                     "Performance": {metric: {month: n} for metric, n in metrics.items()}}

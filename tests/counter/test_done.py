@@ -1,4 +1,4 @@
-"""End to end: members mapped to two libraries, ``broker stats harvest``, then the library's export shows both sources."""
+"""End to end: members mapped to two libraries, ``broker stats harvest``, then each library's export shows both."""
 
 from __future__ import annotations
 

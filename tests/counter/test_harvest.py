@@ -6,7 +6,7 @@ import os
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from broker.db.counter_models import CounterMetric, CounterReport, SushiAccount
 from cop_reports import exception, pr_50, pr_51

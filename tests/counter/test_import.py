@@ -75,7 +75,8 @@ def test_r50_csv_for_one_library(stats_cli, tmp_path):
 
 
 def test_simple_csv(stats_cli, tmp_path):
-    text = f"month,library,metric,count\n2026-11,{statskit.VIRE},Total_Item_Requests,12\n2026-11,network,Searches_Platform,3\n"
+    text = (f"month,library,metric,count\n2026-11,{statskit.VIRE},Total_Item_Requests,12\n"
+            "2026-11,network,Searches_Platform,3\n")
     r = stats_cli("stats", "import-counter", _write(tmp_path, "s.csv", text), "--supplier", "cafeyn")
     assert r.exit_code == 0, r.output
     stored = _stored("cafeyn")
@@ -85,7 +86,8 @@ def test_simple_csv(stats_cli, tmp_path):
 
 @pytest.mark.parametrize("text, message", [
     (R51_HEADER + R51_BODY.replace("\t50\t20", "\t51\t20"), "line 16: Reporting_Period_Total"),
-    (R51_HEADER + R51_BODY.replace("Unique_Item_Requests\t21\t9", "Unique_Item_Requestz\t21\t9"), "line 17: Metric_Type"),
+    (R51_HEADER + R51_BODY.replace("Unique_Item_Requests\t21\t9", "Unique_Item_Requestz\t21\t9"),
+     "line 17: Metric_Type"),
     (R51_HEADER + R51_BODY.replace("\t7\t3\t4", "\t7\t3\tfour"), "line 19: Nov-2026"),
     (R51_HEADER + R51_BODY.replace("Oct-2026", "October"), "line 15: column 'October'"),
     (R51_HEADER.replace("Registry_Record\thttps://registry.countermetrics.org/platform/0000\n", ""), "Registry_Record"),

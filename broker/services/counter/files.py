@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ... import clock
 from ...db.counter_models import CounterMetric, CounterReport
-from ...db.models import Library, Supplier
+from ...db.models import Supplier
 from ...errors import InvalidInput
 from .. import audit
 from .members import libraries_of

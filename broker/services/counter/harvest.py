@@ -67,7 +67,8 @@ def harvest(runtime, *, supplier: str | None = None, month: Month | None = None,
             progress: Callable[[str], None] | None = None) -> list[SupplierHarvest]:
     """Harvest every supplier with SUSHI credentials (or only ``supplier``); one result per supplier."""
     with runtime.db.session() as session:
-        query = select(Supplier.slug).join(SushiAccount, SushiAccount.supplier_id == Supplier.id).order_by(Supplier.slug)
+        query = (select(Supplier.slug).join(SushiAccount, SushiAccount.supplier_id == Supplier.id)
+                 .order_by(Supplier.slug))
         if supplier is not None:
             if session.scalar(select(Supplier.id).where(Supplier.slug == supplier)) is None:
                 raise NotFound(f"unknown supplier '{supplier}'", code="unknown_supplier")

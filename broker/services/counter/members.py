@@ -67,7 +67,8 @@ def suggest(entry: dict, libraries: list[Library]) -> Library | None:
 def store(session: Session, supplier: Supplier, account: SushiAccount, entries: list) -> list[SushiMember]:
     """Record the members listed by ``/members`` (the customer itself aside); the mappings already confirmed stay."""
     libraries = libraries_of(session, supplier)
-    known = {m.customer_id: m for m in session.scalars(select(SushiMember).where(SushiMember.supplier_id == supplier.id))}
+    known = {m.customer_id: m
+             for m in session.scalars(select(SushiMember).where(SushiMember.supplier_id == supplier.id))}
     out = []
     for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("Customer_ID"), str):
