@@ -252,3 +252,17 @@ def test_a_month_of_members_is_stored_whole_or_not_at_all(cli, sushi):
     r = cli("stats", "harvest", "--supplier", "cafeyn", "--month", MONTH, "--json")
     assert r.exit_code == 1
     assert _stored("cafeyn") == {}
+
+
+def test_the_api_key_follows_a_secret_rotation(cli, sushi, monkeypatch):
+    new = "a-new-instance-secret-for-the-sushi-tests-0123456789"
+    monkeypatch.delenv("BROKER_SECRET_KEY")
+    monkeypatch.setenv("BROKER_SECRET_KEYS", f"{new},{statskit.SECRET}")
+    r = cli("secrets", "rotate", "--json")
+    assert r.exit_code == 0, r.output
+    assert r.json()["reencrypted"]["sushi_accounts"] == 2
+    monkeypatch.setenv("BROKER_SECRET_KEYS", new)  # the old key gone: the stored API keys still open
+    sushi.answers[("NET-1", MONTH)] = ("json", pr_51(MONTH, "NET-1", COUNTS))
+    r = cli("stats", "harvest", "--supplier", "cafeyn", "--month", MONTH, "--json")
+    assert r.exit_code == 0 and r.json()[0]["stored"] == [MONTH]
+    assert sushi.requests_to("/reports/pr")[-1]["api_key"] == sushi.api_key
