@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from stats.conftest import stats_app, stats_cli, stats_template  # noqa: E402,F401  (reused fixtures)
+from stats.conftest import db_app, stats_app, stats_cli, stats_template  # noqa: E402,F401  (reused fixtures)
 from sushi_server import SushiServer  # noqa: E402
 
 
