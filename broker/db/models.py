@@ -332,3 +332,4 @@ from . import secret_models  # noqa: E402,F401  (registers the instance secrets 
 from . import mail_models  # noqa: E402,F401  (registers the e-mail outbox on Base)
 from . import admin_models  # noqa: E402,F401  (registers the network administration tables on Base)
 from . import person_models  # noqa: E402,F401  (registers the persons tables on Base)
+from . import counter_models  # noqa: E402,F401  (registers the COUNTER usage tables on Base)

@@ -7,6 +7,19 @@ from .. import hookimpl
 
 @hookimpl
 def broker_cli_commands():
+    from .counter_commands import suppliers
     from .stats_commands import privacy, purge, stats
 
-    return [stats, purge, privacy]
+    return [stats, purge, privacy, suppliers]
+
+
+@hookimpl
+def broker_background_jobs(runtime):
+    """The suppliers' COUNTER reports harvested once a night (services/counter/nightly.py)."""
+    import functools
+
+    from ..services.counter.nightly import run_worker
+
+    job = functools.partial(run_worker, runtime)
+    job.__name__ = "sushi-harvest"  # type: ignore[attr-defined]
+    return [job]

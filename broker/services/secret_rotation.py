@@ -3,9 +3,9 @@
 ``secret_keys`` lists the new key first and the old ones after it; while an
 old key is listed, what it encrypted still decrypts. :func:`rotate` re-encrypts
 every stored secret (signing and encryption keys, SIGB credentials, staff TOTP
-secrets, card numbers awaiting a referent, the instance's stable values, and in
-suppliers' protocol settings every string under a key ending in ``_encrypted``)
-in one transaction, after which the old keys may be removed from the list. What the
+secrets, card numbers awaiting a referent, suppliers' SUSHI API keys, the instance's stable values, and
+in suppliers' protocol settings every string under a key ending in ``_encrypted``) in one transaction,
+after which the old keys may be removed from the list. What the
 state store holds (sessions, SIGB cache, codes) is short-lived and needs none.
 """
 
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from .. import instance_secrets
 from ..crypto import DecryptionError
+from ..db.counter_models import SushiAccount
 from ..db.models import CryptoKey, Library, StaffUser, Supplier
 from ..db.secret_models import InstanceSecret
 from ..db.staff_models import PendingCard
@@ -32,6 +33,7 @@ ENCRYPTED: tuple[tuple[type, str, str], ...] = (
     (Library, "connector_secrets", "code"),
     (StaffUser, "totp_secret", "id"),
     (PendingCard, "card_encrypted", "membership_id"),
+    (SushiAccount, "api_key_encrypted", "supplier_id"),
 )
 
 

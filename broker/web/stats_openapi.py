@@ -12,6 +12,7 @@ from copy import deepcopy
 from typing import Any
 
 from ..domain.access import Reason
+from ..services.counter.reports import PR_METRICS
 
 TAG = "statistics"
 _COUNT = {"type": "integer", "minimum": 0}
@@ -76,7 +77,17 @@ SCHEMAS: dict[str, Any] = {
         "properties": {"month": _MONTH, "network": {"type": "string"}, "library_code": {"type": "string"},
                        "library_name": {"type": "string"}, "supplier": {"type": "string"},
                        "supplier_name": {"type": "string"}, "accesses": _COUNT, "unique_patrons": _COUNT,
-                       "refusals": _COUNT},
+                       "refusals": _COUNT,
+                       "counter": {"type": "object", "additionalProperties": _COUNT,
+                                   "description": "The supplier's own COUNTER metrics for the library "
+                                                  "(Total_Item_Requests, Unique_Item_Requests, …), from its reports."},
+                       "counter_method": {"enum": ["", "member", "prorata"],
+                                          "description": "member: reported for the library; prorata: the network's "
+                                                         "figure shared in proportion to the library's unique "
+                                                         "patrons of the supplier that month."},
+                       "counter_method_label": {"type": "string",
+                                                "description": "The method in French, e.g. "
+                                                               "\"réparti au prorata des accès\"."}},
     },
     "StatsMonth": {
         "type": "object",
@@ -95,6 +106,10 @@ SCHEMAS: dict[str, Any] = {
                          "description": "Refusals by reason code: " + ", ".join(r.value for r in Reason) + "."},
             "details": {"type": "array", "items": _ref("StatsDetail"),
                         "description": "One line per library and supplier."},
+            "counter_unattributed": {
+                "type": "object", "additionalProperties": {"type": "object", "additionalProperties": _COUNT},
+                "description": "Supplier slug → COUNTER metrics reported for the network in a month when no "
+                               "patron used the supplier through Sésame (nothing to share them by)."},
         },
     },
     "StatsTrend": {
@@ -136,6 +151,14 @@ SCHEMAS: dict[str, Any] = {
                 "properties": {
                     "Platform": {"type": "string"}, "Data_Type": {"const": "Platform"},
                     "Access_Method": {"const": "Regular"}, "Sesame:Supplier": {"type": "string"},
+                    "Sesame:Source": {"const": "supplier",
+                                      "description": "Present on the items holding the supplier's own COUNTER "
+                                                     "figures (its reports); absent on Sésame's accesses."},
+                    "Sesame:Attribution": {"type": "string",
+                                           "description": "How the supplier's figures reached the selection: "
+                                                          "member (reported for the library), prorata (the "
+                                                          "network's figure shared in proportion to unique "
+                                                          "patrons), or both separated by |."},
                     "Performance": {"type": "array", "items": {
                         "type": "object", "required": ["Period", "Instance"],
                         "properties": {
@@ -144,8 +167,8 @@ SCHEMAS: dict[str, Any] = {
                                                       "End_Date": {"type": "string", "format": "date"}}},
                             "Instance": {"type": "array", "items": {
                                 "type": "object", "required": ["Metric_Type", "Count"],
-                                "properties": {"Metric_Type": {"enum": ["Total_Item_Requests", "Sesame:Unique_Users",
-                                                                        "No_License"]},
+                                "properties": {"Metric_Type": {"enum": ["Sesame:Unique_Users", "No_License",
+                                                                        *PR_METRICS]},
                                                "Count": _COUNT}}},
                         }}},
                 }}},

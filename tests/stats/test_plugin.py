@@ -13,7 +13,9 @@ def test_the_hook_offers_stats_purge_and_privacy():
     pm = manager.make_plugin_manager(load_entrypoints=False, extra=extra)
     offered = {c.name: c for commands in pm.hook.broker_cli_commands() for c in commands or ()}
     assert {"stats", "purge", "privacy"} <= set(offered)
-    assert set(offered["stats"].commands) == {"aggregate", "show", "export", "counter", "report"}
+    assert set(offered["stats"].commands) == {"aggregate", "show", "export", "counter", "report", "harvest",
+                                              "import-counter"}
+    assert set(offered["suppliers"].commands) == {"sushi", "members", "map"}
     assert set(offered["privacy"].commands) == {"export", "record"}
     assert isinstance(offered["purge"], click.Command)
 

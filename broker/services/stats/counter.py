@@ -6,6 +6,12 @@ filtered as COUNTER says), ``No_License`` the refusals because the network
 does not offer the supplier or the partner's agreement is over. Distinct
 patrons have no COUNTER metric; they are given under the namespaced custom
 metric ``Sesame:Unique_Users`` (Code of Practice §11: extending reports).
+
+Where a supplier sent its own COUNTER figures (harvested over SUSHI or
+imported), a second item for its platform carries them with COUNTER's metric
+names, marked ``"Sesame:Source": "supplier"`` and with how they reached the
+selection in ``Sesame:Attribution`` (``member``, or ``prorata``: shared in
+proportion to Sésame's unique patrons).
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from ...clock import utcnow
-from .figures import MonthFigures, Selection
+from ..counter.reports import PR_METRICS
+from .figures import MonthFigures, Selection, supplier_counter
 
 REPORT_ID = "Sesame:PR"
 REPORT_NAME = "Sesame:Platform Usage"
@@ -36,6 +43,18 @@ def platform_report(months: list[MonthFigures], selection: Selection) -> dict[st
     items: dict[str, dict[str, Any]] = {}
     exceptions = []
     for f in months:
+        for row in supplier_counter(f):
+            instances = [{"Metric_Type": m, "Count": row["metrics"][m]} for m in PR_METRICS
+                         if row["metrics"].get(m)]
+            if not instances:
+                continue
+            item = items.setdefault(f"{row['slug']}\x00supplier", {
+                "Platform": row["name"], "Data_Type": "Platform", "Access_Method": "Regular",
+                "Sesame:Supplier": row["slug"], "Sesame:Source": "supplier", "Sesame:Attribution": "",
+                "Performance": []})
+            methods = set(filter(None, item["Sesame:Attribution"].split("|"))) | set(row["methods"])
+            item["Sesame:Attribution"] = "|".join(sorted(methods))
+            item["Performance"].append({"Period": _period(f), "Instance": instances})
         if not f.aggregated:
             exceptions.append({"Code": NO_USAGE, "Message": "No Usage Available for Requested Dates",
                                "Data": f"{f.month} is not aggregated yet"})

@@ -15,7 +15,9 @@ from typing import Any
 from ...clock import utcnow
 from ...errors import InvalidInput
 from .. import csvstyle
-from .figures import LIBRARY_FIGURES, MonthFigures, Selection
+from ..counter.attribution import METHOD_LABELS
+from ..counter.reports import PR_METRICS
+from .figures import LIBRARY_FIGURES, DetailLine, MonthFigures, Selection
 from .months import iso_utc
 
 FORMATS = ("csv", "json", "xlsx")
@@ -26,12 +28,20 @@ MEDIA_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 
+#: the supplier metrics a usage export lists, in COUNTER's order
+COUNTER_COLUMNS = ("Total_Item_Requests", "Unique_Item_Requests", "Unique_Title_Requests", "Total_Item_Investigations",
+                   "Unique_Item_Investigations", "Unique_Title_Investigations", "Searches_Platform")
+assert set(COUNTER_COLUMNS) == set(PR_METRICS)
+
 #: (key, French heading) of each table; COUNTER names where COUNTER has the notion
 COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "usage": (
         ("month", "Mois"), ("network", "Réseau"), ("library_code", "Code bibliothèque"),
         ("library_name", "Bibliothèque"), ("supplier", "Fournisseur (code)"), ("supplier_name", "Fournisseur"),
         ("accesses", "Accès (Total_Item_Requests)"), ("unique_patrons", "Usagers uniques"), ("refusals", "Refus"),
+        # the supplier's own COUNTER figures (services/counter): COUNTER's names, then how they were obtained
+        *((f"counter.{metric}", f"Fournisseur : {metric}") for metric in COUNTER_COLUMNS),
+        ("counter_method", "Origine des chiffres du fournisseur"),
     ),
     "refusals": (
         ("month", "Mois"), ("network", "Réseau"), ("library_code", "Code bibliothèque"),
@@ -82,7 +92,7 @@ def rows(months: list[MonthFigures], table: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for f in months:
         if table == "usage":
-            out += [asdict(d) for d in f.details]
+            out += [_usage_row(d) for d in f.details]
         elif table == "refusals":
             out += list(f.refusal_details)
         else:
@@ -90,6 +100,21 @@ def rows(months: list[MonthFigures], table: str) -> list[dict[str, Any]]:
                      "library_name": line.name, **line.figures}
                     for line in f.libraries if any(line.figures.values())]
     return out
+
+
+def _usage_row(detail: DetailLine) -> dict[str, Any]:
+    row = asdict(detail)
+    counter = row.pop("counter")
+    row["counter_method"] = METHOD_LABELS.get(detail.counter_method, "")
+    for metric in COUNTER_COLUMNS:
+        row[f"counter.{metric}"] = counter.get(metric) if detail.counter_method else None
+    return row
+
+
+def _detail_document(detail: DetailLine) -> dict[str, Any]:
+    row = asdict(detail)
+    row["counter_method_label"] = METHOD_LABELS.get(detail.counter_method, "")
+    return row
 
 
 def to_csv(months: list[MonthFigures], table: str = "usage", how: csvstyle.CsvStyle = csvstyle.FRENCH) -> bytes:
@@ -155,7 +180,8 @@ def month_document(f: MonthFigures) -> dict[str, Any]:
         "libraries": [{"code": line.code, "name": line.name, "network": line.network, **line.figures}
                       for line in f.libraries],
         "refusals": dict(f.refusals),
-        "details": [asdict(d) for d in f.details],
+        "details": [_detail_document(d) for d in f.details],
+        "counter_unattributed": {slug: dict(m) for slug, m in f.counter_unattributed.items()},
     }
 
 

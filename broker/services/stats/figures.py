@@ -106,6 +106,10 @@ class DetailLine:
     accesses: int
     unique_patrons: int
     refusals: int
+    #: the supplier's own COUNTER metrics for the library (services/counter/attribution.py)
+    counter: dict[str, int] = field(default_factory=dict, hash=False, compare=False)
+    #: how they were obtained: "member" (reported for the library) or "prorata" (shared); "" without any
+    counter_method: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,8 @@ class MonthFigures:
     refusals: dict[str, int] = field(hash=False)
     details: list[DetailLine] = field(hash=False)
     refusal_details: list[dict] = field(hash=False)
+    #: supplier slug → COUNTER metrics reported for the network in a month when Sésame saw no access to share them by
+    counter_unattributed: dict[str, dict[str, int]] = field(default_factory=dict, hash=False)
 
     @property
     def aggregated(self) -> bool:
@@ -194,11 +200,14 @@ def figures(session: Session, selection: Selection, months: list[Month]) -> list
         lib_rows[row.month].append(row)
     libraries = _libraries_of(session, selection)
     offered = _suppliers_of(session, selection)
+    from ..counter.attribution import attribute
+
     return [_one_month(m, status.get(str(m)), sup_rows[str(m)], ref_rows[str(m)], lib_rows[str(m)],
-                       libraries, offered, names) for m in months]
+                       libraries, offered, names, attribute(session, str(m)), selection) for m in months]
 
 
-def _one_month(month: Month, status, sup_rows, ref_rows, lib_rows, libraries, offered, names: _Names) -> MonthFigures:
+def _one_month(month: Month, status, sup_rows, ref_rows, lib_rows, libraries, offered, names: _Names,
+               counter=None, selection: Selection | None = None) -> MonthFigures:
     per_supplier: dict[int | None, dict[str, int]] = defaultdict(lambda: {"accesses": 0, "unique_patrons": 0,
                                                                          "refusals": 0})
     detail: dict[tuple, dict[str, int]] = defaultdict(lambda: {"accesses": 0, "unique_patrons": 0, "refusals": 0})
@@ -231,11 +240,28 @@ def _one_month(month: Month, status, sup_rows, ref_rows, lib_rows, libraries, of
     totals = {k: sum(line.figures[k] for line in lines) for k in LIBRARY_FIGURES}
     # refusals without a library (unknown patron or supplier) count in the selection's total
     totals["refusals"] = sum(reasons.values())
+    shares: dict[tuple, object] = {}
+    unattributed: dict[str, dict[str, int]] = {}
+    if counter is not None:
+        in_selection = {lib.id for lib in libraries}
+        for (lid, sid), share in counter.shares.items():
+            lib = names.libraries.get(lid)
+            if lid in in_selection and lib is not None:
+                key = (lib.partner.network_id, lid, sid)
+                detail[key]  # a library with the supplier's figures but no access through Sésame still shows
+                shares[key] = share
+        offered_ids = {s.id for s in offered}
+        for sid, metrics in counter.unattributed.items():
+            if selection is None or selection.library is None and sid in offered_ids:
+                unattributed[names.supplier(sid)[0]] = dict(metrics)
     details = []
     for (nid, lid, sid), values in detail.items():
         code, lname = names.library(lid)
         slug, sname = names.supplier(sid)
-        details.append(DetailLine(str(month), names.network(nid), code, lname, slug, sname, **values))
+        share = shares.get((nid, lid, sid))
+        details.append(DetailLine(str(month), names.network(nid), code, lname, slug, sname, **values,
+                                  counter=dict(share.metrics) if share else {},
+                                  counter_method=share.method if share else ""))
     details.sort(key=lambda d: (d.network, d.library_code, d.supplier))
     refusal_details = sorted(
         ({"month": str(month), "network": names.network(r.network_id), "library_code": names.library(r.library_id)[0],
@@ -245,6 +271,7 @@ def _one_month(month: Month, status, sup_rows, ref_rows, lib_rows, libraries, of
         month=month, computed_at=status.computed_at if status else None, final=bool(status and status.final),
         sealed=bool(status and status.sealed_at), totals=totals, suppliers=suppliers, libraries=lines,
         refusals=dict(sorted(reasons.items())), details=details, refusal_details=refusal_details,
+        counter_unattributed=unattributed,
     )
 
 
@@ -279,3 +306,22 @@ def supplier_matrix(months: list[MonthFigures]) -> list[dict]:
             values.append(line.accesses if line else 0)
         rows.append({"slug": slug, "name": name, "counts": values})
     return rows
+
+
+def supplier_counter(month: MonthFigures) -> list[dict]:
+    """The suppliers' own COUNTER metrics of a month for the selection, per supplier (summed over its libraries).
+
+    ``[{"slug", "name", "metrics": {metric: count}, "methods": ["member" | "prorata", …]}]``, suppliers with
+    figures only.
+    """
+    out: dict[str, dict] = {}
+    for d in month.details:
+        if not d.counter_method:
+            continue
+        entry = out.setdefault(d.supplier, {"slug": d.supplier, "name": d.supplier_name, "metrics": {},
+                                            "methods": []})
+        for metric, count in d.counter.items():
+            entry["metrics"][metric] = entry["metrics"].get(metric, 0) + count
+        if d.counter_method not in entry["methods"]:
+            entry["methods"].append(d.counter_method)
+    return sorted(out.values(), key=lambda e: e["name"])

@@ -17,7 +17,7 @@ from ...db.models import Library, Partner
 from ...errors import NotFound
 from .. import validation
 from ..network import FeeLine, fees_for_year
-from .figures import MonthFigures, Selection, figures
+from .figures import MonthFigures, Selection, figures, supplier_counter
 from .months import Month, months_of_year
 
 
@@ -60,6 +60,8 @@ class PartnerReport:
     #: libraries of the partner left out because the reader may not see them
     hidden_libraries: int = 0
     months_missing: list[str] = field(default_factory=list, hash=False)
+    #: the suppliers' own COUNTER figures for the year: [{"slug", "name", "metrics", "methods"}]
+    supplier_metrics: list[dict] = field(default_factory=list, hash=False)
 
     @property
     def accesses(self) -> int:
@@ -111,6 +113,7 @@ def partner_report(session: Session, partner: Partner, year: int, *,
     per_library: list[LibraryYear] = []
     suppliers: dict[str, tuple[str, list[int]]] = {}
     aggregated: set[str] = set()
+    counter: dict[str, dict] = {}
     for lib in shown:
         monthly: list[MonthFigures] = figures(session, Selection(network=partner.network, library=lib), months)
         aggregated.update(str(f.month) for f in monthly if f.aggregated)
@@ -126,6 +129,12 @@ def partner_report(session: Session, partner: Partner, year: int, *,
             for s in f.suppliers:
                 entry = suppliers.setdefault(s.slug, (s.name, [0] * len(months)))
                 entry[1][index] += s.accesses
+            for row in supplier_counter(f):
+                total = counter.setdefault(row["slug"], {"slug": row["slug"], "name": row["name"], "metrics": {},
+                                                         "methods": []})
+                for metric, count in row["metrics"].items():
+                    total["metrics"][metric] = total["metrics"].get(metric, 0) + count
+                total["methods"] += [m for m in row["methods"] if m not in total["methods"]]
     return PartnerReport(
         partner_slug=partner.slug, partner_name=partner.name, partner_kind=partner.kind,
         population=partner.population, network_name=partner.network.name, year=year, fee=fee,
@@ -134,6 +143,7 @@ def partner_report(session: Session, partner: Partner, year: int, *,
                          key=lambda s: (-s.total, sort_key(s.name))),
         hidden_libraries=len(libs) - len(shown),
         months_missing=[str(m) for m in months if str(m) not in aggregated and shown],
+        supplier_metrics=sorted(counter.values(), key=lambda e: e["name"]),
     )
 
 

@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
 
     app.extensions["csrf"].exempt(bp)
     app.register_blueprint(bp)
+    from . import counter_routes  # noqa: F401  (suppliers' SUSHI accounts, on admin_bp)
     from .admin_routes import admin_bp  # network administration (partners, fees, staff accounts)
     from . import person_routes  # noqa: F401  (linked cards: attach to admin_bp)
 

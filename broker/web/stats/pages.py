@@ -15,8 +15,10 @@ from ...errors import InvalidInput, NotFound
 from ...services import staff
 from ...services.stats import Month, figures, parse_year
 from ...services.stats.counter import platform_report
-from ...services.stats.exports import MEDIA_TYPES, filename, render
-from ...services.stats.figures import Selection, supplier_matrix
+from ...services.counter.attribution import METHOD_LABELS
+from ...services.counter.reports import PR_METRICS
+from ...services.stats.exports import COUNTER_COLUMNS, MEDIA_TYPES, filename, render
+from ...services.stats.figures import Selection, supplier_counter, supplier_matrix
 from ...services.stats.months import months_of_year
 from ...services.stats.report import get_partner, partner_report
 from ...wording import sorted_names
@@ -95,6 +97,8 @@ def _figures_page(db, selection: Selection, kind: str, key: str, month: Month):
     return render_template(
         "stats/figures.html", kind=kind, key=key, selection=selection, month=month, current=current,
         months=months, matrix=supplier_matrix(months), trend_chart=trend_chart, supplier_chart=supplier_chart,
+        counter_rows=supplier_counter(current), counter_metrics=COUNTER_COLUMNS, metric_labels=PR_METRICS,
+        method_labels=METHOD_LABELS,
         previous=month.previous(), following=month.next() if month.next() <= Month.current() else None,
         year=month.year, current_month=Month.current(),
     )

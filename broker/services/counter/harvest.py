@@ -1,0 +1,196 @@
+"""``broker stats harvest``: each supplier's platform report for every month not yet complete.
+
+Per supplier, in a transaction of its own (a failing supplier never stops the
+others): ``/members`` is read; a supplier whose members other than the customer
+itself are mapped to libraries is asked one report per mapped member, any other
+one report for the network. A month is stored whole (every customer's report)
+or not at all; a month already stored is not asked again, so harvesting twice
+changes nothing. What the server answers decides the rest (see :mod:`.sushi`).
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ... import clock
+from ...db.counter_models import CounterMetric, CounterReport, SushiAccount, SushiMember
+from ...db.models import Supplier
+from ...errors import NotFound
+from .. import audit
+from ..stats.months import Month
+from . import members as member_service
+from . import sushi
+from .accounts import api_key
+from .reports import read_platform_report
+
+#: months looked at when none is named: the last twelve that are over
+WINDOW = 12
+#: wait after 1010/1011/1020 when the server gives no Retry-After
+BACKOFF = timedelta(hours=1)
+
+
+@dataclass
+class SupplierHarvest:
+    supplier: str
+    status: str = "ok"  # ok, pending, backoff, credentials, fault, rejected, mapping, skipped
+    stored: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    rejected: dict[str, str] = field(default_factory=dict)
+    error: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("credentials", "fault", "rejected")
+
+    def as_dict(self) -> dict:
+        return {"supplier": self.supplier, "status": self.status, "stored": self.stored, "pending": self.pending,
+                "rejected": self.rejected, "error": self.error}
+
+    def row(self) -> dict:
+        return {"supplier": self.supplier, "status": self.status, "stored": ", ".join(self.stored) or "-",
+                "pending": ", ".join(self.pending) or "-", "error": self.error or "-"}
+
+
+def months_to_harvest(month: Month | None) -> list[Month]:
+    if month is not None:
+        return [month]
+    return Month.current(clock.utcnow()).previous().back(WINDOW)
+
+
+def harvest(runtime, *, supplier: str | None = None, month: Month | None = None,
+            progress: Callable[[str], None] | None = None) -> list[SupplierHarvest]:
+    """Harvest every supplier with SUSHI credentials (or only ``supplier``); one result per supplier."""
+    with runtime.db.session() as session:
+        query = (select(Supplier.slug).join(SushiAccount, SushiAccount.supplier_id == Supplier.id)
+                 .order_by(Supplier.slug))
+        if supplier is not None:
+            if session.scalar(select(Supplier.id).where(Supplier.slug == supplier)) is None:
+                raise NotFound(f"unknown supplier '{supplier}'", code="unknown_supplier")
+            query = query.where(Supplier.slug == supplier)
+        slugs = list(session.scalars(query))
+        if supplier is not None and not slugs:
+            raise NotFound(f"supplier '{supplier}' has no SUSHI credentials (broker suppliers sushi {supplier} …)",
+                           code="no_sushi")
+    months = months_to_harvest(month)
+    results = []
+    for index, slug in enumerate(slugs, start=1):
+        if progress:
+            progress(f"[{index}/{len(slugs)}] {slug}: {months[0]}…{months[-1]}")
+        with runtime.db.session() as session:
+            result = _harvest_supplier(runtime, session, slug, months, progress)
+        results.append(result)
+        if progress:
+            progress(f"[{index}/{len(slugs)}] {slug}: {result.status}"
+                     + (f", stored {', '.join(result.stored)}" if result.stored else "")
+                     + (f" — {result.error}" if result.error else ""))
+    return results
+
+
+def _harvest_supplier(runtime, session: Session, slug: str, months: list[Month],
+                      progress: Callable[[str], None] | None) -> SupplierHarvest:
+    supplier = session.scalar(select(Supplier).where(Supplier.slug == slug))
+    account = session.scalar(select(SushiAccount).where(SushiAccount.supplier_id == supplier.id).with_for_update())
+    result = SupplierHarvest(slug)
+    now = clock.utcnow()
+    if account.retry_after is not None and clock.as_utc(account.retry_after) > now:
+        result.status = "backoff"
+        result.error = f"the server asked to wait until {clock.as_utc(account.retry_after).isoformat()}"
+        return result
+    creds = sushi.Credentials(account.url, account.customer_id, account.requestor_id, api_key(runtime, account),
+                              account.platform)
+    try:
+        listed = member_service.refresh(runtime, session, supplier, account)
+        customers = _customers(session, supplier, account, listed, result)
+        for month in months:
+            if _complete(session, supplier, month, customers):
+                continue
+            _harvest_month(session, supplier, account, creds, month, customers, result)
+            if progress:
+                progress(f"  {slug} {month}: " + ("stored" if str(month) in result.stored else
+                                                 "pending" if str(month) in result.pending else "rejected"))
+    except sushi.SushiProblem as problem:
+        result.status = problem.kind if problem.kind in ("credentials", "backoff") else "fault"
+        result.error = problem.message
+        if problem.kind == "backoff":
+            account.retry_after = now + (timedelta(seconds=min(problem.retry_after, 86400))
+                                         if problem.retry_after else BACKOFF)
+    if result.status == "ok" and result.rejected:
+        result.status = "rejected"
+        result.error = "; ".join(f"{m}: {reason}" for m, reason in result.rejected.items())
+    elif result.status == "ok" and result.pending:
+        result.status = "pending"
+    account.last_status = result.status
+    account.last_error = result.error[:2000]
+    account.last_harvest_at = now
+    audit.record(runtime, session, "harvest", "supplier.harvest", slug, status=result.status, stored=result.stored,
+                 error=result.error[:500], outcome="ok" if not result.failed else "failed")
+    return result
+
+
+def _customers(session, supplier, account, listed, result) -> list[tuple[str, int | None]]:
+    """``[(customer_id, library_id or None)]``: the mapped members, or the network's customer alone."""
+    members = list(session.scalars(select(SushiMember).where(SushiMember.supplier_id == supplier.id)))
+    if not members:
+        return [(account.customer_id, None)]
+    mapped = [(m.customer_id, m.library_id) for m in members if m.library_id is not None]
+    unmapped = [m.customer_id for m in members if m.library_id is None]
+    if unmapped:
+        result.error = (f"{len(unmapped)} member(s) not mapped to a library yet "
+                        f"(broker suppliers members {supplier.slug}): {', '.join(sorted(unmapped)[:5])}")
+    if not mapped:
+        raise sushi.SushiProblem("fault", result.error or "no member mapped to a library")
+    return mapped
+
+
+def _complete(session, supplier, month: Month, customers) -> bool:
+    stored = set(session.scalars(select(CounterReport.customer_id).where(
+        CounterReport.supplier_id == supplier.id, CounterReport.month == str(month), CounterReport.report_id == "PR",
+        CounterReport.final.is_(True))))
+    return all(cid in stored for cid, _ in customers)
+
+
+def _harvest_month(session, supplier, account, creds, month: Month, customers, result: SupplierHarvest) -> None:
+    last_day = calendar.monthrange(month.year, month.month)[1]
+    params = {"begin_date": f"{month}-01", "end_date": f"{month}-{last_day:02d}"}
+    if account.release == "5":
+        params["attributes_to_show"] = "Data_Type|Access_Method"
+    fetched = []
+    for cid, library_id in customers:
+        one = sushi.Credentials(creds.url, cid, creds.requestor_id, creds.api_key, creds.platform)
+        try:
+            data = sushi.get(one, "reports/pr", params)
+            release, totals = read_platform_report(data, month=str(month), customer_id=cid, platform=creds.platform)
+            status = "complete"
+        except sushi.SushiProblem as problem:
+            if problem.kind == "no_usage":
+                release, totals, status = account.release, {}, "no_usage"
+            elif problem.kind == "pending":
+                result.pending.append(str(month))
+                return
+            elif problem.kind == "rejected":
+                result.rejected[str(month)] = f"{cid}: {problem.message}" if len(customers) > 1 else problem.message
+                return
+            else:
+                raise
+        fetched.append((cid, library_id, release, totals, status))
+    with session.begin_nested():  # the month whole, or nothing of it
+        for cid, library_id, release, totals, status in fetched:
+            old = session.scalar(select(CounterReport).where(
+                CounterReport.supplier_id == supplier.id, CounterReport.month == str(month),
+                CounterReport.customer_id == cid, CounterReport.report_id == "PR"))
+            if old is not None:
+                session.delete(old)
+                session.flush()
+            session.add(CounterReport(supplier_id=supplier.id, month=str(month), customer_id=cid,
+                                      library_id=library_id, report_id="PR", release=release,
+                                      platform=creds.platform, source="sushi", status=status,
+                                      harvested_at=clock.utcnow(), final=True,
+                                      metrics=[CounterMetric(metric=k, count=v) for k, v in sorted(totals.items())]))
+        session.flush()
+    result.stored.append(str(month))

@@ -1,0 +1,77 @@
+"""Platform reports shaped like the COUNTER code of practice's examples (R5.0 and R5.1 JSON), for the tests."""
+
+from __future__ import annotations
+
+import calendar
+
+
+def _last_day(month: str) -> str:
+    year, mon = map(int, month.split("-"))
+    return f"{month}-{calendar.monthrange(year, mon)[1]:02d}"
+
+
+def pr_51(month: str, customer_id: str, counts: dict[str, dict[str, int]], *, platform: str = "DemoPlatform",
+          institution: str = "Réseau des médiathèques", exceptions: list | None = None,
+          tdm: dict | None = None) -> dict:
+    """R5.1 PR: ``counts`` is ``{Data_Type: {metric: count}}`` for ``month`` (Regular access)."""
+    performance = [{"Data_Type": data_type, "Access_Method": "Regular",
+                    "Performance": {metric: {month: n} for metric, n in metrics.items()}}
+                   for data_type, metrics in counts.items()]
+    if tdm:
+        performance.append({"Data_Type": "Platform", "Access_Method": "TDM",
+                            "Performance": {metric: {month: n} for metric, n in tdm.items()}})
+    header = {
+        "Report_Name": "Platform Report", "Report_ID": "PR", "Release": "5.1",
+        "Institution_Name": institution, "Institution_ID": {"Proprietary": [f"{platform}:{customer_id}"]},
+        "Report_Filters": {"Begin_Date": f"{month}-01", "End_Date": _last_day(month),
+                           "Access_Method": ["Regular", "TDM"]},
+        "Report_Attributes": {"Attributes_To_Show": ["Data_Type", "Access_Method"]},
+        "Created": "2026-12-02T09:11:12Z", "Created_By": "Demo Platform SUSHI",
+        "Registry_Record": "https://registry.countermetrics.org/platform/00000000-0000-0000-0000-000000000000",
+    }
+    if exceptions:
+        header["Exceptions"] = exceptions
+    return {"Report_Header": header, "Report_Items": [{"Platform": platform, "Attribute_Performance": performance}]
+            if counts or tdm else []}
+
+
+def pr_50(month: str, customer_id: str, counts: dict[str, dict[str, int]], *, platform: str = "DemoPlatform",
+          institution: str = "Réseau des médiathèques", exceptions: list | None = None) -> dict:
+    """R5.0 PR (master report with Data_Type and Access_Method shown)."""
+    period = {"Begin_Date": f"{month}-01", "End_Date": _last_day(month)}
+    items = [{"Platform": platform, "Data_Type": data_type, "Access_Method": "Regular",
+              "Performance": [{"Period": period,
+                               "Instance": [{"Metric_Type": m, "Count": n} for m, n in metrics.items()]}]}
+             for data_type, metrics in counts.items()]
+    header = {
+        "Created": "2026-12-02T09:11:12Z", "Created_By": "Demo Platform SUSHI", "Customer_ID": customer_id,
+        "Report_ID": "PR", "Release": "5", "Report_Name": "Platform Master Report", "Institution_Name": institution,
+        "Institution_ID": [{"Type": "Proprietary", "Value": f"{platform}:{customer_id}"}],
+        "Report_Filters": [{"Name": "Begin_Date", "Value": f"{month}-01"},
+                           {"Name": "End_Date", "Value": _last_day(month)}],
+        "Report_Attributes": [{"Name": "Attributes_To_Show", "Value": "Data_Type|Access_Method"}],
+    }
+    if exceptions:
+        header["Exceptions"] = exceptions
+    return {"Report_Header": header, "Report_Items": items}
+
+
+def exception(code: int, message: str, data: str = "", *, release: str = "5.1") -> dict:
+    body = {"Code": code, "Message": message}
+    if release == "5":
+        body["Severity"] = "Error"
+    if data:
+        body["Data"] = data
+    return body
+
+
+#: (code, message, HTTP status) from the code of practice, appendix D
+EXCEPTIONS = {
+    1011: ("Report Queued for Processing", 202),
+    1020: ("Client has made too many requests", 429),
+    2010: ("Requestor is Not Authorized to Access Usage for Institution", 403),
+    2020: ("APIKey Invalid", 401),
+    3030: ("No Usage Available for Requested Dates", 200),
+    3031: ("Usage Not Ready for Requested Dates", 200),
+    3032: ("Usage No Longer Available for Requested Dates", 200),
+}

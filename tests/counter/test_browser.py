@@ -1,0 +1,70 @@
+"""The suppliers' COUNTER table on a library's statistics page, in a real Chromium: readable and axe-clean."""
+
+from __future__ import annotations
+
+import pytest
+
+from stats import statskit
+from test_attribution import _setup
+
+REFERENT_PASSWORD = "demo-referent-2026"
+
+
+@pytest.mark.browser
+@pytest.mark.xdist_group("browser")
+def test_the_counter_table_is_accessible(stats_app, serve_app, page, screenshot, axe_check):
+    _setup(stats_app, network_report={"Total_Item_Requests": 90, "Unique_Item_Requests": 40, "Searches_Platform": 9},
+           member_reports=None, patrons={statskit.BAYEUX: 1, statskit.VIRE: 2})
+    stats_app.config["TESTING"] = False
+    url = serve_app(stats_app)
+    page.goto(f"{url}/staff/login")
+    page.get_by_label("Adresse électronique").fill(statskit.REFERENT)
+    page.get_by_label("Mot de passe").fill(REFERENT_PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{url}/staff/")
+    page.goto(f"{url}/staff/stats/libraries/{statskit.BAYEUX}?month=2026-11")
+    region = page.get_by_role("region", name="Chiffres des fournisseurs en nov. 2026")
+    assert region.is_visible()
+    row = region.get_by_role("row", name="Cafeyn")
+    assert "réparti au prorata des accès" in row.inner_text() and "30" in row.inner_text()
+    screenshot(page, "library-counter")
+    axe_check(page, "statistics of a library with suppliers' COUNTER figures")
+    page.set_viewport_size({"width": 375, "height": 740})
+    assert region.is_visible()
+    axe_check(page, "the same on a phone")
+
+
+@pytest.mark.browser
+@pytest.mark.xdist_group("browser")
+def test_the_supplier_page_is_accessible(stats_app, serve_app, page, screenshot, axe_check):
+    from broker.db.counter_models import SushiMember
+    from broker.services.counter import accounts
+    from broker.services.suppliers import get_supplier
+
+    runtime = stats_app.extensions["broker"]
+    known = statskit.ids(stats_app)
+    with runtime.db.session() as s:
+        supplier = get_supplier(s, "cafeyn")
+        account = accounts.set_account(runtime, s, supplier, url="https://sushi.example.org/r51", customer_id="NET-1")
+        account.last_status, account.last_error = "fault", "https://sushi.example.org/r51/members: HTTP 500"
+        s.add(SushiMember(supplier_id=supplier.id, customer_id="M-7L", name="Les 7 Lieux",
+                          suggested_library_id=known["library"][statskit.BAYEUX]))
+    stats_app.config["TESTING"] = False
+    url = serve_app(stats_app)
+    from browser.test_network_admin_journey import login_admin
+
+    login_admin(page, url)
+    page.get_by_role("link", name="Fournisseurs").first.click()
+    page.get_by_role("link", name="Cafeyn").click()
+    assert page.get_by_text("HTTP 500").is_visible()
+    axe_check(page, "a supplier's SUSHI page")
+    page.get_by_label("Bibliothèque de Les 7 Lieux").select_option(statskit.BAYEUX)
+    page.get_by_role("button", name="Confirmer").click()
+    assert page.get_by_text("association enregistrée").is_visible()
+    page.get_by_label("Adresse du serveur SUSHI").fill("not a url")
+    page.get_by_role("button", name="Enregistrer les identifiants").click()
+    assert page.get_by_text("Adresse invalide").is_visible()
+    screenshot(page, "supplier-sushi-error")
+    axe_check(page, "a supplier's SUSHI page with an error")
+    page.set_viewport_size({"width": 375, "height": 740})
+    axe_check(page, "the same on a phone")
