@@ -94,11 +94,23 @@ def count_cards(session: Session, person_id: int | None) -> int:
 
 # -- the identity suppliers see --------------------------------------------------------------
 def subject_uid(runtime, view, sector: str) -> str:
-    """The ``uid`` whose pairwise identifier the card ``view`` (a ``PatronView``) gives at ``sector``."""
-    if view.person is None:
+    """The ``uid`` whose pairwise identifier the card ``view`` gives at ``sector``.
+
+    ``view``: a ``PatronView`` (the decision's), or a ``Patron`` row (the CLI, the admin preview).
+    """
+    person = person_of(view)
+    if person is None:
         return view.uid
     with runtime.db.session() as session:
-        return subject_uid_in(session, view.person, sector) or view.uid
+        return subject_uid_in(session, person, sector) or view.uid
+
+
+def person_of(view) -> int | None:
+    """The person a card belongs to, from a ``PatronView`` or a ``Patron`` row (None: a card alone)."""
+    if hasattr(view, "person"):
+        return view.person
+    link = getattr(view, "person_card", None)
+    return link.person_id if link is not None else None
 
 
 def subject_for_uid(runtime, uid: str, sector: str) -> str:

@@ -30,7 +30,7 @@ def admin_site(make_app, smtp_sink, tmp_path, tmp_path_factory, serve_app):
 def test_admin_sends_a_failed_e_mail_again(admin_site, page, screenshot, axe_check):
     app, url = admin_site
     page.goto(f"{url}/staff/login")
-    page.get_by_label("Adresse électronique").fill(ADMIN[0])
+    page.get_by_label("Adresse e-mail").fill(ADMIN[0])
     page.get_by_label("Mot de passe").fill(ADMIN[1])
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url(f"{url}/staff/login/enrol")

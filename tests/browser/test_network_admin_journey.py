@@ -21,7 +21,7 @@ def admin_site(make_app, smtp_sink, tmp_path, tmp_path_factory, serve_app, sip2_
 
 def login_admin(page, url) -> str:
     page.goto(f"{url}/staff/login")
-    page.get_by_label("Adresse électronique").fill(ADMIN[0])
+    page.get_by_label("Adresse e-mail").fill(ADMIN[0])
     page.get_by_label("Mot de passe").fill(ADMIN[1])
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url(f"{url}/staff/login/enrol")
@@ -101,7 +101,7 @@ def test_totp_qr_code_decodes_to_the_otpauth_uri(admin_site, page, screenshot):
 
     app, url = admin_site
     page.goto(f"{url}/staff/login")
-    page.get_by_label("Adresse électronique").fill(ADMIN[0])
+    page.get_by_label("Adresse e-mail").fill(ADMIN[0])
     page.get_by_label("Mot de passe").fill(ADMIN[1])
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url(f"{url}/staff/login/enrol")
@@ -134,7 +134,7 @@ def test_admin_invites_a_referent_who_sets_a_password_and_validates_a_registrati
     page.get_by_role("link", name="Comptes").click()
     page.wait_for_url(f"{url}/staff/accounts")
     axe_check(page, "staff accounts")
-    page.get_by_label("Adresse électronique").fill("nouvelle.referente@vire.example.org")
+    page.get_by_label("Adresse e-mail").fill("nouvelle.referente@vire.example.org")
     page.get_by_label("Rôle").select_option("referent")
     page.get_by_label("Périmètre").select_option(f"library:{VIRE_LIB}")
     page.get_by_role("button", name="Envoyer l'invitation").click()
@@ -142,7 +142,7 @@ def test_admin_invites_a_referent_who_sets_a_password_and_validates_a_registrati
     assert page.get_by_text("Invitation envoyée à nouvelle.referente@vire.example.org").is_visible()
     assert "invité (lien valable" in page.locator("table").inner_text()
     screenshot(page, "2-invited")
-    page.get_by_label("Adresse électronique").fill("referent@vire.example.org")
+    page.get_by_label("Adresse e-mail").fill("referent@vire.example.org")
     page.get_by_role("button", name="Envoyer l'invitation").click()
     assert page.locator("#email-error").inner_text() == "Un compte actif existe déjà pour cette adresse."
     axe_check(page, "invitation refused")
@@ -157,7 +157,7 @@ def test_admin_invites_a_referent_who_sets_a_password_and_validates_a_registrati
     page.get_by_role("button", name="Enregistrer le mot de passe").click()
     page.wait_for_url(f"{url}/staff/login")
     screenshot(page, "3-password-chosen")
-    page.get_by_label("Adresse électronique").fill("nouvelle.referente@vire.example.org")
+    page.get_by_label("Adresse e-mail").fill("nouvelle.referente@vire.example.org")
     page.get_by_label("Mot de passe").fill("une phrase de passe solide")
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url(f"{url}/staff/")

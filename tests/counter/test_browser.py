@@ -18,7 +18,7 @@ def test_the_counter_table_is_accessible(stats_app, serve_app, page, screenshot,
     stats_app.config["TESTING"] = False
     url = serve_app(stats_app)
     page.goto(f"{url}/staff/login")
-    page.get_by_label("Adresse électronique").fill(statskit.REFERENT)
+    page.get_by_label("Adresse e-mail").fill(statskit.REFERENT)
     page.get_by_label("Mot de passe").fill(REFERENT_PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url(f"{url}/staff/")

@@ -32,6 +32,4 @@ def accessibility():
 @bp.get("/favicon.ico")
 def favicon():
     """Browsers ask for /favicon.ico before reading the page's icon link: the same icon."""
-    response = redirect(url_for("static", filename="favicon.svg"), 301)
-    response.headers["Cache-Control"] = "public, max-age=86400"
-    return response
+    return redirect(url_for("static", filename="favicon.svg"), 301)

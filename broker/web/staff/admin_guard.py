@@ -39,7 +39,7 @@ FIELD_MESSAGES = {
     "end_in_past": _l("Une convention ne peut pas prendre fin dans le passé (nous sommes le %(today)s)."),
     "end_after_end": _l("Cette date est après la fin prévue (%(current)s) : enregistrez plutôt un avenant."),
     "bad_note": _l("Référence trop longue (500 caractères au plus) ou caractères non permis."),
-    "bad_email": _l("Adresse électronique invalide."),
+    "bad_email": _l("Adresse e-mail invalide."),
     "already_active": _l("Un compte actif existe déjà pour cette adresse."),
     "inactive": _l("Ce compte est désactivé : réactivez-le plutôt que de l'inviter à nouveau."),
     "bad_role": _l("Choisissez référent ou administrateur."),

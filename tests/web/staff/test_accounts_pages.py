@@ -57,7 +57,7 @@ def test_bad_invitations_are_shown_beside_the_field(staff_app):
     cases = [({"email": REFERENT[0], "role": "referent", "scope": f"library:{VIRE_LIB}"}, "email-error",
               "Un compte actif existe déjà"),
              ({"email": "pas-une-adresse", "role": "referent", "scope": f"library:{VIRE_LIB}"}, "email-error",
-              "Adresse électronique invalide"),
+              "Adresse e-mail invalide"),
              ({"email": "x@example.org", "role": "admin", "scope": "network:caen-la-mer"}, "scope-error",
               "que vous administrez"),
              ({"email": "x@example.org", "role": "admin", "scope": f"library:{VIRE_LIB}"}, "scope-error",
