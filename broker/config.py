@@ -18,6 +18,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
+from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
@@ -92,8 +93,9 @@ class Settings:
     smtp_starttls: bool = _doc("Deprecated: true means smtp_tls = \"starttls\".", False)
     smtp_username: str = _doc("SMTP user name, if the server needs one (sent only over verified TLS).", "")
     smtp_password: str = _doc("SMTP password, if the server needs one.", "")
-    smtp_sender: str = _doc("From address of the e-mails.", "Sésame <no-reply@localhost>")
+    smtp_sender: str = _doc("Deprecated: the address of mail_from, used when mail_from is empty.", "Sésame <no-reply@localhost>")
     smtp_timeout: int = _doc("Seconds to wait for the SMTP server at each step.", 10)
+    mail_from: str = _doc("Sender of the e-mails (\"Sésame <no-reply@bibliotheques.example.org>\" or a bare address). An e-mail about a network is sent in the network's name (its branding name) from this address; empty: smtp_sender.", "")
     mail_send_at_once: bool = _doc("Try each e-mail right after the change that causes it is committed, in the same process (a failure is retried from the outbox); false leaves all sending to the mail worker or `broker mail send-pending`.", True)
     mail_max_attempts: int = _doc("Attempts before an e-mail is marked failed and shown to the network admins.", 24)
     mail_retry_seconds: int = _doc("Wait before the first retry of an e-mail; doubled at each attempt up to mail_retry_max_seconds.", 60)
@@ -121,6 +123,11 @@ class Settings:
     def __post_init__(self) -> None:
         if not self.secret_keys:  # secret_key alone is a one-key list
             object.__setattr__(self, "secret_keys", (self.secret_key,))
+
+    @property
+    def effective_mail_from(self) -> str:
+        """The sender of the e-mails: mail_from, else the deprecated smtp_sender."""
+        return self.mail_from or self.smtp_sender
 
     @property
     def secure_cookies(self) -> bool:
@@ -292,6 +299,9 @@ def _validate_mail(s: Settings) -> None:
             raise ConfigError("smtp_ca_file", f"cannot read {path}: {exc.strerror}") from None
     if s.smtp_host and s.smtp_username and s.effective_smtp_tls == "none":
         raise ConfigError("smtp_username", "SMTP credentials are only sent over verified TLS: set smtp_tls to starttls or tls")
+    if "@" not in parseaddr(s.effective_mail_from)[1]:
+        setting = "mail_from" if s.mail_from else "smtp_sender"
+        raise ConfigError(setting, f"expected an e-mail address (\"Name <address@example.org>\"), got {s.effective_mail_from!r}")
     if not 1 <= s.smtp_timeout <= 300:
         raise ConfigError("smtp_timeout", "expected 1 to 300 seconds")
     if not 1 <= s.mail_max_attempts <= 1000:

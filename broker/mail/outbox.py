@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from ..clock import utcnow
 from ..db.mail_models import OutboxMessage
+from ..db.models import Network
 from ..metrics import MAIL_ATTEMPTS
 from .smtp import Connection, SendError, build_message
 
@@ -129,6 +130,17 @@ def _finish(db, settings, row: OutboxMessage, token: str, now: datetime, error: 
     return outcome
 
 
+def _network_name(db, network_id: int | None) -> str:
+    """The name a network's e-mails are sent in (its branding name, else its name); "" for none."""
+    if network_id is None:
+        return ""
+    with db.session() as s:
+        network = s.get(Network, network_id)
+        if network is None:
+            return ""
+        return str((network.branding or {}).get("name") or network.name or "")
+
+
 def _send(runtime, ids: Iterable[int] | None, clock: Clock, limit: int) -> Report:
     """Claim and send these messages (None: the due ones, at most ``limit``); the counts of what happened."""
     settings = runtime.settings
@@ -138,6 +150,7 @@ def _send(runtime, ids: Iterable[int] | None, clock: Clock, limit: int) -> Repor
         token = _token()
         candidates = list(ids) if ids is not None else _due_ids(db, clock(), limit)
         conn = Connection(settings)
+        names: dict[int | None, str] = {}  # each network's name, looked up once per run
         try:
             for message_id in candidates:
                 now = clock()
@@ -146,9 +159,12 @@ def _send(runtime, ids: Iterable[int] | None, clock: Clock, limit: int) -> Repor
                     report.skipped += 1
                     continue
                 error = None
+                if row.network_id not in names:
+                    names[row.network_id] = _network_name(db, row.network_id)
                 try:
                     message = build_message(settings, to=row.recipient, subject=row.subject, body=row.body,
-                                            message_id=row.message_id, created_at=row.created_at)
+                                            message_id=row.message_id, created_at=row.created_at,
+                                            network_name=names[row.network_id])
                 except (ValueError, TypeError) as exc:  # e.g. a malformed address: no attempt can help
                     error = SendError(f"the message cannot be written: {type(exc).__name__}", connection=False,
                                       permanent=True)

@@ -14,7 +14,8 @@ import smtplib
 import socket
 import ssl
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.headerregistry import Address
+from email.utils import format_datetime, parseaddr
 
 from ..clock import as_utc
 from ..errors import ConfigError
@@ -70,7 +71,7 @@ def describe(exc: BaseException, settings) -> SendError:
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return SendError(f"authentication refused: {_reply(exc, settings)}", setting="smtp_username")
     if isinstance(exc, smtplib.SMTPSenderRefused):
-        return SendError(f"sender refused: {_reply(exc, settings)}", setting="smtp_sender")
+        return SendError(f"sender refused: {_reply(exc, settings)}", setting="mail_from")
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
         replies = "; ".join(scrub(f"{code} {msg.decode('utf-8', 'replace') if isinstance(msg, bytes) else msg}", settings)
@@ -159,9 +160,18 @@ class Connection:
         self.smtp = None
 
 
-def build_message(settings, *, to: str, subject: str, body: str, message_id: str, created_at) -> EmailMessage:
+def sender(settings, network_name: str = "") -> str:
+    """The From header: ``mail_from``, in ``network_name``'s name when the message concerns a network."""
+    configured = settings.effective_mail_from
+    if not network_name:
+        return configured
+    return str(Address(display_name=network_name, addr_spec=parseaddr(configured)[1]))
+
+
+def build_message(settings, *, to: str, subject: str, body: str, message_id: str, created_at,
+                  network_name: str = "") -> EmailMessage:
     msg = EmailMessage()
-    msg["From"] = settings.smtp_sender
+    msg["From"] = sender(settings, network_name)
     msg["To"] = to
     msg["Subject"] = subject
     msg["Date"] = format_datetime(as_utc(created_at))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from ..domain.memberships import MembershipState, Transition
-from ..mail import queue
-from . import memberships, patrons
+from .. import wording
+from . import memberships, notifications, patrons
 from .access import load_patron
 
 
@@ -26,9 +26,11 @@ def close_account(runtime, session: Session, uid: str) -> bool:
                            reason="closed by the patron")
     patrons.erase(patron)
     session.flush()
-    queue(runtime, session, email,
-          "Votre compte est fermé / Your account is closed",
-          f"Bonjour,\n\nVotre compte Sésame auprès de {lib.name} est fermé et vos données personnelles "
-          "sont effacées.\n\nHello,\n\nYour Sésame account is closed and your personal data erased.\n",
-          library=lib)
+    when_fr, when_en = notifications.when(runtime, "fr"), notifications.when(runtime, "en")
+    notifications.send(runtime, session, email, lib, "Votre compte est fermé / Your account is closed",
+                       f"Bonjour,\n\nVotre compte {notifications.network_name(lib)} auprès "
+                       f"{wording.of(lib.name)} est fermé et vos données personnelles sont effacées "
+                       f"(le {when_fr}). Pour vous inscrire à nouveau : {notifications.portal_link(runtime, lib)}"
+                       f"\n\nHello,\n\nYour account with {lib.name} is closed and your personal data erased "
+                       f"({when_en}). To register again: {notifications.portal_link(runtime, lib)}")
     return True
