@@ -98,14 +98,14 @@ def subject_uid(runtime, view, sector: str) -> str:
 
     ``view``: a ``PatronView`` (the decision's), or a ``Patron`` row (the CLI, the admin preview).
     """
-    person = person_of(view)
+    person = _person_of_view(view)
     if person is None:
         return view.uid
     with runtime.db.session() as session:
         return subject_uid_in(session, person, sector) or view.uid
 
 
-def person_of(view) -> int | None:
+def _person_of_view(view) -> int | None:
     """The person a card belongs to, from a ``PatronView`` or a ``Patron`` row (None: a card alone)."""
     if hasattr(view, "person"):
         return view.person
