@@ -7,6 +7,7 @@ emulator; screenshots go to tests/artifacts/ and every page passes the axe-core 
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from web.staff.staffkit import (
     BAYEUX, REFERENT, app_from_template, membership_id, shared_template, state_of,
@@ -43,6 +44,8 @@ def test_referent_validates_a_registration_and_suspends_a_member(referent_site, 
 
     page.get_by_role("link", name="File d'attente – Médiathèque Les 7 Lieux").click()
     page.wait_for_url(f"{url}/staff/libraries/{BAYEUX}/queue")
+    # the page comes at once; the card's SIGB check arrives after, the progress said aloud
+    expect(page.locator("#sigb-progress")).to_have_text("Vérification dans le SIGB terminée : 1 carte(s).")
     row = page.locator(f"#m{pending}")
     assert "Numéro de carte non conservé" in row.inner_text()
     row.get_by_label("Numéro de carte (se terminant par 0025)").fill("29001000000025")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -15,7 +15,7 @@ from . import bp
 from .guard import STATE_LABELS, staff_next, staff_view
 
 PAGE = 50
-QUEUE_PAGE = 25  # each row asks the SIGB (cached), so the queue pages are shorter
+QUEUE_PAGE = 25  # each row may ask the SIGB (cached), so the queue pages are shorter
 DONE = {
     Transition.APPROVE: lambda: _("Inscription validée : l'usager est prévenu par e-mail."),
     Transition.REFUSE: lambda: _("Inscription refusée : l'usager est prévenu par e-mail."),
@@ -67,8 +67,13 @@ def _render_queue(rt, db, user, lib, typed: dict[int, staff_desk.SigbView] | Non
                   errors: dict[str, str] | None = None):
     page = page_number()
     rows, total = staff_desk.page_of(db, lib, "pending", limit=QUEUE_PAGE, offset=(page - 1) * QUEUE_PAGE)
-    typed = typed or {}
-    sigb = {m.id: typed.get(m.id) or staff_desk.lookup_pending(rt, db, lib, m) for m in rows}
+    sigb = dict(typed or {})
+    # the page comes at once; each card's SIGB check follows (queue.js asks queue_sigb for each),
+    # or, without a script, for the cards asked with ?check=<id> or ?check=all
+    check = request.args.get("check", "")
+    for m in rows:
+        if m.id not in sigb and (check == "all" or check == str(m.id)):
+            sigb[m.id] = staff_desk.lookup_pending(rt, db, lib, m)
     return render_template("staff/queue.html", lib=lib, rows=rows, total=total, sigb=sigb, page=page,
                            pages=max(1, -(-total // QUEUE_PAGE)), errors=errors or {}), status
 
@@ -78,6 +83,19 @@ def _render_queue(rt, db, user, lib, typed: dict[int, staff_desk.SigbView] | Non
 def queue(rt, db, user, code):
     lib = staff_desk.library_for(rt, db, user, code, "queue.view")
     return _render_queue(rt, db, user, lib)
+
+
+@bp.get("/libraries/<code>/queue/<int:membership_id>/sigb")
+@staff_view
+def queue_sigb(rt, db, user, code, membership_id):
+    """One pending card's SIGB check, as JSON: its status and the HTML of its column (for queue.js)."""
+    lib = staff_desk.library_for(rt, db, user, code, "queue.view")
+    membership = staff_desk.membership_for(rt, db, user, membership_id, "queue.view")
+    if membership.library_id != lib.id or membership.state != "pending":
+        raise NotFound(_("Cette inscription n'est pas en attente dans cette bibliothèque."))
+    view = staff_desk.lookup_pending(rt, db, lib, membership)
+    html = render_template("staff/_queue_sigb.html", lib=lib, m=membership, p=membership.patron, view=view)
+    return jsonify({"status": view.status, "html": html}), 200, {"Cache-Control": "no-store"}
 
 
 @bp.post("/libraries/<code>/queue/lookup")

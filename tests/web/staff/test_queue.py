@@ -26,19 +26,50 @@ def test_queue_shows_what_the_sigb_knows_from_the_kept_card(staff_app, staff_cli
         stored = s.get(PendingCard, mid).card_encrypted
     assert b"V0002" not in stored  # encrypted at rest
     as_staff(staff_app, staff_client, VIRE)
+    # the page comes at once, the SIGB not asked yet: a link checks the card, queue.js asks for each
     page = staff_client.get(f"/staff/libraries/{VIRE_LIB}/queue").get_data(as_text=True)
-    assert "Carte valide" in page
-    assert "Thomas Garnier" in page and "né(e) en 1993" in page
-    assert "V0002" not in page  # only the hint is shown
+    assert "Carte valide" not in page and "Pas encore vérifiée dans le SIGB." in page
+    assert f'data-sigb-url="/staff/libraries/{VIRE_LIB}/queue/{mid}/sigb"' in page
+    assert f'href="/staff/libraries/{VIRE_LIB}/queue?page=1&amp;check={mid}#m{mid}"' in page
+    assert 'id="sigb-progress"' in page and 'aria-live="polite"' in page
+    assert '<script src="/static/queue.js" defer></script>' in page
     assert 'id="select-' in page and "Inclure dans la validation groupée" in page
+    # without a script: the card's link, or the whole page's
+    for check in (str(mid), "all"):
+        page = staff_client.get(f"/staff/libraries/{VIRE_LIB}/queue?check={check}").get_data(as_text=True)
+        assert "Carte valide" in page
+        assert "Thomas Garnier" in page and "né(e) en 1993" in page
+        assert "V0002" not in page  # only the hint is shown
+        assert f'data-sigb-url="/staff/libraries/{VIRE_LIB}/queue/{mid}/sigb"' not in page
+    # with the script: the card's column as JSON
+    r = staff_client.get(f"/staff/libraries/{VIRE_LIB}/queue/{mid}/sigb")
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
+    answer = r.get_json()
+    assert answer["status"] == "found"
+    assert "Carte valide" in answer["html"] and "Thomas Garnier" in answer["html"] and "né(e) en 1993" in answer["html"]
+    assert "V0002" not in answer["html"]
+
+
+def test_sigb_check_of_a_card_outside_the_queue_or_the_scope_is_refused(staff_app, staff_client):
+    mid = membership_id(staff_app, VIRE_LIB, "V0002")
+    as_staff(staff_app, staff_client, REFERENT)  # Bayeux's referent
+    assert staff_client.get(f"/staff/libraries/{VIRE_LIB}/queue/{mid}/sigb").status_code in (403, 404)
+    as_staff(staff_app, staff_client, VIRE)
+    assert staff_client.get(f"/staff/libraries/{BAYEUX}/queue/{mid}/sigb").status_code in (403, 404)
+    active = membership_id(staff_app, VIRE_LIB, "V0001")
+    r = staff_client.get(f"/staff/libraries/{VIRE_LIB}/queue/{active}/sigb")
+    assert r.status_code == 404
+    assert staff_client.get(f"/staff/libraries/{VIRE_LIB}/queue/x/sigb").status_code == 404
 
 
 def test_imported_registration_is_looked_up_with_a_typed_card_over_sip2(staff_app, staff_client):
     mid = membership_id(staff_app, BAYEUX, "29001000000025")
     as_staff(staff_app, staff_client, REFERENT)
-    page = staff_client.get(f"/staff/libraries/{BAYEUX}/queue").get_data(as_text=True)
+    page = staff_client.get(f"/staff/libraries/{BAYEUX}/queue?check=all").get_data(as_text=True)
     assert "Numéro de carte non conservé" in page
     assert 'name="card"' in page
+    answer = staff_client.get(f"/staff/libraries/{BAYEUX}/queue/{mid}/sigb").get_json()
+    assert answer["status"] == "no_card" and 'name="card"' in answer["html"]
     r = post(staff_client, f"/staff/libraries/{BAYEUX}/queue/lookup", {"membership": mid, "card": "29001000000025"})
     assert r.status_code == 200
     page = r.get_data(as_text=True)
