@@ -111,4 +111,10 @@ def test_queue_survives_a_misconfigured_connector(staff_app):
     client = staff_app.test_client()
     as_staff(staff_app, client, VIRE)
     r = client.get(f"/staff/libraries/{VIRE_LIB}/queue")
+    assert r.status_code == 200  # the page itself asks no SIGB
+    r = client.get(f"/staff/libraries/{VIRE_LIB}/queue?check=all")
     assert r.status_code == 200 and "SIGB injoignable" in r.get_data(as_text=True)
+    mid = membership_id(staff_app, VIRE_LIB, "V0002")
+    r = client.get(f"/staff/libraries/{VIRE_LIB}/queue/{mid}/sigb")
+    assert r.status_code == 200 and r.get_json()["status"] == "unavailable"
+    assert "SIGB injoignable" in r.get_json()["html"]
