@@ -11,6 +11,7 @@ import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from web.staff.staffkit import ADMIN, REFERENT
 
@@ -29,10 +30,27 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 EXAMPLES = int(os.environ.get("BROKER_TEST_FUZZ_EXAMPLES", "12"))
 
 
+def _known_values(app) -> dict[str, list]:
+    """Path parameter values that exist in the demo network, so generated requests also reach past the 404."""
+    from sqlalchemy import select
+
+    from broker.db.models import Library, Membership, Network, Partner, StaffUser, Supplier
+
+    with app.extensions["broker"].db.session() as s:
+        return {
+            "code": list(s.scalars(select(Library.code))),
+            "slug": [*s.scalars(select(Network.slug)), *s.scalars(select(Supplier.slug)),
+                     *s.scalars(select(Partner.slug))],
+            "membership_id": list(s.scalars(select(Membership.id).limit(20))),
+            "email": list(s.scalars(select(StaffUser.email))),
+        }
+
+
 def _fuzz(app, token: str) -> list[str]:
     """Run every operation of the served document; returns the failures, one line each."""
     from schemathesis.core.failures import FailureGroup
 
+    known = {name: values for name, values in _known_values(app).items() if values}
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     failures: list[str] = []
     for result in schema.get_all_operations():
@@ -40,8 +58,11 @@ def _fuzz(app, token: str) -> list[str]:
 
         @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))
-        @given(case=operation.as_strategy())
-        def run(case):
+        @given(case=operation.as_strategy(), data=st.data())
+        def run(case, data):
+            for name in list(case.path_parameters or {}):
+                if name in known and data.draw(st.booleans()):
+                    case.path_parameters[name] = data.draw(st.sampled_from(known[name]))
             response = case.call(headers={"Authorization": f"Bearer {token}"})
             case.validate_response(response, checks=CHECKS)
 
