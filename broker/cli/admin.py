@@ -267,9 +267,14 @@ def suppliers_add(runtime, session, slug, name, networks_, category, description
 
 
 def supplier_row(s) -> dict:
-    return {"slug": s.slug, "name": s.name, "category": s.category, "protocol": s.protocol,
-            "networks": ",".join(n.slug for n in s.networks), "release": ",".join(s.release or []),
-            "entity_id": s.saml_entity_id or "", "client_id": s.oidc_client_id or ""}
+    row = {"slug": s.slug, "name": s.name, "category": s.category, "protocol": s.protocol,
+           "networks": ",".join(n.slug for n in s.networks), "release": ",".join(s.release or []),
+           "entity_id": s.saml_entity_id or "", "client_id": s.oidc_client_id or ""}
+    if s.protocol == "saml":
+        from ..providers.saml.registry import encryption_of
+
+        row.update(encryption_of(s))
+    return row
 
 
 @suppliers.command("list")

@@ -1,4 +1,9 @@
-"""Assertion encryption for suppliers that ask for it: AES-256-GCM, key sent with RSA-OAEP.
+"""Assertion encryption for suppliers that ask for it: AES-GCM, key sent with RSA-OAEP.
+
+The data algorithm follows the ``md:EncryptionMethod`` the supplier lists in
+its metadata: AES-256-GCM by default (also when it lists none), AES-CBC only
+for a supplier whose metadata list CBC and no GCM (such a supplier is
+flagged, see :func:`cbc_only`).
 
 The content key is fresh per assertion and wrapped with the supplier's
 encryption certificate from its metadata; only the supplier can read the
@@ -17,6 +22,40 @@ from .signing import _cert_key
 
 
 _local = threading.local()
+
+AES128_CBC = "http://www.w3.org/2001/04/xmlenc#aes128-cbc"
+AES192_CBC = "http://www.w3.org/2001/04/xmlenc#aes192-cbc"
+AES256_CBC = "http://www.w3.org/2001/04/xmlenc#aes256-cbc"
+AES128_GCM = "http://www.w3.org/2009/xmlenc11#aes128-gcm"
+AES192_GCM = "http://www.w3.org/2009/xmlenc11#aes192-gcm"
+AES256_GCM = "http://www.w3.org/2009/xmlenc11#aes256-gcm"
+#: data encryption algorithms Sésame can use, best first: (xmlsec transform, key bits)
+DATA_ALGORITHMS = {
+    AES256_GCM: (xmlsec.constants.TransformAes256Gcm, 256),
+    AES128_GCM: (xmlsec.constants.TransformAes128Gcm, 128),
+    AES192_GCM: (xmlsec.constants.TransformAes192Gcm, 192),
+    AES256_CBC: (xmlsec.constants.TransformAes256Cbc, 256),
+    AES128_CBC: (xmlsec.constants.TransformAes128Cbc, 128),
+    AES192_CBC: (xmlsec.constants.TransformAes192Cbc, 192),
+}
+DEFAULT_ALGORITHM = AES256_GCM
+
+
+def choose_algorithm(listed: tuple[str, ...] | list[str]) -> str:
+    """The data algorithm for a supplier listing ``listed`` (its md:EncryptionMethod URIs).
+
+    The best one both sides know; AES-256-GCM when the supplier lists no data
+    algorithm Sésame knows (metadata often list only the key transport).
+    """
+    for algorithm in DATA_ALGORITHMS:
+        if algorithm in listed:
+            return algorithm
+    return DEFAULT_ALGORITHM
+
+
+def cbc_only(listed: tuple[str, ...] | list[str]) -> bool:
+    """True when the supplier's metadata leave only AES-CBC (malleable without the response signature)."""
+    return choose_algorithm(listed).endswith("-cbc")
 
 
 def _manager_for(certificate_pem: str) -> xmlsec.KeysManager:
@@ -38,16 +77,18 @@ def _manager_for(certificate_pem: str) -> xmlsec.KeysManager:
     return manager
 
 
-def encrypt_assertion(assertion: etree._Element, certificate_pem: str) -> etree._Element:
+def encrypt_assertion(assertion: etree._Element, certificate_pem: str,
+                      algorithm: str = DEFAULT_ALGORITHM) -> etree._Element:
     """Replace ``assertion`` (inside its Response) by an ``EncryptedAssertion``; returns the new element."""
+    transform, bits = DATA_ALGORITHMS[algorithm]
     template = xmlsec.template.encrypted_data_create(
-        assertion, xmlsec.constants.TransformAes256Gcm, type=xmlsec.constants.TypeEncElement, ns="xenc")
+        assertion, transform, type=xmlsec.constants.TypeEncElement, ns="xenc")
     xmlsec.template.encrypted_data_ensure_cipher_value(template)
     key_info = xmlsec.template.encrypted_data_ensure_key_info(template, ns="ds")
     encrypted_key = xmlsec.template.add_encrypted_key(key_info, xmlsec.constants.TransformRsaOaep)
     xmlsec.template.encrypted_data_ensure_cipher_value(encrypted_key)
     ctx = xmlsec.EncryptionContext(_manager_for(certificate_pem))
-    ctx.key = xmlsec.Key.generate(xmlsec.constants.KeyDataAes, 256, xmlsec.constants.KeyDataTypeSession)
+    ctx.key = xmlsec.Key.generate(xmlsec.constants.KeyDataAes, bits, xmlsec.constants.KeyDataTypeSession)
     encrypted = ctx.encrypt_xml(template, assertion)  # takes the assertion's place in the tree
     wrapper = etree.Element(f"{{{SAML}}}EncryptedAssertion", nsmap={"saml": SAML})
     encrypted.addprevious(wrapper)

@@ -1,5 +1,9 @@
 """Sésame's own IdP metadata: entity ID, keys (current, next and previous), endpoints, scopes.
 
+Also what a federation asks of an IdP: ``mdui:UIInfo`` (display name,
+description, information and privacy URLs, logo, in French and English),
+``md:Organization`` and the technical and support ``md:ContactPerson``.
+
 Built once per process and key set, rebuilt hourly so that ``validUntil``
 keeps moving; signed with the current signing key when ``saml_sign_metadata``.
 """
@@ -22,6 +26,9 @@ from .names import BINDING_POST, BINDING_REDIRECT, DS, MD, NAMEID_PERSISTENT, NA
 from .signing import sign
 
 SHIBMD = "urn:mace:shibboleth:metadata:1.0"
+MDUI = "urn:oasis:names:tc:SAML:metadata:ui"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+LANGUAGES = ("fr", "en")
 CACHE_DURATION = "PT6H"
 _REBUILD_AFTER = 3600
 _lock = threading.Lock()
@@ -46,6 +53,41 @@ def _key_descriptor(parent: etree._Element, use: str, certificate_b64: str, kid:
         etree.SubElement(kd, f"{{{MD}}}EncryptionMethod", Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p")
 
 
+def _ui_info(parent: etree._Element, settings: Any) -> None:
+    base = settings.base_url.rstrip("/")
+    ui = etree.SubElement(parent, f"{{{MDUI}}}UIInfo")
+    for tag, texts in (("DisplayName", (settings.saml_display_name_fr, settings.saml_display_name_en)),
+                       ("Description", (settings.saml_description_fr, settings.saml_description_en))):
+        for lang, text in zip(LANGUAGES, texts):
+            if text:
+                etree.SubElement(ui, f"{{{MDUI}}}{tag}", {XML_LANG: lang}).text = text
+    logo = etree.SubElement(ui, f"{{{MDUI}}}Logo", height=str(settings.saml_logo_height),
+                            width=str(settings.saml_logo_width))
+    logo.text = settings.saml_logo_url or f"{base}/static/favicon.svg"
+    for tag, url in (("InformationURL", settings.saml_information_url or f"{base}/"),
+                     ("PrivacyStatementURL", settings.saml_privacy_url or f"{base}/privacy")):
+        for lang in LANGUAGES:
+            etree.SubElement(ui, f"{{{MDUI}}}{tag}", {XML_LANG: lang}).text = url
+
+
+def _organization(root: etree._Element, settings: Any) -> None:
+    name = settings.saml_organization_name or "Sésame"
+    url = settings.saml_organization_url or f"{settings.base_url.rstrip('/')}/"
+    org = etree.SubElement(root, f"{{{MD}}}Organization")
+    for tag, value in (("OrganizationName", name), ("OrganizationDisplayName", name), ("OrganizationURL", url)):
+        for lang in LANGUAGES:
+            etree.SubElement(org, f"{{{MD}}}{tag}", {XML_LANG: lang}).text = value
+    for kind, person, email in (
+            ("technical", settings.saml_technical_contact_name, settings.saml_technical_contact_email),
+            ("support", settings.saml_support_contact_name, settings.saml_support_contact_email)):
+        if not email:
+            continue
+        contact = etree.SubElement(root, f"{{{MD}}}ContactPerson", contactType=kind)
+        etree.SubElement(contact, f"{{{MD}}}GivenName").text = person or name
+        etree.SubElement(contact, f"{{{MD}}}EmailAddress").text = (
+            email if email.startswith("mailto:") else f"mailto:{email}")
+
+
 def build(runtime: Any, scopes: list[str]) -> bytes:
     """The metadata document, signed when the settings say so."""
     keys = KeyStore(runtime)
@@ -54,16 +96,16 @@ def build(runtime: Any, scopes: list[str]) -> bytes:
     now = utcnow()
     valid_until = now + timedelta(days=runtime.settings.saml_metadata_valid_days)
     root = etree.Element(
-        f"{{{MD}}}EntityDescriptor", nsmap={"md": MD, "ds": DS, "shibmd": SHIBMD},
+        f"{{{MD}}}EntityDescriptor", nsmap={"md": MD, "ds": DS, "shibmd": SHIBMD, "mdui": MDUI},
         entityID=entity_id(runtime), ID=f"_{secrets.token_hex(16)}",
         validUntil=valid_until.strftime("%Y-%m-%dT%H:%M:%SZ"), cacheDuration=CACHE_DURATION,
     )
     idp = etree.SubElement(root, f"{{{MD}}}IDPSSODescriptor", protocolSupportEnumeration=SAMLP,
                            WantAuthnRequestsSigned="false")
-    if scopes:
-        ext = etree.SubElement(idp, f"{{{MD}}}Extensions")
-        for scope in scopes:
-            etree.SubElement(ext, f"{{{SHIBMD}}}Scope", regexp="false").text = scope
+    ext = etree.SubElement(idp, f"{{{MD}}}Extensions")
+    for scope in scopes:
+        etree.SubElement(ext, f"{{{SHIBMD}}}Scope", regexp="false").text = scope
+    _ui_info(ext, runtime.settings)
     for km in signing:
         _key_descriptor(idp, "signing", km.certificate_b64, km.kid, False)
     for km in encryption:
@@ -76,6 +118,7 @@ def build(runtime: Any, scopes: list[str]) -> bytes:
         etree.SubElement(idp, f"{{{MD}}}NameIDFormat").text = fmt
     for binding in (BINDING_REDIRECT, BINDING_POST):
         etree.SubElement(idp, f"{{{MD}}}SingleSignOnService", Binding=binding, Location=sso)
+    _organization(root, runtime.settings)
     if runtime.settings.saml_sign_metadata:
         sign(root, keys.current("saml-signing"))
     return etree.tostring(root, encoding="utf-8", xml_declaration=True)

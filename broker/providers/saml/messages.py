@@ -17,7 +17,7 @@ from lxml import etree
 from saml2 import saml, samlp
 
 from ...keys import KeyMaterial
-from .encryption import encrypt_assertion
+from .encryption import DEFAULT_ALGORITHM, encrypt_assertion
 from .names import (
     AC_PASSWORD_PROTECTED,
     ATTRNAME_URI,
@@ -80,6 +80,7 @@ class Delivery:
     sign_assertion: bool
     sign_response: bool
     encryption_cert: str | None
+    encryption_algorithm: str = DEFAULT_ALGORITHM
 
 
 _XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -174,7 +175,7 @@ def success_response(idp_entity: str, delivery: Delivery, subject: Subject,
     if delivery.sign_assertion:
         sign(element, signing_key)
     if delivery.encryption_cert:
-        encrypt_assertion(element, delivery.encryption_cert)
+        encrypt_assertion(element, delivery.encryption_cert, delivery.encryption_algorithm)
     if delivery.sign_response or not delivery.sign_assertion:
         sign(root, signing_key)
     return etree.tostring(root, encoding="utf-8")

@@ -28,6 +28,7 @@ from ...services import audit
 from ...services import suppliers as supplier_service
 from .. import registry_cache
 from . import signing, spmeta
+from .encryption import cbc_only, choose_algorithm
 from .names import NAMEID_FORMATS
 from .xmlsafe import MAX_METADATA, SamlInputError, parse
 
@@ -130,7 +131,7 @@ def add_saml(runtime: Any, session: Session, slug: str, *, metadata: str | None 
     taken = session.scalar(select(Supplier).where(Supplier.saml_entity_id == meta.entity_id))
     if taken is not None and taken.slug != slug:
         raise Conflict(f"entity {meta.entity_id} is already registered as supplier '{taken.slug}'")
-    config = {"metadata": data.decode("utf-8"), "metadata_url": url, "metadata_cert": cert, "encrypt": bool(encrypt),
+    config = {**encryption_fields(meta), "metadata": data.decode("utf-8"), "metadata_url": url, "metadata_cert": cert, "encrypt": bool(encrypt),
               "nameid": nameid, "sign": sign, "refreshed_at": utcnow().isoformat(timespec="seconds"),
               "next_refresh": _next_refresh(meta) if url else None}
     existing = session.scalar(select(Supplier).where(Supplier.slug == slug))
@@ -149,6 +150,7 @@ def add_saml(runtime: Any, session: Session, slug: str, *, metadata: str | None 
         raise Conflict(f"supplier '{slug}' already exists with protocol {existing.protocol}")
     audit.record(runtime, session, actor, "supplier.saml", slug, entity_id=meta.entity_id,
                  metadata_url=url, encrypt=bool(encrypt), nameid=nameid)
+    _warn_cbc(slug, meta)
     session.info.setdefault("after_commit", []).append(lambda: registry_cache.invalidate(runtime, "saml"))
     return supplier
 
@@ -176,6 +178,9 @@ def refresh(runtime: Any, session: Session, supplier: Supplier, *, actor: str = 
         return False
     text = data.decode("utf-8")
     changed = text != config.get("metadata")
+    config.update(encryption_fields(meta))
+    if config["cbc_only"] and text != config.get("metadata"):
+        _warn_cbc(supplier.slug, meta)
     config.update(metadata=text, refreshed_at=utcnow().isoformat(timespec="seconds"),
                   next_refresh=_next_refresh(meta), refresh_error="")
     supplier.config = config
@@ -232,13 +237,37 @@ def maybe_refresh_in_background(runtime: Any) -> None:
     threading.Thread(target=work, name="saml-metadata-refresh", daemon=True).start()
 
 
+def encryption_fields(meta: spmeta.SpMetadata) -> dict[str, Any]:
+    """What the metadata say of assertion encryption: the data algorithm used, and whether only CBC is left."""
+    return {"encryption_algorithm": choose_algorithm(meta.encryption_methods),
+            "cbc_only": cbc_only(meta.encryption_methods)}
+
+
+def _warn_cbc(slug: str, meta: spmeta.SpMetadata) -> None:
+    if cbc_only(meta.encryption_methods):
+        log.warning("SAML supplier %s (%s) lists only AES-CBC for encryption: its encrypted assertions use %s, "
+                    "which only the response signature protects; ask the supplier to support AES-GCM",
+                    slug, meta.entity_id, choose_algorithm(meta.encryption_methods))
+
+
+def encryption_of(supplier: Supplier) -> dict[str, Any]:
+    """``encryption_fields`` of a SAML supplier: from its config, else from its stored metadata."""
+    config = supplier.config or {}
+    if "cbc_only" in config:
+        return {"encryption_algorithm": config.get("encryption_algorithm", ""), "cbc_only": bool(config["cbc_only"])}
+    try:
+        return encryption_fields(spmeta.read((config.get("metadata") or "").encode(), supplier.saml_entity_id))
+    except (InvalidInput, SamlInputError):
+        return {"encryption_algorithm": "", "cbc_only": False}
+
+
 def describe(supplier: Supplier) -> dict[str, Any]:
     config = supplier.config or {}
     row = {"slug": supplier.slug, "name": supplier.name, "entity_id": supplier.saml_entity_id or "",
            "networks": ",".join(n.slug for n in supplier.networks), "release": ",".join(supplier.release or []),
            "nameid": config.get("nameid", "persistent"), "encrypt": bool(config.get("encrypt")),
            "sign": config.get("sign", "response"), "metadata_url": config.get("metadata_url", ""),
-           "refreshed_at": config.get("refreshed_at", "")}
+           "refreshed_at": config.get("refreshed_at", ""), **encryption_of(supplier)}
     if config.get("refresh_error"):
         row["refresh_error"] = config["refresh_error"]
     return row

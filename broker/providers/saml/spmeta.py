@@ -52,6 +52,8 @@ class SpMetadata:
     cache_duration: int | None = None
     #: what the SP asks of the SAML subject-id profile: pairwise-id, subject-id, any, none or None
     subject_id_req: str | None = None
+    #: the md:EncryptionMethod algorithms of its encryption keys, in document order
+    encryption_methods: tuple[str, ...] = ()
 
     def default_acs(self) -> Endpoint:
         """The ACS to use when the request names none: isDefault, else the lowest index, else the first."""
@@ -190,9 +192,11 @@ def from_element(entity: etree._Element, root: etree._Element | None = None) -> 
             _check_url(response, f"metadata of {entity_id}: SingleLogoutService ResponseLocation")
         slo.append(Endpoint(binding, location, response_location=response))
 
-    signing, encryption = [], []
+    signing, encryption, methods = [], [], []
     for kd in sp.findall(f"{{{MD}}}KeyDescriptor"):
         use = kd.get("use", "")
+        if use in ("", "encryption"):
+            methods.extend((m.get("Algorithm") or "").strip()[:200] for m in kd.findall(f"{{{MD}}}EncryptionMethod"))
         for cert_el in kd.iter(f"{{{DS}}}X509Certificate"):
             pem = certificate_pem(text_of(cert_el), f"metadata of {entity_id}: KeyDescriptor")
             if use in ("", "signing"):
@@ -215,6 +219,7 @@ def from_element(entity: etree._Element, root: etree._Element | None = None) -> 
         nameid_formats=formats,
         valid_until=valid_until,
         subject_id_req=subject_req,
+        encryption_methods=tuple(dict.fromkeys(m for m in methods if m)),
         cache_duration=_duration_seconds(entity.get("cacheDuration") or (root.get("cacheDuration") if root is not None else None)),
     )
 

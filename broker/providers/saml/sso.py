@@ -26,6 +26,7 @@ from ...web.patron_session import LoggedPatron, check_access, current_patron
 from .. import registry_cache
 from .. import web as provider_web
 from . import idpmeta, inbound, messages, pages, spmeta
+from .encryption import choose_algorithm
 from .inbound import Received
 from .names import (
     BINDING_POST,
@@ -261,7 +262,8 @@ def issue(rt: Any, supplier: Supplier, pending: dict[str, Any], patron: LoggedPa
         sp_entity=meta.entity_id, acs_url=pending["acs"], in_response_to=pending.get("id"),
         sign_assertion=sign_mode in ("assertion", "both") or meta.want_assertions_signed,
         sign_response=sign_mode in ("response", "both"),
-        encryption_cert=meta.encryption_certs[0] if config.get("encrypt") and meta.encryption_certs else None)
+        encryption_cert=meta.encryption_certs[0] if config.get("encrypt") and meta.encryption_certs else None,
+        encryption_algorithm=choose_algorithm(meta.encryption_methods))
     subject = messages.Subject(name_id=name_id, name_format=fmt,
                                authn_instant=_instant(patron.at), session_index=session_index)
     xml = messages.success_response(

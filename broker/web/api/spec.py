@@ -201,7 +201,13 @@ _SAML_SUPPLIER = {
                    "release": {"type": "string", "description": "Comma-separated released attributes."},
                    "nameid": {"type": "string"}, "encrypt": {"type": "boolean"}, "sign": {"type": "string"},
                    "metadata_url": {"type": "string"}, "refreshed_at": {"type": "string"},
-                   "refresh_error": {"type": "string"}, "changed": {"type": "boolean"}},
+                   "refresh_error": {"type": "string"}, "changed": {"type": "boolean"},
+                   "encryption_algorithm": {"type": "string", "description": (
+                       "XML Encryption URI of the data algorithm used when assertions are encrypted: AES-256-GCM "
+                       "unless the supplier's md:EncryptionMethod list only AES-CBC.")},
+                   "cbc_only": {"type": "boolean", "description": (
+                       "The supplier's metadata list only AES-CBC: its encrypted assertions rely on the "
+                       "response signature alone; ask it to support AES-GCM.")}},
 }
 PROVIDER_PATHS: dict[str, Any] = {
     "/suppliers/saml": {
