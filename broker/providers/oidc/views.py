@@ -65,7 +65,7 @@ def metadata(server: OidcServer) -> dict[str, Any]:
         "claims_parameter_supported": False,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
-        "prompt_values_supported": ["none", "login", "consent"],
+        "prompt_values_supported": ["none", "login"],
         "ui_locales_supported": ["fr", "en"],
         "claim_types_supported": ["normal"],
     }
@@ -173,6 +173,10 @@ def make_blueprint(runtime) -> Blueprint:
         prompts = set((values.get("prompt") or "").split())
         if "none" in prompts and len(prompts) > 1:
             return _to_client(redirect_uri, "invalid_request", "prompt=none cannot be combined.")
+        if "consent" in prompts or "select_account" in prompts:
+            # no consent or account-choice step exists: say so rather than pretend (OpenID Connect Core §3.1.2.6)
+            error = "consent_required" if "consent" in prompts else "account_selection_required"
+            return _to_client(redirect_uri, error, "This prompt value is not supported.")
         max_age = _max_age()
         if max_age is False:
             return _to_client(redirect_uri, "invalid_request", "Invalid max_age.")
