@@ -18,6 +18,7 @@ from ...services import persons
 from ...web.patron_session import LoggedPatron, current_patron
 from ...web.security_headers import allow_form_action, register_form_target_resolver
 from .. import issuance
+from . import backchannel
 from ..web import (FRESH, end_patron_session, fresh_marker, fresh_since, preferred_lang, refusal_page,
                    request_pairs, send_to_login, with_params)
 from .claims import SCOPE_CLAIMS, claims_for
@@ -48,6 +49,8 @@ def metadata(server: OidcServer) -> dict[str, Any]:
         "userinfo_endpoint": f"{base}/oidc/userinfo",
         "jwks_uri": f"{base}/oidc/jwks",
         "end_session_endpoint": f"{base}/oidc/logout",
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": False,
         "revocation_endpoint": f"{base}/oidc/revoke",
         "introspection_endpoint": f"{base}/oidc/introspect",
         "scopes_supported": list(SCOPES),
@@ -122,6 +125,12 @@ def make_blueprint(runtime) -> Blueprint:
         return [asked] if asked in known else []
 
     bp.record_once(lambda state: register_form_target_resolver(state.app, form_targets))
+
+    @bp.record_once
+    def _register_logout_hook(state) -> None:
+        hooks = state.app.extensions.setdefault("logout_hooks", [])
+        if backchannel.logout_hook not in hooks:
+            hooks.append(backchannel.logout_hook)
     server = OidcServer(runtime, lambda client, uid, scope: decide(client, uid, scope)[0])
     runtime.caches["oidc_server"] = server
     discovery_doc = metadata(server)
@@ -214,7 +223,10 @@ def make_blueprint(runtime) -> Blueprint:
             if "none" in prompts:
                 return _to_client(redirect_uri, "access_denied", "Access is not granted to this patron.")
             return refusal_page(outcome)
-        return server.create_authorization_response(grant=grant, grant_user=user)
+        response = server.create_authorization_response(grant=grant, grant_user=user)
+        if 300 <= response.status_code < 400 and "code=" in response.headers.get("Location", ""):
+            backchannel.remember(client, user.claims.get("sub", ""))
+        return response
 
     @bp.post("/oidc/token")
     def token():
