@@ -3,77 +3,16 @@
 from __future__ import annotations
 
 import json
-import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
 
 import pytest
 import requests
 
 from broker.errors import InvalidInput
+from providers.logout_receiver import log_out, receiver_factory  # noqa: F401  (a fixture)
 from providers.oidc.live import Browser
 from support import free_port
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
-
-
-class Receiver:
-    """A relying party's back-channel logout endpoint: records what it is POSTed and answers ``status``."""
-
-    def __init__(self, status: int = 200) -> None:
-        self.received: list[dict[str, list[str]]] = []
-        self.status = status
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode()
-                receiver.received.append({"content_type": [self.headers.get("Content-Type", "")],
-                                          **parse_qs(body)})
-                self.send_response(receiver.status)
-                self.send_header("Cache-Control", "no-store")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.port = free_port()
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/backchannel"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver_factory():
-    made: list[Receiver] = []
-
-    def make(status: int = 200) -> Receiver:
-        made.append(Receiver(status))
-        return made[-1]
-
-    yield make
-    for receiver in made:
-        receiver.close()
-
-
-def _log_out(browser: Browser) -> requests.Response:
-    page = browser.get(browser.live.url("/logout"))
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    done = browser.http.post(browser.live.url("/logout"), data={"csrf_token": token}, allow_redirects=False,
-                             timeout=10)
-    assert done.status_code == 302
-    return browser.follow(browser.live.url("/logout"))
 
 
 def _verify(live, token: str, client_id: str) -> dict:
@@ -115,7 +54,7 @@ def test_logout_posts_a_signed_logout_token_to_each_client_used(live, client_fac
         code = rp.code_from(browser.follow(url))
         subs[reg.client_id] = rp.token(state, code)["id_token"]["sub"]
 
-    page = _log_out(browser)
+    page = log_out(browser)
 
     assert page.status_code == 200
     assert "Services prévenus de votre déconnexion" in page.text
@@ -146,7 +85,7 @@ def test_a_client_that_refuses_is_not_listed(live, client_factory, rp_factory, r
     rp = rp_factory(reg)
     url, state = rp.authorization_url()
     rp.code_from(browser.follow(url))
-    page = _log_out(browser)
+    page = log_out(browser)
     assert len(refusing.received) == 1
     assert page.status_code == 200 and "Service en panne" not in page.text
 
@@ -158,7 +97,7 @@ def test_an_unreachable_client_does_not_keep_the_patron_logged_in(live, client_f
     rp = rp_factory(reg)
     url, state = rp.authorization_url()
     rp.code_from(browser.follow(url))
-    page = _log_out(browser)
+    page = log_out(browser)
     assert page.status_code == 200 and "Injoignable" not in page.text
     assert "Se connecter" in page.text  # logged out
 
