@@ -22,6 +22,16 @@ from .clients import OidcClient, find_client
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 TOKEN_LIFETIME = 120
 SESSION_KEY = "oidc"
+SID_KEY = "oidc_sid"
+
+
+def session_id() -> str:
+    """This Sésame session's ``sid`` (ID tokens and logout tokens carry it); a new login gets a new one."""
+    sid = session.get(SID_KEY)
+    if not isinstance(sid, str) or not sid:
+        sid = secrets.token_urlsafe(16)
+        session[SID_KEY] = sid
+    return sid
 
 
 def remember(client: OidcClient, sub: str) -> None:
@@ -34,15 +44,17 @@ def remember(client: OidcClient, sub: str) -> None:
         session[SESSION_KEY] = entries
 
 
-def logout_token(server: Any, client: OidcClient, sub: str, now: float | None = None) -> str:
-    """A signed logout_token for ``sub`` at ``client`` (never a nonce, per the specification)."""
+def logout_token(server: Any, client: OidcClient, sub: str, sid: str = "", now: float | None = None) -> str:
+    """A signed logout_token for ``sub`` (and session ``sid``) at ``client`` (never a nonce)."""
     issued = int(now if now is not None else time.time())
     claims = {"iss": server.issuer, "aud": client.client_id, "iat": issued, "exp": issued + TOKEN_LIFETIME,
               "jti": secrets.token_urlsafe(16), "sub": sub, "events": {EVENT: {}}}
+    if sid:
+        claims["sid"] = sid
     return server.signer.sign(claims, client.id_token_alg)
 
 
-def notify(runtime: Any, entries: dict[str, str]) -> list[str]:
+def notify(runtime: Any, entries: dict[str, str], sid: str = "") -> list[str]:
     """POST a logout_token to every client of ``entries`` (client_id -> sub); the names of those that took it."""
     server = runtime.caches.get("oidc_server")
     if server is None:
@@ -51,7 +63,7 @@ def notify(runtime: Any, entries: dict[str, str]) -> list[str]:
     for client_id, sub in entries.items():
         client = find_client(runtime, client_id)
         if client is not None and client.backchannel_logout_uri and isinstance(sub, str):
-            token = logout_token(server, client, sub)
+            token = logout_token(server, client, sub, sid)
             jobs.append(LogoutPost(client.name, client.slug, client.backchannel_logout_uri,
                                    {"logout_token": token}, "oidc-backchannel"))
     return deliver(jobs)
@@ -62,6 +74,7 @@ def logout_hook(*_args: Any, **_kwargs: Any) -> None:
     entries = session.get(SESSION_KEY) or {}
     if not entries:
         return None
-    told = notify(current_app.extensions["broker"], dict(entries))
+    sid = session.get(SID_KEY)
+    told = notify(current_app.extensions["broker"], dict(entries), sid if isinstance(sid, str) else "")
     g.setdefault("logout_told", []).extend(told)
     return None

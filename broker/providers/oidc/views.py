@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from typing import Any
@@ -41,7 +42,7 @@ def metadata(server: OidcServer) -> dict[str, Any]:
     """The discovery document (OpenID Connect Discovery 1.0, RFC 8414)."""
     base = server.issuer
     claims = sorted({c for cs in SCOPE_CLAIMS.values() for c in cs} | {"iss", "aud", "exp", "iat", "auth_time",
-                                                                       "nonce", "at_hash", "amr"})
+                                                                       "nonce", "at_hash", "amr", "sid"})
     return {
         "issuer": base,
         "authorization_endpoint": f"{base}/oidc/authorize",
@@ -50,7 +51,7 @@ def metadata(server: OidcServer) -> dict[str, Any]:
         "jwks_uri": f"{base}/oidc/jwks",
         "end_session_endpoint": f"{base}/oidc/logout",
         "backchannel_logout_supported": True,
-        "backchannel_logout_session_supported": False,
+        "backchannel_logout_session_supported": True,
         "revocation_endpoint": f"{base}/oidc/revoke",
         "introspection_endpoint": f"{base}/oidc/introspect",
         "scopes_supported": list(SCOPES),
@@ -223,6 +224,7 @@ def make_blueprint(runtime) -> Blueprint:
             if "none" in prompts:
                 return _to_client(redirect_uri, "access_denied", "Access is not granted to this patron.")
             return refusal_page(outcome)
+        user = dataclasses.replace(user, sid=backchannel.session_id())
         response = server.create_authorization_response(grant=grant, grant_user=user)
         if 300 <= response.status_code < 400 and "code=" in response.headers.get("Location", ""):
             backchannel.remember(client, user.claims.get("sub", ""))

@@ -36,7 +36,8 @@ def _verify(live, token: str, client_id: str) -> dict:
 def test_discovery_advertises_backchannel_logout(live):
     doc = requests.get(live.url("/.well-known/openid-configuration"), timeout=5).json()
     assert doc["backchannel_logout_supported"] is True
-    assert doc["backchannel_logout_session_supported"] is False  # no sid in ID tokens
+    assert doc["backchannel_logout_session_supported"] is True
+    assert "sid" in doc["claims_supported"]
 
 
 def test_logout_posts_a_signed_logout_token_to_each_client_used(live, client_factory, rp_factory,
@@ -52,7 +53,8 @@ def test_logout_posts_a_signed_logout_token_to_each_client_used(live, client_fac
         rp = rp_factory(reg)
         url, state = rp.authorization_url()
         code = rp.code_from(browser.follow(url))
-        subs[reg.client_id] = rp.token(state, code)["id_token"]["sub"]
+        id_token = rp.token(state, code)["id_token"]
+        subs[reg.client_id] = (id_token["sub"], id_token["sid"])
 
     page = log_out(browser)
 
@@ -66,7 +68,8 @@ def test_logout_posts_a_signed_logout_token_to_each_client_used(live, client_fac
         body = receiver.received[0]
         assert body["content_type"][0].startswith("application/x-www-form-urlencoded")
         claims = _verify(live, body["logout_token"][0], reg.client_id)
-        assert claims["sub"] == subs[reg.client_id]
+        assert (claims["sub"], claims["sid"]) == subs[reg.client_id]  # the ID token's subject and session
+    assert subs[reg_a.client_id][1] == subs[reg_b.client_id][1]  # one Sésame session, one sid
     # a forged token does not verify with pyjwkest
     token = first.received[0]["logout_token"][0]
     header, payload, signature = token.split(".")
@@ -75,6 +78,18 @@ def test_logout_posts_a_signed_logout_token_to_each_client_used(live, client_fac
     # the list is shown once
     again = browser.get(live.url("/logout"))
     assert "Services prévenus" not in again.text
+
+
+def test_a_new_login_gets_a_new_sid(live, client_factory, rp_factory):
+    reg = client_factory()
+    sids = []
+    for _ in range(2):
+        browser = Browser(live)
+        browser.login()
+        rp = rp_factory(reg)
+        url, state = rp.authorization_url()
+        sids.append(rp.token(state, rp.code_from(browser.follow(url)))["id_token"]["sid"])
+    assert sids[0] != sids[1] and all(sids)
 
 
 def test_a_client_that_refuses_is_not_listed(live, client_factory, rp_factory, receiver_factory):
