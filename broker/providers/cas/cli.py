@@ -22,15 +22,18 @@ def suppliers() -> None:
 @click.option("--name", default=None, help="Display name (default: the slug).")
 @click.option("--login-url", default="", help="Where /go/SLUG starts (a service URL, or the supplier's login page).")
 @click.option("--release", default="", help=f"Comma-separated, among {', '.join(RELEASABLE)}.")
+@click.option("--single-logout", is_flag=True,
+              help="POST a CAS logoutRequest to the service URL when a patron's Sésame session ends.")
 @json_option
 @with_runtime
-def add_cas(runtime, session, slug, patterns, networks, name, login_url, release, as_json):
+def add_cas(runtime, session, slug, patterns, networks, name, login_url, release, single_logout, as_json):
     """Register SLUG as a CAS service: only URLs matching a pattern get tickets."""
     row = register(runtime, session, slug, patterns=patterns, networks=networks, name=name, login_url=login_url,
-                   release=release or None)
+                   release=release or None, single_logout=single_logout)
     data = {"slug": row.slug, "name": row.name, "protocol": row.protocol,
             "service_patterns": row.config["cas"]["service_patterns"],
-            "networks": [n.slug for n in row.networks], "release": list(row.release or [])}
+            "networks": [n.slug for n in row.networks], "release": list(row.release or []),
+            "single_logout": bool(row.config["cas"].get("single_logout"))}
     if not as_json:
         data = {k: (" ".join(v) if isinstance(v, list) else v) for k, v in data.items()}
     emit(data, as_json)

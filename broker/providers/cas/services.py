@@ -38,6 +38,8 @@ class CasService:
     name: str
     patterns: tuple[re.Pattern[str], ...]
     login_url: str = ""
+    #: the service takes CAS single logout: a logoutRequest POSTed to its service URL when a session ends
+    single_logout: bool = False
     #: the Supplier row (with its networks, detached) for the access decision
     supplier: Supplier | None = field(default=None, repr=False, compare=False)
 
@@ -90,7 +92,8 @@ def _service_from_row(row: Supplier) -> CasService | None:
             continue  # registration validated it; a damaged row just loses that pattern
     if not compiled:
         return None
-    return CasService(row.id, row.slug, row.name, tuple(compiled), row.login_url or "", row)
+    single_logout = bool(((row.config or {}).get("cas") or {}).get("single_logout"))
+    return CasService(row.id, row.slug, row.name, tuple(compiled), row.login_url or "", single_logout, row)
 
 
 def services(runtime) -> tuple[CasService, ...]:
@@ -128,14 +131,16 @@ def find_service(runtime, service: str | None) -> CasService | None:
 
 def register(runtime, session: Session, slug: str, *, patterns: Iterable[str], networks: Iterable[str] = (),
              name: str | None = None, login_url: str = "", release: str | list[str] | None = None,
-             actor: str = "cli") -> Supplier:
+             single_logout: bool = False, actor: str = "cli") -> Supplier:
     """Make a supplier a CAS service (creating the supplier when new)."""
     checked = list(dict.fromkeys(check_pattern(p) for p in patterns))
     if not checked:
         raise InvalidInput("a CAS service needs at least one --service-pattern")
     if login_url and not acceptable_url(login_url):
         raise InvalidInput(f"login URL {login_url!r}: expected an http(s) URL")
-    conf = {"service_patterns": checked}
+    conf: dict = {"service_patterns": checked}
+    if single_logout:
+        conf["single_logout"] = True
     row = session.scalar(select(Supplier).where(Supplier.slug == slug))
     if row is None:
         row = supplier_service.add_supplier(runtime, session, slug, name=name or slug, networks=list(networks),

@@ -16,7 +16,7 @@ from ...web.patron_session import current_patron
 from ...web.security_headers import register_form_target_resolver
 from .. import issuance
 from ..web import FRESH, end_patron_session, error_page, fresh_marker, fresh_since, refusal_page, send_to_login
-from . import responses
+from . import responses, slo
 from .services import find_service
 from .tickets import Ticket, TicketStore, attributes_of, same_service
 
@@ -52,6 +52,12 @@ def make_blueprint(runtime) -> Blueprint:
         return [service] if find_service(runtime, service) is not None else []
 
     bp.record_once(lambda state: register_form_target_resolver(state.app, form_targets))
+
+    @bp.record_once
+    def _register_logout_hook(state) -> None:
+        hooks = state.app.extensions.setdefault("logout_hooks", [])
+        if slo.logout_hook not in hooks:
+            hooks.append(slo.logout_hook)
 
     @bp.after_request
     def _no_store(response):
@@ -93,6 +99,7 @@ def make_blueprint(runtime) -> Blueprint:
         new_login = since is not None and patron.at >= since
         ticket = tickets.issue(Ticket(service, result.subject, attributes_of(result.attributes), new_login,
                                       int(patron.at)))
+        slo.remember(found, service, ticket)
         return redirect(with_ticket(service, ticket), 302)
 
     def validate(*, with_attributes: bool):

@@ -29,15 +29,18 @@ def suppliers() -> None:
 @click.option("--jwks", "jwks_file", type=click.File("r"), help="The client's public JWKS (for private_key_jwt).")
 @click.option("--id-token-alg", default="RS256", type=click.Choice(ID_TOKEN_ALGS), show_default=True)
 @click.option("--sector", default=None, help="Pairwise sector identifier (default: the slug).")
+@click.option("--backchannel-logout-uri", default="",
+              help="Where a logout_token is POSTed when a patron's Sésame session ends (back-channel logout).")
 @json_option
 @with_runtime
 def add_oidc(runtime, session, slug, redirect_uris, networks, name, public, logout_uris, login_url,
-             refresh_tokens, release, jwks_file, id_token_alg, sector, as_json):
+             refresh_tokens, release, jwks_file, id_token_alg, sector, backchannel_logout_uri, as_json):
     """Register SLUG as an OIDC client; prints client_id and client_secret (shown once)."""
     reg = register(runtime, session, slug, redirect_uris=redirect_uris, networks=networks, name=name,
                    public=public, post_logout_redirect_uris=logout_uris, login_url=login_url,
                    refresh=refresh_tokens, release=release or None,
-                   jwks=jwks_file.read() if jwks_file else None, id_token_alg=id_token_alg, sector=sector)
+                   jwks=jwks_file.read() if jwks_file else None, id_token_alg=id_token_alg, sector=sector,
+                   backchannel_logout_uri=backchannel_logout_uri)
     row = {"slug": reg.slug, "client_id": reg.client_id, "client_secret": reg.client_secret,
            "public": reg.public, "redirect_uris": list(reg.redirect_uris)}
     if not as_json:

@@ -52,6 +52,8 @@ class OidcClient:
     redirect_uris: tuple[str, ...]
     post_logout_redirect_uris: tuple[str, ...]
     id_token_alg: str = "RS256"
+    #: where a logout_token is POSTed when a patron's Sésame session ends ("" when not registered)
+    backchannel_logout_uri: str = ""
     secret_hash: str = field(default="", repr=False)
     jwks: KeySet | None = field(default=None, repr=False, compare=False)
     hash_secret: Callable[[str], str] | None = field(default=None, repr=False, compare=False)
@@ -120,7 +122,8 @@ def _client_from_row(row: Supplier, hash_secret: Callable[[str], str]) -> OidcCl
         public=bool(conf.get("public")), refresh=bool(conf.get("refresh")),
         redirect_uris=tuple(conf.get("redirect_uris") or ()),
         post_logout_redirect_uris=tuple(conf.get("post_logout_redirect_uris") or ()),
-        id_token_alg=conf.get("id_token_alg") or "RS256", secret_hash=conf.get("secret_hash") or "",
+        id_token_alg=conf.get("id_token_alg") or "RS256",
+        backchannel_logout_uri=conf.get("backchannel_logout_uri") or "", secret_hash=conf.get("secret_hash") or "",
         jwks=jwks, hash_secret=hash_secret, supplier=row,
     )
 
@@ -207,7 +210,7 @@ def register(runtime, session: Session, slug: str, *, redirect_uris: Iterable[st
              name: str | None = None, public: bool = False, post_logout_redirect_uris: Iterable[str] = (),
              login_url: str = "", refresh: bool = False, release: str | list[str] | None = None,
              jwks: str | dict | None = None, id_token_alg: str = "RS256", sector: str | None = None,
-             actor: str = "cli") -> Registration:
+             backchannel_logout_uri: str = "", actor: str = "cli") -> Registration:
     """Make a supplier an OIDC client (creating the supplier when new); returns its credentials."""
     uris = tuple(dict.fromkeys(check_redirect_uri(u, public=public) for u in redirect_uris))
     if not uris:
@@ -218,6 +221,9 @@ def register(runtime, session: Session, slug: str, *, redirect_uris: Iterable[st
         raise InvalidInput(f"id_token_alg {id_token_alg!r}: expected one of {', '.join(ID_TOKEN_ALGS)}")
     if login_url:
         check_redirect_uri(login_url, public=False, what="login URL")
+    if backchannel_logout_uri:
+        backchannel_logout_uri = check_redirect_uri(backchannel_logout_uri, public=False,
+                                                    what="back-channel logout URI")
     client_jwks = parse_jwks(jwks)
     if public and client_jwks:
         raise InvalidInput("a public client has no credentials: --jwks needs a confidential client")
@@ -234,6 +240,8 @@ def register(runtime, session: Session, slug: str, *, redirect_uris: Iterable[st
         conf["secret_hash"] = runtime.keys.token_hash(client_secret)
     if client_jwks:
         conf["jwks"] = client_jwks
+    if backchannel_logout_uri:
+        conf["backchannel_logout_uri"] = backchannel_logout_uri
 
     row = session.scalar(select(Supplier).where(Supplier.slug == slug))
     if row is None:

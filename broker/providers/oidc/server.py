@@ -110,6 +110,8 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         data = request.payload.data
         entry: dict[str, Any] = {"c": request.client.client_id, "u": user.uid, "r": request.payload.redirect_uri,
                                  "s": request.scope or "", "t": user.auth_time, "cl": user.claims}
+        if user.sid:
+            entry["sid"] = user.sid
         if data.get("nonce"):
             entry["n"] = data["nonce"]
         if data.get("code_challenge"):
@@ -155,6 +157,8 @@ class IdTokens(oidc_grants.OpenIDCode):
         if at_hash is not None:
             claims["at_hash"] = at_hash.decode()
         claims.update(user.claims)
+        if code is not None and code.entry.get("sid"):
+            claims["sid"] = code.entry["sid"]  # back-channel logout names this session
         return self.server.signer.sign(claims, alg)
 
 

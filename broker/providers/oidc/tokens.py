@@ -41,6 +41,8 @@ class OidcUser:
     auth_time: int
     claims: dict[str, Any] = field(default_factory=dict)
     grant: str = ""
+    #: the Sésame session's identifier for back-channel logout ("" outside a browser session)
+    sid: str = ""
 
     def get_user_id(self) -> str:
         return self.claims.get("sub", "")
@@ -82,7 +84,8 @@ class AuthCode:
 
     @property
     def user(self) -> OidcUser:
-        return OidcUser(self.entry["u"], self.entry.get("t") or 0, self.entry.get("cl") or {}, self.grant)
+        return OidcUser(self.entry["u"], self.entry.get("t") or 0, self.entry.get("cl") or {}, self.grant,
+                        self.entry.get("sid") or "")
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from typing import Any
@@ -18,6 +19,7 @@ from ...services import persons
 from ...web.patron_session import LoggedPatron, current_patron
 from ...web.security_headers import allow_form_action, register_form_target_resolver
 from .. import issuance
+from . import backchannel
 from ..web import (FRESH, end_patron_session, fresh_marker, fresh_since, preferred_lang, refusal_page,
                    request_pairs, send_to_login, with_params)
 from .claims import SCOPE_CLAIMS, claims_for
@@ -40,7 +42,7 @@ def metadata(server: OidcServer) -> dict[str, Any]:
     """The discovery document (OpenID Connect Discovery 1.0, RFC 8414)."""
     base = server.issuer
     claims = sorted({c for cs in SCOPE_CLAIMS.values() for c in cs} | {"iss", "aud", "exp", "iat", "auth_time",
-                                                                       "nonce", "at_hash", "amr"})
+                                                                       "nonce", "at_hash", "amr", "sid"})
     return {
         "issuer": base,
         "authorization_endpoint": f"{base}/oidc/authorize",
@@ -48,6 +50,8 @@ def metadata(server: OidcServer) -> dict[str, Any]:
         "userinfo_endpoint": f"{base}/oidc/userinfo",
         "jwks_uri": f"{base}/oidc/jwks",
         "end_session_endpoint": f"{base}/oidc/logout",
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
         "revocation_endpoint": f"{base}/oidc/revoke",
         "introspection_endpoint": f"{base}/oidc/introspect",
         "scopes_supported": list(SCOPES),
@@ -65,7 +69,7 @@ def metadata(server: OidcServer) -> dict[str, Any]:
         "claims_parameter_supported": False,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
-        "prompt_values_supported": ["none", "login", "consent"],
+        "prompt_values_supported": ["none", "login"],
         "ui_locales_supported": ["fr", "en"],
         "claim_types_supported": ["normal"],
     }
@@ -122,6 +126,12 @@ def make_blueprint(runtime) -> Blueprint:
         return [asked] if asked in known else []
 
     bp.record_once(lambda state: register_form_target_resolver(state.app, form_targets))
+
+    @bp.record_once
+    def _register_logout_hook(state) -> None:
+        hooks = state.app.extensions.setdefault("logout_hooks", [])
+        if backchannel.logout_hook not in hooks:
+            hooks.append(backchannel.logout_hook)
     server = OidcServer(runtime, lambda client, uid, scope: decide(client, uid, scope)[0])
     runtime.caches["oidc_server"] = server
     discovery_doc = metadata(server)
@@ -173,6 +183,10 @@ def make_blueprint(runtime) -> Blueprint:
         prompts = set((values.get("prompt") or "").split())
         if "none" in prompts and len(prompts) > 1:
             return _to_client(redirect_uri, "invalid_request", "prompt=none cannot be combined.")
+        if "consent" in prompts or "select_account" in prompts:
+            # no consent or account-choice step exists: say so rather than pretend (OpenID Connect Core §3.1.2.6)
+            error = "consent_required" if "consent" in prompts else "account_selection_required"
+            return _to_client(redirect_uri, error, "This prompt value is not supported.")
         max_age = _max_age()
         if max_age is False:
             return _to_client(redirect_uri, "invalid_request", "Invalid max_age.")
@@ -210,7 +224,11 @@ def make_blueprint(runtime) -> Blueprint:
             if "none" in prompts:
                 return _to_client(redirect_uri, "access_denied", "Access is not granted to this patron.")
             return refusal_page(outcome)
-        return server.create_authorization_response(grant=grant, grant_user=user)
+        user = dataclasses.replace(user, sid=backchannel.session_id())
+        response = server.create_authorization_response(grant=grant, grant_user=user)
+        if 300 <= response.status_code < 400 and "code=" in response.headers.get("Location", ""):
+            backchannel.remember(client, user.claims.get("sub", ""))
+        return response
 
     @bp.post("/oidc/token")
     def token():

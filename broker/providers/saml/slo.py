@@ -180,6 +180,8 @@ def logout_hook(*_args: Any, **_kwargs: Any) -> str | None:
     queue = _queue(rt, entries)
     if not queue:
         return None
+    view = suppliers_view(rt).by_id
+    g.setdefault("logout_told", []).extend(view[e["id"]].name for e in queue if e.get("id") in view)
     key = secrets.token_urlsafe(24)
     progress = {"queue": queue, "origin": None, "final": None, "partial": False, "waiting": None}
     rt.state.put(f"saml:slo:{key}", progress, ROUND_TTL)

@@ -6,7 +6,7 @@ import logging
 import re
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from ...domain.access import Reason, Refusal
@@ -127,7 +127,9 @@ def register():
 def logout_confirm():
     """Logged in: confirm with a button (logout is a POST). Logged out: say so."""
     apply_brand(chosen_library())
-    return render_template("portal/logout.html", patron=current_patron())
+    patron = current_patron()
+    told = [] if patron else [n for n in session.pop("logout_told", []) if isinstance(n, str)][:50]
+    return render_template("portal/logout.html", patron=patron, told=told)
 
 
 def end_session() -> None:
@@ -138,7 +140,10 @@ def end_session() -> None:
         except Exception as exc:  # a provider's single logout must never keep a patron logged in
             log.error("logout hook failed", extra={"event": {"hook": getattr(hook, "__name__", "?"),
                                                               "error": type(exc).__name__}})
+    told = sorted(set(g.get("logout_told") or []))
     patron_session.end()
+    if told:  # the suppliers told of the logout, shown once by the page that follows
+        session["logout_told"] = told
 
 
 @bp.post("/logout")

@@ -66,3 +66,14 @@ def test_a_service_url_with_user_info_is_never_a_registered_service():
     for url in ("https://ok.example.org@attacker.example/", "https://ok.example.org:443@attacker.example/",
                 "https://user:pw@ok.example.org/app"):
         assert not acceptable_url(url), url
+
+
+def test_add_cas_with_single_logout(broker_cli):
+    _network(broker_cli)
+    result = broker_cli("suppliers", "add-cas", "slo-service", "--service-pattern", r"https://slo\.example\.org/.*",
+                        "--network", "calvados", "--single-logout", "--json")
+    assert result.exit_code == 0, result.output
+    assert result.json()["single_logout"] is True
+    plain = broker_cli("suppliers", "add-cas", "plain-service", "--service-pattern",
+                       r"https://plain\.example\.org/.*", "--network", "calvados", "--json")
+    assert plain.json()["single_logout"] is False

@@ -71,3 +71,14 @@ def test_bad_registrations_are_refused_precisely(broker_cli, tmp_path):
     result = broker_cli("suppliers", "add-oidc", "bad", "--network", "calvados",
                         "--redirect-uri", "https://x.example.org/cb", "--jwks", str(jwks))
     assert result.exit_code == 2 and "jwks" in result.stderr
+
+
+def test_backchannel_logout_uri_is_checked(broker_cli):
+    assert broker_cli("networks", "add", "calvados", "--name", "Calvados").exit_code == 0
+    for uri in ("http://rp.example.org/bc", "not a url", "https://rp.example.org/bc#frag"):
+        result = broker_cli("suppliers", "add-oidc", "bc-bad", "--network", "calvados", "--redirect-uri",
+                            "https://rp.example.org/cb", "--backchannel-logout-uri", uri)
+        assert result.exit_code == 2 and "back-channel logout URI" in result.stderr, (uri, result.output)
+    good = broker_cli("suppliers", "add-oidc", "bc-good", "--network", "calvados", "--redirect-uri",
+                      "https://rp.example.org/cb", "--backchannel-logout-uri", "https://rp.example.org/bc")
+    assert good.exit_code == 0, good.output

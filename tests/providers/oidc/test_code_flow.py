@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -187,3 +188,18 @@ def _uid(live) -> str:
         lib = libraries.get_library(s, VIRE)
         return patrons.find(live.runtime, s, lib, "V0001").uid
 
+
+
+def test_only_implemented_prompts_are_advertised(live, patron, client_factory, rp_factory):
+    doc = requests.get(live.url("/.well-known/openid-configuration"), timeout=5).json()
+    assert doc["prompt_values_supported"] == ["none", "login"]  # no consent step, no account chooser
+    rp = rp_factory(client_factory())
+    for prompt, error in (("consent", "consent_required"), ("select_account", "account_selection_required")):
+        url, state = rp.authorization_url(prompt=prompt)
+        answer = patron.follow(url)
+        assert answer.status_code == 302
+        location = answer.headers["Location"]
+        assert location.startswith(rp.redirect_uri)
+        query = parse_qs(urlsplit(location).query)
+        assert query["error"] == [error] and query["state"] == [state]
+        assert "code" not in query

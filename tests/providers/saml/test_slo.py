@@ -79,6 +79,11 @@ def test_idp_initiated_logout_from_the_portal(idp, make_sp, flows):
     assert sorted(seen) == ["cafeyn", "vodeclic"]
     # the round ends where the portal's logout was going
     assert response.status_code == 302 and response.headers["Location"] == _portal_logout_target(idp, flows)
+    # and the page there names the suppliers the round visited, once
+    page = client.get(flows.path_of(response.headers["Location"]))
+    assert "Services prévenus de votre déconnexion" in page.text
+    assert "<li>Cafeyn</li>" in page.text and "<li>Vodeclic</li>" in page.text
+    assert "Cafeyn" not in client.get("/logout").text
 
 
 def _portal_logout_target(idp, flows) -> str:

@@ -1,0 +1,80 @@
+"""Back-channel logout (OpenID Connect Back-Channel Logout 1.0): tell relying parties a patron left.
+
+When a client registered a ``backchannel_logout_uri`` and the patron signed in
+to it during this Sésame session, the authorization endpoint remembers the
+client and the ``sub`` it was given in the session (``session["oidc"]``).
+When the Sésame session ends, :func:`logout_hook` POSTs a signed
+``logout_token`` to each of them (:mod:`broker.providers.logout_posts`:
+concurrently, with a short timeout and a bounded total time).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+from flask import current_app, g, session
+
+from ..logout_posts import LogoutPost, deliver
+from .clients import OidcClient, find_client
+
+EVENT = "http://schemas.openid.net/event/backchannel-logout"
+TOKEN_LIFETIME = 120
+SESSION_KEY = "oidc"
+SID_KEY = "oidc_sid"
+
+
+def session_id() -> str:
+    """This Sésame session's ``sid`` (ID tokens and logout tokens carry it); a new login gets a new one."""
+    sid = session.get(SID_KEY)
+    if not isinstance(sid, str) or not sid:
+        sid = secrets.token_urlsafe(16)
+        session[SID_KEY] = sid
+    return sid
+
+
+def remember(client: OidcClient, sub: str) -> None:
+    """The patron signed in to ``client`` in this session: it will be told when the session ends."""
+    if not client.backchannel_logout_uri:
+        return
+    entries = dict(session.get(SESSION_KEY) or {})
+    if entries.get(client.client_id) != sub:
+        entries[client.client_id] = sub
+        session[SESSION_KEY] = entries
+
+
+def logout_token(server: Any, client: OidcClient, sub: str, sid: str = "", now: float | None = None) -> str:
+    """A signed logout_token for ``sub`` (and session ``sid``) at ``client`` (never a nonce)."""
+    issued = int(now if now is not None else time.time())
+    claims = {"iss": server.issuer, "aud": client.client_id, "iat": issued, "exp": issued + TOKEN_LIFETIME,
+              "jti": secrets.token_urlsafe(16), "sub": sub, "events": {EVENT: {}}}
+    if sid:
+        claims["sid"] = sid
+    return server.signer.sign(claims, client.id_token_alg)
+
+
+def notify(runtime: Any, entries: dict[str, str], sid: str = "") -> list[str]:
+    """POST a logout_token to every client of ``entries`` (client_id -> sub); the names of those that took it."""
+    server = runtime.caches.get("oidc_server")
+    if server is None:
+        return []
+    jobs: list[LogoutPost] = []
+    for client_id, sub in entries.items():
+        client = find_client(runtime, client_id)
+        if client is not None and client.backchannel_logout_uri and isinstance(sub, str):
+            token = logout_token(server, client, sub, sid)
+            jobs.append(LogoutPost(client.name, client.slug, client.backchannel_logout_uri,
+                                   {"logout_token": token}, "oidc-backchannel"))
+    return deliver(jobs)
+
+
+def logout_hook(*_args: Any, **_kwargs: Any) -> None:
+    """Called before the Sésame session ends: tell this session's back-channel clients."""
+    entries = session.get(SESSION_KEY) or {}
+    if not entries:
+        return None
+    sid = session.get(SID_KEY)
+    told = notify(current_app.extensions["broker"], dict(entries), sid if isinstance(sid, str) else "")
+    g.setdefault("logout_told", []).extend(told)
+    return None
