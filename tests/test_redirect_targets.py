@@ -57,7 +57,7 @@ def broker(tmp_path_factory, migrated_sqlite_template, demo_template):
 
     folder = tmp_path_factory.mktemp("targets")
     shutil.copy(demo_template, folder / "demo.db")
-    from conftest import SECRET
+    SECRET = "test-secret-key-with-enough-entropy-0123456789"  # the test run's (tests/conftest.py)
 
     app = create_app({"secret_key": SECRET, "instance_path": str(folder / "instance"), "log_json": True,
                       "base_url": "http://localhost", "database_url": f"sqlite:///{folder / 'demo.db'}",

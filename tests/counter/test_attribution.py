@@ -99,7 +99,7 @@ def test_exports_show_the_supplier_columns_beside_the_accesses(stats_app):
     assert detail["accesses"] == 6 and detail["unique_patrons"] == 2
     assert detail["counter"] == {"Total_Item_Requests": 60, "Unique_Item_Requests": 30}
     assert detail["counter_method_label"] == "réparti au prorata des accès"
-    rows = list(csv.reader(io.StringIO(text)))
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))  # the French convention by default
     header = rows[0]
     assert header == [h for _, h in COLUMNS["usage"]]
     line = dict(zip(header, next(r for r in rows[1:] if r[4] == "cafeyn")))
