@@ -168,7 +168,26 @@ def libraries_add(runtime, session, code, name, partner, connector, settings, re
 
 def _library_row(lib) -> dict:
     return {"code": lib.code, "name": lib.name, "commune": lib.commune, "partner": lib.partner.slug,
-            "network": lib.partner.network.slug, "connector": lib.connector, "registration": lib.registration}
+            "network": lib.partner.network.slug, "connector": lib.connector, "registration": lib.registration,
+            "enabled": lib.enabled}
+
+
+@libraries.command("disable")
+@click.argument("code")
+@json_option
+@with_runtime
+def libraries_disable(runtime, session, code, as_json):
+    """Disable a library: its patrons are refused (the page says why); nothing is deleted."""
+    emit(_library_row(libs.set_enabled(runtime, session, code, False, actor="cli")), as_json)
+
+
+@libraries.command("enable")
+@click.argument("code")
+@json_option
+@with_runtime
+def libraries_enable(runtime, session, code, as_json):
+    """Enable a disabled library again."""
+    emit(_library_row(libs.set_enabled(runtime, session, code, True, actor="cli")), as_json)
 
 
 @libraries.command("list")

@@ -193,3 +193,14 @@ def test_staff_accounts_from_the_cli(broker_cli):
     assert broker_cli("staff", "deactivate", "nobody@example.org").exit_code == 2
     listed = {row["email"]: row for row in broker_cli("staff", "list", "--json").json()}
     assert listed["ref@example.org"]["active"] is True
+
+
+def test_libraries_disable_and_enable(broker_cli):
+    script_network(broker_cli)
+    r = broker_cli("libraries", "disable", "FR-141186101", "--json")
+    assert r.exit_code == 0, r.output
+    assert r.json()["enabled"] is False
+    assert broker_cli("libraries", "list", "--json").json()[0]["enabled"] is False
+    assert broker_cli("libraries", "enable", "FR-141186101", "--json").json()["enabled"] is True
+    r = broker_cli("libraries", "disable", "FR-NOPE")
+    assert r.exit_code == 2 and "unknown library" in r.output
