@@ -172,6 +172,35 @@ def _library_row(lib) -> dict:
             "enabled": lib.enabled}
 
 
+@libraries.command("edit")
+@click.argument("code")
+@click.option("--name")
+@click.option("--commune")
+@click.option("--partner", help="Move the library to another partner of its network.")
+@click.option("--registration", type=click.Choice(libs.REGISTRATION_POLICIES))
+@click.option("--contact-email")
+@click.option("--contact-phone")
+@click.option("--address")
+@click.option("--website")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="A connector setting (repeatable); the others keep their values.")
+@json_option
+@with_runtime
+def libraries_edit(runtime, session, code, name, commune, partner, registration, contact_email, contact_phone,
+                   address, website, settings, as_json):
+    """Change a library (audited with the values before and after; secrets masked)."""
+    from ..services import library_admin
+
+    lib = libs.get_library(session, code)
+    given = {"name": name, "commune": commune, "partner": partner, "registration": registration,
+             "contact_email": contact_email, "contact_phone": contact_phone, "address": address, "website": website}
+    changes = {k: v for k, v in given.items() if v is not None}
+    if settings:
+        changes["settings"] = libs.parse_settings(settings)
+    library_admin.edit_library(runtime, session, lib, changes, actor="cli")
+    emit(_library_row(lib), as_json)
+
+
 @libraries.command("disable")
 @click.argument("code")
 @json_option
