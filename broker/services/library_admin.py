@@ -128,7 +128,8 @@ def edit_library(runtime, session: Session, lib: Library, changes: dict[str, Any
         before["settings"] = {k: (MASK if k in secrets else old.get(k)) for k in changed}
         after["settings"] = {k: (MASK if k in secrets else public.get(k)) for k in changed}
         lib.connector_settings = public
-        lib.connector_secrets = encrypted
+        if secrets & set(changed):  # unchanged secrets keep their ciphertext
+            lib.connector_secrets = encrypted
     if after:
         session.flush()
         action = "library.edit"
@@ -195,3 +196,55 @@ def add_library(runtime, session: Session, data: dict[str, Any], *, actor: str) 
                                      actor=actor)
     except Conflict as exc:
         raise FieldError("code", "exists", str(exc)) from None
+
+
+# -- the connector settings form, generated from the connector's settings model ------------------
+def settings_fields(runtime, connector: str) -> list[dict[str, Any]]:
+    """One entry per field of the connector's pydantic settings model: what a form needs to show it.
+
+    ``kind``: secret, bool, choice (with ``choices``), number or text; a third-party connector
+    gets its form from its model alone.
+    """
+    import typing
+
+    from pydantic import SecretStr
+
+    model = runtime.sigb.spec(connector).settings_model
+    out = []
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        base = args[0] if len(args) == 1 and typing.get_origin(annotation) in (typing.Union, getattr(
+            __import__("types"), "UnionType", None)) else annotation
+        field: dict[str, Any] = {"name": name, "description": info.description or "", "required": info.is_required(),
+                                 "default": None if info.is_required() else info.default}
+        if base is SecretStr:
+            field["kind"] = "secret"
+        elif base is bool:
+            field["kind"] = "bool"
+        elif typing.get_origin(base) is typing.Literal:
+            field["kind"], field["choices"] = "choice", [str(c) for c in typing.get_args(base)]
+        elif base in (int, float):
+            field["kind"] = "number"
+        elif base is str:
+            field["kind"] = "text"
+        else:
+            continue  # nested settings (an attribute map): set them with the CLI or the API
+        out.append(field)
+    return out
+
+
+def settings_from_form(runtime, connector: str, form) -> dict[str, Any]:
+    """The settings a form posted (``setting.NAME``): an empty optional field takes its default,
+    an empty secret keeps its value."""
+    out: dict[str, Any] = {}
+    for field in settings_fields(runtime, connector):
+        key = f"setting.{field['name']}"
+        if key not in form:
+            continue
+        value = form.get(key, "").strip()
+        if value == "" and field["kind"] != "secret":
+            out[field["name"]] = "" if field["required"] else field["default"]
+        else:
+            out[field["name"]] = value
+    return out
