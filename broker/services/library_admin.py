@@ -22,7 +22,7 @@ from .libraries import REGISTRATION_POLICIES
 #: the fields a PATCH or the edit form may change (besides ``partner``, ``settings`` and ``enabled``)
 TEXT_FIELDS = {"name": 200, "commune": 200, "contact_phone": 40, "address": 300, "website": 300}
 EDITABLE = (*TEXT_FIELDS, "contact_email", "registration", "partner", "settings", "enabled")
-MASK = "********"
+MASK = "***"
 
 
 def secret_names(runtime, lib: Library) -> set[str]:

@@ -27,7 +27,7 @@ def test_libraries_answer_as_documented_and_secrets_stay_write_only(api, token_f
     with runtime.db.session() as s:
         detail = s.scalars(select(AuditEvent).where(AuditEvent.action == "library.edit")).one().detail
     assert detail["before"]["name"] == "Médiathèque Les 7 Lieux"
-    assert detail["after"]["settings"]["password"] == "********" and detail["after"]["settings"]["institution"] == "BAY"
+    assert detail["after"]["settings"]["password"] == "***" and detail["after"]["settings"]["institution"] == "BAY"
     assert "nouveau-secret" not in str(detail)
     r = api("PATCH", "/libraries/{code}", token=token, code=BAYEUX, json={"enabled": False})
     assert r.status_code == 200 and r.get_json()["enabled"] is False
