@@ -48,3 +48,23 @@ def test_admin_edits_tests_a_card_and_disables_a_library(admin_site, page, scree
     screenshot(page, "libraries-3-disabled")
     assert [e[1] for e in audit_rows(app) if e[0] == ADMIN[0] and e[2] == BAYEUX and e[1].startswith("library.")] == \
         ["library.check", "library.disable"]
+
+
+@pytest.mark.browser
+@pytest.mark.xdist_group("browser")
+def test_admin_reads_the_keys_page(admin_site, page, screenshot, axe_check):  # noqa: F811
+    from broker.keys import key_store
+
+    app, url = admin_site
+    store = key_store(app.extensions["broker"])
+    current = store.current("saml-signing")
+    store.current("oidc-rs256")
+    login_admin(page, url)
+    page.get_by_role("link", name="Clés", exact=True).click()
+    page.wait_for_url(f"{url}/staff/keys")
+    table = page.get_by_role("table", name="Clés de l'instance")
+    assert current.kid in table.inner_text() and "SHA-256 " in table.inner_text()
+    assert page.locator("main form").count() == 0
+    found = axe_check(page, "keys")
+    assert not found, found
+    screenshot(page, "keys")
