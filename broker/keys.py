@@ -95,6 +95,18 @@ class KeyMaterial:
         return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
 
 
+def fingerprint(certificate_pem: str, jwk: dict[str, Any] | None) -> str:
+    """What a supplier compares: the certificate's SHA-256 (AA:BB:…) or the JWK's RFC 7638 thumbprint."""
+    if certificate_pem:
+        cert = x509.load_pem_x509_certificate(certificate_pem.encode())
+        return "SHA-256 " + ":".join(f"{b:02X}" for b in cert.fingerprint(hashes.SHA256()))
+    members = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n")}.get((jwk or {}).get("kty", ""))
+    if not members or not all(m in jwk for m in members):
+        return ""
+    canonical = json.dumps({m: jwk[m] for m in members}, separators=(",", ":"), sort_keys=True)
+    return "JWK " + _b64u(hashlib.sha256(canonical.encode()).digest())
+
+
 def _b64u(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -271,6 +283,7 @@ class KeyStore:
                     cert = x509.load_pem_x509_certificate(r.certificate.encode())
                     not_after = cert.not_valid_after_utc.date().isoformat()
                 out.append({"kid": r.kid, "purpose": r.purpose, "algorithm": r.algorithm, "status": r.status,
+                            "fingerprint": fingerprint(r.certificate, r.public_jwk),
                             "created_at": r.created_at.isoformat(timespec="seconds") if r.created_at else "",
                             "retired_at": r.retired_at.isoformat(timespec="seconds") if r.retired_at else "",
                             "certificate_until": not_after})
@@ -278,7 +291,8 @@ class KeyStore:
             configured = self._configured(purpose)
             if configured is not None:
                 out.insert(0, {"kid": configured.kid, "purpose": purpose, "algorithm": configured.algorithm,
-                               "status": "current (file)", "created_at": "", "retired_at": "",
+                               "status": "current (file)",
+                               "fingerprint": fingerprint(configured.certificate_pem, configured.public_jwk), "created_at": "", "retired_at": "",
                                "certificate_until": ""})
         return out
 

@@ -168,7 +168,55 @@ def libraries_add(runtime, session, code, name, partner, connector, settings, re
 
 def _library_row(lib) -> dict:
     return {"code": lib.code, "name": lib.name, "commune": lib.commune, "partner": lib.partner.slug,
-            "network": lib.partner.network.slug, "connector": lib.connector, "registration": lib.registration}
+            "network": lib.partner.network.slug, "connector": lib.connector, "registration": lib.registration,
+            "enabled": lib.enabled}
+
+
+@libraries.command("edit")
+@click.argument("code")
+@click.option("--name")
+@click.option("--commune")
+@click.option("--partner", help="Move the library to another partner of its network.")
+@click.option("--registration", type=click.Choice(libs.REGISTRATION_POLICIES))
+@click.option("--contact-email")
+@click.option("--contact-phone")
+@click.option("--address")
+@click.option("--website")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="A connector setting (repeatable); the others keep their values.")
+@json_option
+@with_runtime
+def libraries_edit(runtime, session, code, name, commune, partner, registration, contact_email, contact_phone,
+                   address, website, settings, as_json):
+    """Change a library (audited with the values before and after; secrets masked)."""
+    from ..services import library_admin
+
+    lib = libs.get_library(session, code)
+    given = {"name": name, "commune": commune, "partner": partner, "registration": registration,
+             "contact_email": contact_email, "contact_phone": contact_phone, "address": address, "website": website}
+    changes = {k: v for k, v in given.items() if v is not None}
+    if settings:
+        changes["settings"] = libs.parse_settings(settings)
+    library_admin.edit_library(runtime, session, lib, changes, actor="cli")
+    emit(_library_row(lib), as_json)
+
+
+@libraries.command("disable")
+@click.argument("code")
+@json_option
+@with_runtime
+def libraries_disable(runtime, session, code, as_json):
+    """Disable a library: its patrons are refused (the page says why); nothing is deleted."""
+    emit(_library_row(libs.set_enabled(runtime, session, code, False, actor="cli")), as_json)
+
+
+@libraries.command("enable")
+@click.argument("code")
+@json_option
+@with_runtime
+def libraries_enable(runtime, session, code, as_json):
+    """Enable a disabled library again."""
+    emit(_library_row(libs.set_enabled(runtime, session, code, True, actor="cli")), as_json)
 
 
 @libraries.command("list")

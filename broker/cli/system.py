@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import sys
-import time
-from dataclasses import asdict
 from pathlib import Path
 
 import click
 
-from ..domain.connectors import (
-    ConnectorProtocolError,
-    ConnectorUnavailable,
-    InvalidCredentials,
-    UnknownPatron,
-)
-from ..domain.patrons import mask_card
 from ..errors import BrokerError
 from . import cli, emit, fail, get_app, json_option, with_runtime
 
@@ -101,38 +92,10 @@ def connectors() -> None:
 @with_runtime
 def connectors_check(runtime, session, code, card, password, as_json):
     """Ask a library's SIGB about a card; exit 1 with the precise reason when it fails."""
-    from ..clock import today
-    from ..services.libraries import connection, get_library
+    from ..services.card_check import check_card
+    from ..services.libraries import get_library
 
-    lib = connection(get_library(session, code))
-    started = time.perf_counter()
-    result: dict = {"library": code, "card": mask_card(runtime.sigb.normalize(lib, card))}
-    try:
-        if password is not None:
-            record = runtime.sigb.authenticate(lib, card, password)
-        else:
-            record = runtime.sigb.lookup(lib, card, use_cache=False)
-            if record is None:
-                raise UnknownPatron("unknown card")
-    except UnknownPatron as exc:
-        result.update(ok=False, reason="unknown", detail=str(exc))
-    except InvalidCredentials as exc:
-        result.update(ok=False, reason="credentials", detail=str(exc))
-    except ConnectorProtocolError as exc:
-        raw = exc.raw.decode("utf-8", "replace") if isinstance(exc.raw, bytes) else exc.raw
-        result.update(ok=False, reason="protocol", detail=str(exc), raw=raw)
-    except ConnectorUnavailable as exc:
-        result.update(ok=False, reason="unavailable", detail=str(exc))
-    else:
-        problem = record.card_problem(today())
-        patron = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in asdict(record).items()}
-        patron["card"] = mask_card(record.card)
-        result["patron"] = patron
-        if problem is not None:
-            result.update(ok=False, reason="card_invalid", detail=problem.value)
-        else:
-            result.update(ok=True)
-    result["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    result = check_card(runtime, get_library(session, code), card, password)
     emit(result, as_json)
     if not result["ok"]:
         sys.exit(1)

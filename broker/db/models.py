@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -100,6 +101,8 @@ class Library(Base):
     contact_phone: Mapped[str] = mapped_column(String(40), default="")
     address: Mapped[str] = mapped_column(String(300), default="")
     website: Mapped[str] = mapped_column(String(300), default="")
+    #: a disabled library's patrons are refused (``library_disabled``); nothing of it is deleted
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
 
     partner: Mapped[Partner] = relationship(back_populates="libraries")

@@ -28,6 +28,7 @@ class Reason(StrEnum):
     MEMBERSHIP_SUSPENDED = "membership_suspended"
     MEMBERSHIP_EXPIRED = "membership_expired"
     PARTNER_INACTIVE = "partner_inactive"
+    LIBRARY_DISABLED = "library_disabled"
     NOT_IN_BUNDLE = "not_in_bundle"
     AGE = "age"
     POLICY = "policy"
@@ -51,6 +52,8 @@ class LibraryFacts:
     name: str
     network: str
     partner_active: bool
+    #: False when the network has disabled the library (its patrons are refused, nothing is deleted)
+    enabled: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +120,8 @@ def decide(
     """
     if supplier is None:
         return Decision(Refusal(Reason.UNKNOWN_SUPPLIER))
+    if not library.enabled:
+        return Decision(Refusal(Reason.LIBRARY_DISABLED))
     if patron.card_problem is not None:
         return Decision(Refusal(Reason.CARD_INVALID, patron.card_problem.value))
     if patron.membership is not MembershipState.ACTIVE:

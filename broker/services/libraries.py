@@ -91,6 +91,21 @@ def update_connector(runtime, session: Session, code: str, connector: str, setti
     return lib
 
 
+def set_enabled(runtime, session: Session, code: str, enabled: bool, *, actor: str) -> Library:
+    """Disable or enable a library: its patrons are refused while disabled; nothing is deleted.
+
+    The change stamp (``updated_at``) moves, so every process's library cache sees it.
+    """
+    lib = get_library(session, code)
+    before = bool(lib.enabled)
+    if before != enabled:
+        lib.enabled = enabled
+        session.flush()
+        audit.record(runtime, session, actor, "library.enable" if enabled else "library.disable", code,
+                     before={"enabled": before}, after={"enabled": enabled})
+    return lib
+
+
 def connection(lib: Library) -> LibraryConnection:
     return LibraryConnection(
         code=lib.code, connector=lib.connector, settings=lib.connector_settings or {},
@@ -101,7 +116,7 @@ def connection(lib: Library) -> LibraryConnection:
 
 def facts(lib: Library) -> LibraryFacts:
     return LibraryFacts(code=lib.code, name=lib.name, network=lib.partner.network.slug,
-                        partner_active=partner_active(lib.partner, today()))
+                        partner_active=partner_active(lib.partner, today()), enabled=lib.enabled)
 
 
 def search(session: Session, text: str, limit: int = 20) -> list[Library]:

@@ -116,7 +116,8 @@ def standing_of(session: Session, patron: Patron, today: date) -> Standing:
     network = library.partner.network.slug
     facts = rules.PatronFacts(uid=patron.uid, membership=state, card_problem=_card_problem(patron, today))
     lib = rules.LibraryFacts(code=library.code, name=library.name, network=network,
-                             partner_active=partner_active(library.partner, today))
+                             partner_active=partner_active(library.partner, today),
+                             enabled=library.enabled)
     anything = rules.SupplierFacts(slug="", networks=frozenset({network}))
     decision = rules.decide(facts, lib, anything, today=today)
     if decision.granted:

@@ -126,3 +126,12 @@ def test_deep_link_login_names_the_resource(live_server, page, axe_check):
     expect(page.locator("main .lead").first).to_have_text("Connectez-vous pour accéder à Cafeyn.")
     assert page.title().startswith("Se connecter – Cafeyn")
     _no_violation(axe_check, page, "login for a resource")
+
+
+def test_a_disabled_library_says_why_on_home_and_refusal_pages(live_server, page, axe_check, screenshot):
+    base, runtime = live_server.url, live_server.runtime
+    _log_in(page, base)
+    with runtime.db.session() as s:
+        libraries.set_enabled(runtime, s, VIRE, False, actor="admin@calvados.example.org")
+    _home_then_why(page, base, axe_check, screenshot, "library-disabled",
+                   "Votre bibliothèque a quitté le service pour le moment", "votre inscription est conservée")

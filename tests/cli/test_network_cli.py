@@ -193,3 +193,28 @@ def test_staff_accounts_from_the_cli(broker_cli):
     assert broker_cli("staff", "deactivate", "nobody@example.org").exit_code == 2
     listed = {row["email"]: row for row in broker_cli("staff", "list", "--json").json()}
     assert listed["ref@example.org"]["active"] is True
+
+
+def test_libraries_disable_and_enable(broker_cli):
+    script_network(broker_cli)
+    r = broker_cli("libraries", "disable", "FR-141186101", "--json")
+    assert r.exit_code == 0, r.output
+    assert r.json()["enabled"] is False
+    assert broker_cli("libraries", "list", "--json").json()[0]["enabled"] is False
+    assert broker_cli("libraries", "enable", "FR-141186101", "--json").json()["enabled"] is True
+    r = broker_cli("libraries", "disable", "FR-NOPE")
+    assert r.exit_code == 2 and "unknown library" in r.output
+
+
+def test_libraries_edit_checks_everything_before_writing(broker_cli):
+    script_network(broker_cli)
+    r = broker_cli("libraries", "edit", "FR-141186101", "--name", "Médiathèque Condé", "--commune", "Condé", "--json")
+    assert r.exit_code == 0, r.output
+    assert r.json()["name"] == "Médiathèque Condé" and r.json()["commune"] == "Condé"
+    before = broker_cli("libraries", "list", "--json").json()
+    for args, message in ((["--set", "colour=red"], "colour"), (["--name", ""], "name"),
+                          (["--partner", "nobody"], "partner"), (["--name", "X", "--contact-email", "pas-un-mail"],
+                                                                 "email")):
+        r = broker_cli("libraries", "edit", "FR-141186101", *args)
+        assert r.exit_code == 2 and message in r.output, (args, r.output)
+    assert broker_cli("libraries", "list", "--json").json() == before

@@ -196,3 +196,19 @@ def test_refusal_code_is_the_reason_string():
     assert Refusal(Reason.AGE).code == "age"
     assert Refusal("custom").code == "custom"
     assert Decision(Refusal(Reason.AGE), checks=("a",)) == Decision(Refusal(Reason.AGE))
+
+
+# -- a library disabled by its network ----------------------------------------------------
+def disabled_library() -> LibraryFacts:
+    return LibraryFacts(code="FR-1", name="Médiathèque", network="calvados", partner_active=True, enabled=False)
+
+
+def test_a_disabled_library_refuses_its_patrons():
+    assert reason(run(lib=disabled_library())) == "library_disabled"
+
+
+def test_library_disabled_comes_before_the_patron_rules():
+    """A disabled library says so first: its pending or refused patrons learn why, not their own state."""
+    for p in (patron(S.PENDING), patron(None), patron(card_problem=CardProblem.EXPIRED), patron(S.SUSPENDED)):
+        assert reason(run(p, lib=disabled_library())) == "library_disabled"
+    assert reason(run(sup=None, lib=disabled_library())) == "unknown_supplier"

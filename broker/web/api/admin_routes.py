@@ -267,3 +267,81 @@ def staff_patch(rt, db, user, email):
         staff_accounts.reset_totp(rt, db, target, actor=user.email)
     db.flush()
     return jsonify({**account_json(target), **out})
+
+
+# -- libraries ---------------------------------------------------------------------------------
+def library_json(rt, lib) -> dict:
+    from ...services import library_admin
+
+    return {"code": lib.code, "name": lib.name, "commune": lib.commune, "partner": lib.partner.slug,
+            "network": lib.partner.network.slug, "enabled": bool(lib.enabled), "registration": lib.registration,
+            "contact_email": lib.contact_email, "contact_phone": lib.contact_phone, "address": lib.address,
+            "website": lib.website, "connector": lib.connector, "settings": dict(lib.connector_settings or {}),
+            "secrets": library_admin.secrets_set(rt, lib)}
+
+
+def library_for(db, user, code: str, action: str):
+    from ...services import library_admin
+
+    networks = admin_only(user, action, code[:64])
+    lib = library_admin.library_in(db, code)
+    if lib.partner.network_id not in networks:
+        raise staff_desk.deny(user, action, lib.code)
+    return lib, networks
+
+
+@admin_bp.post("/libraries")
+@api_view
+def library_add(rt, db, user):
+    from ...services import libraries as libs
+    from ...services import library_admin
+
+    networks = admin_only(user, "library.add")
+    data = body(("code", "name", "partner", "connector", "settings", "registration", "commune", "contact_email"),
+                required=("code", "name", "partner", "connector"))
+    for name in ("code", "name", "partner", "connector", "registration", "commune", "contact_email"):
+        text_field(data, name)
+    owner = db.scalar(select(Partner).where(Partner.slug == data["partner"]))
+    if owner is None or owner.network_id not in networks:
+        raise FieldError("partner", "bad_partner", f"partner {data['partner'][:64]!r}: not a partner of your networks")
+    settings = data.get("settings", {})
+    if not isinstance(settings, dict):
+        raise FieldError("settings", "wrong_type", "settings: expected an object", name="settings")
+    lib = library_admin.add_library(rt, db, data, actor=user.email)
+    db.flush()
+    return jsonify(library_json(rt, libs.get_library(db, lib.code))), 201
+
+
+@admin_bp.get("/libraries/<code>")
+@api_view
+def library(rt, db, user, code):
+    return jsonify(library_json(rt, library_for(db, user, code, "library.view")[0]))
+
+
+@admin_bp.patch("/libraries/<code>")
+@api_view
+def library_patch(rt, db, user, code):
+    from ...services import library_admin
+
+    lib, networks = library_for(db, user, code, "library.edit")
+    data = body(library_admin.EDITABLE)
+    library_admin.edit_library(rt, db, lib, data, actor=user.email, network_ids=networks)
+    db.flush()
+    return jsonify(library_json(rt, lib))
+
+
+@admin_bp.post("/libraries/<code>/check")
+@api_view
+def library_check(rt, db, user, code):
+    from ...services.card_check import check_card
+
+    lib, _networks = library_for(db, user, code, "library.check")
+    data = body(("card", "password"), required=("card",))
+    card, password = text_field(data, "card"), text_field(data, "password")
+    if not card or not card.strip() or len(card) > 64:
+        raise FieldError("card", "required", "card: required")
+    result = check_card(rt, lib, card.strip(), password, raw=False)
+    from ...services import audit
+
+    audit.record(rt, db, user.email, "library.check", lib.code, ok=result["ok"], reason=result.get("reason"))
+    return jsonify(result)

@@ -26,9 +26,50 @@ def _errors(*statuses: int) -> dict:
 
 _DATE = {"type": "string", "format": "date"}
 _SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
+_CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
+_LIBRARY_FIELDS = {
+    "name": {"type": "string", "maxLength": 200}, "commune": {"type": "string", "maxLength": 200},
+    "registration": {"enum": ["referent", "auto"]}, "contact_email": {"type": "string"},
+    "contact_phone": {"type": "string", "maxLength": 40}, "address": {"type": "string", "maxLength": 300},
+    "website": {"type": "string", "maxLength": 300},
+    "partner": {"type": "string", "description": "The partner's slug (a partner of the same network)."},
+    "settings": {"type": "object", "description": "Connector settings, checked by the connector's settings model; "
+                                                  "a secret left empty keeps its value."},
+}
 _BODY = lambda name: {"required": True, "content": {"application/json": {"schema": _ref(name)}}}  # noqa: E731
 
 SCHEMAS: dict[str, Any] = {
+    "LibraryAdmin": {
+        "type": "object", "additionalProperties": False,
+        "required": ["code", "name", "partner", "network", "enabled", "connector", "settings", "secrets"],
+        "properties": {"code": {"type": "string"}, "network": {"type": "string"}, "enabled": {"type": "boolean"},
+                       "connector": {"type": "string"}, **_LIBRARY_FIELDS,
+                       "secrets": {"type": "object", "additionalProperties": {"type": "boolean"},
+                                   "description": "Each secret setting: set or not (values are never shown)."}},
+    },
+    "LibraryNew": {
+        "type": "object", "additionalProperties": False, "required": ["code", "name", "partner", "connector"],
+        "properties": {"code": {"type": "string", "maxLength": 64}, "connector": {"type": "string"},
+                       **{k: v for k, v in _LIBRARY_FIELDS.items() if k in
+                          ("name", "partner", "settings", "registration", "commune", "contact_email")}},
+    },
+    "LibraryPatch": {
+        "type": "object", "additionalProperties": False,
+        "properties": {**_LIBRARY_FIELDS, "enabled": {"type": "boolean"}},
+    },
+    "CardCheck": {
+        "type": "object", "additionalProperties": False, "required": ["card"],
+        "properties": {"card": {"type": "string", "maxLength": 64},
+                       "password": {"type": "string", "description": "With it, an authentication; else a lookup."}},
+    },
+    "CardCheckResult": {
+        "type": "object", "required": ["library", "card", "ok", "elapsed_ms"],
+        "properties": {"library": {"type": "string"}, "card": {"type": "string", "description": "Masked."},
+                       "ok": {"type": "boolean"},
+                       "reason": {"enum": ["credentials", "unknown", "unavailable", "protocol", "card_invalid"]},
+                       "detail": {"type": "string"}, "patron": {"type": "object"},
+                       "elapsed_ms": {"type": "number"}},
+    },
     "AdminError": {
         "type": "object", "required": ["error", "message"], "additionalProperties": False,
         "properties": {"error": {"type": "string"}, "message": {"type": "string"},
@@ -176,6 +217,26 @@ PATHS: dict[str, Any] = {
                  "responses": {"201": _json(_ref("Partner"), "The partner with the new agreement."),
                                **_errors(400, 401, 403, 404)}},
     },
+    "/libraries": {
+        "post": {"summary": "Add a library with its connector (settings checked by the connector's model).",
+                 "tags": [TAG], "requestBody": _BODY("LibraryNew"),
+                 "responses": {"201": _json(_ref("LibraryAdmin"), "The new library."), **_errors(400, 401, 403)}},
+    },
+    "/libraries/{code}": {
+        "get": {"summary": "A library, its connector settings and which secrets are set.", "tags": [TAG],
+                "parameters": [_CODE], "responses": {"200": _json(_ref("LibraryAdmin"), "The library."),
+                                                     **_errors(401, 403, 404)}},
+        "patch": {"summary": "Change a library; {\"enabled\": false} disables it (its patrons are refused).",
+                  "tags": [TAG], "parameters": [_CODE], "requestBody": _BODY("LibraryPatch"),
+                  "responses": {"200": _json(_ref("LibraryAdmin"), "The library after the change."),
+                                **_errors(400, 401, 403, 404)}},
+    },
+    "/libraries/{code}/check": {
+        "post": {"summary": "Ask the library's SIGB about a card, as `broker connectors check` does; nothing is "
+                            "stored.", "tags": [TAG], "parameters": [_CODE], "requestBody": _BODY("CardCheck"),
+                 "responses": {"200": _json(_ref("CardCheckResult"), "The SIGB's answer."),
+                               **_errors(400, 401, 403, 404)}},
+    },
     "/fees": {
         "get": {"summary": "Each partner's fee for a year, pro rata of the days an agreement covers.", "tags": [TAG],
                 "parameters": [{"name": "year", "in": "query", "required": True,
@@ -187,7 +248,9 @@ PATHS: dict[str, Any] = {
 
 
 def merge_into(doc: dict[str, Any]) -> dict[str, Any]:
-    doc.setdefault("paths", {}).update(deepcopy(PATHS))
+    paths = doc.setdefault("paths", {})
+    for path, operations in deepcopy(PATHS).items():
+        paths.setdefault(path, {}).update(operations)  # /libraries: the staff API's GET stays beside POST
     doc.setdefault("components", {}).setdefault("schemas", {}).update(deepcopy(SCHEMAS))
     tags = doc.setdefault("tags", [])
     if not any(t.get("name") == TAG for t in tags):

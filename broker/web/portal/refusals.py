@@ -95,6 +95,12 @@ def _texts(reason: str, detail: str, ages: tuple[int | None, int | None], noted:
                              "aujourd'hui. Vous n'y êtes pour rien."),
                            _("Renseignez-vous auprès de votre bibliothèque pour savoir quand le service reprendra."),
                            "none")
+    if reason == Reason.LIBRARY_DISABLED:
+        return RefusalText(_("Votre bibliothèque a quitté le service pour le moment"),
+                           _("Le réseau a suspendu l'accès aux ressources numériques pour les usagers de votre "
+                             "bibliothèque. Vous n'y êtes pour rien, et votre inscription est conservée."),
+                           _("Renseignez-vous auprès de votre bibliothèque pour savoir quand le service reprendra."),
+                           "none")
     if reason == Reason.NOT_IN_BUNDLE:
         return RefusalText(_("Ressource non proposée par votre réseau"),
                            _("Cette ressource n'est pas proposée aux usagers de votre réseau de bibliothèques."),
@@ -137,6 +143,7 @@ def card_reason(code: str) -> str:
         Reason.MEMBERSHIP_SUSPENDED: _("accès suspendu"),
         Reason.MEMBERSHIP_EXPIRED: _("inscription expirée"),
         Reason.PARTNER_INACTIVE: _("bibliothèque hors du service en ce moment"),
+        Reason.LIBRARY_DISABLED: _("bibliothèque suspendue par le réseau"),
         Reason.NOT_IN_BUNDLE: _("ressource non proposée par ce réseau"),
         Reason.AGE: _("ressource réservée à une autre tranche d'âge"),
     }.get(code, _("accès non autorisé"))

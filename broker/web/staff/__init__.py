@@ -10,7 +10,8 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 def init_app(app: Flask) -> None:
     """Register the staff pages (CSRF-protected like every form)."""
     from . import admin, exports, guard, login, mail, memberships, patrons  # noqa: F401  (routes attach to bp)
-    from . import accounts, admin_guard, fees, network_queue, partners  # noqa: F401  (network administration pages)
+    from . import accounts, admin_guard, fees, libraries, network_queue, partners  # noqa: F401  (network admin pages)
+    from . import keys  # noqa: F401  (the instance's keys, read-only)
     from . import person_links  # noqa: F401  (a patron's linked cards)
     from . import supplier_usage  # noqa: F401  (suppliers' SUSHI accounts and COUNTER files)
 

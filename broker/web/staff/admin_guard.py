@@ -50,6 +50,12 @@ FIELD_MESSAGES = {
     "bad_network": _l("Choisissez un réseau que vous administrez."),
     "unknown_field": _l("Champ inconnu : %(name)s."),
     "wrong_type": _l("Le champ %(name)s n'a pas le bon type."),
+    "bad_code": _l("Code invalide : lettres, chiffres, « - » ou « _ » (64 au plus), par exemple FR-141186101."),
+    "bad_text": _l("Texte trop long ou caractères non permis."),
+    "bad_registration": _l("Choisissez validation par le référent ou inscription automatique."),
+    "bad_partner": _l("Choisissez un partenaire du réseau de cette bibliothèque."),
+    "bad_connector": _l("Connecteur inconnu."),
+    "bad_setting": _l("Réglage refusé par le connecteur : %(detail)s"),
 }
 
 

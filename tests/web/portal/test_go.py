@@ -201,3 +201,34 @@ def test_non_http_login_url_is_not_followed(portal):
     response = portal.client.get("/go/cafeyn")
     assert response.status_code == 200
     assert "javascript:" not in response.get_data(as_text=True)
+
+
+def test_a_disabled_library_refuses_its_patrons_with_a_page_that_says_why(matrix):
+    from broker.db.models import AuditEvent, Membership
+    from broker.services import libraries
+
+    portal, policy = matrix
+    _set(portal, policy, "active", "none")
+    assert portal.client.get("/go/matrix").status_code == 302  # the library is in the cache now
+    with portal.session() as s:
+        libraries.set_enabled(portal.runtime, s, VIRE, False, actor="admin@calvados.fr")
+    response = portal.client.get("/go/matrix")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 403 and 'data-reason="library_disabled"' in html
+    assert "Votre bibliothèque a quitté le service pour le moment" in html
+    assert "votre inscription est conservée" in html
+    with portal.session() as s:
+        assert s.scalar(select(Membership).join(Membership.patron).where(
+            Membership.state == "active")) is not None  # nothing deleted, nothing changed
+        event = s.scalars(select(AuditEvent).where(AuditEvent.action == "library.disable")).one()
+        assert event.actor == "admin@calvados.fr" and event.target == VIRE
+        assert event.detail == {"before": {"enabled": True}, "after": {"enabled": False}}
+    with portal.session() as s:
+        libraries.set_enabled(portal.runtime, s, VIRE, True, actor="admin@calvados.fr")
+    assert portal.client.get("/go/matrix").status_code == 302
+
+
+def test_the_refusal_page_for_a_disabled_library_in_english(portal):
+    html = portal.client.get("/refusal/library_disabled", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Your library has left the service for the moment" in html
+    assert "your registration is kept" in html

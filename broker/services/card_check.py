@@ -1,0 +1,53 @@
+"""Ask a library's SIGB about one card, the way ``broker connectors check`` and the staff's
+"Tester une carte" do; the card is never stored (the result shows it masked)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+
+from ..clock import today
+from ..domain.connectors import ConnectorProtocolError, ConnectorUnavailable, InvalidCredentials, UnknownPatron
+from ..domain.patrons import mask_card
+from .libraries import connection
+
+#: the result's reasons: valid (ok), credentials refused, unknown card, SIGB unavailable, protocol error, card invalid
+REASONS = ("credentials", "unknown", "unavailable", "protocol", "card_invalid")
+
+
+def check_card(runtime, lib, card: str, password: str | None, *, raw: bool = True) -> dict:
+    """The SIGB's answer for ``card`` (with ``password``: an authentication, else a lookup without cache).
+
+    ``raw``: keep the SIGB's raw answer on a protocol error (the CLI shows it; web pages do not).
+    """
+    conn = connection(lib)
+    started = time.perf_counter()
+    result: dict = {"library": lib.code, "card": mask_card(runtime.sigb.normalize(conn, card))}
+    try:
+        if password is not None:
+            record = runtime.sigb.authenticate(conn, card, password)
+        else:
+            record = runtime.sigb.lookup(conn, card, use_cache=False)
+            if record is None:
+                raise UnknownPatron("unknown card")
+    except UnknownPatron as exc:
+        result.update(ok=False, reason="unknown", detail=str(exc))
+    except InvalidCredentials as exc:
+        result.update(ok=False, reason="credentials", detail=str(exc))
+    except ConnectorProtocolError as exc:
+        result.update(ok=False, reason="protocol", detail=str(exc))
+        if raw:
+            result["raw"] = exc.raw.decode("utf-8", "replace") if isinstance(exc.raw, bytes) else exc.raw
+    except ConnectorUnavailable as exc:
+        result.update(ok=False, reason="unavailable", detail=str(exc))
+    else:
+        problem = record.card_problem(today())
+        patron = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in asdict(record).items()}
+        patron["card"] = mask_card(record.card)
+        result["patron"] = patron
+        if problem is not None:
+            result.update(ok=False, reason="card_invalid", detail=problem.value)
+        else:
+            result.update(ok=True)
+    result["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return result

@@ -1,0 +1,28 @@
+"""The instance's signing and encryption keys, read-only for network admins.
+
+Keys are shared by every network of the instance, and no staff role spans
+every network: rotating or retiring stays with the operators' ``broker keys``
+commands, which the page names.
+"""
+
+from __future__ import annotations
+
+from flask import render_template
+from flask_babel import lazy_gettext as _l
+
+from ...keys import key_store
+from . import bp
+from .admin_guard import admin_view
+
+STATUS_LABELS = {"next": _l("Suivante (publiée, pas encore utilisée)"), "current": _l("Actuelle (signe)"),
+                 "previous": _l("Précédente (encore publiée)"), "retired": _l("Retirée"),
+                 "current (file)": _l("Actuelle (fichier de configuration)")}
+PURPOSE_LABELS = {"saml-signing": _l("Signature SAML"), "saml-encryption": _l("Chiffrement SAML"),
+                  "oidc-rs256": _l("Signature OIDC (RS256)"), "oidc-es256": _l("Signature OIDC (ES256)")}
+
+
+@bp.get("/keys")
+@admin_view("keys.view")
+def keys(rt, db, user):
+    rows = key_store(rt).describe()
+    return render_template("staff/keys.html", rows=rows, status_labels=STATUS_LABELS, purpose_labels=PURPOSE_LABELS)
