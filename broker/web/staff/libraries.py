@@ -49,7 +49,7 @@ def _partners(db, network_ids) -> list[Partner]:
 def _render(rt, db, user, lib, *, errors=None, values=None, check=None, status=200):
     partners = [p for p in _partners(db, admin_networks(user)) if p.network_id == lib.partner.network_id]
     return render_template(
-        "staff/library.html", lib=lib, errors=errors or {}, values=values or {}, partners=partners,
+        "staff/library_admin.html", lib=lib, errors=errors or {}, values=values or {}, partners=partners,
         settings=library_admin.settings_fields(rt, lib.connector), secrets=library_admin.secrets_set(rt, lib),
         check=check, check_labels=CHECK_LABELS, registration_labels=REGISTRATION_LABELS), status
 
