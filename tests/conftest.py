@@ -259,14 +259,24 @@ def smtp_sink():
 
     from aiosmtpd.controller import Controller
 
+    import threading
+
     class Sink:
         def __init__(self):
             self.messages = []
+            self.arrival = threading.Condition()
 
         async def handle_DATA(self, server, session, envelope):
             msg = message_from_bytes(envelope.content, policy=policy.default)
-            self.messages.append(msg)
+            with self.arrival:
+                self.messages.append(msg)
+                self.arrival.notify_all()
             return "250 OK"
+
+        def wait_for(self, count: int, timeout: float = 60) -> bool:
+            """Until ``count`` messages have arrived (woken by each arrival); False on timeout."""
+            with self.arrival:
+                return self.arrival.wait_for(lambda: len(self.messages) >= count, timeout)
 
     handler = Sink()
     port = free_port()

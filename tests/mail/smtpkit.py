@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import ssl
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email import message_from_bytes, policy
@@ -75,9 +76,20 @@ class Received:
 
     messages: list = field(default_factory=list)
     logins: list = field(default_factory=list)
+    arrival: threading.Condition = field(default_factory=threading.Condition)
 
     def message_ids(self) -> list[str]:
         return [m["Message-ID"] for m in self.messages]
+
+    def add(self, message) -> None:
+        with self.arrival:
+            self.messages.append(message)
+            self.arrival.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 30) -> bool:
+        """Until ``count`` messages have arrived (woken by each arrival, never polling); False on timeout."""
+        with self.arrival:
+            return self.arrival.wait_for(lambda: len(self.messages) >= count, timeout)
 
 
 class _Handler:
@@ -95,7 +107,7 @@ class _Handler:
     async def handle_DATA(self, server, session, envelope):
         if self.delay:
             await asyncio.sleep(self.delay)  # a server that takes its time (lets two senders overlap)
-        self.received.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        self.received.add(message_from_bytes(envelope.content, policy=policy.default))
         return "250 OK"
 
 

@@ -202,9 +202,7 @@ def test_the_worker_sends_until_it_is_stopped(make_app, smtp_server):
     worker.start()
     try:
         _queue(runtime, 2)  # one more, for a later run ("Sujet 0" again, its own message)
-        deadline = time.monotonic() + 30
-        while len(server.received.messages) < 3 and time.monotonic() < deadline:
-            time.sleep(0.02)  # waiting for the worker's result, not for time to pass
+        server.received.wait_for(3)
     finally:
         stop.set()
         worker.join(10)
@@ -219,9 +217,7 @@ def test_start_worker_runs_it_in_a_thread_until_stopped(make_app, smtp_server):
     _queue(runtime)  # sent by the worker's first run
     stop = start_worker(runtime)
     try:
-        deadline = time.monotonic() + 30
-        while not server.received.messages and time.monotonic() < deadline:
-            time.sleep(0.02)  # waiting for the worker's result, not for time to pass
+        server.received.wait_for(1)
     finally:
         stop(10)
     assert [m["Subject"] for m in server.received.messages] == ["Sujet 0"]
