@@ -225,6 +225,21 @@ def proceed(rt: Any, supplier: Supplier, pending: dict[str, Any], key: str | Non
     return issue(rt, supplier, pending, patron)
 
 
+def nameid_format(supplier: Supplier, requested: str | None = None) -> str:
+    """The NameID format of a response: the one the request asks for, else the supplier's setting."""
+    if requested in (NAMEID_PERSISTENT, NAMEID_TRANSIENT):
+        return requested
+    return NAMEID_FORMATS.get((supplier.config or {}).get("nameid", "persistent"), NAMEID_PERSISTENT)
+
+
+def with_subject_id(meta: spmeta.SpMetadata, attributes: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The released attributes, plus subject-id when the supplier's metadata ask for it."""
+    if meta.subject_id_req in ("subject-id", "any") and "pairwise-id" in attributes:
+        # Sésame never releases an identifier shared between suppliers: subject-id carries the pairwise value
+        attributes["subject-id"] = list(attributes["pairwise-id"])
+    return attributes
+
+
 def issue(rt: Any, supplier: Supplier, pending: dict[str, Any], patron: LoggedPatron):
     """The access decision, the usage event, then the signed response (or the refusal)."""
     outcome = check_access(rt, None, patron, supplier)  # reads the database only if it must
@@ -236,14 +251,9 @@ def issue(rt: Any, supplier: Supplier, pending: dict[str, Any], patron: LoggedPa
         return pages.refusal(outcome)
     meta = spmeta.sp_metadata(supplier)
     config = supplier.config or {}
-    fmt = pending.get("fmt")
-    if fmt not in (NAMEID_PERSISTENT, NAMEID_TRANSIENT):
-        fmt = NAMEID_FORMATS.get(config.get("nameid", "persistent"), NAMEID_PERSISTENT)
+    fmt = nameid_format(supplier, pending.get("fmt"))
     subject = release.subject_id(rt, outcome.patron, supplier)
-    attributes = release.granted_attributes(rt, outcome, subject)
-    if meta.subject_id_req in ("subject-id", "any") and "pairwise-id" in attributes:
-        # Sésame never releases an identifier shared between suppliers: subject-id carries the pairwise value
-        attributes["subject-id"] = list(attributes["pairwise-id"])
+    attributes = with_subject_id(meta, release.granted_attributes(rt, outcome, subject))
     entries = dict(session.get("saml") or {})
     entry = entries.get(meta.entity_id) or {}
     if fmt == NAMEID_PERSISTENT:

@@ -39,14 +39,17 @@ def suppliers(rt, db, user):
     networks = admin_networks(user)
     rows = [s for s in list_suppliers(db) if any(n.id in networks for n in s.networks)]
     states = {s.id: accounts.account_of(db, s) for s in rows}
-    return render_template("staff/suppliers.html", rows=rows, states=states, status_label=_status_label)
+    from .supplier_settings import protocol_label
+
+    return render_template("staff/suppliers.html", rows=rows, states=states, status_label=_status_label,
+                           protocol_label=protocol_label, mine=networks)
 
 
 def _status_label(status: str | None) -> str:
     return str(STATUS_LABELS.get(status or "", status))
 
 
-def _render(db, supplier, *, errors=None, values=None, form="", status=200):
+def _render(db, supplier, *, errors=None, values=None, form="", status=200, admin_values=None, cas_test=None):
     account = accounts.account_of(db, supplier)
     described = accounts.describe(db, supplier, account)
     months = list(db.execute(select(CounterReport.month, CounterReport.customer_id, CounterReport.source,
@@ -60,7 +63,16 @@ def _render(db, supplier, *, errors=None, values=None, form="", status=200):
     return render_template("staff/supplier.html", supplier=supplier, account=described, values=values,
                            errors=errors or {}, form=form, months=months, libraries=libraries,
                            library_options=[(lib.code, lib.name) for lib in libraries],
-                           status_label=_status_label, max_mib=MAX_FILE // (1024 * 1024)), status
+                           status_label=_status_label, max_mib=MAX_FILE // (1024 * 1024),
+                           admin_values=admin_values or {}, cas_test=cas_test, **_admin_context(db, supplier)), status
+
+
+def _admin_context(db, supplier) -> dict:
+    from flask import current_app, g
+
+    from .supplier_settings import admin_context
+
+    return admin_context(current_app.extensions["broker"], db, g.staff_user, supplier)
 
 
 @bp.get("/suppliers/<slug>")
