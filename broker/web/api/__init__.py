@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
     from . import counter_routes  # noqa: F401  (suppliers' SUSHI accounts, on admin_bp)
     from .admin_routes import admin_bp  # network administration (partners, fees, staff accounts)
     from . import person_routes  # noqa: F401  (linked cards: attach to admin_bp)
+    from . import supplier_routes  # noqa: F401  (suppliers of every protocol: attach to admin_bp)
 
     app.extensions["csrf"].exempt(admin_bp)
     app.register_blueprint(admin_bp)

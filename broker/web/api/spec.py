@@ -264,7 +264,8 @@ DOCUMENT: dict[str, Any] = {
 
 #: modules describing other areas' /api/v1 routes; each offers ``merge_into(document)``
 FRAGMENTS = ("broker.web.stats_openapi", "broker.web.api.providers", "broker.providers.link.openapi",
-             "broker.web.api.admin_spec", "broker.web.api.person_spec", "broker.web.api.counter_spec")
+             "broker.web.api.admin_spec", "broker.web.api.person_spec", "broker.web.api.counter_spec",
+             "broker.web.api.supplier_spec")
 
 
 def openapi_document(routed: set[str] | None = None) -> dict[str, Any]:
