@@ -19,6 +19,7 @@ class Reason(StrEnum):
     """Why access was refused; each has a page and a statistics counter."""
 
     UNKNOWN_SUPPLIER = "unknown_supplier"
+    SUPPLIER_DISABLED = "supplier_disabled"
     CREDENTIALS = "credentials"
     SIGB_UNAVAILABLE = "sigb_unavailable"
     CARD_INVALID = "card_invalid"
@@ -62,6 +63,8 @@ class SupplierFacts:
     networks: frozenset[str]
     min_age: int | None = None
     max_age: int | None = None
+    #: False when the network has disabled the supplier (every patron is refused, nothing is deleted)
+    enabled: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +123,8 @@ def decide(
     """
     if supplier is None:
         return Decision(Refusal(Reason.UNKNOWN_SUPPLIER))
+    if not supplier.enabled:
+        return Decision(Refusal(Reason.SUPPLIER_DISABLED))
     if not library.enabled:
         return Decision(Refusal(Reason.LIBRARY_DISABLED))
     if patron.card_problem is not None:

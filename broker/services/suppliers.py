@@ -73,7 +73,7 @@ def list_suppliers(session: Session, network: str | None = None) -> list[Supplie
 
 def facts(supplier: Supplier) -> SupplierFacts:
     return SupplierFacts(slug=supplier.slug, networks=frozenset(n.slug for n in supplier.networks),
-                         min_age=supplier.min_age, max_age=supplier.max_age)
+                         min_age=supplier.min_age, max_age=supplier.max_age, enabled=supplier.enabled is not False)
 
 
 def update_common(session: Session, supplier: Supplier, *, name: str | None = None, login_url: str | None = None,

@@ -41,6 +41,9 @@ def test_suppliers_answer_as_documented(api, token_for, api_app):
     assert ("supplier.disable", "api-cas") in {(e[1], e[2]) for e in audit_rows(api_app)}
 
     membership = active_membership(api_app, VIRE_LIB)
+    off = api("GET", "/suppliers/{slug}/preview", token=token, slug="api-cas", query={"membership": membership}).get_json()
+    assert off["granted"] is False and off["reason"] == "supplier_disabled" and off["attributes"] == []
+    assert api("PATCH", "/suppliers/{slug}", token=token, slug="api-cas", json={"enabled": True}).status_code == 200
     for slug, ident in (("api-saml", "NameID"), ("api-oidc", "sub"), ("api-cas", "user"), ("api-link", "uid")):
         preview = api("GET", "/suppliers/{slug}/preview", token=token, slug=slug,
                       query={"membership": membership}).get_json()
@@ -142,6 +145,7 @@ def test_a_live_server_answers_an_independent_http_client(api_app, token_for, se
                                                  "message": "Champ inconnu : couleur."}
     r = requests.patch(f"{url}/api/v1/suppliers/vodeclic", json={"enabled": False}, headers=headers, timeout=10)
     assert r.status_code == 200 and r.json()["enabled"] is False and r.headers["Cache-Control"] == "no-store"
-    assert requests.get(f"{url}/go/vodeclic", timeout=10).status_code == 404
+    gone = requests.get(f"{url}/go/vodeclic", timeout=10)
+    assert gone.status_code == 403 and "Ressource suspendue par le réseau" in gone.text
     r = requests.get(f"{url}/api/v1/suppliers", timeout=10)
     assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Bearer")

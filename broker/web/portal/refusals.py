@@ -41,6 +41,12 @@ def _texts(reason: str, detail: str, ages: tuple[int | None, int | None], noted:
         return RefusalText(_("Ressource introuvable"),
                            _("Cette ressource n'existe pas ou n'est plus proposée par le réseau."),
                            _("Choisissez une ressource dans le catalogue."))
+    if reason == Reason.SUPPLIER_DISABLED:
+        return RefusalText(_("Ressource suspendue par le réseau"),
+                           _("Le réseau a suspendu l'accès à cette ressource pour le moment. Vous n'y êtes pour rien, "
+                             "et votre inscription est conservée."),
+                           _("Choisissez une autre ressource dans le catalogue, ou renseignez-vous auprès de votre "
+                             "bibliothèque pour savoir quand elle reviendra."))
     if reason == Reason.CREDENTIALS:
         return RefusalText(_("Carte ou mot de passe refusé"),
                            _("Votre bibliothèque n'a pas reconnu ce numéro de carte et ce mot de passe."),
@@ -144,6 +150,7 @@ def card_reason(code: str) -> str:
         Reason.MEMBERSHIP_EXPIRED: _("inscription expirée"),
         Reason.PARTNER_INACTIVE: _("bibliothèque hors du service en ce moment"),
         Reason.LIBRARY_DISABLED: _("bibliothèque suspendue par le réseau"),
+        Reason.SUPPLIER_DISABLED: _("ressource suspendue par le réseau"),
         Reason.NOT_IN_BUNDLE: _("ressource non proposée par ce réseau"),
         Reason.AGE: _("ressource réservée à une autre tranche d'âge"),
     }.get(code, _("accès non autorisé"))

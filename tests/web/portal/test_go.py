@@ -126,11 +126,13 @@ def test_unknown_supplier_is_404_logged_in_or_not(portal):
     assert portal.client.get("/go/nothing-here").status_code == 404
 
 
-def test_disabled_supplier_is_unknown(portal):
+def test_disabled_supplier_says_it_is_suspended(portal):
     with portal.session() as s:
         s.scalar(select(Supplier).where(Supplier.slug == "cafeyn")).enabled = False
     portal.login()
-    assert portal.client.get("/go/cafeyn").status_code == 404
+    response = portal.client.get("/go/cafeyn")
+    assert response.status_code == 403 and 'data-reason="supplier_disabled"' in response.get_data(as_text=True)
+    assert "Ressource suspendue par le réseau" in response.get_data(as_text=True)
 
 
 def test_anonymous_patron_goes_to_login_and_comes_back_with_the_target(portal):

@@ -224,7 +224,7 @@ def test_bundle_release_preview_and_disable(staff_app):
                                                                        "after": {"enabled": False}}
     assert "Désactivé" in client.get("/staff/suppliers").get_data(as_text=True)
     go = staff_app.test_client().get("/go/skilleos")
-    assert go.status_code == 404 and "plus proposée" in go.get_data(as_text=True)
+    assert go.status_code == 403 and 'data-reason="supplier_disabled"' in go.get_data(as_text=True)
     post(client, "/staff/suppliers/skilleos/enabled", {"enabled": "1"}, page="/staff/suppliers/skilleos")
     assert _supplier(staff_app, "skilleos")["enabled"] is True
 
