@@ -107,14 +107,14 @@ def _acs(row: Supplier) -> list[str]:
 
     try:
         return [e.location for e in spmeta.sp_metadata(row).acs][:5]
-    except Exception:  # damaged or expired metadata: the page still shows the rest
+    except InvalidInput:  # damaged or expired metadata: the page still shows the rest
         return []
 
 
 def _iso(seconds: float) -> str:
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
-    return datetime.fromtimestamp(float(seconds), timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(float(seconds), UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def describe(row: Supplier) -> dict[str, Any]:
@@ -335,9 +335,21 @@ def add(runtime, session: Session, protocol: str, slug: Any, data: dict[str, Any
         row.category = values.category
     if values.enabled is False:
         row.enabled = False
+    _note_created(session, row)
     session.flush()
     registry_cache.invalidate(runtime, protocol)
     return Added(row, secret)
+
+
+def _note_created(session: Session, row: Supplier) -> None:
+    """The creation's audit entry (written by the registration, in this unit of work) gets the values set,
+    secrets reduced as in every other entry."""
+    from ..db.models import AuditEvent
+
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "supplier.add", AuditEvent.target == row.slug)
+                           .order_by(AuditEvent.id.desc()).limit(1))
+    if event is not None:
+        event.detail = {**(event.detail or {}), "after": state(row)}
 
 
 def _add_saml(runtime, session, slug, values: Common, nets, settings, actor) -> Supplier:
@@ -627,11 +639,12 @@ def preview(runtime, session: Session, row: Supplier, membership: Membership, *,
     """
     from . import issuance
 
-    patron = session.get(Patron, membership.patron_id)
-    result = issuance.preview(runtime, session, row, patron.uid)
+    uid = session.scalar(select(Patron.uid).where(Patron.id == membership.patron_id)) or ""
+    result = issuance.preview(runtime, session, row, uid)
+    refusal = result.outcome.decision.refusal
     out: dict[str, Any] = {"supplier": row.slug, "protocol": row.protocol, "membership": membership.id,
                            "enabled": bool(row.enabled), "granted": result.granted,
-                           "reason": None if result.granted else result.outcome.decision.refusal.code,
+                           "reason": refusal.code if refusal is not None else None,
                            "identifier": None, "attributes": []}
     audit.record(runtime, session, actor, "supplier.preview", row.slug, membership=membership.id)
     if not result.granted:
@@ -675,6 +688,7 @@ def _wire(runtime, row: Supplier, result) -> tuple[dict[str, str], list[dict[str
 
         conf = (row.config or {}).get("link") or {}
         values = values_for(result, now=clock.utcnow(), nonce="…", target="", lifetime=int(conf.get("lifetime") or 300))
+        used: set[str] | frozenset[str]
         try:
             used = tpl.parse(conf["url_template"]).fields | tpl.parse(conf.get("message") or tpl.DEFAULT_MESSAGE).fields
         except (KeyError, tpl.TemplateError):

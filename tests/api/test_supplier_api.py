@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from web.staff.staffkit import ADMIN, CAEN_ADMIN, REFERENT, VIRE_LIB, audit_rows
 from web.staff.supplierkit import active_membership, sp_metadata
 
@@ -25,6 +24,9 @@ def test_suppliers_answer_as_documented(api, token_for, api_app):
         "settings": {"redirect_uris": ["https://rp.example.org/cb"]}})
     assert r.status_code == 201 and len(r.get_json()["client_secret"]) > 30
     first = r.get_json()["client_secret"]
+    created = audit_rows(api_app, action="supplier.add", target="api-oidc")[0]
+    assert created[0] == ADMIN[0] and created[4]["after"]["settings.redirect_uris"] == ["https://rp.example.org/cb"]
+    assert created[4]["after"]["settings.secret"].startswith("***") and first not in str(created)
     assert "client_secret" not in api("GET", "/suppliers/{slug}", token=token, slug="api-oidc").get_json()
     r = api("PATCH", "/suppliers/{slug}", token=token, slug="api-oidc", json={"rotate_secret": True, "grace_days": 3})
     assert r.status_code == 200 and r.get_json()["client_secret"] != first

@@ -7,7 +7,6 @@ Each page passes the axe-core check (and the page fixture fails on any CSP viola
 from __future__ import annotations
 
 import pytest
-
 from browser.test_network_admin_journey import admin_site, login_admin  # noqa: F401  (fixture reused)
 from web.staff.staffkit import ADMIN, VIRE_LIB, audit_rows
 from web.staff.supplierkit import active_membership, sp_metadata

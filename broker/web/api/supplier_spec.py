@@ -6,7 +6,7 @@ from copy import deepcopy
 from typing import Any
 
 from ...services.suppliers import CATEGORIES, RELEASABLE
-from .admin_spec import TAG, _BODY, _SLUG, _errors, _json, _ref
+from .admin_spec import _BODY, _SLUG, TAG, _errors, _json, _ref
 
 _TEXT = {"type": "string"}
 _TEXTS = {"type": "array", "items": {"type": "string"}}

@@ -107,14 +107,14 @@ def _settings_from_form(protocol: str, *, creating: bool) -> dict:
 
 
 def _common_from_form() -> dict:
-    data = {k: request.form.get(k, "").strip() for k in ("name", "category", "login_url") if k in request.form}
+    data: dict = {k: request.form.get(k, "").strip() for k in ("name", "category", "login_url") if k in request.form}
     if "networks-shown" in request.form:
         data["networks"] = request.form.getlist("networks")
     return data
 
 
 def _values_from_form(protocol: str) -> dict:
-    values = {k: request.form.get(k, "") for k in request.form if k != "csrf_token"}
+    values: dict = {k: request.form.get(k, "") for k in request.form if k != "csrf_token"}
     values["networks"] = request.form.getlist("networks")
     values["protocol"] = protocol
     for name in LIST_SETTINGS:

@@ -7,8 +7,15 @@ bad input shows the error beside the field and writes nothing.
 from __future__ import annotations
 
 import pytest
-
-from web.staff.staffkit import ADMIN, CAEN_ADMIN, REFERENT, VIRE_LIB, as_staff, audit_rows, post
+from web.staff.staffkit import (
+    ADMIN,
+    CAEN_ADMIN,
+    REFERENT,
+    VIRE_LIB,
+    as_staff,
+    audit_rows,
+    post,
+)
 from web.staff.supplierkit import active_membership, closed_port, sp_metadata
 
 
