@@ -457,10 +457,7 @@ def _save_link(runtime, session, slug, row: Supplier | None, values: Common, net
     try:
         checked = kit.validate_settings(LinkSettings, data)
     except InvalidInput as exc:
-        name = exc.message.split(":", 1)[0].strip()
-        field = name if name in LinkSettings.model_fields else "url_template"
-        if name not in LinkSettings.model_fields and "secret" in exc.message:
-            field = "secret"
+        field = _link_field(exc.message, tuple(LinkSettings.model_fields))
         raise FieldError(f"settings.{field}", "bad_link", exc.message, detail=exc.message[:300]) from None
     release = values.release if values.release is not None else (list(row.release or []) if row else None)
     try:
@@ -470,6 +467,19 @@ def _save_link(runtime, session, slug, row: Supplier | None, values: Common, net
     except InvalidInput as exc:
         field = "release" if "release" in exc.message else "settings.url_template"
         raise FieldError(field, "bad_link", exc.message, detail=exc.message[:300]) from None
+
+
+#: how the settings model's whole-form checks begin, and the field each one is about
+_LINK_CHECKS = (("url template", "url_template"), ("algorithm", "algorithm"), ("target origin", "target_origins"),
+                ("the template uses {target}", "target_origins"), ("secret variable", "secret_env"),
+                ("store_secret", "store_secret"), ("give the shared secret", "secret"), ("secret", "secret"))
+
+
+def _link_field(message: str, fields: tuple[str, ...]) -> str:
+    name = message.split(":", 1)[0].strip()
+    if name in fields:
+        return name
+    return next((field for start, field in _LINK_CHECKS if message.startswith(start)), "url_template")
 
 
 # -- editing ------------------------------------------------------------------------------------------

@@ -263,3 +263,44 @@ def test_an_admin_of_another_network_cannot_touch_a_supplier_it_does_not_offer(s
              {"slug": "x", "name": "X", "networks-shown": "1", "networks": "calvados",
               "settings.service_patterns": "^https://x\\.example\\.org/.*$"}, page="/staff/suppliers/new?protocol=cas")
     assert r.status_code == 400 and 'id="networks-error"' in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("protocol, data, field_id", [
+    ("saml", {"settings.metadata_url": "https://meta.example.org/sp.xml"}, "s-metadata_cert"),
+    ("saml", {"settings.metadata_url": "http://meta.example.org/sp.xml",
+              "settings.metadata_cert": "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----"}, "s-metadata_url"),
+    ("saml", {}, "s-metadata"),
+    ("oidc", {"settings.redirect_uris": ""}, "s-redirect_uris"),
+    ("oidc", {"settings.redirect_uris": "https://rp.example.org/cb#frag"}, "s-redirect_uris"),
+    ("cas", {"settings.service_patterns": r"^https://x\.example\.org/.*$", "slug": "Pas Bon"}, "slug"),
+    ("cas", {"settings.service_patterns": r"^https://x\.example\.org/.*$", "category": "sport"}, "category"),
+    ("cas", {"settings.service_patterns": r"^https://x\.example\.org/.*$", "login_url": "ftp://x"}, "login_url"),
+    ("cas", {"settings.service_patterns": r"^https://x\.example\.org/.*$", "networks": ""}, "networks"),
+    ("link", {"settings.url_template": "https://l.example.org/?u={uid}&s={sig}", "settings.secret": "x" * 20,
+              "settings.lifetime": "beaucoup"}, "s-lifetime"),
+    ("link", {"settings.url_template": "https://l.example.org/?u={uid}&s={sig}", "settings.secret": "x" * 20,
+              "settings.algorithm": "md5-concat"}, "s-algorithm"),
+    ("link", {"settings.url_template": "https://l.example.org/?u={uid}", "settings.secret": "x" * 20},
+     "s-url_template"),
+])
+def test_each_add_form_shows_the_error_beside_its_field_and_writes_nothing(staff_app, protocol, data, field_id):
+    client = as_staff(staff_app, staff_app.test_client(), ADMIN)
+    count = _count(staff_app)
+    page_url = f"/staff/suppliers/new?protocol={protocol}"
+    form = {"name": "Nouveau", "slug": "nouveau", "networks-shown": "1", "networks": "calvados", **data}
+    r = post(client, page_url, form, page=page_url)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400 and f'id="{field_id}-error"' in page, page[page.find("<main"):][:3000]
+    assert "Le fournisseur n'a pas été ajouté" in page
+    assert _count(staff_app) == count and not audit_rows(staff_app, action="supplier.add", actor=ADMIN[0])
+
+
+def test_the_pages_speak_english_too(staff_app):
+    client = as_staff(staff_app, staff_app.test_client(), ADMIN)
+    english = {"Accept-Language": "en"}
+    page = client.get("/staff/suppliers", headers=english).get_data(as_text=True)
+    assert "Add a supplier" in page and "Protocol" in page
+    page = client.get("/staff/suppliers/new?protocol=cas", headers=english).get_data(as_text=True)
+    assert "Service URL patterns" in page and "Test the patterns" in page
+    page = client.get("/staff/suppliers/skilleos", headers=english).get_data(as_text=True)
+    assert "Released attributes" in page and "Preview for a patron" in page and "Disable the supplier" in page
