@@ -15,25 +15,9 @@ from ...services.stats.counter import platform_report
 from ...services.stats.exports import month_document
 from ...services.stats.figures import Selection
 from ...services.stats.months import iso_utc, months_of_year
+from ..api.auth import api_view
 from . import api_bp
-from .guard import Unauthorized, api_view, count_arg, library_in_scope, month_arg, network_in_scope
-
-
-@api_bp.errorhandler(Unauthorized)
-def unauthorized(exc: Unauthorized):
-    response = jsonify(error=exc.code, message=exc.message)
-    response.status_code = 401
-    challenge = 'Bearer realm="sesame"'
-    if exc.code == "token_expired":
-        challenge += ', error="invalid_token", error_description="The access token expired"'
-    response.headers["WWW-Authenticate"] = challenge
-    return response
-
-
-@api_bp.after_request
-def no_store(response):
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
+from .guard import count_arg, library_in_scope, month_arg, network_in_scope
 
 
 def _described(selection: Selection) -> dict:
