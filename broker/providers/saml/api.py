@@ -14,11 +14,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ...db.models import Supplier
-from ...errors import InvalidInput, NotFound
+from ...errors import NotFound
 from ...services import staff_desk
+from ...services.field_errors import FieldError
 from ...web.api.auth import api_view
 from ...web.api.bodies import json_body
 from ...web.api.networks import admin_network_slugs, networks_field, require_admin_of
@@ -39,14 +41,16 @@ def routes(bp: Blueprint) -> None:
     def api_add_saml(rt: Any, db: Any, user: Any):
         data = json_body(FIELDS, required=("slug",))
         if not data["slug"]:
-            raise InvalidInput("missing field: slug", code="missing_field")
+            raise FieldError("slug", "missing_field", _("Champ obligatoire manquant : %(name)s.", name="slug"),
+                             name="slug")
         networks = networks_field(data.get("networks") or ([data["network"]] if data.get("network") else []))
         require_admin_of(user, "supplier.add", networks, admin_network_slugs(db, user))
         if ("metadata" in data) == ("metadata_url" in data):
-            raise InvalidInput("give exactly one of metadata (the XML document) and metadata_url", code="missing_field")
+            raise FieldError("metadata", "missing_field",
+                             _("Donnez exactement l'un de metadata (le document XML) et metadata_url."))
         url = data.get("metadata_url")
         if url is not None and not url.startswith("https://"):
-            raise InvalidInput("metadata_url must be an https URL", code="invalid_input")
+            raise FieldError("metadata_url", "invalid_input", _("metadata_url doit être une URL https."))
         supplier = registry.add_saml(
             rt, db, data["slug"], metadata=url,
             metadata_xml=data["metadata"].encode("utf-8") if "metadata" in data else None,
@@ -70,7 +74,7 @@ def routes(bp: Blueprint) -> None:
     def api_refresh_saml(rt: Any, db: Any, user: Any, slug: str):
         supplier = db.scalar(select(Supplier).where(Supplier.slug == slug, Supplier.protocol == "saml"))
         if supplier is None:
-            raise NotFound(f"unknown SAML supplier '{slug[:64]}'")
+            raise NotFound(_("Fournisseur SAML inconnu : %(slug)s", slug=slug[:64]))
         if not any(n.slug in admin_network_slugs(db, user) for n in supplier.networks):
             raise staff_desk.deny(user, "supplier.refresh", supplier.slug)
         changed = registry.refresh(rt, db, supplier, actor=user.email)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ...db.models import Network
-from ...errors import InvalidInput
 from ...services import staff, staff_desk
+from ...services.field_errors import FieldError
 
 
 def admin_network_slugs(db: Any, user: Any) -> set[str]:
@@ -23,7 +24,8 @@ def admin_network_slugs(db: Any, user: Any) -> set[str]:
 def networks_field(value: Any) -> list[str]:
     """The body's ``networks``: a non-empty list of network slugs."""
     if not value or not isinstance(value, list) or not all(isinstance(n, str) for n in value):
-        raise InvalidInput("networks: a list of network slugs is required", code="missing_field")
+        raise FieldError("networks", "missing_field",
+                         _("networks : une liste d'identifiants de réseaux est requise."), name="networks")
     return value
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 
 from flask import jsonify, request
@@ -62,38 +63,17 @@ def _counter(rt, db, user, kind: str, key: str):
     return jsonify(platform_report(figures(db, selection, chosen), selection))
 
 
-# One route per path (no converter over both kinds), so that each maps to one OpenAPI path.
-@api_bp.get("/libraries/<code>")
-@api_view
-def library_month(rt, db, user, code):
-    return _month(rt, db, user, "libraries", code)
+def _route(kind: str, param: str, answer: Callable):
+    @api_view
+    def view(rt, db, user, **kwargs):
+        return answer(rt, db, user, kind, kwargs[param])
+
+    return view
 
 
-@api_bp.get("/networks/<slug>")
-@api_view
-def network_month(rt, db, user, slug):
-    return _month(rt, db, user, "networks", slug)
-
-
-@api_bp.get("/libraries/<code>/trend")
-@api_view
-def library_trend(rt, db, user, code):
-    return _trend(rt, db, user, "libraries", code)
-
-
-@api_bp.get("/networks/<slug>/trend")
-@api_view
-def network_trend(rt, db, user, slug):
-    return _trend(rt, db, user, "networks", slug)
-
-
-@api_bp.get("/libraries/<code>/counter")
-@api_view
-def library_counter(rt, db, user, code):
-    return _counter(rt, db, user, "libraries", code)
-
-
-@api_bp.get("/networks/<slug>/counter")
-@api_view
-def network_counter(rt, db, user, slug):
-    return _counter(rt, db, user, "networks", slug)
+# One route per path (no converter over both kinds), so that each maps to one OpenAPI path:
+# /libraries/<code>, /networks/<slug>, each also with /trend and /counter (endpoints library_month, …).
+for _kind, _singular, _param in (("libraries", "library", "code"), ("networks", "network", "slug")):
+    for _suffix, _name, _answer in (("", "month", _month), ("/trend", "trend", _trend), ("/counter", "counter", _counter)):
+        api_bp.add_url_rule(f"/{_kind}/<{_param}>{_suffix}", f"{_singular}_{_name}", _route(_kind, _param, _answer),
+                            methods=["GET"])
