@@ -20,11 +20,13 @@ from .settings import LinkSettings
 from .suppliers import PROTOCOL, describe, register
 
 #: the body's fields besides the settings model's
-COMMON = {"slug": str, "name": str, "networks": list, "category": str, "release": (list, str)}
+COMMON: dict[str, type | tuple[type, ...]] = {"slug": str, "name": str, "networks": list, "category": str,
+                                              "release": (list, str)}
 
 
 def _fields() -> dict[str, type | tuple[type, ...]]:
-    types = {"string": str, "secret": str, "integer": int, "boolean": bool, "list": list, "choice": str}
+    types: dict[str, type] = {"string": str, "secret": str, "integer": int, "boolean": bool, "list": list,
+                              "choice": str}
     return {**COMMON, **{f["name"]: types[f["type"]] for f in kit.settings_form(LinkSettings)}}
 
 

@@ -54,13 +54,13 @@ def mount(app: Flask, child: Blueprint) -> None:
     providers' per-app blueprints).
     """
     app.extensions["csrf"].exempt(child)
-    app.register_blueprint(child, name_prefix=bp.name, url_prefix=bp.url_prefix + (child.url_prefix or ""))
+    app.register_blueprint(child, name_prefix=bp.name, url_prefix=(bp.url_prefix or "") + (child.url_prefix or ""))
 
 
 def provider_routes(app: Flask) -> None:
     """Mount each provider's API routes (``ProviderSpec.api_routes``) on a blueprint of their own."""
     for name, provider in sorted(app.extensions["broker"].providers.items()):
-        if getattr(provider, "api_routes", None) is None:
+        if provider.api_routes is None:
             continue
         child = Blueprint(f"{name}_api", provider.api_routes.__module__)
         provider.api_routes(child)
@@ -69,8 +69,10 @@ def provider_routes(app: Flask) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the API; it is CSRF-exempt because no cookie authenticates it, only the bearer token."""
-    from . import counter_routes, person_routes, providers, routes  # noqa: F401  (routes attach to blueprints)
-    from .admin_routes import admin_bp  # network administration (partners, fees, staff accounts, suppliers)
+    # the routes attach to ``bp`` and to ``admin_bp`` (network administration: partners, fees, staff
+    # accounts, libraries, linked cards, suppliers' SUSHI accounts)
+    from . import counter_routes, person_routes, providers, routes  # noqa: F401
+    from .admin_routes import admin_bp
 
     app.extensions["csrf"].exempt(bp)
     app.register_blueprint(bp)
