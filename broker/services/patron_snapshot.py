@@ -18,13 +18,13 @@ value only means the patron is read again.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from ..domain.memberships import MembershipState
 from ..domain.patrons import CardProblem
+from ..wire import is_int, is_time
 
 _STATES = frozenset(m.value for m in MembershipState)
 _PROBLEMS = frozenset(p.value for p in CardProblem)
@@ -62,15 +62,15 @@ class PatronSnapshot:
     def from_wire(cls, value: Any) -> PatronSnapshot | None:
         """The snapshot ``value`` holds, or None when anything in it is not exactly as written."""
         try:
-            ok = (isinstance(value, dict) and _is_int(value["i"]) and _is_int(value["l"])
+            ok = (isinstance(value, dict) and is_int(value["i"]) and is_int(value["l"])
                   and (value["m"] is None or value["m"] in _STATES)
                   and (value["p"] is None or value["p"] in _PROBLEMS)
-                  and (value["b"] is None or _is_int(value["b"])) and isinstance(value["x"], bool)
-                  and _is_time(value["v"]) and _is_time(value["r"]) and isinstance(value["s"], list)
-                  and len(value["s"]) == 2 and all(_is_time(v) for v in value["s"])
+                  and (value["b"] is None or is_int(value["b"])) and isinstance(value["x"], bool)
+                  and is_time(value["v"]) and is_time(value["r"]) and isinstance(value["s"], list)
+                  and len(value["s"]) == 2 and all(is_time(v) for v in value["s"])
                   and value["v"] == max(value["s"])
                   and (value["e"] is None or isinstance(value["e"], str))
-                  and (value["k"] is None or _is_int(value["k"])))
+                  and (value["k"] is None or is_int(value["k"])))
             if not ok:
                 return None
             expires = date.fromisoformat(value["e"]) if value["e"] is not None else None
@@ -79,11 +79,3 @@ class PatronSnapshot:
         return cls(patron_id=value["i"], library_id=value["l"], membership=value["m"], card_problem=value["p"],
                    card_expires=expires, birth_year=value["b"], erased=value["x"],
                    stamps=(float(value["s"][0]), float(value["s"][1])), read_at=value["r"], person=value["k"])
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_time(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0

@@ -10,7 +10,6 @@ or card). Providers keep their own per-session data under their own keys
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -19,6 +18,7 @@ from urllib.parse import urlencode
 from flask import redirect, request, session, url_for
 
 from ..services.patron_snapshot import PatronSnapshot
+from ..wire import is_number
 from .redirects import same_site_path
 
 
@@ -51,7 +51,7 @@ class LoggedPatron:
             return None
         uid, library, network, at = (value.get(k) for k in ("uid", "library", "network", "at"))
         if not (isinstance(uid, str) and uid and isinstance(library, str) and isinstance(network, str)
-                and isinstance(at, (int, float)) and not isinstance(at, bool) and math.isfinite(at)):
+                and is_number(at)):
             return None
         facts = value.get("f")
         return cls(uid, library, network, at, PatronSnapshot.from_wire(facts) if facts is not None else None)
