@@ -54,7 +54,7 @@ class LoggedPatron:
                 and is_number(at)):
             return None
         facts = value.get("f")
-        return cls(uid, library, network, at, PatronSnapshot.from_wire(facts) if facts is not None else None)
+        return cls(uid, library, network, value["at"], PatronSnapshot.from_wire(facts) if facts is not None else None)
 
 
 def current_patron() -> LoggedPatron | None:

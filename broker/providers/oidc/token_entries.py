@@ -63,8 +63,9 @@ class CodeEntry:
                 and isinstance(get("sid", ""), str) and is_str_or_none(get("n"))
                 and is_str_or_none(get("cc")) and is_str_or_none(get("cm"))):
             return None
-        return cls(get("c"), get("u"), get("r"), get("s"), get("t"), get("cl"), get("sid", ""), get("n"),
-                   get("cc"), get("cm"))
+        challenge = get("cc") or None
+        return cls(value["c"], value["u"], get("r"), value["s"], value["t"], value["cl"], get("sid", ""),
+                   get("n") or None, challenge, get("cm") if challenge else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +107,8 @@ class TokenEntry:
                 and isinstance(get("g"), str) and is_int(get("t")) and is_int(get("i")) and is_int(get("e"))
                 and (get("cl") is None or _claims_ok(get("cl"))) and is_str_or_none(get("sub"))):
             return None
-        return cls(get("c"), get("u"), get("s"), get("g"), get("t"), get("i"), get("e"), get("cl"), get("sub"))
+        return cls(value["c"], value["u"], value["s"], value["g"], value["t"], value["i"], value["e"], get("cl"),
+                   get("sub"))
 
 
 @dataclass(frozen=True, slots=True)

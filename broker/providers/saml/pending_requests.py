@@ -78,5 +78,5 @@ class PendingRequest:
             carried = CarriedSession.from_wire(get("keep"))
             if carried is None:
                 return None
-        return cls(get("sp"), get("entity"), get("id"), get("acs"), get("relay"), get("force"), get("passive"),
-                   get("fmt"), get("at"), carried)
+        return cls(value["sp"], value["entity"], get("id"), value["acs"], get("relay"), value["force"],
+                   value["passive"], get("fmt"), value["at"], carried)

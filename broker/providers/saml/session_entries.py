@@ -35,7 +35,7 @@ class SessionEntry:
         if not (isinstance(name_id, str) and isinstance(name_format, str) and is_str_or_none(index)
                 and is_int(supplier_id)):
             return None
-        return cls(name_id, name_format, index, supplier_id)
+        return cls(name_id, name_format, index, value["id"])
 
 
 def read(value: Any) -> dict[str, SessionEntry]:

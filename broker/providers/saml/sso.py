@@ -208,8 +208,8 @@ def proceed(rt: Any, supplier: Supplier, pending: PendingRequest, key: str | Non
             key = secrets.token_urlsafe(24)
             if pending.force_authn and patron is not None:
                 # the new login starts a new session: carry this one's suppliers over for single logout
-                carried = CarriedSession(patron.uid, session_entries.read(session.get("saml")))
-                pending = replace(pending, carried=carried)
+                old_session = CarriedSession(patron.uid, session_entries.read(session.get("saml")))
+                pending = replace(pending, carried=old_session)
             rt.state.put(f"saml:pending:{key}", pending.to_wire(), PENDING_TTL)
         elif taken:  # kept again for the login it still needs, no longer than it had left
             left = int(pending.at + PENDING_TTL - time.time())
