@@ -132,7 +132,7 @@ class PatronChanges:
 
         ``session``: the caller's unit of work, or None to open one only if the database must be asked.
         """
-        kept = PatronView.from_snapshot(uid, snap) if snap is not None else None  # None: absent or damaged
+        kept = PatronView.from_snapshot(uid, snap) if snap is not None else None  # None: absent (or unreadable)
         if session is None:
             if (snap is not None and kept is not None and not personal
                     and time.monotonic() - self._checked < RECHECK_SECONDS and self.usable(kept, snap.read_at)):
