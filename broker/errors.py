@@ -80,3 +80,16 @@ class ServiceUnavailable(BrokerError):
 
     code = "unavailable"
     status = 503
+
+
+class Unauthorized(BrokerError):
+    """No valid API token: missing, unknown or revoked."""
+
+    code = "unauthorized"
+    status = 401
+
+
+class TokenExpired(Unauthorized):
+    """The token was valid but its lifetime is over (RFC 6750 ``invalid_token``)."""
+
+    code = "token_expired"

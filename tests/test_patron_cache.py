@@ -26,7 +26,8 @@ import re
 import sqlite3
 import sys
 import time
-from datetime import datetime, timezone
+from dataclasses import replace
+from datetime import date, datetime, timezone
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -37,6 +38,7 @@ from sqlalchemy.exc import OperationalError
 
 from broker.domain.memberships import Transition
 from broker.services import access, login, memberships, patron_cache, suppliers
+from broker.services.patron_snapshot import PatronSnapshot
 
 VIRE = "FR-147626101"  # local connector: V0001 (active membership), PIN 4321
 CARD, PIN = "V0001", "4321"
@@ -82,14 +84,14 @@ def decide(runtime, uid: str, snapshot, supplier: str = "cafeyn") -> access.Acce
         return access.check(runtime, s, uid, suppliers.get_supplier(s, supplier), snapshot)
 
 
-def log_in(runtime) -> tuple[str, dict]:
+def log_in(runtime) -> tuple[str, PatronSnapshot]:
     """The login use case for V0001: (uid, the snapshot the portal keeps in the session)."""
     result = login.login(runtime, VIRE, CARD, PIN, ip="192.0.2.10")
     assert result.ok, result
     return result.uid, result.facts
 
 
-def read_facts(runtime) -> tuple[str, dict]:
+def read_facts(runtime) -> tuple[str, PatronSnapshot]:
     """V0001's uid and a good snapshot, read by a decision (cheaper than a login: no PIN hash to check)."""
     from broker.services import libraries, patrons
 
@@ -108,8 +110,9 @@ def change_membership(runtime, transition: Transition) -> None:
 
 
 def assert_valid_snapshot(snap) -> None:
-    assert isinstance(snap, dict) and set(snap) == SNAPSHOT_KEYS, snap
-    assert snap["r"] <= broker_clock.now()  # read no later than now, by the clock the test moves
+    assert isinstance(snap, PatronSnapshot) and set(snap.to_wire()) == SNAPSHOT_KEYS, snap
+    assert PatronSnapshot.from_wire(snap.to_wire()) == snap
+    assert snap.read_at <= broker_clock.now()  # read no later than now, by the clock the test moves
 
 
 def sqlite_path(runtime) -> str:
@@ -234,17 +237,17 @@ def assert_refused(answer, code: str) -> None:
     assert answer.status_code == 403 and f'data-reason="{code}"' in html, (answer.status_code, html[:300])
 
 
-def session_facts(app, client) -> dict | None:
+def session_facts(app, client) -> PatronSnapshot | None:
     """The snapshot the patron's server-side session holds (``session["patron"]["f"]``)."""
     sid = client.get_cookie("sesame").value
-    return app.extensions["broker"].state.get(f"sess:{sid}")["patron"].get("f")
+    return PatronSnapshot.from_wire(app.extensions["broker"].state.get(f"sess:{sid}")["patron"].get("f"))
 
 
 # -- 1. the snapshot is used ------------------------------------------------------------------
 def test_login_snapshot_has_the_decision_fields_and_no_personal_data(running):
     uid, facts = log_in(running)
     assert_valid_snapshot(facts)
-    assert facts["m"] == "active" and facts["x"] is False and facts["e"] == "2030-12-31"
+    assert facts.membership == "active" and facts.erased is False and facts.card_expires == date(2030, 12, 31)
     for personal in (NAME, EMAIL, CARD, uid):
         assert personal not in repr(facts)
 
@@ -288,7 +291,7 @@ def test_signing_in_again_within_the_hour_writes_nothing_so_every_snapshot_stays
     sql.clear()
     uid_again, second = log_in(running)
     assert uid_again == uid and _updates(sql) == []
-    assert second["v"] == first["v"] and _patron_row(running)[1:] == (stamp, last_login)
+    assert second.version == first.version and _patron_row(running)[1:] == (stamp, last_login)
     sql.clear()
     assert decide(running, uid, first).granted and sql.patron_reads == []  # the first session's snapshot too
 
@@ -305,7 +308,7 @@ def test_a_login_writes_what_the_sigb_changed_and_an_hour_old_last_login(running
     _, facts = log_in(running)
     name, new_stamp, last_login = _patron_row(running)
     assert len(_updates(sql)) == 1 and name == NAME
-    assert new_stamp > stamp and facts["v"] == pytest.approx(new_stamp.replace(tzinfo=timezone.utc).timestamp()
+    assert new_stamp > stamp and facts.version == pytest.approx(new_stamp.replace(tzinfo=timezone.utc).timestamp()
                                                             if new_stamp.tzinfo is None else new_stamp.timestamp())
     assert (last_login if last_login.tzinfo else last_login.replace(tzinfo=timezone.utc)).year > 2020
 
@@ -327,7 +330,7 @@ def test_suspension_by_another_process_is_refused_after_the_recheck_then_reactiv
     assert len(sql.polls) == 1 and len(sql.patron_reads) == 1
     assert not refused.granted and refused.decision.refusal.code == "membership_suspended"
     assert_valid_snapshot(refused.snapshot)
-    assert refused.snapshot["m"] == "suspended" and refused.snapshot["v"] > facts["v"]
+    assert refused.snapshot.membership == "suspended" and refused.snapshot.version > facts.version
 
     # the new snapshot is good: refused again with no read of the patron
     sql.clear()
@@ -343,7 +346,7 @@ def test_suspension_by_another_process_is_refused_after_the_recheck_then_reactiv
     sql.clear()
     back = decide(running, uid, refused.snapshot)
     assert back.granted and len(sql.patron_reads) == 1
-    assert back.snapshot["m"] == "active" and back.snapshot["v"] > refused.snapshot["v"]
+    assert back.snapshot.membership == "active" and back.snapshot.version > refused.snapshot.version
     # two changes less than OVERLAP_SECONDS apart: the earlier one might have committed after any read
     # made in between, so the patron is read again until that much time has passed, then no more
     clock.advance(OVERLAP * 1.2)
@@ -363,7 +366,7 @@ def test_card_reported_lost_by_another_process_is_seen_after_the_recheck(running
     monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", 0)
     outcome = decide(running, uid, facts)
     assert outcome.decision.refusal.code == "card_invalid"
-    assert outcome.snapshot["p"] == "lost"
+    assert outcome.snapshot.card_problem == "lost"
 
 
 # -- 3. a change made in this process: seen at once --------------------------------------------
@@ -375,11 +378,11 @@ def test_suspension_in_this_process_is_seen_at_once(running, sql):
     refused = decide(running, uid, facts)
     assert sql.polls == []  # RECHECK_SECONDS is an hour: the commit itself told the watcher
     assert refused.decision.refusal.code == "membership_suspended"
-    assert refused.snapshot["m"] == "suspended"
+    assert refused.snapshot.membership == "suspended"
 
     change_membership(running, Transition.REACTIVATE)
     back = decide(running, uid, refused.snapshot)
-    assert back.granted and back.snapshot["m"] == "active"
+    assert back.granted and back.snapshot.membership == "active"
     assert sql.polls == []
 
 
@@ -393,7 +396,7 @@ def test_card_reported_lost_in_this_process_is_seen_at_once(running, sql):
     sql.clear()
     outcome = decide(running, uid, facts)
     assert sql.polls == []
-    assert outcome.decision.refusal.code == "card_invalid" and outcome.snapshot["p"] == "lost"
+    assert outcome.decision.refusal.code == "card_invalid" and outcome.snapshot.card_problem == "lost"
 
 
 def test_rolled_back_change_in_this_process_leaves_the_snapshot_good(running, sql):
@@ -425,12 +428,12 @@ def test_read_inside_an_uncommitted_change_hands_out_no_snapshot(running):
                          ids=["an_hour_ago", "a_year_ago", "epoch"])
 def test_snapshot_read_before_the_watcher_began_is_read_again(running, sql, read_at):
     uid, facts = read_facts(running)
-    old = {**facts, "r": read_at(facts["r"])}
+    old = replace(facts, read_at=read_at(facts.read_at))
     sql.clear()
     outcome = decide(running, uid, old)
     assert outcome.granted and len(sql.patron_reads) == 1
     assert_valid_snapshot(outcome.snapshot)
-    assert outcome.snapshot["r"] > facts["r"]
+    assert outcome.snapshot.read_at > facts.read_at
     sql.clear()
     assert decide(running, uid, outcome.snapshot).granted and sql.patron_reads == []
 
@@ -487,12 +490,11 @@ DAMAGED = {
 
 def _expect_fresh_read(runtime, sql, uid, facts, damage) -> None:
     sql.clear()
-    outcome = decide(runtime, uid, damage(facts))
+    outcome = decide(runtime, uid, PatronSnapshot.from_wire(damage(facts.to_wire())))
     assert outcome.granted, outcome.decision
     assert len(sql.patron_reads) == 1, sql.patron_reads
     assert_valid_snapshot(outcome.snapshot)  # replaced by a good one
-    assert {k: v for k, v in outcome.snapshot.items() if k != "r"} == \
-        {k: v for k, v in facts.items() if k != "r"}
+    assert replace(outcome.snapshot, read_at=0.0) == replace(facts, read_at=0.0)
 
 
 def test_damaged_snapshot_never_errors_and_the_patron_is_read_again(running, sql):
@@ -553,7 +555,7 @@ def test_snapshot_replaced_after_a_personal_read_holds_no_personal_data(running)
         suppliers.add_supplier(running, s, "annuaire", name="Annuaire", networks=["calvados"],
                                category="presse", release=["display_name", "email"], actor="test")
     uid, facts = log_in(running)  # the login fills the name and e-mail from the SIGB
-    outcome = decide(running, uid, {**facts, "r": 0.0}, supplier="annuaire")  # too old: replaced
+    outcome = decide(running, uid, replace(facts, read_at=0.0), supplier="annuaire")  # too old: replaced
     assert outcome.granted and outcome.patron.display_name == NAME
     assert_valid_snapshot(outcome.snapshot)
     for personal in (NAME, EMAIL, CARD, uid):
@@ -601,7 +603,7 @@ def test_portal_login_then_cas_then_suspension_elsewhere_then_refusal_page(demo_
     portal_login(client)
     facts = session_facts(demo_app, client)
     assert_valid_snapshot(facts)
-    assert facts["m"] == "active"
+    assert facts.membership == "active"
     assert_ticket(cas_login(client))
 
     sql = Statements(rt.db.engine)
@@ -614,7 +616,7 @@ def test_portal_login_then_cas_then_suspension_elsewhere_then_refusal_page(demo_
         change_membership(other, Transition.SUSPEND)
         monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", 0)
         assert_refused(cas_login(client), "membership_suspended")
-        assert session_facts(demo_app, client)["m"] == "suspended"  # the session now holds the new state
+        assert session_facts(demo_app, client).membership == "suspended"  # the session now holds the new state
 
         monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", LONG)
         sql.clear()
@@ -625,7 +627,7 @@ def test_portal_login_then_cas_then_suspension_elsewhere_then_refusal_page(demo_
         change_membership(other, Transition.REACTIVATE)
         monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", 0)
         assert_ticket(cas_login(client))
-        assert session_facts(demo_app, client)["m"] == "active"
+        assert session_facts(demo_app, client).membership == "active"
     finally:
         sql.close()
 
@@ -636,7 +638,7 @@ def test_change_committed_after_the_read_but_stamped_before_it_is_not_missed(run
     from sqlalchemy import select
 
     uid, facts = log_in(running)  # the login's own update makes v = its patrons.updated_at
-    stamp = datetime.fromtimestamp(facts["v"] - OVERLAP / 2, timezone.utc)  # within OVERLAP_SECONDS of the read
+    stamp = datetime.fromtimestamp(facts.version - OVERLAP / 2, timezone.utc)  # within OVERLAP_SECONDS of the read
     with other.db.session() as s:
         membership = s.scalar(select(Membership).join(Patron).where(Patron.uid == uid))
         membership.state, membership.updated_at = "suspended", stamp

@@ -18,7 +18,7 @@ from flask import Flask, current_app, request
 log = logging.getLogger("broker.demo_suppliers")
 
 #: blueprints whose pages read the monthly tables
-STATS_BLUEPRINTS = ("stats", "stats_api")
+STATS_BLUEPRINTS = ("stats", "api.stats_api")  # the API's is mounted under the API blueprint
 #: at most one aggregation per process in this many seconds
 MIN_INTERVAL = 5.0
 

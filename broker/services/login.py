@@ -29,6 +29,7 @@ from ..metrics import LOGINS
 from . import libraries, patrons
 from . import patron_cache
 from .patron_cache import PatronView
+from .patron_snapshot import PatronSnapshot
 from .throttle import LoginThrottle
 
 log = logging.getLogger("broker.login")
@@ -63,7 +64,7 @@ class LoginResult:
     detail: str = ""
     errors: dict[str, str] = field(default_factory=dict, hash=False)
     #: the access decision's snapshot of the patron, for the session (``services.patron_cache``)
-    facts: dict | None = field(default=None, hash=False)
+    facts: PatronSnapshot | None = field(default=None, hash=False)
     #: RATE_LIMITED: seconds before this address's next attempt is checked
     retry_after: int = 0
     #: the card is locked after too many failures: when (epoch seconds) it may be tried again. Any card

@@ -29,14 +29,12 @@ fresh read (personal data is never put in the snapshot).
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 import weakref
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from itertools import chain
-from typing import Any
 
 from sqlalchemy import event, select, union_all
 from sqlalchemy.orm import Session, joinedload
@@ -44,8 +42,7 @@ from sqlalchemy.orm import Session, joinedload
 from .. import clock
 from ..clock import as_utc
 from ..db.models import Membership, Patron
-from ..domain.memberships import MembershipState
-from ..domain.patrons import CardProblem
+from .patron_snapshot import PatronSnapshot
 
 #: seconds between two looks for patrons changed by another process
 RECHECK_SECONDS = 1.0
@@ -57,10 +54,6 @@ WINDOW_SECONDS = 900.0
 STAMPS_PER_PATRON = 8
 #: changes older than the window are forgotten this often
 PRUNE_EVERY_SECONDS = 60.0
-_STATES = frozenset(m.value for m in MembershipState)
-_PROBLEMS = frozenset(p.value for p in CardProblem)
-
-Snapshot = dict[str, Any]
 
 
 def _epoch(value: datetime | None) -> float:
@@ -100,40 +93,19 @@ class PatronView:
                    display_name=patron.display_name, email=patron.email, category=patron.category,
                    person=patron.person_card.person_id if patron.person_card is not None else None)
 
-    def snapshot(self, read_at: float) -> Snapshot:
+    def snapshot(self, read_at: float) -> PatronSnapshot:
         """The decision's fields for the session (``read_at``: wall-clock time before the read)."""
-        return {"i": self.id, "l": self.library_id, "m": self.membership, "p": self.card_problem,
-                "e": self.card_expires.isoformat() if self.card_expires else None, "b": self.birth_year,
-                "x": self.erased, "v": max(self.stamps), "s": list(self.stamps), "r": read_at,
-                "k": self.person}
+        return PatronSnapshot(patron_id=self.id, library_id=self.library_id, membership=self.membership,
+                              card_problem=self.card_problem, card_expires=self.card_expires,
+                              birth_year=self.birth_year, erased=self.erased, stamps=self.stamps, read_at=read_at,
+                              person=self.person)
 
     @classmethod
-    def from_snapshot(cls, uid: str, snap: Any) -> "PatronView | None":
-        """The view a snapshot holds, or None when anything in it is not exactly as written."""
-        try:
-            ok = (isinstance(snap, dict) and _is_int(snap["i"]) and _is_int(snap["l"])
-                  and (snap["m"] is None or snap["m"] in _STATES) and (snap["p"] is None or snap["p"] in _PROBLEMS)
-                  and (snap["b"] is None or _is_int(snap["b"])) and isinstance(snap["x"], bool)
-                  and _is_time(snap["v"]) and _is_time(snap["r"]) and isinstance(snap["s"], list)
-                  and len(snap["s"]) == 2 and all(_is_time(v) for v in snap["s"]) and snap["v"] == max(snap["s"])
-                  and (snap["e"] is None or isinstance(snap["e"], str))
-                  and (snap["k"] is None or _is_int(snap["k"])))
-            if not ok:
-                return None
-            expires = date.fromisoformat(snap["e"]) if snap["e"] is not None else None
-        except (KeyError, TypeError, ValueError):
-            return None
-        return cls(id=snap["i"], uid=uid, library_id=snap["l"], membership=snap["m"], card_problem=snap["p"],
-                   card_expires=expires, birth_year=snap["b"], erased=snap["x"],
-                   stamps=(float(snap["s"][0]), float(snap["s"][1])), person=snap["k"])
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_time(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+    def from_snapshot(cls, uid: str, snap: PatronSnapshot) -> "PatronView":
+        """The view a snapshot holds (no personal fields)."""
+        return cls(id=snap.patron_id, uid=uid, library_id=snap.library_id, membership=snap.membership,
+                   card_problem=snap.card_problem, card_expires=snap.card_expires, birth_year=snap.birth_year,
+                   erased=snap.erased, stamps=snap.stamps, person=snap.person)
 
 
 def load(session: Session, uid: str) -> PatronView | None:
@@ -154,25 +126,25 @@ class PatronChanges:
         self._covers_from = float("inf")  # every change stamped after this is known (or will be at the next look)
         _WATCHERS.setdefault(db.engine, weakref.WeakSet()).add(self)
 
-    def view(self, session: Session | None, uid: str, snap: Snapshot | None, *,
-             personal: bool = False) -> tuple[PatronView | None, Snapshot | None]:
+    def view(self, session: Session | None, uid: str, snap: PatronSnapshot | None, *,
+             personal: bool = False) -> tuple[PatronView | None, PatronSnapshot | None]:
         """(the patron, a new snapshot when the database was read and the snapshot should be replaced).
 
         ``session``: the caller's unit of work, or None to open one only if the database must be asked.
         """
-        kept = PatronView.from_snapshot(uid, snap) if snap else None  # None: absent or damaged
+        kept = PatronView.from_snapshot(uid, snap) if snap is not None else None  # None: absent (or unreadable)
         if session is None:
-            if (kept is not None and not personal and time.monotonic() - self._checked < RECHECK_SECONDS
-                    and self.usable(kept, snap["r"])):  # type: ignore[index]
+            if (snap is not None and kept is not None and not personal
+                    and time.monotonic() - self._checked < RECHECK_SECONDS and self.usable(kept, snap.read_at)):
                 return kept, None  # nothing to ask the database
             with self.db.session() as own:
                 return self._read(own, uid, kept, snap, personal)
         return self._read(session, uid, kept, snap, personal)
 
-    def _read(self, session: Session, uid: str, kept: PatronView | None, snap: Snapshot | None,
-              personal: bool) -> tuple[PatronView | None, Snapshot | None]:
+    def _read(self, session: Session, uid: str, kept: PatronView | None, snap: PatronSnapshot | None,
+              personal: bool) -> tuple[PatronView | None, PatronSnapshot | None]:
         self.revalidate(session)
-        usable = (kept is not None and self.usable(kept, snap["r"])  # type: ignore[index]
+        usable = (snap is not None and kept is not None and self.usable(kept, snap.read_at)
                   and not _has_patron_changes(session))
         if usable and not personal:
             return kept, None

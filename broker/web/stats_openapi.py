@@ -2,37 +2,28 @@
 
 ``PATHS`` are relative to the ``/api/v1`` server, like the rest of the API;
 ``SCHEMAS`` go under ``components/schemas`` and refer to the API's ``Error``
-schema. :func:`merge_into` does both; :func:`document` is a standalone
-document (with its own ``Error``) for checking responses.
+schema. :func:`merge_into` does both (with ``web.api.openapi.merge``);
+:func:`document` is the API document limited to these paths, for checking responses.
 """
 
 from __future__ import annotations
 
-from copy import deepcopy
 from typing import Any
 
 from ..domain.access import Reason
 from ..services.counter.reports import PR_METRICS
+from .api.openapi import error_responses, json_content, merge, ref
 
 TAG = "statistics"
 _COUNT = {"type": "integer", "minimum": 0}
 _MONTH = {"type": "string", "pattern": r"^\d{4}-\d{2}$", "examples": ["2025-03"]}
 
 
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict, description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*statuses: int) -> dict:
-    text = {400: "Malformed or future month or year, or a bad parameter.",
-            401: "Missing, unknown or revoked token.",
-            403: "Outside the token owner's scope (the attempt is recorded in the audit log).",
-            404: "No such library or network."}
-    return {str(s): _json(_ref("Error"), text[s]) for s in statuses}
+_ref, _json = ref, json_content
+_errors = error_responses({
+    400: "Malformed or future month or year, or a bad parameter.",
+    403: "Outside the token owner's scope (the attempt is recorded in the audit log).",
+    404: "No such library or network."})
 
 
 _FIGURES = ("accesses", "unique_patrons", "refusals", "registrations", "validated", "refused", "pending_end",
@@ -213,30 +204,15 @@ PATHS: dict[str, Any] = {
                                           [_MONTH_Q, _YEAR_Q], "CounterReport", "COUNTER-shaped report."),
 }
 
-_ERROR = {
-    "type": "object", "required": ["error", "message"], "additionalProperties": False,
-    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
-}
-
 
 def merge_into(doc: dict[str, Any]) -> dict[str, Any]:
     """Add the statistics paths, schemas and tag to an API document (in place; returned for chaining)."""
-    doc.setdefault("paths", {}).update(deepcopy(PATHS))
-    doc.setdefault("components", {}).setdefault("schemas", {}).update(deepcopy(SCHEMAS))
-    tags = doc.setdefault("tags", [])
-    if not any(t.get("name") == TAG for t in tags):
-        tags.append({"name": TAG, "description": "Monthly usage statistics per library, network and supplier."})
-    return doc
+    return merge(doc, PATHS, SCHEMAS, tag=TAG,
+                 tag_description="Monthly usage statistics per library, network and supplier.")
 
 
 def document() -> dict[str, Any]:
-    """A standalone OpenAPI document of the statistics endpoints alone."""
-    doc = {
-        "openapi": "3.1.0",
-        "info": {"title": "Sésame statistics API", "version": "1.0.0"},
-        "servers": [{"url": "/api/v1"}],
-        "security": [{"bearer": []}],
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-                       "schemas": {"Error": deepcopy(_ERROR)}},
-    }
-    return merge_into(doc)
+    """The API document (/api/v1/openapi.json) limited to the statistics endpoints."""
+    from .api.spec import openapi_document
+
+    return openapi_document(set(PATHS))

@@ -247,7 +247,7 @@ def make_blueprint(runtime) -> Blueprint:
             return _bearer_error(401, "invalid_token")
         if "openid" not in stored.scope.split():
             return _bearer_error(403, "insufficient_scope")
-        return jsonify(stored.entry.get("cl") or {"sub": ""})
+        return jsonify(stored.entry.claims or {"sub": ""})
 
     @bp.post("/oidc/revoke")
     def revoke():

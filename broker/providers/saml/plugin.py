@@ -6,11 +6,17 @@ from ... import hookimpl
 from .. import ProviderSpec
 
 
+def api_routes(bp):
+    from .api import routes
+
+    routes(bp)
+
+
 @hookimpl
 def broker_providers():
     from .views import blueprint, deep_link
 
-    return [ProviderSpec("saml", blueprint, deep_link)]
+    return [ProviderSpec("saml", blueprint, deep_link, api_routes=api_routes)]
 
 
 @hookimpl

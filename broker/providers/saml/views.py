@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, request
 
 from ...web.security_headers import register_form_target_resolver
-from . import api, idpmeta, inbound, pages, registry, slo, sso
+from . import idpmeta, inbound, pages, registry, slo, sso
 from .xmlsafe import SamlInputError
 
 
@@ -25,8 +25,6 @@ def blueprint(runtime: Any) -> Blueprint:
 
     @bp.errorhandler(SamlInputError)
     def _refused(exc: SamlInputError):
-        if request.path.startswith("/api/"):
-            return jsonify(error=exc.code, message=exc.message), exc.status
         return pages.refused_message(exc.message)
 
     @bp.get("/saml/metadata")
@@ -61,7 +59,6 @@ def blueprint(runtime: Any) -> Blueprint:
     def logout_round(key: str):
         return slo.continue_round(key)
 
-    api.register(bp)
     return bp
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from copy import deepcopy
 from typing import Any
 
-from .admin_spec import TAG, _BODY, _SLUG, _errors, _json, _ref
+from .admin_spec import _BODY, _SLUG, TAG, _errors, _json, _ref
+from .openapi import merge
 
 _TEXT = {"type": "string"}
 _NULLABLE = {"type": ["string", "null"]}
@@ -70,6 +70,4 @@ PATHS: dict[str, Any] = {
 
 
 def merge_into(doc: dict[str, Any]) -> dict[str, Any]:
-    doc.setdefault("paths", {}).update(deepcopy(PATHS))
-    doc.setdefault("components", {}).setdefault("schemas", {}).update(deepcopy(SCHEMAS))
-    return doc
+    return merge(doc, PATHS, SCHEMAS)
