@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -34,7 +34,13 @@ from sqlalchemy import select
 from .clock import utcnow
 from .db.models import CryptoKey
 from .errors import Conflict, InvalidInput, NotFound, OperationFailed, ServiceUnavailable
-from .state import StateUnavailable
+from .state import StateStore, StateUnavailable
+
+if TYPE_CHECKING:
+    from .config import Settings
+    from .crypto import InstanceKeys
+    from .db import Database
+    from .runtime import Runtime
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +174,7 @@ def _check_purpose(purpose: str) -> Purpose:
 
 
 class _Cache:
-    """Per-process parsed keys, shared by every KeyStore of one runtime."""
+    """The parsed keys of one KeyStore."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -181,16 +187,20 @@ class _Cache:
 
 
 class KeyStore:
-    """The instance's keys. Cheap to build: the parsed keys are cached on the runtime.
+    """The instance's keys, parsed once per process: one per runtime (``runtime.key_store``).
 
     :param check_interval: seconds between two looks at the state store's
         version token; a key change made elsewhere is seen within that delay.
     """
 
-    def __init__(self, runtime: Any, *, check_interval: float = 1.0) -> None:
-        self.runtime = runtime
+    def __init__(self, db: Database, state: StateStore, instance_keys: InstanceKeys, settings: Settings, *,
+                 check_interval: float = 1.0) -> None:
+        self.db = db
+        self.state = state
+        self.instance_keys = instance_keys
+        self.settings = settings
         self.check_interval = check_interval
-        self._cache: _Cache = runtime.caches.setdefault("keys", _Cache())
+        self._cache = _Cache()
 
     # -- reading ---------------------------------------------------------------------
     def current(self, purpose: str) -> KeyMaterial:
@@ -252,7 +262,7 @@ class KeyStore:
 
     def retire(self, kid_or_purpose: str) -> list[str]:
         """Stop publishing a key (by kid), or every ``previous`` key of a purpose. Returns the kids."""
-        with self.runtime.db.session() as s:
+        with self.db.session() as s:
             if kid_or_purpose in PURPOSES:
                 rows = list(s.scalars(select(CryptoKey).where(CryptoKey.purpose == kid_or_purpose,
                                                               CryptoKey.status == "previous")))
@@ -274,7 +284,7 @@ class KeyStore:
 
     def describe(self) -> list[dict[str, Any]]:
         """Every key of the instance, retired ones too, for ``broker keys list``."""
-        with self.runtime.db.session() as s:
+        with self.db.session() as s:
             rows = list(s.scalars(select(CryptoKey).order_by(CryptoKey.purpose, CryptoKey.created_at)))
             out = []
             for r in rows:
@@ -320,7 +330,7 @@ class KeyStore:
         self._load(token)
 
     def _version(self) -> str:
-        state = self.runtime.state
+        state = self.state
         value = state.get(_VERSION_KEY)
         if value is None:  # first start, or the store was emptied: everyone reloads
             state.add(_VERSION_KEY, {"v": secrets.token_hex(8)}, _VERSION_TTL)
@@ -330,18 +340,18 @@ class KeyStore:
         return value["v"]
 
     def _bump(self) -> None:
-        self.runtime.state.put(_VERSION_KEY, {"v": secrets.token_hex(8)}, _VERSION_TTL)
+        self.state.put(_VERSION_KEY, {"v": secrets.token_hex(8)}, _VERSION_TTL)
         self.invalidate()
 
     def _load(self, token: str) -> None:
-        with self.runtime.db.session() as s:
+        with self.db.session() as s:
             rows = list(s.scalars(select(CryptoKey).where(CryptoKey.status != "retired")
                                   .order_by(CryptoKey.created_at, CryptoKey.id)))
             by_purpose: dict[str, list[KeyMaterial]] = {}
             parsed = dict(self._cache.parsed)
             for r in rows:
                 if r.kid not in parsed:
-                    pem = self.runtime.keys.decrypt(r.private_encrypted)
+                    pem = self.instance_keys.decrypt(r.private_encrypted)
                     parsed[r.kid] = (serialization.load_pem_private_key(
                         pem, password=None, unsafe_skip_rsa_key_validation=True), pem.decode())
                 key, pem_text = parsed[r.kid]
@@ -358,16 +368,16 @@ class KeyStore:
             self._cache.loaded = True
 
     def _purposes_in_use(self) -> list[str]:
-        with self.runtime.db.session() as s:
+        with self.db.session() as s:
             used = set(s.scalars(select(CryptoKey.purpose).where(CryptoKey.status != "retired")))
         return [p for p in PURPOSES if p in used]
 
     def _insert(self, purpose: str, status: str) -> KeyMaterial:
         spec = PURPOSES[purpose]
         key, pem, cert, jwk = generate(purpose, self._common_name())
-        with self.runtime.db.session() as s:
+        with self.db.session() as s:
             row = CryptoKey(kid=jwk["kid"], purpose=purpose, algorithm=spec.algorithm, status=status,
-                            private_encrypted=self.runtime.keys.encrypt(pem.encode()), certificate=cert,
+                            private_encrypted=self.instance_keys.encrypt(pem.encode()), certificate=cert,
                             public_jwk=jwk)
             s.add(row)
             s.flush()
@@ -376,7 +386,7 @@ class KeyStore:
 
     def _create_first(self, purpose: str) -> None:
         with self._locked(purpose):
-            with self.runtime.db.session() as s:
+            with self.db.session() as s:
                 exists = s.scalar(select(CryptoKey.id).where(CryptoKey.purpose == purpose,
                                                              CryptoKey.status == "current"))
             if exists is None:
@@ -384,7 +394,7 @@ class KeyStore:
                 self._bump()
 
     def _rotate_locked(self, purpose: str) -> list[KeyMaterial]:
-        with self.runtime.db.session() as s:
+        with self.db.session() as s:
             rows = list(s.scalars(select(CryptoKey).where(CryptoKey.purpose == purpose,
                                                           CryptoKey.status.in_(("next", "current")))))
             waiting = [r for r in rows if r.status == "next"]
@@ -405,20 +415,20 @@ class KeyStore:
                            dict(row.public_jwk or {}), row.created_at)
 
     def _locked(self, purpose: str) -> "_StateLock":
-        return _StateLock(self.runtime.state, f"keys:lock:{purpose}")
+        return _StateLock(self.state, f"keys:lock:{purpose}")
 
     def _common_name(self) -> str:
         from urllib.parse import urlsplit
 
-        host = urlsplit(self.runtime.settings.base_url).hostname or "localhost"
+        host = urlsplit(self.settings.base_url).hostname or "localhost"
         return f"Sésame {host}"
 
     def _configured(self, purpose: str) -> KeyMaterial | None:
         """The SAML signing key from files (keys_signing_key_file), when the operator set one."""
-        if purpose != "saml-signing" or not self.runtime.settings.keys_signing_key_file:
+        if purpose != "saml-signing" or not self.settings.keys_signing_key_file:
             return None
         if self._cache.configured is None:
-            self._cache.configured = _load_configured(self.runtime.settings)
+            self._cache.configured = _load_configured(self.settings)
         return self._cache.configured
 
 
@@ -470,9 +480,6 @@ class _StateLock:
             self.state.delete(self.key)
 
 
-def key_store(runtime: Any) -> KeyStore:
-    """The runtime's KeyStore (one per runtime, so its settings are shared)."""
-    store = runtime.caches.get("key_store")
-    if store is None:
-        store = runtime.caches.setdefault("key_store", KeyStore(runtime))
-    return store
+def key_store(runtime: Runtime) -> KeyStore:
+    """The runtime's KeyStore (``runtime.key_store``)."""
+    return runtime.key_store

@@ -6,6 +6,7 @@ import threading
 import time
 import weakref
 from itertools import chain
+from typing import TYPE_CHECKING
 
 from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -18,6 +19,10 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..sigb import LibraryConnection, validate_connector_settings
 from . import audit, validation
 from .network import get_partner, partner_active
+
+if TYPE_CHECKING:
+    from ..db import Database
+    from ..runtime import Runtime
 
 REGISTRATION_POLICIES = ("referent", "auto")
 CARD_CASES = ("upper", "lower", "keep")
@@ -215,8 +220,8 @@ class LibraryCache:
     cached agreements, so the cache never holds a stale "today".
     """
 
-    def __init__(self, runtime) -> None:
-        self.runtime = runtime
+    def __init__(self, db: Database) -> None:
+        self.db = db
         self._lock = threading.Lock()
         self._by_id: dict[int, tuple[float, Library]] = {}
         self._ids: dict[str, int] = {}
@@ -246,7 +251,7 @@ class LibraryCache:
             self._ids.clear()
 
     def _load(self, where) -> Library | None:
-        with self.runtime.db.session() as s:
+        with self.db.session() as s:
             lib = _one(s, where)
         if lib is not None:  # detached now, with everything a decision reads already loaded
             with self._lock:
@@ -262,7 +267,7 @@ class LibraryCache:
         if now - self._checked < RECHECK_SECONDS:
             return
         self._checked = now
-        with self.runtime.db.session() as s:
+        with self.db.session() as s:
             stamp = _stamp(s)
         if stamp != self._stamp:
             if self._stamp is not None:
@@ -270,12 +275,9 @@ class LibraryCache:
             self._stamp = stamp
 
 
-def cache(runtime) -> LibraryCache:
-    """The runtime's library cache (one per runtime, built on first use)."""
-    found = runtime.caches.get("libraries")
-    if found is None:
-        found = runtime.caches.setdefault("libraries", LibraryCache(runtime))
-    return found
+def cache(runtime: Runtime) -> LibraryCache:
+    """The runtime's library cache (``runtime.libraries``)."""
+    return runtime.libraries
 
 
 @event.listens_for(Session, "after_flush")

@@ -36,7 +36,7 @@ import weakref
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from itertools import chain
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, select, union_all
 from sqlalchemy.orm import Session, joinedload
@@ -46,6 +46,9 @@ from ..clock import as_utc
 from ..db.models import Membership, Patron
 from ..domain.memberships import MembershipState
 from ..domain.patrons import CardProblem
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 #: seconds between two looks for patrons changed by another process
 RECHECK_SECONDS = 1.0
@@ -235,12 +238,9 @@ class PatronChanges:
         self._checked, self._looked_at = now, wall
 
 
-def changes(runtime) -> PatronChanges:
-    """The runtime's change watcher (one per runtime, built on first use)."""
-    found = runtime.caches.get("patron_changes")
-    if found is None:
-        found = runtime.caches.setdefault("patron_changes", PatronChanges(runtime.db))
-    return found
+def changes(runtime: Runtime) -> PatronChanges:
+    """The runtime's change watcher (``runtime.patron_changes``)."""
+    return runtime.patron_changes
 
 
 # -- this process knows its own changes at commit ---------------------------------------------

@@ -13,17 +13,20 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 from sqlalchemy import select
 
 from ...clock import utcnow
 from ...db.models import Network
-from ...keys import KeyStore
 from .names import BINDING_POST, BINDING_REDIRECT, DS, MD, NAMEID_PERSISTENT, NAMEID_TRANSIENT, SAMLP
 from .signing import sign
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 SHIBMD = "urn:mace:shibboleth:metadata:1.0"
 MDUI = "urn:oasis:names:tc:SAML:metadata:ui"
@@ -31,7 +34,6 @@ XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 LANGUAGES = ("fr", "en")
 CACHE_DURATION = "PT6H"
 _REBUILD_AFTER = 3600
-_lock = threading.Lock()
 
 
 def entity_id(runtime: Any) -> str:
@@ -90,7 +92,7 @@ def _organization(root: etree._Element, settings: Any) -> None:
 
 def build(runtime: Any, scopes: list[str]) -> bytes:
     """The metadata document, signed when the settings say so."""
-    keys = KeyStore(runtime)
+    keys = runtime.key_store
     signing = keys.published("saml-signing")
     encryption = keys.published("saml-encryption")
     now = utcnow()
@@ -124,16 +126,37 @@ def build(runtime: Any, scopes: list[str]) -> bytes:
     return etree.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-def metadata(runtime: Any) -> bytes:
+@dataclass(frozen=True, slots=True)
+class _Built:
+    kids: tuple[str, ...]
+    at: float
+    document: bytes
+
+
+class PublishedMetadata:
+    """The metadata document of one runtime (``runtime.saml_metadata``), rebuilt when its key set changes
+    and every ``_REBUILD_AFTER`` seconds."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._lock = threading.Lock()
+        self._built: _Built | None = None
+
+    def document(self) -> bytes:
+        runtime = self.runtime
+        keys = runtime.key_store
+        kids = tuple(k.kid for purpose in ("saml-signing", "saml-encryption") for k in keys.published(purpose))
+        built = self._built
+        if built is not None and built.kids == kids and time.monotonic() - built.at < _REBUILD_AFTER:
+            return built.document
+        with runtime.db.session() as s:
+            scopes = sorted({scope for scope in s.scalars(select(Network.scope)) if scope})
+        document = build(runtime, scopes)
+        with self._lock:
+            self._built = _Built(kids, time.monotonic(), document)
+        return document
+
+
+def metadata(runtime: Runtime) -> bytes:
     """The published metadata, from the per-process cache when the key set did not change."""
-    keys = KeyStore(runtime)
-    kids = tuple(k.kid for purpose in ("saml-signing", "saml-encryption") for k in keys.published(purpose))
-    cached = runtime.caches.get("saml_idp_metadata")
-    if cached and cached[0] == kids and time.monotonic() - cached[1] < _REBUILD_AFTER:
-        return cached[2]
-    with runtime.db.session() as s:
-        scopes = sorted({scope for scope in s.scalars(select(Network.scope)) if scope})
-    document = build(runtime, scopes)
-    with _lock:
-        runtime.caches["saml_idp_metadata"] = (kids, time.monotonic(), document)
-    return document
+    return runtime.saml_metadata.document()
