@@ -19,8 +19,8 @@ import base64
 import hashlib
 import json
 import secrets
-import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -33,7 +33,14 @@ from sqlalchemy import select
 
 from .clock import utcnow
 from .db.models import CryptoKey
-from .errors import Conflict, InvalidInput, NotFound, OperationFailed, ServiceUnavailable
+from .errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    OperationFailed,
+    ServiceUnavailable,
+)
+from .stamped_cache import StampedCache
 from .state import StateStore, StateUnavailable
 
 if TYPE_CHECKING:
@@ -173,17 +180,8 @@ def _check_purpose(purpose: str) -> Purpose:
         raise InvalidInput(f"unknown key purpose {purpose!r}; expected one of {', '.join(PURPOSES)}") from None
 
 
-class _Cache:
-    """The parsed keys of one KeyStore."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.version: str | None = None
-        self.checked_at = 0.0
-        self.by_purpose: dict[str, list[KeyMaterial]] = {}
-        self.parsed: dict[str, Any] = {}  # kid → private key object (parsing RSA keys is not free)
-        self.loaded = False
-        self.configured: KeyMaterial | None = None  # the signing key from files, when set
+#: the keys not retired, by purpose
+KeySet = dict[str, list[KeyMaterial]]
 
 
 class KeyStore:
@@ -194,13 +192,25 @@ class KeyStore:
     """
 
     def __init__(self, db: Database, state: StateStore, instance_keys: InstanceKeys, settings: Settings, *,
-                 check_interval: float = 1.0) -> None:
+                 check_interval: float = 1.0, clock: Callable[[], float] | None = None) -> None:
         self.db = db
         self.state = state
         self.instance_keys = instance_keys
         self.settings = settings
-        self.check_interval = check_interval
-        self._cache = _Cache()
+        #: the parsed keys, reloaded when the state store's version token changes
+        self.cache: StampedCache[str, KeySet] = StampedCache(
+            self._version, self._load, interval=check_interval, clock=clock,
+            keep_on=(StateUnavailable,))  # the store down: keep signing with the keys we have
+        self._parsed: dict[str, tuple[Any, str]] = {}  # kid → (private key, PEM): parsing RSA keys is not free
+        self._configured_key: KeyMaterial | None = None  # the signing key from files, when set
+
+    @property
+    def check_interval(self) -> float:
+        return self.cache.interval
+
+    @check_interval.setter
+    def check_interval(self, seconds: float) -> None:
+        self.cache.interval = seconds
 
     # -- reading ---------------------------------------------------------------------
     def current(self, purpose: str) -> KeyMaterial:
@@ -230,8 +240,7 @@ class KeyStore:
 
     def by_kid(self, kid: str) -> KeyMaterial | None:
         """A published key by its id (e.g. to tell which key a supplier used)."""
-        self._refresh()
-        for keys in self._cache.by_purpose.values():
+        for keys in self.cache.get().values():
             for km in keys:
                 if km.kid == kid:
                     return km
@@ -239,8 +248,7 @@ class KeyStore:
 
     def invalidate(self) -> None:
         """Forget the parsed key set in this process (the next read reloads it)."""
-        with self._cache.lock:
-            self._cache.loaded = False
+        self.cache.invalidate()
 
     # -- changing ----------------------------------------------------------------------
     def rotate(self, purpose: str | None = None) -> list[KeyMaterial]:
@@ -308,26 +316,7 @@ class KeyStore:
 
     # -- internals ---------------------------------------------------------------------
     def _keys(self, purpose: str) -> list[KeyMaterial]:
-        self._refresh()
-        return self._cache.by_purpose.get(purpose, [])
-
-    def _refresh(self) -> None:
-        cache = self._cache
-        now = time.monotonic()
-        if cache.loaded and now - cache.checked_at < self.check_interval:
-            return
-        try:
-            token = self._version()
-        except StateUnavailable:
-            if not cache.loaded:
-                raise
-            cache.checked_at = now  # keep signing with the keys we have; look again later
-            return
-        with cache.lock:
-            if cache.loaded and token == cache.version:
-                cache.checked_at = now
-                return
-        self._load(token)
+        return self.cache.get().get(purpose, [])
 
     def _version(self) -> str:
         state = self.state
@@ -335,20 +324,22 @@ class KeyStore:
         if value is None:  # first start, or the store was emptied: everyone reloads
             state.add(_VERSION_KEY, {"v": secrets.token_hex(8)}, _VERSION_TTL)
             value = state.get(_VERSION_KEY) or {"v": ""}
-        elif self._cache.loaded and time.monotonic() - self._cache.checked_at > 3600:
-            state.touch(_VERSION_KEY, _VERSION_TTL)
+        else:
+            checked = self.cache.checked_at
+            if checked is not None and self.cache.clock() - checked > 3600:
+                state.touch(_VERSION_KEY, _VERSION_TTL)
         return value["v"]
 
     def _bump(self) -> None:
         self.state.put(_VERSION_KEY, {"v": secrets.token_hex(8)}, _VERSION_TTL)
         self.invalidate()
 
-    def _load(self, token: str) -> None:
+    def _load(self, _token: str) -> KeySet:
         with self.db.session() as s:
             rows = list(s.scalars(select(CryptoKey).where(CryptoKey.status != "retired")
                                   .order_by(CryptoKey.created_at, CryptoKey.id)))
-            by_purpose: dict[str, list[KeyMaterial]] = {}
-            parsed = dict(self._cache.parsed)
+            by_purpose: KeySet = {}
+            parsed = dict(self._parsed)
             for r in rows:
                 if r.kid not in parsed:
                     pem = self.instance_keys.decrypt(r.private_encrypted)
@@ -360,12 +351,8 @@ class KeyStore:
                     private_pem=pem_text, certificate_pem=r.certificate or "", public_jwk=dict(r.public_jwk or {}),
                     created_at=r.created_at))
         live = {km.kid for keys in by_purpose.values() for km in keys}
-        with self._cache.lock:
-            self._cache.by_purpose = by_purpose
-            self._cache.parsed = {k: v for k, v in parsed.items() if k in live}
-            self._cache.version = token
-            self._cache.checked_at = time.monotonic()
-            self._cache.loaded = True
+        self._parsed = {k: v for k, v in parsed.items() if k in live}
+        return by_purpose
 
     def _purposes_in_use(self) -> list[str]:
         with self.db.session() as s:
@@ -427,9 +414,9 @@ class KeyStore:
         """The SAML signing key from files (keys_signing_key_file), when the operator set one."""
         if purpose != "saml-signing" or not self.settings.keys_signing_key_file:
             return None
-        if self._cache.configured is None:
-            self._cache.configured = _load_configured(self.settings)
-        return self._cache.configured
+        if self._configured_key is None:
+            self._configured_key = _load_configured(self.settings)
+        return self._configured_key
 
 
 def _load_configured(settings: Any) -> KeyMaterial:

@@ -7,6 +7,7 @@ import time
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from pydantic import BaseModel, ConfigDict, Field
+
 from broker.domain.connectors import (
     ConnectorContext,
     Health,

@@ -11,9 +11,6 @@ keeps moving; signed with the current signing key when ``saml_sign_metadata``.
 from __future__ import annotations
 
 import secrets
-import threading
-import time
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +19,16 @@ from sqlalchemy import select
 
 from ...clock import utcnow
 from ...db.models import Network
-from .names import BINDING_POST, BINDING_REDIRECT, DS, MD, NAMEID_PERSISTENT, NAMEID_TRANSIENT, SAMLP
+from ...stamped_cache import StampedCache
+from .names import (
+    BINDING_POST,
+    BINDING_REDIRECT,
+    DS,
+    MD,
+    NAMEID_PERSISTENT,
+    NAMEID_TRANSIENT,
+    SAMLP,
+)
 from .signing import sign
 
 if TYPE_CHECKING:
@@ -126,35 +132,26 @@ def build(runtime: Any, scopes: list[str]) -> bytes:
     return etree.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-@dataclass(frozen=True, slots=True)
-class _Built:
-    kids: tuple[str, ...]
-    at: float
-    document: bytes
-
-
 class PublishedMetadata:
     """The metadata document of one runtime (``runtime.saml_metadata``), rebuilt when its key set changes
-    and every ``_REBUILD_AFTER`` seconds."""
+    and at least every ``_REBUILD_AFTER`` seconds (so that ``validUntil`` keeps moving)."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self._lock = threading.Lock()
-        self._built: _Built | None = None
+        self.cache: StampedCache[tuple[str, ...], bytes] = StampedCache(
+            self._published_kids, self._build, interval=0, max_age=_REBUILD_AFTER)
 
     def document(self) -> bytes:
-        runtime = self.runtime
-        keys = runtime.key_store
-        kids = tuple(k.kid for purpose in ("saml-signing", "saml-encryption") for k in keys.published(purpose))
-        built = self._built
-        if built is not None and built.kids == kids and time.monotonic() - built.at < _REBUILD_AFTER:
-            return built.document
-        with runtime.db.session() as s:
+        return self.cache.get()
+
+    def _published_kids(self) -> tuple[str, ...]:
+        keys = self.runtime.key_store
+        return tuple(k.kid for purpose in ("saml-signing", "saml-encryption") for k in keys.published(purpose))
+
+    def _build(self, _kids: tuple[str, ...]) -> bytes:
+        with self.runtime.db.session() as s:
             scopes = sorted({scope for scope in s.scalars(select(Network.scope)) if scope})
-        document = build(runtime, scopes)
-        with self._lock:
-            self._built = _Built(kids, time.monotonic(), document)
-        return document
+        return build(self.runtime, scopes)
 
 
 def metadata(runtime: Runtime) -> bytes:
