@@ -56,7 +56,7 @@ def logout_token(server: Any, client: OidcClient, sub: str, sid: str = "", now: 
 
 def notify(runtime: Any, entries: dict[str, str], sid: str = "") -> list[str]:
     """POST a logout_token to every client of ``entries`` (client_id -> sub); the names of those that took it."""
-    server = runtime.caches.get("oidc_server")
+    server = runtime.oidc_server
     if server is None:
         return []
     jobs: list[LogoutPost] = []

@@ -133,7 +133,7 @@ def make_blueprint(runtime) -> Blueprint:
         if backchannel.logout_hook not in hooks:
             hooks.append(backchannel.logout_hook)
     server = OidcServer(runtime, lambda client, uid, scope: decide(client, uid, scope)[0])
-    runtime.caches["oidc_server"] = server
+    runtime.oidc_server = server  # for back-channel logout, which runs outside the blueprint
     discovery_doc = metadata(server)
 
     @bp.after_request

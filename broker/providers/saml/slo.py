@@ -20,7 +20,6 @@ from typing import Any
 from flask import after_this_request, current_app, g, redirect, session, url_for
 
 from ...clock import utcnow
-from ...keys import KeyStore
 from .. import web as provider_web
 from . import idpmeta, inbound, messages, pages, session_entries, spmeta
 from .encryption import decrypt_element
@@ -76,7 +75,7 @@ def logout_request(received: Received):
     meta = spmeta.sp_metadata(supplier)
     if not check_signature(received, meta):
         raise SamlInputError("a LogoutRequest must be signed")
-    keys = KeyStore(rt)
+    keys = rt.key_store
     pems = [k.private_pem for k in keys.published("saml-encryption")]
     req = inbound.logout_request(received.root, received.issuer, decrypt=lambda el: decrypt_element(el, pems))
     forget_at = inbound.check_fresh(req.issue_instant, now)
@@ -131,7 +130,7 @@ def continue_round(key: str):
 
 def next_step(rt: Any, key: str, progress: LogoutRound):
     """Send the browser to the next supplier of the round, or finish it."""
-    signing_key = KeyStore(rt).current("saml-signing")
+    signing_key = rt.key_store.current("saml-signing")
     now = utcnow()
     while progress.queue:
         entry = progress.queue[0].entry
@@ -164,7 +163,7 @@ def _answer(rt: Any, origin: LogoutOrigin, code: str, sub_code: str | None):
     element = messages.logout_response(idpmeta.entity_id(rt), location, origin.request_id, code, sub_code,
                                        now=utcnow())
     return send(endpoint, location, "SAMLResponse", element, origin.relay_state,
-                KeyStore(rt).current("saml-signing"))
+                rt.key_store.current("saml-signing"))
 
 
 def logout_hook(*_args: Any, **_kwargs: Any) -> str | None:

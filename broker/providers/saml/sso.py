@@ -20,7 +20,6 @@ from flask import current_app, session, url_for
 from ...clock import utcnow
 from ...db.models import Supplier
 from ...domain.access import Reason, Refusal
-from ...keys import KeyStore
 from ...services import access, release
 from ...web.patron_session import LoggedPatron, check_access, current_patron
 from .. import registry_cache
@@ -270,14 +269,14 @@ def issue(rt: Any, supplier: Supplier, pending: PendingRequest, patron: LoggedPa
                                authn_instant=_instant(patron.at), session_index=session_index)
     xml = messages.success_response(
         idpmeta.entity_id(rt), delivery, subject, attributes, now=utcnow(),
-        lifetime=rt.settings.saml_assertion_lifetime, signing_key=KeyStore(rt).current("saml-signing"))
+        lifetime=rt.settings.saml_assertion_lifetime, signing_key=rt.key_store.current("saml-signing"))
     return post_form(pending.acs_url, "SAMLResponse", xml, pending.relay_state)
 
 
 def status_response(rt: Any, pending: PendingRequest, code: str, sub_code: str | None, message: str | None):
     """A signed non-success Response posted to the supplier (passive requests, bad NameID policy)."""
     xml = messages.status_response(idpmeta.entity_id(rt), pending.acs_url, pending.request_id, code, sub_code,
-                                   message, now=utcnow(), signing_key=KeyStore(rt).current("saml-signing"))
+                                   message, now=utcnow(), signing_key=rt.key_store.current("saml-signing"))
     return post_form(pending.acs_url, "SAMLResponse", xml, pending.relay_state)
 
 
