@@ -35,6 +35,15 @@ if TYPE_CHECKING:
 
 
 class Runtime:
+    """One broker: what the app and the CLI share, each part a typed attribute.
+
+    Built here: ``settings``, ``db``, ``keys`` (the instance secrets), ``state``,
+    ``pm`` (plugins) with ``connector_specs`` and ``providers``, ``sigb``,
+    ``usage``, ``key_store``, ``libraries``, ``patron_changes``, ``suppliers``.
+    Set by the OIDC blueprint: ``oidc_server``. Built on first use:
+    ``cas_tickets``, ``saml_metadata``, ``saml_metadata_refresh``.
+    """
+
     def __init__(self, settings: Settings, *, extra_plugins: tuple[Any, ...] = ()) -> None:
         self.settings = settings
         self.db = Database(settings.effective_database_url)
