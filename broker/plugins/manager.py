@@ -89,6 +89,27 @@ def collect_named(pm: pluggy.PluginManager, hook_name: str, kind: str) -> dict[s
     return {name: record for name, (record, _) in found.items()}
 
 
+def call_each(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> list[tuple[str, Any, Exception | None]]:
+    """Call every implementation of a hook, in pluggy's order, so that one that raises does not stop the others.
+
+    Returns ``(plugin name, result, exception)`` per implementation, for a hook
+    whose implementations must all run whatever happens (``broker_patron_logout``).
+    Wrappers are not used by such hooks.
+    """
+    outcomes: list[tuple[str, Any, Exception | None]] = []
+    hook = getattr(pm.hook, hook_name)
+    for impl in reversed(hook.get_hookimpls()):  # the order pluggy calls them in: last registered first
+        if impl.hookwrapper or impl.wrapper:
+            continue
+        try:
+            result = impl.function(*(kwargs[name] for name in impl.argnames))
+        except Exception as exc:  # noqa: BLE001 - reported to the caller, which logs it
+            outcomes.append((impl.plugin_name, None, exc))
+        else:
+            outcomes.append((impl.plugin_name, result, None))
+    return outcomes
+
+
 def describe(pm: pluggy.PluginManager) -> list[dict[str, Any]]:
     """What ``broker plugins list`` shows: each plugin and the hooks it implements."""
     rows = []

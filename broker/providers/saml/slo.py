@@ -3,8 +3,9 @@
 SP-initiated: a signed LogoutRequest ends the Sésame session, then every
 other supplier of that session that has a logout endpoint gets a
 LogoutRequest, and finally the requester gets its LogoutResponse.
-IdP-initiated: the portal's ``/logout`` calls :func:`logout_hook`, which
-queues the same round and sends the browser on it instead of to the home page.
+IdP-initiated: when the patron logs out, :func:`patron_logout` (the
+``broker_patron_logout`` hook) queues the same round and sends the browser on
+it instead of to the page the logout was going to.
 
 The round's progress lives in the state store under a random key carried as
 RelayState, so any node can take the next step. A supplier that never sends
@@ -164,24 +165,23 @@ def _answer(rt: Any, origin: dict[str, Any], code: str, sub_code: str | None):
                 KeyStore(rt).current("saml-signing"))
 
 
-def logout_hook(*_args: Any, **_kwargs: Any) -> str | None:
-    """Called by the portal's /logout before the session ends: start the round over this session's suppliers.
+def patron_logout(rt: Any, session: Any) -> list[str]:
+    """The session is ending: start the round over this session's suppliers; the names of those it visits.
 
-    Returns the URL of the round's first step; the portal's own response is
-    replaced by a redirect there, and the round ends where that response was
-    going.
+    The response of the request that ends the session is replaced by a
+    redirect to the round's first step, and the round ends where that response
+    was going.
     """
     if g.get("saml_logout_round"):
-        return None
+        return []
     entries = session.get("saml") or {}
     if not entries:
-        return None
-    rt = runtime()
+        return []
     queue = _queue(rt, entries)
     if not queue:
-        return None
+        return []
     view = suppliers_view(rt).by_id
-    g.setdefault("logout_told", []).extend(view[e["id"]].name for e in queue if e.get("id") in view)
+    told = [view[e["id"]].name for e in queue if e.get("id") in view]
     key = secrets.token_urlsafe(24)
     progress = {"queue": queue, "origin": None, "final": None, "partial": False, "waiting": None}
     rt.state.put(f"saml:slo:{key}", progress, ROUND_TTL)
@@ -199,7 +199,7 @@ def logout_hook(*_args: Any, **_kwargs: Any) -> str | None:
             new.headers.add("Set-Cookie", cookie)
         return new
 
-    return url
+    return told
 
 
 def logout_form_targets(target: str) -> list[str] | None:
@@ -216,4 +216,4 @@ def logout_form_targets(target: str) -> list[str] | None:
     return found
 
 
-__all__ = ["handle", "continue_round", "logout_hook", "logout_form_targets"]
+__all__ = ["handle", "continue_round", "patron_logout", "logout_form_targets"]
