@@ -73,6 +73,16 @@ def make_plugin_manager(
     return pm
 
 
+def plugin_manager_for(settings: Any, *, extra: Iterable[Any] = ()) -> pluggy.PluginManager:
+    """The manager the settings ask for: the app's runtime and the ``broker`` command both build theirs here.
+
+    ``plugins_load_entrypoints`` says whether installed third-party plugins are
+    loaded, ``plugins_disabled`` which plugins (built-in or not) are left out.
+    """
+    return make_plugin_manager(load_entrypoints=settings.plugins_load_entrypoints,
+                               disabled=settings.plugins_disabled, extra=extra)
+
+
 def plugin_name(pm: pluggy.PluginManager, plugin: Any) -> str:
     return pm.get_name(plugin) or repr(plugin)
 
