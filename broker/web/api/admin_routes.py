@@ -23,6 +23,7 @@ from ...services import partners as svc
 from ...services import staff, staff_desk
 from ...services.field_errors import FieldError
 from ...services.network import fees_for_year
+from ..errors import message_of
 from .auth import Unauthorized, api_view
 from .bodies import MAX_JSON
 
@@ -31,7 +32,7 @@ admin_bp = Blueprint("admin_api", __name__, url_prefix="/api/v1")
 
 @admin_bp.errorhandler(Unauthorized)
 def unauthorized(exc: Unauthorized):
-    response = jsonify(error=exc.code, message=exc.message)
+    response = jsonify(error=exc.code, message=message_of(exc))
     response.status_code = 401
     response.headers["WWW-Authenticate"] = 'Bearer realm="sesame"'
     return response

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from ...errors import BrokerError
 from ...services import staff, staff_auth, staff_desk
+from ..errors import message_of
 from . import bp
 
 _TOKEN = re.compile(r"^Bearer ([A-Za-z0-9_\-]{10,200})$")
@@ -31,7 +32,7 @@ class TokenExpired(Unauthorized):
 
 @bp.errorhandler(Unauthorized)
 def unauthorized(exc: Unauthorized):
-    response = jsonify(error=exc.code, message=exc.message)
+    response = jsonify(error=exc.code, message=message_of(exc))
     response.status_code = 401
     challenge = 'Bearer realm="sesame"'
     if isinstance(exc, TokenExpired):

@@ -15,13 +15,14 @@ from ...services.stats.counter import platform_report
 from ...services.stats.exports import month_document
 from ...services.stats.figures import Selection
 from ...services.stats.months import iso_utc, months_of_year
+from ..errors import message_of
 from . import api_bp
 from .guard import Unauthorized, api_view, count_arg, library_in_scope, month_arg, network_in_scope
 
 
 @api_bp.errorhandler(Unauthorized)
 def unauthorized(exc: Unauthorized):
-    response = jsonify(error=exc.code, message=exc.message)
+    response = jsonify(error=exc.code, message=message_of(exc))
     response.status_code = 401
     challenge = 'Bearer realm="sesame"'
     if exc.code == "token_expired":
