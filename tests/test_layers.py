@@ -3,7 +3,8 @@
 - ``broker/domain`` is plain Python: no web, database, CLI or plugin framework;
 - ``broker/services`` imports no web framework and nothing of the web or CLI layers;
 - the table modules of ``broker/db`` do not import one another in a cycle;
-- the ``local`` connector reaches the broker's CLI and services only through ``broker.connector_kit``.
+- the ``local`` connector reaches the broker's CLI and services only through ``broker.connector_kit``;
+- the protocols decide access only through ``broker.providers.issuance``.
 """
 
 from __future__ import annotations
@@ -128,3 +129,10 @@ def test_no_import_cycle_among_the_database_modules():
 @pytest.mark.parametrize("prefix", ["broker.cli", "broker.services"])
 def test_the_local_connector_uses_only_the_connector_kit(prefix):
     assert offending("connectors/local", set(), (prefix,)) == {}
+
+
+def test_protocols_decide_only_through_the_issuance_step():
+    # the access decision and the usage record are broker.providers.issuance's, the same for every protocol
+    decision = ("broker.services.access", "broker.web.patron_session.check_access")
+    for protocol in ("saml", "oidc", "cas", "link"):
+        assert offending(f"broker/providers/{protocol}", set(), decision) == {}, protocol
