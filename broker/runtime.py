@@ -19,7 +19,7 @@ from .crypto import InstanceKeys
 from .db import Database
 from .events import Event
 from .keys import KeyStore
-from .plugins.manager import collect_named, make_plugin_manager
+from .plugins.manager import collect_named, plugin_manager_for
 from .providers.registry_cache import SupplierRegistries
 from .services.libraries import LibraryCache
 from .services.patron_cache import PatronChanges
@@ -51,11 +51,7 @@ class Runtime:
         self.keys = InstanceKeys(settings.secret_keys, stable=lambda keys: instance_secrets.load(self.db, keys))
         instance_secrets.prime(self.db, self.keys)
         self.state: StateStore = open_state_store(settings.redis_url, self.db)
-        self.pm: pluggy.PluginManager = make_plugin_manager(
-            load_entrypoints=settings.plugins_load_entrypoints,
-            disabled=settings.plugins_disabled,
-            extra=extra_plugins,
-        )
+        self.pm: pluggy.PluginManager = plugin_manager_for(settings, extra=extra_plugins)
         self.connector_specs = collect_named(self.pm, "broker_connectors", "connector")
         self.providers = collect_named(self.pm, "broker_providers", "provider")
         self.sigb = SigbGateway(

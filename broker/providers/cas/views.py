@@ -52,12 +52,6 @@ def make_blueprint(runtime) -> Blueprint:
 
     bp.record_once(lambda state: register_form_target_resolver(state.app, form_targets))
 
-    @bp.record_once
-    def _register_logout_hook(state) -> None:
-        hooks = state.app.extensions.setdefault("logout_hooks", [])
-        if slo.logout_hook not in hooks:
-            hooks.append(slo.logout_hook)
-
     @bp.after_request
     def _no_store(response):
         response.headers.setdefault("Cache-Control", "no-store")

@@ -3,8 +3,9 @@
 SP-initiated: a signed LogoutRequest ends the Sésame session, then every
 other supplier of that session that has a logout endpoint gets a
 LogoutRequest, and finally the requester gets its LogoutResponse.
-IdP-initiated: the portal's ``/logout`` calls :func:`logout_hook`, which
-queues the same round and sends the browser on it instead of to the home page.
+IdP-initiated: when the patron logs out, :func:`patron_logout` (the
+``broker_patron_logout`` hook) queues the same round and sends the browser on
+it instead of to the page the logout was going to.
 
 The round's progress lives in the state store under a random key carried as
 RelayState, so any node can take the next step. A supplier that never sends
@@ -166,25 +167,23 @@ def _answer(rt: Any, origin: LogoutOrigin, code: str, sub_code: str | None):
                 rt.key_store.current("saml-signing"))
 
 
-def logout_hook(*_args: Any, **_kwargs: Any) -> str | None:
-    """Called by the portal's /logout before the session ends: start the round over this session's suppliers.
+def patron_logout(rt: Any, session: Any) -> list[str]:
+    """The session is ending: start the round over this session's suppliers; the names of those it visits.
 
-    Returns the URL of the round's first step; the portal's own response is
-    replaced by a redirect there, and the round ends where that response was
-    going.
+    The response of the request that ends the session is replaced by a
+    redirect to the round's first step, and the round ends where that response
+    was going.
     """
     if g.get("saml_logout_round"):
-        return None
+        return []
     entries = session_entries.read(session.get("saml"))
     if not entries:
-        return None
-    rt = runtime()
+        return []
     queue = _queue(rt, entries)
     if not queue:
-        return None
+        return []
     view = suppliers_view(rt).by_id
-    g.setdefault("logout_told", []).extend(
-        view[stop.entry.supplier_id].name for stop in queue if stop.entry.supplier_id in view)
+    told = [view[stop.entry.supplier_id].name for stop in queue if stop.entry.supplier_id in view]
     key = secrets.token_urlsafe(24)
     progress = LogoutRound(tuple(queue))
     rt.state.put(f"saml:slo:{key}", progress.to_wire(), ROUND_TTL)
@@ -201,7 +200,7 @@ def logout_hook(*_args: Any, **_kwargs: Any) -> str | None:
             new.headers.add("Set-Cookie", cookie)
         return new
 
-    return url
+    return told
 
 
 def logout_form_targets(target: str) -> list[str] | None:
@@ -218,4 +217,4 @@ def logout_form_targets(target: str) -> list[str] | None:
     return found
 
 
-__all__ = ["handle", "continue_round", "logout_hook", "logout_form_targets"]
+__all__ = ["handle", "continue_round", "patron_logout", "logout_form_targets"]
