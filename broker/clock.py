@@ -23,3 +23,8 @@ def as_utc(moment: datetime) -> datetime:
 def now() -> float:
     """Seconds since the epoch (rate limits and back-off read it here, so tests can move it)."""
     return time.time()
+
+
+def monotonic() -> float:
+    """Seconds on a clock that never goes back (cache ages and intervals are measured on it)."""
+    return time.monotonic()

@@ -31,11 +31,10 @@ from datetime import date, datetime, timezone
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-
-from broker import clock as broker_clock
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
+from broker import clock as broker_clock
 from broker.domain.memberships import Transition
 from broker.services import access, login, memberships, patron_cache, suppliers
 from broker.services.patron_snapshot import PatronSnapshot
@@ -157,14 +156,13 @@ class MovableClock:
 
 @pytest.fixture
 def clock(monkeypatch):
-    import types
 
     from broker import clock as broker_clock
 
     moved = MovableClock()
-    monkeypatch.setattr(patron_cache, "time", types.SimpleNamespace(time=moved.time, monotonic=moved.monotonic))
-    # every module that took broker.clock's functions by name reads the moved clock too
-    originals = {"utcnow": (broker_clock.utcnow, moved.utcnow), "now": (broker_clock.now, moved.time)}
+    # broker.clock and every module that took its functions by name read the moved clock
+    originals = {"utcnow": (broker_clock.utcnow, moved.utcnow), "now": (broker_clock.now, moved.time),
+                 "monotonic": (broker_clock.monotonic, moved.monotonic)}
     for name, module in list(sys.modules.items()):
         if module is None or not name.startswith(("broker", "connectors")):
             continue
@@ -175,17 +173,20 @@ def clock(monkeypatch):
 
 
 @pytest.fixture
-def rt(demo_app, monkeypatch, clock):
-    monkeypatch.setattr(patron_cache, "OVERLAP_SECONDS", OVERLAP)
+def rt(demo_app, clock):
+    runtime = demo_app.extensions["broker"]
+    runtime.patron_changes.overlap = OVERLAP
     clock.advance(OVERLAP * 1.2)  # the demo database was written just now: its changes are older than the overlap
-    return demo_app.extensions["broker"]
+    return runtime
 
 
 @pytest.fixture
 def other(demo_app, make_app):
     """Another process on the same database: its own app and engine, so ORM events never reach ``rt``."""
     url = demo_app.extensions["broker"].db.url
-    return make_app(database_url=url, **demo_app.smtp.settings).extensions["broker"]
+    runtime = make_app(database_url=url, **demo_app.smtp.settings).extensions["broker"]
+    runtime.patron_changes.overlap = OVERLAP
+    return runtime
 
 
 @pytest.fixture
@@ -196,10 +197,10 @@ def sql(rt):
 
 
 @pytest.fixture
-def running(rt, monkeypatch):
+def running(rt):
     """A process that has been deciding for a while: its watcher has looked once; no poll after that."""
     decide(rt, "nobody-logged-in", None)  # any decision starts the watcher and its first look
-    monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", LONG)
+    rt.patron_changes.looks.interval = LONG
     return rt
 
 
@@ -324,7 +325,7 @@ def test_suspension_by_another_process_is_refused_after_the_recheck_then_reactiv
     sql.clear()
     assert decide(running, uid, facts).granted and sql.patron_reads == []
 
-    monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", 0)
+    running.patron_changes.looks.interval = 0
     sql.clear()
     refused = decide(running, uid, facts)
     assert len(sql.polls) == 1 and len(sql.patron_reads) == 1
@@ -357,13 +358,14 @@ def test_suspension_by_another_process_is_refused_after_the_recheck_then_reactiv
 
 
 def test_card_reported_lost_by_another_process_is_seen_after_the_recheck(running, other, monkeypatch):
-    from broker.db.models import Patron
     from sqlalchemy import select
+
+    from broker.db.models import Patron
 
     uid, facts = read_facts(running)
     with other.db.session() as s:
         s.scalar(select(Patron).where(Patron.uid == uid)).card_problem = "lost"
-    monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", 0)
+    running.patron_changes.looks.interval = 0
     outcome = decide(running, uid, facts)
     assert outcome.decision.refusal.code == "card_invalid"
     assert outcome.snapshot.card_problem == "lost"
@@ -387,8 +389,9 @@ def test_suspension_in_this_process_is_seen_at_once(running, sql):
 
 
 def test_card_reported_lost_in_this_process_is_seen_at_once(running, sql):
-    from broker.db.models import Patron
     from sqlalchemy import select
+
+    from broker.db.models import Patron
 
     uid, facts = read_facts(running)
     with running.db.session() as s:
@@ -442,7 +445,7 @@ def test_snapshot_from_before_a_process_started_watching_is_read_again(rt, other
     """A worker started (or restarted) after the login vouches only for what it has watched."""
     uid, facts = log_in(rt)
     clock.advance(OVERLAP * 1.2)  # the other process starts watching well after the login's read
-    monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", LONG)
+    rt.patron_changes.looks.interval = LONG
     theirs = Statements(other.db.engine)
     try:
         outcome = decide(other, uid, facts)
@@ -456,7 +459,7 @@ def test_snapshot_from_before_a_process_started_watching_is_read_again(rt, other
 
 def test_a_login_starts_the_watcher_so_its_own_snapshot_is_trusted_at_once(rt, sql, monkeypatch):
     uid, facts = log_in(rt)  # the first thing this process does
-    monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", LONG)
+    rt.patron_changes.looks.interval = LONG
     sql.clear()
     outcome = decide(rt, uid, facts)
     assert outcome.granted and sql.patron_reads == [] and outcome.snapshot is None
@@ -570,7 +573,7 @@ def test_without_the_database_no_decision_is_made_from_the_snapshot_after_the_re
     try:
         # within RECHECK_SECONDS of the last good look, the snapshot still decides (documented bound)
         assert decide(running, uid, facts).granted
-        monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", 0.2)
+        running.patron_changes.looks.interval = 0.2
         clock.advance(0.25)
         for _ in range(2):  # a failed look is not a look: every decision asks again
             with pytest.raises(OperationalError):
@@ -585,7 +588,7 @@ def test_database_gone_gives_503_on_cas_and_go_never_500(demo_app, rt, cas_servi
     portal_login(client)
     assert_ticket(cas_login(client))
     assert client.get("/go/cafeyn").status_code == 200
-    monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", 0)
+    rt.patron_changes.looks.interval = 0
     rename_table(rt, "patrons", "patrons_away")
     try:
         for answer in (cas_login(client), client.get("/go/cafeyn")):
@@ -608,24 +611,24 @@ def test_portal_login_then_cas_then_suspension_elsewhere_then_refusal_page(demo_
 
     sql = Statements(rt.db.engine)
     try:
-        monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", LONG)
+        rt.patron_changes.looks.interval = LONG
         sql.clear()
         assert_ticket(cas_login(client))
         assert sql.patron_reads == []  # the session's snapshot decided
 
         change_membership(other, Transition.SUSPEND)
-        monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", 0)
+        rt.patron_changes.looks.interval = 0
         assert_refused(cas_login(client), "membership_suspended")
         assert session_facts(demo_app, client).membership == "suspended"  # the session now holds the new state
 
-        monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", LONG)
+        rt.patron_changes.looks.interval = LONG
         sql.clear()
         assert_refused(cas_login(client), "membership_suspended")
         assert_refused(client.get("/go/cafeyn"), "membership_suspended")
         assert sql.patron_reads == []  # refused from the session's new snapshot
 
         change_membership(other, Transition.REACTIVATE)
-        monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", 0)
+        rt.patron_changes.looks.interval = 0
         assert_ticket(cas_login(client))
         assert session_facts(demo_app, client).membership == "active"
     finally:
@@ -634,15 +637,16 @@ def test_portal_login_then_cas_then_suspension_elsewhere_then_refusal_page(demo_
 
 # -- defects found ----------------------------------------------------------------------------
 def test_change_committed_after_the_read_but_stamped_before_it_is_not_missed(running, other, monkeypatch):
-    from broker.db.models import Membership, Patron
     from sqlalchemy import select
+
+    from broker.db.models import Membership, Patron
 
     uid, facts = log_in(running)  # the login's own update makes v = its patrons.updated_at
     stamp = datetime.fromtimestamp(facts.version - OVERLAP / 2, timezone.utc)  # within OVERLAP_SECONDS of the read
     with other.db.session() as s:
         membership = s.scalar(select(Membership).join(Patron).where(Patron.uid == uid))
         membership.state, membership.updated_at = "suspended", stamp
-    monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", 0)
+    running.patron_changes.looks.interval = 0
     outcome = decide(running, uid, facts)
     assert not outcome.granted, "decided from the stale snapshot"
     assert outcome.decision.refusal.code == "membership_suspended"
@@ -650,10 +654,10 @@ def test_change_committed_after_the_read_but_stamped_before_it_is_not_missed(run
 
 # -- memory: changes are remembered for a window only ----------------------------------------------
 def test_changes_older_than_the_window_are_forgotten_and_their_snapshots_read_again(rt, monkeypatch):
-    watcher = patron_cache.PatronChanges(rt.db)
+    watcher = patron_cache.PatronChanges(rt.db, overlap=OVERLAP)
     clock = [broker_clock.now()]  # the test's clock, already past the demo's own changes
     monkeypatch.setattr(broker_clock, "now", lambda: clock[0])
-    monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", 0)
+    watcher.looks.interval = 0
     with rt.db.session() as s:
         watcher.revalidate(s)  # the first look: the watcher vouches from now on
     watcher.note([(1, clock[0] + 1), (2, clock[0] + 2), (2, clock[0] + 3), (2, clock[0] + 3)])

@@ -225,7 +225,7 @@ def libraries_enable(runtime, session, code, as_json):
 @with_runtime
 def libraries_list(runtime, session, network, as_json):
     """List libraries."""
-    emit([_library_row(lib) for lib in libs.list_libraries(session, network)], as_json)
+    emit([_library_row(lib) for lib in libs.list_libraries(runtime, session, network)], as_json)
 
 
 # -- memberships ----------------------------------------------------------------------

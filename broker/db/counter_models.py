@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .models import Base, _now
+from .base import Base, _now
 
 
 class SushiAccount(Base):

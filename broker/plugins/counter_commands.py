@@ -9,7 +9,7 @@ import click
 
 from ..cli import emit, json_option, with_runtime
 from ..errors import InvalidInput
-from .stats_commands import stats
+from ..cli.stats_commands import stats
 
 
 @click.group()

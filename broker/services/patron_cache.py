@@ -30,11 +30,11 @@ fresh read (personal data is never put in the snapshot).
 from __future__ import annotations
 
 import threading
-import time
-import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from itertools import chain
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, select, union_all
 from sqlalchemy.orm import Session, joinedload
@@ -42,7 +42,12 @@ from sqlalchemy.orm import Session, joinedload
 from .. import clock
 from ..clock import as_utc
 from ..db.models import Membership, Patron
+from ..stamped_cache import StampedCache
 from .patron_snapshot import PatronSnapshot
+
+if TYPE_CHECKING:
+    from ..db import Database
+    from ..runtime import Runtime
 
 #: seconds between two looks for patrons changed by another process
 RECHECK_SECONDS = 1.0
@@ -113,18 +118,37 @@ def load(session: Session, uid: str) -> PatronView | None:
     return PatronView.of(row) if row is not None else None
 
 
-class PatronChanges:
-    """The patrons changed recently, as this process knows them (see the module's docstring)."""
+@dataclass(frozen=True, slots=True)
+class Look:
+    """One look for patrons changed by any process: when (wall clock) and what it found."""
 
-    def __init__(self, db) -> None:
+    at: float
+    since: float
+    changes: tuple[tuple[int, float], ...]
+
+
+class PatronChanges:
+    """The patrons changed recently, as this process knows them (see the module's docstring).
+
+    :param recheck: seconds between two looks for patrons changed by another process.
+    :param overlap: a change stamped up to this long before the previous look is looked for again.
+    """
+
+    def __init__(self, db: Database, *, recheck: float = RECHECK_SECONDS, overlap: float = OVERLAP_SECONDS,
+                 clock: Callable[[], float] | None = None) -> None:
         self.db = db
+        self.overlap = overlap
         self._lock = threading.Lock()
         # patron id → its change stamp, or a tuple of its most recent stamps when it changed more than once
         self._stamps: dict[int, float | tuple[float, ...]] = {}
-        self._checked = float("-inf")  # monotonic time of the last successful look
-        self._looked_at: float | None = None  # wall-clock time of that look
+        self._looked_at: float | None = None  # wall-clock time of the last successful look
         self._covers_from = float("inf")  # every change stamped after this is known (or will be at the next look)
-        _WATCHERS.setdefault(db.engine, weakref.WeakSet()).add(self)
+        #: the looks for changes made elsewhere; ``looks.fresh()``: a look succeeded less than ``recheck`` ago
+        self.looks: StampedCache[Look, Look] = StampedCache(self._look, self._take, interval=recheck, clock=clock)
+        # this process knows its own changes at commit
+        event.listen(db.sessionmaker, "after_flush", self._note_flush)
+        event.listen(db.sessionmaker, "after_commit", self._note_commit)
+        event.listen(db.sessionmaker, "after_rollback", self._forget_rollback)
 
     def view(self, session: Session | None, uid: str, snap: PatronSnapshot | None, *,
              personal: bool = False) -> tuple[PatronView | None, PatronSnapshot | None]:
@@ -134,8 +158,8 @@ class PatronChanges:
         """
         kept = PatronView.from_snapshot(uid, snap) if snap is not None else None  # None: absent (or unreadable)
         if session is None:
-            if (snap is not None and kept is not None and not personal
-                    and time.monotonic() - self._checked < RECHECK_SECONDS and self.usable(kept, snap.read_at)):
+            if (snap is not None and kept is not None and not personal and self.looks.fresh()
+                    and self.usable(kept, snap.read_at)):
                 return kept, None  # nothing to ask the database
             with self.db.session() as own:
                 return self._read(own, uid, kept, snap, personal)
@@ -145,20 +169,20 @@ class PatronChanges:
               personal: bool) -> tuple[PatronView | None, PatronSnapshot | None]:
         self.revalidate(session)
         usable = (snap is not None and kept is not None and self.usable(kept, snap.read_at)
-                  and not _has_patron_changes(session))
+                  and not self.changed_in(session))
         if usable and not personal:
             return kept, None
         read_at = clock.now()
         view = load(session, uid)
-        if view is None or usable or _has_patron_changes(session):  # never hand out what may roll back
+        if view is None or usable or self.changed_in(session):  # never hand out what may roll back
             return view, None
         return view, view.snapshot(read_at)
 
     def usable(self, view: PatronView, read_at: float) -> bool:
         """May a snapshot of ``view`` read at ``read_at`` still be trusted (see the module's docstring)?"""
-        if read_at - OVERLAP_SECONDS < self._covers_from:
+        if read_at - self.overlap < self._covers_from:
             return False  # read before what this process can vouch for
-        version, doubtful_from = max(view.stamps), read_at - OVERLAP_SECONDS
+        version, doubtful_from = max(view.stamps), read_at - self.overlap
         known = self._stamps.get(view.id, ())
         for stamp in known if isinstance(known, tuple) else (known,):
             if stamp > version or (stamp >= doubtful_from and stamp not in view.stamps):
@@ -178,21 +202,25 @@ class PatronChanges:
                     self._stamps[patron_id] = tuple(sorted((known, stamp)))
 
     def revalidate(self, session: Session) -> None:
-        now = time.monotonic()
-        if now - self._checked < RECHECK_SECONDS:
-            return
+        """Look for patrons changed elsewhere, unless a look succeeded less than ``recheck`` seconds ago."""
+        self.looks.get(session)
+
+    def _look(self, session: Session) -> Look:
         wall = clock.now()
-        since = (self._looked_at if self._looked_at is not None else wall) - OVERLAP_SECONDS
+        since = (self._looked_at if self._looked_at is not None else wall) - self.overlap
         since_at = datetime.fromtimestamp(since, timezone.utc)
         rows = session.execute(union_all(
             select(Patron.id, Patron.updated_at).where(Patron.updated_at > since_at),
             select(Membership.patron_id, Membership.updated_at).where(Membership.updated_at > since_at),
         )).all()
-        self.note([(patron_id, _epoch(stamp)) for patron_id, stamp in rows])
+        return Look(wall, since, tuple((patron_id, _epoch(stamp)) for patron_id, stamp in rows))
+
+    def _take(self, look: Look, _session: Session) -> Look:
+        self.note(list(look.changes))
         with self._lock:
-            horizon = wall - WINDOW_SECONDS
+            horizon = look.at - WINDOW_SECONDS
             if self._looked_at is None:
-                self._covers_from = since
+                self._covers_from = look.since
             elif self._covers_from < horizon - PRUNE_EVERY_SECONDS:  # forget the oldest, once a minute
                 kept: dict[int, float | tuple[float, ...]] = {}
                 for key, known in self._stamps.items():
@@ -204,60 +232,44 @@ class PatronChanges:
                         kept[key] = known
                 self._stamps = kept
                 self._covers_from = horizon
-        self._checked, self._looked_at = now, wall
+            self._looked_at = look.at
+        return look
+
+    # -- this process knows its own changes at commit ------------------------------------------
+    def changed_in(self, session: Session) -> bool:
+        """Whether ``session`` holds uncommitted changes to patrons or memberships (flushed or not)."""
+        return bool(session.info.get(self)) or any(
+            isinstance(obj, (Patron, Membership)) for obj in chain(session.new, session.dirty, session.deleted))
+
+    def _note_flush(self, session: Session, _context: Any) -> None:
+        changed = session.info.get(self) or {}
+        dirty, deleted = session.dirty, session.deleted  # each a new set at every access: taken once
+        for obj in chain(session.new, dirty, deleted):
+            if isinstance(obj, Patron):
+                patron_id, stamp = obj.id, obj.updated_at
+            elif isinstance(obj, Membership):
+                patron_id, stamp = obj.patron_id, obj.updated_at
+            else:
+                continue
+            if patron_id is None:
+                continue
+            if obj in dirty and not session.is_modified(obj, include_collections=False):
+                continue  # attributes set to the values they had: no UPDATE, no new stamp
+            # a delete leaves no new stamp: "now" makes every earlier snapshot stale
+            when = clock.now() if obj in deleted or stamp is None else _epoch(stamp)
+            changed[patron_id] = max(changed.get(patron_id, 0.0), when)
+        if changed:
+            session.info[self] = changed
+
+    def _note_commit(self, session: Session) -> None:
+        changed = session.info.pop(self, None)
+        if changed:
+            self.note(list(changed.items()))
+
+    def _forget_rollback(self, session: Session) -> None:
+        session.info.pop(self, None)
 
 
-def changes(runtime) -> PatronChanges:
-    """The runtime's change watcher (one per runtime, built on first use)."""
-    found = runtime.caches.get("patron_changes")
-    if found is None:
-        found = runtime.caches.setdefault("patron_changes", PatronChanges(runtime.db))
-    return found
-
-
-# -- this process knows its own changes at commit ---------------------------------------------
-#: engine → the watchers reading that database in this process
-_WATCHERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _has_patron_changes(session: Session) -> bool:
-    return bool(session.info.get("patrons_changed")) or any(
-        isinstance(obj, (Patron, Membership)) for obj in chain(session.new, session.dirty, session.deleted))
-
-
-@event.listens_for(Session, "after_flush")
-def _note_patron_changes(session: Session, _context) -> None:
-    changed = session.info.get("patrons_changed") or {}
-    dirty, deleted = session.dirty, session.deleted  # each a new set at every access: taken once
-    for obj in chain(session.new, dirty, deleted):
-        if isinstance(obj, Patron):
-            patron_id, stamp = obj.id, obj.updated_at
-        elif isinstance(obj, Membership):
-            patron_id, stamp = obj.patron_id, obj.updated_at
-        else:
-            continue
-        if patron_id is None:
-            continue
-        if obj in dirty and not session.is_modified(obj, include_collections=False):
-            continue  # attributes set to the values they had: no UPDATE, no new stamp
-        # a delete leaves no new stamp: "now" makes every earlier snapshot stale
-        when = clock.now() if obj in deleted or stamp is None else _epoch(stamp)
-        changed[patron_id] = max(changed.get(patron_id, 0.0), when)
-    if changed:
-        session.info["patrons_changed"] = changed
-
-
-@event.listens_for(Session, "after_commit")
-def _announce_committed_changes(session: Session) -> None:
-    changed = session.info.pop("patrons_changed", None)
-    if not changed:
-        return
-    bind = session.get_bind()
-    engine = getattr(bind, "engine", bind)
-    for watcher in list(_WATCHERS.get(engine, ())):
-        watcher.note(list(changed.items()))
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_rolled_back_changes(session: Session) -> None:
-    session.info.pop("patrons_changed", None)
+def changes(runtime: Runtime) -> PatronChanges:
+    """The runtime's change watcher (``runtime.patron_changes``)."""
+    return runtime.patron_changes

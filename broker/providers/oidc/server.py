@@ -251,7 +251,7 @@ class EndSession(EndSessionEndpoint):
         return ["RS256", "ES256"]
 
     def end_session(self, end_session_request) -> None:
-        pass  # the view ends the broker session itself (it also runs the logout hooks)
+        pass  # the view ends the broker session itself (which runs the broker_patron_logout hooks)
 
 
 class OidcServer(AuthorizationServer):

@@ -127,13 +127,8 @@ def make_blueprint(runtime) -> Blueprint:
 
     bp.record_once(lambda state: register_form_target_resolver(state.app, form_targets))
 
-    @bp.record_once
-    def _register_logout_hook(state) -> None:
-        hooks = state.app.extensions.setdefault("logout_hooks", [])
-        if backchannel.logout_hook not in hooks:
-            hooks.append(backchannel.logout_hook)
     server = OidcServer(runtime, lambda client, uid, scope: decide(client, uid, scope)[0])
-    runtime.caches["oidc_server"] = server
+    runtime.oidc_server = server  # for back-channel logout, which runs outside the blueprint
     discovery_doc = metadata(server)
 
     @bp.after_request

@@ -1,4 +1,4 @@
-"""The SAML 2.0 identity provider as a Sésame plugin: endpoints, deep links, CLI commands."""
+"""The SAML 2.0 identity provider as a Sésame plugin: endpoints, deep links, CLI commands, single logout."""
 
 from __future__ import annotations
 
@@ -24,3 +24,10 @@ def broker_cli_commands():
     from .cli import keys, suppliers
 
     return [keys, suppliers]
+
+
+@hookimpl
+def broker_patron_logout(runtime, session):
+    from .slo import patron_logout
+
+    return patron_logout(runtime, session)

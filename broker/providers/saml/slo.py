@@ -3,8 +3,9 @@
 SP-initiated: a signed LogoutRequest ends the Sésame session, then every
 other supplier of that session that has a logout endpoint gets a
 LogoutRequest, and finally the requester gets its LogoutResponse.
-IdP-initiated: the portal's ``/logout`` calls :func:`logout_hook`, which
-queues the same round and sends the browser on it instead of to the home page.
+IdP-initiated: when the patron logs out, :func:`patron_logout` (the
+``broker_patron_logout`` hook) queues the same round and sends the browser on
+it instead of to the page the logout was going to.
 
 The round's progress lives in the state store under a random key carried as
 RelayState, so any node can take the next step. A supplier that never sends
@@ -20,7 +21,6 @@ from typing import Any
 from flask import after_this_request, current_app, g, redirect, session, url_for
 
 from ...clock import utcnow
-from ...keys import KeyStore
 from .. import web as provider_web
 from . import idpmeta, inbound, messages, pages, session_entries, spmeta
 from .encryption import decrypt_element
@@ -76,7 +76,7 @@ def logout_request(received: Received):
     meta = spmeta.sp_metadata(supplier)
     if not check_signature(received, meta):
         raise SamlInputError("a LogoutRequest must be signed")
-    keys = KeyStore(rt)
+    keys = rt.key_store
     pems = [k.private_pem for k in keys.published("saml-encryption")]
     req = inbound.logout_request(received.root, received.issuer, decrypt=lambda el: decrypt_element(el, pems))
     forget_at = inbound.check_fresh(req.issue_instant, now)
@@ -131,7 +131,7 @@ def continue_round(key: str):
 
 def next_step(rt: Any, key: str, progress: LogoutRound):
     """Send the browser to the next supplier of the round, or finish it."""
-    signing_key = KeyStore(rt).current("saml-signing")
+    signing_key = rt.key_store.current("saml-signing")
     now = utcnow()
     while progress.queue:
         entry = progress.queue[0].entry
@@ -164,28 +164,26 @@ def _answer(rt: Any, origin: LogoutOrigin, code: str, sub_code: str | None):
     element = messages.logout_response(idpmeta.entity_id(rt), location, origin.request_id, code, sub_code,
                                        now=utcnow())
     return send(endpoint, location, "SAMLResponse", element, origin.relay_state,
-                KeyStore(rt).current("saml-signing"))
+                rt.key_store.current("saml-signing"))
 
 
-def logout_hook(*_args: Any, **_kwargs: Any) -> str | None:
-    """Called by the portal's /logout before the session ends: start the round over this session's suppliers.
+def patron_logout(rt: Any, session: Any) -> list[str]:
+    """The session is ending: start the round over this session's suppliers; the names of those it visits.
 
-    Returns the URL of the round's first step; the portal's own response is
-    replaced by a redirect there, and the round ends where that response was
-    going.
+    The response of the request that ends the session is replaced by a
+    redirect to the round's first step, and the round ends where that response
+    was going.
     """
     if g.get("saml_logout_round"):
-        return None
+        return []
     entries = session_entries.read(session.get("saml"))
     if not entries:
-        return None
-    rt = runtime()
+        return []
     queue = _queue(rt, entries)
     if not queue:
-        return None
+        return []
     view = suppliers_view(rt).by_id
-    g.setdefault("logout_told", []).extend(
-        view[stop.entry.supplier_id].name for stop in queue if stop.entry.supplier_id in view)
+    told = [view[stop.entry.supplier_id].name for stop in queue if stop.entry.supplier_id in view]
     key = secrets.token_urlsafe(24)
     progress = LogoutRound(tuple(queue))
     rt.state.put(f"saml:slo:{key}", progress.to_wire(), ROUND_TTL)
@@ -202,7 +200,7 @@ def logout_hook(*_args: Any, **_kwargs: Any) -> str | None:
             new.headers.add("Set-Cookie", cookie)
         return new
 
-    return url
+    return told
 
 
 def logout_form_targets(target: str) -> list[str] | None:
@@ -219,4 +217,4 @@ def logout_form_targets(target: str) -> list[str] | None:
     return found
 
 
-__all__ = ["handle", "continue_round", "logout_hook", "logout_form_targets"]
+__all__ = ["handle", "continue_round", "patron_logout", "logout_form_targets"]

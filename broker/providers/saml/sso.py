@@ -20,10 +20,8 @@ from flask import current_app, session, url_for
 from ...clock import utcnow
 from ...db.models import Supplier
 from ...domain.access import Reason, Refusal
-from ...keys import KeyStore
-from ...services import access, release
-from ...web.patron_session import LoggedPatron, check_access, current_patron
-from .. import registry_cache
+from ...web.patron_session import LoggedPatron, current_patron
+from .. import issuance, registry_cache
 from .. import web as provider_web
 from . import idpmeta, inbound, messages, pages, session_entries, spmeta
 from .encryption import choose_algorithm
@@ -235,31 +233,29 @@ def nameid_format(supplier: Supplier, requested: str | None = None) -> str:
 
 
 def with_subject_id(meta: spmeta.SpMetadata, attributes: dict[str, list[str]]) -> dict[str, list[str]]:
-    """The released attributes, plus subject-id when the supplier's metadata ask for it."""
+    """The released attributes (a new dict), plus subject-id when the supplier's metadata ask for it."""
     if meta.subject_id_req in ("subject-id", "any") and "pairwise-id" in attributes:
         # Sésame never releases an identifier shared between suppliers: subject-id carries the pairwise value
-        attributes["subject-id"] = list(attributes["pairwise-id"])
+        return {**attributes, "subject-id": list(attributes["pairwise-id"])}
     return attributes
 
 
 def issue(rt: Any, supplier: Supplier, pending: PendingRequest, patron: LoggedPatron):
-    """The access decision, the usage event, then the signed response (or the refusal)."""
-    outcome = check_access(rt, None, patron, supplier)  # reads the database only if it must
-    access.record_usage(rt, outcome, "saml")
-    if not outcome.granted:
+    """The issuance step every protocol shares, then SAML's own part: the NameID and the signed response."""
+    result = issuance.decide(rt, supplier, patron.uid, "saml", patron=patron)
+    if not result.granted:
         if pending.passive:
             return status_response(rt, pending, STATUS_RESPONDER, STATUS_REQUEST_DENIED,
-                                   outcome.decision.refusal.code)
-        return pages.refusal(outcome)
+                                   result.outcome.decision.refusal.code)
+        return pages.refusal(result.outcome)
     meta = spmeta.sp_metadata(supplier)
     config = supplier.config or {}
     fmt = nameid_format(supplier, pending.nameid_format)
-    subject = release.subject_id(rt, outcome.patron, supplier)
-    attributes = with_subject_id(meta, release.granted_attributes(rt, outcome, subject))
+    attributes = with_subject_id(meta, result.attributes)
     entries = session_entries.read(session.get("saml"))
     entry = entries.get(meta.entity_id)
     if fmt == NAMEID_PERSISTENT:
-        name_id = subject
+        name_id = result.subject
     elif entry is not None and entry.name_format == NAMEID_TRANSIENT:
         name_id = entry.name_id  # one transient value per session and supplier
     else:
@@ -280,14 +276,14 @@ def issue(rt: Any, supplier: Supplier, pending: PendingRequest, patron: LoggedPa
                                authn_instant=_instant(patron.at), session_index=session_index)
     xml = messages.success_response(
         idpmeta.entity_id(rt), delivery, subject, attributes, now=utcnow(),
-        lifetime=rt.settings.saml_assertion_lifetime, signing_key=KeyStore(rt).current("saml-signing"))
+        lifetime=rt.settings.saml_assertion_lifetime, signing_key=rt.key_store.current("saml-signing"))
     return post_form(pending.acs_url, "SAMLResponse", xml, pending.relay_state)
 
 
 def status_response(rt: Any, pending: PendingRequest, code: str, sub_code: str | None, message: str | None):
     """A signed non-success Response posted to the supplier (passive requests, bad NameID policy)."""
     xml = messages.status_response(idpmeta.entity_id(rt), pending.acs_url, pending.request_id, code, sub_code,
-                                   message, now=utcnow(), signing_key=KeyStore(rt).current("saml-signing"))
+                                   message, now=utcnow(), signing_key=rt.key_store.current("saml-signing"))
     return post_form(pending.acs_url, "SAMLResponse", xml, pending.relay_state)
 
 
@@ -295,8 +291,7 @@ def unknown_supplier(rt: Any):
     """The requester is not a registered SAML supplier: counted when a patron is known, then the page."""
     patron = current_patron()
     if patron is not None:
-        outcome = check_access(rt, None, patron, None)
-        access.record_usage(rt, outcome, "saml")
+        issuance.decide(rt, None, patron.uid, "saml", patron=patron)  # refused: no supplier
     return pages.refusal(Refusal(Reason.UNKNOWN_SUPPLIER))
 
 

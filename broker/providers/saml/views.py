@@ -13,15 +13,9 @@ from .xmlsafe import SamlInputError
 
 
 def blueprint(runtime: Any) -> Blueprint:
-    """The ``saml`` blueprint; it also registers the single-logout hook of the portal's /logout."""
+    """The ``saml`` blueprint; the logout form may lead to this session's suppliers (single logout)."""
     bp = Blueprint("saml", __name__)
-
-    @bp.record_once
-    def _register_logout_hook(state) -> None:
-        hooks = state.app.extensions.setdefault("logout_hooks", [])
-        if slo.logout_hook not in hooks:
-            hooks.append(slo.logout_hook)
-            register_form_target_resolver(state.app, slo.logout_form_targets)
+    bp.record_once(lambda state: register_form_target_resolver(state.app, slo.logout_form_targets))
 
     @bp.errorhandler(SamlInputError)
     def _refused(exc: SamlInputError):

@@ -14,6 +14,7 @@ from flask import Blueprint, Flask, jsonify
 
 from ...errors import TokenExpired, Unauthorized
 from ...services.field_errors import FieldError
+from ..errors import message_of
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -22,7 +23,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 @bp.errorhandler(Unauthorized)
 def unauthorized(exc: Unauthorized):
     """401 with the error body and an RFC 6750 challenge."""
-    response = jsonify(error=exc.code, message=exc.message)
+    response = jsonify(error=exc.code, message=message_of(exc))
     response.status_code = 401
     challenge = 'Bearer realm="sesame"'
     if isinstance(exc, TokenExpired):

@@ -6,12 +6,13 @@ import logging
 import re
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from ...domain.access import Reason, Refusal
 from ...services import login as login_service
 from ...errors import NotFound
+from ...plugins.manager import call_each
 from ...services import registration, suppliers
 from ...services.login import LoginOutcome
 from ...services.registration import RegistrationOutcome
@@ -133,17 +134,21 @@ def logout_confirm():
 
 
 def end_session() -> None:
-    """Log the patron out: providers' logout hooks first (front-channel SLO), then the session."""
-    for hook in current_app.extensions.get("logout_hooks", []):
-        try:
-            hook()
-        except Exception as exc:  # a provider's single logout must never keep a patron logged in
-            log.error("logout hook failed", extra={"event": {"hook": getattr(hook, "__name__", "?"),
-                                                              "error": type(exc).__name__}})
-    told = sorted(set(g.get("logout_told") or []))
+    """Log the patron out: the ``broker_patron_logout`` hooks first (single logout), then the session.
+
+    The one place a patron's session ends with the suppliers told: the portal's
+    logout, a closed account and the providers' logout endpoints all come here.
+    """
+    rt = runtime()
+    told: set[str] = set()
+    for plugin, names, exc in call_each(rt.pm, "broker_patron_logout", runtime=rt, session=session):
+        if exc is not None:  # a provider's single logout must never keep a patron logged in
+            log.error("logout hook failed", extra={"event": {"hook": plugin, "error": type(exc).__name__}})
+            continue
+        told.update(name for name in names or () if isinstance(name, str))
     patron_session.end()
     if told:  # the suppliers told of the logout, shown once by the page that follows
-        session["logout_told"] = told
+        session["logout_told"] = sorted(told)
 
 
 @bp.post("/logout")

@@ -16,6 +16,7 @@ from ...db.models import Network, Partner
 from ...errors import NotFound
 from ...services import staff, staff_desk
 from ...services.field_errors import FieldError
+from ..errors import message_of
 from . import bp
 from .guard import staff_view
 
@@ -82,7 +83,7 @@ def field_message(exc: FieldError) -> str:
     """The error in the page's language, dates written the local way."""
     template = FIELD_MESSAGES.get(exc.code)
     if template is None:
-        return exc.message
+        return message_of(exc)
     params = {k: (format_date(v) if isinstance(v, date) else v) for k, v in exc.params.items()}
     try:
         return str(template) % params if params else str(template)

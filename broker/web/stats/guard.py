@@ -24,6 +24,7 @@ from ...services import audit, staff, staff_auth, validation
 from ...services.libraries import get_library
 from ...services.network import get_network
 from ...services.stats.months import Month
+from ..staff import staff_session
 from ..staff.guard import brand_for
 
 
@@ -38,7 +39,7 @@ def staff_page(view: Callable) -> Callable:
     def wrapper(**kwargs):
         rt = runtime()
         with rt.db.session() as db:
-            user = staff_auth.current(rt, db)
+            user = staff_session.current(rt, db)
             if user is None:
                 try:
                     login = url_for("staff.login")

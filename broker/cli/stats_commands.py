@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import emit, json_option, with_runtime
+from . import emit, json_option, with_runtime
 from ..errors import InvalidInput
 
 
@@ -54,7 +54,7 @@ def stats() -> None:
 @with_runtime
 def aggregate_command(runtime, session, month, as_json):
     """Compute the monthly figures from the raw events (idempotent; safe to run from cron, even twice at once)."""
-    from ..cli import Progress
+    from . import Progress
     from ..services.stats import Month, aggregate
 
     with Progress("Months", quiet=as_json) as progress:
