@@ -218,8 +218,3 @@ def refusal(reason: str):
     detail = request.args.get("detail", "")
     detail = detail if detail in {p.value for p in CardProblem} else ""
     return render_refusal(Refusal(Reason(reason), detail))
-
-
-def refusal_url(reason: str) -> str:
-    return url_for("portal.refusal", reason=reason)
-
