@@ -1,7 +1,8 @@
-"""The access decision (DESIGN §4): may this patron reach this supplier now?
+"""The access decision: may this patron reach this supplier now?
 
 Evaluated at every issuance of an assertion, token or ticket. Rules run in a
-fixed order and the first refusal wins; plugin policies run last.
+fixed order and the first refusal wins; plugin policies run last. docs/portal.md
+("The access decision") lists the rules in their order.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ def decide(
     today: date,
     policies: Iterable[PolicyCheck] = (),
 ) -> Decision:
-    """Apply DESIGN §4 in order; the first refusal wins.
+    """Apply the rules in their order (that of docs/portal.md); the first refusal wins.
 
     ``credentials`` and ``sigb_unavailable`` are decided at the login step and
     never reach here: a patron with a session has passed them. A supplier with

@@ -1,7 +1,7 @@
 """The step before every code, token or ticket: the access decision, the usage event, the release.
 
 OIDC and CAS call :func:`decide` with the supplier a client or service
-belongs to; it runs DESIGN §4 (``services.access.check``), records the usage
+belongs to; it runs the access decision (``services.access.check``), records the usage
 event and, when access is granted, computes what the supplier receives.
 
 The supplier is the row kept by the protocol's registry cache (loaded with

@@ -11,7 +11,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from . import audit, validation
 
 CATEGORIES = ("cinema", "presse", "formation", "musique", "livre", "jeu-video", "jeunesse")
-#: what a release policy may name (DESIGN §8); the pairwise identifier, entitlement and
+#: what a release policy may name; the pairwise identifier, entitlement and
 #: scoped affiliation are always released
 RELEASABLE = ("library", "network", "birth_year", "age_bracket", "display_name", "email")
 

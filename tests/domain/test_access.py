@@ -1,4 +1,4 @@
-"""The access decision (DESIGN §4): every rule alone, in combination, and the order they run in."""
+"""The access decision (docs/portal.md): every rule alone, in combination, and the order they run in."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The refusal page: for every reason of DESIGN §4, what happened, what to do, and whom to ask.
+"""The refusal page: for every reason of the access decision (``domain.access.Reason``), what happened,
+what to do, and whom to ask.
 
 ``render_refusal`` is public: SAML, OIDC and CAS providers show the same page
 when the access decision refuses an issuance.
@@ -225,8 +226,3 @@ def refusal(reason: str):
     detail = request.args.get("detail", "")
     detail = detail if detail in {p.value for p in CardProblem} else ""
     return render_refusal(Refusal(Reason(reason), detail))
-
-
-def refusal_url(reason: str) -> str:
-    return url_for("portal.refusal", reason=reason)
-

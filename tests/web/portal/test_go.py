@@ -16,7 +16,8 @@ from broker.services import suppliers
 
 VIRE = "FR-147626101"
 STATES = ("active", "pending", "refused", "suspended", "expired", "closed")
-#: the conditions a test can set, in the order DESIGN §4 checks them (membership sits after the card)
+#: the conditions a test can set, in the order the access decision checks them (docs/portal.md; membership
+#: sits after the card)
 CONDITIONS = ("none", "card_invalid", "partner_inactive", "not_in_bundle", "age", "policy")
 MEMBERSHIP_REASON = {"pending": "membership_pending", "refused": "membership_refused",
                      "suspended": "membership_suspended", "expired": "membership_expired",
@@ -24,7 +25,7 @@ MEMBERSHIP_REASON = {"pending": "membership_pending", "refused": "membership_ref
 
 
 def expected(state: str, condition: str) -> str:
-    """What the patron must get, written from DESIGN §4 independently of the code."""
+    """What the patron must get, written from docs/portal.md ("The access decision") independently of the code."""
     if condition == "card_invalid":
         return "card_invalid"
     if state != "active":
