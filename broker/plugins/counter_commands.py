@@ -94,7 +94,10 @@ def map_command(runtime, session, slug, customer_id, library, unmap, actor, as_j
 @json_option
 @with_runtime
 def harvest_command(runtime, session, supplier, month, as_json):
-    """Fetch the suppliers' COUNTER platform reports over SUSHI (idempotent). Exit 1 when a supplier failed."""
+    """Fetch the suppliers' COUNTER reports over SUSHI: PR, and DR, TR, IR when offered (idempotent).
+
+    Exit 1 when a supplier failed (credentials refused, server fault, a report rejected).
+    """
     from ..services.counter.harvest import harvest
     from ..services.stats import Month
 
@@ -108,7 +111,7 @@ def harvest_command(runtime, session, supplier, month, as_json):
     session.commit()
     results = harvest(runtime, supplier=supplier, month=target, progress=progress)
     emit([r.as_dict() for r in results] if as_json else [r.row() for r in results], as_json,
-         columns=("supplier", "status", "stored", "pending", "error"))
+         columns=("supplier", "status", "stored", "pending", "reports", "error"))
     if any(r.failed for r in results):
         sys.exit(1)
 
