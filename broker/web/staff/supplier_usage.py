@@ -7,7 +7,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ...db.counter_models import CounterReport
+from sqlalchemy import func
+
+from ...db.counter_models import CounterReport, SushiReportState
 from ...errors import InvalidInput
 from ...services.counter import accounts, members
 from ...services.counter.files import MAX_FILE, import_file
@@ -20,7 +22,11 @@ STATUS_LABELS = {"": _l("Jamais moissonné"), "ok": _l("À jour"), "pending": _l
                  "backoff": _l("Serveur occupé : nouvel essai plus tard"),
                  "credentials": _l("Identifiants refusés : corrigez-les"), "fault": _l("Erreur du serveur SUSHI"),
                  "rejected": _l("Rapport refusé (non conforme à COUNTER)"),
-                 "mapping": _l("Membres à associer")}
+                 "mapping": _l("Membres à associer"),
+                 "unsupported": _l("Non fourni par le serveur (exception 3000)")}
+#: the COUNTER reports harvested, in French
+REPORT_NAMES = {"PR": _l("Rapport plateforme (PR)"), "DR": _l("Rapport bases de données (DR)"),
+                "TR": _l("Rapport titres (TR)"), "IR": _l("Rapport documents (IR)")}
 SUSHI_MESSAGES = {"bad_url": _l("Adresse invalide : l'URL de base du serveur SUSHI, en http:// ou https://."),
                   "bad_release": _l("Choisissez la version 5 ou 5.1."),
                   "bad_value": _l("200 caractères imprimables au plus."),
@@ -50,17 +56,38 @@ def _render(db, supplier, *, errors=None, values=None, form="", status=200):
     account = accounts.account_of(db, supplier)
     described = accounts.describe(db, supplier, account)
     months = list(db.execute(select(CounterReport.month, CounterReport.customer_id, CounterReport.source,
-                                    CounterReport.status, CounterReport.release)
+                                    CounterReport.status, CounterReport.release, CounterReport.report_id)
                              .where(CounterReport.supplier_id == supplier.id)
-                             .order_by(CounterReport.month.desc(), CounterReport.customer_id).limit(60)))
+                             .order_by(CounterReport.month.desc(), CounterReport.report_id,
+                                       CounterReport.customer_id).limit(60)))
     libraries = members.libraries_of(db, supplier)
+    reports = _report_states(db, supplier) if account is not None else []
     if values is None:
         values = {k: described.get(k) or "" for k in ("url", "customer_id", "requestor_id", "platform")}
         values["release"] = described.get("release") or "5.1"
     return render_template("staff/supplier.html", supplier=supplier, account=described, values=values,
-                           errors=errors or {}, form=form, months=months, libraries=libraries,
+                           errors=errors or {}, form=form, months=months, libraries=libraries, reports=reports,
                            library_options=[(lib.code, lib.name) for lib in libraries],
                            status_label=_status_label, max_mib=MAX_FILE // (1024 * 1024)), status
+
+
+def _report_states(db, supplier) -> list[dict]:
+    """PR, DR, TR, IR: offered or not (``/reports``), months stored, and how the last harvest went."""
+    from ...clock import as_utc
+
+    states = {s.report_id: s for s in db.scalars(select(SushiReportState).where(
+        SushiReportState.supplier_id == supplier.id))}
+    stored = dict(db.execute(select(CounterReport.report_id, func.count(func.distinct(CounterReport.month)))
+                             .where(CounterReport.supplier_id == supplier.id).group_by(CounterReport.report_id)).all())
+    rows = []
+    for rid in ("PR", "DR", "TR", "IR"):
+        state = states.get(rid)
+        rows.append({"id": rid, "name": str(REPORT_NAMES[rid]), "known": state is not None,
+                     "offered": rid == "PR" or (state is not None and state.offered), "months": stored.get(rid, 0),
+                     "status": state.last_status if state else "", "error": state.last_error if state else "",
+                     "at": as_utc(state.last_harvest_at).isoformat().replace("+00:00", "Z")
+                     if state and state.last_harvest_at else None})
+    return rows
 
 
 @bp.get("/suppliers/<slug>")
