@@ -105,3 +105,11 @@ def test_the_supplier_page_shows_the_reports_offered_and_their_last_harvest(stat
     assert "Rapport refusé" in rows["Rapport titres (TR)"] and "no Title" in rows["Rapport titres (TR)"]
     assert "<td>non</td>" in rows["Rapport bases de données (DR)"]
     assert "pas encore vérifié" in rows["Rapport documents (IR)"]
+
+
+def test_the_titles_page_in_english(stats_app):
+    setup_titles(stats_app, network=NETWORK, patrons={statskit.BAYEUX: 1, statskit.VIRE: 2})
+    client = _client(stats_app)
+    html = client.get(f"/staff/stats/libraries/{statskit.BAYEUX}/titles?month=2026-11&lang=en").get_data(as_text=True)
+    assert '<html lang="en">' in html and "Most used titles" in html and "Items requested (total)" in html
+    assert "Denied: content not licensed" in html and "Total_Item_Requests" in html
