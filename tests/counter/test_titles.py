@@ -164,3 +164,18 @@ def test_bad_export_options_exit_2(stats_cli, args):
     r = stats_cli("stats", "export", "--month", MONTH, *args)
     assert r.exit_code == 2, r.output
     assert "Traceback" not in r.output
+
+
+def test_the_documented_export_commands_run(stats_cli):
+    """The ``broker stats export --report`` examples of docs/statistics.md, as written."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "statistics.md").read_text(encoding="utf-8")
+    commands = [line for block in re.findall(r"```\n(.*?)```", text, re.S) for line in block.splitlines()
+                if line.startswith("broker stats export") and "--report" in line]
+    assert len(commands) == 3
+    for command in commands:
+        r = stats_cli(*shlex.split(command)[1:])
+        assert r.exit_code == 0, (command, r.output)
