@@ -46,6 +46,10 @@ def sushi_command(runtime, session, slug, url, customer_id, requestor_id, api_ke
                                    actor=actor)
     data = accounts.describe(session, supplier, account)
     data.pop("members")
+    if not as_json:
+        data["reports"] = ", ".join(f"{r['report']} " + ("?" if r["offered"] is None else
+                                                         (r["last_status"] or "-") if r["offered"] else "not offered")
+                                    for r in data["reports"])
     emit(data, as_json)
 
 

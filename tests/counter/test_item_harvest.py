@@ -263,6 +263,7 @@ def test_an_oversized_title_report_is_a_fault(cli, sushi, monkeypatch):
     r = cli("stats", "harvest", "--supplier", "cafeyn", "--month", MONTH, "--json")
     assert r.exit_code == 1 and "too large" in r.json()[0]["error"]
     assert r.json()[0]["stored"] == [MONTH]  # the platform report, stored before, stays
+    assert reports_stored("cafeyn") == {("PR", MONTH, "NET-1"): "complete", ("DR", MONTH, "NET-1"): "complete"}
 
 
 def test_a_large_title_report_is_stored_whole(cli, sushi):
@@ -279,3 +280,18 @@ def test_a_large_title_report_is_stored_whole(cli, sushi):
 
         assert conn.scalar(select(func.count()).select_from(CounterItem)) == 12_000
     engine.dispose()
+
+
+def test_the_api_and_cli_show_each_report_state(cli, sushi):
+    _offer_all(sushi)
+    sushi.offered = ["PR", "TR"]
+    cli("stats", "harvest", "--supplier", "cafeyn", "--month", MONTH)
+    r = cli("suppliers", "sushi", "cafeyn", "--url", sushi.url(), "--customer-id", "NET-1", "--requestor-id",
+            sushi.requestor_id, "--json")
+    assert r.exit_code == 0, r.output
+    reports = {x["report"]: x for x in r.json()["reports"]}
+    assert reports["TR"]["offered"] is True and reports["TR"]["months"] == 1
+    assert reports["DR"]["offered"] is False and reports["PR"]["months"] == 1
+    r = cli("suppliers", "sushi", "cafeyn", "--url", sushi.url(), "--customer-id", "NET-1", "--requestor-id",
+            sushi.requestor_id)
+    assert "reports: PR " in r.output and "DR not offered" in r.output

@@ -7,9 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from sqlalchemy import func
-
-from ...db.counter_models import CounterReport, SushiReportState
+from ...db.counter_models import CounterReport
 from ...errors import InvalidInput
 from ...services.counter import accounts, members
 from ...services.counter.files import MAX_FILE, import_file
@@ -61,7 +59,7 @@ def _render(db, supplier, *, errors=None, values=None, form="", status=200):
                              .order_by(CounterReport.month.desc(), CounterReport.report_id,
                                        CounterReport.customer_id).limit(60)))
     libraries = members.libraries_of(db, supplier)
-    reports = _report_states(db, supplier) if account is not None else []
+    reports = [{**r, "name": str(REPORT_NAMES[r["report"]])} for r in described.get("reports", [])]
     if values is None:
         values = {k: described.get(k) or "" for k in ("url", "customer_id", "requestor_id", "platform")}
         values["release"] = described.get("release") or "5.1"
@@ -69,25 +67,6 @@ def _render(db, supplier, *, errors=None, values=None, form="", status=200):
                            errors=errors or {}, form=form, months=months, libraries=libraries, reports=reports,
                            library_options=[(lib.code, lib.name) for lib in libraries],
                            status_label=_status_label, max_mib=MAX_FILE // (1024 * 1024)), status
-
-
-def _report_states(db, supplier) -> list[dict]:
-    """PR, DR, TR, IR: offered or not (``/reports``), months stored, and how the last harvest went."""
-    from ...clock import as_utc
-
-    states = {s.report_id: s for s in db.scalars(select(SushiReportState).where(
-        SushiReportState.supplier_id == supplier.id))}
-    stored = dict(db.execute(select(CounterReport.report_id, func.count(func.distinct(CounterReport.month)))
-                             .where(CounterReport.supplier_id == supplier.id).group_by(CounterReport.report_id)).all())
-    rows = []
-    for rid in ("PR", "DR", "TR", "IR"):
-        state = states.get(rid)
-        rows.append({"id": rid, "name": str(REPORT_NAMES[rid]), "known": state is not None,
-                     "offered": rid == "PR" or (state is not None and state.offered), "months": stored.get(rid, 0),
-                     "status": state.last_status if state else "", "error": state.last_error if state else "",
-                     "at": as_utc(state.last_harvest_at).isoformat().replace("+00:00", "Z")
-                     if state and state.last_harvest_at else None})
-    return rows
 
 
 @bp.get("/suppliers/<slug>")
