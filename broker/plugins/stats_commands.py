@@ -112,6 +112,8 @@ def export_command(runtime, session, month, year, network, library, fmt, table, 
     months, period = _period(month, year)
     selection = select_scope(session, network=network, library=library)
     if report is not None:
+        if table != "usage":
+            raise InvalidInput("--table goes without --report (a titles export is one table)")
         _write(_titles_export(session, selection, months, period, report, metric, limit, fmt,
                               csvstyle.style(csv_style)), output)
         return

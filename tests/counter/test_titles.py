@@ -159,6 +159,7 @@ def test_harvest_then_export_a_library_titles_as_csv_and_json(cli, sushi):
     ("--format", "csv", "--report", "pr", "--library", statskit.BAYEUX),
     ("--format", "csv", "--report", "ir", "--metric", "Searches_Regular", "--library", statskit.BAYEUX),
     ("--format", "csv", "--metric", "Total_Item_Requests", "--library", statskit.BAYEUX),
+    ("--format", "csv", "--report", "tr", "--table", "refusals", "--library", statskit.BAYEUX),
 ])
 def test_bad_export_options_exit_2(stats_cli, args):
     r = stats_cli("stats", "export", "--month", MONTH, *args)
