@@ -150,6 +150,10 @@ def _harvest_supplier(runtime, session: Session, slug: str, months: list[Month],
             for rid, outcome in result.reports.items():
                 if outcome.status != "unsupported" and not _complete(session, supplier, month, customers, rid):
                     _harvest_item_month(session, supplier, account, creds, month, customers, rid, outcome)
+                    if progress:
+                        progress(f"  {slug} {month} {rid}: " + (
+                            "stored" if str(month) in outcome.stored else "pending" if str(month) in outcome.pending
+                            else "rejected" if str(month) in outcome.rejected else outcome.status))
     except sushi.SushiProblem as problem:
         result.status = problem.kind if problem.kind in ("credentials", "backoff") else "fault"
         result.error = problem.message
@@ -164,7 +168,7 @@ def _harvest_supplier(runtime, session: Session, slug: str, months: list[Month],
             outcome.status = "pending"
     if result.status == "ok" and (result.rejected or any(r.rejected for r in result.reports.values())):
         result.status = "rejected"
-        result.error = "; ".join([f"{m}: {reason}" for m, reason in result.rejected.items()]
+        result.error = "; ".join([f"PR {m}: {reason}" for m, reason in result.rejected.items()]
                                  + [r.error for r in result.reports.values() if r.rejected])
     elif result.status == "ok" and (result.pending or any(r.pending for r in result.reports.values())):
         result.status = "pending"
