@@ -180,8 +180,11 @@ def titles(rt, db, user, kind, key):
     metric = service.metric_arg(report_id, request.args.get("metric"))
     lines = service.library_titles(db, _titles_scope(db, selection), [str(month)], report_id, metric=metric,
                                    limit=service.TOP)
+    # the table shows the metrics the lines have (the ranking one always), to stay readable on a phone
+    columns = [m for m in service.metrics_of(report_id) if m == metric or any(m in t.metrics for t in lines)]
     return render_template("stats/titles.html", kind=kind, key=key, selection=selection, month=month,
                            report_id=report_id, metric=metric, lines=lines, metrics=service.metrics_of(report_id),
+                           columns=columns,
                            metric_labels=METRIC_LABELS, method_labels=METHOD_LABELS, top=service.TOP,
                            name_heading=service.NAME_HEADINGS[report_id], current_month=Month.current(),
                            previous=month.previous(), following=month.next() if month.next() <= Month.current()
