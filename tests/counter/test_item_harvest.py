@@ -252,6 +252,18 @@ def test_a_rejected_report_keeps_the_last_good_one(cli, sushi):
     assert r.exit_code == 1
     assert "M-7L" in r.json()[0]["reports"]["TR"]["rejected"][MONTH]
     assert items_stored("cafeyn", "TR") == good  # neither replaced nor half-written
+    # the supplier fixes it: both members' reports are stored, the first one replaced (not doubled)
+    sushi.answers[("M-7L", MONTH, "TR")] = ("json", item_report_51("TR", MONTH, "M-7L", TITLES[:1]))
+    r = cli("stats", "harvest", "--supplier", "cafeyn", "--month", MONTH, "--json")
+    assert r.exit_code == 0, r.output
+    now = items_stored("cafeyn", "TR")
+    assert sorted(k[1:] for k in now) == [("M-7L", "Le Monde"), ("M-VIRE", "Le Monde"), ("M-VIRE", "Les Misérables")]
+    engine = _engine()
+    with engine.connect() as conn:
+        from sqlalchemy import func
+
+        assert conn.scalar(select(func.count()).select_from(CounterItem)) == 3  # no orphan left behind
+    engine.dispose()
 
 
 def test_an_oversized_title_report_is_a_fault(cli, sushi, monkeypatch):
