@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 
 revision = "0010_counter_items"
-down_revision = "0008"
+down_revision = "0009_supplier_admin"
 branch_labels = None
 depends_on = None
 
