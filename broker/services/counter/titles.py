@@ -120,6 +120,11 @@ def network_libraries(session: Session, network_id: int) -> list[Library]:
     return list(session.scalars(select(Library).join(Partner).where(Partner.network_id == network_id)))
 
 
+def selection_libraries(session: Session, selection) -> list[Library]:
+    """The libraries whose share a selection (``services.stats.figures.Selection``) sees: its library, or its network's."""
+    return [selection.library] if selection.library is not None else network_libraries(session, selection.network.id)
+
+
 #: what a line names, per report, in French
 NAME_HEADINGS = {"DR": "Base de données", "TR": "Titre", "IR": "Document"}
 

@@ -162,9 +162,9 @@ def counter(rt, db, user, kind, key):
 
 
 def _titles_scope(db, selection: Selection) -> list[Library]:
-    from ...services.counter.titles import network_libraries
+    from ...services.counter.titles import selection_libraries
 
-    return [selection.library] if selection.library is not None else network_libraries(db, selection.network.id)
+    return selection_libraries(db, selection)
 
 
 @bp.get("/<any(libraries, networks):kind>/<key>/titles")
