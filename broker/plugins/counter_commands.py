@@ -127,10 +127,10 @@ def harvest_command(runtime, session, supplier, month, as_json):
 @json_option
 @with_runtime
 def import_counter_command(runtime, session, file, supplier, library, as_json):
-    """Import a COUNTER R5.0/R5.1 tabular platform report (CSV/TSV/XLSX) or a simple CSV.
+    """Import a COUNTER R5.0/R5.1 tabular report (CSV/TSV/XLSX): platform (PR), database (DR), title (TR) or item (IR).
 
-    The simple CSV has the headings month,library,metric,count. A file that does not parse is refused with
-    its line (exit 2) and nothing is imported.
+    For the platform, a simple CSV with the headings month,library,metric,count is read too. A file that does not
+    parse is refused with its line (exit 2) and nothing is imported.
     """
     from pathlib import Path
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..domain.access import Reason
 from ..db.counter_models import ITEM_METRICS
+from ..domain.access import Reason
 from ..services.counter.reports import PR_METRICS
 from .api.openapi import error_responses, json_content, merge, ref
 

@@ -17,7 +17,6 @@ went is kept in ``sushi_report_states`` for the supplier's page.
 from __future__ import annotations
 
 import calendar
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -26,8 +25,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ... import clock
-from ...db.counter_models import (ITEM_METRICS, ITEM_REPORTS, CounterItem, CounterMetric, CounterReport, SushiAccount,
-                                  SushiMember, SushiReportState)
+from ...db.counter_models import (ITEM_REPORTS, CounterItem, CounterMetric, CounterReport, SushiAccount, SushiMember,
+                                  SushiReportState)
 from ...db.models import Supplier
 from ...errors import NotFound
 from .. import audit
@@ -35,7 +34,7 @@ from ..stats.months import Month
 from . import members as member_service
 from . import sushi
 from .accounts import api_key
-from .item_reports import read_item_report
+from .item_reports import item_row, read_item_report
 from .reports import read_platform_report
 
 #: months looked at when none is named: the last twelve that are over
@@ -350,18 +349,8 @@ def _harvest_item_month(session, supplier, account, creds, month: Month, custome
                                    status=status, harvested_at=clock.utcnow(), final=True)
             session.add(report)
             session.flush()
-            rows = [_item_row(report.id, key, usage) for key, usage in items.items() if usage.metrics]
+            rows = [item_row(report.id, key, usage) for key, usage in items.items() if usage.metrics]
             for start in range(0, len(rows), 5000):
                 session.execute(insert(CounterItem), rows[start:start + 5000])
         session.flush()
     outcome.stored.append(str(month))
-
-
-def _item_row(report_id: int, key: str, usage) -> dict:
-    row = {"report_id": report_id, "item_key": key, "name": usage.name, "parent": usage.parent,
-           "publisher": usage.publisher, "platform": usage.platform,
-           "identifiers": json.dumps(usage.identifiers, ensure_ascii=False, sort_keys=True),
-           "data_types": "|".join(sorted(usage.data_types))[:200]}
-    for metric in ITEM_METRICS:
-        row[metric.lower()] = usage.metrics.get(metric)
-    return row

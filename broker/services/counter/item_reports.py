@@ -16,6 +16,7 @@ raises ``SushiProblem("rejected", reason)`` and nothing of it is kept.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +68,17 @@ class ItemUsage:
     identifiers: dict[str, str] = field(default_factory=dict)
     data_types: set[str] = field(default_factory=set)
     metrics: dict[str, int] = field(default_factory=dict)
+
+
+def item_row(report_id: int, key: str, usage: ItemUsage) -> dict:
+    """The ``counter_items`` row of one item of a stored report (a metric the report does not give stays None)."""
+    row = {"report_id": report_id, "item_key": key, "name": usage.name, "parent": usage.parent,
+           "publisher": usage.publisher, "platform": usage.platform,
+           "identifiers": json.dumps(usage.identifiers, ensure_ascii=False, sort_keys=True),
+           "data_types": "|".join(sorted(usage.data_types))[:200]}
+    for metric in ITEM_METRICS:
+        row[metric.lower()] = usage.metrics.get(metric)
+    return row
 
 
 def identifiers_of(raw: Any, where: str) -> dict[str, str]:

@@ -79,6 +79,9 @@ def library_titles(session: Session, libraries: list[Library], months: list[str]
     for month in months:
         reports = list(session.scalars(select(CounterReport).where(CounterReport.month == month,
                                                                    CounterReport.report_id == report_id)))
+        # a supplier's harvested report wins over a file imported for the same month (never both counted)
+        harvested = {r.supplier_id for r in reports if r.source == "sushi"}
+        reports = [r for r in reports if r.source == "sushi" or r.supplier_id not in harvested]
         network = [r for r in reports if r.library_id is None]
         weights = weights_of(session, month, {r.supplier_id for r in network})
         for report in reports:
