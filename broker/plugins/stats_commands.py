@@ -98,7 +98,7 @@ def show_command(runtime, session, month, network, library, as_json):
 @click.option("--output", "-o", default=None, help="File to write (default: standard output; required for xlsx).")
 @click.option("--report", default=None, type=click.Choice(["dr", "tr", "ir"], case_sensitive=False),
               help="Instead of the figures: the suppliers' databases (dr), titles (tr) or items (ir) credited to the "
-                   "library or network, most used first (CSV or JSON).")
+                   "library or network, most used first (CSV, JSON or XLSX).")
 @click.option("--metric", default=None, help="With --report: the COUNTER metric to rank by (Total_Item_Requests).")
 @click.option("--limit", default=None, type=click.IntRange(1, 100000), help="With --report: the first N lines only.")
 @with_runtime
@@ -115,7 +115,7 @@ def export_command(runtime, session, month, year, network, library, fmt, table, 
         if table != "usage":
             raise InvalidInput("--table goes without --report (a titles export is one table)")
         _write(_titles_export(session, selection, months, period, report, metric, limit, fmt,
-                              csvstyle.style(csv_style)), output)
+                              csvstyle.style(csv_style)), output, binary=fmt == "xlsx")
         return
     if metric is not None or limit is not None:
         raise InvalidInput("--metric and --limit go with --report dr|tr|ir")
@@ -126,8 +126,6 @@ def export_command(runtime, session, month, year, network, library, fmt, table, 
 def _titles_export(session, selection, months, period, report, metric, limit, fmt, how) -> bytes:
     from ..services.counter import titles
 
-    if fmt not in ("csv", "json"):
-        raise InvalidInput("--report exports CSV or JSON (--format csv|json)")
     if selection.library is None and selection.network is None:
         raise InvalidInput("--report needs --library CODE or --network SLUG")
     report_id = titles.report_arg(report)
@@ -139,6 +137,8 @@ def _titles_export(session, selection, months, period, report, metric, limit, fm
     if fmt == "json":
         return json.dumps(titles.document(lines, report_id, selection=selection.slug, period=period, metric=metric),
                           ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+    if fmt == "xlsx":
+        return titles.to_xlsx(lines, report_id, selection=selection.slug, period=period, label=selection.label)
     return titles.to_csv(lines, report_id, selection=selection.slug, period=period, how=how)
 
 

@@ -154,7 +154,7 @@ def test_harvest_then_export_a_library_titles_as_csv_and_json(cli, sushi):
 
 
 @pytest.mark.parametrize("args", [
-    ("--format", "xlsx", "--report", "tr", "--library", statskit.BAYEUX, "-o", "x.xlsx"),
+    ("--format", "xlsx", "--report", "tr", "--library", statskit.BAYEUX),  # binary: --output needed
     ("--format", "csv", "--report", "tr"),
     ("--format", "csv", "--report", "pr", "--library", statskit.BAYEUX),
     ("--format", "csv", "--report", "ir", "--metric", "Searches_Regular", "--library", statskit.BAYEUX),
@@ -165,6 +165,18 @@ def test_bad_export_options_exit_2(stats_cli, args):
     r = stats_cli("stats", "export", "--month", MONTH, *args)
     assert r.exit_code == 2, r.output
     assert "Traceback" not in r.output
+
+
+def test_a_titles_export_as_xlsx(stats_cli, tmp_path):
+    from openpyxl import load_workbook
+
+    path = tmp_path / "titres.xlsx"
+    r = stats_cli("stats", "export", "--year", "2026", "--network", "calvados", "--report", "dr", "--format", "xlsx",
+                  "--output", str(path))
+    assert r.exit_code == 0, r.output
+    sheet = load_workbook(path).active
+    assert sheet.title == "Rapport bases de données"
+    assert sheet["F1"].value == "Base de données" and sheet.max_row == 1  # no usage: the headings alone
 
 
 def test_the_documented_export_commands_run(stats_cli):

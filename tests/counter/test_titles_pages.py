@@ -72,6 +72,27 @@ def test_exports_csv_and_json(stats_app):
     assert r.get_data(as_text=True).lstrip("\ufeff").startswith("period,selection,supplier")
 
 
+def test_export_xlsx(stats_app):
+    from openpyxl import load_workbook
+
+    setup_titles(stats_app, network=NETWORK, patrons={statskit.BAYEUX: 1, statskit.VIRE: 2})
+    client = _client(stats_app)
+    base = f"/staff/stats/libraries/{statskit.BAYEUX}/titles"
+    assert f"{base}.xlsx?month=2026-11" in client.get(f"{base}?month=2026-11").get_data(as_text=True)
+    r = client.get(f"{base}.xlsx?month=2026-11")
+    assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
+    assert f"counter-tr-{statskit.BAYEUX}-2026-11.xlsx" in r.headers["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(r.data)).active
+    assert sheet.title == "Rapport titres"
+    header = [c.value for c in sheet[1]]
+    lines = [dict(zip(header, (c.value for c in row))) for row in sheet.iter_rows(min_row=2)]
+    assert lines[0]["Titre"] == "Le Monde" and lines[0]["Contenus consultés (total) (Total_Item_Requests)"] == 30
+    assert lines[0]["Origine des chiffres du fournisseur"] == "réparti au prorata des accès"
+    assert lines[1]["Titre"].startswith("'=")  # a title a spreadsheet would run as a formula stays text
+    r = client.get(f"/staff/stats/libraries/{statskit.VIRE}/titles.xlsx?year=2026")
+    assert r.status_code == 403
+
+
 def test_bad_parameters_are_400_and_other_libraries_403(stats_app):
     client = _client(stats_app)
     base = f"/staff/stats/libraries/{statskit.BAYEUX}/titles"

@@ -163,20 +163,54 @@ def document(lines: list[TitleLine], report_id: str, *, selection: str, period: 
             "lines": [line_document(line, report_id) for line in lines]}
 
 
+def _values(line: TitleLine, report_id: str, *, selection: str, period: str, french: bool) -> dict:
+    from .attribution import METHOD_LABELS
+
+    return {"period": period, "selection": selection, "supplier": line.supplier, "supplier_name": line.supplier_name,
+            "report": report_id, "name": line.name, "parent": line.parent, "publisher": line.publisher,
+            "identifiers": " | ".join(f"{k}:{v}" for k, v in sorted(line.identifiers.items())),
+            "data_types": line.data_types.replace("|", ", "),
+            "method": METHOD_LABELS.get(line.method, "") if french else line.method, **line.metrics}
+
+
 def to_csv(lines: list[TitleLine], report_id: str, *, selection: str, period: str, how) -> bytes:
     """The CSV export (French convention: ``;`` and French headings; English: ``,`` and the keys)."""
     from .. import csvstyle
-    from .attribution import METHOD_LABELS
 
     cols = columns(report_id)
-    out = []
-    for line in lines:
-        values = {"period": period, "selection": selection, "supplier": line.supplier,
-                  "supplier_name": line.supplier_name, "report": report_id, "name": line.name, "parent": line.parent,
-                  "publisher": line.publisher,
-                  "identifiers": " | ".join(f"{k}:{v}" for k, v in sorted(line.identifiers.items())),
-                  "data_types": line.data_types.replace("|", ", "),
-                  "method": METHOD_LABELS.get(line.method, "") if how.french else line.method, **line.metrics}
-        out.append([values.get(key) for key, _ in cols])
+    out = [[_values(line, report_id, selection=selection, period=period, french=how.french).get(key)
+            for key, _ in cols] for line in lines]
     header = [heading if how.french else key for key, heading in cols]
     return csvstyle.write(header, out, how).encode("utf-8")
+
+
+def to_xlsx(lines: list[TitleLine], report_id: str, *, selection: str, period: str, label: str = "") -> bytes:
+    """The XLSX export: one sheet, French headings with COUNTER's metric names, counts as numbers."""
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    from ..stats.exports import safe_cell
+
+    cols = columns(report_id)
+    book = Workbook()
+    sheet = book.active
+    sheet.title = REPORT_LABELS[report_id][:31]
+    sheet.append([heading for _, heading in cols])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for line in lines:
+        values = _values(line, report_id, selection=selection, period=period, french=True)
+        sheet.append([safe_cell(values.get(key)) for key, _ in cols])
+    for cell in (c for row in sheet.iter_rows(min_row=2) for c in row):
+        if isinstance(cell.value, str):
+            cell.data_type = "s"  # openpyxl would otherwise take "=…" for a formula
+    sheet.freeze_panes = "A2"
+    for index, (_, heading) in enumerate(cols, start=1):
+        sheet.column_dimensions[sheet.cell(1, index).column_letter].width = max(12, min(40, len(heading) + 2))
+    book.properties.title = f"{REPORT_LABELS[report_id]} – {label or selection} – {period}"
+    book.properties.creator = "Sésame"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

@@ -191,7 +191,7 @@ def titles(rt, db, user, kind, key):
                            else None)
 
 
-@bp.get("/<any(libraries, networks):kind>/<key>/titles.<any(csv, json):fmt>")
+@bp.get("/<any(libraries, networks):kind>/<key>/titles.<any(csv, xlsx, json):fmt>")
 @staff_page
 def titles_export(rt, db, user, kind, key, fmt):
     from ...services.counter import titles as service
@@ -205,6 +205,8 @@ def titles_export(rt, db, user, kind, key, fmt):
     if fmt == "json":
         body = json.dumps(service.document(lines, report_id, selection=selection.slug, period=period, metric=metric),
                           ensure_ascii=False, indent=2).encode("utf-8")
+    elif fmt == "xlsx":
+        body = service.to_xlsx(lines, report_id, selection=selection.slug, period=period, label=selection.label)
     else:
         body = service.to_csv(lines, report_id, selection=selection.slug, period=period, how=requested_style())
     name = f"counter-{report_id.lower()}-{selection.slug}-{period}.{fmt}"
