@@ -94,3 +94,22 @@ def test_no_token_and_bad_parameters(titles_api):
         assert r.status_code == 400, query
         assert r.json()["message"]
     assert titles_api("/stats/libraries/{code}/titles", token=ADMIN, code="FR-404").status_code == 404
+
+
+def test_the_documented_api_examples_answer(titles_api):
+    """The ``GET /api/v1/stats/…/titles`` examples of docs/statistics.md, as written, for the network admin."""
+    import re
+    from pathlib import Path
+    from urllib.parse import parse_qsl, urlsplit
+
+    text = (Path(__file__).parents[2] / "docs" / "statistics.md").read_text(encoding="utf-8")
+    examples = re.findall(r"^GET /api/v1(/stats/\S+/titles\?\S+)$", text, re.M)
+    assert len(examples) == 2
+    for example in examples:
+        parts = urlsplit(example)
+        kind, key = parts.path.split("/")[2:4]
+        template = "/stats/libraries/{code}/titles" if kind == "libraries" else "/stats/networks/{slug}/titles"
+        r = titles_api(template, token=ADMIN, query=dict(parse_qsl(parts.query)),
+                       **({"code": key} if kind == "libraries" else {"slug": key}))
+        assert r.status_code == 200, (example, r.text)
+        assert r.json()["lines"], example
