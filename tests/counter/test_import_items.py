@@ -175,7 +175,7 @@ def test_imported_titles_reach_the_titles_page_and_a_harvest_wins(stats_app):
     client = stats_app.test_client()
     statskit.as_staff(stats_app, client, statskit.ADMIN)
     html = client.get(f"/staff/stats/libraries/{statskit.VIRE}/titles?month={MONTH}").get_data(as_text=True)
-    row = re.search(r'<tr>\s*<th scope="row">Le Monde.*?</tr>', html, re.S).group(0)
+    row = re.search(r'<tr>\s*<th scope="row">Le Monde.*?</tr>', html, re.DOTALL).group(0)
     assert re.findall(r'<td class="num">([^<]*)</td>', row)[0] == "60"  # two thirds of 90
     # a harvested title report of the month replaces the file in the figures
     setup_titles(stats_app, network={"Télérama": {"Total_Item_Requests": 3}})

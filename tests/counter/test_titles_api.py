@@ -103,7 +103,7 @@ def test_the_documented_api_examples_answer(titles_api):
     from urllib.parse import parse_qsl, urlsplit
 
     text = (Path(__file__).parents[2] / "docs" / "statistics.md").read_text(encoding="utf-8")
-    examples = re.findall(r"^GET /api/v1(/stats/\S+/titles\?\S+)$", text, re.M)
+    examples = re.findall(r"^GET /api/v1(/stats/\S+/titles\?\S+)$", text, re.MULTILINE)
     assert len(examples) == 2
     for example in examples:
         parts = urlsplit(example)

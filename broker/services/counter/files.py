@@ -207,7 +207,7 @@ def _parse_tabular(rows: list[list[str]]) -> Parsed:
     bad = [headings[i] for i, m in months.items() if m is None and headings[i]]
     if bad:
         raise _fail(line, f"column {bad[0][:20]!r}: expected a month as Mmm-YYYY (e.g. Nov-2026)")
-    table = _Table(headings, {i: m for i, m in months.items() if m}, line)
+    table = _Table(headings, {i: m for i, m in months.items() if m}, line, total_at)
     if name_field is None:
         return Parsed("PR", release, metrics=_platform_rows(rows, table))
     return Parsed(report_id, release, items=_item_rows(rows, table, report_id))
@@ -220,6 +220,8 @@ class _Table:
     months: dict[int, str]
     #: the line of the column headings
     line: int
+    #: the Reporting_Period_Total column
+    total_at: int
 
     def at(self, heading: str) -> int | None:
         return self.headings.index(heading) if heading in self.headings else None
@@ -236,7 +238,7 @@ class _Table:
     def counts(self, row: list[str], number: int) -> dict[str, int]:
         """The row's count per month, checked against its Reporting_Period_Total."""
         counts = {month: _count(row[i], number, self.headings[i]) for i, month in self.months.items()}
-        if _count(row[self.at("Reporting_Period_Total")], number, "Reporting_Period_Total") != sum(counts.values()):
+        if _count(row[self.total_at], number, "Reporting_Period_Total") != sum(counts.values()):
             raise _fail(number, "Reporting_Period_Total is not the sum of the months")
         return counts
 

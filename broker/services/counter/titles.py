@@ -190,12 +190,13 @@ def to_xlsx(lines: list[TitleLine], report_id: str, *, selection: str, period: s
 
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     from ..stats.exports import safe_cell
 
     cols = columns(report_id)
     book = Workbook()
-    sheet = book.active
+    sheet = book.worksheets[0]
     sheet.title = REPORT_LABELS[report_id][:31]
     sheet.append([heading for _, heading in cols])
     for cell in sheet[1]:
@@ -208,7 +209,7 @@ def to_xlsx(lines: list[TitleLine], report_id: str, *, selection: str, period: s
             cell.data_type = "s"  # openpyxl would otherwise take "=…" for a formula
     sheet.freeze_panes = "A2"
     for index, (_, heading) in enumerate(cols, start=1):
-        sheet.column_dimensions[sheet.cell(1, index).column_letter].width = max(12, min(40, len(heading) + 2))
+        sheet.column_dimensions[get_column_letter(index)].width = max(12, min(40, len(heading) + 2))
     book.properties.title = f"{REPORT_LABELS[report_id]} – {label or selection} – {period}"
     book.properties.creator = "Sésame"
     buffer = io.BytesIO()
