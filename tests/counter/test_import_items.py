@@ -135,6 +135,18 @@ def test_r51_item_report_xlsx_with_parents(stats_cli, tmp_path):
     assert stored[("2026-10", "file:network", "Un article sans parent")]["_parent"] == ""
 
 
+def test_a_report_without_monthly_details_is_its_reporting_period(stats_cli, tmp_path):
+    text = _header("DR", "Database Report", begin="2026-11-01", end="2026-11-30") + (
+        "Database\tPublisher\tPlatform\tProprietary_ID\tAccess_Method\tMetric_Type\tReporting_Period_Total\n"
+        "Europresse\tCision\tEuropresse\tEP:FR\tRegular\tSearches_Regular\t21\n")
+    r = stats_cli("stats", "import-counter", _write(tmp_path, "dr.tsv", text), "--supplier", "cafeyn")
+    assert r.exit_code == 0, r.output
+    assert items_stored("cafeyn", "DR")[(MONTH, "file:network", "Europresse")]["Searches_Regular"] == 21
+    r = stats_cli("stats", "import-counter", _write(tmp_path, "dr2.tsv", text.replace("2026-11-01", "2026-10-01")),
+                  "--supplier", "pnb")
+    assert r.exit_code == 2 and "line 15: no month column" in r.output
+
+
 def _tr(old: str, new: str) -> str:
     assert old in TR_51
     return TR_51.replace(old, new, 1)

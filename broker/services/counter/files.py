@@ -207,10 +207,26 @@ def _parse_tabular(rows: list[list[str]]) -> Parsed:
     bad = [headings[i] for i, m in months.items() if m is None and headings[i]]
     if bad:
         raise _fail(line, f"column {bad[0][:20]!r}: expected a month as Mmm-YYYY (e.g. Nov-2026)")
-    table = _Table(headings, {i: m for i, m in months.items() if m}, line, total_at)
+    found = {i: m for i, m in months.items() if m}
+    if not found:  # Exclude_Monthly_Details=True: the total alone, for the Reporting_Period
+        single = _single_month(header.get("Reporting_Period", ""))
+        if single is None:
+            raise _fail(line, "no month column after Reporting_Period_Total, and the Reporting_Period is not one "
+                              "month (Begin_Date=YYYY-MM-01; End_Date=YYYY-MM-…)")
+        found = {total_at: single}
+    table = _Table(headings, found, line, total_at)
     if name_field is None:
         return Parsed("PR", release, metrics=_platform_rows(rows, table))
     return Parsed(report_id, release, items=_item_rows(rows, table, report_id))
+
+
+def _single_month(period: str) -> str | None:
+    """``2026-11`` for ``Begin_Date=2026-11-01; End_Date=2026-11-30`` (a period within one month), else None."""
+    dates = dict(part.strip().partition("=")[::2] for part in period.split(";") if "=" in part)
+    begin, end = dates.get("Begin_Date", "").strip(), dates.get("End_Date", "").strip()
+    if len(begin) < 7 or begin[:7] != end[:7] or _month_ok(begin[:7]) is None:
+        return None
+    return begin[:7]
 
 
 @dataclass
