@@ -170,6 +170,7 @@ def _month_ok(text: str) -> str | None:
 
 def _parse_tabular(rows: list[list[str]]) -> Parsed:
     header: dict[str, str] = {}
+    at_line: dict[str, int] = {}
     line = 0
     for line, row in enumerate(rows, start=1):
         if not any(c.strip() for c in row):
@@ -178,21 +179,22 @@ def _parse_tabular(rows: list[list[str]]) -> Parsed:
         if key not in HEADER_51:
             raise _fail(line, f"{key[:40]!r} is not a COUNTER report header (expected {', '.join(HEADER_51[:3])}…)")
         header[key] = row[1].strip() if len(row) > 1 else ""
+        at_line[key] = line
     else:
         raise _fail(line, "no blank row after the report header")
     release = header.get("Release", "")
     if release not in ("5", "5.1"):
-        raise _fail(HEADER_51.index("Release") + 1, f"Release {release[:10]!r}: expected 5 or 5.1")
+        raise _fail(at_line.get("Release", line), f"Release {release[:10]!r}: expected 5 or 5.1")
     expected = HEADER_51 if release == "5.1" else HEADER_51[:-1]
     missing = [k for k in expected if k not in header]
     if missing:
         raise _fail(line, f"the R{release} header lacks {', '.join(missing)}")
     report_id = header["Report_ID"]
     if report_id in STANDARD_VIEWS:
-        raise _fail(2, f"Report_ID {report_id!r} is a standard view, a part of the {STANDARD_VIEWS[report_id]} report: "
+        raise _fail(at_line["Report_ID"], f"Report_ID {report_id!r} is a standard view, a part of the {STANDARD_VIEWS[report_id]} report: "
                        f"export the whole {STANDARD_VIEWS[report_id]} report")
     if report_id not in ("PR", "PR_P1", *NAME_FIELD):
-        raise _fail(2, f"Report_ID {report_id[:20]!r}: expected a platform (PR, PR_P1), database (DR), title (TR) "
+        raise _fail(at_line["Report_ID"], f"Report_ID {report_id[:20]!r}: expected a platform (PR, PR_P1), database (DR), title (TR) "
                        "or item (IR) report")
     line += 1
     if line > len(rows):
