@@ -12,7 +12,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 #: minimum throughput as a share of the ceiling's, per scenario (issues 5, 6 and 7)
 RATIO_TARGETS = {"saml_sso": 0.15, "saml_login": 0.05, "oidc_code": 0.20, "cas_login": 0.20}
 P99_TARGET_MS = 50.0
-SESSION_BYTES_TARGET = 1024
+#: Redis bytes per patron session, after one SAML, OIDC and CAS sign-on each (MEMORY USAGE)
+SESSION_BYTES_TARGET = 512
 GROWTH_TOLERANCE = 0.10
 #: the other libraries' login p99 while one SIGB is silent, at most this much above its p99 without the fault
 FAULT_P99_TOLERANCE = 0.20
@@ -153,12 +154,13 @@ def markdown(doc: dict) -> str:
         per = doc.get("redis_bytes_per_session")
         if per is not None:
             lines.append(f"- Redis bytes per active patron session (MEMORY USAGE, mean over "
-                         f"{mem.get('sessions', {}).get('sessions', '?')} sessions after login): **{per}** "
-                         f"(target ≤ {SESSION_BYTES_TARGET}) {_yes(per <= SESSION_BYTES_TARGET)}")
+                         f"{mem.get('sessions', {}).get('sessions', '?')} sessions after login): **{per}**")
         after = mem.get("sessions_after_sso")
         if after:
+            worst = after.get("max_bytes")
             lines.append(f"- the same sessions after one SAML, OIDC and CAS single sign-on: mean "
-                         f"{after.get('mean_bytes')} bytes, max {after.get('max_bytes')}")
+                         f"{after.get('mean_bytes')} bytes, max {worst} (target ≤ {SESSION_BYTES_TARGET}) "
+                         f"{_yes(worst <= SESSION_BYTES_TARGET if worst is not None else None)}")
         growth = mem.get("worker_rss")
         if growth:
             lines.append(f"- gunicorn worker RSS across {growth['logins']} logins (after {growth['warmup_logins']} "
