@@ -18,7 +18,7 @@ import secrets
 import time
 from typing import Any
 
-from flask import session
+from flask import current_app, session
 
 from ..logout_posts import LogoutPost, deliver
 from .clients import OidcClient, find_client
