@@ -139,7 +139,9 @@ def test_logout_runs_every_logout_hook_even_when_one_fails(portal):
     class Told:
         @hookimpl
         def broker_patron_logout(self, session):
-            calls.append(session["patron"]["uid"])
+            from broker.web.patron_session import LoggedPatron
+
+            calls.append(LoggedPatron.from_wire(session["patron"]).uid)  # the session still holds the patron
             return ["Cafeyn"]
 
     pm = portal.runtime.pm
