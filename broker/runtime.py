@@ -1,4 +1,4 @@
-"""The running broker without its web layer: settings, database, state, plugins, SIGB gateway.
+"""The running broker without its web layer: settings, clock, database, state, plugins, SIGB gateway.
 
 The Flask app keeps one Runtime in ``app.extensions["broker"]``; the CLI uses
 the same object, so both follow the same rules.
@@ -11,6 +11,7 @@ from typing import Any
 import pluggy
 
 from . import instance_secrets
+from .clock import SYSTEM, Clock
 from .config import Settings
 from .crypto import InstanceKeys
 from .db import Database
@@ -22,13 +23,15 @@ from .state import StateStore, open_state_store
 
 
 class Runtime:
-    def __init__(self, settings: Settings, *, extra_plugins: tuple[Any, ...] = ()) -> None:
+    def __init__(self, settings: Settings, *, extra_plugins: tuple[Any, ...] = (), clock: Clock | None = None) -> None:
         self.settings = settings
-        self.db = Database(settings.effective_database_url)
+        #: the one place this runtime reads the time (tests give a MovableClock)
+        self.clock: Clock = clock or SYSTEM
+        self.db = Database(settings.effective_database_url, clock=self.clock)
         #: stable values from the database (read on first use); the rest follows ``secret_keys``
         self.keys = InstanceKeys(settings.secret_keys, stable=lambda keys: instance_secrets.load(self.db, keys))
         instance_secrets.prime(self.db, self.keys)
-        self.state: StateStore = open_state_store(settings.redis_url, self.db)
+        self.state: StateStore = open_state_store(settings.redis_url, self.db, clock=self.clock)
         self.pm: pluggy.PluginManager = make_plugin_manager(
             load_entrypoints=settings.plugins_load_entrypoints,
             disabled=settings.plugins_disabled,
@@ -44,6 +47,7 @@ class Runtime:
             breaker_reset=settings.connector_breaker_reset,
             cache_seconds=settings.connector_cache_seconds,
             services={"runtime": self},
+            clock=self.clock,
         )
         #: usage events, written in batches off the request's path
         self.usage = UsageLog(self.db.engine, interval=settings.stats_flush_ms / 1000)

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import inspect
 import threading
-import time
 from dataclasses import asdict
 from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from .clock import SYSTEM, Clock
 from .crypto import InstanceKeys
 from .domain.connectors import (
     Connector,
@@ -87,8 +87,9 @@ class SigbGateway:
 
     def __init__(self, specs: dict[str, ConnectorSpec], state: StateStore, keys: InstanceKeys, *,
                  breaker_failures: int = 5, breaker_reset: int = 30, cache_seconds: int = 300,
-                 services: dict[str, Any] | None = None) -> None:
+                 services: dict[str, Any] | None = None, clock: Clock | None = None) -> None:
         self.specs = specs
+        self.clock: Clock = clock or SYSTEM
         self.state = state
         self.keys = keys
         self.breaker_failures = breaker_failures
@@ -120,7 +121,7 @@ class SigbGateway:
             settings = spec.settings_model.model_validate(raw)
             factory_params = inspect.signature(spec.factory).parameters
             if "context" in factory_params:
-                conn = spec.factory(settings, context=ConnectorContext(lib.code, self.services))
+                conn = spec.factory(settings, context=ConnectorContext(lib.code, self.services, self.clock))
             else:
                 conn = spec.factory(settings)
             old = self._connectors.get(lib.code)
@@ -164,7 +165,7 @@ class SigbGateway:
 
     def _wait_in_turn(self, code: str, failures: int) -> str | None:
         """The key of the turn taken to call a failing SIGB (None: no turn taken); refuses while another waits."""
-        key, now = f"sigb-waiting:{code}", time.time()
+        key, now = f"sigb-waiting:{code}", self.clock.wall()
         try:
             if self.state.add(key, {"at": now}, self.breaker_reset):
                 return key

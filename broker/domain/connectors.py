@@ -104,3 +104,7 @@ class ConnectorContext:
     library_code: str
     #: for connectors that keep patrons in Sésame (``local``): a repository object
     services: dict[str, Any]
+    #: the broker's clock (a ``broker.clock.Clock``: ``wall()``, ``monotonic()``, ``utcnow()``,
+    #: ``today()``): read dates from it, not from the system, so that tests can move time
+    #: (None when the connector is built outside a broker: use ``broker.clock.SYSTEM``)
+    clock: Any = None
