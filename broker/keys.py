@@ -130,9 +130,9 @@ def public_jwk(public_key: Any, *, alg: str, use: str) -> dict[str, Any]:
     return {**core, "kid": thumbprint, "use": use, "alg": alg}
 
 
-def _self_signed(private_key: Any, common_name: str) -> str:
+def _self_signed(private_key: Any, common_name: str, now: datetime | None = None) -> str:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64])])
-    now = utcnow()
+    now = now or utcnow()
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -147,7 +147,7 @@ def _self_signed(private_key: Any, common_name: str) -> str:
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def generate(purpose: str, common_name: str = "Sésame") -> tuple[Any, str, str, dict[str, Any]]:
+def generate(purpose: str, common_name: str = "Sésame", now: datetime | None = None) -> tuple[Any, str, str, dict[str, Any]]:
     """A new key of ``purpose``: (private key, private PEM, certificate PEM or "", public JWK)."""
     spec = PURPOSES[purpose]
     if spec.kind == "rsa":
@@ -156,7 +156,7 @@ def generate(purpose: str, common_name: str = "Sésame") -> tuple[Any, str, str,
         key = ec.generate_private_key(ec.SECP256R1())
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption()).decode()
-    cert = _self_signed(key, f"{common_name} {purpose}") if spec.certificate else ""
+    cert = _self_signed(key, f"{common_name} {purpose}", now) if spec.certificate else ""
     return key, pem, cert, public_jwk(key.public_key(), alg=spec.algorithm, use=spec.use)
 
 
@@ -216,7 +216,7 @@ class KeyStore:
             return [current]
         order = {"current": 0, "next": 1, "previous": 2}
         keys = [k for k in self._keys(purpose) if k.status in PUBLISHED]
-        return sorted(keys, key=lambda k: (order[k.status], -(k.created_at or utcnow()).timestamp()))
+        return sorted(keys, key=lambda k: (order[k.status], -(k.created_at or self.runtime.clock.utcnow()).timestamp()))
 
     def by_kid(self, kid: str) -> KeyMaterial | None:
         """A published key by its id (e.g. to tell which key a supplier used)."""
@@ -267,7 +267,7 @@ class KeyStore:
                 rows = [row]
             for row in rows:
                 row.status = "retired"
-                row.retired_at = utcnow()
+                row.retired_at = self.runtime.clock.utcnow()
             kids = [r.kid for r in rows]
         self._bump()
         return kids
@@ -303,7 +303,7 @@ class KeyStore:
 
     def _refresh(self) -> None:
         cache = self._cache
-        now = time.monotonic()
+        now = self.runtime.clock.monotonic()
         if cache.loaded and now - cache.checked_at < self.check_interval:
             return
         try:
@@ -325,7 +325,7 @@ class KeyStore:
         if value is None:  # first start, or the store was emptied: everyone reloads
             state.add(_VERSION_KEY, {"v": secrets.token_hex(8)}, _VERSION_TTL)
             value = state.get(_VERSION_KEY) or {"v": ""}
-        elif self._cache.loaded and time.monotonic() - self._cache.checked_at > 3600:
+        elif self._cache.loaded and self.runtime.clock.monotonic() - self._cache.checked_at > 3600:
             state.touch(_VERSION_KEY, _VERSION_TTL)
         return value["v"]
 
@@ -354,7 +354,7 @@ class KeyStore:
             self._cache.by_purpose = by_purpose
             self._cache.parsed = {k: v for k, v in parsed.items() if k in live}
             self._cache.version = token
-            self._cache.checked_at = time.monotonic()
+            self._cache.checked_at = self.runtime.clock.monotonic()
             self._cache.loaded = True
 
     def _purposes_in_use(self) -> list[str]:
@@ -364,7 +364,7 @@ class KeyStore:
 
     def _insert(self, purpose: str, status: str) -> KeyMaterial:
         spec = PURPOSES[purpose]
-        key, pem, cert, jwk = generate(purpose, self._common_name())
+        key, pem, cert, jwk = generate(purpose, self._common_name(), self.runtime.clock.utcnow())
         with self.runtime.db.session() as s:
             row = CryptoKey(kid=jwk["kid"], purpose=purpose, algorithm=spec.algorithm, status=status,
                             private_encrypted=self.runtime.keys.encrypt(pem.encode()), certificate=cert,

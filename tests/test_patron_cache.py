@@ -24,14 +24,11 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import sys
-import time
 from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from broker import clock as broker_clock
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
@@ -97,7 +94,7 @@ def read_facts(runtime) -> tuple[str, dict]:
         uid = patrons.find(runtime, s, libraries.get_library(s, VIRE), CARD).uid
     outcome = decide(runtime, uid, None)
     assert outcome.granted
-    assert_valid_snapshot(outcome.snapshot)
+    assert_valid_snapshot(outcome.snapshot, runtime)
     return uid, outcome.snapshot
 
 
@@ -107,9 +104,9 @@ def change_membership(runtime, transition: Transition) -> None:
         memberships.change(runtime, s, membership, transition, actor="test", reason="patron_cache tests")
 
 
-def assert_valid_snapshot(snap) -> None:
+def assert_valid_snapshot(snap, runtime) -> None:
     assert isinstance(snap, dict) and set(snap) == SNAPSHOT_KEYS, snap
-    assert snap["r"] <= broker_clock.now()  # read no later than now, by the clock the test moves
+    assert snap["r"] <= runtime.clock.wall()  # read no later than now, by the clock the test moves
 
 
 def sqlite_path(runtime) -> str:
@@ -132,43 +129,10 @@ def rename_table(runtime, old: str, new: str) -> None:
 OVERLAP = 30.0
 
 
-class MovableClock:
-    """The time the watcher reads and the change stamps are written with, moved forward by the test."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-        self._time, self._monotonic = time.time, time.monotonic
-
-    def time(self) -> float:
-        return self._time() + self.offset
-
-    def monotonic(self) -> float:
-        return self._monotonic() + self.offset
-
-    def utcnow(self) -> datetime:
-        return datetime.fromtimestamp(self.time(), timezone.utc)
-
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds
-
-
 @pytest.fixture
-def clock(monkeypatch):
-    import types
-
-    from broker import clock as broker_clock
-
-    moved = MovableClock()
-    monkeypatch.setattr(patron_cache, "time", types.SimpleNamespace(time=moved.time, monotonic=moved.monotonic))
-    # every module that took broker.clock's functions by name reads the moved clock too
-    originals = {"utcnow": (broker_clock.utcnow, moved.utcnow), "now": (broker_clock.now, moved.time)}
-    for name, module in list(sys.modules.items()):
-        if module is None or not name.startswith(("broker", "connectors")):
-            continue
-        for attr, (original, replacement) in originals.items():
-            if getattr(module, attr, None) is original:
-                monkeypatch.setattr(module, attr, replacement)
-    return moved
+def clock(movable_clock):
+    """The time the watcher reads and the change stamps are written with (``demo_app``'s clock), moved by the test."""
+    return movable_clock
 
 
 @pytest.fixture
@@ -182,7 +146,7 @@ def rt(demo_app, monkeypatch, clock):
 def other(demo_app, make_app):
     """Another process on the same database: its own app and engine, so ORM events never reach ``rt``."""
     url = demo_app.extensions["broker"].db.url
-    return make_app(database_url=url, **demo_app.smtp.settings).extensions["broker"]
+    return make_app(database_url=url, clock=demo_app.clock, **demo_app.smtp.settings).extensions["broker"]
 
 
 @pytest.fixture
@@ -243,7 +207,7 @@ def session_facts(app, client) -> dict | None:
 # -- 1. the snapshot is used ------------------------------------------------------------------
 def test_login_snapshot_has_the_decision_fields_and_no_personal_data(running):
     uid, facts = log_in(running)
-    assert_valid_snapshot(facts)
+    assert_valid_snapshot(facts, running)
     assert facts["m"] == "active" and facts["x"] is False and facts["e"] == "2030-12-31"
     for personal in (NAME, EMAIL, CARD, uid):
         assert personal not in repr(facts)
@@ -265,7 +229,7 @@ def test_decision_without_a_snapshot_reads_the_patron_and_hands_one_back(running
     sql.clear()
     outcome = decide(running, uid, None)
     assert outcome.granted and len(sql.patron_reads) == 1
-    assert_valid_snapshot(outcome.snapshot)
+    assert_valid_snapshot(outcome.snapshot, running)
     sql.clear()
     assert decide(running, uid, outcome.snapshot).granted and sql.patron_reads == []
 
@@ -326,7 +290,7 @@ def test_suspension_by_another_process_is_refused_after_the_recheck_then_reactiv
     refused = decide(running, uid, facts)
     assert len(sql.polls) == 1 and len(sql.patron_reads) == 1
     assert not refused.granted and refused.decision.refusal.code == "membership_suspended"
-    assert_valid_snapshot(refused.snapshot)
+    assert_valid_snapshot(refused.snapshot, running)
     assert refused.snapshot["m"] == "suspended" and refused.snapshot["v"] > facts["v"]
 
     # the new snapshot is good: refused again with no read of the patron
@@ -429,7 +393,7 @@ def test_snapshot_read_before_the_watcher_began_is_read_again(running, sql, read
     sql.clear()
     outcome = decide(running, uid, old)
     assert outcome.granted and len(sql.patron_reads) == 1
-    assert_valid_snapshot(outcome.snapshot)
+    assert_valid_snapshot(outcome.snapshot, running)
     assert outcome.snapshot["r"] > facts["r"]
     sql.clear()
     assert decide(running, uid, outcome.snapshot).granted and sql.patron_reads == []
@@ -444,7 +408,7 @@ def test_snapshot_from_before_a_process_started_watching_is_read_again(rt, other
     try:
         outcome = decide(other, uid, facts)
         assert outcome.granted and len(theirs.patron_reads) == 1
-        assert_valid_snapshot(outcome.snapshot)
+        assert_valid_snapshot(outcome.snapshot, other)
         theirs.clear()
         assert decide(other, uid, outcome.snapshot).granted and theirs.patron_reads == []
     finally:
@@ -490,7 +454,7 @@ def _expect_fresh_read(runtime, sql, uid, facts, damage) -> None:
     outcome = decide(runtime, uid, damage(facts))
     assert outcome.granted, outcome.decision
     assert len(sql.patron_reads) == 1, sql.patron_reads
-    assert_valid_snapshot(outcome.snapshot)  # replaced by a good one
+    assert_valid_snapshot(outcome.snapshot, runtime)  # replaced by a good one
     assert {k: v for k, v in outcome.snapshot.items() if k != "r"} == \
         {k: v for k, v in facts.items() if k != "r"}
 
@@ -555,7 +519,7 @@ def test_snapshot_replaced_after_a_personal_read_holds_no_personal_data(running)
     uid, facts = log_in(running)  # the login fills the name and e-mail from the SIGB
     outcome = decide(running, uid, {**facts, "r": 0.0}, supplier="annuaire")  # too old: replaced
     assert outcome.granted and outcome.patron.display_name == NAME
-    assert_valid_snapshot(outcome.snapshot)
+    assert_valid_snapshot(outcome.snapshot, running)
     for personal in (NAME, EMAIL, CARD, uid):
         assert personal not in repr(outcome.snapshot)
 
@@ -600,7 +564,7 @@ def test_portal_login_then_cas_then_suspension_elsewhere_then_refusal_page(demo_
     client = demo_app.test_client()
     portal_login(client)
     facts = session_facts(demo_app, client)
-    assert_valid_snapshot(facts)
+    assert_valid_snapshot(facts, rt)
     assert facts["m"] == "active"
     assert_ticket(cas_login(client))
 
@@ -649,15 +613,15 @@ def test_change_committed_after_the_read_but_stamped_before_it_is_not_missed(run
 # -- memory: changes are remembered for a window only ----------------------------------------------
 def test_changes_older_than_the_window_are_forgotten_and_their_snapshots_read_again(rt, monkeypatch):
     watcher = patron_cache.PatronChanges(rt.db)
-    clock = [broker_clock.now()]  # the test's clock, already past the demo's own changes
-    monkeypatch.setattr(broker_clock, "now", lambda: clock[0])
+    clock = [rt.clock.wall()]  # the test's clock, already past the demo's own changes
     monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", 0)
     with rt.db.session() as s:
         watcher.revalidate(s)  # the first look: the watcher vouches from now on
     watcher.note([(1, clock[0] + 1), (2, clock[0] + 2), (2, clock[0] + 3), (2, clock[0] + 3)])
     assert watcher._stamps == {1: clock[0] + 1, 2: (clock[0] + 2, clock[0] + 3)}  # a repeat is kept once
 
-    clock[0] += patron_cache.WINDOW_SECONDS + patron_cache.PRUNE_EVERY_SECONDS + 10
+    rt.clock.advance(patron_cache.WINDOW_SECONDS + patron_cache.PRUNE_EVERY_SECONDS + 10)
+    clock[0] = rt.clock.wall()
     with rt.db.session() as s:
         watcher.revalidate(s)
     assert watcher._stamps == {}  # bounded memory: nothing older than the window is kept

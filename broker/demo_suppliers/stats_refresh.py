@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 from flask import Flask, current_app, request
 
@@ -33,7 +32,7 @@ class _Throttle:
 def refresh(runtime, *, now: float | None = None) -> bool:
     """Aggregate the changed months unless done a moment ago (or running): True when it ran."""
     throttle = runtime.caches.setdefault("demo:stats-refresh", _Throttle())
-    now = time.monotonic() if now is None else now
+    now = runtime.clock.monotonic() if now is None else now
     if now - throttle.last < MIN_INTERVAL or not throttle.lock.acquire(blocking=False):
         return False
     try:

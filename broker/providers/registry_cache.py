@@ -12,7 +12,6 @@ by another process (the CLI, the staff pages) is seen within that delay.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -44,10 +43,10 @@ class SupplierRegistry(Generic[T]):
     def get(self) -> T:
         """The current view; at most one cheap query every ``recheck`` seconds."""
         value = self._value
-        if value is not None and time.monotonic() - self._checked < self.recheck:
+        if value is not None and self.runtime.clock.monotonic() - self._checked < self.recheck:
             return value
         with self._lock:
-            if self._value is not None and time.monotonic() - self._checked < self.recheck:
+            if self._value is not None and self.runtime.clock.monotonic() - self._checked < self.recheck:
                 return self._value
             with self.runtime.db.session() as s:
                 stamp = tuple(s.execute(self._stamp_query()).one())
@@ -58,7 +57,7 @@ class SupplierRegistry(Generic[T]):
                     ))
                     self._value = self.build(rows)
                     self._stamp = stamp
-            self._checked = time.monotonic()
+            self._checked = self.runtime.clock.monotonic()
             return self._value  # type: ignore[return-value]
 
     def _stamp_query(self):

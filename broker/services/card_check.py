@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from dataclasses import asdict
 
-from ..clock import today
 from ..domain.connectors import ConnectorProtocolError, ConnectorUnavailable, InvalidCredentials, UnknownPatron
 from ..domain.patrons import mask_card
 from .libraries import connection
@@ -41,7 +40,7 @@ def check_card(runtime, lib, card: str, password: str | None, *, raw: bool = Tru
     except ConnectorUnavailable as exc:
         result.update(ok=False, reason="unavailable", detail=str(exc))
     else:
-        problem = record.card_problem(today())
+        problem = record.card_problem(runtime.clock.today())
         patron = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in asdict(record).items()}
         patron["card"] = mask_card(record.card)
         result["patron"] = patron

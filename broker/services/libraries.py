@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import threading
-import time
 import weakref
+from datetime import date
 from itertools import chain
 
 from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..wording import sorted_names
-from ..clock import today
+from ..db import clock_of
 from ..db.models import Agreement, Library, Network, Partner
 from ..domain.access import LibraryFacts
 from ..errors import Conflict, InvalidInput, NotFound
@@ -114,9 +114,9 @@ def connection(lib: Library) -> LibraryConnection:
     )
 
 
-def facts(lib: Library) -> LibraryFacts:
+def facts(lib: Library, today: date) -> LibraryFacts:
     return LibraryFacts(code=lib.code, name=lib.name, network=lib.partner.network.slug,
-                        partner_active=partner_active(lib.partner, today()), enabled=lib.enabled)
+                        partner_active=partner_active(lib.partner, today), enabled=lib.enabled)
 
 
 def search(session: Session, text: str, limit: int = 20) -> list[Library]:
@@ -182,7 +182,7 @@ def every_library(session: Session) -> tuple[list[Library], object | None]:
             isinstance(obj, _WATCHED) for obj in chain(session.new, session.dirty, session.deleted)):
         return list(session.scalars(_every_library_query())), None  # this transaction changed libraries
     engine = session.get_bind()
-    now = time.monotonic()
+    now = clock_of(engine).monotonic()
     found = _LISTS.get(engine)
     if found is not None and found[0] == _generation and now - found[3] < MAX_AGE_SECONDS:
         if now - found[2] < RECHECK_SECONDS:
@@ -227,7 +227,7 @@ class LibraryCache:
     def by_id(self, library_id: int) -> Library | None:
         self._revalidate()
         found = self._by_id.get(library_id)
-        if found is not None and time.monotonic() - found[0] < MAX_AGE_SECONDS:
+        if found is not None and self.runtime.clock.monotonic() - found[0] < MAX_AGE_SECONDS:
             return found[1]
         return self._load(Library.id == library_id)
 
@@ -236,7 +236,7 @@ class LibraryCache:
         library_id = self._ids.get(code)
         if library_id is not None:
             found = self._by_id.get(library_id)
-            if found is not None and time.monotonic() - found[0] < MAX_AGE_SECONDS:
+            if found is not None and self.runtime.clock.monotonic() - found[0] < MAX_AGE_SECONDS:
                 return found[1]
         return self._load(Library.code == code)
 
@@ -250,7 +250,7 @@ class LibraryCache:
             lib = _one(s, where)
         if lib is not None:  # detached now, with everything a decision reads already loaded
             with self._lock:
-                self._by_id[lib.id] = (time.monotonic(), lib)
+                self._by_id[lib.id] = (self.runtime.clock.monotonic(), lib)
                 self._ids[lib.code] = lib.id
         return lib
 
@@ -258,7 +258,7 @@ class LibraryCache:
         if self._generation != _generation:
             self._generation = _generation
             self.clear()
-        now = time.monotonic()
+        now = self.runtime.clock.monotonic()
         if now - self._checked < RECHECK_SECONDS:
             return
         self._checked = now

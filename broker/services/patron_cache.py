@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 import weakref
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -41,8 +40,8 @@ from typing import Any
 from sqlalchemy import event, select, union_all
 from sqlalchemy.orm import Session, joinedload
 
-from .. import clock
 from ..clock import as_utc
+from ..db import clock_of
 from ..db.models import Membership, Patron
 from ..domain.memberships import MembershipState
 from ..domain.patrons import CardProblem
@@ -146,6 +145,7 @@ class PatronChanges:
 
     def __init__(self, db) -> None:
         self.db = db
+        self.clock = clock_of(db.engine)  # the runtime's
         self._lock = threading.Lock()
         # patron id → its change stamp, or a tuple of its most recent stamps when it changed more than once
         self._stamps: dict[int, float | tuple[float, ...]] = {}
@@ -162,7 +162,7 @@ class PatronChanges:
         """
         kept = PatronView.from_snapshot(uid, snap) if snap else None  # None: absent or damaged
         if session is None:
-            if (kept is not None and not personal and time.monotonic() - self._checked < RECHECK_SECONDS
+            if (kept is not None and not personal and self.clock.monotonic() - self._checked < RECHECK_SECONDS
                     and self.usable(kept, snap["r"])):  # type: ignore[index]
                 return kept, None  # nothing to ask the database
             with self.db.session() as own:
@@ -176,7 +176,7 @@ class PatronChanges:
                   and not _has_patron_changes(session))
         if usable and not personal:
             return kept, None
-        read_at = clock.now()
+        read_at = self.clock.wall()
         view = load(session, uid)
         if view is None or usable or _has_patron_changes(session):  # never hand out what may roll back
             return view, None
@@ -206,10 +206,10 @@ class PatronChanges:
                     self._stamps[patron_id] = tuple(sorted((known, stamp)))
 
     def revalidate(self, session: Session) -> None:
-        now = time.monotonic()
+        now = self.clock.monotonic()
         if now - self._checked < RECHECK_SECONDS:
             return
-        wall = clock.now()
+        wall = self.clock.wall()
         since = (self._looked_at if self._looked_at is not None else wall) - OVERLAP_SECONDS
         since_at = datetime.fromtimestamp(since, timezone.utc)
         rows = session.execute(union_all(
@@ -269,7 +269,7 @@ def _note_patron_changes(session: Session, _context) -> None:
         if obj in dirty and not session.is_modified(obj, include_collections=False):
             continue  # attributes set to the values they had: no UPDATE, no new stamp
         # a delete leaves no new stamp: "now" makes every earlier snapshot stale
-        when = clock.now() if obj in deleted or stamp is None else _epoch(stamp)
+        when = clock_of(session.get_bind()).wall() if obj in deleted or stamp is None else _epoch(stamp)
         changed[patron_id] = max(changed.get(patron_id, 0.0), when)
     if changed:
         session.info["patrons_changed"] = changed

@@ -27,7 +27,6 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from ..clock import utcnow
 from ..db.models import Library, Patron, Supplier, UsageEvent
 from ..db.person_models import Person, PersonCard, PersonEvent, PersonSubject
 from ..domain.identifiers import event_key
@@ -152,9 +151,8 @@ def used_sectors(runtime, session: Session, uids: list[str]) -> dict[str, set[st
 
 
 # -- linking ---------------------------------------------------------------------------------
-def _touch(session: Session, patron_ids: list[int]) -> None:
-    """Every process forgets its snapshot of these cards (``services.patron_cache``)."""
-    now = utcnow()
+def _touch(session: Session, patron_ids: list[int], now: datetime) -> None:
+    """Every process forgets its snapshot of these cards (``services.patron_cache``): changed at ``now``."""
     for patron in session.scalars(select(Patron).where(Patron.id.in_(patron_ids))):
         patron.updated_at = now
 
@@ -181,7 +179,7 @@ def check_link(runtime, session: Session, first: Patron, second: Patron) -> None
 def link(runtime, session: Session, first: Patron, second: Patron, *, actor: str) -> int:
     """Link card ``second`` to ``first``'s person (created with ``first`` as its first card); the person's id."""
     check_link(runtime, session, first, second)
-    now = utcnow()
+    now = runtime.clock.utcnow()
     person_id = person_of(session, first.id)
     if person_id is None:
         person = Person(seed_patron_id=first.id, created_at=now)
@@ -210,7 +208,7 @@ def link(runtime, session: Session, first: Patron, second: Patron, *, actor: str
     session.add(PersonEvent(person_id=person_id, at=now, actor=actor, action="link", patron_id=second.id,
                             detail=_card_detail(session, second)))
     session.flush()
-    _touch(session, [first.id, second.id])
+    _touch(session, [first.id, second.id], now)
     return person_id
 
 
@@ -222,7 +220,7 @@ def unlink(runtime, session: Session, patron: Patron, *, actor: str, record: boo
     person_id = person_of(session, patron.id)
     if person_id is None:
         return False
-    now = utcnow()
+    now = runtime.clock.utcnow()
     members = cards(session, person_id)
     session.execute(delete(PersonCard).where(PersonCard.patron_id == patron.id))
     session.execute(delete(PersonSubject).where(PersonSubject.person_id == person_id,
@@ -241,7 +239,7 @@ def unlink(runtime, session: Session, patron: Patron, *, actor: str, record: boo
             session.execute(delete(PersonEvent).where(PersonEvent.person_id == person_id,
                                                       PersonEvent.patron_id == patron.id))
     session.flush()
-    _touch(session, [c.patron_id for c in members])
+    _touch(session, [c.patron_id for c in members], runtime.clock.utcnow())
     return True
 
 
@@ -294,9 +292,9 @@ def choose(runtime, session: Session, person_id: int, sector: str, patron_id: in
     if patron_id not in offered:
         return False
     if row.patron_id != patron_id:
-        row.patron_id, row.chosen_by, row.chosen_at = patron_id, "patron", utcnow()
+        row.patron_id, row.chosen_by, row.chosen_at = patron_id, "patron", runtime.clock.utcnow()
         patron = session.get(Patron, patron_id)
-        session.add(PersonEvent(person_id=person_id, at=utcnow(), actor=actor, action="keep", patron_id=patron_id,
+        session.add(PersonEvent(person_id=person_id, at=runtime.clock.utcnow(), actor=actor, action="keep", patron_id=patron_id,
                                 detail={"sector": sector, **_card_detail(session, patron)}))
     return True
 

@@ -12,7 +12,6 @@ from enum import StrEnum
 
 from sqlalchemy.exc import IntegrityError
 
-from ..clock import today
 from ..domain.memberships import MembershipState
 from ..errors import Conflict, InvalidInput
 from . import libraries, memberships, patrons, validation
@@ -87,7 +86,7 @@ def register(runtime, library_code: str | None, card: str | None, password: str 
     if answer.outcome is not LoginOutcome.OK:
         return RegistrationResult(_FROM_LOGIN[answer.outcome], library=lib.code, retry_at=answer.retry_at)
     record = answer.record
-    problem = record.card_problem(today())
+    problem = record.card_problem(runtime.clock.today())
     if problem is not None:
         return RegistrationResult(RegistrationOutcome.CARD_INVALID, library=lib.code, detail=problem.value)
     duplicate = RegistrationResult(RegistrationOutcome.DUPLICATE, library=lib.code)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hmac
 import re
-import time
 from dataclasses import dataclass
 
 import pyotp
@@ -19,7 +18,6 @@ from flask import session
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ..clock import utcnow
 from ..crypto import DecryptionError
 from ..db.models import StaffRole, StaffUser
 from ..errors import BrokerError
@@ -68,7 +66,7 @@ def _failure(runtime, email: str, user: StaffUser | None, step: str, ip: str) ->
     failures = runtime.state.incr(f"staff-fail:{key}", settings.login_lockout_seconds)
     locked = failures >= settings.login_card_failures
     if locked:
-        runtime.state.put(f"staff-lock:{key}", {"at": time.time()}, settings.login_lockout_seconds)
+        runtime.state.put(f"staff-lock:{key}", {"at": runtime.clock.wall()}, settings.login_lockout_seconds)
         runtime.state.delete(f"staff-fail:{key}")
     if user is not None:  # unknown addresses are not written to the audit log
         audit.record_now(runtime, user.email, "staff.login", user.email, outcome="locked" if locked else "failed",
@@ -143,7 +141,7 @@ def _code_matches(runtime, user_id: int, secret: str, code: str) -> bool:
     if not _CODE.match(code):
         return False
     totp = pyotp.TOTP(secret)
-    now = time.time()
+    now = runtime.clock.wall()
     for offset in (0, -totp.interval, totp.interval):
         moment = now + offset
         if hmac.compare_digest(totp.at(moment), code):
@@ -187,20 +185,21 @@ def disable(runtime, session_db: Session, user: StaffUser, code: str, ip: str) -
 
 
 # -- the staff session -----------------------------------------------------------------
-def begin_pending(user_id: int, sealed_secret: str | None = None) -> None:
-    """Remember, between the password and the code, who is logging in.
+def begin_pending(user_id: int, sealed_secret: str | None = None, *, now: float) -> None:
+    """Remember, between the password and the code, who is logging in (from ``now``, epoch seconds).
 
     The session id changes here already, not only at the end of the login: a
     half-done login (and the enrolment secret it will hold) must not be
     reachable through a session id planted in the browser beforehand.
     """
-    session["staff_pending"] = {"id": user_id, "at": time.time(), "secret": sealed_secret}
+    session["staff_pending"] = {"id": user_id, "at": now, "secret": sealed_secret}
     session.regenerate()  # type: ignore[attr-defined]
 
 
-def pending() -> dict | None:
+def pending(now: float) -> dict | None:
+    """The login half-done in this session, unless older than PENDING_SECONDS at ``now``."""
     data = session.get("staff_pending")
-    if not data or time.time() - data.get("at", 0) > PENDING_SECONDS:
+    if not data or now - data.get("at", 0) > PENDING_SECONDS:
         session.pop("staff_pending", None)
         return None
     return data
@@ -212,8 +211,8 @@ def start(runtime, session_db: Session, user: StaffUser) -> None:
     session.pop("csrf_token", None)
     session.pop("patron", None)  # a shared computer: the previous patron's login does not carry over
     session.regenerate()  # type: ignore[attr-defined]
-    session["staff"] = {"id": user.id, "email": user.email, "at": time.time()}
-    audit.record(runtime, session_db, user.email, "staff.login", user.email, at=utcnow().isoformat())
+    session["staff"] = {"id": user.id, "email": user.email, "at": runtime.clock.wall()}
+    audit.record(runtime, session_db, user.email, "staff.login", user.email, at=runtime.clock.utcnow().isoformat())
 
 
 def current(runtime, session_db: Session) -> StaffUser | None:
@@ -221,7 +220,7 @@ def current(runtime, session_db: Session) -> StaffUser | None:
     data = session.get("staff")
     if not data:
         return None
-    if time.time() - data.get("at", 0) > runtime.settings.staff_session_timeout:
+    if runtime.clock.wall() - data.get("at", 0) > runtime.settings.staff_session_timeout:
         session.pop("staff", None)
         return None
     user = load_user(session_db, data.get("id", 0))

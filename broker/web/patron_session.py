@@ -9,7 +9,6 @@ their own keys (``session["saml"]``…). Nothing about the card is kept.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -27,9 +26,9 @@ class LoggedPatron:
     #: the access decision's snapshot of the patron (``services.patron_cache``), if any
     facts: dict | None = None
 
-    @property
-    def age_seconds(self) -> float:
-        return time.time() - self.at
+    def age_at(self, now: float) -> float:
+        """Seconds since the login, at ``now`` (epoch seconds, from the runtime's clock)."""
+        return now - self.at
 
 
 def current_patron() -> LoggedPatron | None:
@@ -50,13 +49,13 @@ def check_access(runtime, db_session, patron: LoggedPatron, supplier):
     return outcome
 
 
-def start(uid: str, library: str, network: str, facts: dict | None = None) -> None:
-    """Log a patron in: fresh session id (no fixation), then the patron's data."""
+def start(uid: str, library: str, network: str, facts: dict | None = None, *, at: float) -> None:
+    """Log a patron in at ``at`` (epoch seconds): fresh session id (no fixation), then the patron's data."""
     keep = {k: session[k] for k in ("lang", "library_choice") if k in session}
     session.clear()
     session.regenerate()  # type: ignore[attr-defined]
     session.update(keep)
-    data = {"uid": uid, "library": library, "network": network, "at": time.time()}
+    data = {"uid": uid, "library": library, "network": network, "at": at}
     if facts is not None:
         data["f"] = facts
     session["patron"] = data

@@ -144,7 +144,7 @@ class Sip2Connector:
         self.library = context.library_code if context else None
         #: the broker's clock: a card's expiry is judged on its "today"
         self.clock: Clock = (context.clock if context else None) or SYSTEM
-        self.pool = Sip2Pool(settings.client_config())
+        self.pool = Sip2Pool(settings.client_config(), clock=self.clock)
         self._blocking = frozenset(settings.blocking_flags)
 
     # -- the Connector protocol -------------------------------------------------

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import secrets
 import threading
-import time
 from datetime import timedelta
 from typing import Any
 
 from lxml import etree
 from sqlalchemy import select
 
-from ...clock import utcnow
 from ...db.models import Network
 from ...keys import KeyStore
 from .names import BINDING_POST, BINDING_REDIRECT, DS, MD, NAMEID_PERSISTENT, NAMEID_TRANSIENT, SAMLP
@@ -93,7 +91,7 @@ def build(runtime: Any, scopes: list[str]) -> bytes:
     keys = KeyStore(runtime)
     signing = keys.published("saml-signing")
     encryption = keys.published("saml-encryption")
-    now = utcnow()
+    now = runtime.clock.utcnow()
     valid_until = now + timedelta(days=runtime.settings.saml_metadata_valid_days)
     root = etree.Element(
         f"{{{MD}}}EntityDescriptor", nsmap={"md": MD, "ds": DS, "shibmd": SHIBMD, "mdui": MDUI},
@@ -129,11 +127,11 @@ def metadata(runtime: Any) -> bytes:
     keys = KeyStore(runtime)
     kids = tuple(k.kid for purpose in ("saml-signing", "saml-encryption") for k in keys.published(purpose))
     cached = runtime.caches.get("saml_idp_metadata")
-    if cached and cached[0] == kids and time.monotonic() - cached[1] < _REBUILD_AFTER:
+    if cached and cached[0] == kids and runtime.clock.monotonic() - cached[1] < _REBUILD_AFTER:
         return cached[2]
     with runtime.db.session() as s:
         scopes = sorted({scope for scope in s.scalars(select(Network.scope)) if scope})
     document = build(runtime, scopes)
     with _lock:
-        runtime.caches["saml_idp_metadata"] = (kids, time.monotonic(), document)
+        runtime.caches["saml_idp_metadata"] = (kids, runtime.clock.monotonic(), document)
     return document

@@ -18,7 +18,6 @@ from typing import Any
 
 from flask import after_this_request, current_app, g, redirect, session, url_for
 
-from ...clock import utcnow
 from ...keys import KeyStore
 from .. import web as provider_web
 from . import idpmeta, inbound, messages, pages, spmeta
@@ -47,7 +46,7 @@ def _queue(rt: Any, entries: dict[str, Any], skip: str | None = None) -> list[di
         if entity == skip or supplier is None:
             continue
         try:
-            if spmeta.sp_metadata(supplier).slo_endpoint() is None:
+            if spmeta.sp_metadata(supplier, rt.clock.utcnow()).slo_endpoint() is None:
                 continue
         except SamlInputError:  # expired metadata: nowhere trustworthy to send the browser
             continue
@@ -66,11 +65,11 @@ def handle(received: Received):
 
 def logout_request(received: Received):
     rt = runtime()
-    now = utcnow()
+    now = rt.clock.utcnow()
     supplier = find_supplier(rt, received.issuer)
     if supplier is None:
         raise SamlInputError("the LogoutRequest comes from an unknown supplier")
-    meta = spmeta.sp_metadata(supplier)
+    meta = spmeta.sp_metadata(supplier, rt.clock.utcnow())
     if not check_signature(received, meta):
         raise SamlInputError("a LogoutRequest must be signed")
     keys = KeyStore(rt)
@@ -107,7 +106,7 @@ def logout_response(received: Received):
     if progress is None:
         return pages.logged_out()
     supplier = find_supplier(rt, received.issuer)
-    meta = spmeta.sp_metadata(supplier) if supplier is not None else None
+    meta = spmeta.sp_metadata(supplier, rt.clock.utcnow()) if supplier is not None else None
     answer_ok = False
     if meta is not None:
         check_signature(received, meta)  # a signature, when present, must be right
@@ -130,11 +129,11 @@ def continue_round(key: str):
 def next_step(rt: Any, key: str, progress: dict[str, Any]):
     """Send the browser to the next supplier of the round, or finish it."""
     signing_key = KeyStore(rt).current("saml-signing")
-    now = utcnow()
+    now = rt.clock.utcnow()
     while progress["queue"]:
         entry = progress["queue"].pop(0)
         supplier = suppliers_view(rt).by_id.get(entry.get("id"))
-        meta = spmeta.sp_metadata(supplier) if supplier is not None else None
+        meta = spmeta.sp_metadata(supplier, rt.clock.utcnow()) if supplier is not None else None
         endpoint = meta.slo_endpoint() if meta is not None else None
         if endpoint is None:
             continue  # this supplier offers no single logout
@@ -154,12 +153,12 @@ def next_step(rt: Any, key: str, progress: dict[str, Any]):
 def _answer(rt: Any, origin: dict[str, Any], code: str, sub_code: str | None):
     """The LogoutResponse to the supplier that asked for the logout."""
     supplier = find_supplier(rt, origin["entity"])
-    meta = spmeta.sp_metadata(supplier) if supplier is not None else None
+    meta = spmeta.sp_metadata(supplier, rt.clock.utcnow()) if supplier is not None else None
     endpoint = meta.slo_endpoint() if meta is not None else None
     if endpoint is None:
         return pages.logged_out()
     location = endpoint.response_location or endpoint.location
-    element = messages.logout_response(idpmeta.entity_id(rt), location, origin["id"], code, sub_code, now=utcnow())
+    element = messages.logout_response(idpmeta.entity_id(rt), location, origin["id"], code, sub_code, now=rt.clock.utcnow())
     return send(endpoint, location, "SAMLResponse", element, origin.get("relay"),
                 KeyStore(rt).current("saml-signing"))
 
@@ -210,7 +209,7 @@ def logout_form_targets(target: str) -> list[str] | None:
     found = []
     for entry in _queue(rt, session.get("saml") or {}):
         supplier = suppliers_view(rt).by_id.get(entry.get("id"))
-        endpoint = spmeta.sp_metadata(supplier).slo_endpoint() if supplier is not None else None
+        endpoint = spmeta.sp_metadata(supplier, rt.clock.utcnow()).slo_endpoint() if supplier is not None else None
         if endpoint is not None:
             found.append(endpoint.location)
     return found

@@ -64,7 +64,8 @@ def _month(rt, db, user, kind: str, key: str):
 
 def _trend(rt, db, user, kind: str, key: str):
     selection = _selection(rt, db, user, kind, key)
-    end = Month.parse(request.args["end"]) if request.args.get("end") else Month.current()
+    now = rt.clock.utcnow()
+    end = Month.parse(request.args["end"], now=now) if request.args.get("end") else Month.current(now)
     points = trend(db, selection, end, count_arg())
     return jsonify(selection=_described(selection), items=[asdict(p) for p in points])
 
@@ -74,8 +75,9 @@ def _counter(rt, db, user, kind: str, key: str):
     year = request.args.get("year")
     if year and request.args.get("month"):
         raise InvalidInput(_("Indiquez un mois ou une année, pas les deux."))
-    chosen = months_of_year(parse_year(year)) if year else [month_arg(db)]
-    return jsonify(platform_report(figures(db, selection, chosen), selection))
+    now = rt.clock.utcnow()
+    chosen = months_of_year(parse_year(year, now=now), now) if year else [month_arg(db)]
+    return jsonify(platform_report(figures(db, selection, chosen), selection, now=now))
 
 
 # One route per path (no converter over both kinds), so that each maps to one OpenAPI path.
