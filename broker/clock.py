@@ -6,7 +6,10 @@ Tests give the runtime a :class:`broker.testing.clock.MovableClock` and move tim
 waiting for it. The domain (``broker.domain``) reads no clock at all: it takes dates as arguments.
 
 The module functions ``utcnow()``, ``today()`` and ``now()`` read the system clock; they remain
-for the few places that run without a runtime (database defaults, migrations, the demo mailbox).
+for the few places that have no runtime at hand: defaults of functions that take ``now`` (SP
+metadata read by the CLI, statistics months), key generation outside a key store, and the
+COUNTER harvest. The rows' default time stamps follow the clock of the runtime that owns the
+database (``broker.db.clock_of``).
 """
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ def erase(patron: Patron, now: datetime) -> None:
 
     session = object_session(patron)
     if session is not None and patron.id is not None:
-        persons.forget(None, session, patron)
+        persons.forget(None, session, patron, now)
     patron.display_name = None
     patron.email = None
     patron.birth_year = None

@@ -212,15 +212,16 @@ def link(runtime, session: Session, first: Patron, second: Patron, *, actor: str
     return person_id
 
 
-def unlink(runtime, session: Session, patron: Patron, *, actor: str, record: bool = True) -> bool:
-    """Take card ``patron`` out of its person; False when it was not linked.
+def unlink(runtime, session: Session, patron: Patron, *, actor: str, record: bool = True,
+           now: datetime | None = None) -> bool:
+    """Take card ``patron`` out of its person (at ``now``, by default the runtime's); False when it was not linked.
 
     The card takes back its own identifiers; a person left with one card is dissolved.
     """
     person_id = person_of(session, patron.id)
     if person_id is None:
         return False
-    now = runtime.clock.utcnow()
+    now = now or runtime.clock.utcnow()
     members = cards(session, person_id)
     session.execute(delete(PersonCard).where(PersonCard.patron_id == patron.id))
     session.execute(delete(PersonSubject).where(PersonSubject.person_id == person_id,
@@ -239,7 +240,7 @@ def unlink(runtime, session: Session, patron: Patron, *, actor: str, record: boo
             session.execute(delete(PersonEvent).where(PersonEvent.person_id == person_id,
                                                       PersonEvent.patron_id == patron.id))
     session.flush()
-    _touch(session, [c.patron_id for c in members], runtime.clock.utcnow())
+    _touch(session, [c.patron_id for c in members], now)
     return True
 
 
@@ -249,9 +250,9 @@ def dissolve(session: Session, person_id: int) -> None:
     session.execute(delete(Person).where(Person.id == person_id))
 
 
-def forget(runtime, session: Session, patron: Patron) -> None:
-    """An erased card leaves its person, with its part of the person's history."""
-    unlink(runtime, session, patron, actor="system", record=False)
+def forget(runtime, session: Session, patron: Patron, now: datetime | None = None) -> None:
+    """An erased card leaves its person (at ``now``), with its part of the person's history."""
+    unlink(runtime, session, patron, actor="system", record=False, now=now)
 
 
 # -- kept identities -------------------------------------------------------------------------

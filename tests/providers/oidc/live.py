@@ -35,8 +35,8 @@ class Live:
     app: object
     runtime: object
     base: str
-    #: the broker's clock: a test moves it forward instead of sleeping
-    clock: MovableClock
+    #: the broker's clock, when the test gave it one: a test moves it forward instead of sleeping
+    clock: MovableClock | None = None
 
     def url(self, path: str) -> str:
         return self.base + path
