@@ -68,7 +68,6 @@ def load(runtime, *, libraries: int, patrons: list[tuple[str, str]], sip2_port: 
     from broker.db.models import Patron as PatronRow
     from broker.domain.identifiers import card_digest
     from broker.domain.patrons import normalize_card
-    from broker.keys import KeyStore
     from broker.services import network
     from broker.sigb import validate_connector_settings
 
@@ -118,7 +117,7 @@ def load(runtime, *, libraries: int, patrons: list[tuple[str, str]], sip2_port: 
 
     loaded = Loaded(codes, [Patron(codes[i % libraries], card, pin) for i, (card, pin) in enumerate(patrons)])
     _register_suppliers(runtime, loaded)
-    keys = KeyStore(runtime)
+    keys = runtime.key_store
     for purpose in ("saml-signing", "oidc-rs256"):
         keys.current(purpose)  # made once here, not raced by the workers' first requests
     loaded.counts = {"libraries": libraries, "patrons": len(patrons), "partners": partners}

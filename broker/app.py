@@ -121,14 +121,15 @@ def create_app(
     Babel(app, locale_selector=select_locale)
     app.extensions["csrf"] = CSRFProtect(app)
 
-    from .web import context, errors, ops, redirects, security_headers
+    from .web import api, context, errors, ops, portal, redirects, security_headers, staff, stats
 
     context.init_app(app)
     errors.init_app(app)
     security_headers.init_app(app, https=settings.base_url.lower().startswith("https://"))
     redirects.init_app(app)  # after: its replacement page still gets the headers (hooks run last-first)
     app.register_blueprint(ops.bp)
-    _register_optional_blueprints(app)
+    for part in (portal, staff, api, stats):  # the patron, staff and API blueprints
+        part.init_app(app)
     for provider in runtime.providers.values():
         bp = provider.blueprint(runtime)
         if provider.csrf_exempt:
@@ -138,17 +139,3 @@ def create_app(
 
     init_demo_suppliers(app)
     return app
-
-
-def _register_optional_blueprints(app: Flask) -> None:
-    """The patron, staff and API blueprints (each module exposes ``init_app``)."""
-    import importlib
-
-    for name in ("portal", "staff", "api", "stats"):
-        try:
-            module = importlib.import_module(f"broker.web.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"broker.web.{name}":
-                continue
-            raise
-        module.init_app(app)

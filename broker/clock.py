@@ -77,3 +77,8 @@ def now() -> float:
 def as_utc(moment: datetime) -> datetime:
     """``moment`` with its time zone; a naive value (SQLite gives them back so) is taken as UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def monotonic() -> float:
+    """Monotonic seconds, by the system clock (code with a runtime reads ``runtime.clock`` instead)."""
+    return SYSTEM.monotonic()

@@ -7,6 +7,27 @@ a refused or failed operation).
 
 from __future__ import annotations
 
+from typing import Any
+
+
+class Translatable(str):
+    """A sentence for people, in French, that the web layer shows in the page's language.
+
+    Its value is the French text, parameters filled in (what the CLI and the
+    logs show); ``msgid`` and ``params`` let the web layer translate it
+    (``broker.web.errors.message_of``). Services, which import no web
+    framework, raise errors with such a message.
+    """
+
+    msgid: str
+    params: dict[str, Any]
+
+    def __new__(cls, msgid: str, **params: Any) -> "Translatable":
+        text = super().__new__(cls, msgid % params if params else msgid)
+        text.msgid = msgid
+        text.params = params
+        return text
+
 
 class BrokerError(Exception):
     """Root of Sésame's errors."""
@@ -23,6 +44,12 @@ class BrokerError(Exception):
     @property
     def message(self) -> str:
         return str(self)
+
+    @property
+    def translatable(self) -> Translatable | None:
+        """The message as the web layer translates it, when it was given as one."""
+        given = self.args[0] if self.args else None
+        return given if isinstance(given, Translatable) else None
 
 
 class ConfigError(BrokerError):
@@ -80,3 +107,16 @@ class ServiceUnavailable(BrokerError):
 
     code = "unavailable"
     status = 503
+
+
+class Unauthorized(BrokerError):
+    """No valid API token: missing, unknown or revoked."""
+
+    code = "unauthorized"
+    status = 401
+
+
+class TokenExpired(Unauthorized):
+    """The token was valid but its lifetime is over (RFC 6750 ``invalid_token``)."""
+
+    code = "token_expired"

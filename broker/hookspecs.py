@@ -7,7 +7,7 @@ registered as ordinary plugins, so a third-party plugin can add to it or, for
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -45,7 +45,7 @@ def broker_providers() -> Iterable[ProviderSpec]:
 def broker_access_check(
     patron: PatronFacts, library: LibraryFacts, supplier: SupplierFacts
 ) -> Refusal | None:
-    """Add an access policy, run after the built-in rules of DESIGN §4.
+    """Add an access policy, run after the built-in rules of the access decision (docs/portal.md).
 
     :param patron: what the decision knows of the patron (no name, no card).
     :param library: the patron's library, its network and whether its partner is active.
@@ -88,4 +88,20 @@ def broker_background_jobs(runtime: Any) -> Iterable[Any]:
     :param runtime: the worker's runtime (settings, database, state store, clock).
     :return: callables taking a ``threading.Event``; each loops until the event is set, and
         must be safe to run in every worker of every node at once (claim work in the database).
+    """
+
+
+@hookspec
+def broker_patron_logout(runtime: Any, session: MutableMapping[str, Any]) -> Iterable[str] | None:
+    """Tell the suppliers a patron signed in to that the patron's Sésame session is ending (single logout).
+
+    Called once, in the request that ends the session (the portal's logout, a
+    closed account, an OIDC ``end_session``, a CAS or SAML logout), before the
+    session is cleared. Every implementation runs: one that raises is logged and
+    the others still run, and the patron is logged out whatever happens.
+
+    :param runtime: the broker's runtime (settings, database, state store).
+    :param session: the patron's session, still whole: read what your provider kept in it
+        (``session["saml"]``, ``session["cas"]``…); the broker clears it afterwards.
+    :return: the names of the suppliers told of the logout (the next page lists them), or None.
     """

@@ -19,11 +19,10 @@ import base64
 import hashlib
 import json
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -31,10 +30,23 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
-from .clock import utcnow
+from .clock import SYSTEM, Clock, utcnow
 from .db.models import CryptoKey
-from .errors import Conflict, InvalidInput, NotFound, OperationFailed, ServiceUnavailable
-from .state import StateUnavailable
+from .errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    OperationFailed,
+    ServiceUnavailable,
+)
+from .stamped_cache import StampedCache
+from .state import StateStore, StateUnavailable
+
+if TYPE_CHECKING:
+    from .config import Settings
+    from .crypto import InstanceKeys
+    from .db import Database
+    from .runtime import Runtime
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,30 +179,39 @@ def _check_purpose(purpose: str) -> Purpose:
         raise InvalidInput(f"unknown key purpose {purpose!r}; expected one of {', '.join(PURPOSES)}") from None
 
 
-class _Cache:
-    """Per-process parsed keys, shared by every KeyStore of one runtime."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.version: str | None = None
-        self.checked_at = 0.0
-        self.by_purpose: dict[str, list[KeyMaterial]] = {}
-        self.parsed: dict[str, Any] = {}  # kid → private key object (parsing RSA keys is not free)
-        self.loaded = False
-        self.configured: KeyMaterial | None = None  # the signing key from files, when set
+#: the keys not retired, by purpose
+KeySet = dict[str, list[KeyMaterial]]
 
 
 class KeyStore:
-    """The instance's keys. Cheap to build: the parsed keys are cached on the runtime.
+    """The instance's keys, parsed once per process: one per runtime (``runtime.key_store``).
 
     :param check_interval: seconds between two looks at the state store's
         version token; a key change made elsewhere is seen within that delay.
     """
 
-    def __init__(self, runtime: Any, *, check_interval: float = 1.0) -> None:
-        self.runtime = runtime
-        self.check_interval = check_interval
-        self._cache: _Cache = runtime.caches.setdefault("keys", _Cache())
+    def __init__(self, db: Database, state: StateStore, instance_keys: InstanceKeys, settings: Settings, *,
+                 check_interval: float = 1.0, clock: Clock | None = None) -> None:
+        self.db = db
+        #: the runtime's clock: key dates and the cache's age
+        self.clock: Clock = clock or SYSTEM
+        self.state = state
+        self.instance_keys = instance_keys
+        self.settings = settings
+        #: the parsed keys, reloaded when the state store's version token changes
+        self.cache: StampedCache[str, KeySet] = StampedCache(
+            self._version, self._load, interval=check_interval, clock=self.clock.monotonic,
+            keep_on=(StateUnavailable,))  # the store down: keep signing with the keys we have
+        self._parsed: dict[str, tuple[Any, str]] = {}  # kid → (private key, PEM): parsing RSA keys is not free
+        self._configured_key: KeyMaterial | None = None  # the signing key from files, when set
+
+    @property
+    def check_interval(self) -> float:
+        return self.cache.interval
+
+    @check_interval.setter
+    def check_interval(self, seconds: float) -> None:
+        self.cache.interval = seconds
 
     # -- reading ---------------------------------------------------------------------
     def current(self, purpose: str) -> KeyMaterial:
@@ -216,21 +237,11 @@ class KeyStore:
             return [current]
         order = {"current": 0, "next": 1, "previous": 2}
         keys = [k for k in self._keys(purpose) if k.status in PUBLISHED]
-        return sorted(keys, key=lambda k: (order[k.status], -(k.created_at or self.runtime.clock.utcnow()).timestamp()))
-
-    def by_kid(self, kid: str) -> KeyMaterial | None:
-        """A published key by its id (e.g. to tell which key a supplier used)."""
-        self._refresh()
-        for keys in self._cache.by_purpose.values():
-            for km in keys:
-                if km.kid == kid:
-                    return km
-        return None
+        return sorted(keys, key=lambda k: (order[k.status], -(k.created_at or self.clock.utcnow()).timestamp()))
 
     def invalidate(self) -> None:
         """Forget the parsed key set in this process (the next read reloads it)."""
-        with self._cache.lock:
-            self._cache.loaded = False
+        self.cache.invalidate()
 
     # -- changing ----------------------------------------------------------------------
     def rotate(self, purpose: str | None = None) -> list[KeyMaterial]:
@@ -252,7 +263,7 @@ class KeyStore:
 
     def retire(self, kid_or_purpose: str) -> list[str]:
         """Stop publishing a key (by kid), or every ``previous`` key of a purpose. Returns the kids."""
-        with self.runtime.db.session() as s:
+        with self.db.session() as s:
             if kid_or_purpose in PURPOSES:
                 rows = list(s.scalars(select(CryptoKey).where(CryptoKey.purpose == kid_or_purpose,
                                                               CryptoKey.status == "previous")))
@@ -267,14 +278,14 @@ class KeyStore:
                 rows = [row]
             for row in rows:
                 row.status = "retired"
-                row.retired_at = self.runtime.clock.utcnow()
+                row.retired_at = self.clock.utcnow()
             kids = [r.kid for r in rows]
         self._bump()
         return kids
 
     def describe(self) -> list[dict[str, Any]]:
         """Every key of the instance, retired ones too, for ``broker keys list``."""
-        with self.runtime.db.session() as s:
+        with self.db.session() as s:
             rows = list(s.scalars(select(CryptoKey).order_by(CryptoKey.purpose, CryptoKey.created_at)))
             out = []
             for r in rows:
@@ -298,50 +309,33 @@ class KeyStore:
 
     # -- internals ---------------------------------------------------------------------
     def _keys(self, purpose: str) -> list[KeyMaterial]:
-        self._refresh()
-        return self._cache.by_purpose.get(purpose, [])
-
-    def _refresh(self) -> None:
-        cache = self._cache
-        now = self.runtime.clock.monotonic()
-        if cache.loaded and now - cache.checked_at < self.check_interval:
-            return
-        try:
-            token = self._version()
-        except StateUnavailable:
-            if not cache.loaded:
-                raise
-            cache.checked_at = now  # keep signing with the keys we have; look again later
-            return
-        with cache.lock:
-            if cache.loaded and token == cache.version:
-                cache.checked_at = now
-                return
-        self._load(token)
+        return self.cache.get().get(purpose, [])
 
     def _version(self) -> str:
-        state = self.runtime.state
+        state = self.state
         value = state.get(_VERSION_KEY)
         if value is None:  # first start, or the store was emptied: everyone reloads
             state.add(_VERSION_KEY, {"v": secrets.token_hex(8)}, _VERSION_TTL)
             value = state.get(_VERSION_KEY) or {"v": ""}
-        elif self._cache.loaded and self.runtime.clock.monotonic() - self._cache.checked_at > 3600:
-            state.touch(_VERSION_KEY, _VERSION_TTL)
+        else:
+            checked = self.cache.checked_at
+            if checked is not None and self.cache.clock() - checked > 3600:
+                state.touch(_VERSION_KEY, _VERSION_TTL)
         return value["v"]
 
     def _bump(self) -> None:
-        self.runtime.state.put(_VERSION_KEY, {"v": secrets.token_hex(8)}, _VERSION_TTL)
+        self.state.put(_VERSION_KEY, {"v": secrets.token_hex(8)}, _VERSION_TTL)
         self.invalidate()
 
-    def _load(self, token: str) -> None:
-        with self.runtime.db.session() as s:
+    def _load(self, _token: str) -> KeySet:
+        with self.db.session() as s:
             rows = list(s.scalars(select(CryptoKey).where(CryptoKey.status != "retired")
                                   .order_by(CryptoKey.created_at, CryptoKey.id)))
-            by_purpose: dict[str, list[KeyMaterial]] = {}
-            parsed = dict(self._cache.parsed)
+            by_purpose: KeySet = {}
+            parsed = dict(self._parsed)
             for r in rows:
                 if r.kid not in parsed:
-                    pem = self.runtime.keys.decrypt(r.private_encrypted)
+                    pem = self.instance_keys.decrypt(r.private_encrypted)
                     parsed[r.kid] = (serialization.load_pem_private_key(
                         pem, password=None, unsafe_skip_rsa_key_validation=True), pem.decode())
                 key, pem_text = parsed[r.kid]
@@ -350,24 +344,20 @@ class KeyStore:
                     private_pem=pem_text, certificate_pem=r.certificate or "", public_jwk=dict(r.public_jwk or {}),
                     created_at=r.created_at))
         live = {km.kid for keys in by_purpose.values() for km in keys}
-        with self._cache.lock:
-            self._cache.by_purpose = by_purpose
-            self._cache.parsed = {k: v for k, v in parsed.items() if k in live}
-            self._cache.version = token
-            self._cache.checked_at = self.runtime.clock.monotonic()
-            self._cache.loaded = True
+        self._parsed = {k: v for k, v in parsed.items() if k in live}
+        return by_purpose
 
     def _purposes_in_use(self) -> list[str]:
-        with self.runtime.db.session() as s:
+        with self.db.session() as s:
             used = set(s.scalars(select(CryptoKey.purpose).where(CryptoKey.status != "retired")))
         return [p for p in PURPOSES if p in used]
 
     def _insert(self, purpose: str, status: str) -> KeyMaterial:
         spec = PURPOSES[purpose]
-        key, pem, cert, jwk = generate(purpose, self._common_name(), self.runtime.clock.utcnow())
-        with self.runtime.db.session() as s:
+        key, pem, cert, jwk = generate(purpose, self._common_name(), self.clock.utcnow())
+        with self.db.session() as s:
             row = CryptoKey(kid=jwk["kid"], purpose=purpose, algorithm=spec.algorithm, status=status,
-                            private_encrypted=self.runtime.keys.encrypt(pem.encode()), certificate=cert,
+                            private_encrypted=self.instance_keys.encrypt(pem.encode()), certificate=cert,
                             public_jwk=jwk)
             s.add(row)
             s.flush()
@@ -376,7 +366,7 @@ class KeyStore:
 
     def _create_first(self, purpose: str) -> None:
         with self._locked(purpose):
-            with self.runtime.db.session() as s:
+            with self.db.session() as s:
                 exists = s.scalar(select(CryptoKey.id).where(CryptoKey.purpose == purpose,
                                                              CryptoKey.status == "current"))
             if exists is None:
@@ -384,7 +374,7 @@ class KeyStore:
                 self._bump()
 
     def _rotate_locked(self, purpose: str) -> list[KeyMaterial]:
-        with self.runtime.db.session() as s:
+        with self.db.session() as s:
             rows = list(s.scalars(select(CryptoKey).where(CryptoKey.purpose == purpose,
                                                           CryptoKey.status.in_(("next", "current")))))
             waiting = [r for r in rows if r.status == "next"]
@@ -405,21 +395,21 @@ class KeyStore:
                            dict(row.public_jwk or {}), row.created_at)
 
     def _locked(self, purpose: str) -> "_StateLock":
-        return _StateLock(self.runtime.state, f"keys:lock:{purpose}")
+        return _StateLock(self.state, f"keys:lock:{purpose}")
 
     def _common_name(self) -> str:
         from urllib.parse import urlsplit
 
-        host = urlsplit(self.runtime.settings.base_url).hostname or "localhost"
+        host = urlsplit(self.settings.base_url).hostname or "localhost"
         return f"Sésame {host}"
 
     def _configured(self, purpose: str) -> KeyMaterial | None:
         """The SAML signing key from files (keys_signing_key_file), when the operator set one."""
-        if purpose != "saml-signing" or not self.runtime.settings.keys_signing_key_file:
+        if purpose != "saml-signing" or not self.settings.keys_signing_key_file:
             return None
-        if self._cache.configured is None:
-            self._cache.configured = _load_configured(self.runtime.settings)
-        return self._cache.configured
+        if self._configured_key is None:
+            self._configured_key = _load_configured(self.settings)
+        return self._configured_key
 
 
 def _load_configured(settings: Any) -> KeyMaterial:
@@ -470,9 +460,6 @@ class _StateLock:
             self.state.delete(self.key)
 
 
-def key_store(runtime: Any) -> KeyStore:
-    """The runtime's KeyStore (one per runtime, so its settings are shared)."""
-    store = runtime.caches.get("key_store")
-    if store is None:
-        store = runtime.caches.setdefault("key_store", KeyStore(runtime))
-    return store
+def key_store(runtime: Runtime) -> KeyStore:
+    """The runtime's KeyStore (``runtime.key_store``)."""
+    return runtime.key_store

@@ -19,9 +19,10 @@ import inspect
 import threading
 from dataclasses import asdict
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
+from sqlalchemy import select
 
 from .clock import SYSTEM, Clock
 from .crypto import InstanceKeys
@@ -31,11 +32,16 @@ from .domain.connectors import (
     ConnectorSpec,
     ConnectorUnavailable,
     Health,
+    LocalPatronEntry,
+    LocalPatronStore,
 )
 from .domain.identifiers import card_digest
 from .domain.patrons import PatronRecord, normalize_card
 from .errors import BrokerError, InvalidInput
 from .state import StateStore, StateUnavailable
+
+if TYPE_CHECKING:
+    from .db import Database
 
 
 #: while a library's calls fail, a call still unanswered after this long makes the next ones give up at once
@@ -82,12 +88,40 @@ def validate_connector_settings(spec: ConnectorSpec, raw: dict[str, Any]) -> tup
     return public, secret
 
 
+class DatabaseLocalPatrons:
+    """The :class:`LocalPatronStore` of the ``local`` connector: the ``local_patrons`` table."""
+
+    def __init__(self, db: Database, keys: InstanceKeys) -> None:
+        self.db = db
+        self.keys = keys
+
+    def find(self, library_code: str, card: str) -> LocalPatronEntry | None:
+        from .db.models import Library, LocalPatron
+
+        digest = card_digest(self.keys.cards, library_code, card)
+        try:
+            with self.db.session() as session:
+                row = session.scalar(
+                    select(LocalPatron).join(Library, Library.id == LocalPatron.library_id).where(
+                        Library.code == library_code, LocalPatron.card_digest == digest)
+                )
+        except Exception as exc:  # the database is this connector's SIGB
+            raise ConnectorUnavailable(f"local patron store unavailable: {type(exc).__name__}") from exc
+        if row is None:
+            return None
+        return LocalPatronEntry(pin_hash=row.pin_hash, name=row.name, email=row.email, birth_date=row.birth_date,
+                                category=row.category, expires=row.expires, blocked=row.blocked)
+
+    def ping(self) -> None:
+        self.db.ping()
+
+
 class SigbGateway:
     """The one way Sésame calls a SIGB."""
 
     def __init__(self, specs: dict[str, ConnectorSpec], state: StateStore, keys: InstanceKeys, *,
                  breaker_failures: int = 5, breaker_reset: int = 30, cache_seconds: int = 300,
-                 services: dict[str, Any] | None = None, clock: Clock | None = None) -> None:
+                 local_patrons: LocalPatronStore | None = None, clock: Clock | None = None) -> None:
         self.specs = specs
         self.clock: Clock = clock or SYSTEM
         self.state = state
@@ -95,7 +129,8 @@ class SigbGateway:
         self.breaker_failures = breaker_failures
         self.breaker_reset = breaker_reset
         self.cache_seconds = cache_seconds
-        self.services = services or {}
+        #: handed to connectors through their :class:`ConnectorContext`
+        self.local_patrons = local_patrons
         self._connectors: dict[str, tuple[str, Connector]] = {}
         self._lock = threading.Lock()
 
@@ -121,7 +156,7 @@ class SigbGateway:
             settings = spec.settings_model.model_validate(raw)
             factory_params = inspect.signature(spec.factory).parameters
             if "context" in factory_params:
-                conn = spec.factory(settings, context=ConnectorContext(lib.code, self.services, self.clock))
+                conn = spec.factory(settings, context=ConnectorContext(lib.code, self.local_patrons, self.clock))
             else:
                 conn = spec.factory(settings)
             old = self._connectors.get(lib.code)
@@ -159,9 +194,6 @@ class SigbGateway:
 
     def _record_success(self, code: str) -> None:
         self.state.delete(f"breaker-fail:{code}", f"breaker:{code}")
-
-    def breaker_open(self, code: str) -> bool:
-        return self.state.get(f"breaker:{code}") is not None
 
     def _wait_in_turn(self, code: str, failures: int) -> str | None:
         """The key of the turn taken to call a failing SIGB (None: no turn taken); refuses while another waits."""

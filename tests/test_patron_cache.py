@@ -24,16 +24,17 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from datetime import datetime, timezone
+from dataclasses import replace
+from datetime import date, datetime, timezone
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
 from broker.domain.memberships import Transition
 from broker.services import access, login, memberships, patron_cache, suppliers
+from broker.services.patron_snapshot import PatronSnapshot
 
 VIRE = "FR-147626101"  # local connector: V0001 (active membership), PIN 4321
 CARD, PIN = "V0001", "4321"
@@ -79,14 +80,14 @@ def decide(runtime, uid: str, snapshot, supplier: str = "cafeyn") -> access.Acce
         return access.check(runtime, s, uid, suppliers.get_supplier(s, supplier), snapshot)
 
 
-def log_in(runtime) -> tuple[str, dict]:
+def log_in(runtime) -> tuple[str, PatronSnapshot]:
     """The login use case for V0001: (uid, the snapshot the portal keeps in the session)."""
     result = login.login(runtime, VIRE, CARD, PIN, ip="192.0.2.10")
     assert result.ok, result
     return result.uid, result.facts
 
 
-def read_facts(runtime) -> tuple[str, dict]:
+def read_facts(runtime) -> tuple[str, PatronSnapshot]:
     """V0001's uid and a good snapshot, read by a decision (cheaper than a login: no PIN hash to check)."""
     from broker.services import libraries, patrons
 
@@ -105,8 +106,9 @@ def change_membership(runtime, transition: Transition) -> None:
 
 
 def assert_valid_snapshot(snap, runtime) -> None:
-    assert isinstance(snap, dict) and set(snap) == SNAPSHOT_KEYS, snap
-    assert snap["r"] <= runtime.clock.wall()  # read no later than now, by the clock the test moves
+    assert isinstance(snap, PatronSnapshot) and set(snap.to_wire()) == SNAPSHOT_KEYS, snap
+    assert PatronSnapshot.from_wire(snap.to_wire()) == snap
+    assert snap.read_at <= runtime.clock.wall()  # read no later than now, by the clock the test moves
 
 
 def sqlite_path(runtime) -> str:
@@ -136,17 +138,20 @@ def clock(movable_clock):
 
 
 @pytest.fixture
-def rt(demo_app, monkeypatch, clock):
-    monkeypatch.setattr(patron_cache, "OVERLAP_SECONDS", OVERLAP)
+def rt(demo_app, clock):
+    runtime = demo_app.extensions["broker"]
+    runtime.patron_changes.overlap = OVERLAP
     clock.advance(OVERLAP * 1.2)  # the demo database was written just now: its changes are older than the overlap
-    return demo_app.extensions["broker"]
+    return runtime
 
 
 @pytest.fixture
 def other(demo_app, make_app):
     """Another process on the same database: its own app and engine, so ORM events never reach ``rt``."""
     url = demo_app.extensions["broker"].db.url
-    return make_app(database_url=url, clock=demo_app.clock, **demo_app.smtp.settings).extensions["broker"]
+    runtime = make_app(database_url=url, clock=demo_app.clock, **demo_app.smtp.settings).extensions["broker"]
+    runtime.patron_changes.overlap = OVERLAP
+    return runtime
 
 
 @pytest.fixture
@@ -157,10 +162,10 @@ def sql(rt):
 
 
 @pytest.fixture
-def running(rt, monkeypatch):
+def running(rt):
     """A process that has been deciding for a while: its watcher has looked once; no poll after that."""
     decide(rt, "nobody-logged-in", None)  # any decision starts the watcher and its first look
-    monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", LONG)
+    rt.patron_changes.looks.interval = LONG
     return rt
 
 
@@ -198,17 +203,17 @@ def assert_refused(answer, code: str) -> None:
     assert answer.status_code == 403 and f'data-reason="{code}"' in html, (answer.status_code, html[:300])
 
 
-def session_facts(app, client) -> dict | None:
+def session_facts(app, client) -> PatronSnapshot | None:
     """The snapshot the patron's server-side session holds (``session["patron"]["f"]``)."""
     sid = client.get_cookie("sesame").value
-    return app.extensions["broker"].state.get(f"sess:{sid}")["patron"].get("f")
+    return PatronSnapshot.from_wire(app.extensions["broker"].state.get(f"sess:{sid}")["patron"].get("f"))
 
 
 # -- 1. the snapshot is used ------------------------------------------------------------------
 def test_login_snapshot_has_the_decision_fields_and_no_personal_data(running):
     uid, facts = log_in(running)
     assert_valid_snapshot(facts, running)
-    assert facts["m"] == "active" and facts["x"] is False and facts["e"] == "2030-12-31"
+    assert facts.membership == "active" and facts.erased is False and facts.card_expires == date(2030, 12, 31)
     for personal in (NAME, EMAIL, CARD, uid):
         assert personal not in repr(facts)
 
@@ -252,7 +257,7 @@ def test_signing_in_again_within_the_hour_writes_nothing_so_every_snapshot_stays
     sql.clear()
     uid_again, second = log_in(running)
     assert uid_again == uid and _updates(sql) == []
-    assert second["v"] == first["v"] and _patron_row(running)[1:] == (stamp, last_login)
+    assert second.version == first.version and _patron_row(running)[1:] == (stamp, last_login)
     sql.clear()
     assert decide(running, uid, first).granted and sql.patron_reads == []  # the first session's snapshot too
 
@@ -269,7 +274,7 @@ def test_a_login_writes_what_the_sigb_changed_and_an_hour_old_last_login(running
     _, facts = log_in(running)
     name, new_stamp, last_login = _patron_row(running)
     assert len(_updates(sql)) == 1 and name == NAME
-    assert new_stamp > stamp and facts["v"] == pytest.approx(new_stamp.replace(tzinfo=timezone.utc).timestamp()
+    assert new_stamp > stamp and facts.version == pytest.approx(new_stamp.replace(tzinfo=timezone.utc).timestamp()
                                                             if new_stamp.tzinfo is None else new_stamp.timestamp())
     assert (last_login if last_login.tzinfo else last_login.replace(tzinfo=timezone.utc)).year > 2020
 
@@ -285,13 +290,13 @@ def test_suspension_by_another_process_is_refused_after_the_recheck_then_reactiv
     sql.clear()
     assert decide(running, uid, facts).granted and sql.patron_reads == []
 
-    monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", 0)
+    running.patron_changes.looks.interval = 0
     sql.clear()
     refused = decide(running, uid, facts)
     assert len(sql.polls) == 1 and len(sql.patron_reads) == 1
     assert not refused.granted and refused.decision.refusal.code == "membership_suspended"
     assert_valid_snapshot(refused.snapshot, running)
-    assert refused.snapshot["m"] == "suspended" and refused.snapshot["v"] > facts["v"]
+    assert refused.snapshot.membership == "suspended" and refused.snapshot.version > facts.version
 
     # the new snapshot is good: refused again with no read of the patron
     sql.clear()
@@ -307,7 +312,7 @@ def test_suspension_by_another_process_is_refused_after_the_recheck_then_reactiv
     sql.clear()
     back = decide(running, uid, refused.snapshot)
     assert back.granted and len(sql.patron_reads) == 1
-    assert back.snapshot["m"] == "active" and back.snapshot["v"] > refused.snapshot["v"]
+    assert back.snapshot.membership == "active" and back.snapshot.version > refused.snapshot.version
     # two changes less than OVERLAP_SECONDS apart: the earlier one might have committed after any read
     # made in between, so the patron is read again until that much time has passed, then no more
     clock.advance(OVERLAP * 1.2)
@@ -318,16 +323,17 @@ def test_suspension_by_another_process_is_refused_after_the_recheck_then_reactiv
 
 
 def test_card_reported_lost_by_another_process_is_seen_after_the_recheck(running, other, monkeypatch):
-    from broker.db.models import Patron
     from sqlalchemy import select
+
+    from broker.db.models import Patron
 
     uid, facts = read_facts(running)
     with other.db.session() as s:
         s.scalar(select(Patron).where(Patron.uid == uid)).card_problem = "lost"
-    monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", 0)
+    running.patron_changes.looks.interval = 0
     outcome = decide(running, uid, facts)
     assert outcome.decision.refusal.code == "card_invalid"
-    assert outcome.snapshot["p"] == "lost"
+    assert outcome.snapshot.card_problem == "lost"
 
 
 # -- 3. a change made in this process: seen at once --------------------------------------------
@@ -339,17 +345,18 @@ def test_suspension_in_this_process_is_seen_at_once(running, sql):
     refused = decide(running, uid, facts)
     assert sql.polls == []  # RECHECK_SECONDS is an hour: the commit itself told the watcher
     assert refused.decision.refusal.code == "membership_suspended"
-    assert refused.snapshot["m"] == "suspended"
+    assert refused.snapshot.membership == "suspended"
 
     change_membership(running, Transition.REACTIVATE)
     back = decide(running, uid, refused.snapshot)
-    assert back.granted and back.snapshot["m"] == "active"
+    assert back.granted and back.snapshot.membership == "active"
     assert sql.polls == []
 
 
 def test_card_reported_lost_in_this_process_is_seen_at_once(running, sql):
-    from broker.db.models import Patron
     from sqlalchemy import select
+
+    from broker.db.models import Patron
 
     uid, facts = read_facts(running)
     with running.db.session() as s:
@@ -357,7 +364,7 @@ def test_card_reported_lost_in_this_process_is_seen_at_once(running, sql):
     sql.clear()
     outcome = decide(running, uid, facts)
     assert sql.polls == []
-    assert outcome.decision.refusal.code == "card_invalid" and outcome.snapshot["p"] == "lost"
+    assert outcome.decision.refusal.code == "card_invalid" and outcome.snapshot.card_problem == "lost"
 
 
 def test_rolled_back_change_in_this_process_leaves_the_snapshot_good(running, sql):
@@ -389,12 +396,12 @@ def test_read_inside_an_uncommitted_change_hands_out_no_snapshot(running):
                          ids=["an_hour_ago", "a_year_ago", "epoch"])
 def test_snapshot_read_before_the_watcher_began_is_read_again(running, sql, read_at):
     uid, facts = read_facts(running)
-    old = {**facts, "r": read_at(facts["r"])}
+    old = replace(facts, read_at=read_at(facts.read_at))
     sql.clear()
     outcome = decide(running, uid, old)
     assert outcome.granted and len(sql.patron_reads) == 1
     assert_valid_snapshot(outcome.snapshot, running)
-    assert outcome.snapshot["r"] > facts["r"]
+    assert outcome.snapshot.read_at > facts.read_at
     sql.clear()
     assert decide(running, uid, outcome.snapshot).granted and sql.patron_reads == []
 
@@ -403,7 +410,7 @@ def test_snapshot_from_before_a_process_started_watching_is_read_again(rt, other
     """A worker started (or restarted) after the login vouches only for what it has watched."""
     uid, facts = log_in(rt)
     clock.advance(OVERLAP * 1.2)  # the other process starts watching well after the login's read
-    monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", LONG)
+    rt.patron_changes.looks.interval = LONG
     theirs = Statements(other.db.engine)
     try:
         outcome = decide(other, uid, facts)
@@ -417,7 +424,7 @@ def test_snapshot_from_before_a_process_started_watching_is_read_again(rt, other
 
 def test_a_login_starts_the_watcher_so_its_own_snapshot_is_trusted_at_once(rt, sql, monkeypatch):
     uid, facts = log_in(rt)  # the first thing this process does
-    monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", LONG)
+    rt.patron_changes.looks.interval = LONG
     sql.clear()
     outcome = decide(rt, uid, facts)
     assert outcome.granted and sql.patron_reads == [] and outcome.snapshot is None
@@ -451,12 +458,11 @@ DAMAGED = {
 
 def _expect_fresh_read(runtime, sql, uid, facts, damage) -> None:
     sql.clear()
-    outcome = decide(runtime, uid, damage(facts))
+    outcome = decide(runtime, uid, PatronSnapshot.from_wire(damage(facts.to_wire())))
     assert outcome.granted, outcome.decision
     assert len(sql.patron_reads) == 1, sql.patron_reads
     assert_valid_snapshot(outcome.snapshot, runtime)  # replaced by a good one
-    assert {k: v for k, v in outcome.snapshot.items() if k != "r"} == \
-        {k: v for k, v in facts.items() if k != "r"}
+    assert replace(outcome.snapshot, read_at=0.0) == replace(facts, read_at=0.0)
 
 
 def test_damaged_snapshot_never_errors_and_the_patron_is_read_again(running, sql):
@@ -517,7 +523,7 @@ def test_snapshot_replaced_after_a_personal_read_holds_no_personal_data(running)
         suppliers.add_supplier(running, s, "annuaire", name="Annuaire", networks=["calvados"],
                                category="presse", release=["display_name", "email"], actor="test")
     uid, facts = log_in(running)  # the login fills the name and e-mail from the SIGB
-    outcome = decide(running, uid, {**facts, "r": 0.0}, supplier="annuaire")  # too old: replaced
+    outcome = decide(running, uid, replace(facts, read_at=0.0), supplier="annuaire")  # too old: replaced
     assert outcome.granted and outcome.patron.display_name == NAME
     assert_valid_snapshot(outcome.snapshot, running)
     for personal in (NAME, EMAIL, CARD, uid):
@@ -532,7 +538,7 @@ def test_without_the_database_no_decision_is_made_from_the_snapshot_after_the_re
     try:
         # within RECHECK_SECONDS of the last good look, the snapshot still decides (documented bound)
         assert decide(running, uid, facts).granted
-        monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", 0.2)
+        running.patron_changes.looks.interval = 0.2
         clock.advance(0.25)
         for _ in range(2):  # a failed look is not a look: every decision asks again
             with pytest.raises(OperationalError):
@@ -547,7 +553,7 @@ def test_database_gone_gives_503_on_cas_and_go_never_500(demo_app, rt, cas_servi
     portal_login(client)
     assert_ticket(cas_login(client))
     assert client.get("/go/cafeyn").status_code == 200
-    monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", 0)
+    rt.patron_changes.looks.interval = 0
     rename_table(rt, "patrons", "patrons_away")
     try:
         for answer in (cas_login(client), client.get("/go/cafeyn")):
@@ -565,46 +571,47 @@ def test_portal_login_then_cas_then_suspension_elsewhere_then_refusal_page(demo_
     portal_login(client)
     facts = session_facts(demo_app, client)
     assert_valid_snapshot(facts, rt)
-    assert facts["m"] == "active"
+    assert facts.membership == "active"
     assert_ticket(cas_login(client))
 
     sql = Statements(rt.db.engine)
     try:
-        monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", LONG)
+        rt.patron_changes.looks.interval = LONG
         sql.clear()
         assert_ticket(cas_login(client))
         assert sql.patron_reads == []  # the session's snapshot decided
 
         change_membership(other, Transition.SUSPEND)
-        monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", 0)
+        rt.patron_changes.looks.interval = 0
         assert_refused(cas_login(client), "membership_suspended")
-        assert session_facts(demo_app, client)["m"] == "suspended"  # the session now holds the new state
+        assert session_facts(demo_app, client).membership == "suspended"  # the session now holds the new state
 
-        monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", LONG)
+        rt.patron_changes.looks.interval = LONG
         sql.clear()
         assert_refused(cas_login(client), "membership_suspended")
         assert_refused(client.get("/go/cafeyn"), "membership_suspended")
         assert sql.patron_reads == []  # refused from the session's new snapshot
 
         change_membership(other, Transition.REACTIVATE)
-        monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", 0)
+        rt.patron_changes.looks.interval = 0
         assert_ticket(cas_login(client))
-        assert session_facts(demo_app, client)["m"] == "active"
+        assert session_facts(demo_app, client).membership == "active"
     finally:
         sql.close()
 
 
 # -- defects found ----------------------------------------------------------------------------
 def test_change_committed_after_the_read_but_stamped_before_it_is_not_missed(running, other, monkeypatch):
-    from broker.db.models import Membership, Patron
     from sqlalchemy import select
 
+    from broker.db.models import Membership, Patron
+
     uid, facts = log_in(running)  # the login's own update makes v = its patrons.updated_at
-    stamp = datetime.fromtimestamp(facts["v"] - OVERLAP / 2, timezone.utc)  # within OVERLAP_SECONDS of the read
+    stamp = datetime.fromtimestamp(facts.version - OVERLAP / 2, timezone.utc)  # within OVERLAP_SECONDS of the read
     with other.db.session() as s:
         membership = s.scalar(select(Membership).join(Patron).where(Patron.uid == uid))
         membership.state, membership.updated_at = "suspended", stamp
-    monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", 0)
+    running.patron_changes.looks.interval = 0
     outcome = decide(running, uid, facts)
     assert not outcome.granted, "decided from the stale snapshot"
     assert outcome.decision.refusal.code == "membership_suspended"
@@ -612,9 +619,9 @@ def test_change_committed_after_the_read_but_stamped_before_it_is_not_missed(run
 
 # -- memory: changes are remembered for a window only ----------------------------------------------
 def test_changes_older_than_the_window_are_forgotten_and_their_snapshots_read_again(rt, monkeypatch):
-    watcher = patron_cache.PatronChanges(rt.db)
+    watcher = patron_cache.PatronChanges(rt.db, overlap=OVERLAP)
     clock = [rt.clock.wall()]  # the test's clock, already past the demo's own changes
-    monkeypatch.setattr(patron_cache, "RECHECK_SECONDS", 0)
+    watcher.looks.interval = 0
     with rt.db.session() as s:
         watcher.revalidate(s)  # the first look: the watcher vouches from now on
     watcher.note([(1, clock[0] + 1), (2, clock[0] + 2), (2, clock[0] + 3), (2, clock[0] + 3)])

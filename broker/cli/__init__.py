@@ -158,14 +158,29 @@ def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="broker")
 
 
-def _attach_plugin_commands() -> None:
-    """Commands offered by plugins (``broker_cli_commands``), loaded without building the app."""
-    from ..plugins.manager import make_plugin_manager
+def plugin_manager():
+    """The plugins the app would have (same settings, same manager), for their commands, without building the app.
+
+    Settings that cannot be loaded leave the default plugins: the command that
+    needs the settings (or ``broker check-config``) then says what is wrong.
+    """
+    from ..config import load_settings
+    from ..errors import ConfigError
+    from ..plugins.manager import make_plugin_manager, plugin_manager_for
 
     try:
-        pm = make_plugin_manager()
+        settings = load_settings()
+    except ConfigError:
+        settings = None
+    try:
+        return plugin_manager_for(settings) if settings is not None else make_plugin_manager()
     except BrokerError as exc:
         fail(exc)
+
+
+def _attach_plugin_commands() -> None:
+    """Commands offered by plugins (``broker_cli_commands``), loaded without building the app."""
+    pm = plugin_manager()
     for commands in pm.hook.broker_cli_commands():
         for command in commands or ():
             if command.name not in cli.commands:

@@ -17,7 +17,7 @@ from .models import Base
 
 __all__ = ["Database", "Base", "clock_of"]
 
-#: each engine's clock, for the rows' default timestamps (see ``models._now``)
+#: each engine's clock, for the rows' default timestamps (see ``base._now``)
 _CLOCKS: weakref.WeakKeyDictionary[Engine, Clock] = weakref.WeakKeyDictionary()
 
 

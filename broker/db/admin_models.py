@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .models import Base, _now
+from .base import Base, _now
 
 
 class AgreementChange(Base):

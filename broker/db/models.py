@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
     Date,
@@ -27,18 +26,9 @@ from sqlalchemy import (
     UniqueConstraint,
     true,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-
-class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
-
-
-def _now(context) -> datetime:
-    """A row's default time stamp, by the clock of the runtime that writes it (SQLAlchemy passes ``context``)."""
-    from . import clock_of
-
-    return clock_of(context.root_connection.engine).utcnow()
+from .base import Base, _now
 
 
 class Network(Base):
@@ -330,6 +320,7 @@ class StateEntry(Base):
     expires_at: Mapped[float] = mapped_column(Float, index=True)
 
 
+# every table module is imported here, so that importing this one registers all the tables on Base
 from . import staff_models  # noqa: E402,F401  (registers the staff tables on Base)
 from . import stats_models  # noqa: E402,F401  (registers the statistics tables on Base)
 from . import secret_models  # noqa: E402,F401  (registers the instance secrets table on Base)

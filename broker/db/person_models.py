@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .models import Base, _now
+from .base import Base, _now
 
 
 class Person(Base):

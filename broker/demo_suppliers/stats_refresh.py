@@ -11,27 +11,31 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app, request
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 log = logging.getLogger("broker.demo_suppliers")
 
 #: blueprints whose pages read the monthly tables
-STATS_BLUEPRINTS = ("stats", "stats_api")
+STATS_BLUEPRINTS = ("stats", "api.stats_api")  # the API's is mounted under the API blueprint
 #: at most one aggregation per process in this many seconds
 MIN_INTERVAL = 5.0
 
 
+class Throttle:
+    """When this process last aggregated, and whether it is aggregating now."""
 
-class _Throttle:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.last = float("-inf")
 
 
-def refresh(runtime, *, now: float | None = None) -> bool:
+def refresh(runtime: Runtime, throttle: Throttle, *, now: float | None = None) -> bool:
     """Aggregate the changed months unless done a moment ago (or running): True when it ran."""
-    throttle = runtime.caches.setdefault("demo:stats-refresh", _Throttle())
     now = runtime.clock.monotonic() if now is None else now
     if now - throttle.last < MIN_INTERVAL or not throttle.lock.acquire(blocking=False):
         return False
@@ -49,7 +53,9 @@ def refresh(runtime, *, now: float | None = None) -> bool:
 
 
 def init_app(app: Flask) -> None:
+    throttle = Throttle()  # one per app, so one per process
+
     @app.before_request
     def _aggregate_for_stats_pages():
         if request.blueprint in STATS_BLUEPRINTS and request.method == "GET":
-            refresh(current_app.extensions["broker"])
+            refresh(current_app.extensions["broker"], throttle)

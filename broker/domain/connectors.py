@@ -9,6 +9,7 @@ then calls ``factory(settings)`` to build the connector.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Callable, Protocol, runtime_checkable
 
 from .patrons import PatronRecord
@@ -98,12 +99,40 @@ class ConnectorSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class LocalPatronEntry:
+    """A patron kept in Sésame's own database, as the ``local`` connector reads it."""
+
+    pin_hash: str
+    name: str
+    email: str | None
+    birth_date: date | None
+    category: str | None
+    expires: date | None
+    blocked: str | None
+
+
+class LocalPatronStore(Protocol):
+    """The patrons Sésame keeps itself, for libraries whose SIGB has no usable interface."""
+
+    def find(self, library_code: str, card: str) -> LocalPatronEntry | None:
+        """The patron of ``library_code`` with this (normalized) card, or None.
+
+        Raises :class:`ConnectorUnavailable` when the database does not answer.
+        """
+        ...
+
+    def ping(self) -> None:
+        """Raise when the database does not answer."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectorContext:
-    """What Sésame hands a connector factory besides its settings."""
+    """What Sésame hands a connector factory besides its settings (and nothing else of Sésame)."""
 
     library_code: str
-    #: for connectors that keep patrons in Sésame (``local``): a repository object
-    services: dict[str, Any]
+    #: the patrons kept in Sésame's database, for the ``local`` connector; None where none is offered
+    local_patrons: LocalPatronStore | None = None
     #: the broker's clock (a ``broker.clock.Clock``: ``wall()``, ``monotonic()``, ``utcnow()``,
     #: ``today()``): read dates from it, not from the system, so that tests can move time
     #: (None when the connector is built outside a broker: use ``broker.clock.SYSTEM``)

@@ -73,6 +73,16 @@ def make_plugin_manager(
     return pm
 
 
+def plugin_manager_for(settings: Any, *, extra: Iterable[Any] = ()) -> pluggy.PluginManager:
+    """The manager the settings ask for: the app's runtime and the ``broker`` command both build theirs here.
+
+    ``plugins_load_entrypoints`` says whether installed third-party plugins are
+    loaded, ``plugins_disabled`` which plugins (built-in or not) are left out.
+    """
+    return make_plugin_manager(load_entrypoints=settings.plugins_load_entrypoints,
+                               disabled=settings.plugins_disabled, extra=extra)
+
+
 def plugin_name(pm: pluggy.PluginManager, plugin: Any) -> str:
     return pm.get_name(plugin) or repr(plugin)
 
@@ -87,6 +97,27 @@ def collect_named(pm: pluggy.PluginManager, hook_name: str, kind: str) -> dict[s
                 raise DuplicatePlugin(kind, record.name, found[record.name][1], impl.plugin_name)
             found[record.name] = (record, impl.plugin_name)
     return {name: record for name, (record, _) in found.items()}
+
+
+def call_each(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> list[tuple[str, Any, Exception | None]]:
+    """Call every implementation of a hook, in pluggy's order, so that one that raises does not stop the others.
+
+    Returns ``(plugin name, result, exception)`` per implementation, for a hook
+    whose implementations must all run whatever happens (``broker_patron_logout``).
+    Wrappers are not used by such hooks.
+    """
+    outcomes: list[tuple[str, Any, Exception | None]] = []
+    hook = getattr(pm.hook, hook_name)
+    for impl in reversed(hook.get_hookimpls()):  # the order pluggy calls them in: last registered first
+        if impl.hookwrapper or impl.wrapper:
+            continue
+        try:
+            result = impl.function(*(kwargs[name] for name in impl.argnames))
+        except Exception as exc:  # noqa: BLE001 - reported to the caller, which logs it
+            outcomes.append((impl.plugin_name, None, exc))
+        else:
+            outcomes.append((impl.plugin_name, result, None))
+    return outcomes
 
 
 def describe(pm: pluggy.PluginManager) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from .. import hookimpl
 @hookimpl
 def broker_cli_commands():
     from .counter_commands import suppliers
-    from .stats_commands import privacy, purge, stats
+    from ..cli.stats_commands import privacy, purge, stats
 
     return [stats, purge, privacy, suppliers]
 

@@ -26,6 +26,10 @@ class ProviderSpec:
     :param register: ``register(runtime, session, slug, settings, *, networks, name, release,
         category, actor) -> Supplier``: registers a supplier with validated settings.
     :param description: one line naming the protocol for people (``broker plugins list``, forms).
+    :param api_routes: ``api_routes(bp)`` adds the protocol's JSON routes to a blueprint mounted under
+        the API (paths relative to ``/api/v1``); they use the API's guard ``web.api.auth.api_view``, parser
+        ``web.api.bodies.json_body`` and error shape, and are described in ``/api/v1/openapi.json`` by
+        ``openapi_paths`` (a module offering ``merge_into(document)``).
     """
 
     name: str
@@ -36,3 +40,4 @@ class ProviderSpec:
     settings_model: Any = None
     register: Callable[..., Any] | None = None
     description: str = ""
+    api_routes: Callable[[Any], None] | None = None

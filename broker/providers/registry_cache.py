@@ -13,12 +13,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from ..clock import SYSTEM, Clock
 from ..db.models import Supplier, SupplierNetwork
+from ..stamped_cache import StampedCache
+
+if TYPE_CHECKING:
+    from ..db import Database
+    from ..runtime import Runtime
 
 T = TypeVar("T")
 
@@ -29,36 +35,29 @@ RECHECK_SECONDS = 5.0
 class SupplierRegistry(Generic[T]):
     """Holds ``build(suppliers)`` for the enabled suppliers of ``protocol``."""
 
-    def __init__(self, runtime, protocol: str, build: Callable[[list[Supplier]], T], *,
-                 recheck: float = RECHECK_SECONDS) -> None:
-        self.runtime = runtime
+    def __init__(self, db: Database, protocol: str, build: Callable[[list[Supplier]], T], *,
+                 recheck: float = RECHECK_SECONDS, clock: Clock | None = None) -> None:
+        self.db = db
         self.protocol = protocol
         self.build = build
-        self.recheck = recheck
-        self._lock = threading.Lock()
-        self._value: T | None = None
-        self._stamp: tuple | None = None
-        self._checked = 0.0
+        self.cache: StampedCache[tuple, T] = StampedCache(self._read_stamp, self._load, interval=recheck,
+                                                          clock=(clock or SYSTEM).monotonic)
 
     def get(self) -> T:
         """The current view; at most one cheap query every ``recheck`` seconds."""
-        value = self._value
-        if value is not None and self.runtime.clock.monotonic() - self._checked < self.recheck:
-            return value
-        with self._lock:
-            if self._value is not None and self.runtime.clock.monotonic() - self._checked < self.recheck:
-                return self._value
-            with self.runtime.db.session() as s:
-                stamp = tuple(s.execute(self._stamp_query()).one())
-                if self._value is None or stamp != self._stamp:
-                    rows = list(s.scalars(
-                        select(Supplier).where(Supplier.protocol == self.protocol, Supplier.enabled.is_(True))
-                        .options(selectinload(Supplier.networks)).order_by(Supplier.id)
-                    ))
-                    self._value = self.build(rows)
-                    self._stamp = stamp
-            self._checked = self.runtime.clock.monotonic()
-            return self._value  # type: ignore[return-value]
+        return self.cache.get()
+
+    def _read_stamp(self) -> tuple:
+        with self.db.session() as s:
+            return tuple(s.execute(self._stamp_query()).one())
+
+    def _load(self, _stamp: tuple) -> T:
+        with self.db.session() as s:
+            rows = list(s.scalars(
+                select(Supplier).where(Supplier.protocol == self.protocol, Supplier.enabled.is_(True))
+                .options(selectinload(Supplier.networks)).order_by(Supplier.id)
+            ))
+            return self.build(rows)
 
     def _stamp_query(self):
         mine = Supplier.protocol == self.protocol
@@ -73,22 +72,39 @@ class SupplierRegistry(Generic[T]):
 
     def invalidate(self) -> None:
         """Rebuild on the next read (this process changed a supplier)."""
-        with self._lock:
-            self._value = None
-            self._stamp = None
+        self.cache.invalidate()
 
 
-def registry(runtime, protocol: str, build: Callable[[list[Supplier]], T]) -> SupplierRegistry[T]:
+class SupplierRegistries:
+    """The registries of one runtime (``runtime.suppliers``), one per protocol, built on first use."""
+
+    def __init__(self, db: Database, *, clock: Clock | None = None) -> None:
+        self.db = db
+        self.clock: Clock = clock or SYSTEM
+        self._lock = threading.Lock()
+        self._by_protocol: dict[str, SupplierRegistry[Any]] = {}
+
+    def get(self, protocol: str, build: Callable[[list[Supplier]], T]) -> SupplierRegistry[T]:
+        """The registry of ``protocol``; ``build`` makes its view (the first caller's is kept)."""
+        found = self._by_protocol.get(protocol)
+        if found is None:
+            with self._lock:
+                found = self._by_protocol.setdefault(protocol, SupplierRegistry(self.db, protocol, build,
+                                                                                    clock=self.clock))
+        return found
+
+    def invalidate(self, protocol: str) -> None:
+        """Make this process rebuild its view of ``protocol`` at the next read."""
+        found = self._by_protocol.get(protocol)
+        if found is not None:
+            found.invalidate()
+
+
+def registry(runtime: Runtime, protocol: str, build: Callable[[list[Supplier]], T]) -> SupplierRegistry[T]:
     """The runtime's registry for ``protocol`` (one per runtime and protocol)."""
-    key = f"suppliers:{protocol}"
-    found = runtime.caches.get(key)
-    if found is None:
-        found = runtime.caches.setdefault(key, SupplierRegistry(runtime, protocol, build))
-    return found
+    return runtime.suppliers.get(protocol, build)
 
 
-def invalidate(runtime, protocol: str) -> None:
+def invalidate(runtime: Runtime, protocol: str) -> None:
     """Make this process rebuild its view of ``protocol`` at the next read."""
-    found = runtime.caches.get(f"suppliers:{protocol}")
-    if found is not None:
-        found.invalidate()
+    runtime.suppliers.invalidate(protocol)

@@ -14,10 +14,11 @@ import hmac
 import re
 from urllib.parse import urlencode
 
-from flask import current_app, render_template, request
-from werkzeug.routing import BuildError
+from flask import render_template, request
 
 from ..web import patron_session
+from ..web.portal import render_refusal
+from ..web.portal.auth import end_session
 
 _LIBRARY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 #: the query parameter carrying the signed time after which the login must have happened
@@ -60,12 +61,7 @@ def send_to_login(next_url: str, *, renew: bool = False, library: str | None = N
         params["library"] = library
     if lang in ("fr", "en"):
         params["lang"] = lang
-    try:
-        return patron_session.login_redirect(next_url, **params)
-    except BuildError:  # no portal in this installation: nowhere to log in
-        from flask_babel import gettext as _
-
-        return error_page(503, "no_login", _("La page de connexion n'est pas disponible."))
+    return patron_session.login_redirect(next_url, **params)
 
 
 def error_page(status: int, code: str, message: str, *, template: str = "error.html"):
@@ -78,25 +74,12 @@ def error_page(status: int, code: str, message: str, *, template: str = "error.h
 
 
 def refusal_page(outcome):
-    """The portal's refusal page for an access decision (a plain error page without a portal)."""
-    try:
-        from ..web.portal import render_refusal
-    except ImportError:
-        from flask_babel import gettext as _
-
-        return error_page(403, outcome.decision.refusal.code, _("L'accès à cette ressource est refusé."))
+    """The portal's refusal page for an access decision (the same page as ``/go``)."""
     return render_refusal(outcome)
 
 
 def end_patron_session() -> None:
-    """Log the patron out everywhere: the providers' logout hooks, then the session."""
-    try:
-        from ..web.portal.auth import end_session
-    except ImportError:
-        for hook in current_app.extensions.get("logout_hooks", []):
-            hook()
-        patron_session.end()
-        return
+    """Log the patron out everywhere: the ``broker_patron_logout`` hooks, then the session."""
     end_session()
 
 

@@ -18,6 +18,7 @@ from ..events import UsageRecord
 from ..metrics import ISSUANCES
 from . import libraries, patron_cache, patrons, suppliers
 from .patron_cache import PatronView
+from .patron_snapshot import PatronSnapshot
 
 
 #: released fields that are never in a session's snapshot: a supplier receiving them gets a fresh read
@@ -34,7 +35,7 @@ class AccessOutcome:
     library_facts: rules.LibraryFacts | None = None
     supplier_facts: rules.SupplierFacts | None = None
     #: the patron was read again: the snapshot to keep in the patron's session
-    snapshot: patron_cache.Snapshot | None = None
+    snapshot: PatronSnapshot | None = None
     #: refused for a card linked to others: what each of the person's cards would get (``OtherCard``)
     others: tuple = ()
 
@@ -54,8 +55,8 @@ def load_patron(session: Session, uid: str) -> Patron | None:
 
 
 def check(runtime, session: Session | None, uid: str, supplier: Supplier | None,
-          snapshot: patron_cache.Snapshot | None = None, *, linked: bool = True) -> AccessOutcome:
-    """DESIGN §4 for this patron and supplier (None → unknown_supplier), plugin policies last.
+          snapshot: PatronSnapshot | None = None, *, linked: bool = True) -> AccessOutcome:
+    """The access decision for this patron and supplier (None → unknown_supplier), plugin policies last.
 
     ``session``: the caller's unit of work, or None (one is opened only if the patron must be read).
     ``snapshot`` is what the patron's session holds of the patron

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import threading
-import weakref
+from dataclasses import dataclass, field
 from datetime import date
-from itertools import chain
+from typing import TYPE_CHECKING
 
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from ..wording import sorted_names
-from ..db import clock_of
+from ..clock import SYSTEM, Clock
 from ..db.models import Agreement, Library, Network, Partner
 from ..domain.access import LibraryFacts
 from ..errors import Conflict, InvalidInput, NotFound
 from ..sigb import LibraryConnection, validate_connector_settings
+from ..stamped_cache import StampedCache
+from ..wording import sorted_names
 from . import audit, validation
 from .network import get_partner, partner_active
+
+if TYPE_CHECKING:
+    from ..db import Database
+    from ..runtime import Runtime
 
 REGISTRATION_POLICIES = ("referent", "auto")
 CARD_CASES = ("upper", "lower", "keep")
@@ -128,13 +133,13 @@ def search(session: Session, text: str, limit: int = 20) -> list[Library]:
     return sorted_names(session.scalars(query.limit(limit)), key=lambda lib: lib.name)
 
 
-def list_libraries(session: Session, network: str | None = None) -> list[Library]:
+def list_libraries(runtime: Runtime, session: Session, network: str | None = None) -> list[Library]:
     """Every library (of ``network``) by code, with partner and network loaded; read-only rows.
 
     The login page lists every library: the list is kept per process (see
     :func:`every_library`) instead of being read at each page.
     """
-    libs, _ = every_library(session)
+    libs, _ = every_library(runtime, session)
     if network:
         libs = [lib for lib in libs if lib.partner.network.slug == network]
     return libs
@@ -143,11 +148,9 @@ def list_libraries(session: Session, network: str | None = None) -> list[Library
 # -- a per-process view of libraries for the hot paths ----------------------------------------
 #: seconds between two looks at the libraries' change stamp (a change made by another process is seen within that)
 RECHECK_SECONDS = 2.0
-#: a cached library is reloaded at least this often, for changes the stamp cannot see (a network renamed)
+#: the cached libraries are reloaded at least this often, for changes the stamp cannot see (a network renamed)
 MAX_AGE_SECONDS = 300.0
 _WATCHED = (Library, Partner, Agreement, Network)
-#: bumped when this process commits a change to a library, partner, agreement or network
-_generation = 0
 
 
 def _stamp(session: Session) -> tuple:
@@ -164,40 +167,28 @@ def _stamp(session: Session) -> tuple:
     )).one())
 
 
-#: engine → (generation, stamp, checked, loaded, rows): the list of every library, per database
-_LISTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 def _every_library_query():
     return select(Library).options(selectinload(Library.partner).selectinload(Partner.network)).order_by(Library.code)
 
 
-def every_library(session: Session) -> tuple[list[Library], object | None]:
+def every_library(runtime: Runtime, session: Session) -> tuple[list[Library], object | None]:
     """Every library (read-only rows) and a token that stays the same object until the list is reloaded
     (None when this transaction changed libraries): callers may keep what they derive from the list.
-
-    The list is reloaded when the stamp or this process's generation changes (or after MAX_AGE).
     """
-    if session.info.get("libraries_changed") or any(
-            isinstance(obj, _WATCHED) for obj in chain(session.new, session.dirty, session.deleted)):
+    known = runtime.libraries
+    if known.changed_in(session):
         return list(session.scalars(_every_library_query())), None  # this transaction changed libraries
-    engine = session.get_bind()
-    now = clock_of(engine).monotonic()
-    found = _LISTS.get(engine)
-    if found is not None and found[0] == _generation and now - found[3] < MAX_AGE_SECONDS:
-        if now - found[2] < RECHECK_SECONDS:
-            return list(found[4]), found[4]
-        stamp = _stamp(session)
-        if stamp == found[1]:
-            _LISTS[engine] = (found[0], stamp, now, found[3], found[4])
-            return list(found[4]), found[4]
-    generation = _generation
-    stamp = _stamp(session)
-    sessionmaker_ = type(session)
-    with sessionmaker_(bind=engine, expire_on_commit=False) as own:  # rows detached from the caller's session
-        rows = list(own.scalars(_every_library_query()))
-    _LISTS[engine] = (generation, stamp, now, now, rows)
+    rows = known.every_library()
     return list(rows), rows
+
+
+@dataclass
+class KnownLibraries:
+    """The libraries loaded since the stamp last changed: by id and code as asked, and the full list once read."""
+
+    by_id: dict[int, Library] = field(default_factory=dict)
+    ids: dict[str, int] = field(default_factory=dict)
+    everything: tuple[Library, ...] | None = None
 
 
 class LibraryCache:
@@ -208,89 +199,66 @@ class LibraryCache:
     cost four queries per request. Cached rows are detached ORM objects with
     those relationships loaded: read them, never add them to a session.
     Invalidation: a change committed in this process empties the cache at
-    once; one small query every ``RECHECK_SECONDS`` compares a stamp of the
+    once; one small query every ``recheck`` seconds compares a stamp of the
     tables (latest library update, agreement and partner counts) to see
-    changes made elsewhere; no entry is older than ``MAX_AGE_SECONDS``.
+    changes made elsewhere; nothing is kept longer than ``max_age`` seconds.
     Whether a partner is active is computed at each decision from the
     cached agreements, so the cache never holds a stale "today".
     """
 
-    def __init__(self, runtime) -> None:
-        self.runtime = runtime
+    def __init__(self, db: Database, *, recheck: float = RECHECK_SECONDS, max_age: float = MAX_AGE_SECONDS,
+                 clock: Clock | None = None) -> None:
+        self.db = db
+        self.clock: Clock = clock or SYSTEM
         self._lock = threading.Lock()
-        self._by_id: dict[int, tuple[float, Library]] = {}
-        self._ids: dict[str, int] = {}
-        self._stamp: tuple | None = None
-        self._checked = 0.0
-        self._generation = _generation
+        self.cache: StampedCache[tuple, KnownLibraries] = StampedCache(
+            self._read_stamp, lambda _stamp: KnownLibraries(), interval=recheck, max_age=max_age,
+            clock=self.clock.monotonic)
+        self.cache.invalidate_on_commit(db.sessionmaker, _WATCHED)
 
     def by_id(self, library_id: int) -> Library | None:
-        self._revalidate()
-        found = self._by_id.get(library_id)
-        if found is not None and self.runtime.clock.monotonic() - found[0] < MAX_AGE_SECONDS:
-            return found[1]
-        return self._load(Library.id == library_id)
+        found = self.cache.get().by_id.get(library_id)
+        return found if found is not None else self._load(Library.id == library_id)
 
     def by_code(self, code: str) -> Library | None:
-        self._revalidate()
-        library_id = self._ids.get(code)
-        if library_id is not None:
-            found = self._by_id.get(library_id)
-            if found is not None and self.runtime.clock.monotonic() - found[0] < MAX_AGE_SECONDS:
-                return found[1]
-        return self._load(Library.code == code)
+        known = self.cache.get()
+        library_id = known.ids.get(code)
+        found = known.by_id.get(library_id) if library_id is not None else None
+        return found if found is not None else self._load(Library.code == code)
+
+    def every_library(self) -> tuple[Library, ...]:
+        """Every library by code (the same tuple until the libraries change)."""
+        known = self.cache.get()
+        if known.everything is None:
+            with self.db.session() as own:  # rows detached from any caller's session
+                rows = tuple(own.scalars(_every_library_query()))
+            with self._lock:
+                if known.everything is None:
+                    known.everything = rows
+        return known.everything
+
+    def changed_in(self, session: Session) -> bool:
+        """Whether ``session`` holds uncommitted changes to libraries, partners, agreements or networks."""
+        return self.cache.changed_in(session)
 
     def clear(self) -> None:
-        with self._lock:
-            self._by_id.clear()
-            self._ids.clear()
+        self.cache.invalidate()
 
     def _load(self, where) -> Library | None:
-        with self.runtime.db.session() as s:
+        known = self.cache.get()
+        with self.db.session() as s:
             lib = _one(s, where)
         if lib is not None:  # detached now, with everything a decision reads already loaded
             with self._lock:
-                self._by_id[lib.id] = (self.runtime.clock.monotonic(), lib)
-                self._ids[lib.code] = lib.id
+                known.by_id[lib.id] = lib
+                known.ids[lib.code] = lib.id
         return lib
 
-    def _revalidate(self) -> None:
-        if self._generation != _generation:
-            self._generation = _generation
-            self.clear()
-        now = self.runtime.clock.monotonic()
-        if now - self._checked < RECHECK_SECONDS:
-            return
-        self._checked = now
-        with self.runtime.db.session() as s:
-            stamp = _stamp(s)
-        if stamp != self._stamp:
-            if self._stamp is not None:
-                self.clear()
-            self._stamp = stamp
+    def _read_stamp(self) -> tuple:
+        with self.db.session() as s:
+            return _stamp(s)
 
 
-def cache(runtime) -> LibraryCache:
-    """The runtime's library cache (one per runtime, built on first use)."""
-    found = runtime.caches.get("libraries")
-    if found is None:
-        found = runtime.caches.setdefault("libraries", LibraryCache(runtime))
-    return found
-
-
-@event.listens_for(Session, "after_flush")
-def _note_library_changes(session: Session, _context) -> None:
-    if any(isinstance(obj, _WATCHED) for obj in chain(session.new, session.dirty, session.deleted)):
-        session.info["libraries_changed"] = True
-
-
-@event.listens_for(Session, "after_commit")
-def _announce_library_changes(session: Session) -> None:
-    global _generation
-    if session.info.pop("libraries_changed", False):
-        _generation += 1
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_library_changes(session: Session) -> None:
-    session.info.pop("libraries_changed", None)
+def cache(runtime: Runtime) -> LibraryCache:
+    """The runtime's library cache (``runtime.libraries``)."""
+    return runtime.libraries

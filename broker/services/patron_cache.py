@@ -29,22 +29,24 @@ fresh read (personal data is never put in the snapshot).
 
 from __future__ import annotations
 
-import math
 import threading
-import weakref
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from itertools import chain
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, select, union_all
 from sqlalchemy.orm import Session, joinedload
 
-from ..clock import as_utc
+from ..clock import Clock, as_utc
 from ..db import clock_of
 from ..db.models import Membership, Patron
-from ..domain.memberships import MembershipState
-from ..domain.patrons import CardProblem
+from ..stamped_cache import StampedCache
+from .patron_snapshot import PatronSnapshot
+
+if TYPE_CHECKING:
+    from ..db import Database
+    from ..runtime import Runtime
 
 #: seconds between two looks for patrons changed by another process
 RECHECK_SECONDS = 1.0
@@ -56,10 +58,6 @@ WINDOW_SECONDS = 900.0
 STAMPS_PER_PATRON = 8
 #: changes older than the window are forgotten this often
 PRUNE_EVERY_SECONDS = 60.0
-_STATES = frozenset(m.value for m in MembershipState)
-_PROBLEMS = frozenset(p.value for p in CardProblem)
-
-Snapshot = dict[str, Any]
 
 
 def _epoch(value: datetime | None) -> float:
@@ -99,40 +97,19 @@ class PatronView:
                    display_name=patron.display_name, email=patron.email, category=patron.category,
                    person=patron.person_card.person_id if patron.person_card is not None else None)
 
-    def snapshot(self, read_at: float) -> Snapshot:
+    def snapshot(self, read_at: float) -> PatronSnapshot:
         """The decision's fields for the session (``read_at``: wall-clock time before the read)."""
-        return {"i": self.id, "l": self.library_id, "m": self.membership, "p": self.card_problem,
-                "e": self.card_expires.isoformat() if self.card_expires else None, "b": self.birth_year,
-                "x": self.erased, "v": max(self.stamps), "s": list(self.stamps), "r": read_at,
-                "k": self.person}
+        return PatronSnapshot(patron_id=self.id, library_id=self.library_id, membership=self.membership,
+                              card_problem=self.card_problem, card_expires=self.card_expires,
+                              birth_year=self.birth_year, erased=self.erased, stamps=self.stamps, read_at=read_at,
+                              person=self.person)
 
     @classmethod
-    def from_snapshot(cls, uid: str, snap: Any) -> "PatronView | None":
-        """The view a snapshot holds, or None when anything in it is not exactly as written."""
-        try:
-            ok = (isinstance(snap, dict) and _is_int(snap["i"]) and _is_int(snap["l"])
-                  and (snap["m"] is None or snap["m"] in _STATES) and (snap["p"] is None or snap["p"] in _PROBLEMS)
-                  and (snap["b"] is None or _is_int(snap["b"])) and isinstance(snap["x"], bool)
-                  and _is_time(snap["v"]) and _is_time(snap["r"]) and isinstance(snap["s"], list)
-                  and len(snap["s"]) == 2 and all(_is_time(v) for v in snap["s"]) and snap["v"] == max(snap["s"])
-                  and (snap["e"] is None or isinstance(snap["e"], str))
-                  and (snap["k"] is None or _is_int(snap["k"])))
-            if not ok:
-                return None
-            expires = date.fromisoformat(snap["e"]) if snap["e"] is not None else None
-        except (KeyError, TypeError, ValueError):
-            return None
-        return cls(id=snap["i"], uid=uid, library_id=snap["l"], membership=snap["m"], card_problem=snap["p"],
-                   card_expires=expires, birth_year=snap["b"], erased=snap["x"],
-                   stamps=(float(snap["s"][0]), float(snap["s"][1])), person=snap["k"])
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_time(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+    def from_snapshot(cls, uid: str, snap: PatronSnapshot) -> "PatronView":
+        """The view a snapshot holds (no personal fields)."""
+        return cls(id=snap.patron_id, uid=uid, library_id=snap.library_id, membership=snap.membership,
+                   card_problem=snap.card_problem, card_expires=snap.card_expires, birth_year=snap.birth_year,
+                   erased=snap.erased, stamps=snap.stamps, person=snap.person)
 
 
 def load(session: Session, uid: str) -> PatronView | None:
@@ -140,53 +117,74 @@ def load(session: Session, uid: str) -> PatronView | None:
     return PatronView.of(row) if row is not None else None
 
 
-class PatronChanges:
-    """The patrons changed recently, as this process knows them (see the module's docstring)."""
+@dataclass(frozen=True, slots=True)
+class Look:
+    """One look for patrons changed by any process: when (wall clock) and what it found."""
 
-    def __init__(self, db) -> None:
+    at: float
+    since: float
+    changes: tuple[tuple[int, float], ...]
+
+
+class PatronChanges:
+    """The patrons changed recently, as this process knows them (see the module's docstring).
+
+    :param recheck: seconds between two looks for patrons changed by another process.
+    :param overlap: a change stamped up to this long before the previous look is looked for again.
+    """
+
+    def __init__(self, db: Database, *, recheck: float = RECHECK_SECONDS, overlap: float = OVERLAP_SECONDS,
+                 clock: Clock | None = None) -> None:
         self.db = db
-        self.clock = clock_of(db.engine)  # the runtime's
+        #: the runtime's clock (wall time for change stamps, monotonic for the looks' interval)
+        self.clock: Clock = clock or clock_of(db.engine)
+        self.overlap = overlap
         self._lock = threading.Lock()
         # patron id → its change stamp, or a tuple of its most recent stamps when it changed more than once
         self._stamps: dict[int, float | tuple[float, ...]] = {}
-        self._checked = float("-inf")  # monotonic time of the last successful look
-        self._looked_at: float | None = None  # wall-clock time of that look
+        self._looked_at: float | None = None  # wall-clock time of the last successful look
         self._covers_from = float("inf")  # every change stamped after this is known (or will be at the next look)
-        _WATCHERS.setdefault(db.engine, weakref.WeakSet()).add(self)
+        #: the looks for changes made elsewhere; ``looks.fresh()``: a look succeeded less than ``recheck`` ago
+        self.looks: StampedCache[Look, Look] = StampedCache(self._look, self._take, interval=recheck,
+                                                        clock=self.clock.monotonic)
+        # this process knows its own changes at commit
+        event.listen(db.sessionmaker, "after_flush", self._note_flush)
+        event.listen(db.sessionmaker, "after_commit", self._note_commit)
+        event.listen(db.sessionmaker, "after_rollback", self._forget_rollback)
 
-    def view(self, session: Session | None, uid: str, snap: Snapshot | None, *,
-             personal: bool = False) -> tuple[PatronView | None, Snapshot | None]:
+    def view(self, session: Session | None, uid: str, snap: PatronSnapshot | None, *,
+             personal: bool = False) -> tuple[PatronView | None, PatronSnapshot | None]:
         """(the patron, a new snapshot when the database was read and the snapshot should be replaced).
 
         ``session``: the caller's unit of work, or None to open one only if the database must be asked.
         """
-        kept = PatronView.from_snapshot(uid, snap) if snap else None  # None: absent or damaged
+        kept = PatronView.from_snapshot(uid, snap) if snap is not None else None  # None: absent (or unreadable)
         if session is None:
-            if (kept is not None and not personal and self.clock.monotonic() - self._checked < RECHECK_SECONDS
-                    and self.usable(kept, snap["r"])):  # type: ignore[index]
+            if (snap is not None and kept is not None and not personal and self.looks.fresh()
+                    and self.usable(kept, snap.read_at)):
                 return kept, None  # nothing to ask the database
             with self.db.session() as own:
                 return self._read(own, uid, kept, snap, personal)
         return self._read(session, uid, kept, snap, personal)
 
-    def _read(self, session: Session, uid: str, kept: PatronView | None, snap: Snapshot | None,
-              personal: bool) -> tuple[PatronView | None, Snapshot | None]:
+    def _read(self, session: Session, uid: str, kept: PatronView | None, snap: PatronSnapshot | None,
+              personal: bool) -> tuple[PatronView | None, PatronSnapshot | None]:
         self.revalidate(session)
-        usable = (kept is not None and self.usable(kept, snap["r"])  # type: ignore[index]
-                  and not _has_patron_changes(session))
+        usable = (snap is not None and kept is not None and self.usable(kept, snap.read_at)
+                  and not self.changed_in(session))
         if usable and not personal:
             return kept, None
         read_at = self.clock.wall()
         view = load(session, uid)
-        if view is None or usable or _has_patron_changes(session):  # never hand out what may roll back
+        if view is None or usable or self.changed_in(session):  # never hand out what may roll back
             return view, None
         return view, view.snapshot(read_at)
 
     def usable(self, view: PatronView, read_at: float) -> bool:
         """May a snapshot of ``view`` read at ``read_at`` still be trusted (see the module's docstring)?"""
-        if read_at - OVERLAP_SECONDS < self._covers_from:
+        if read_at - self.overlap < self._covers_from:
             return False  # read before what this process can vouch for
-        version, doubtful_from = max(view.stamps), read_at - OVERLAP_SECONDS
+        version, doubtful_from = max(view.stamps), read_at - self.overlap
         known = self._stamps.get(view.id, ())
         for stamp in known if isinstance(known, tuple) else (known,):
             if stamp > version or (stamp >= doubtful_from and stamp not in view.stamps):
@@ -206,21 +204,25 @@ class PatronChanges:
                     self._stamps[patron_id] = tuple(sorted((known, stamp)))
 
     def revalidate(self, session: Session) -> None:
-        now = self.clock.monotonic()
-        if now - self._checked < RECHECK_SECONDS:
-            return
+        """Look for patrons changed elsewhere, unless a look succeeded less than ``recheck`` seconds ago."""
+        self.looks.get(session)
+
+    def _look(self, session: Session) -> Look:
         wall = self.clock.wall()
-        since = (self._looked_at if self._looked_at is not None else wall) - OVERLAP_SECONDS
+        since = (self._looked_at if self._looked_at is not None else wall) - self.overlap
         since_at = datetime.fromtimestamp(since, timezone.utc)
         rows = session.execute(union_all(
             select(Patron.id, Patron.updated_at).where(Patron.updated_at > since_at),
             select(Membership.patron_id, Membership.updated_at).where(Membership.updated_at > since_at),
         )).all()
-        self.note([(patron_id, _epoch(stamp)) for patron_id, stamp in rows])
+        return Look(wall, since, tuple((patron_id, _epoch(stamp)) for patron_id, stamp in rows))
+
+    def _take(self, look: Look, _session: Session) -> Look:
+        self.note(list(look.changes))
         with self._lock:
-            horizon = wall - WINDOW_SECONDS
+            horizon = look.at - WINDOW_SECONDS
             if self._looked_at is None:
-                self._covers_from = since
+                self._covers_from = look.since
             elif self._covers_from < horizon - PRUNE_EVERY_SECONDS:  # forget the oldest, once a minute
                 kept: dict[int, float | tuple[float, ...]] = {}
                 for key, known in self._stamps.items():
@@ -232,60 +234,44 @@ class PatronChanges:
                         kept[key] = known
                 self._stamps = kept
                 self._covers_from = horizon
-        self._checked, self._looked_at = now, wall
+            self._looked_at = look.at
+        return look
+
+    # -- this process knows its own changes at commit ------------------------------------------
+    def changed_in(self, session: Session) -> bool:
+        """Whether ``session`` holds uncommitted changes to patrons or memberships (flushed or not)."""
+        return bool(session.info.get(self)) or any(
+            isinstance(obj, (Patron, Membership)) for obj in chain(session.new, session.dirty, session.deleted))
+
+    def _note_flush(self, session: Session, _context: Any) -> None:
+        changed = session.info.get(self) or {}
+        dirty, deleted = session.dirty, session.deleted  # each a new set at every access: taken once
+        for obj in chain(session.new, dirty, deleted):
+            if isinstance(obj, Patron):
+                patron_id, stamp = obj.id, obj.updated_at
+            elif isinstance(obj, Membership):
+                patron_id, stamp = obj.patron_id, obj.updated_at
+            else:
+                continue
+            if patron_id is None:
+                continue
+            if obj in dirty and not session.is_modified(obj, include_collections=False):
+                continue  # attributes set to the values they had: no UPDATE, no new stamp
+            # a delete leaves no new stamp: "now" makes every earlier snapshot stale
+            when = self.clock.wall() if obj in deleted or stamp is None else _epoch(stamp)
+            changed[patron_id] = max(changed.get(patron_id, 0.0), when)
+        if changed:
+            session.info[self] = changed
+
+    def _note_commit(self, session: Session) -> None:
+        changed = session.info.pop(self, None)
+        if changed:
+            self.note(list(changed.items()))
+
+    def _forget_rollback(self, session: Session) -> None:
+        session.info.pop(self, None)
 
 
-def changes(runtime) -> PatronChanges:
-    """The runtime's change watcher (one per runtime, built on first use)."""
-    found = runtime.caches.get("patron_changes")
-    if found is None:
-        found = runtime.caches.setdefault("patron_changes", PatronChanges(runtime.db))
-    return found
-
-
-# -- this process knows its own changes at commit ---------------------------------------------
-#: engine → the watchers reading that database in this process
-_WATCHERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _has_patron_changes(session: Session) -> bool:
-    return bool(session.info.get("patrons_changed")) or any(
-        isinstance(obj, (Patron, Membership)) for obj in chain(session.new, session.dirty, session.deleted))
-
-
-@event.listens_for(Session, "after_flush")
-def _note_patron_changes(session: Session, _context) -> None:
-    changed = session.info.get("patrons_changed") or {}
-    dirty, deleted = session.dirty, session.deleted  # each a new set at every access: taken once
-    for obj in chain(session.new, dirty, deleted):
-        if isinstance(obj, Patron):
-            patron_id, stamp = obj.id, obj.updated_at
-        elif isinstance(obj, Membership):
-            patron_id, stamp = obj.patron_id, obj.updated_at
-        else:
-            continue
-        if patron_id is None:
-            continue
-        if obj in dirty and not session.is_modified(obj, include_collections=False):
-            continue  # attributes set to the values they had: no UPDATE, no new stamp
-        # a delete leaves no new stamp: "now" makes every earlier snapshot stale
-        when = clock_of(session.get_bind()).wall() if obj in deleted or stamp is None else _epoch(stamp)
-        changed[patron_id] = max(changed.get(patron_id, 0.0), when)
-    if changed:
-        session.info["patrons_changed"] = changed
-
-
-@event.listens_for(Session, "after_commit")
-def _announce_committed_changes(session: Session) -> None:
-    changed = session.info.pop("patrons_changed", None)
-    if not changed:
-        return
-    bind = session.get_bind()
-    engine = getattr(bind, "engine", bind)
-    for watcher in list(_WATCHERS.get(engine, ())):
-        watcher.note(list(changed.items()))
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_rolled_back_changes(session: Session) -> None:
-    session.info.pop("patrons_changed", None)
+def changes(runtime: Runtime) -> PatronChanges:
+    """The runtime's change watcher (``runtime.patron_changes``)."""
+    return runtime.patron_changes

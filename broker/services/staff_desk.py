@@ -4,6 +4,8 @@ The staff pages and the JSON API both go through these functions, so the same
 scoping rules and the same audit entries apply whichever way a change comes.
 Acting outside one's scope raises OutOfScope (403); ``audited_denials``, wrapped
 around the unit of work, records it in the audit log with the outcome ``denied``.
+Messages for people are French :class:`~broker.errors.Translatable` texts: the
+web layer shows them in the page's language.
 """
 
 from __future__ import annotations
@@ -14,14 +16,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
-from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..db.models import ApiToken, AuditEvent, Library, Membership, Partner, Patron, StaffRole, StaffUser
 from ..domain.connectors import ConnectorError
 from ..domain.memberships import InvalidTransition, MembershipState, Transition, next_state
-from ..errors import BrokerError, Conflict, Forbidden, InvalidInput, NotFound
+from ..errors import BrokerError, Conflict, Forbidden, InvalidInput, NotFound, Translatable
 from . import audit, memberships, patrons, pending_cards, staff, validation
 from .libraries import connection, get_library
 from ..wording import sorted_names
@@ -41,7 +42,7 @@ class OutOfScope(Forbidden):
     code = "out_of_scope"
 
     def __init__(self, actor: str, action: str, target: str, detail: dict) -> None:
-        super().__init__(_("Cette action est hors de votre périmètre."))
+        super().__init__(Translatable("Cette action est hors de votre périmètre."))
         self.actor, self.action, self.target, self.detail = actor, action, target, detail
 
 
@@ -80,7 +81,8 @@ def library_for(runtime, session: Session, user: StaffUser, code: str, action: s
     try:
         lib = get_library(session, validation.library_code(code))
     except InvalidInput:
-        raise NotFound(_("Bibliothèque inconnue : %(code)s", code=code[:64]), code="unknown_library") from None
+        raise NotFound(Translatable("Bibliothèque inconnue : %(code)s", code=code[:64]),
+                       code="unknown_library") from None
     if not staff.scope_of(user).covers(lib):
         raise deny(user, action, lib.code)
     return lib
@@ -95,7 +97,7 @@ def membership_for(runtime, session: Session, user: StaffUser, membership_id: in
                 selectinload(Membership.patron), selectinload(Membership.history))
         )
     if membership is None:
-        raise NotFound(_("Aucune inscription ne porte ce numéro."))
+        raise NotFound(Translatable("Aucune inscription ne porte ce numéro."))
     lib = get_library(session, session.get(Library, membership.library_id).code)
     if not staff.scope_of(user).covers(lib):
         raise deny(user, action, f"{lib.code}/{membership.patron.card_hint}", membership=membership.id)
@@ -113,17 +115,18 @@ def decide(runtime, session: Session, user: StaffUser, membership_id: int, trans
     try:
         next_state(MembershipState(membership.state), transition)
     except (InvalidTransition, ValueError):
-        raise Conflict(_("Impossible : cette inscription est dans l'état « %(state)s ».", state=membership.state),
-                       code="invalid_transition") from None
+        raise Conflict(Translatable("Impossible : cette inscription est dans l'état « %(state)s ».",
+                                    state=membership.state), code="invalid_transition") from None
     return memberships.change(runtime, session, membership, transition, actor=user.email, reason=reason)
 
 
 def clean_reason(reason: str | None, *, required: bool) -> str:
     reason = (reason or "").strip()
     if required and not reason:
-        raise InvalidInput(_("Indiquez un motif."), code="reason_required")
+        raise InvalidInput(Translatable("Indiquez un motif."), code="reason_required")
     if len(reason) > MAX_REASON:
-        raise InvalidInput(_("Le motif ne doit pas dépasser %(n)d caractères.", n=MAX_REASON), code="reason_too_long")
+        raise InvalidInput(Translatable("Le motif ne doit pas dépasser %(n)d caractères.", n=MAX_REASON),
+                           code="reason_too_long")
     return validation.text(reason, "reason", max_len=MAX_REASON, required=False)
 
 
@@ -136,9 +139,9 @@ class BulkOutcome:
 def approve_many(runtime, session: Session, user: StaffUser, membership_ids: list[int]) -> BulkOutcome:
     """Validate several pending registrations; any one out of scope refuses the whole batch."""
     if not membership_ids:
-        raise InvalidInput(_("Sélectionnez au moins une inscription."), code="empty_selection")
+        raise InvalidInput(Translatable("Sélectionnez au moins une inscription."), code="empty_selection")
     if len(membership_ids) > MAX_BULK:
-        raise InvalidInput(_("Au plus %(n)d inscriptions à la fois.", n=MAX_BULK), code="too_many")
+        raise InvalidInput(Translatable("Au plus %(n)d inscriptions à la fois.", n=MAX_BULK), code="too_many")
     chosen = [membership_for(runtime, session, user, mid, "membership.approve")
               for mid in dict.fromkeys(membership_ids)]
     approved, skipped = [], []
@@ -156,8 +159,8 @@ def page_of(session: Session, lib: Library, state: str | None, *, limit: int,
             offset: int) -> tuple[list[Membership], int]:
     """One page of a library's memberships (oldest first) and the total count."""
     if state and state not in {s.value for s in MembershipState}:
-        raise InvalidInput(_("État inconnu : %(state)s (attendu : %(known)s).", state=state,
-                             known=", ".join(s.value for s in MembershipState)), code="bad_state")
+        raise InvalidInput(Translatable("État inconnu : %(state)s (attendu : %(known)s).", state=state,
+                                        known=", ".join(s.value for s in MembershipState)), code="bad_state")
     where = [Membership.library_id == lib.id]
     if state:
         where.append(Membership.state == state)
@@ -232,7 +235,7 @@ def lookup_typed(runtime, session: Session, user: StaffUser, lib: Library, membe
     """The SIGB's view of a card the referent typed for a registration; it must be that patron's card."""
     card = (card or "").strip()
     if not card or len(card) > 64:
-        raise InvalidInput(_("Tapez le numéro de carte (64 caractères au plus)."), code="bad_card")
+        raise InvalidInput(Translatable("Tapez le numéro de carte (64 caractères au plus)."), code="bad_card")
     found = patrons.find(runtime, session, lib, card)
     if found is None or found.id != membership.patron_id:
         return SigbView("mismatch")
@@ -258,8 +261,8 @@ def search(runtime, session: Session, user: StaffUser, text: str, library: Libra
     """Memberships in scope whose card is ``text`` (keyed digest) or whose name or e-mail contains it."""
     text = (text or "").strip()
     if not text or len(text) > 200:
-        raise InvalidInput(_("Tapez un numéro de carte ou au moins deux lettres du nom (200 caractères au plus)."),
-                           code="bad_search")
+        raise InvalidInput(Translatable(
+            "Tapez un numéro de carte ou au moins deux lettres du nom (200 caractères au plus)."), code="bad_search")
     text = validation.text(text, "search", max_len=200)
     libs = [library] if library is not None else libraries_in_scope(session, user)
     if not libs:
@@ -283,7 +286,8 @@ def audit_page(session: Session, user: StaffUser, *, limit: int = 100, before: i
     """Recent audit entries about the admin's networks: their libraries and their staff."""
     scope = staff.scope_of(user)
     if not scope.admin_networks:
-        raise Forbidden(_("Le journal d'audit est réservé aux administrateurs du réseau."), code="admins_only")
+        raise Forbidden(Translatable("Le journal d'audit est réservé aux administrateurs du réseau."),
+                        code="admins_only")
     codes = list(session.scalars(
         select(Library.code).join(Partner).where(Partner.network_id.in_(scope.admin_networks))))
     slugs = [r.network.slug for r in user.roles if r.role == "admin" and r.network is not None]
@@ -308,7 +312,7 @@ def tokens_of(session: Session, user: StaffUser) -> list[ApiToken]:
 def revoke_token(runtime, session: Session, user: StaffUser, token_id: int) -> ApiToken:
     row = session.get(ApiToken, token_id) if 0 < token_id <= MAX_ID else None
     if row is None:
-        raise NotFound(_("Jeton introuvable."))
+        raise NotFound(Translatable("Jeton introuvable."))
     if row.user_id != user.id:
         raise deny(user, "api_token.revoke", str(token_id))
     if row.revoked_at is None:
@@ -321,11 +325,11 @@ def renew_token(runtime, session: Session, user: StaffUser, token_id: int, days:
     """Give one of the user's live tokens a new expiry, ``days`` from now."""
     row = session.get(ApiToken, token_id) if 0 < token_id <= MAX_ID else None
     if row is None:
-        raise NotFound(_("Jeton introuvable."))
+        raise NotFound(Translatable("Jeton introuvable."))
     if row.user_id != user.id:
         raise deny(user, "api_token.renew", str(token_id))
     if row.revoked_at is not None:
-        raise Conflict(_("Un jeton révoqué ne peut pas être renouvelé : créez-en un autre."))
+        raise Conflict(Translatable("Un jeton révoqué ne peut pas être renouvelé : créez-en un autre."))
     staff.renew_api_token(runtime, session, row, actor=user.email, days=days)
     return row
 

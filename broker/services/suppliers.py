@@ -11,7 +11,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from . import audit, validation
 
 CATEGORIES = ("cinema", "presse", "formation", "musique", "livre", "jeu-video", "jeunesse")
-#: what a release policy may name (DESIGN §8); the pairwise identifier, entitlement and
+#: what a release policy may name; the pairwise identifier, entitlement and
 #: scoped affiliation are always released
 RELEASABLE = ("library", "network", "birth_year", "age_bracket", "display_name", "email")
 
@@ -73,7 +73,7 @@ def list_suppliers(session: Session, network: str | None = None) -> list[Supplie
 
 def facts(supplier: Supplier) -> SupplierFacts:
     return SupplierFacts(slug=supplier.slug, networks=frozenset(n.slug for n in supplier.networks),
-                         min_age=supplier.min_age, max_age=supplier.max_age)
+                         min_age=supplier.min_age, max_age=supplier.max_age, enabled=supplier.enabled is not False)
 
 
 def update_common(session: Session, supplier: Supplier, *, name: str | None = None, login_url: str | None = None,

@@ -33,6 +33,14 @@ TITLES = {
 }
 
 
+def message_of(exc: BrokerError) -> str:
+    """An error's message in the page's language: the services give theirs in French, with a msgid to translate."""
+    text = exc.translatable
+    if text is None:
+        return exc.message
+    return _(text.msgid, **text.params)
+
+
 def error_response(status: int, code: str, message: str):
     if wants_json():
         return jsonify(error=code, message=message), status
@@ -49,7 +57,7 @@ def init_app(app: Flask) -> None:
     def broker_error(exc: BrokerError):
         if exc.status >= 500 and exc.status != 503:
             log.exception("unexpected broker error")
-        return error_response(exc.status, exc.code, exc.message)
+        return error_response(exc.status, exc.code, message_of(exc))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

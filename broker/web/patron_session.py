@@ -1,41 +1,63 @@
 """The logged-in patron, as every blueprint sees it (portal, SAML, OIDC, CAS).
 
-``session["patron"]`` holds ``{"uid", "library", "network", "at", "f"}``
-(``at`` = login time, epoch seconds; ``f`` = the access decision's snapshot of
-the patron, see ``services.patron_cache``: membership state, card validity,
-no name, e-mail or card). Providers keep their own per-session data under
-their own keys (``session["saml"]``…). Nothing about the card is kept.
+``session["patron"]`` holds :meth:`LoggedPatron.to_wire`:
+``{"uid", "library", "network", "at", "f"}`` (``at`` = login time, epoch
+seconds; ``f`` = the access decision's snapshot of the patron, see
+``services.patron_snapshot``: membership state, card validity, no name, e-mail
+or card). Providers keep their own per-session data under their own keys
+(``session["saml"]``…). Nothing about the card is kept.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import redirect, request, session, url_for
 
+from ..services.patron_snapshot import PatronSnapshot
+from ..wire import is_number
 from .redirects import same_site_path
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LoggedPatron:
     uid: str
     library: str
     network: str
     at: float
-    #: the access decision's snapshot of the patron (``services.patron_cache``), if any
-    facts: dict | None = None
+    #: the access decision's snapshot of the patron (``services.patron_snapshot``), if any
+    facts: PatronSnapshot | None = None
 
     def age_at(self, now: float) -> float:
         """Seconds since the login, at ``now`` (epoch seconds, from the runtime's clock)."""
         return now - self.at
 
+    def to_wire(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"uid": self.uid, "library": self.library, "network": self.network, "at": self.at}
+        if self.facts is not None:
+            data["f"] = self.facts.to_wire()
+        return data
+
+    @classmethod
+    def from_wire(cls, value: Any) -> LoggedPatron | None:
+        """The logged-in patron ``value`` holds, or None (not logged in) when it is not as written.
+
+        A damaged snapshot alone only means the patron is read again: the patron stays logged in.
+        """
+        if not isinstance(value, dict):
+            return None
+        uid, library, network, at = (value.get(k) for k in ("uid", "library", "network", "at"))
+        if not (isinstance(uid, str) and uid and isinstance(library, str) and isinstance(network, str)
+                and is_number(at)):
+            return None
+        facts = value.get("f")
+        return cls(uid, library, network, value["at"], PatronSnapshot.from_wire(facts) if facts is not None else None)
+
 
 def current_patron() -> LoggedPatron | None:
-    data = session.get("patron")
-    if not data:
-        return None
-    return LoggedPatron(data["uid"], data["library"], data["network"], data["at"], data.get("f"))
+    return LoggedPatron.from_wire(session.get("patron"))
 
 
 def check_access(runtime, db_session, patron: LoggedPatron, supplier):
@@ -43,22 +65,20 @@ def check_access(runtime, db_session, patron: LoggedPatron, supplier):
     from ..services import access
 
     outcome = access.check(runtime, db_session, patron.uid, supplier, patron.facts)
-    data = session.get("patron")
-    if outcome.snapshot is not None and data and data.get("uid") == patron.uid:
-        session["patron"] = {**data, "f": outcome.snapshot}
+    if outcome.snapshot is not None:
+        logged = current_patron()
+        if logged is not None and logged.uid == patron.uid:
+            session["patron"] = replace(logged, facts=outcome.snapshot).to_wire()
     return outcome
 
 
-def start(uid: str, library: str, network: str, facts: dict | None = None, *, at: float) -> None:
+def start(uid: str, library: str, network: str, facts: PatronSnapshot | None = None, *, at: float) -> None:
     """Log a patron in at ``at`` (epoch seconds): fresh session id (no fixation), then the patron's data."""
     keep = {k: session[k] for k in ("lang", "library_choice") if k in session}
     session.clear()
     session.regenerate()  # type: ignore[attr-defined]
     session.update(keep)
-    data = {"uid": uid, "library": library, "network": network, "at": at}
-    if facts is not None:
-        data["f"] = facts
-    session["patron"] = data
+    session["patron"] = LoggedPatron(uid, library, network, at, facts).to_wire()
 
 
 def end() -> None:

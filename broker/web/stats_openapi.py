@@ -2,37 +2,29 @@
 
 ``PATHS`` are relative to the ``/api/v1`` server, like the rest of the API;
 ``SCHEMAS`` go under ``components/schemas`` and refer to the API's ``Error``
-schema. :func:`merge_into` does both; :func:`document` is a standalone
-document (with its own ``Error``) for checking responses.
+schema. :func:`merge_into` does both (with ``web.api.openapi.merge``);
+:func:`document` is the API document limited to these paths, for checking responses.
 """
 
 from __future__ import annotations
 
-from copy import deepcopy
 from typing import Any
 
+from ..db.counter_models import ITEM_METRICS
 from ..domain.access import Reason
 from ..services.counter.reports import PR_METRICS
+from .api.openapi import error_responses, json_content, merge, ref
 
 TAG = "statistics"
 _COUNT = {"type": "integer", "minimum": 0}
 _MONTH = {"type": "string", "pattern": r"^\d{4}-\d{2}$", "examples": ["2025-03"]}
 
 
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict, description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*statuses: int) -> dict:
-    text = {400: "Malformed or future month or year, or a bad parameter.",
-            401: "Missing, unknown or revoked token.",
-            403: "Outside the token owner's scope (the attempt is recorded in the audit log).",
-            404: "No such library or network."}
-    return {str(s): _json(_ref("Error"), text[s]) for s in statuses}
+_ref, _json = ref, json_content
+_errors = error_responses({
+    400: "Malformed or future month or year, or a bad parameter.",
+    403: "Outside the token owner's scope (the attempt is recorded in the audit log).",
+    404: "No such library or network."})
 
 
 _FIGURES = ("accesses", "unique_patrons", "refusals", "registrations", "validated", "refused", "pending_end",
@@ -176,6 +168,48 @@ SCHEMAS: dict[str, Any] = {
     },
 }
 
+_METRIC_NAME = {"enum": list(ITEM_METRICS)}
+SCHEMAS["StatsTitles"] = {
+    "type": "object",
+    "required": ["generated_at", "selection", "period", "report", "report_label", "ranked_by", "metrics", "lines"],
+    "additionalProperties": False,
+    "description": "The suppliers' most used databases (DR), titles (TR) or items (IR), from their COUNTER reports, "
+                   "attributed like the platform report: a member's report whole to its library, a network's "
+                   "shared title by title in proportion to the libraries' unique patrons of the supplier.",
+    "properties": {
+        "generated_at": {"type": "string", "format": "date-time"},
+        "selection": _ref("StatsSelection"),
+        "period": {"type": "string", "pattern": r"^\d{4}(-\d{2})?$", "description": "The month or the year."},
+        "report": {"enum": ["DR", "TR", "IR"]},
+        "report_label": {"type": "string", "description": "The report's name in French."},
+        "ranked_by": {**_METRIC_NAME, "description": "The metric the lines are ranked by, largest first."},
+        "metrics": {"type": "array", "description": "The report's metrics: COUNTER name and French label.",
+                    "items": {"type": "object", "required": ["id", "label"], "additionalProperties": False,
+                              "properties": {"id": _METRIC_NAME, "label": {"type": "string"}}}},
+        "lines": {"type": "array", "items": {
+            "type": "object",
+            "required": ["supplier", "supplier_name", "report", "name", "publisher", "identifiers", "data_types",
+                         "metrics", "method", "method_label"],
+            "additionalProperties": False,
+            "properties": {
+                "supplier": {"type": "string"}, "supplier_name": {"type": "string"},
+                "report": {"enum": ["DR", "TR", "IR"]},
+                "name": {"type": "string", "description": "The database, title or item."},
+                "parent": {"type": "string", "description": "Items (IR) only: the parent title."},
+                "publisher": {"type": "string"},
+                "identifiers": {"type": "object", "additionalProperties": {"type": "string"},
+                                "description": "COUNTER identifiers: DOI, ISBN, Online_ISSN, Print_ISSN, "
+                                               "Proprietary, URI."},
+                "data_types": {"type": "array", "items": {"type": "string"}},
+                "metrics": {"type": "object", "additionalProperties": _COUNT,
+                            "propertyNames": _METRIC_NAME,
+                            "description": "COUNTER metric → count; a metric the report does not give is absent."},
+                "method": {"enum": ["", "member", "prorata"]},
+                "method_label": {"type": "string",
+                                 "description": "The method in French, e.g. \"réparti au prorata des accès\"."}}}},
+    },
+}
+
 _CODE = {"name": "code", "in": "path", "required": True, "description": "Library code (ISIL), e.g. FR-140476101.",
          "schema": {"type": "string", "maxLength": 64}}
 _SLUG = {"name": "slug", "in": "path", "required": True, "description": "Network slug, e.g. calvados.",
@@ -186,6 +220,12 @@ _YEAR_Q = {"name": "year", "in": "query", "description": "YYYY: every month of t
            "schema": {"type": "string", "pattern": r"^\d{4}$"}}
 _END_Q = {"name": "end", "in": "query", "description": "Last month of the trend (YYYY-MM); default: this month.",
           "schema": _MONTH}
+_REPORT_Q = {"name": "report", "in": "query", "description": "dr (databases), tr (titles) or ir (items).",
+             "schema": {"enum": ["dr", "tr", "ir", "DR", "TR", "IR"], "default": "tr"}}
+_METRIC_Q = {"name": "metric", "in": "query", "description": "The COUNTER metric to rank by (one of the report's).",
+             "schema": {**_METRIC_NAME, "default": "Total_Item_Requests"}}
+_LIMIT_Q = {"name": "limit", "in": "query", "description": "How many lines, most used first (1 to 10000).",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 50}}
 _COUNT_Q = {"name": "months", "in": "query", "description": "How many months (1 to 36).",
             "schema": {"type": "integer", "minimum": 1, "maximum": 36, "default": 12}}
 
@@ -211,32 +251,23 @@ PATHS: dict[str, Any] = {
                                            [_MONTH_Q, _YEAR_Q], "CounterReport", "COUNTER-shaped report."),
     "/stats/networks/{slug}/counter": _op("A network's usage as a COUNTER R5 platform report.", _SLUG,
                                           [_MONTH_Q, _YEAR_Q], "CounterReport", "COUNTER-shaped report."),
-}
-
-_ERROR = {
-    "type": "object", "required": ["error", "message"], "additionalProperties": False,
-    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+    "/stats/libraries/{code}/titles": _op("A library's most used databases, titles or items (COUNTER DR, TR, IR).",
+                                          _CODE, [_MONTH_Q, _YEAR_Q, _REPORT_Q, _METRIC_Q, _LIMIT_Q], "StatsTitles",
+                                          "The lines, most used first."),
+    "/stats/networks/{slug}/titles": _op("A network's most used databases, titles or items (COUNTER DR, TR, IR).",
+                                         _SLUG, [_MONTH_Q, _YEAR_Q, _REPORT_Q, _METRIC_Q, _LIMIT_Q], "StatsTitles",
+                                         "The lines, most used first."),
 }
 
 
 def merge_into(doc: dict[str, Any]) -> dict[str, Any]:
     """Add the statistics paths, schemas and tag to an API document (in place; returned for chaining)."""
-    doc.setdefault("paths", {}).update(deepcopy(PATHS))
-    doc.setdefault("components", {}).setdefault("schemas", {}).update(deepcopy(SCHEMAS))
-    tags = doc.setdefault("tags", [])
-    if not any(t.get("name") == TAG for t in tags):
-        tags.append({"name": TAG, "description": "Monthly usage statistics per library, network and supplier."})
-    return doc
+    return merge(doc, PATHS, SCHEMAS, tag=TAG,
+                 tag_description="Monthly usage statistics per library, network and supplier.")
 
 
 def document() -> dict[str, Any]:
-    """A standalone OpenAPI document of the statistics endpoints alone."""
-    doc = {
-        "openapi": "3.1.0",
-        "info": {"title": "Sésame statistics API", "version": "1.0.0"},
-        "servers": [{"url": "/api/v1"}],
-        "security": [{"bearer": []}],
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-                       "schemas": {"Error": deepcopy(_ERROR)}},
-    }
-    return merge_into(doc)
+    """The API document (/api/v1/openapi.json) limited to the statistics endpoints."""
+    from .api.spec import openapi_document
+
+    return openapi_document(set(PATHS))

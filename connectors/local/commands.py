@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from broker.cli import Progress, emit, json_option, with_runtime
+from broker.connector_kit import Progress, command, emit, json_option
 from broker.errors import InvalidInput
 
 from . import patrons as local_patrons
@@ -19,7 +19,7 @@ def patrons() -> None:
 @click.argument("file", type=click.File("r", encoding="utf-8-sig"))
 @click.option("--library", required=True)
 @json_option
-@with_runtime
+@command
 def import_command(runtime, session, file, library, as_json):
     """Import card,name,birth_date,expires,pin[,email] rows; PINs are stored hashed (argon2id)."""
     try:

@@ -7,10 +7,15 @@ import time
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
-from broker.domain.connectors import ConnectorContext, ConnectorUnavailable, Health, UnknownPatron, InvalidCredentials
-from broker.domain.identifiers import card_digest
+from broker.domain.connectors import (
+    ConnectorContext,
+    Health,
+    InvalidCredentials,
+    LocalPatronEntry,
+    LocalPatronStore,
+    UnknownPatron,
+)
 from broker.domain.patrons import PatronRecord
 
 PIN_HASHER = PasswordHasher()
@@ -26,25 +31,17 @@ class LocalSettings(BaseModel):
 
 class LocalConnector:
     def __init__(self, settings: LocalSettings, context: ConnectorContext) -> None:
+        if context.local_patrons is None:
+            raise ValueError("the local connector needs Sésame's local patron store")
         self.settings = settings
         self.library_code = context.library_code
-        self.runtime = context.services["runtime"]
+        self.patrons: LocalPatronStore = context.local_patrons
 
-    def _row(self, card: str):
-        from broker.db.models import Library, LocalPatron
-
-        digest = card_digest(self.runtime.keys.cards, self.library_code, card)
-        try:
-            with self.runtime.db.session() as session:
-                return session.scalar(
-                    select(LocalPatron).join(Library, Library.id == LocalPatron.library_id).where(
-                        Library.code == self.library_code, LocalPatron.card_digest == digest)
-                )
-        except Exception as exc:  # the database is this connector's SIGB
-            raise ConnectorUnavailable(f"local patron store unavailable: {type(exc).__name__}") from exc
+    def _row(self, card: str) -> LocalPatronEntry | None:
+        return self.patrons.find(self.library_code, card)
 
     @staticmethod
-    def _record(card: str, row) -> PatronRecord:
+    def _record(card: str, row: LocalPatronEntry) -> PatronRecord:
         return PatronRecord(card=card, name=row.name, email=row.email, birth_date=row.birth_date,
                             category=row.category, expires=row.expires, blocked=row.blocked or None)
 
@@ -67,7 +64,7 @@ class LocalConnector:
     def check(self) -> Health:
         started = time.perf_counter()
         try:
-            self.runtime.db.ping()
+            self.patrons.ping()
         except Exception as exc:
             return Health(False, f"database: {type(exc).__name__}")
         return Health(True, "local patron store", (time.perf_counter() - started) * 1000)

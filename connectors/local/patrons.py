@@ -10,12 +10,11 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from broker.connector_kit import audit, clean_email, clean_text, library
 from broker.db.models import LocalPatron
 from broker.domain.identifiers import card_digest
 from broker.domain.patrons import normalize_card
 from broker.errors import Conflict, InvalidInput
-from broker.services import audit, validation
-from broker.services.libraries import get_library
 
 from .connector import PIN_HASHER
 
@@ -63,8 +62,8 @@ def parse(text: str) -> list[LocalRow]:
             raise InvalidInput(f"line {line}: card already listed earlier in the file")
         seen.add(card.upper())
         try:
-            name = validation.text(data["name"], "name", required=False)
-            email = validation.email(data.get("email"), required=False)
+            name = clean_text(data["name"], "name", required=False)
+            email = clean_email(data.get("email"), required=False)
         except InvalidInput as exc:
             raise InvalidInput(f"line {line}: {exc}") from None
         rows.append(LocalRow(line, card, name, _date(data["birth_date"], "birth_date", line),
@@ -75,7 +74,7 @@ def parse(text: str) -> list[LocalRow]:
 def import_rows(runtime, session: Session, library_code: str, rows: list[LocalRow], *, actor: str = "cli",
                 progress=None) -> int:
     """All or nothing; ``progress(done, total)`` is called after each row is checked, then hashed."""
-    lib = get_library(session, library_code)
+    lib = library(session, library_code)
     if lib.connector != "local":
         raise InvalidInput(f"library '{library_code}' uses the {lib.connector} connector, not local")
     prepared = []
@@ -98,5 +97,5 @@ def import_rows(runtime, session: Session, library_code: str, rows: list[LocalRo
     session.flush()
     if progress is not None:
         progress(total, total)
-    audit.record(runtime, session, actor, "local_patrons.import", library_code, count=len(rows))
+    audit(runtime, session, actor, "local_patrons.import", library_code, count=len(rows))
     return len(rows)

@@ -8,11 +8,12 @@ from openapi_spec_validator import validate
 
 
 def _routes(app, blueprint: str | None = None) -> set[tuple[str, str]]:
+    """The /api/v1 routes: all of them, or those of one blueprint (not those mounted under it)."""
     out = set()
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/"):
             continue
-        if blueprint and not rule.endpoint.startswith(blueprint + "."):
+        if blueprint and rule.endpoint.rpartition(".")[0] != blueprint:
             continue
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule[len("/api/v1"):])
         out |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
@@ -35,13 +36,31 @@ def test_document_is_served_and_valid(api_app):
 
 
 def test_every_route_is_in_the_spec_and_every_operation_is_routed(api_app):
-    """Every /api/v1 route of the running app, whichever blueprint serves it (the SAML provider adds some)."""
+    """Every /api/v1 route of the running app: the API's own and those mounted under it (administration,
+    statistics, the SAML and signed-link providers' supplier routes)."""
     served = _served(api_app)
     documented = {(path, method) for path, ops in served["paths"].items() for method in ops}
     routed = _routes(api_app)
     assert routed - documented == set(), "routes missing from the spec"
     assert documented - routed == set(), "spec operations without a route"
     assert len(_routes(api_app, "api")) >= 13
+    for mounted, example in [("api.admin_api", ("/partners", "get")), ("api.stats_api", ("/stats/months", "get")),
+                             ("api.saml_api", ("/suppliers/saml", "post")), ("api.link_api", ("/suppliers/link", "get"))]:
+        assert example in _routes(api_app, mounted), mounted
+    assert all(rule.endpoint.startswith("api.") for rule in api_app.url_map.iter_rules()
+               if rule.rule.startswith("/api/v1/")), "an /api/v1 route outside the API blueprint"
+
+
+def test_one_guard_and_one_error_shape_everywhere(api_app):
+    """Without a token, every part of /api/v1 answers the same 401, with its challenge, never cached."""
+    client = api_app.test_client()
+    for method, path in [("GET", "/me"), ("GET", "/partners"), ("GET", "/stats/months"),
+                         ("GET", "/suppliers/saml"), ("POST", "/suppliers/saml/x/refresh"), ("GET", "/suppliers/link")]:
+        r = client.open("/api/v1" + path, method=method)
+        assert r.status_code == 401, path
+        assert r.get_json()["error"] == "unauthorized", path
+        assert r.headers["WWW-Authenticate"] == 'Bearer realm="sesame"', path
+        assert r.headers["Cache-Control"] == "no-store", path
 
 
 def test_every_operation_documents_its_errors_and_schemas(openapi):

@@ -213,6 +213,17 @@ def test_statistics_pages_aggregate_on_demand_in_demo_mode_only(demo_app, demo):
     assert _current_month_accesses(app) == (1 if demo else None)
 
 
+def test_the_statistics_api_aggregates_on_demand_in_demo_mode(demo_app):
+    from stats import statskit
+
+    app = demo_app(demo=True)
+    _register(app)
+    _one_access(app)
+    headers = {"Authorization": f"Bearer {statskit.token_for(app, statskit.ADMIN)}"}
+    assert app.test_client().get("/api/v1/stats/months", headers=headers).status_code == 200
+    assert _current_month_accesses(app) == 1
+
+
 HOSTILE = ["", "ticket=%FF%FE", "ticket=ST-" + "0" * 300, "state=%00&code=%FF", "error=%E2%80%AE&state=x",
            "next=//evil.example/&lang=zz", "next=" + "A" * 3000, "RelayState=%0D%0ASet-Cookie:x=1"]
 

@@ -28,3 +28,16 @@ def test_access_check_example_runs(demo_app):
     refusal = check(PatronFacts("u", None), lib, SupplierFacts("cafeyn", frozenset({"calvados"})))
     assert refusal.code == "local_policy"
     assert check(PatronFacts("u", None), lib, SupplierFacts("pnb", frozenset())) is None
+
+
+def test_patron_logout_example_is_a_valid_hook_implementation():
+    import types
+
+    from broker.plugins.manager import call_each, make_plugin_manager
+
+    code = next(b for b in re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S) if "broker_patron_logout" in b)
+    plugin = types.ModuleType("documented_logout_plugin")
+    exec(compile(code, "docs/plugins.md", "exec"), plugin.__dict__)
+    pm = make_plugin_manager(load_entrypoints=False, builtins=(), extra=[plugin])  # checked against the hookspec
+    outcomes = call_each(pm, "broker_patron_logout", runtime=None, session={"echo": ["Echo", 3]})
+    assert outcomes == [(pm.get_name(plugin), ["Echo"], None)]

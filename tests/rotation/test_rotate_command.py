@@ -18,11 +18,11 @@ NEW = "the-new-instance-secret-after-a-leak-9876543210"
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory, migrated_sqlite_template):
     """The demo network (encrypted SIGB credentials) with its signing keys, all under OLD."""
-    from broker.keys import PURPOSES, KeyStore
+    from broker.keys import PURPOSES
 
     path = build_demo_template(tmp_path_factory, migrated_sqlite_template)
     app = app_at(path.parent, str(path))
-    store = KeyStore(app.extensions["broker"])
+    store = app.extensions["broker"].key_store
     for purpose in PURPOSES:
         store.current(purpose)
     app.extensions["broker"].close()

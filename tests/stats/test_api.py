@@ -19,7 +19,7 @@ def _routes(app) -> set[tuple[str, str]]:
 
     out = set()
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.startswith("stats_api."):
+        if rule.rule.startswith("/api/v1/stats/"):
             path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule[len("/api/v1"):])
             out |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
     return out

@@ -1,4 +1,4 @@
-"""The CAS 3.0 server as a plugin: its endpoints, its deep link and its CLI command."""
+"""The CAS 3.0 server as a plugin: its endpoints, its deep link, its CLI command and single logout."""
 
 from __future__ import annotations
 
@@ -44,3 +44,10 @@ def broker_cli_commands():
     from .cli import suppliers
 
     return [suppliers]
+
+
+@hookimpl
+def broker_patron_logout(runtime, session):
+    from .slo import patron_logout
+
+    return patron_logout(runtime, session)

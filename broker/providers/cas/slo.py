@@ -2,7 +2,8 @@
 
 A service registered with single logout has each ticket issued to it in this
 Sésame session remembered (``session["cas"]``: service URL, ticket, supplier).
-When the session ends, :func:`logout_hook` POSTs a ``logoutRequest``
+When the session ends, :func:`patron_logout` (the ``broker_patron_logout``
+hook) POSTs a ``logoutRequest``
 parameter, a SAML-style ``samlp:LogoutRequest`` whose ``SessionIndex`` is the
 ticket, to the service URL the ticket was issued for
 (:mod:`broker.providers.logout_posts`: concurrently, bounded in time).
@@ -15,7 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 from xml.sax.saxutils import escape
 
-from flask import current_app, g, session
+from flask import session
 
 from ..logout_posts import LogoutPost, deliver
 from .services import CasService, find_service
@@ -45,12 +46,11 @@ def logout_request(ticket: str, now: datetime) -> str:
             '</samlp:LogoutRequest>')
 
 
-def logout_hook(*_args: Any, **_kwargs: Any) -> None:
-    """Called before the Sésame session ends: POST a logoutRequest for each ticket of the session."""
+def patron_logout(runtime: Any, session: Any) -> list[str]:
+    """The session is ending: POST a logoutRequest for each ticket of the session; the services told."""
     entries = session.get(SESSION_KEY) or []
     if not entries:
-        return None
-    runtime = current_app.extensions["broker"]
+        return []
     jobs = []
     for entry in entries:
         if not (isinstance(entry, list) and len(entry) == 2 and all(isinstance(x, str) for x in entry)):
@@ -61,5 +61,4 @@ def logout_hook(*_args: Any, **_kwargs: Any) -> None:
             continue
         jobs.append(LogoutPost(service.name, service.slug, service_url, {"logoutRequest": logout_request(ticket, runtime.clock.utcnow())},
                                "cas-slo"))
-    g.setdefault("logout_told", []).extend(deliver(jobs))
-    return None
+    return deliver(jobs)

@@ -17,7 +17,7 @@ from .. import issuance
 from ..web import FRESH, end_patron_session, error_page, fresh_marker, fresh_since, refusal_page, send_to_login
 from . import responses, slo
 from .services import find_service
-from .tickets import Ticket, TicketStore, attributes_of, same_service
+from .tickets import Ticket, attributes_of, same_service
 
 
 def _flag(name: str) -> bool:
@@ -39,8 +39,7 @@ def with_ticket(service: str, ticket: str) -> str:
 
 def make_blueprint(runtime) -> Blueprint:
     bp = Blueprint("cas", __name__)
-    tickets = TicketStore(runtime)
-    runtime.caches["cas_tickets"] = tickets
+    tickets = runtime.cas_tickets
 
     def form_targets(target: str) -> list[str] | None:
         """Where a form whose answer leads to ``target`` ends: the registered service."""
@@ -51,12 +50,6 @@ def make_blueprint(runtime) -> Blueprint:
         return [service] if find_service(runtime, service) is not None else []
 
     bp.record_once(lambda state: register_form_target_resolver(state.app, form_targets))
-
-    @bp.record_once
-    def _register_logout_hook(state) -> None:
-        hooks = state.app.extensions.setdefault("logout_hooks", [])
-        if slo.logout_hook not in hooks:
-            hooks.append(slo.logout_hook)
 
     @bp.after_request
     def _no_store(response):

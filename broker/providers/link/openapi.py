@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from copy import deepcopy
 from typing import Any
 
+from ...web.api.openapi import error_responses, json_content, merge, ref
 
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict, description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*statuses: int) -> dict:
-    text = {400: "Malformed body, or settings refused (unknown placeholder, no {sig}, not https, secret "
-                 "variable not set, legacy algorithm without allow_legacy…); nothing registered.",
-            401: "Missing, unknown or revoked token.",
-            403: "Not an administrator of the networks named, or of the supplier's networks.",
-            404: "Unknown network.",
-            409: "The supplier already uses another protocol."}
-    return {str(s): _json(_ref("Error"), text[s]) for s in statuses}
-
+_errors = error_responses({
+    400: "Malformed body, or settings refused (unknown placeholder, no {sig}, not https, secret "
+         "variable not set, legacy algorithm without allow_legacy…); nothing registered.",
+    403: "Not an administrator of the networks named, or of the supplier's networks (recorded in the audit "
+         "log as denied).",
+    404: "Unknown network.",
+    409: "The supplier already uses another protocol."})
+_ref, _json = ref, json_content
 
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 
@@ -77,6 +68,5 @@ PATHS: dict[str, Any] = {
 }
 
 
-def merge_into(document: dict[str, Any]) -> None:
-    document["paths"].update(deepcopy(PATHS))
-    document["components"]["schemas"].update(deepcopy(SCHEMAS))
+def merge_into(document: dict[str, Any]) -> dict[str, Any]:
+    return merge(document, PATHS, SCHEMAS)

@@ -7,13 +7,16 @@ from .. import ProviderSpec
 
 
 def blueprint(runtime):
+    """No endpoints of its own: ``/go/<slug>`` issues the links; the API routes are ``api.routes``."""
     from flask import Blueprint
 
-    from .api import register_routes
+    return Blueprint("link", __name__)
 
-    bp = Blueprint("link", __name__)
-    register_routes(bp)
-    return bp
+
+def api_routes(bp):
+    from .api import routes
+
+    routes(bp)
 
 
 def issue(runtime, supplier, patron, target):
@@ -32,6 +35,7 @@ def spec() -> ProviderSpec:
     from .settings import LinkSettings
 
     return ProviderSpec("link", blueprint, issue=issue, settings_model=LinkSettings, register=register,
+                        api_routes=api_routes,
                         description="signed links: a URL with the patron's pairwise identifier, a time and "
                                     "a keyed hash")
 

@@ -3,7 +3,8 @@
 When a client registered a ``backchannel_logout_uri`` and the patron signed in
 to it during this Sésame session, the authorization endpoint remembers the
 client and the ``sub`` it was given in the session (``session["oidc"]``).
-When the Sésame session ends, :func:`logout_hook` POSTs a signed
+When the Sésame session ends, :func:`patron_logout` (the
+``broker_patron_logout`` hook) POSTs a signed
 ``logout_token`` to each of them (:mod:`broker.providers.logout_posts`:
 concurrently, with a short timeout and a bounded total time).
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import current_app, g, session
+from flask import session
 
 from ..logout_posts import LogoutPost, deliver
 from .clients import OidcClient, find_client
@@ -55,7 +56,7 @@ def logout_token(server: Any, client: OidcClient, sub: str, now: float, sid: str
 
 def notify(runtime: Any, entries: dict[str, str], sid: str = "") -> list[str]:
     """POST a logout_token to every client of ``entries`` (client_id -> sub); the names of those that took it."""
-    server = runtime.caches.get("oidc_server")
+    server = runtime.oidc_server
     if server is None:
         return []
     jobs: list[LogoutPost] = []
@@ -68,12 +69,10 @@ def notify(runtime: Any, entries: dict[str, str], sid: str = "") -> list[str]:
     return deliver(jobs)
 
 
-def logout_hook(*_args: Any, **_kwargs: Any) -> None:
-    """Called before the Sésame session ends: tell this session's back-channel clients."""
+def patron_logout(runtime: Any, session: Any) -> list[str]:
+    """The session is ending: tell its back-channel clients; the names of those that took it."""
     entries = session.get(SESSION_KEY) or {}
     if not entries:
-        return None
+        return []
     sid = session.get(SID_KEY)
-    told = notify(current_app.extensions["broker"], dict(entries), sid if isinstance(sid, str) else "")
-    g.setdefault("logout_told", []).extend(told)
-    return None
+    return notify(runtime, dict(entries), sid if isinstance(sid, str) else "")

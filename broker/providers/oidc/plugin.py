@@ -1,4 +1,4 @@
-"""The OpenID Connect provider as a plugin: its endpoints, its deep link and its CLI command."""
+"""The OpenID Connect provider as a plugin: its endpoints, its deep link, its CLI command, back-channel logout."""
 
 from __future__ import annotations
 
@@ -46,3 +46,10 @@ def broker_cli_commands():
     from .cli import suppliers
 
     return [suppliers]
+
+
+@hookimpl
+def broker_patron_logout(runtime, session):
+    from .backchannel import patron_logout
+
+    return patron_logout(runtime, session)

@@ -26,6 +26,7 @@ from flask import request as flask_request
 
 from .clients import OidcClient, find_client
 from .signing import Signer
+from .token_entries import CodeEntry
 from .tokens import AuthCode, OidcUser, StoredToken, TokenStore
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
@@ -107,15 +108,10 @@ class CodeGrant(grants.AuthorizationCodeGrant):
     def save_authorization_code(self, code: str, request) -> None:
         user: OidcUser = request.user
         data = request.payload.data
-        entry: dict[str, Any] = {"c": request.client.client_id, "u": user.uid, "r": request.payload.redirect_uri,
-                                 "s": request.scope or "", "t": user.auth_time, "cl": user.claims}
-        if user.sid:
-            entry["sid"] = user.sid
-        if data.get("nonce"):
-            entry["n"] = data["nonce"]
-        if data.get("code_challenge"):
-            entry["cc"] = data["code_challenge"]
-            entry["cm"] = data.get("code_challenge_method") or "S256"
+        challenge = data.get("code_challenge") or None
+        entry = CodeEntry(request.client.client_id, user.uid, request.payload.redirect_uri, request.scope or "",
+                          user.auth_time, user.claims, user.sid, data.get("nonce") or None, challenge,
+                          (data.get("code_challenge_method") or "S256") if challenge else None)
         self.server.tokens.save_code(code, entry)
 
     def query_authorization_code(self, code: str, client: OidcClient) -> AuthCode | None:
@@ -156,8 +152,8 @@ class IdTokens(oidc_grants.OpenIDCode):
         if at_hash is not None:
             claims["at_hash"] = at_hash.decode()
         claims.update(user.claims)
-        if code is not None and code.entry.get("sid"):
-            claims["sid"] = code.entry["sid"]  # back-channel logout names this session
+        if code is not None and code.entry.sid:
+            claims["sid"] = code.entry.sid  # back-channel logout names this session
         return self.server.signer.sign(claims, alg)
 
 
@@ -177,7 +173,7 @@ class RefreshGrant(grants.RefreshTokenGrant):
             self.server.tokens.revoke_grant(refresh_token.grant,
                                             self.server.tokens.grant_lifetime(self.request.client))
             raise InvalidGrantError("Access is no longer granted to this patron.")
-        return OidcUser(user.uid, refresh_token.entry.get("t") or user.auth_time, user.claims, refresh_token.grant)
+        return OidcUser(user.uid, refresh_token.entry.auth_time or user.auth_time, user.claims, refresh_token.grant)
 
     def revoke_old_credential(self, refresh_token: StoredToken) -> None:
         pass  # taken (read and deleted at once) when it was authenticated
@@ -239,9 +235,8 @@ class Introspection(IntrospectionEndpoint):
 
     def introspect_token(self, token: StoredToken) -> dict[str, Any]:
         entry = token.entry
-        sub = (entry.get("cl") or {}).get("sub") or entry.get("sub")
-        return {"active": True, "client_id": token.client_id, "scope": token.scope, "sub": sub,
-                "aud": token.client_id, "iss": self.server.issuer, "exp": entry.get("e"), "iat": entry.get("i"),
+        return {"active": True, "client_id": token.client_id, "scope": token.scope, "sub": entry.subject,
+                "aud": token.client_id, "iss": self.server.issuer, "exp": entry.expires_at, "iat": entry.issued_at,
                 "token_type": "Bearer" if token.kind == "access_token" else "refresh_token"}
 
 
@@ -255,7 +250,7 @@ class EndSession(EndSessionEndpoint):
         return ["RS256", "ES256"]
 
     def end_session(self, end_session_request) -> None:
-        pass  # the view ends the broker session itself (it also runs the logout hooks)
+        pass  # the view ends the broker session itself (which runs the broker_patron_logout hooks)
 
 
 class OidcServer(AuthorizationServer):

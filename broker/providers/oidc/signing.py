@@ -12,7 +12,6 @@ from typing import Any
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
-from ...keys import key_store
 
 PURPOSE_OF_ALG = {"RS256": "oidc-rs256", "ES256": "oidc-es256"}
 
@@ -37,13 +36,13 @@ class Signer:
         return key
 
     def sign(self, claims: dict[str, Any], alg: str) -> str:
-        km = key_store(self.runtime).current(PURPOSE_OF_ALG[alg])
+        km = self.runtime.key_store.current(PURPOSE_OF_ALG[alg])
         header = {"alg": alg, "kid": km.kid, "typ": "JWT"}
         return jwt.encode(header, claims, self._jose_key(km), algorithms=[alg])
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
         """Every published key (next, current, previous) of both algorithms."""
-        store = key_store(self.runtime)
+        store = self.runtime.key_store
         keys = []
         for purpose in PURPOSE_OF_ALG.values():
             keys += [dict(km.public_jwk) for km in store.published(purpose)]

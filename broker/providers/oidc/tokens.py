@@ -2,12 +2,12 @@
 
 Nothing is stored under the secret itself: keys are the keyed hash of the
 code or token, so a copy of the store holds no usable bearer credential.
-Entries are small JSON objects with short keys.
+Entries are small JSON objects with short keys (``oidc.token_entries``).
 
 A code carries a MAC of its random part: when a code cannot be taken
 (already used, or expired) but the MAC is ours, it was really issued, so the
 grant it started is revoked (RFC 6749 §4.1.2) without any write on the normal
-path. Every token of a grant carries the grant id ``g``; revoking a grant
+path. Every token of a grant carries the grant id; revoking a grant
 writes one marker that every later use of its tokens reads in the same round
 trip as the token itself.
 """
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...clock import SYSTEM, Clock
+from .token_entries import CodeEntry, TokenEntry, UsedRefresh
 
 log = logging.getLogger("broker.oidc")
 
@@ -55,19 +56,19 @@ class AuthCode:
 
     code: str
     grant: str
-    entry: dict[str, Any]
+    entry: CodeEntry
 
     def get_redirect_uri(self) -> str | None:
-        return self.entry.get("r")
+        return self.entry.redirect_uri
 
     def get_scope(self) -> str:
-        return self.entry.get("s", "")
+        return self.entry.scope
 
     def get_nonce(self) -> str | None:
-        return self.entry.get("n")
+        return self.entry.nonce
 
     def get_auth_time(self) -> int | None:
-        return self.entry.get("t")
+        return self.entry.auth_time
 
     def get_acr(self) -> None:
         return None
@@ -77,16 +78,16 @@ class AuthCode:
 
     @property
     def code_challenge(self) -> str | None:
-        return self.entry.get("cc")
+        return self.entry.code_challenge
 
     @property
     def code_challenge_method(self) -> str | None:
-        return self.entry.get("cm")
+        return self.entry.code_challenge_method
 
     @property
     def user(self) -> OidcUser:
-        return OidcUser(self.entry["u"], self.entry.get("t") or 0, self.entry.get("cl") or {}, self.grant,
-                        self.entry.get("sid") or "")
+        return OidcUser(self.entry.uid, self.entry.auth_time or 0, self.entry.claims or {}, self.grant,
+                        self.entry.sid)
 
 
 @dataclass
@@ -95,25 +96,25 @@ class StoredToken:
 
     kind: str  # "access_token" or "refresh_token"
     digest: str
-    entry: dict[str, Any]
+    entry: TokenEntry
     revoked: bool = False
     clock: Clock = field(default=SYSTEM, repr=False, compare=False)
 
     @property
     def grant(self) -> str:
-        return self.entry.get("g", "")
+        return self.entry.grant
 
     @property
     def client_id(self) -> str:
-        return self.entry.get("c", "")
+        return self.entry.client_id
 
     @property
     def uid(self) -> str:
-        return self.entry.get("u", "")
+        return self.entry.uid
 
     @property
     def scope(self) -> str:
-        return self.entry.get("s", "")
+        return self.entry.scope
 
     def check_client(self, client) -> bool:
         return hmac.compare_digest(self.client_id, client.get_client_id())
@@ -122,10 +123,10 @@ class StoredToken:
         return self.scope
 
     def get_expires_in(self) -> int:
-        return max(0, int(self.entry.get("e", 0) - self.clock.wall()))
+        return max(0, int(self.entry.expires_at - self.clock.wall()))
 
     def is_expired(self) -> bool:
-        return self.entry.get("e", 0) <= self.clock.wall()
+        return self.entry.expires_at <= self.clock.wall()
 
     def is_revoked(self) -> bool:
         return self.revoked
@@ -160,16 +161,16 @@ class TokenStore:
     def grant_of(self, code: str) -> str:
         return self._hash(f"grant\x1f{code}")[:32]
 
-    def save_code(self, code: str, entry: dict[str, Any]) -> None:
-        self.state.put(CODE + self._hash(code), entry, self.settings.oidc_code_lifetime)
+    def save_code(self, code: str, entry: CodeEntry) -> None:
+        self.state.put(CODE + self._hash(code), entry.to_wire(), self.settings.oidc_code_lifetime)
 
     def take_code(self, code: str, client) -> AuthCode | None:
         """The code's entry, once; a second use (or a use by another client) revokes its grant."""
         if not code or len(code) > 200 or not self.is_ours(code):
             return None
         grant = self.grant_of(code)
-        entry = self.state.take(CODE + self._hash(code))
-        if entry is None or not hmac.compare_digest(entry.get("c", ""), client.get_client_id()):
+        entry = CodeEntry.from_wire(self.state.take(CODE + self._hash(code)))
+        if entry is None or not hmac.compare_digest(entry.client_id, client.get_client_id()):
             # one of ours, used twice, too late or by another client: whatever it gave is revoked
             log.warning("authorization code refused, its grant revoked",
                         extra={"event": {"client": client.get_client_id(), "known": entry is not None}})
@@ -189,13 +190,13 @@ class TokenStore:
         now = self.clock.wall()
         at_life = self.settings.oidc_access_token_lifetime
         items = [(ACCESS + self._hash(access_token),
-                  {"c": client_id, "u": uid, "s": scope, "g": grant, "t": auth_time, "i": int(now),
-                   "e": int(now) + at_life, "cl": claims}, at_life)]
+                  TokenEntry(client_id, uid, scope, grant, auth_time, int(now), int(now) + at_life,
+                             claims=claims).to_wire(), at_life)]
         if refresh_token:
             rt_life = self.settings.oidc_refresh_token_lifetime
             items.append((REFRESH + self._hash(refresh_token),
-                          {"c": client_id, "u": uid, "s": scope, "g": grant, "t": auth_time, "i": int(now),
-                           "e": int(now) + rt_life, "sub": claims.get("sub", "")}, rt_life))
+                          TokenEntry(client_id, uid, scope, grant, auth_time, int(now), int(now) + rt_life,
+                                     sub=claims.get("sub", "")).to_wire(), rt_life))
         put_many(self.state, items)
 
     def new_token(self, grant: str) -> str:
@@ -215,8 +216,9 @@ class TokenStore:
         if grant is None:
             return None
         digest = self._hash(token)
-        entry, revoked = self.state.get_many([ACCESS + digest, REVOKED + grant])
-        if entry is None or revoked is not None or entry.get("g") != grant:
+        stored, revoked = self.state.get_many([ACCESS + digest, REVOKED + grant])
+        entry = TokenEntry.from_wire(stored)
+        if entry is None or revoked is not None or entry.grant != grant:
             return None
         return StoredToken("access_token", digest, entry, clock=self.clock)
 
@@ -226,10 +228,11 @@ class TokenStore:
         if grant is None:
             return None
         digest = self._hash(token)
-        access, refresh, revoked = self.state.get_many([ACCESS + digest, REFRESH + digest, REVOKED + grant])
-        if access is not None and access.get("g") == grant:
+        stored = self.state.get_many([ACCESS + digest, REFRESH + digest, REVOKED + grant])
+        access, refresh, revoked = TokenEntry.from_wire(stored[0]), TokenEntry.from_wire(stored[1]), stored[2]
+        if access is not None and access.grant == grant:
             found = StoredToken("access_token", digest, access, clock=self.clock)
-        elif refresh is not None and refresh.get("g") == grant:
+        elif refresh is not None and refresh.grant == grant:
             found = StoredToken("refresh_token", digest, refresh, clock=self.clock)
         else:
             return None
@@ -241,16 +244,16 @@ class TokenStore:
         if self._grant_in(token) is None:
             return None
         digest = self._hash(token)
-        entry = self.state.take(REFRESH + digest)
+        entry = TokenEntry.from_wire(self.state.take(REFRESH + digest))
         if entry is None:
-            used = self.state.get(REFRESH_USED + digest)
+            used = UsedRefresh.from_wire(self.state.get(REFRESH_USED + digest))
             if used is not None:
                 log.warning("refresh token reused, its grant revoked", extra={"event": {"client": client.get_client_id()}})
-                self.revoke_grant(used["g"], self.grant_lifetime(client))
+                self.revoke_grant(used.grant, self.grant_lifetime(client))
             return None
         found = StoredToken("refresh_token", digest, entry, clock=self.clock)
-        self.state.put(REFRESH_USED + digest, {"g": found.grant},
-                       max(1, int(entry.get("e", 0) - self.clock.wall())))
+        self.state.put(REFRESH_USED + digest, UsedRefresh(found.grant).to_wire(),
+                       max(1, int(entry.expires_at - self.clock.wall())))
         if not found.check_client(client):
             self.revoke_grant(found.grant, self.grant_lifetime(client))
             return None

@@ -126,13 +126,8 @@ def make_blueprint(runtime) -> Blueprint:
 
     bp.record_once(lambda state: register_form_target_resolver(state.app, form_targets))
 
-    @bp.record_once
-    def _register_logout_hook(state) -> None:
-        hooks = state.app.extensions.setdefault("logout_hooks", [])
-        if backchannel.logout_hook not in hooks:
-            hooks.append(backchannel.logout_hook)
     server = OidcServer(runtime, lambda client, uid, scope: decide(client, uid, scope)[0])
-    runtime.caches["oidc_server"] = server
+    runtime.oidc_server = server  # for back-channel logout, which runs outside the blueprint
     discovery_doc = metadata(server)
 
     @bp.after_request
@@ -246,7 +241,7 @@ def make_blueprint(runtime) -> Blueprint:
             return _bearer_error(401, "invalid_token")
         if "openid" not in stored.scope.split():
             return _bearer_error(403, "insufficient_scope")
-        return jsonify(stored.entry.get("cl") or {"sub": ""})
+        return jsonify(stored.entry.claims or {"sub": ""})
 
     @bp.post("/oidc/revoke")
     def revoke():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ...cli import emit, json_option, with_runtime
-from ...keys import PURPOSES, KeyStore
+from ...keys import PURPOSES
 from . import registry
 
 
@@ -24,7 +24,7 @@ def keys() -> None:
 @with_runtime
 def keys_list(runtime, session, as_json):
     """List keys, retired ones included."""
-    emit(KeyStore(runtime).describe(), as_json,
+    emit(runtime.key_store.describe(), as_json,
          columns=["kid", "purpose", "algorithm", "status", "created_at", "retired_at", "certificate_until"])
 
 
@@ -34,7 +34,7 @@ def keys_list(runtime, session, as_json):
 @with_runtime
 def keys_rotate(runtime, session, purpose, as_json):
     """One rollover step: publish a next key, or switch to the next key published earlier."""
-    changed = KeyStore(runtime).rotate(purpose)
+    changed = runtime.key_store.rotate(purpose)
     emit([{"kid": k.kid, "purpose": k.purpose, "status": k.status} for k in changed], as_json)
 
 
@@ -44,7 +44,7 @@ def keys_rotate(runtime, session, purpose, as_json):
 @with_runtime
 def keys_retire(runtime, session, kid_or_purpose, as_json):
     """Stop publishing a key (by kid), or every previous key of a purpose."""
-    kids = KeyStore(runtime).retire(kid_or_purpose)
+    kids = runtime.key_store.retire(kid_or_purpose)
     emit([{"kid": k, "status": "retired"} for k in kids], as_json)
 
 

@@ -11,17 +11,27 @@ keeps moving; signed with the current signing key when ``saml_sign_metadata``.
 from __future__ import annotations
 
 import secrets
-import threading
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 from sqlalchemy import select
 
 from ...db.models import Network
-from ...keys import KeyStore
-from .names import BINDING_POST, BINDING_REDIRECT, DS, MD, NAMEID_PERSISTENT, NAMEID_TRANSIENT, SAMLP
+from ...stamped_cache import StampedCache
+from .names import (
+    BINDING_POST,
+    BINDING_REDIRECT,
+    DS,
+    MD,
+    NAMEID_PERSISTENT,
+    NAMEID_TRANSIENT,
+    SAMLP,
+)
 from .signing import sign
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 SHIBMD = "urn:mace:shibboleth:metadata:1.0"
 MDUI = "urn:oasis:names:tc:SAML:metadata:ui"
@@ -29,7 +39,6 @@ XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 LANGUAGES = ("fr", "en")
 CACHE_DURATION = "PT6H"
 _REBUILD_AFTER = 3600
-_lock = threading.Lock()
 
 
 def entity_id(runtime: Any) -> str:
@@ -88,7 +97,7 @@ def _organization(root: etree._Element, settings: Any) -> None:
 
 def build(runtime: Any, scopes: list[str]) -> bytes:
     """The metadata document, signed when the settings say so."""
-    keys = KeyStore(runtime)
+    keys = runtime.key_store
     signing = keys.published("saml-signing")
     encryption = keys.published("saml-encryption")
     now = runtime.clock.utcnow()
@@ -122,16 +131,29 @@ def build(runtime: Any, scopes: list[str]) -> bytes:
     return etree.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-def metadata(runtime: Any) -> bytes:
+class PublishedMetadata:
+    """The metadata document of one runtime (``runtime.saml_metadata``), rebuilt when its key set changes
+    and at least every ``_REBUILD_AFTER`` seconds (so that ``validUntil`` keeps moving)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.cache: StampedCache[tuple[str, ...], bytes] = StampedCache(
+            self._published_kids, self._build, interval=0, max_age=_REBUILD_AFTER,
+            clock=runtime.clock.monotonic)
+
+    def document(self) -> bytes:
+        return self.cache.get()
+
+    def _published_kids(self) -> tuple[str, ...]:
+        keys = self.runtime.key_store
+        return tuple(k.kid for purpose in ("saml-signing", "saml-encryption") for k in keys.published(purpose))
+
+    def _build(self, _kids: tuple[str, ...]) -> bytes:
+        with self.runtime.db.session() as s:
+            scopes = sorted({scope for scope in s.scalars(select(Network.scope)) if scope})
+        return build(self.runtime, scopes)
+
+
+def metadata(runtime: Runtime) -> bytes:
     """The published metadata, from the per-process cache when the key set did not change."""
-    keys = KeyStore(runtime)
-    kids = tuple(k.kid for purpose in ("saml-signing", "saml-encryption") for k in keys.published(purpose))
-    cached = runtime.caches.get("saml_idp_metadata")
-    if cached and cached[0] == kids and runtime.clock.monotonic() - cached[1] < _REBUILD_AFTER:
-        return cached[2]
-    with runtime.db.session() as s:
-        scopes = sorted({scope for scope in s.scalars(select(Network.scope)) if scope})
-    document = build(runtime, scopes)
-    with _lock:
-        runtime.caches["saml_idp_metadata"] = (kids, runtime.clock.monotonic(), document)
-    return document
+    return runtime.saml_metadata.document()

@@ -5,17 +5,11 @@ from __future__ import annotations
 from flask import render_template
 from flask_babel import gettext as _
 
-from .. import web as provider_web
+from ...web.portal import render_refusal
 
 
 def refusal(outcome_or_refusal):
-    """The portal's refusal page (same page as ``/go``), or a plain one where there is no portal."""
-    try:
-        from ...web.portal import render_refusal
-    except ImportError:
-        code = getattr(getattr(getattr(outcome_or_refusal, "decision", None), "refusal", None), "code", None)
-        code = code or getattr(outcome_or_refusal, "code", "refused")
-        return provider_web.error_page(403, code, _("L'accès à cette ressource est refusé."))
+    """The portal's refusal page (the same page as ``/go``)."""
     return render_refusal(outcome_or_refusal)
 
 

@@ -1,4 +1,4 @@
-"""The SAML 2.0 identity provider as a Sésame plugin: endpoints, deep links, CLI commands."""
+"""The SAML 2.0 identity provider as a Sésame plugin: endpoints, deep links, CLI commands, single logout."""
 
 from __future__ import annotations
 
@@ -6,11 +6,17 @@ from ... import hookimpl
 from .. import ProviderSpec
 
 
+def api_routes(bp):
+    from .api import routes
+
+    routes(bp)
+
+
 @hookimpl
 def broker_providers():
     from .views import blueprint, deep_link
 
-    return [ProviderSpec("saml", blueprint, deep_link)]
+    return [ProviderSpec("saml", blueprint, deep_link, api_routes=api_routes)]
 
 
 @hookimpl
@@ -18,3 +24,10 @@ def broker_cli_commands():
     from .cli import keys, suppliers
 
     return [keys, suppliers]
+
+
+@hookimpl
+def broker_patron_logout(runtime, session):
+    from .slo import patron_logout
+
+    return patron_logout(runtime, session)

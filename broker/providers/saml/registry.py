@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
@@ -29,6 +29,9 @@ from .. import registry_cache
 from . import signing, spmeta
 from .encryption import cbc_only, choose_algorithm
 from .names import NAMEID_FORMATS
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 from .xmlsafe import MAX_METADATA, SamlInputError, parse
 
 log = logging.getLogger("broker.saml")
@@ -214,13 +217,21 @@ def refresh_due(runtime: Any, *, force: bool = False, slug: str | None = None) -
 _TICK = "saml:metadata-refresh"
 
 
-def maybe_refresh_in_background(runtime: Any) -> None:
+class RefreshTick:
+    """When this process may next look for due metadata (``runtime.saml_metadata_refresh``)."""
+
+    def __init__(self) -> None:
+        #: monotonic time
+        self.next = 0.0
+
+
+def maybe_refresh_in_background(runtime: Runtime) -> None:
     """At most once a minute across all nodes, refresh due metadata in a background thread."""
-    local = runtime.caches.setdefault("saml_refresh", {"next": 0.0})
+    tick = runtime.saml_metadata_refresh
     now = runtime.clock.monotonic()
-    if now < local["next"]:
+    if now < tick.next:
         return
-    local["next"] = now + 60
+    tick.next = now + 60
     try:
         if not runtime.state.add(_TICK, {"at": runtime.clock.wall()}, 60):
             return

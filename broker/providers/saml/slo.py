@@ -3,8 +3,9 @@
 SP-initiated: a signed LogoutRequest ends the Sésame session, then every
 other supplier of that session that has a logout endpoint gets a
 LogoutRequest, and finally the requester gets its LogoutResponse.
-IdP-initiated: the portal's ``/logout`` calls :func:`logout_hook`, which
-queues the same round and sends the browser on it instead of to the home page.
+IdP-initiated: when the patron logs out, :func:`patron_logout` (the
+``broker_patron_logout`` hook) queues the same round and sends the browser on
+it instead of to the page the logout was going to.
 
 The round's progress lives in the state store under a random key carried as
 RelayState, so any node can take the next step. A supplier that never sends
@@ -14,17 +15,19 @@ the browser back stops the round there: the Sésame session is already over.
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from typing import Any
 
 from flask import after_this_request, current_app, g, redirect, session, url_for
 
-from ...keys import KeyStore
 from .. import web as provider_web
-from . import idpmeta, inbound, messages, pages, spmeta
+from . import idpmeta, inbound, messages, pages, session_entries, spmeta
 from .encryption import decrypt_element
 from .inbound import Received
+from .logout_rounds import LogoutOrigin, LogoutRound, LogoutStop
 from .names import STATUS_PARTIAL_LOGOUT, STATUS_REQUESTER, STATUS_SUCCESS
 from .outbound import send
+from .session_entries import SessionEntry
 from .sso import check_signature, find_supplier, remember_once, suppliers_view
 from .xmlsafe import SamlInputError
 
@@ -37,12 +40,12 @@ def runtime() -> Any:
     return current_app.extensions["broker"]
 
 
-def _queue(rt: Any, entries: dict[str, Any], skip: str | None = None) -> list[dict[str, Any]]:
+def _queue(rt: Any, entries: dict[str, SessionEntry], skip: str | None = None) -> list[LogoutStop]:
     """The session's suppliers to visit: those with a logout endpoint, the requester excepted."""
     view = suppliers_view(rt).by_id
     queue = []
     for entity, entry in entries.items():
-        supplier = view.get(entry.get("id"))
+        supplier = view.get(entry.supplier_id)
         if entity == skip or supplier is None:
             continue
         try:
@@ -50,7 +53,7 @@ def _queue(rt: Any, entries: dict[str, Any], skip: str | None = None) -> list[di
                 continue
         except SamlInputError:  # expired metadata: nowhere trustworthy to send the browser
             continue
-        queue.append({"entity": entity, **entry})
+        queue.append(LogoutStop(entity, entry))
     return queue
 
 
@@ -72,7 +75,7 @@ def logout_request(received: Received):
     meta = spmeta.sp_metadata(supplier, rt.clock.utcnow())
     if not check_signature(received, meta):
         raise SamlInputError("a LogoutRequest must be signed")
-    keys = KeyStore(rt)
+    keys = rt.key_store
     pems = [k.private_pem for k in keys.published("saml-encryption")]
     req = inbound.logout_request(received.root, received.issuer, decrypt=lambda el: decrypt_element(el, pems))
     forget_at = inbound.check_fresh(req.issue_instant, now)
@@ -85,13 +88,12 @@ def logout_request(received: Received):
     endpoint = meta.slo_endpoint()
     if endpoint is None:
         raise SamlInputError("the supplier's metadata has no SingleLogoutService to answer to")
-    entries = dict(session.get("saml") or {})
+    entries = session_entries.read(session.get("saml"))
     mine = entries.get(meta.entity_id)
-    origin = {"entity": meta.entity_id, "id": req.id, "relay": received.relay_state}
-    if mine is not None and mine.get("n") != req.name_id:
+    origin = LogoutOrigin(meta.entity_id, req.id, received.relay_state)
+    if mine is not None and mine.name_id != req.name_id:
         return _answer(rt, origin, STATUS_REQUESTER, STATUS_UNKNOWN_PRINCIPAL)
-    progress = {"queue": _queue(rt, entries, skip=meta.entity_id) if mine is not None else [],
-                "origin": origin, "final": None, "partial": False, "waiting": None}
+    progress = LogoutRound(tuple(_queue(rt, entries, skip=meta.entity_id)) if mine is not None else (), origin)
     if mine is not None:
         g.saml_logout_round = True  # our own hook must not start a second round
         provider_web.end_patron_session()
@@ -102,7 +104,7 @@ def logout_response(received: Received):
     """A supplier answers our LogoutRequest: go on with the round named by RelayState."""
     rt = runtime()
     key = received.relay_state or ""
-    progress = rt.state.get(f"saml:slo:{key}") if 0 < len(key) <= 64 else None
+    progress = LogoutRound.from_wire(rt.state.get(f"saml:slo:{key}")) if 0 < len(key) <= 64 else None
     if progress is None:
         return pages.logged_out()
     supplier = find_supplier(rt, received.issuer)
@@ -111,79 +113,79 @@ def logout_response(received: Received):
     if meta is not None:
         check_signature(received, meta)  # a signature, when present, must be right
         resp = inbound.logout_response(received.root, received.issuer)
-        answer_ok = resp.in_response_to == progress.get("waiting") and resp.status == STATUS_SUCCESS
+        answer_ok = resp.in_response_to == progress.waiting and resp.status == STATUS_SUCCESS
     if not answer_ok:
-        progress["partial"] = True
+        progress = replace(progress, partial=True)
     return next_step(rt, key, progress)
 
 
 def continue_round(key: str):
     """GET /saml/logout/<key>: the first step of an IdP-initiated round."""
     rt = runtime()
-    progress = rt.state.get(f"saml:slo:{key}") if 0 < len(key) <= 64 else None
+    progress = LogoutRound.from_wire(rt.state.get(f"saml:slo:{key}")) if 0 < len(key) <= 64 else None
     if progress is None:
         return redirect(url_for("portal.home") if "portal" in current_app.blueprints else "/")
     return next_step(rt, key, progress)
 
 
-def next_step(rt: Any, key: str, progress: dict[str, Any]):
+def next_step(rt: Any, key: str, progress: LogoutRound):
     """Send the browser to the next supplier of the round, or finish it."""
-    signing_key = KeyStore(rt).current("saml-signing")
+    signing_key = rt.key_store.current("saml-signing")
     now = rt.clock.utcnow()
-    while progress["queue"]:
-        entry = progress["queue"].pop(0)
-        supplier = suppliers_view(rt).by_id.get(entry.get("id"))
-        meta = spmeta.sp_metadata(supplier, rt.clock.utcnow()) if supplier is not None else None
+    while progress.queue:
+        entry = progress.queue[0].entry
+        progress = replace(progress, queue=progress.queue[1:])
+        supplier = suppliers_view(rt).by_id.get(entry.supplier_id)
+        meta = spmeta.sp_metadata(supplier, now) if supplier is not None else None
         endpoint = meta.slo_endpoint() if meta is not None else None
         if endpoint is None:
             continue  # this supplier offers no single logout
         request_id, element = messages.logout_request(
-            idpmeta.entity_id(rt), endpoint.location, entry["n"], entry["f"], meta.entity_id, entry.get("s"),
-            now=now, lifetime=LOGOUT_LIFETIME)
-        progress["waiting"] = request_id
-        rt.state.put(f"saml:slo:{key}", progress, ROUND_TTL)
+            idpmeta.entity_id(rt), endpoint.location, entry.name_id, entry.name_format, meta.entity_id,
+            entry.session_index, now=now, lifetime=LOGOUT_LIFETIME)
+        progress = replace(progress, waiting=request_id)
+        rt.state.put(f"saml:slo:{key}", progress.to_wire(), ROUND_TTL)
         return send(endpoint, endpoint.location, "SAMLRequest", element, key, signing_key)
     rt.state.delete(f"saml:slo:{key}")
-    origin = progress.get("origin")
-    if origin:
-        return _answer(rt, origin, STATUS_SUCCESS, STATUS_PARTIAL_LOGOUT if progress.get("partial") else None)
-    return redirect(progress.get("final") or "/")
+    if progress.origin is not None:
+        return _answer(rt, progress.origin, STATUS_SUCCESS, STATUS_PARTIAL_LOGOUT if progress.partial else None)
+    return redirect(progress.final or "/")
 
 
-def _answer(rt: Any, origin: dict[str, Any], code: str, sub_code: str | None):
+def _answer(rt: Any, origin: LogoutOrigin, code: str, sub_code: str | None):
     """The LogoutResponse to the supplier that asked for the logout."""
-    supplier = find_supplier(rt, origin["entity"])
+    supplier = find_supplier(rt, origin.entity_id)
     meta = spmeta.sp_metadata(supplier, rt.clock.utcnow()) if supplier is not None else None
     endpoint = meta.slo_endpoint() if meta is not None else None
     if endpoint is None:
         return pages.logged_out()
     location = endpoint.response_location or endpoint.location
-    element = messages.logout_response(idpmeta.entity_id(rt), location, origin["id"], code, sub_code, now=rt.clock.utcnow())
-    return send(endpoint, location, "SAMLResponse", element, origin.get("relay"),
-                KeyStore(rt).current("saml-signing"))
+    element = messages.logout_response(idpmeta.entity_id(rt), location, origin.request_id, code, sub_code,
+                                       now=rt.clock.utcnow())
+    return send(endpoint, location, "SAMLResponse", element, origin.relay_state,
+                rt.key_store.current("saml-signing"))
 
 
-def logout_hook(*_args: Any, **_kwargs: Any) -> str | None:
-    """Called by the portal's /logout before the session ends: start the round over this session's suppliers.
+def patron_logout(rt: Any, session: Any) -> list[str]:
+    """The session is ending: start the round over this session's suppliers; the names of those it visits.
 
-    Returns the URL of the round's first step; the portal's own response is
-    replaced by a redirect there, and the round ends where that response was
-    going.
+    The response of the request that ends the session is replaced by a
+    redirect to the round's first step, and the round ends where that response
+    was going.
     """
     if g.get("saml_logout_round"):
-        return None
-    entries = session.get("saml") or {}
+        return []
+    entries = session_entries.read(session.get("saml"))
     if not entries:
-        return None
-    rt = runtime()
+        return []
     queue = _queue(rt, entries)
     if not queue:
-        return None
+        return []
     view = suppliers_view(rt).by_id
-    g.setdefault("logout_told", []).extend(view[e["id"]].name for e in queue if e.get("id") in view)
+    told = [view[stop.entry.supplier_id].name for stop in queue if stop.entry.supplier_id in view]
     key = secrets.token_urlsafe(24)
-    progress = {"queue": queue, "origin": None, "final": None, "partial": False, "waiting": None}
-    rt.state.put(f"saml:slo:{key}", progress, ROUND_TTL)
+    progress = LogoutRound(tuple(queue))
+    rt.state.put(f"saml:slo:{key}", progress.to_wire(), ROUND_TTL)
     url = url_for("saml.logout_round", key=key)
 
     @after_this_request
@@ -191,14 +193,13 @@ def logout_hook(*_args: Any, **_kwargs: Any) -> str | None:
         if response.headers.get("Location", "").endswith(url):
             return response
         if 300 <= response.status_code < 400 and response.location:
-            progress["final"] = response.location
-            rt.state.put(f"saml:slo:{key}", progress, ROUND_TTL)
+            rt.state.put(f"saml:slo:{key}", replace(progress, final=response.location).to_wire(), ROUND_TTL)
         new = redirect(url)
         for cookie in response.headers.getlist("Set-Cookie"):
             new.headers.add("Set-Cookie", cookie)
         return new
 
-    return url
+    return told
 
 
 def logout_form_targets(target: str) -> list[str] | None:
@@ -207,12 +208,12 @@ def logout_form_targets(target: str) -> list[str] | None:
         return None
     rt = runtime()
     found = []
-    for entry in _queue(rt, session.get("saml") or {}):
-        supplier = suppliers_view(rt).by_id.get(entry.get("id"))
+    for stop in _queue(rt, session_entries.read(session.get("saml"))):
+        supplier = suppliers_view(rt).by_id.get(stop.entry.supplier_id)
         endpoint = spmeta.sp_metadata(supplier, rt.clock.utcnow()).slo_endpoint() if supplier is not None else None
         if endpoint is not None:
             found.append(endpoint.location)
     return found
 
 
-__all__ = ["handle", "continue_round", "logout_hook", "logout_form_targets"]
+__all__ = ["handle", "continue_round", "patron_logout", "logout_form_targets"]

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import current_app, session, url_for
 
 from ...db.models import Supplier
 from ...domain.access import Reason, Refusal
-from ...keys import KeyStore
-from ...services import access, release
-from ...web.patron_session import LoggedPatron, check_access, current_patron
-from .. import registry_cache
+from ...web.patron_session import LoggedPatron, current_patron
+from .. import issuance, registry_cache
 from .. import web as provider_web
-from . import idpmeta, inbound, messages, pages, spmeta
+from . import idpmeta, inbound, messages, pages, session_entries, spmeta
 from .encryption import choose_algorithm
 from .inbound import Received
 from .names import (
@@ -39,6 +37,8 @@ from .names import (
     STATUS_RESPONDER,
 )
 from .outbound import post_form
+from .pending_requests import CarriedSession, PendingRequest
+from .session_entries import SessionEntry
 from .signing import verify, verify_redirect
 from .xmlsafe import SamlInputError
 
@@ -119,9 +119,8 @@ def authn_request(received: Received):
         raise SamlInputError("a signed request must name its Destination")
     acs = _acs(meta, req)
     remember_once(rt, received.issuer, req.id, forget_at)
-    pending = {"sp": supplier.id, "entity": meta.entity_id, "id": req.id, "acs": acs,
-               "relay": received.relay_state, "force": req.force_authn, "passive": req.is_passive,
-               "fmt": req.nameid_format, "at": rt.clock.wall()}
+    pending = PendingRequest(supplier.id, meta.entity_id, req.id, acs, received.relay_state, req.force_authn,
+                             req.is_passive, req.nameid_format, rt.clock.wall())
     if req.nameid_format not in (None, NAMEID_UNSPECIFIED, NAMEID_PERSISTENT, NAMEID_TRANSIENT):
         return status_response(rt, pending, STATUS_REQUESTER, STATUS_INVALID_NAMEID_POLICY,
                                "only persistent and transient NameIDs are issued")
@@ -144,8 +143,8 @@ def unsolicited(provider_id: str | None, target: str | None, shire: str | None):
             raise SamlInputError("shire is not an assertion consumer service of this supplier's metadata")
     else:
         endpoint = meta.default_acs()
-    pending = {"sp": supplier.id, "entity": meta.entity_id, "id": None, "acs": endpoint.location,
-               "relay": target or None, "force": False, "passive": False, "fmt": None, "at": rt.clock.wall()}
+    pending = PendingRequest(supplier.id, meta.entity_id, None, endpoint.location, target or None, False, False,
+                             None, rt.clock.wall())
     return proceed(rt, supplier, pending, None)
 
 
@@ -158,10 +157,10 @@ def resume(key: str):
     # back from a login, the request is nearly always answered now: take it at once (single use,
     # one round trip); proceed() puts it back in the rare case where the login must be done again
     taken = current_patron() is not None
-    pending = rt.state.take(name) if taken else rt.state.get(name)
-    if pending is None:
+    pending = PendingRequest.from_wire(rt.state.take(name) if taken else rt.state.get(name))
+    if pending is None:  # none, or not one this version can read
         return pages.expired()
-    supplier = suppliers_view(rt).by_id.get(pending["sp"])
+    supplier = suppliers_view(rt).by_id.get(pending.supplier_id)
     if supplier is None:
         if not taken:
             rt.state.delete(name)
@@ -189,75 +188,84 @@ def _acs(meta: spmeta.SpMetadata, req: inbound.AuthnRequest) -> str:
     return meta.default_acs().location
 
 
-def proceed(rt: Any, supplier: Supplier, pending: dict[str, Any], key: str | None, *, taken: bool = False):
+def proceed(rt: Any, supplier: Supplier, pending: PendingRequest, key: str | None, *, taken: bool = False):
     """Log the patron in first if needed, else decide and answer.
 
     ``key``: where the request is kept (None for a new one); ``taken``: it was taken from there already.
     """
     patron = current_patron()
-    fresh_enough = patron is not None and (not pending["force"] or patron.at >= pending["at"])
+    fresh_enough = patron is not None and (not pending.force_authn or patron.at >= pending.at)
     if not fresh_enough:
-        if pending["passive"]:
+        if pending.passive:
             if key and not taken:
                 rt.state.delete(f"saml:pending:{key}")
             return status_response(rt, pending, STATUS_RESPONDER, STATUS_NO_PASSIVE, None)
         if key is None:
             key = secrets.token_urlsafe(24)
-            if pending["force"] and patron is not None:
+            if pending.force_authn and patron is not None:
                 # the new login starts a new session: carry this one's suppliers over for single logout
-                pending["keep"] = {"uid": patron.uid, "saml": session.get("saml") or {}}
-            rt.state.put(f"saml:pending:{key}", pending, PENDING_TTL)
+                old_session = CarriedSession(patron.uid, session_entries.read(session.get("saml")))
+                pending = replace(pending, carried=old_session)
+            rt.state.put(f"saml:pending:{key}", pending.to_wire(), PENDING_TTL)
         elif taken:  # kept again for the login it still needs, no longer than it had left
-            left = int(pending["at"] + PENDING_TTL - rt.clock.wall())
+            left = int(pending.at + PENDING_TTL - rt.clock.wall())
             if left <= 0:
                 return pages.expired()
-            rt.state.put(f"saml:pending:{key}", pending, left)
-        return provider_web.send_to_login(url_for("saml.resume", k=key), renew=pending["force"])
+            rt.state.put(f"saml:pending:{key}", pending.to_wire(), left)
+        return provider_web.send_to_login(url_for("saml.resume", k=key), renew=pending.force_authn)
     if key is not None and not taken and rt.state.take(f"saml:pending:{key}") is None:
         return pages.expired()  # another tab finished this request already
-    keep = pending.get("keep")
-    if keep and keep.get("uid") == patron.uid:
-        merged = dict(keep.get("saml") or {})
-        merged.update(session.get("saml") or {})
-        session["saml"] = merged
+    carried = pending.carried
+    if carried is not None and carried.uid == patron.uid:
+        merged = dict(carried.entries)
+        merged.update(session_entries.read(session.get("saml")))
+        session["saml"] = session_entries.write(merged)
     return issue(rt, supplier, pending, patron)
 
 
-def issue(rt: Any, supplier: Supplier, pending: dict[str, Any], patron: LoggedPatron):
-    """The access decision, the usage event, then the signed response (or the refusal)."""
-    outcome = check_access(rt, None, patron, supplier)  # reads the database only if it must
-    access.record_usage(rt, outcome, "saml")
-    if not outcome.granted:
-        if pending["passive"]:
-            return status_response(rt, pending, STATUS_RESPONDER, STATUS_REQUEST_DENIED,
-                                   outcome.decision.refusal.code)
-        return pages.refusal(outcome)
-    meta = spmeta.sp_metadata(supplier, rt.clock.utcnow())
-    config = supplier.config or {}
-    fmt = pending.get("fmt")
-    if fmt not in (NAMEID_PERSISTENT, NAMEID_TRANSIENT):
-        fmt = NAMEID_FORMATS.get(config.get("nameid", "persistent"), NAMEID_PERSISTENT)
-    subject = release.subject_id(rt, outcome.patron, supplier)
-    attributes = release.granted_attributes(rt, outcome, subject)
+def nameid_format(supplier: Supplier, requested: str | None = None) -> str:
+    """The NameID format of a response: the one the request asks for, else the supplier's setting."""
+    if requested in (NAMEID_PERSISTENT, NAMEID_TRANSIENT):
+        return requested
+    return NAMEID_FORMATS.get((supplier.config or {}).get("nameid", "persistent"), NAMEID_PERSISTENT)
+
+
+def with_subject_id(meta: spmeta.SpMetadata, attributes: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The released attributes (a new dict), plus subject-id when the supplier's metadata ask for it."""
     if meta.subject_id_req in ("subject-id", "any") and "pairwise-id" in attributes:
         # Sésame never releases an identifier shared between suppliers: subject-id carries the pairwise value
-        attributes["subject-id"] = list(attributes["pairwise-id"])
-    entries = dict(session.get("saml") or {})
-    entry = entries.get(meta.entity_id) or {}
+        return {**attributes, "subject-id": list(attributes["pairwise-id"])}
+    return attributes
+
+
+def issue(rt: Any, supplier: Supplier, pending: PendingRequest, patron: LoggedPatron):
+    """The issuance step every protocol shares, then SAML's own part: the NameID and the signed response."""
+    result = issuance.decide(rt, supplier, patron.uid, "saml", patron=patron)
+    if not result.granted:
+        if pending.passive:
+            return status_response(rt, pending, STATUS_RESPONDER, STATUS_REQUEST_DENIED,
+                                   result.outcome.decision.refusal.code)
+        return pages.refusal(result.outcome)
+    meta = spmeta.sp_metadata(supplier, rt.clock.utcnow())
+    config = supplier.config or {}
+    fmt = nameid_format(supplier, pending.nameid_format)
+    attributes = with_subject_id(meta, result.attributes)
+    entries = session_entries.read(session.get("saml"))
+    entry = entries.get(meta.entity_id)
     if fmt == NAMEID_PERSISTENT:
-        name_id = subject
-    elif entry.get("f") == NAMEID_TRANSIENT:
-        name_id = entry["n"]  # one transient value per session and supplier
+        name_id = result.subject
+    elif entry is not None and entry.name_format == NAMEID_TRANSIENT:
+        name_id = entry.name_id  # one transient value per session and supplier
     else:
         name_id = f"_{secrets.token_hex(16)}"
-    session_index = entry.get("s") or f"_{secrets.token_hex(12)}"
-    new_entry = {"n": name_id, "f": fmt, "s": session_index, "id": supplier.id}
-    if entry != new_entry and (entry or len(entries) < MAX_SESSION_SPS):
+    session_index = (entry.session_index if entry is not None else None) or f"_{secrets.token_hex(12)}"
+    new_entry = SessionEntry(name_id, fmt, session_index, supplier.id)
+    if entry != new_entry and (entry is not None or len(entries) < MAX_SESSION_SPS):
         entries[meta.entity_id] = new_entry
-        session["saml"] = entries
+        session["saml"] = session_entries.write(entries)
     sign_mode = config.get("sign", "response")
     delivery = messages.Delivery(
-        sp_entity=meta.entity_id, acs_url=pending["acs"], in_response_to=pending.get("id"),
+        sp_entity=meta.entity_id, acs_url=pending.acs_url, in_response_to=pending.request_id,
         sign_assertion=sign_mode in ("assertion", "both") or meta.want_assertions_signed,
         sign_response=sign_mode in ("response", "both"),
         encryption_cert=meta.encryption_certs[0] if config.get("encrypt") and meta.encryption_certs else None,
@@ -266,23 +274,22 @@ def issue(rt: Any, supplier: Supplier, pending: dict[str, Any], patron: LoggedPa
                                authn_instant=_instant(patron.at), session_index=session_index)
     xml = messages.success_response(
         idpmeta.entity_id(rt), delivery, subject, attributes, now=rt.clock.utcnow(),
-        lifetime=rt.settings.saml_assertion_lifetime, signing_key=KeyStore(rt).current("saml-signing"))
-    return post_form(pending["acs"], "SAMLResponse", xml, pending.get("relay"))
+        lifetime=rt.settings.saml_assertion_lifetime, signing_key=rt.key_store.current("saml-signing"))
+    return post_form(pending.acs_url, "SAMLResponse", xml, pending.relay_state)
 
 
-def status_response(rt: Any, pending: dict[str, Any], code: str, sub_code: str | None, message: str | None):
+def status_response(rt: Any, pending: PendingRequest, code: str, sub_code: str | None, message: str | None):
     """A signed non-success Response posted to the supplier (passive requests, bad NameID policy)."""
-    xml = messages.status_response(idpmeta.entity_id(rt), pending["acs"], pending.get("id"), code, sub_code,
-                                   message, now=rt.clock.utcnow(), signing_key=KeyStore(rt).current("saml-signing"))
-    return post_form(pending["acs"], "SAMLResponse", xml, pending.get("relay"))
+    xml = messages.status_response(idpmeta.entity_id(rt), pending.acs_url, pending.request_id, code, sub_code,
+                                   message, now=rt.clock.utcnow(), signing_key=rt.key_store.current("saml-signing"))
+    return post_form(pending.acs_url, "SAMLResponse", xml, pending.relay_state)
 
 
 def unknown_supplier(rt: Any):
     """The requester is not a registered SAML supplier: counted when a patron is known, then the page."""
     patron = current_patron()
     if patron is not None:
-        outcome = check_access(rt, None, patron, None)
-        access.record_usage(rt, outcome, "saml")
+        issuance.decide(rt, None, patron.uid, "saml", patron=patron)  # refused: no supplier
     return pages.refusal(Refusal(Reason.UNKNOWN_SUPPLIER))
 
 

@@ -1,32 +1,24 @@
-"""The SAML endpoints (DESIGN §7): metadata, SSO, unsolicited SSO, single logout."""
+"""The SAML endpoints (docs/saml.md): metadata, SSO, unsolicited SSO, single logout."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, request
 
 from ...web.security_headers import register_form_target_resolver
-from . import api, idpmeta, inbound, pages, registry, slo, sso
+from . import idpmeta, inbound, pages, registry, slo, sso
 from .xmlsafe import SamlInputError
 
 
 def blueprint(runtime: Any) -> Blueprint:
-    """The ``saml`` blueprint; it also registers the single-logout hook of the portal's /logout."""
+    """The ``saml`` blueprint; the logout form may lead to this session's suppliers (single logout)."""
     bp = Blueprint("saml", __name__)
-
-    @bp.record_once
-    def _register_logout_hook(state) -> None:
-        hooks = state.app.extensions.setdefault("logout_hooks", [])
-        if slo.logout_hook not in hooks:
-            hooks.append(slo.logout_hook)
-            register_form_target_resolver(state.app, slo.logout_form_targets)
+    bp.record_once(lambda state: register_form_target_resolver(state.app, slo.logout_form_targets))
 
     @bp.errorhandler(SamlInputError)
     def _refused(exc: SamlInputError):
-        if request.path.startswith("/api/"):
-            return jsonify(error=exc.code, message=exc.message), exc.status
         return pages.refused_message(exc.message)
 
     @bp.get("/saml/metadata")
@@ -61,7 +53,6 @@ def blueprint(runtime: Any) -> Blueprint:
     def logout_round(key: str):
         return slo.continue_round(key)
 
-    api.register(bp)
     return bp
 
 

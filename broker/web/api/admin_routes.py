@@ -8,9 +8,6 @@ input error answers 400 with the field's name in ``field``.
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -18,37 +15,17 @@ from sqlalchemy.orm import selectinload
 
 from ...app import runtime_of
 from ...db.models import Partner
-from ...errors import InvalidInput, NotFound
+from ...errors import NotFound
 from ...services import network as net
 from ...services import partners as svc
 from ...services import staff, staff_desk
 from ...services.field_errors import FieldError
 from ...services.network import fees_for_year
-from .auth import Unauthorized, api_view
-from .bodies import MAX_JSON
+from .auth import api_view
+from .bodies import json_body
 
-admin_bp = Blueprint("admin_api", __name__, url_prefix="/api/v1")
-
-
-@admin_bp.errorhandler(Unauthorized)
-def unauthorized(exc: Unauthorized):
-    response = jsonify(error=exc.code, message=exc.message)
-    response.status_code = 401
-    response.headers["WWW-Authenticate"] = 'Bearer realm="sesame"'
-    return response
-
-
-@admin_bp.errorhandler(FieldError)
-def field_error(exc: FieldError):
-    from ..staff.admin_guard import field_message
-
-    return jsonify(error=exc.code, message=field_message(exc), field=exc.field), 400
-
-
-@admin_bp.after_request
-def no_store(response):
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
+#: mounted under the API blueprint (``api.mount``): /api/v1 + these paths, the API's guard and error shape
+admin_bp = Blueprint("admin_api", __name__)
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -60,27 +37,8 @@ def admin_only(user, action: str, target: str = "") -> frozenset[int]:
     return networks
 
 
-def body(allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The request's JSON object; an unknown or missing field is a 400 naming it."""
-    raw = request.get_data(cache=True)
-    if len(raw) > MAX_JSON:
-        raise InvalidInput(_("Corps de requête trop volumineux (64 Kio au plus)."), code="body_too_large")
-    mimetype = request.mimetype or ""
-    if raw.strip() and mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
-        raise InvalidInput(_("Le corps doit être du JSON (Content-Type: application/json)."), code="bad_content_type")
-    try:
-        data = json.loads(raw.decode("utf-8")) if raw.strip() else {}
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise InvalidInput(_("Le corps n'est pas un JSON valide."), code="bad_json") from None
-    if not isinstance(data, dict):
-        raise InvalidInput(_("Le corps doit être un objet JSON."), code="bad_json")
-    for name in sorted(data):
-        if name not in allowed:
-            raise FieldError(name[:64], "unknown_field", f"unknown field {name[:64]!r}", name=name[:64])
-    for name in required:
-        if name not in data:
-            raise FieldError(name, "required", f"{name}: required")
-    return data
+#: the API's JSON body parser (kept under this name for the administration routes)
+body = json_body
 
 
 def text_field(data: dict, name: str) -> str | None:

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from copy import deepcopy
 from typing import Any
+
+from .openapi import error_responses, json_content, json_request, merge, ref
 
 TAG = "administration"
 
 
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict, description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*statuses: int) -> dict:
-    text = {400: "Invalid input: ``field`` names the field at fault (unknown fields included); nothing was written.",
-            401: "Missing, unknown or revoked token.",
-            403: "Not a network admin, or outside their networks (recorded in the audit log as denied).",
-            404: "No such partner or account."}
-    return {str(s): _json(_ref("AdminError"), text[s]) for s in statuses}
+#: the pieces of ``.openapi`` under the names the administration descriptions use
+_ref, _json = ref, json_content
+_errors = error_responses({
+    400: "Invalid input: ``field`` names the field at fault (unknown fields included); nothing was written.",
+    403: "Not a network admin, or outside their networks (recorded in the audit log as denied).",
+    404: "No such partner or account."}, schema="Error")
 
 
 _DATE = {"type": "string", "format": "date"}
@@ -36,7 +29,7 @@ _LIBRARY_FIELDS = {
     "settings": {"type": "object", "description": "Connector settings, checked by the connector's settings model; "
                                                   "a secret left empty keeps its value."},
 }
-_BODY = lambda name: {"required": True, "content": {"application/json": {"schema": _ref(name)}}}  # noqa: E731
+_BODY = json_request
 
 SCHEMAS: dict[str, Any] = {
     "LibraryAdmin": {
@@ -70,11 +63,8 @@ SCHEMAS: dict[str, Any] = {
                        "detail": {"type": "string"}, "patron": {"type": "object"},
                        "elapsed_ms": {"type": "number"}},
     },
-    "AdminError": {
-        "type": "object", "required": ["error", "message"], "additionalProperties": False,
-        "properties": {"error": {"type": "string"}, "message": {"type": "string"},
-                       "field": {"type": "string", "description": "The field at fault, e.g. population."}},
-    },
+    "AdminError": {**ref("Error"), "description": "The API's Error (``field`` names the field at fault); "
+                                                  "this name is kept for clients that refer to it."},
     "AgreementChange": {
         "type": "object", "required": ["kind", "at", "actor", "before", "after", "note"], "additionalProperties": False,
         "properties": {"kind": {"enum": ["add", "amend", "end"]}, "at": {"type": "string", "format": "date-time"},
@@ -248,12 +238,6 @@ PATHS: dict[str, Any] = {
 
 
 def merge_into(doc: dict[str, Any]) -> dict[str, Any]:
-    paths = doc.setdefault("paths", {})
-    for path, operations in deepcopy(PATHS).items():
-        paths.setdefault(path, {}).update(operations)  # /libraries: the staff API's GET stays beside POST
-    doc.setdefault("components", {}).setdefault("schemas", {}).update(deepcopy(SCHEMAS))
-    tags = doc.setdefault("tags", [])
-    if not any(t.get("name") == TAG for t in tags):
-        tags.append({"name": TAG, "description": "The network's partners, agreements, fees and staff accounts "
-                                                 "(network admins only)."})
-    return doc
+    """Add the administration routes; /libraries keeps the staff API's GET beside the POST."""
+    return merge(doc, PATHS, SCHEMAS, tag=TAG, tag_description="The network's partners, agreements, fees and "
+                                                              "staff accounts (network admins only).")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from copy import deepcopy
 from typing import Any
 
-from .admin_spec import TAG, _BODY, _SLUG, _errors, _json, _ref
+from .admin_spec import _BODY, _SLUG, TAG, _errors, _json, _ref
+from .openapi import merge
 
 _TEXT = {"type": "string"}
 _NULLABLE = {"type": ["string", "null"]}
@@ -30,6 +30,21 @@ SCHEMAS: dict[str, Any] = {
             "release": {"enum": ["5", "5.1"]}, "platform": _TEXT,
             "last_status": {"type": "string", "description": "Outcome of the last harvest: ok, pending, backoff, "
                                                              "credentials, fault, rejected (empty: none yet)."},
+            "last_error": _TEXT, "last_harvest_at": {"type": ["string", "null"], "format": "date-time"},
+            "reports": {"type": "array", "items": _ref("SushiReportState"),
+                        "description": "The COUNTER reports PR, DR, TR and IR: offered by the server, months "
+                                       "stored, last harvest."},
+        },
+    },
+    "SushiReportState": {
+        "type": "object", "additionalProperties": False,
+        "required": ["report", "offered", "months", "last_status", "last_error", "last_harvest_at"],
+        "properties": {
+            "report": {"enum": ["PR", "DR", "TR", "IR"]},
+            "offered": {"type": ["boolean", "null"], "description": "Listed at /reports (null: not asked yet)."},
+            "months": {"type": "integer", "minimum": 0, "description": "Months stored."},
+            "last_status": {"type": "string", "description": "ok, pending, rejected, unsupported, or the "
+                                                             "supplier's backoff, credentials, fault."},
             "last_error": _TEXT, "last_harvest_at": {"type": ["string", "null"], "format": "date-time"},
         },
     },
@@ -70,6 +85,4 @@ PATHS: dict[str, Any] = {
 
 
 def merge_into(doc: dict[str, Any]) -> dict[str, Any]:
-    doc.setdefault("paths", {}).update(deepcopy(PATHS))
-    doc.setdefault("components", {}).setdefault("schemas", {}).update(deepcopy(SCHEMAS))
-    return doc
+    return merge(doc, PATHS, SCHEMAS)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from copy import deepcopy
 from typing import Any
 
-from .admin_spec import TAG, _BODY, _errors, _json, _ref
+from .admin_spec import _BODY, TAG, _errors, _json, _ref
+from .openapi import merge
 
 _TEXT = {"type": "string", "maxLength": 64}
 
@@ -31,7 +31,7 @@ SCHEMAS: dict[str, Any] = {
     },
 }
 
-_CONFLICT = {"409": _json(_ref("AdminError"), "The cards cannot be linked (same card, already linked, linked to "
+_CONFLICT = {"409": _json(_ref("Error"), "The cards cannot be linked (same card, already linked, linked to "
                                               "another person, over cards_max_per_person, not registered) "
                                               "or the card is not linked; nothing was written.")}
 
@@ -52,6 +52,4 @@ PATHS: dict[str, Any] = {
 
 
 def merge_into(doc: dict[str, Any]) -> dict[str, Any]:
-    doc.setdefault("paths", {}).update(deepcopy(PATHS))
-    doc.setdefault("components", {}).setdefault("schemas", {}).update(deepcopy(SCHEMAS))
-    return doc
+    return merge(doc, PATHS, SCHEMAS)

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from copy import deepcopy
 from typing import Any
 
 from flask import jsonify
 
 from . import bp
 from .auth import api_view
+from .openapi import error_responses, json_content, merge, ref
 
-
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict, description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*statuses: int) -> dict:
-    text = {401: "Missing, unknown or revoked token."}
-    return {str(s): _json(_ref("Error"), text[s]) for s in statuses}
+_ref, _json = ref, json_content
+_errors = error_responses({})
 
 
 def provider_json(spec) -> dict[str, Any]:
@@ -72,6 +62,5 @@ PATHS: dict[str, Any] = {
 }
 
 
-def merge_into(document: dict[str, Any]) -> None:
-    document["paths"].update(deepcopy(PATHS))
-    document["components"]["schemas"].update(deepcopy(SCHEMAS))
+def merge_into(document: dict[str, Any]) -> dict[str, Any]:
+    return merge(document, PATHS, SCHEMAS)

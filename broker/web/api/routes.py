@@ -122,34 +122,22 @@ def membership_lookup(rt, db, user, membership_id):
     return jsonify(membership=membership_json(m, lib.code), sigb=view.as_json())
 
 
-def _decision(user, rt, db, membership_id: int, transition: Transition, reason_required: bool):
-    body = json_body({"reason": str}, required=("reason",) if reason_required else ())
-    m = staff_desk.decide(rt, db, user, membership_id, transition, body.get("reason", ""))
-    return jsonify(membership_json(m, _code_of(db, m), history=True))
+def _decision(transition: Transition):
+    """``POST /memberships/<id>/<name>``: the transition, with a reason when it needs one."""
+
+    @api_view
+    def decide(rt, db, user, membership_id):
+        required = ("reason",) if transition in staff_desk.REASON_REQUIRED else ()
+        body = json_body({"reason": str}, required=required)
+        m = staff_desk.decide(rt, db, user, membership_id, transition, body.get("reason", ""))
+        return jsonify(membership_json(m, _code_of(db, m), history=True))
+
+    return decide
 
 
-@bp.post("/memberships/<int:membership_id>/validate")
-@api_view
-def validate(rt, db, user, membership_id):
-    return _decision(user, rt, db, membership_id, Transition.APPROVE, False)
-
-
-@bp.post("/memberships/<int:membership_id>/refuse")
-@api_view
-def refuse(rt, db, user, membership_id):
-    return _decision(user, rt, db, membership_id, Transition.REFUSE, True)
-
-
-@bp.post("/memberships/<int:membership_id>/suspend")
-@api_view
-def suspend(rt, db, user, membership_id):
-    return _decision(user, rt, db, membership_id, Transition.SUSPEND, True)
-
-
-@bp.post("/memberships/<int:membership_id>/reactivate")
-@api_view
-def reactivate(rt, db, user, membership_id):
-    return _decision(user, rt, db, membership_id, Transition.REACTIVATE, False)
+for _name, _transition in (("validate", Transition.APPROVE), ("refuse", Transition.REFUSE),
+                           ("suspend", Transition.SUSPEND), ("reactivate", Transition.REACTIVATE)):
+    bp.add_url_rule(f"/memberships/<int:membership_id>/{_name}", _name, _decision(_transition), methods=["POST"])
 
 
 @bp.post("/memberships/validate")

@@ -1,4 +1,8 @@
-"""The OpenAPI 3.1 description of /api/v1, written by hand and checked against the routes by the tests."""
+"""The OpenAPI 3.1 description of /api/v1, written by hand and checked against the routes by the tests.
+
+This module describes the staff routes (``routes.py``) and assembles the whole document from the
+other parts' descriptions (``FRAGMENTS``), all written with the pieces of ``.openapi``.
+"""
 
 from __future__ import annotations
 
@@ -8,26 +12,18 @@ from copy import deepcopy
 from typing import Any
 
 from ...domain.memberships import MembershipState
+from .openapi import error_responses, json_content, merge, ref
 
 STATES = [s.value for s in MembershipState]
 
 
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict, description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*statuses: int) -> dict:
-    text = {400: "Malformed request (body, field types, lengths, parameters).",
-            401: "Missing, unknown or revoked token.",
-            403: "Outside the token owner's scope (staff operations record the attempt in the audit log).",
-            404: "No such library or membership.",
-            409: "The membership is not in a state that allows this change.",
-            503: "The library's SIGB does not answer."}
-    return {str(s): _json(_ref("Error"), text[s]) for s in statuses}
+_ref, _json = ref, json_content
+_errors = error_responses({
+    400: "Malformed request (body, field types, lengths, parameters).",
+    403: "Outside the token owner's scope (staff operations record the attempt in the audit log).",
+    404: "No such library or membership.",
+    409: "The membership is not in a state that allows this change.",
+    503: "The library's SIGB does not answer."})
 
 
 _NULLABLE_STR = {"type": ["string", "null"]}
@@ -39,7 +35,9 @@ SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object", "required": ["error", "message"], "additionalProperties": False,
         "properties": {"error": {"type": "string", "description": "Machine code, e.g. out_of_scope."},
-                       "message": {"type": "string", "description": "What went wrong, in the caller's language."}},
+                       "message": {"type": "string", "description": "What went wrong, in the caller's language."},
+                       "field": {"type": "string", "description": "The body or query field at fault, when one is "
+                                                                  "(an unknown, missing or invalid field)."}},
     },
     "Counts": {
         "type": "object", "required": STATES, "additionalProperties": False,
@@ -192,51 +190,6 @@ PATHS: dict[str, Any] = {
                       **_errors(400, 401, 403, 404)}}},
 }
 
-# Served by the SAML provider's blueprint (broker/providers/saml/api.py). The served document
-# lists only the paths the running app routes (a provider may be disabled).
-_SAML_SUPPLIER = {
-    "type": "object", "required": ["slug", "name", "entity_id", "networks", "release"],
-    "properties": {"slug": {"type": "string"}, "name": {"type": "string"}, "entity_id": {"type": "string"},
-                   "networks": {"type": "string", "description": "Comma-separated network slugs."},
-                   "release": {"type": "string", "description": "Comma-separated released attributes."},
-                   "nameid": {"type": "string"}, "encrypt": {"type": "boolean"}, "sign": {"type": "string"},
-                   "metadata_url": {"type": "string"}, "refreshed_at": {"type": "string"},
-                   "refresh_error": {"type": "string"}, "changed": {"type": "boolean"},
-                   "encryption_algorithm": {"type": "string", "description": (
-                       "XML Encryption URI of the data algorithm used when assertions are encrypted: AES-256-GCM "
-                       "unless the supplier's md:EncryptionMethod list only AES-CBC.")},
-                   "cbc_only": {"type": "boolean", "description": (
-                       "The supplier's metadata list only AES-CBC: its encrypted assertions rely on the "
-                       "response signature alone; ask it to support AES-GCM.")}},
-}
-PROVIDER_PATHS: dict[str, Any] = {
-    "/suppliers/saml": {
-        "get": {"summary": "SAML suppliers offered by the admin's networks.", "tags": ["suppliers"],
-                "responses": {"200": _json({"type": "object", "required": ["suppliers"],
-                                            "properties": {"suppliers": {"type": "array",
-                                                                         "items": _ref("SamlSupplier")}}},
-                                           "SAML suppliers."), **_errors(401)}},
-        "post": {"summary": "Register a SAML supplier from its metadata (network admins).", "tags": ["suppliers"],
-                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                     "type": "object", "required": ["slug"], "additionalProperties": False,
-                     "properties": {"slug": {"type": "string"}, "name": {"type": "string"},
-                                    "networks": {"type": "array", "items": {"type": "string"}},
-                                    "network": {"type": "string"}, "category": {"type": "string"},
-                                    "metadata": {"type": "string", "description": "The metadata XML document."},
-                                    "metadata_url": {"type": "string", "description": "https URL of the metadata."},
-                                    "metadata_cert": {"type": "string"}, "entity_id": {"type": "string"},
-                                    "release": {"type": ["array", "string"]}, "encrypt": {"type": "boolean"},
-                                    "nameid": {"type": "string"}, "sign": {"type": "string"}}}}}},
-                 "responses": {"201": _json(_ref("SamlSupplier"), "The registered supplier."),
-                               **_errors(400, 401, 403, 409)}},
-    },
-    "/suppliers/saml/{slug}/refresh": {"post": {
-        "summary": "Fetch a SAML supplier's metadata again from its URL.", "tags": ["suppliers"],
-        "parameters": [{"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}],
-        "responses": {"200": _json(_ref("SamlSupplier"), "The supplier, with changed=true when the metadata changed."),
-                      **_errors(400, 401, 403, 404)}}},
-}
-
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -253,25 +206,29 @@ DOCUMENT: dict[str, Any] = {
     "security": [{"bearer": []}],
     "tags": [{"name": "meta"}, {"name": "libraries"}, {"name": "memberships"}, {"name": "lookup"},
              {"name": "suppliers"}],
-    "paths": PATHS,
+    "paths": {},
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                        "description": "A staff API token (sst_…)."}},
-        "schemas": SCHEMAS,
+        "schemas": {},
     },
 }
 
 
-#: modules describing other areas' /api/v1 routes; each offers ``merge_into(document)``
+#: modules describing the other parts of /api/v1; each offers ``merge_into(document)`` (see ``.openapi``)
 FRAGMENTS = ("broker.web.stats_openapi", "broker.web.api.providers", "broker.providers.link.openapi",
-             "broker.web.api.admin_spec", "broker.web.api.person_spec", "broker.web.api.counter_spec")
+             "broker.providers.saml.openapi", "broker.web.api.admin_spec", "broker.web.api.person_spec",
+             "broker.web.api.counter_spec", "broker.web.api.supplier_spec")
+
+
+def merge_into(document: dict[str, Any]) -> dict[str, Any]:
+    """Add the staff routes (memberships, libraries, lookups) to ``document``."""
+    return merge(document, PATHS, SCHEMAS)
 
 
 def openapi_document(routed: set[str] | None = None) -> dict[str, Any]:
     """The whole /api/v1 document; with ``routed`` (the paths the app serves), only those are listed."""
-    doc = deepcopy(DOCUMENT)
-    doc["components"]["schemas"]["SamlSupplier"] = deepcopy(_SAML_SUPPLIER)
-    doc["paths"].update(deepcopy(PROVIDER_PATHS))
+    doc = merge_into(deepcopy(DOCUMENT))
     for name in FRAGMENTS:
         try:
             module = importlib.import_module(name)

@@ -48,4 +48,3 @@ def _no_store(response):
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     register_form_target_resolver(app, catalogue.go_form_targets)
-    app.extensions.setdefault("logout_hooks", [])

@@ -6,14 +6,15 @@ import logging
 import re
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from ...domain.access import Reason, Refusal
 from ...services import login as login_service
 from ...errors import NotFound
+from ...plugins.manager import call_each
 from ...services import registration, suppliers
-from ...services.login import LoginOutcome
+from ...services.card_check import CardCheckFailure
 from ...services.registration import RegistrationOutcome
 from .. import patron_session
 from ..patron_session import current_patron, safe_next
@@ -71,18 +72,18 @@ def login():
         remember_library(response, result.library)
         return response
     keep = {"card": card[:64]}
-    if result.outcome is LoginOutcome.INVALID:
+    if result.outcome is CardCheckFailure.INVALID:
         return _form("portal/login.html", 400, errors=messages(result.errors), **keep)
-    if result.outcome is LoginOutcome.RATE_LIMITED:
+    if result.outcome is CardCheckFailure.RATE_LIMITED:
         body, status = _form("portal/login.html", 429, alert=rate_limited_message(result.retry_after), **keep)
         return body, status, {"Retry-After": str(max(1, result.retry_after))}
-    if result.outcome is LoginOutcome.CREDENTIALS:
+    if result.outcome is CardCheckFailure.CREDENTIALS:
         alert = locked_message(result.retry_at) if result.retry_at else credentials_message()
         return _form("portal/login.html", 400, alert=alert, **keep)
     library = load_library(result.library)
-    refusal = {LoginOutcome.SIGB_UNAVAILABLE: Refusal(Reason.SIGB_UNAVAILABLE),
-               LoginOutcome.CARD_INVALID: Refusal(Reason.CARD_INVALID, result.detail),
-               LoginOutcome.NOT_REGISTERED: Refusal(Reason.NOT_REGISTERED)}[result.outcome]
+    refusal = {CardCheckFailure.SIGB_UNAVAILABLE: Refusal(Reason.SIGB_UNAVAILABLE),
+               CardCheckFailure.CARD_INVALID: Refusal(Reason.CARD_INVALID, result.detail),
+               CardCheckFailure.NOT_REGISTERED: Refusal(Reason.NOT_REGISTERED)}[result.outcome]
     return render_refusal(refusal, library)
 
 
@@ -106,11 +107,11 @@ def register():
         response = redirect(url_for("portal.account"))
         remember_library(response, result.library)
         return response
-    if result.outcome is RegistrationOutcome.INVALID:
+    if result.outcome is CardCheckFailure.INVALID:
         return _form("portal/register.html", 400, errors=messages(result.errors), **keep)
-    if result.outcome is RegistrationOutcome.RATE_LIMITED:
+    if result.outcome is CardCheckFailure.RATE_LIMITED:
         return _form("portal/register.html", 429, alert=rate_limited_message(), **keep)
-    if result.outcome is RegistrationOutcome.CREDENTIALS:
+    if result.outcome is CardCheckFailure.CREDENTIALS:
         alert = locked_message(result.retry_at) if result.retry_at else credentials_message()
         return _form("portal/register.html", 400, alert=alert, **keep)
     if result.outcome is RegistrationOutcome.DUPLICATE:
@@ -118,8 +119,8 @@ def register():
             "Cette carte est déjà inscrite. Connectez-vous avec votre carte et votre mot de passe pour "
             "voir votre compte."), **keep)
     library = load_library(result.library)
-    refusal = {RegistrationOutcome.SIGB_UNAVAILABLE: Refusal(Reason.SIGB_UNAVAILABLE),
-               RegistrationOutcome.CARD_INVALID: Refusal(Reason.CARD_INVALID, result.detail)}[result.outcome]
+    refusal = {CardCheckFailure.SIGB_UNAVAILABLE: Refusal(Reason.SIGB_UNAVAILABLE),
+               CardCheckFailure.CARD_INVALID: Refusal(Reason.CARD_INVALID, result.detail)}[result.outcome]
     return render_refusal(refusal, library)
 
 
@@ -133,17 +134,21 @@ def logout_confirm():
 
 
 def end_session() -> None:
-    """Log the patron out: providers' logout hooks first (front-channel SLO), then the session."""
-    for hook in current_app.extensions.get("logout_hooks", []):
-        try:
-            hook()
-        except Exception as exc:  # a provider's single logout must never keep a patron logged in
-            log.error("logout hook failed", extra={"event": {"hook": getattr(hook, "__name__", "?"),
-                                                              "error": type(exc).__name__}})
-    told = sorted(set(g.get("logout_told") or []))
+    """Log the patron out: the ``broker_patron_logout`` hooks first (single logout), then the session.
+
+    The one place a patron's session ends with the suppliers told: the portal's
+    logout, a closed account and the providers' logout endpoints all come here.
+    """
+    rt = runtime()
+    told: set[str] = set()
+    for plugin, names, exc in call_each(rt.pm, "broker_patron_logout", runtime=rt, session=session):
+        if exc is not None:  # a provider's single logout must never keep a patron logged in
+            log.error("logout hook failed", extra={"event": {"hook": plugin, "error": type(exc).__name__}})
+            continue
+        told.update(name for name in names or () if isinstance(name, str))
     patron_session.end()
     if told:  # the suppliers told of the logout, shown once by the page that follows
-        session["logout_told"] = told
+        session["logout_told"] = sorted(told)
 
 
 @bp.post("/logout")

@@ -124,7 +124,7 @@ def library_groups() -> LibraryChoices:
     """Every library, by network, for the ``library`` select (usable without JavaScript)."""
     db = runtime().db
     with db.session() as session:
-        rows, token = libraries.every_library(session)
+        rows, token = libraries.every_library(runtime(), session)
         found = _CHOICES.get(db.engine)
         if found is not None and token is not None and found[0] is token:
             return found[1]  # the same list as last time: no work proportional to the number of libraries

@@ -74,7 +74,7 @@ def search(query: str, limit: int) -> list[LibraryView]:
     """
     wanted = fold(query[:MAX_QUERY])
     with runtime().db.session() as session:
-        views = [LibraryView.from_row(lib) for lib in libraries.list_libraries(session)]
+        views = [LibraryView.from_row(lib) for lib in libraries.list_libraries(runtime(), session)]
     if not wanted:
         return sorted(views, key=lambda v: (v.network_name, fold(v.name)))[:limit]
     matches = []

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from ...clock import as_utc
 from ...errors import InvalidInput
 from ...services import staff, staff_desk
+from ..errors import message_of
 from . import audit_labels, bp
 from .guard import staff_view
 
@@ -50,7 +51,7 @@ def tokens(rt, db, user):
                 try:
                     created = staff.create_api_token(rt, db, user, name, actor=user.email, days=days)
                 except InvalidInput as exc:
-                    error = exc.message
+                    error = message_of(exc)
     rows = staff_desk.tokens_of(db, user)
     return render_template("staff/tokens.html", rows=rows, created=created, error=error, days_error=days_error,
                            now=rt.clock.utcnow(), durations=DURATIONS, default_days=staff.TOKEN_DAYS,

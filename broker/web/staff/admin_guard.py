@@ -16,6 +16,7 @@ from ...db.models import Network, Partner
 from ...errors import NotFound
 from ...services import staff, staff_desk
 from ...services.field_errors import FieldError
+from ..errors import message_of
 from . import bp
 from .guard import staff_view
 
@@ -56,6 +57,25 @@ FIELD_MESSAGES = {
     "bad_partner": _l("Choisissez un partenaire du réseau de cette bibliothèque."),
     "bad_connector": _l("Connecteur inconnu."),
     "bad_setting": _l("Réglage refusé par le connecteur : %(detail)s"),
+    "bad_bundle": _l("Cochez au moins un réseau : un fournisseur est proposé par un réseau au moins."),
+    "bad_release": _l("Choisissez parmi les attributs proposés."),
+    "bad_category": _l("Choisissez une catégorie de la liste."),
+    "bad_url": _l("Adresse invalide : attendu https://…"),
+    "bad_protocol": _l("Choisissez SAML, OpenID Connect, CAS ou lien signé."),
+    "metadata_source": _l("Envoyez le fichier de métadonnées ou indiquez leur adresse (l'un des deux)."),
+    "bad_metadata": _l("Métadonnées refusées, rien n'a été enregistré : %(detail)s"),
+    "bad_certificate": _l("Certificat refusé : %(detail)s"),
+    "other_entity": _l("Ces métadonnées décrivent une autre entité que ce fournisseur : %(detail)s"),
+    "bad_uri": _l("Adresse refusée : %(detail)s"),
+    "bad_pattern": _l("Motif refusé : %(detail)s"),
+    "bad_choice": _l("Choisissez une valeur de la liste."),
+    "bad_link": _l("Réglage refusé : %(detail)s"),
+    "bad_lifetime": _l("Indiquez un nombre entier de secondes."),
+    "fixed": _l("Ce réglage est fixé à l'enregistrement du fournisseur."),
+    "no_url": _l("Ce fournisseur n'a pas d'adresse de métadonnées à relire."),
+    "bad_grace": _l("Indiquez un nombre entier de jours, de 0 à %(max)s."),
+    "unknown_membership": _l("Aucune inscription de ce numéro dans vos réseaux."),
+    "too_many": _l("Trop de valeurs dans ce champ."),
 }
 
 
@@ -63,7 +83,7 @@ def field_message(exc: FieldError) -> str:
     """The error in the page's language, dates written the local way."""
     template = FIELD_MESSAGES.get(exc.code)
     if template is None:
-        return exc.message
+        return message_of(exc)
     params = {k: (format_date(v) if isinstance(v, date) else v) for k, v in exc.params.items()}
     try:
         return str(template) % params if params else str(template)

@@ -9,10 +9,10 @@ from urllib.parse import urlencode
 from flask import current_app, g, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from ...services import staff, staff_auth, staff_desk
+from ...services import staff, staff_desk
 from ..context import Brand
 from ..patron_session import safe_next
-from . import bp
+from . import bp, staff_session
 
 STATE_LABELS = {
     "pending": _l("En attente"),
@@ -73,7 +73,7 @@ def staff_view(view: Callable) -> Callable:
     def wrapper(**kwargs):
         rt = runtime()
         with staff_desk.audited_denials(rt), rt.db.session() as db:
-            user = staff_auth.current(rt, db)
+            user = staff_session.current(rt, db)
             if user is None:
                 target = request.full_path.rstrip("?") if request.method == "GET" else url_for("staff.dashboard")
                 return redirect(f"{url_for('staff.login')}?{urlencode({'next': staff_next(target)})}")

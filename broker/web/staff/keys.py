@@ -10,7 +10,6 @@ from __future__ import annotations
 from flask import render_template
 from flask_babel import lazy_gettext as _l
 
-from ...keys import key_store
 from . import bp
 from .admin_guard import admin_view
 
@@ -24,5 +23,5 @@ PURPOSE_LABELS = {"saml-signing": _l("Signature SAML"), "saml-encryption": _l("C
 @bp.get("/keys")
 @admin_view("keys.view")
 def keys(rt, db, user):
-    rows = key_store(rt).describe()
+    rows = rt.key_store.describe()
     return render_template("staff/keys.html", rows=rows, status_labels=STATUS_LABELS, purpose_labels=PURPOSE_LABELS)

@@ -8,13 +8,13 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from ...services import staff, staff_auth
-from . import bp
+from . import bp, staff_session
 from .guard import client_ip, runtime, staff_next, staff_view
 
 
 def _locked_out(email: str = ""):
     """The login page again, saying to wait; the same whether or not the address exists."""
-    staff_auth.end()
+    staff_session.end()
     return render_template("staff/login.html", next=url_for("staff.dashboard"), email=email[:254],
                            error=_("Trop de tentatives. Attendez quelques minutes avant de réessayer.")), 429
 
@@ -30,7 +30,7 @@ def login():
     next_url = staff_next(request.values.get("next"))
     if request.method == "GET":
         with rt.db.session() as db:
-            if staff_auth.current(rt, db) is not None:
+            if staff_session.current(rt, db) is not None:
                 return redirect(next_url)
         return render_template("staff/login.html", next=next_url, email="")
     email = request.form.get("email", "")
@@ -38,7 +38,7 @@ def login():
         with rt.db.session() as db:
             step = staff_auth.check_password(rt, db, email, request.form.get("password", ""), client_ip())
             if step is not None and step.next == "done":
-                staff_auth.start(rt, db, staff_auth.load_user(db, step.user_id))
+                staff_session.start(rt, db, staff_auth.load_user(db, step.user_id))
     except staff_auth.TooManyAttempts:
         return _locked_out(email)
     if step is None:
@@ -46,14 +46,14 @@ def login():
                                error=_("Adresse ou mot de passe incorrect.")), 401
     if step.next == "done":
         return redirect(next_url, 303)
-    staff_auth.begin_pending(step.user_id, now=runtime().clock.wall())
+    staff_session.begin_pending(step.user_id, now=runtime().clock.wall())
     session["staff_next"] = next_url
     target = "staff.login_enrol" if step.next == "enrol" else "staff.login_totp"
     return redirect(url_for(target), 303)
 
 
 def _pending_user(db):
-    data = staff_auth.pending(runtime().clock.wall())
+    data = staff_session.pending(runtime().clock.wall())
     if data is None:
         return None, None
     return data, staff_auth.load_user(db, data["id"])
@@ -76,7 +76,7 @@ def login_totp():
         if not ok:
             return render_template("staff/totp.html", error=_("Code incorrect ou déjà utilisé.")), 401
         next_url = staff_next(session.pop("staff_next", None))
-        staff_auth.start(rt, db, user)
+        staff_session.start(rt, db, user)
     return redirect(next_url, 303)
 
 
@@ -92,7 +92,7 @@ def login_enrol():
         secret = staff_auth.unseal(rt, data.get("secret"))
         if secret is None:
             secret = staff_auth.new_secret()
-            staff_auth.begin_pending(user.id, staff_auth.seal(rt, secret), now=rt.clock.wall())
+            staff_session.begin_pending(user.id, staff_auth.seal(rt, secret), now=rt.clock.wall())
         if request.method == "POST":
             try:
                 ok = staff_auth.enrol(rt, db, user, secret, request.form.get("code", ""), client_ip())
@@ -100,7 +100,7 @@ def login_enrol():
                 return _locked_out()
             if ok:
                 next_url = staff_next(session.pop("staff_next", None))
-                staff_auth.start(rt, db, user)
+                staff_session.start(rt, db, user)
                 flash(_("La double authentification est activée."), "success")
                 return redirect(next_url, 303)
         error = None
@@ -115,12 +115,12 @@ def login_enrol():
 def logout():
     rt = runtime()
     with rt.db.session() as db:
-        user = staff_auth.current(rt, db)
+        user = staff_session.current(rt, db)
         if user is not None:
             from ...services import audit
 
             audit.record(rt, db, user.email, "staff.logout", user.email)
-    staff_auth.end()
+    staff_session.end()
     flash(_("Vous êtes déconnecté."), "success")
     return redirect(url_for("staff.login"), 303)
 

@@ -11,6 +11,7 @@ from ...domain.memberships import Transition
 from ...errors import Conflict, InvalidInput, NotFound
 from ...mail import outbox
 from ...services import staff, staff_desk
+from ..errors import message_of
 from . import bp
 from .guard import STATE_LABELS, staff_next, staff_view
 
@@ -109,7 +110,7 @@ def queue_lookup(rt, db, user, code):
     try:
         view = staff_desk.lookup_typed(rt, db, user, lib, membership, request.form.get("card", ""))
     except InvalidInput as exc:
-        flash(exc.message, "error")
+        flash(message_of(exc), "error")
         return redirect(url_for("staff.queue", code=lib.code), 303)
     return _render_queue(rt, db, user, lib, {membership.id: view})
 
@@ -125,7 +126,7 @@ def queue_bulk(rt, db, user, code):
     try:
         outcome = staff_desk.approve_many(rt, db, user, ids)
     except InvalidInput as exc:
-        flash(exc.message, "error")
+        flash(message_of(exc), "error")
         return redirect(url_for("staff.queue", code=lib.code), 303)
     flash(ngettext("%(num)d inscription validée ; l'usager est prévenu par e-mail.",
                    "%(num)d inscriptions validées ; les usagers sont prévenus par e-mail.", len(outcome.approved)),
@@ -164,7 +165,7 @@ def decide(rt, db, user, membership_id, action):
     except NotFound:
         raise
     except Conflict as exc:
-        message = exc.message
+        message = message_of(exc)
         if exc.code == "invalid_transition":  # said with the state's name, not its code
             current = staff_desk.membership_for(rt, db, user, membership_id).state
             message = _("Impossible : cette inscription est dans l'état « %(state)s ».",
@@ -173,8 +174,8 @@ def decide(rt, db, user, membership_id, action):
         return redirect(back, 303)
     except InvalidInput as exc:
         if exc.code in REASON_PROBLEMS:
-            return _reason_error(rt, db, user, membership_id, action, back, exc.message)
-        flash(exc.message, "error")
+            return _reason_error(rt, db, user, membership_id, action, back, message_of(exc))
+        flash(message_of(exc), "error")
         return redirect(back, 303)
     flash(DONE[transition](), "success")
     return redirect(back, 303)

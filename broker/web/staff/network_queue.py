@@ -12,6 +12,7 @@ from ...db.models import Library, Membership, Partner
 from ...domain.memberships import MembershipState
 from ...errors import InvalidInput
 from ...services import staff_desk
+from ..errors import message_of
 from . import bp
 from .admin_guard import admin_networks, admin_view
 from .memberships import QUEUE_PAGE, page_number
@@ -53,7 +54,7 @@ def network_pending_bulk(rt, db, user):
     try:
         outcome = staff_desk.approve_many(rt, db, user, [int(v) for v in raw])
     except InvalidInput as exc:
-        flash(exc.message, "error")
+        flash(message_of(exc), "error")
         return redirect(back, 303)
     flash(ngettext("%(num)d inscription validée ; l'usager est prévenu par courriel.",
                    "%(num)d inscriptions validées ; les usagers sont prévenus par courriel.", len(outcome.approved)),

@@ -10,9 +10,8 @@ from flask_babel import lazy_gettext as _l
 
 from ...services import network as net
 from ...services import partners as svc
-from ...services import staff_auth
 from ...services.field_errors import FieldError
-from . import bp
+from . import bp, staff_session
 from .admin_guard import admin_networks, admin_view, field_message, networks_of, partner_in_scope
 from .guard import runtime
 
@@ -39,7 +38,7 @@ def note_alerts():
     rt = runtime()
     try:
         with rt.db.session() as db:
-            user = staff_auth.current(rt, db)
+            user = staff_session.current(rt, db)
             networks = admin_networks(user) if user is not None else frozenset()
             if not networks:
                 return

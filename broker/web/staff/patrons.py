@@ -8,6 +8,7 @@ from ...db.models import Library
 from ...domain.memberships import MembershipState
 from ...errors import InvalidInput
 from ...services import staff_desk
+from ..errors import message_of
 from . import bp
 from .guard import staff_view
 
@@ -31,7 +32,7 @@ def patrons(rt, db, user):
         try:
             results = staff_desk.search(rt, db, user, values.get("q", ""), lib)
         except InvalidInput as exc:
-            error = exc.message
+            error = message_of(exc)
     status = 400 if error else 200
     response = make_response(render_template("staff/patrons.html", libs=libs, results=results, error=error,
                                              query=query, chosen=chosen), status)

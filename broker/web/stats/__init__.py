@@ -2,7 +2,8 @@
 
 Both use the staff scoping of the back-office (a referent sees their
 libraries, a network admin their network). The API is CSRF-exempt: a bearer
-token authenticates it, never a cookie.
+token authenticates it, never a cookie; it is mounted under the API blueprint
+like the rest of /api/v1.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import os
 from flask import Blueprint, Flask
 
 bp = Blueprint("stats", __name__, url_prefix="/staff/stats")
-api_bp = Blueprint("stats_api", __name__, url_prefix="/api/v1/stats")
+#: mounted under the API blueprint (``web.api.mount``): /api/v1/stats, the API's token guard and error shape
+api_bp = Blueprint("stats_api", __name__, url_prefix="/stats")
 
 TRANSLATIONS = "translations_stats"
 
@@ -28,9 +30,9 @@ def _add_translations(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from ..api import mount
     from . import api, pages  # noqa: F401  (routes attach to the blueprints)
 
     _add_translations(app)
-    app.extensions["csrf"].exempt(api_bp)
     app.register_blueprint(bp)
-    app.register_blueprint(api_bp)
+    mount(app, api_bp)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 
 from flask import jsonify, request
@@ -15,25 +16,9 @@ from ...services.stats.counter import platform_report
 from ...services.stats.exports import month_document
 from ...services.stats.figures import Selection
 from ...services.stats.months import iso_utc, months_of_year
+from ..api.auth import api_view
 from . import api_bp
-from .guard import Unauthorized, api_view, count_arg, library_in_scope, month_arg, network_in_scope
-
-
-@api_bp.errorhandler(Unauthorized)
-def unauthorized(exc: Unauthorized):
-    response = jsonify(error=exc.code, message=exc.message)
-    response.status_code = 401
-    challenge = 'Bearer realm="sesame"'
-    if exc.code == "token_expired":
-        challenge += ', error="invalid_token", error_description="The access token expired"'
-    response.headers["WWW-Authenticate"] = challenge
-    return response
-
-
-@api_bp.after_request
-def no_store(response):
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
+from .guard import count_arg, library_in_scope, month_arg, network_in_scope
 
 
 def _described(selection: Selection) -> dict:
@@ -70,48 +55,48 @@ def _trend(rt, db, user, kind: str, key: str):
     return jsonify(selection=_described(selection), items=[asdict(p) for p in points])
 
 
-def _counter(rt, db, user, kind: str, key: str):
-    selection = _selection(rt, db, user, kind, key)
+def _months(rt, db) -> list[Month]:
+    """``?year=YYYY`` (its months so far) or ``?month=YYYY-MM`` (default: the latest aggregated), not both."""
     year = request.args.get("year")
     if year and request.args.get("month"):
         raise InvalidInput(_("Indiquez un mois ou une année, pas les deux."))
     now = rt.clock.utcnow()
-    chosen = months_of_year(parse_year(year, now=now), now) if year else [month_arg(db)]
-    return jsonify(platform_report(figures(db, selection, chosen), selection, now=now))
+    return months_of_year(parse_year(year, now=now), now) if year else [month_arg(db)]
 
 
-# One route per path (no converter over both kinds), so that each maps to one OpenAPI path.
-@api_bp.get("/libraries/<code>")
-@api_view
-def library_month(rt, db, user, code):
-    return _month(rt, db, user, "libraries", code)
+def _counter(rt, db, user, kind: str, key: str):
+    selection = _selection(rt, db, user, kind, key)
+    return jsonify(platform_report(figures(db, selection, _months(rt, db)), selection, now=rt.clock.utcnow()))
 
 
-@api_bp.get("/networks/<slug>")
-@api_view
-def network_month(rt, db, user, slug):
-    return _month(rt, db, user, "networks", slug)
+def _titles(rt, db, user, kind: str, key: str):
+    """The suppliers' most used databases, titles or items (COUNTER DR, TR, IR), attributed like the platform report."""
+    from ...services.counter import titles as service
+
+    selection = _selection(rt, db, user, kind, key)
+    chosen = _months(rt, db)
+    period = str(parse_year(request.args["year"], now=rt.clock.utcnow())) if request.args.get("year") else str(chosen[0])
+    report_id = service.report_arg(request.args.get("report"))
+    metric = service.metric_arg(report_id, request.args.get("metric"))
+    limit = count_arg("limit", default=service.TOP, maximum=10000)
+    lines = service.library_titles(db, service.selection_libraries(db, selection), [str(m) for m in chosen],
+                                   report_id, metric=metric, limit=limit)
+    body = service.document(lines, report_id, selection=selection.slug, period=period, metric=metric)
+    return jsonify(body | {"selection": _described(selection)})
 
 
-@api_bp.get("/libraries/<code>/trend")
-@api_view
-def library_trend(rt, db, user, code):
-    return _trend(rt, db, user, "libraries", code)
+def _route(kind: str, param: str, answer: Callable):
+    @api_view
+    def view(rt, db, user, **kwargs):
+        return answer(rt, db, user, kind, kwargs[param])
+
+    return view
 
 
-@api_bp.get("/networks/<slug>/trend")
-@api_view
-def network_trend(rt, db, user, slug):
-    return _trend(rt, db, user, "networks", slug)
-
-
-@api_bp.get("/libraries/<code>/counter")
-@api_view
-def library_counter(rt, db, user, code):
-    return _counter(rt, db, user, "libraries", code)
-
-
-@api_bp.get("/networks/<slug>/counter")
-@api_view
-def network_counter(rt, db, user, slug):
-    return _counter(rt, db, user, "networks", slug)
+# One route per path (no converter over both kinds), so that each maps to one OpenAPI path:
+# /libraries/<code>, /networks/<slug>, each also with /trend, /counter and /titles (endpoints library_month, …).
+for _kind, _singular, _param in (("libraries", "library", "code"), ("networks", "network", "slug")):
+    for _suffix, _name, _answer in (("", "month", _month), ("/trend", "trend", _trend), ("/counter", "counter", _counter),
+                                    ("/titles", "titles", _titles)):
+        api_bp.add_url_rule(f"/{_kind}/<{_param}>{_suffix}", f"{_singular}_{_name}", _route(_kind, _param, _answer),
+                            methods=["GET"])

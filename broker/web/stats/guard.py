@@ -1,4 +1,4 @@
-"""Who may see which figures: the staff session or an API token, then the staff user's scope.
+"""Who may see which figures: the staff session (the API's token guard is ``web.api.auth.api_view``), then the scope.
 
 A referent sees their libraries; a network admin their network and every
 library in it. Asking for anything else is refused (403) and written to the
@@ -7,7 +7,6 @@ audit trail as ``denied``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlencode
@@ -20,21 +19,13 @@ from werkzeug.routing import BuildError
 
 from ...db.models import Library, Network
 from ...db.stats_models import StatsMonth
-from ...errors import BrokerError, Forbidden, InvalidInput, NotFound
+from ...errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from ...services import audit, staff, staff_auth, validation
 from ...services.libraries import get_library
 from ...services.network import get_network
 from ...services.stats.months import Month
+from ..staff import staff_session
 from ..staff.guard import brand_for
-
-_TOKEN = re.compile(r"^Bearer ([A-Za-z0-9_\-]{10,200})$")
-
-
-class Unauthorized(BrokerError):
-    """No valid API token: missing, unknown or revoked."""
-
-    code = "unauthorized"
-    status = 401
 
 
 def runtime():
@@ -48,7 +39,7 @@ def staff_page(view: Callable) -> Callable:
     def wrapper(**kwargs):
         rt = runtime()
         with rt.db.session() as db:
-            user = staff_auth.current(rt, db)
+            user = staff_session.current(rt, db)
             if user is None:
                 try:
                     login = url_for("staff.login")
@@ -59,34 +50,6 @@ def staff_page(view: Callable) -> Callable:
             g.staff_user = user
             g.staff_admin = staff.is_admin(user)
             brand_for(user)
-            return view(rt, db, user, **kwargs)
-
-    return wrapper
-
-
-def api_view(view: Callable) -> Callable:
-    """Run ``view(rt, db, user, **kwargs)`` for the staff user owning the bearer token."""
-
-    @wraps(view)
-    def wrapper(**kwargs):
-        rt = runtime()
-        match = _TOKEN.match(request.headers.get("Authorization", "").strip())
-        if match is None:
-            raise Unauthorized(_("Jeton d'API manquant : envoyez l'en-tête Authorization: Bearer <jeton>."))
-        # the token check writes last_used_at: commit it apart, so that an audit entry written
-        # below in its own transaction never waits on this write
-        with rt.db.session() as auth_db:
-            checked = staff.check_token(rt, auth_db, match.group(1))
-            user_id = checked.user.id if checked.user is not None else None
-        if checked.expired_at is not None:
-            raise Unauthorized(_("Ce jeton d'API a expiré le %(date)s (UTC) : renouvelez-le ou créez-en un autre "
-                                 "dans l'espace professionnel, page « Jetons d'API ».",
-                                 date=checked.expired_at.strftime("%d/%m/%Y %H:%M")), code="token_expired")
-        if user_id is None:
-            raise Unauthorized(_("Jeton d'API inconnu ou révoqué."))
-        with rt.db.session() as db:
-            user = staff_auth.load_user(db, user_id)
-            g.staff_user = user
             return view(rt, db, user, **kwargs)
 
     return wrapper

@@ -42,7 +42,7 @@ def test_revoked_token_is_renewed_once(koha_settings, koha):
 def test_token_is_renewed_before_it_expires(koha_settings, koha):
     koha.token_lifetime = 1  # renewed after half its life when that is shorter than the margin
     clock = MovableClock()
-    conn = KohaConnector(koha_settings(), context=ConnectorContext("KOHA", {}, clock))
+    conn = KohaConnector(koha_settings(), context=ConnectorContext("KOHA", clock=clock))
     conn.authenticate("KOHA0001", "alice-pw")
     clock.advance(0.6)
     conn.authenticate("KOHA0001", "alice-pw")

@@ -63,7 +63,7 @@ def test_plugin_offers_the_koha_type():
     assert isinstance(spec, ConnectorSpec)
     assert spec.name == "koha" and spec.settings_model is KohaSettings
     settings = spec.settings_model.model_validate(OAUTH)
-    built = spec.factory(settings, context=ConnectorContext(library_code="FR-KOHA", services={}))
+    built = spec.factory(settings, context=ConnectorContext(library_code="FR-KOHA"))
     assert isinstance(built, KohaConnector) and built.library == "FR-KOHA"
     built.close()
 

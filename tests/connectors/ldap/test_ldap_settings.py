@@ -68,7 +68,7 @@ def test_plugin_offers_the_ldap_type():
     assert isinstance(spec, ConnectorSpec)
     assert spec.name == "ldap" and spec.settings_model is LdapSettings
     settings = spec.settings_model.model_validate(MINIMAL)
-    built = spec.factory(settings, context=ConnectorContext(library_code="FR-TEST", services={}))
+    built = spec.factory(settings, context=ConnectorContext(library_code="FR-TEST"))
     assert isinstance(built, LdapConnector) and built.library == "FR-TEST"
     assert isinstance(spec.factory(settings), LdapConnector)
 

@@ -156,7 +156,7 @@ def test_partial_failures_leave_the_pool_usable(patrons_csv, connect) -> None:
 
 def test_idle_connections_past_max_idle_are_replaced(koha, connect) -> None:
     clock = MovableClock()
-    connector = connect(koha, max_idle=0.05, context=ConnectorContext("FR-1", {}, clock))
+    connector = connect(koha, max_idle=0.05, context=ConnectorContext("FR-1", clock=clock))
     connector.authenticate(*GOOD)
     clock.advance(0.1)
     connector.authenticate(*GOOD)

@@ -80,7 +80,7 @@ def test_ticket_for_another_service_is_refused(live, patron, service_factory, ca
 
 
 def test_expired_ticket(live, patron, service_factory, monkeypatch):
-    tickets = live.runtime.caches["cas_tickets"]
+    tickets = live.runtime.cas_tickets
     monkeypatch.setattr(tickets, "lifetime", 1)
     _, base = service_factory()
     ticket = _ticket_for(patron, live, f"{base}/")

@@ -151,9 +151,8 @@ def test_discovery_and_jwks(live):
 
 
 def test_rotated_keys_stay_published_until_retired(live, patron, client_factory, rp_factory):
-    from broker.keys import key_store
 
-    store = key_store(live.runtime)
+    store = live.runtime.key_store
     old = store.current("oidc-rs256").kid
     store.rotate("oidc-rs256")  # a next key is published
     store.rotate("oidc-rs256")  # and now signs; the old one is still published

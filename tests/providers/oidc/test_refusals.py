@@ -150,7 +150,7 @@ def test_wrong_secret_and_redirect_uri_mismatch(live, patron, client_factory, rp
 
 
 def test_expired_code(live, patron, client_factory, rp_factory, monkeypatch):
-    server = live.runtime.caches["oidc_server"]
+    server = live.runtime.oidc_server
     monkeypatch.setattr(server.tokens, "settings", dataclasses.replace(server.tokens.settings, oidc_code_lifetime=1))
     reg = client_factory()
     rp = rp_factory(reg)

@@ -207,6 +207,16 @@ def _token(runtime, email: str) -> str:
         return staff.create_api_token(runtime, s, staff.get_user(s, email), "saml", actor="test")
 
 
+def _denied(runtime) -> list[tuple[str, str, str]]:
+    from sqlalchemy import select
+
+    from broker.db.models import AuditEvent
+
+    with runtime.db.session() as s:
+        return [(e.actor, e.action, e.target) for e in s.scalars(
+            select(AuditEvent).where(AuditEvent.outcome == "denied").order_by(AuditEvent.id))]
+
+
 def test_admin_api_registers_saml_suppliers(idp, idp_metadata, flows):
     runtime = idp.extensions["broker"]
     client = idp.test_client()
@@ -219,11 +229,18 @@ def test_admin_api_registers_saml_suppliers(idp, idp_metadata, flows):
     assert response.status_code == 403
     admin = {"Authorization": f"Bearer {_token(runtime, 'admin@calvados.example.org')}"}
     response = client.post("/api/v1/suppliers/saml", json={**body, "networks": ["caen-la-mer"]}, headers=admin)
-    assert response.status_code == 403
+    assert response.status_code == 403 and response.json["error"] == "out_of_scope"
+    assert _denied(runtime) == [("referent@bayeux.example.org", "supplier.add", "calvados"),
+                                ("admin@calvados.example.org", "supplier.add", "caen-la-mer")]
     response = client.post("/api/v1/suppliers/saml", json={**body, "metadata": "<x"}, headers=admin)
     assert response.status_code == 400 and response.json["error"] == "saml_invalid"
     response = client.post("/api/v1/suppliers/saml", json={**body, "colour": "red"}, headers=admin)
     assert response.status_code == 400 and response.json["error"] == "unknown_field"
+    assert response.json["field"] == "colour" and response.json["message"] == "Champ inconnu : colour."
+    response = client.post("/api/v1/suppliers/saml", json={**body, "encrypt": "yes"}, headers=admin)
+    assert response.status_code == 400 and response.json["error"] == "wrong_type"
+    response = client.post("/api/v1/suppliers/saml", json={**body, "metadata": "x" * 70_000}, headers=admin)
+    assert response.status_code == 400 and response.json["error"] == "body_too_large"
     response = client.post("/api/v1/suppliers/saml", json=body, headers=admin)
     assert response.status_code == 201, response.json
     assert response.json["entity_id"] == sp.entity_id and response.json["encrypt"] is True

@@ -126,17 +126,35 @@ def test_logout_confirm_page_then_post(portal):
     assert "Vous êtes déconnecté ou déconnectée" in after and 'action="/logout"' not in after
 
 
-def test_logout_runs_the_providers_hooks_even_when_one_fails(portal):
+def test_logout_runs_every_logout_hook_even_when_one_fails(portal):
+    from broker import hookimpl
+
     calls = []
 
-    def broken():
-        raise RuntimeError("SLO endpoint down")
+    class Broken:
+        @hookimpl
+        def broker_patron_logout(self, runtime, session):
+            raise RuntimeError("SLO endpoint down")
 
-    portal.app.extensions["logout_hooks"].extend([broken, lambda: calls.append("slo")])
-    portal.login()
-    portal.client.post("/logout", data={"csrf_token": portal.csrf("/account")})
-    assert calls == ["slo"]
+    class Told:
+        @hookimpl
+        def broker_patron_logout(self, session):
+            calls.append(session["patron"]["uid"])
+            return ["Cafeyn"]
+
+    pm = portal.runtime.pm
+    plugins = [Told(), Broken()]  # the one that fails is called first
+    for plugin in plugins:
+        pm.register(plugin)
+    try:
+        portal.login()
+        response = portal.client.post("/logout", data={"csrf_token": portal.csrf("/account")})
+    finally:
+        for plugin in plugins:
+            pm.unregister(plugin)
+    assert len(calls) == 1 and response.status_code == 302
     assert portal.client.get("/account").status_code == 302
+    assert "Cafeyn" in portal.client.get("/logout").get_data(as_text=True)
 
 
 def test_logout_without_csrf_keeps_the_session(portal):

@@ -10,10 +10,9 @@ from web.staff.staffkit import ADMIN, CAEN_ADMIN, REFERENT, as_staff, audit_rows
 
 
 def test_admins_see_each_key_with_its_state_and_fingerprint(staff_app):
-    from broker.keys import key_store
 
     rt = staff_app.extensions["broker"]
-    store = key_store(rt)
+    store = rt.key_store
     current = store.current("saml-signing")
     store.current("oidc-es256")
     store.rotate("saml-signing")  # a next key is published beside the current one

@@ -165,12 +165,12 @@ def test_password_alone_does_not_open_an_admin_session(staff_app):
 
 
 def test_totp_step_expires(staff_app, monkeypatch):
-    from broker.services import staff_auth
+    from broker.web.staff import staff_session
 
     login_admin(staff_app.test_client())
     client = staff_app.test_client()
     login(client, ADMIN)
-    monkeypatch.setattr(staff_auth, "PENDING_SECONDS", -1)
+    monkeypatch.setattr(staff_session, "PENDING_SECONDS", -1)
     r = client.get("/staff/login/totp")
     assert r.status_code == 303 and r.headers["Location"] == "/staff/login"
 

@@ -43,7 +43,7 @@ def test_english_catalogue_covers_every_staff_message():
     mapping = [("broker/web/staff/**.py", "python"), ("broker/web/api/**.py", "python"),
                ("broker/services/staff_desk.py", "python"), ("broker/services/staff_auth.py", "python"),
                ("broker/templates/staff/**.html", "jinja2")]
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None, "Translatable": None}
     found = set()
     for _, _, message, *_ in extract_from_dir(str(ROOT), method_map=mapping, keywords=keywords):
         found.add(message[0] if isinstance(message, tuple) else message)

@@ -1,0 +1,52 @@
+"""What a connector plugin builds on besides its connector: its commands, and the broker's checks and audit log.
+
+A connector offers a :class:`~broker.domain.connectors.ConnectorSpec` through
+the ``broker_connectors`` hook. One that keeps patrons in Sésame (``local``)
+also offers commands (``broker_cli_commands``) and writes its own rows;
+everything it needs from the broker for that is here, so that it never
+reaches into the CLI or the services:
+
+- :func:`command`: run a click command with the runtime and a unit of work
+  (committed when it returns; a :class:`~broker.errors.BrokerError` rolls it
+  back, prints one line and exits with its code), with :func:`json_option`,
+  :func:`emit` and :class:`Progress` for what it prints;
+- :func:`library`: the library with this code (NotFound otherwise);
+- :func:`clean_text` and :func:`clean_email`: the broker's checks of typed text;
+- :func:`audit`: one entry in the audit log, in the caller's unit of work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from .cli import Progress, emit, json_option
+from .cli import with_runtime as command
+from .db.models import Library
+from .services import audit as _audit
+from .services import validation
+from .services.libraries import get_library
+
+__all__ = ["command", "json_option", "emit", "Progress", "library", "clean_text", "clean_email", "audit"]
+
+
+def library(session: Session, code: str) -> Library:
+    """The library with this code; NotFound names the code otherwise."""
+    return get_library(session, code)
+
+
+def clean_text(value: str | None, what: str, *, max_len: int = 200, required: bool = True) -> str:
+    """Stripped text without control characters, at most ``max_len`` long; InvalidInput names ``what``."""
+    return validation.text(value, what, max_len=max_len, required=required)
+
+
+def clean_email(value: str | None, *, required: bool = True) -> str | None:
+    """A plausible e-mail address (None when empty and not required); InvalidInput otherwise."""
+    return validation.email(value, required=required)
+
+
+def audit(runtime: Any, session: Session, actor: str, action: str, target: str = "", *, outcome: str = "ok",
+          **detail: Any) -> None:
+    """Record ``actor`` doing ``action`` on ``target`` in the audit log (never a card, PIN or password)."""
+    _audit.record(runtime, session, actor, action, target, outcome=outcome, **detail)

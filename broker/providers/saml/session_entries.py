@@ -1,0 +1,55 @@
+"""What each SAML supplier got in a patron session, for the next assertion and for single logout.
+
+``session["saml"]`` maps a supplier's entity ID to the stored form of a
+:class:`SessionEntry`: ``{"n": NameID, "f": NameID format, "s": SessionIndex,
+"id": supplier id}``. :func:`read` skips any entry that is not as written (that
+supplier is then as if it had not been visited), so a damaged session never
+fails a request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ...wire import is_int, is_str_or_none
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEntry:
+    """The NameID and SessionIndex one supplier was given in this session."""
+
+    name_id: str
+    name_format: str
+    session_index: str | None
+    supplier_id: int
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"n": self.name_id, "f": self.name_format, "s": self.session_index, "id": self.supplier_id}
+
+    @classmethod
+    def from_wire(cls, value: Any) -> SessionEntry | None:
+        if not isinstance(value, dict):
+            return None
+        name_id, name_format, index, supplier_id = value.get("n"), value.get("f"), value.get("s"), value.get("id")
+        if not (isinstance(name_id, str) and isinstance(name_format, str) and is_str_or_none(index)
+                and is_int(supplier_id)):
+            return None
+        return cls(name_id, name_format, index, value["id"])
+
+
+def read(value: Any) -> dict[str, SessionEntry]:
+    """The entries of a session's ``saml`` value (entity ID → entry), the damaged ones left out."""
+    if not isinstance(value, dict):
+        return {}
+    entries = {}
+    for entity, wire in value.items():
+        entry = SessionEntry.from_wire(wire)
+        if isinstance(entity, str) and entry is not None:
+            entries[entity] = entry
+    return entries
+
+
+def write(entries: dict[str, SessionEntry]) -> dict[str, dict[str, Any]]:
+    """The stored form of ``entries`` for ``session["saml"]``."""
+    return {entity: entry.to_wire() for entity, entry in entries.items()}

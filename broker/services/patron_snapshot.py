@@ -1,0 +1,81 @@
+"""The access decision's snapshot of a patron, as the patron's session keeps it.
+
+A login, and any decision that had to read the patron again, hands back a
+:class:`PatronSnapshot` (see ``services.patron_cache`` for when it is
+trusted). It holds the decision's fields only: no name, e-mail or card.
+
+Stored form (``to_wire``), a JSON object with one-letter keys to keep the
+server-side session small::
+
+    {"i": patron id, "l": library id, "m": membership state | null, "p": card problem | null,
+     "e": card expiry "YYYY-MM-DD" | null, "b": birth year | null, "x": erased,
+     "v": max(s), "s": [patron row stamp, membership row stamp], "r": read time, "k": person id | null}
+
+(stamps and read time in epoch seconds). :meth:`PatronSnapshot.from_wire`
+returns None for anything not exactly as written, so a damaged or foreign
+value only means the patron is read again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from ..domain.memberships import MembershipState
+from ..domain.patrons import CardProblem
+from ..wire import is_int, is_time
+
+_STATES = frozenset(m.value for m in MembershipState)
+_PROBLEMS = frozenset(p.value for p in CardProblem)
+
+
+@dataclass(frozen=True, slots=True)
+class PatronSnapshot:
+    """What the access decision needs of a patron, read at ``read_at`` (wall clock, epoch seconds)."""
+
+    patron_id: int
+    library_id: int
+    membership: str | None
+    card_problem: str | None
+    card_expires: date | None
+    birth_year: int | None
+    erased: bool
+    #: the ``updated_at`` of the patron row and of its membership row as read, epoch seconds
+    stamps: tuple[float, float]
+    read_at: float
+    #: the person this card is linked to (``services.persons``), None for a card on its own
+    person: int | None = None
+
+    @property
+    def version(self) -> float:
+        """The newest change this snapshot reflects."""
+        return max(self.stamps)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"i": self.patron_id, "l": self.library_id, "m": self.membership, "p": self.card_problem,
+                "e": self.card_expires.isoformat() if self.card_expires else None, "b": self.birth_year,
+                "x": self.erased, "v": self.version, "s": list(self.stamps), "r": self.read_at,
+                "k": self.person}
+
+    @classmethod
+    def from_wire(cls, value: Any) -> PatronSnapshot | None:
+        """The snapshot ``value`` holds, or None when anything in it is not exactly as written."""
+        try:
+            ok = (isinstance(value, dict) and is_int(value["i"]) and is_int(value["l"])
+                  and (value["m"] is None or value["m"] in _STATES)
+                  and (value["p"] is None or value["p"] in _PROBLEMS)
+                  and (value["b"] is None or is_int(value["b"])) and isinstance(value["x"], bool)
+                  and is_time(value["v"]) and is_time(value["r"]) and isinstance(value["s"], list)
+                  and len(value["s"]) == 2 and all(is_time(v) for v in value["s"])
+                  and value["v"] == max(value["s"])
+                  and (value["e"] is None or isinstance(value["e"], str))
+                  and (value["k"] is None or is_int(value["k"])))
+            if not ok:
+                return None
+            expires = date.fromisoformat(value["e"]) if value["e"] is not None else None
+        except (KeyError, TypeError, ValueError):
+            return None
+        return cls(patron_id=value["i"], library_id=value["l"], membership=value["m"], card_problem=value["p"],
+                   card_expires=expires, birth_year=value["b"], erased=value["x"],
+                   stamps=(float(value["s"][0]), float(value["s"][1])), read_at=value["r"], person=value["k"])
