@@ -619,7 +619,7 @@ def test_change_committed_after_the_read_but_stamped_before_it_is_not_missed(run
 
 # -- memory: changes are remembered for a window only ----------------------------------------------
 def test_changes_older_than_the_window_are_forgotten_and_their_snapshots_read_again(rt, monkeypatch):
-    watcher = patron_cache.PatronChanges(rt.db, overlap=OVERLAP)
+    watcher = patron_cache.PatronChanges(rt.db, overlap=OVERLAP, clock=rt.clock)
     clock = [rt.clock.wall()]  # the test's clock, already past the demo's own changes
     watcher.looks.interval = 0
     with rt.db.session() as s:

@@ -698,7 +698,7 @@ def _wire(runtime, row: Supplier, result) -> tuple[dict[str, str], list[dict[str
         from .link.issue import values_for
 
         conf = (row.config or {}).get("link") or {}
-        values = values_for(result, now=clock.utcnow(), nonce="…", target="", lifetime=int(conf.get("lifetime") or 300))
+        values = values_for(result, now=runtime.clock.utcnow(), nonce="…", target="", lifetime=int(conf.get("lifetime") or 300))
         used: set[str] | frozenset[str]
         try:
             used = tpl.parse(conf["url_template"]).fields | tpl.parse(conf.get("message") or tpl.DEFAULT_MESSAGE).fields
