@@ -23,7 +23,7 @@ from ..db.models import Library, Membership, Network, Patron, Supplier
 from ..errors import BrokerError, Conflict, InvalidInput, NotFound
 from ..services import audit, validation
 from ..services.field_errors import FieldError
-from ..services.suppliers import CATEGORIES, RELEASABLE
+from ..services.suppliers import CATEGORIES, RELEASABLE, check_slug
 from . import registry_cache
 
 PROTOCOLS = ("saml", "oidc", "cas", "link")
@@ -302,7 +302,7 @@ def add(runtime, session: Session, protocol: str, slug: Any, data: dict[str, Any
     if not isinstance(slug, str):
         raise FieldError("slug", "wrong_type", "slug: expected a string", name="slug")
     try:
-        validation.slug(slug, "supplier slug")
+        check_slug(slug)
     except InvalidInput as exc:
         raise FieldError("slug", "bad_slug", exc.message) from None
     if session.scalar(select(Supplier.id).where(Supplier.slug == slug)) is not None:

@@ -81,6 +81,8 @@ def test_preview_is_what_issuance_gives(api, token_for, api_app):
     ("POST", "/suppliers", {}, {**CAS, "colour": "red"}, "colour"),
     ("POST", "/suppliers", {}, {**CAS, "protocol": "ftp"}, "protocol"),
     ("POST", "/suppliers", {}, {**CAS, "slug": "cafeyn"}, "slug"),
+    ("POST", "/suppliers", {}, {**CAS, "slug": "saml"}, "slug"),  # /suppliers/saml is the SAML registration API
+    ("POST", "/suppliers", {}, {**CAS, "slug": "new"}, "slug"),  # /staff/suppliers/new is the form
     ("POST", "/suppliers", {}, {**CAS, "networks": ["caen-la-mer"]}, "networks"),
     ("POST", "/suppliers", {}, {**CAS, "release": ["card_number"]}, "release"),
     ("POST", "/suppliers", {}, {**CAS, "settings": {"service_patterns": [".*"]}}, "settings.service_patterns"),

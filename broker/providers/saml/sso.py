@@ -258,7 +258,7 @@ def issue(rt: Any, supplier: Supplier, pending: PendingRequest, patron: LoggedPa
         name_id = entry.name_id  # one transient value per session and supplier
     else:
         name_id = f"_{secrets.token_hex(16)}"
-    session_index = (entry.session_index if entry is not None else None) or f"_{secrets.token_hex(12)}"
+    session_index = (entry.session_index if entry is not None else None) or f"_{secrets.token_urlsafe(12)}"
     new_entry = SessionEntry(name_id, fmt, session_index, supplier.id)
     if entry != new_entry and (entry is not None or len(entries) < MAX_SESSION_SPS):
         entries[meta.entity_id] = new_entry

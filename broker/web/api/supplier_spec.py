@@ -6,7 +6,11 @@ from copy import deepcopy
 from typing import Any
 
 from ...services.suppliers import CATEGORIES, RELEASABLE
+from ...services.suppliers import RESERVED_SLUGS
 from .admin_spec import _BODY, _SLUG, TAG, _errors, _json, _ref
+
+#: a supplier's slug in a path: never one of the names the routes beside it use
+_SUPPLIER = {**_SLUG, "schema": {**_SLUG["schema"], "not": {"enum": list(RESERVED_SLUGS)}}}
 
 _TEXT = {"type": "string"}
 _TEXTS = {"type": "array", "items": {"type": "string"}}
@@ -50,7 +54,8 @@ SCHEMAS: dict[str, Any] = {
     },
     "SupplierNew": {
         "type": "object", "additionalProperties": False, "required": ["slug", "protocol", "name", "networks"],
-        "properties": {"slug": {"type": "string", "maxLength": 64}, "protocol": _PROTOCOL, **_COMMON,
+        "properties": {"slug": {"type": "string", "maxLength": 64, "not": {"enum": list(RESERVED_SLUGS)}},
+                       "protocol": _PROTOCOL, **_COMMON,
                        "settings": _SETTINGS},
     },
     "SupplierPatch": {
@@ -97,17 +102,17 @@ PATHS: dict[str, Any] = {
     },
     "/suppliers/{slug}": {
         "get": {"summary": "A supplier, its bundle, state, release policy and protocol settings.", "tags": [TAG],
-                "parameters": [_SLUG], "responses": {"200": _json(_ref("SupplierAdmin"), "The supplier."),
+                "parameters": [_SUPPLIER], "responses": {"200": _json(_ref("SupplierAdmin"), "The supplier."),
                                                      **_errors(401, 403, 404)}},
         "patch": {"summary": "Change a supplier; {\"enabled\": false} disables it (patrons are refused).",
-                  "tags": [TAG], "parameters": [_SLUG], "requestBody": _BODY("SupplierPatch"),
+                  "tags": [TAG], "parameters": [_SUPPLIER], "requestBody": _BODY("SupplierPatch"),
                   "responses": {"200": _json(_ref("SupplierAdmin"), "The supplier after the change."),
                                 **_errors(400, 401, 403, 404)}},
     },
     "/suppliers/{slug}/preview": {
         "get": {"summary": "Exactly what the supplier would receive for a membership's patron now (NameID or sub, "
                            "attributes, claims), computed by the issuance code; nothing is sent or counted.",
-                "tags": [TAG], "parameters": [_SLUG, {"name": "membership", "in": "query", "required": True,
+                "tags": [TAG], "parameters": [_SUPPLIER, {"name": "membership", "in": "query", "required": True,
                                                       "schema": {"type": "integer", "minimum": 1}}],
                 "responses": {"200": _json(_ref("SupplierPreview"), "The preview."),
                               **_errors(400, 401, 403, 404)}},
