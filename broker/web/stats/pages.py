@@ -200,7 +200,7 @@ def titles_export(rt, db, user, kind, key, fmt):
     from ...services.counter import titles as service
 
     selection = _selection(rt, db, user, kind, key, "stats.export")
-    months, period = _period(db)
+    months, period = _period(db, rt.clock.utcnow())
     report_id = service.report_arg(request.args.get("report"))
     metric = service.metric_arg(report_id, request.args.get("metric"))
     lines = service.library_titles(db, _titles_scope(db, selection), [str(m) for m in months], report_id,
