@@ -13,6 +13,7 @@ from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from .clock import Clock
 from .config import Settings, load_settings
 from .logs import configure_logging
 from .runtime import Runtime
@@ -75,11 +76,15 @@ def create_app(
     *,
     settings: Settings | None = None,
     extra_plugins: tuple[Any, ...] = (),
+    clock: Clock | None = None,
 ) -> Flask:
-    """Build a broker app. Raises ConfigError (one line naming the key) on a bad setting."""
+    """Build a broker app. Raises ConfigError (one line naming the key) on a bad setting.
+
+    ``clock``: where the app reads the time (the system clock unless a test moves its own).
+    """
     settings = settings or load_settings(overrides)
     configure_logging(settings.log_level, settings.log_json)
-    runtime = Runtime(settings, extra_plugins=extra_plugins)
+    runtime = Runtime(settings, extra_plugins=extra_plugins, clock=clock)
 
     app = BrokerFlask("broker", instance_path=settings.instance_path, instance_relative_config=False)
     app.config.update(
@@ -105,6 +110,7 @@ def create_app(
     app.extensions["broker"] = runtime
     app.session_interface = StateSessionInterface(
         runtime.state,
+        clock=runtime.clock,
         cookie_name="sesame",
         idle=settings.session_idle_timeout,
         absolute=settings.session_absolute_timeout,

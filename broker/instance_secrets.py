@@ -22,9 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from .clock import utcnow
 from .crypto import STABLE, DecryptionError, InstanceKeys, derive_stable
-from .db import Database
+from .db import Database, clock_of
 from .db.secret_models import InstanceSecret
 from .errors import ConfigError
 
@@ -98,7 +97,7 @@ def _open(keys: InstanceKeys, sealed: dict[str, bytes]) -> dict[str, bytes]:
 
 
 def _insert_missing(conn: Connection, sealed: dict[str, bytes]) -> None:
-    rows = [{"name": name, "sealed": value, "created_at": utcnow()} for name, value in sealed.items()]
+    rows = [{"name": name, "sealed": value, "created_at": clock_of(conn.engine).utcnow()} for name, value in sealed.items()]
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:

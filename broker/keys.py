@@ -20,7 +20,6 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -31,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
-from .clock import utcnow
+from .clock import SYSTEM, Clock, utcnow
 from .db.models import CryptoKey
 from .errors import (
     Conflict,
@@ -143,9 +142,9 @@ def public_jwk(public_key: Any, *, alg: str, use: str) -> dict[str, Any]:
     return {**core, "kid": thumbprint, "use": use, "alg": alg}
 
 
-def _self_signed(private_key: Any, common_name: str) -> str:
+def _self_signed(private_key: Any, common_name: str, now: datetime | None = None) -> str:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64])])
-    now = utcnow()
+    now = now or utcnow()
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -160,7 +159,7 @@ def _self_signed(private_key: Any, common_name: str) -> str:
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def generate(purpose: str, common_name: str = "Sésame") -> tuple[Any, str, str, dict[str, Any]]:
+def generate(purpose: str, common_name: str = "Sésame", now: datetime | None = None) -> tuple[Any, str, str, dict[str, Any]]:
     """A new key of ``purpose``: (private key, private PEM, certificate PEM or "", public JWK)."""
     spec = PURPOSES[purpose]
     if spec.kind == "rsa":
@@ -169,7 +168,7 @@ def generate(purpose: str, common_name: str = "Sésame") -> tuple[Any, str, str,
         key = ec.generate_private_key(ec.SECP256R1())
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption()).decode()
-    cert = _self_signed(key, f"{common_name} {purpose}") if spec.certificate else ""
+    cert = _self_signed(key, f"{common_name} {purpose}", now) if spec.certificate else ""
     return key, pem, cert, public_jwk(key.public_key(), alg=spec.algorithm, use=spec.use)
 
 
@@ -192,14 +191,16 @@ class KeyStore:
     """
 
     def __init__(self, db: Database, state: StateStore, instance_keys: InstanceKeys, settings: Settings, *,
-                 check_interval: float = 1.0, clock: Callable[[], float] | None = None) -> None:
+                 check_interval: float = 1.0, clock: Clock | None = None) -> None:
         self.db = db
+        #: the runtime's clock: key dates and the cache's age
+        self.clock: Clock = clock or SYSTEM
         self.state = state
         self.instance_keys = instance_keys
         self.settings = settings
         #: the parsed keys, reloaded when the state store's version token changes
         self.cache: StampedCache[str, KeySet] = StampedCache(
-            self._version, self._load, interval=check_interval, clock=clock,
+            self._version, self._load, interval=check_interval, clock=self.clock.monotonic,
             keep_on=(StateUnavailable,))  # the store down: keep signing with the keys we have
         self._parsed: dict[str, tuple[Any, str]] = {}  # kid → (private key, PEM): parsing RSA keys is not free
         self._configured_key: KeyMaterial | None = None  # the signing key from files, when set
@@ -236,7 +237,7 @@ class KeyStore:
             return [current]
         order = {"current": 0, "next": 1, "previous": 2}
         keys = [k for k in self._keys(purpose) if k.status in PUBLISHED]
-        return sorted(keys, key=lambda k: (order[k.status], -(k.created_at or utcnow()).timestamp()))
+        return sorted(keys, key=lambda k: (order[k.status], -(k.created_at or self.clock.utcnow()).timestamp()))
 
     def invalidate(self) -> None:
         """Forget the parsed key set in this process (the next read reloads it)."""
@@ -277,7 +278,7 @@ class KeyStore:
                 rows = [row]
             for row in rows:
                 row.status = "retired"
-                row.retired_at = utcnow()
+                row.retired_at = self.clock.utcnow()
             kids = [r.kid for r in rows]
         self._bump()
         return kids
@@ -353,7 +354,7 @@ class KeyStore:
 
     def _insert(self, purpose: str, status: str) -> KeyMaterial:
         spec = PURPOSES[purpose]
-        key, pem, cert, jwk = generate(purpose, self._common_name())
+        key, pem, cert, jwk = generate(purpose, self._common_name(), self.clock.utcnow())
         with self.db.session() as s:
             row = CryptoKey(kid=jwk["kid"], purpose=purpose, algorithm=spec.algorithm, status=status,
                             private_encrypted=self.instance_keys.encrypt(pem.encode()), certificate=cert,

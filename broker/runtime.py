@@ -1,4 +1,4 @@
-"""The running broker without its web layer: settings, database, state, plugins, SIGB gateway.
+"""The running broker without its web layer: settings, clock, database, state, plugins, SIGB gateway.
 
 The Flask app keeps one Runtime in ``app.extensions["broker"]``; the CLI uses
 the same object, so both follow the same rules. Every per-process component
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from . import instance_secrets
+from .clock import SYSTEM, Clock
 from .config import Settings
 from .crypto import InstanceKeys
 from .db import Database
@@ -37,20 +38,23 @@ if TYPE_CHECKING:
 class Runtime:
     """One broker: what the app and the CLI share, each part a typed attribute.
 
-    Built here: ``settings``, ``db``, ``keys`` (the instance secrets), ``state``,
+    Built here: ``settings``, ``clock``, ``db``, ``keys`` (the instance secrets), ``state``,
     ``pm`` (plugins) with ``connector_specs`` and ``providers``, ``sigb``,
     ``usage``, ``key_store``, ``libraries``, ``patron_changes``, ``suppliers``.
     Set by the OIDC blueprint: ``oidc_server``. Built on first use:
     ``cas_tickets``, ``saml_metadata``, ``saml_metadata_refresh``.
+    Every component reads the time from ``clock`` (tests give a MovableClock).
     """
 
-    def __init__(self, settings: Settings, *, extra_plugins: tuple[Any, ...] = ()) -> None:
+    def __init__(self, settings: Settings, *, extra_plugins: tuple[Any, ...] = (), clock: Clock | None = None) -> None:
         self.settings = settings
-        self.db = Database(settings.effective_database_url)
+        #: the one place this runtime reads the time (tests give a MovableClock)
+        self.clock: Clock = clock or SYSTEM
+        self.db = Database(settings.effective_database_url, clock=self.clock)
         #: stable values from the database (read on first use); the rest follows ``secret_keys``
         self.keys = InstanceKeys(settings.secret_keys, stable=lambda keys: instance_secrets.load(self.db, keys))
         instance_secrets.prime(self.db, self.keys)
-        self.state: StateStore = open_state_store(settings.redis_url, self.db)
+        self.state: StateStore = open_state_store(settings.redis_url, self.db, clock=self.clock)
         self.pm: pluggy.PluginManager = plugin_manager_for(settings, extra=extra_plugins)
         self.connector_specs = collect_named(self.pm, "broker_connectors", "connector")
         self.providers = collect_named(self.pm, "broker_providers", "provider")
@@ -62,17 +66,18 @@ class Runtime:
             breaker_reset=settings.connector_breaker_reset,
             cache_seconds=settings.connector_cache_seconds,
             local_patrons=DatabaseLocalPatrons(self.db, self.keys),
+            clock=self.clock,
         )
         #: usage events, written in batches off the request's path
         self.usage = UsageLog(self.db.engine, interval=settings.stats_flush_ms / 1000)
         #: signing and encryption keys, parsed once per process
-        self.key_store = KeyStore(self.db, self.state, self.keys, settings)
+        self.key_store = KeyStore(self.db, self.state, self.keys, settings, clock=self.clock)
         #: libraries with their partner, agreements and network, for the access decision
-        self.libraries = LibraryCache(self.db)
+        self.libraries = LibraryCache(self.db, clock=self.clock)
         #: the patrons changed recently, to know when a session's snapshot may be trusted
-        self.patron_changes = PatronChanges(self.db)
+        self.patron_changes = PatronChanges(self.db, clock=self.clock)
         #: each protocol's view of its enabled suppliers
-        self.suppliers = SupplierRegistries(self.db)
+        self.suppliers = SupplierRegistries(self.db, clock=self.clock)
         #: the OpenID provider, once the OIDC endpoints are mounted (back-channel logout signs with it)
         self.oidc_server: OidcServer | None = None
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import inspect
 import threading
-import time
 from dataclasses import asdict
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, SecretStr, ValidationError
 from sqlalchemy import select
 
+from .clock import SYSTEM, Clock
 from .crypto import InstanceKeys
 from .domain.connectors import (
     Connector,
@@ -121,8 +121,9 @@ class SigbGateway:
 
     def __init__(self, specs: dict[str, ConnectorSpec], state: StateStore, keys: InstanceKeys, *,
                  breaker_failures: int = 5, breaker_reset: int = 30, cache_seconds: int = 300,
-                 local_patrons: LocalPatronStore | None = None) -> None:
+                 local_patrons: LocalPatronStore | None = None, clock: Clock | None = None) -> None:
         self.specs = specs
+        self.clock: Clock = clock or SYSTEM
         self.state = state
         self.keys = keys
         self.breaker_failures = breaker_failures
@@ -155,7 +156,7 @@ class SigbGateway:
             settings = spec.settings_model.model_validate(raw)
             factory_params = inspect.signature(spec.factory).parameters
             if "context" in factory_params:
-                conn = spec.factory(settings, context=ConnectorContext(lib.code, self.local_patrons))
+                conn = spec.factory(settings, context=ConnectorContext(lib.code, self.local_patrons, self.clock))
             else:
                 conn = spec.factory(settings)
             old = self._connectors.get(lib.code)
@@ -196,7 +197,7 @@ class SigbGateway:
 
     def _wait_in_turn(self, code: str, failures: int) -> str | None:
         """The key of the turn taken to call a failing SIGB (None: no turn taken); refuses while another waits."""
-        key, now = f"sigb-waiting:{code}", time.time()
+        key, now = f"sigb-waiting:{code}", self.clock.wall()
         try:
             if self.state.add(key, {"at": now}, self.breaker_reset):
                 return key

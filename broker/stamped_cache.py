@@ -12,8 +12,9 @@ kept once per process in a :class:`StampedCache`:
   :meth:`StampedCache.invalidate`, or :meth:`StampedCache.invalidate_on_commit`
   watches the ORM classes committed through the app's own session factory;
 - ``max_age`` bounds what a stamp cannot see (a value is rebuilt at least that often);
-- time is read from ``clock`` (monotonic seconds; ``broker.clock.monotonic``
-  unless given), so tests move time instead of waiting.
+- time is read from ``clock`` (monotonic seconds: the runtime's components pass
+  ``runtime.clock.monotonic``; ``broker.clock.monotonic``, the system clock, unless
+  given), so tests move the runtime's clock instead of waiting.
 """
 
 from __future__ import annotations

@@ -148,7 +148,10 @@ def migrated_sqlite_template(tmp_path_factory):
 
 @pytest.fixture
 def make_app(tmp_path, migrated_sqlite_template, monkeypatch):
-    """Build a broker app; keyword overrides are settings. The SQLite database is ready."""
+    """Build a broker app; keyword overrides are settings. The SQLite database is ready.
+
+    ``clock=``: the app's clock (a MovableClock the test moves; the system clock by default).
+    """
     from broker.app import create_app
     from broker.db.migrate import upgrade
 
@@ -158,7 +161,7 @@ def make_app(tmp_path, migrated_sqlite_template, monkeypatch):
     monkeypatch.delenv("BROKER_CONFIG", raising=False)
     apps = []
 
-    def factory(**overrides):
+    def factory(*, clock=None, **overrides):
         settings = {
             "secret_key": SECRET,
             "instance_path": str(tmp_path / "instance"),
@@ -174,7 +177,7 @@ def make_app(tmp_path, migrated_sqlite_template, monkeypatch):
             target = tmp_path / f"broker-{len(apps)}.db"
             shutil.copy(migrated_sqlite_template, target)
             settings["database_url"] = f"sqlite:///{target}"
-        app = create_app(settings)
+        app = create_app(settings, clock=clock)
         if db_url:
             upgrade(app.extensions["broker"].db.engine)
         app.config["TESTING"] = True
@@ -189,6 +192,22 @@ def make_app(tmp_path, migrated_sqlite_template, monkeypatch):
 @pytest.fixture
 def app(make_app):
     return make_app()
+
+
+@pytest.fixture
+def movable_clock():
+    """A clock the test moves forward (``advance(seconds)``) instead of sleeping."""
+    from broker.testing import MovableClock
+
+    return MovableClock()
+
+
+@pytest.fixture
+def clocked_app(make_app, movable_clock):
+    """An app that reads ``movable_clock``; ``clocked_app.clock`` is that clock."""
+    app = make_app(clock=movable_clock)
+    app.clock = movable_clock
+    return app
 
 
 @pytest.fixture
@@ -331,10 +350,14 @@ def offline_demo_template(tmp_path_factory, migrated_sqlite_template):
 
 
 @pytest.fixture
-def demo_app(make_app, smtp_sink, demo_template, tmp_path):
-    """A broker with the demo network loaded; its SIP2 libraries talk to the SIP2 emulator."""
+def demo_app(make_app, smtp_sink, demo_template, tmp_path, movable_clock):
+    """A broker with the demo network loaded; its SIP2 libraries talk to the SIP2 emulator.
+
+    Its clock (``demo_app.clock``, the ``movable_clock`` fixture) follows the system clock until a test moves it.
+    """
     target = tmp_path / "demo.db"
     shutil.copy(demo_template, target)
-    app = make_app(database_url=f"sqlite:///{target}", **smtp_sink.settings)
+    app = make_app(database_url=f"sqlite:///{target}", clock=movable_clock, **smtp_sink.settings)
     app.smtp = smtp_sink
+    app.clock = movable_clock
     return app

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import sys
-import time
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -34,7 +32,6 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
-from broker import clock as broker_clock
 from broker.domain.memberships import Transition
 from broker.services import access, login, memberships, patron_cache, suppliers
 from broker.services.patron_snapshot import PatronSnapshot
@@ -100,7 +97,7 @@ def read_facts(runtime) -> tuple[str, PatronSnapshot]:
         uid = patrons.find(runtime, s, libraries.get_library(s, VIRE), CARD).uid
     outcome = decide(runtime, uid, None)
     assert outcome.granted
-    assert_valid_snapshot(outcome.snapshot)
+    assert_valid_snapshot(outcome.snapshot, runtime)
     return uid, outcome.snapshot
 
 
@@ -110,11 +107,11 @@ def change_membership(runtime, transition: Transition) -> None:
         memberships.change(runtime, s, membership, transition, actor="test", reason="patron_cache tests")
 
 
-def assert_valid_snapshot(snap) -> None:
+def assert_valid_snapshot(snap, runtime) -> None:
     assert isinstance(snap, PatronSnapshot) and SNAPSHOT_KEYS <= set(snap.to_wire()) <= (
         SNAPSHOT_KEYS | SNAPSHOT_OPTIONAL_KEYS), snap
     assert PatronSnapshot.from_wire(snap.to_wire()) == snap
-    assert snap.read_at <= broker_clock.now()  # read no later than now, by the clock the test moves
+    assert snap.read_at <= runtime.clock.wall()  # read no later than now, by the clock the test moves
 
 
 def sqlite_path(runtime) -> str:
@@ -137,42 +134,10 @@ def rename_table(runtime, old: str, new: str) -> None:
 OVERLAP = 30.0
 
 
-class MovableClock:
-    """The time the watcher reads and the change stamps are written with, moved forward by the test."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-        self._time, self._monotonic = time.time, time.monotonic
-
-    def time(self) -> float:
-        return self._time() + self.offset
-
-    def monotonic(self) -> float:
-        return self._monotonic() + self.offset
-
-    def utcnow(self) -> datetime:
-        return datetime.fromtimestamp(self.time(), timezone.utc)
-
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds
-
-
 @pytest.fixture
-def clock(monkeypatch):
-
-    from broker import clock as broker_clock
-
-    moved = MovableClock()
-    # broker.clock and every module that took its functions by name read the moved clock
-    originals = {"utcnow": (broker_clock.utcnow, moved.utcnow), "now": (broker_clock.now, moved.time),
-                 "monotonic": (broker_clock.monotonic, moved.monotonic)}
-    for name, module in list(sys.modules.items()):
-        if module is None or not name.startswith(("broker", "connectors")):
-            continue
-        for attr, (original, replacement) in originals.items():
-            if getattr(module, attr, None) is original:
-                monkeypatch.setattr(module, attr, replacement)
-    return moved
+def clock(movable_clock):
+    """The time the watcher reads and the change stamps are written with (``demo_app``'s clock), moved by the test."""
+    return movable_clock
 
 
 @pytest.fixture
@@ -187,7 +152,7 @@ def rt(demo_app, clock):
 def other(demo_app, make_app):
     """Another process on the same database: its own app and engine, so ORM events never reach ``rt``."""
     url = demo_app.extensions["broker"].db.url
-    runtime = make_app(database_url=url, **demo_app.smtp.settings).extensions["broker"]
+    runtime = make_app(database_url=url, clock=demo_app.clock, **demo_app.smtp.settings).extensions["broker"]
     runtime.patron_changes.overlap = OVERLAP
     return runtime
 
@@ -250,7 +215,7 @@ def session_facts(app, client) -> PatronSnapshot | None:
 # -- 1. the snapshot is used ------------------------------------------------------------------
 def test_login_snapshot_has_the_decision_fields_and_no_personal_data(running):
     uid, facts = log_in(running)
-    assert_valid_snapshot(facts)
+    assert_valid_snapshot(facts, running)
     assert facts.membership == "active" and facts.erased is False and facts.card_expires == date(2030, 12, 31)
     for personal in (NAME, EMAIL, CARD, uid):
         assert personal not in repr(facts)
@@ -272,7 +237,7 @@ def test_decision_without_a_snapshot_reads_the_patron_and_hands_one_back(running
     sql.clear()
     outcome = decide(running, uid, None)
     assert outcome.granted and len(sql.patron_reads) == 1
-    assert_valid_snapshot(outcome.snapshot)
+    assert_valid_snapshot(outcome.snapshot, running)
     sql.clear()
     assert decide(running, uid, outcome.snapshot).granted and sql.patron_reads == []
 
@@ -333,7 +298,7 @@ def test_suspension_by_another_process_is_refused_after_the_recheck_then_reactiv
     refused = decide(running, uid, facts)
     assert len(sql.polls) == 1 and len(sql.patron_reads) == 1
     assert not refused.granted and refused.decision.refusal.code == "membership_suspended"
-    assert_valid_snapshot(refused.snapshot)
+    assert_valid_snapshot(refused.snapshot, running)
     assert refused.snapshot.membership == "suspended" and refused.snapshot.version > facts.version
 
     # the new snapshot is good: refused again with no read of the patron
@@ -438,7 +403,7 @@ def test_snapshot_read_before_the_watcher_began_is_read_again(running, sql, read
     sql.clear()
     outcome = decide(running, uid, old)
     assert outcome.granted and len(sql.patron_reads) == 1
-    assert_valid_snapshot(outcome.snapshot)
+    assert_valid_snapshot(outcome.snapshot, running)
     assert outcome.snapshot.read_at > facts.read_at
     sql.clear()
     assert decide(running, uid, outcome.snapshot).granted and sql.patron_reads == []
@@ -453,7 +418,7 @@ def test_snapshot_from_before_a_process_started_watching_is_read_again(rt, other
     try:
         outcome = decide(other, uid, facts)
         assert outcome.granted and len(theirs.patron_reads) == 1
-        assert_valid_snapshot(outcome.snapshot)
+        assert_valid_snapshot(outcome.snapshot, other)
         theirs.clear()
         assert decide(other, uid, outcome.snapshot).granted and theirs.patron_reads == []
     finally:
@@ -501,7 +466,7 @@ def _expect_fresh_read(runtime, sql, uid, facts, damage) -> None:
     outcome = decide(runtime, uid, PatronSnapshot.from_wire(damage(facts.to_wire())))
     assert outcome.granted, outcome.decision
     assert len(sql.patron_reads) == 1, sql.patron_reads
-    assert_valid_snapshot(outcome.snapshot)  # replaced by a good one
+    assert_valid_snapshot(outcome.snapshot, runtime)  # replaced by a good one
     assert replace(outcome.snapshot, read_at=0.0) == replace(facts, read_at=0.0)
 
 
@@ -565,7 +530,7 @@ def test_snapshot_replaced_after_a_personal_read_holds_no_personal_data(running)
     uid, facts = log_in(running)  # the login fills the name and e-mail from the SIGB
     outcome = decide(running, uid, replace(facts, read_at=0.0), supplier="annuaire")  # too old: replaced
     assert outcome.granted and outcome.patron.display_name == NAME
-    assert_valid_snapshot(outcome.snapshot)
+    assert_valid_snapshot(outcome.snapshot, running)
     for personal in (NAME, EMAIL, CARD, uid):
         assert personal not in repr(outcome.snapshot)
 
@@ -610,7 +575,7 @@ def test_portal_login_then_cas_then_suspension_elsewhere_then_refusal_page(demo_
     client = demo_app.test_client()
     portal_login(client)
     facts = session_facts(demo_app, client)
-    assert_valid_snapshot(facts)
+    assert_valid_snapshot(facts, rt)
     assert facts.membership == "active"
     assert_ticket(cas_login(client))
 
@@ -659,16 +624,16 @@ def test_change_committed_after_the_read_but_stamped_before_it_is_not_missed(run
 
 # -- memory: changes are remembered for a window only ----------------------------------------------
 def test_changes_older_than_the_window_are_forgotten_and_their_snapshots_read_again(rt, monkeypatch):
-    watcher = patron_cache.PatronChanges(rt.db, overlap=OVERLAP)
-    clock = [broker_clock.now()]  # the test's clock, already past the demo's own changes
-    monkeypatch.setattr(broker_clock, "now", lambda: clock[0])
+    watcher = patron_cache.PatronChanges(rt.db, overlap=OVERLAP, clock=rt.clock)
+    clock = [rt.clock.wall()]  # the test's clock, already past the demo's own changes
     watcher.looks.interval = 0
     with rt.db.session() as s:
         watcher.revalidate(s)  # the first look: the watcher vouches from now on
     watcher.note([(1, clock[0] + 1), (2, clock[0] + 2), (2, clock[0] + 3), (2, clock[0] + 3)])
     assert watcher._stamps == {1: clock[0] + 1, 2: (clock[0] + 2, clock[0] + 3)}  # a repeat is kept once
 
-    clock[0] += patron_cache.WINDOW_SECONDS + patron_cache.PRUNE_EVERY_SECONDS + 10
+    rt.clock.advance(patron_cache.WINDOW_SECONDS + patron_cache.PRUNE_EVERY_SECONDS + 10)
+    clock[0] = rt.clock.wall()
     with rt.db.session() as s:
         watcher.revalidate(s)
     assert watcher._stamps == {}  # bounded memory: nothing older than the window is kept

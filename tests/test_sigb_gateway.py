@@ -112,7 +112,11 @@ def test_a_failing_sigb_is_waited_for_by_one_call_at_a_time(frozen_library):
 
     thread = threading.Thread(target=first)
     thread.start()
-    time.sleep(SLOW_CALL_SECONDS + 0.2)
+    deadline = time.monotonic() + 5
+    while runtime.state.get("sigb-waiting:FR-143666101") is None:  # the first call has taken its turn
+        assert time.monotonic() < deadline, "the first call never took its turn"
+        time.sleep(0.01)
+    runtime.clock.advance(SLOW_CALL_SECONDS + 0.2)  # and has waited longer than a SIGB that answers takes
     started = time.perf_counter()
     with pytest.raises(ConnectorUnavailable, match="still unanswered"):
         runtime.sigb.authenticate(lib, "1", "2", remember=False)

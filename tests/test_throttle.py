@@ -7,25 +7,17 @@ import logging
 import pytest
 
 from broker.services.throttle import ALARMS, LoginThrottle
+from broker.testing import MovableClock
 
 IP = "203.0.113.7"
 SETTINGS = {"login_ip_failures": 5, "login_ip_window": 86_400, "login_ip_max_delay": 60, "login_ip_limit": 10_000,
             "login_alarm_cards": 10_000}
 
 
-class Clock:
-    def __init__(self, start: float = 1_000_000.0):
-        self.t = start
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @pytest.fixture
-def clock(monkeypatch):
-    fake = Clock()
-    monkeypatch.setattr("broker.clock.now", fake)
-    return fake
+def clock():
+    """The apps' clock, standing still at a round time until a test moves it."""
+    return MovableClock(at=1_000_000.0)
 
 
 @pytest.fixture(params=["sql", "redis"])
@@ -33,7 +25,7 @@ def throttle(request, make_app, clock):
     settings = dict(SETTINGS)
     if request.param == "redis":
         settings["redis_url"] = request.getfixturevalue("redis_url")
-    app = make_app(**settings)
+    app = make_app(clock=clock, **settings)
     return LoginThrottle(app.extensions["broker"], "patron")
 
 
@@ -44,7 +36,7 @@ def spray(throttle, clock, n: int, *, step: float = 0.0, ip: str = IP) -> int:
         if throttle.check(ip, f"card-{i}").allowed:
             checked += 1
             throttle.failed(ip, f"card-{i}")
-        clock.t += step
+        clock.advance(step)
     return checked
 
 
@@ -55,7 +47,7 @@ def test_the_budget_then_a_doubling_wait(throttle, clock):
         verdict = throttle.check(IP, "next-card")
         assert not verdict.allowed
         waits.append(verdict.retry_after)
-        clock.t += verdict.retry_after
+        clock.advance(verdict.retry_after)
         assert throttle.check(IP, "next-card").allowed  # once the wait is over, one attempt is checked
         throttle.failed(IP, "next-card")
         assert not throttle.check(IP, "another").allowed  # and only one
@@ -63,15 +55,15 @@ def test_the_budget_then_a_doubling_wait(throttle, clock):
 
 
 def test_the_window_slides_without_resetting_at_a_boundary(make_app, clock):
-    app = make_app(**{**SETTINGS, "login_ip_window": 100})
+    app = make_app(clock=clock, **{**SETTINGS, "login_ip_window": 100})
     throttle = LoginThrottle(app.extensions["broker"], "patron")
-    clock.t = 1_000_090.0  # 10 s before a bucket boundary of the 100 s window
+    clock.move_to(1_000_090.0)  # 10 s before a bucket boundary of the 100 s window
     assert spray(throttle, clock, 5) == 5
-    clock.t = 1_000_101.0  # just past the boundary: the failures are still counted
+    clock.move_to(1_000_101.0)  # just past the boundary: the failures are still counted
     verdict = throttle.check(IP, "x")
     assert verdict.allowed and verdict.slot  # over the budget still: only the address's one slot
     assert not throttle.check(IP, "y").allowed
-    clock.t = 1_000_300.0  # all of them out of the window: the budget is back
+    clock.move_to(1_000_300.0)  # all of them out of the window: the budget is back
     for i in range(4):
         verdict = throttle.check(IP, f"z{i}")
         assert verdict.allowed and not verdict.slot
@@ -106,7 +98,7 @@ def test_a_new_patron_waits_at_most_the_longest_delay(throttle, clock):
     spray(throttle, clock, 200, step=0.1)
     verdict = throttle.check(IP, "first-time-card")
     assert not verdict.allowed and verdict.retry_after <= SETTINGS["login_ip_max_delay"]
-    clock.t += verdict.retry_after
+    clock.advance(verdict.retry_after)
     verdict = throttle.check(IP, "first-time-card")
     assert verdict.allowed and verdict.slot
     throttle.succeeded(IP, "first-time-card", verdict)
@@ -120,14 +112,14 @@ def test_other_addresses_are_not_affected(throttle, clock):
 
 
 def test_the_flood_guard_counts_every_attempt_in_a_sliding_minute(make_app, clock):
-    app = make_app(**{**SETTINGS, "login_ip_limit": 3})
+    app = make_app(clock=clock, **{**SETTINGS, "login_ip_limit": 3})
     throttle = LoginThrottle(app.extensions["broker"], "patron")
-    clock.t = 1_000_050.0
+    clock.move_to(1_000_050.0)
     for i in range(3):
         assert throttle.check(IP, f"c{i}").allowed
         throttle.succeeded(IP, f"c{i}")
     assert not throttle.check(IP, "c9").allowed
-    clock.t = 1_000_061.0  # next minute bucket, but the last 60 s still hold the attempts
+    clock.move_to(1_000_061.0)  # next minute bucket, but the last 60 s still hold the attempts
     assert not throttle.check(IP, "c9").allowed
 
 
@@ -136,7 +128,7 @@ def test_the_alarm_when_many_cards_fail_together(make_app, clock, caplog):
 
     from broker.db.models import AuditEvent
 
-    app = make_app(**{**SETTINGS, "login_alarm_cards": 10})
+    app = make_app(clock=clock, **{**SETTINGS, "login_alarm_cards": 10})
     runtime = app.extensions["broker"]
     throttle = LoginThrottle(runtime, "patron")
     before = ALARMS.labels("patron")._value.get()
@@ -153,7 +145,7 @@ def test_the_alarm_when_many_cards_fail_together(make_app, clock, caplog):
         events = s.scalars(select(AuditEvent).where(AuditEvent.action == "security.login_alarm")).all()
         assert [(e.target, e.outcome) for e in events] == [("patron", "alarm")]
         assert "card-" not in str(events[0].detail)
-    clock.t += 600  # a later wave raises it again
+    clock.advance(600)  # a later wave raises it again
     for i in range(10):
         throttle.failed("198.51.100.1", f"late-{i}")
     assert ALARMS.labels("patron")._value.get() == before + 2

@@ -70,7 +70,7 @@ def partners_add(runtime, session, slug, name, kind, population, network, agreem
     """Create a partner, optionally with its agreement."""
     p = net.add_partner(runtime, session, slug, name=name, kind=kind, population=population, network=network,
                         agreement=agreement, rate=rate)
-    emit(_partner_row(p), as_json)
+    emit(_partner_row(p, runtime.clock.today()), as_json)
 
 
 @partners.command("agreement")
@@ -84,13 +84,12 @@ def partners_agreement(runtime, session, slug, period, rate):
     click.echo(f"agreement {period} added to {slug}")
 
 
-def _partner_row(p) -> dict:
-    from ..clock import today
-
+def _partner_row(p, today) -> dict:
+    """A partner for the CLI's output (``active`` on ``today``)."""
     return {"slug": p.slug, "name": p.name, "kind": p.kind, "population": p.population,
             "network": p.network.slug,
             "agreements": [f"{a.start}:{a.end}@{a.rate.normalize()}" for a in p.agreements],
-            "active": net.partner_active(p, today())}
+            "active": net.partner_active(p, today)}
 
 
 @partners.command("list")
@@ -106,7 +105,7 @@ def partners_list(runtime, session, network, as_json):
     query = select(Partner).order_by(Partner.slug)
     if network:
         query = query.where(Partner.network_id == net.get_network(session, network).id)
-    rows = [_partner_row(p) for p in session.scalars(query)]
+    rows = [_partner_row(p, runtime.clock.today()) for p in session.scalars(query)]
     if not as_json:
         for r in rows:
             r["agreements"] = ", ".join(r["agreements"])

@@ -92,6 +92,6 @@ def retry(runtime, session, ids: tuple[int, ...], retry_all: bool) -> None:
     elif not ids:
         raise click.UsageError("name the e-mails to retry (ids from `broker mail failed`) or use --all")
     for message_id in ids:
-        if put_back(session, message_id) is None:
+        if put_back(session, message_id, clock=runtime.clock.utcnow) is None:
             raise NotFound(f"no failed e-mail {message_id}")
     click.echo(f"{len(ids)} e-mail(s) back in the outbox")

@@ -36,7 +36,7 @@ def partners_edit(runtime, session, slug, name, kind, population, population_yea
                                       note=note)
     session.flush()
     session.refresh(partner)
-    emit(_partner_row(partner), as_json)
+    emit(_partner_row(partner, runtime.clock.today()), as_json)
 
 
 @partners.command("end")
@@ -51,12 +51,12 @@ def partners_end(runtime, session, slug, on, note, actor, as_json):
     from ..errors import InvalidInput
 
     partner = partner_service.load_partner(session, slug)
-    found = partner_service.state_of(partner)
+    found = partner_service.state_of(partner, runtime.clock.today())
     if found.current is None or found.state == "ended":
         raise InvalidInput(f"partner '{slug}' has no agreement in force or to come")
     partner_service.end_agreement(runtime, session, partner, found.current, actor=actor, on=on, note=note)
     session.refresh(partner)
-    emit(_partner_row(partner), as_json)
+    emit(_partner_row(partner, runtime.clock.today()), as_json)
 
 
 @partners.command("notify-ending")

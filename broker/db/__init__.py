@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import sqlite3
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..clock import SYSTEM, Clock
 from .models import Base
 
-__all__ = ["Database", "Base"]
+__all__ = ["Database", "Base", "clock_of"]
+
+#: each engine's clock, for the rows' default timestamps (see ``base._now``)
+_CLOCKS: weakref.WeakKeyDictionary[Engine, Clock] = weakref.WeakKeyDictionary()
+
+
+def clock_of(bind: Engine | Connection | None) -> Clock:
+    """The clock of the runtime that owns ``bind`` (the system clock for an engine of no Database)."""
+    return _CLOCKS.get(bind.engine, SYSTEM) if bind is not None else SYSTEM
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -48,7 +58,7 @@ def _use_wal(cursor) -> None:
 class Database:
     """One engine and session factory per app."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, clock: Clock | None = None) -> None:
         self.url = url
         kwargs: dict = {"echo": echo, "future": True}
         if url.startswith("sqlite"):
@@ -58,6 +68,8 @@ class Database:
             # no request is handed a dead connection (the fault tests showed 503s without it)
             kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=10, pool_recycle=1800)
         self.engine: Engine = create_engine(url, **kwargs)
+        if clock is not None:
+            _CLOCKS[self.engine] = clock
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)

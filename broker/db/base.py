@@ -19,7 +19,8 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
 
 
-def _now() -> datetime:
-    from ..clock import utcnow
+def _now(context) -> datetime:
+    """A row's default time stamp, by the clock of the runtime that writes it (SQLAlchemy passes ``context``)."""
+    from . import clock_of
 
-    return utcnow()
+    return clock_of(context.root_connection.engine).utcnow()

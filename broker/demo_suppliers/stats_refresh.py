@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import TYPE_CHECKING
 
 from flask import Flask, current_app, request
@@ -27,7 +26,6 @@ STATS_BLUEPRINTS = ("stats", "api.stats_api")  # the API's is mounted under the 
 MIN_INTERVAL = 5.0
 
 
-
 class Throttle:
     """When this process last aggregated, and whether it is aggregating now."""
 
@@ -38,7 +36,7 @@ class Throttle:
 
 def refresh(runtime: Runtime, throttle: Throttle, *, now: float | None = None) -> bool:
     """Aggregate the changed months unless done a moment ago (or running): True when it ran."""
-    now = time.monotonic() if now is None else now
+    now = runtime.clock.monotonic() if now is None else now
     if now - throttle.last < MIN_INTERVAL or not throttle.lock.acquire(blocking=False):
         return False
     try:

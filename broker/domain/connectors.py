@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Callable, Protocol, runtime_checkable
+from typing import Any, Callable, Protocol, runtime_checkable
 
 from .patrons import PatronRecord
 
@@ -133,3 +133,7 @@ class ConnectorContext:
     library_code: str
     #: the patrons kept in Sésame's database, for the ``local`` connector; None where none is offered
     local_patrons: LocalPatronStore | None = None
+    #: the broker's clock (a ``broker.clock.Clock``: ``wall()``, ``monotonic()``, ``utcnow()``,
+    #: ``today()``): read dates from it, not from the system, so that tests can move time
+    #: (None when the connector is built outside a broker: use ``broker.clock.SYSTEM``)
+    clock: Any = None

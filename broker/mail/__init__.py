@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
-from ..clock import utcnow
 from ..db.mail_models import OutboxMessage
 
 __all__ = ["queue"]
@@ -34,7 +33,7 @@ def queue(runtime, session: Session, to: str | None, subject: str, body: str, *,
         network_id = library.partner.network_id
     row = OutboxMessage(state="pending", recipient=to, subject=subject[:300], body=body,
                         message_id=make_msgid(domain=urlsplit(settings.base_url).hostname or "sesame"),
-                        network_id=network_id, attempts=0, next_attempt_at=utcnow(), last_error="")
+                        network_id=network_id, attempts=0, next_attempt_at=runtime.clock.utcnow(), last_error="")
     session.add(row)
     if settings.mail_send_at_once:
         from .outbox import deliver

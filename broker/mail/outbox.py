@@ -30,7 +30,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..clock import utcnow
 from ..db.mail_models import OutboxMessage
 from ..db.models import Network
 from ..metrics import MAIL_ATTEMPTS
@@ -182,9 +181,10 @@ def _send(runtime, ids: Iterable[int] | None, clock: Clock, limit: int) -> Repor
     return report
 
 
-def send_pending(runtime, *, clock: Clock = utcnow, limit: int = BATCH) -> Report:
+def send_pending(runtime, *, clock: Clock | None = None, limit: int = BATCH) -> Report:
     """Send the due messages once (at most ``limit``), then forget the old ones; what
     ``broker mail send-pending`` and each turn of the worker run."""
+    clock = clock or runtime.clock.utcnow
     report = _send(runtime, None, clock, limit)
     _forget_old(runtime.db, runtime.settings, clock())
     with runtime.db.session() as s:
@@ -194,15 +194,15 @@ def send_pending(runtime, *, clock: Clock = utcnow, limit: int = BATCH) -> Repor
     return report
 
 
-def deliver(runtime, ids: list[int], *, clock: Clock = utcnow) -> None:
+def deliver(runtime, ids: list[int], *, clock: Clock | None = None) -> None:
     """Try these messages now (after the commit that queued them); never raises: the outbox keeps them."""
     try:
-        _send(runtime, ids, clock, len(ids))
+        _send(runtime, ids, clock or runtime.clock.utcnow, len(ids))
     except Exception as exc:  # a database hiccup: the worker or cron tries again later
         log.warning("e-mail left in the outbox: %s", type(exc).__name__)
 
 
-def run_worker(runtime, stop_event: threading.Event, clock: Clock = utcnow, *,
+def run_worker(runtime, stop_event: threading.Event, clock: Clock | None = None, *,
                poll_seconds: float | None = None) -> None:
     """Send the outbox until ``stop_event`` is set: one run every ``mail_poll_seconds``.
 
@@ -226,7 +226,7 @@ def run_worker(runtime, stop_event: threading.Event, clock: Clock = utcnow, *,
     log.info("mail worker stopped")
 
 
-def start_worker(runtime, *, clock: Clock = utcnow) -> Callable[[], None]:
+def start_worker(runtime, *, clock: Clock | None = None) -> Callable[[], None]:
     """``run_worker`` in a daemon thread named ``mail``; returns a function that stops it and waits
     for the run under way to end (at most ``smtp_timeout`` per step of the message being sent)."""
     stop = threading.Event()
@@ -277,7 +277,7 @@ def failed_summary(session: Session, network_ids: Iterable[int], *, subjects: in
 
 
 def retry(session: Session, message_id: int, network_ids: Iterable[int] | None = None, *,
-          clock: Clock = utcnow) -> OutboxMessage | None:
+          clock: Clock) -> OutboxMessage | None:
     """Put a failed message back in the queue with fresh attempts; None when there is no such failed message
     (among these networks' when ``network_ids`` is given)."""
     query = select(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.state == "failed")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from ..clock import SYSTEM, Clock
 from ..db.models import Supplier, SupplierNetwork
 from ..stamped_cache import StampedCache
 
@@ -35,12 +36,12 @@ class SupplierRegistry(Generic[T]):
     """Holds ``build(suppliers)`` for the enabled suppliers of ``protocol``."""
 
     def __init__(self, db: Database, protocol: str, build: Callable[[list[Supplier]], T], *,
-                 recheck: float = RECHECK_SECONDS, clock: Callable[[], float] | None = None) -> None:
+                 recheck: float = RECHECK_SECONDS, clock: Clock | None = None) -> None:
         self.db = db
         self.protocol = protocol
         self.build = build
         self.cache: StampedCache[tuple, T] = StampedCache(self._read_stamp, self._load, interval=recheck,
-                                                          clock=clock)
+                                                          clock=(clock or SYSTEM).monotonic)
 
     def get(self) -> T:
         """The current view; at most one cheap query every ``recheck`` seconds."""
@@ -77,8 +78,9 @@ class SupplierRegistry(Generic[T]):
 class SupplierRegistries:
     """The registries of one runtime (``runtime.suppliers``), one per protocol, built on first use."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, clock: Clock | None = None) -> None:
         self.db = db
+        self.clock: Clock = clock or SYSTEM
         self._lock = threading.Lock()
         self._by_protocol: dict[str, SupplierRegistry[Any]] = {}
 
@@ -87,7 +89,8 @@ class SupplierRegistries:
         found = self._by_protocol.get(protocol)
         if found is None:
             with self._lock:
-                found = self._by_protocol.setdefault(protocol, SupplierRegistry(self.db, protocol, build))
+                found = self._by_protocol.setdefault(protocol, SupplierRegistry(self.db, protocol, build,
+                                                                                    clock=self.clock))
         return found
 
     def invalidate(self, protocol: str) -> None:

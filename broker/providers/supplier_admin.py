@@ -103,10 +103,11 @@ def settings_view(row: Supplier) -> dict[str, Any]:
 
 
 def _acs(row: Supplier) -> list[str]:
+    from ..clock import utcnow
     from .saml import spmeta
 
-    try:
-        return [e.location for e in spmeta.sp_metadata(row).acs][:5]
+    try:  # no runtime here: the page only lists the locations
+        return [e.location for e in spmeta.sp_metadata(row, utcnow()).acs][:5]
     except InvalidInput:  # damaged or expired metadata: the page still shows the rest
         return []
 
@@ -555,7 +556,7 @@ def _edit_settings(runtime, session, row: Supplier, values: Common, settings: di
             if options.get("encrypt"):
                 from .saml import spmeta
 
-                if not spmeta.sp_metadata(row).encryption_certs:
+                if not spmeta.sp_metadata(row, runtime.clock.utcnow()).encryption_certs:
                     raise FieldError("settings.encrypt", "bad_metadata", "the metadata hold no encryption "
                                      "certificate, so assertions cannot be encrypted",
                                      detail="no encryption certificate in the metadata")
@@ -672,7 +673,7 @@ def _wire(runtime, row: Supplier, result) -> tuple[dict[str, str], list[dict[str
 
         fmt = nameid_format(row)
         try:
-            attributes = with_subject_id(spmeta.sp_metadata(row), attributes)
+            attributes = with_subject_id(spmeta.sp_metadata(row, runtime.clock.utcnow()), attributes)
         except InvalidInput:
             pass
         ident = {"name": "NameID", "format": fmt, "value": result.subject if fmt == NAMEID_PERSISTENT else ""}
@@ -697,7 +698,7 @@ def _wire(runtime, row: Supplier, result) -> tuple[dict[str, str], list[dict[str
         from .link.issue import values_for
 
         conf = (row.config or {}).get("link") or {}
-        values = values_for(result, now=clock.utcnow(), nonce="…", target="", lifetime=int(conf.get("lifetime") or 300))
+        values = values_for(result, now=runtime.clock.utcnow(), nonce="…", target="", lifetime=int(conf.get("lifetime") or 300))
         used: set[str] | frozenset[str]
         try:
             used = tpl.parse(conf["url_template"]).fields | tpl.parse(conf.get("message") or tpl.DEFAULT_MESSAGE).fields

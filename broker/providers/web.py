@@ -12,7 +12,6 @@ import base64
 import hashlib
 import hmac
 import re
-import time
 from urllib.parse import urlencode
 
 from flask import render_template, request
@@ -34,7 +33,7 @@ def _mac(key: bytes, text: str) -> str:
 
 def fresh_marker(runtime, since: float | None = None) -> str:
     """A signed "log in after this instant" (milliseconds, so that a login a moment later counts)."""
-    stamp = str(int((since if since is not None else time.time()) * 1000))
+    stamp = str(int((since if since is not None else runtime.clock.wall()) * 1000))
     return f"{stamp}.{_mac(runtime.keys.mac_keys('fresh-login')[0], stamp)}"
 
 
@@ -48,7 +47,7 @@ def fresh_since(runtime, value: str | None) -> float | None:
     if not any(hmac.compare_digest(mac, _mac(key, stamp)) for key in runtime.keys.mac_keys("fresh-login")):
         return None  # signed with none of the instance's keys (newest first, older ones until removed)
     since = int(stamp) / 1000
-    if time.time() - since > FRESH_WINDOW:
+    if runtime.clock.wall() - since > FRESH_WINDOW:
         return None
     return since
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ..clock import today, utcnow
 from ..db.models import Library, Partner, Patron, Supplier
 from ..domain import access as rules
 from ..domain.identifiers import event_key
@@ -77,8 +76,8 @@ def check(runtime, session: Session | None, uid: str, supplier: Supplier | None,
     if lib is None:  # deleted between the two reads: as if the patron were unknown
         refusal = rules.Refusal(rules.Reason.NOT_REGISTERED)
         return AccessOutcome(rules.Decision(refusal), None, None, supplier, snapshot=fresh)
-    pf = patrons.facts(patron)
-    lf = libraries.facts(lib)
+    pf = patrons.facts(patron, runtime.clock.today())
+    lf = libraries.facts(lib, runtime.clock.today())
     sf = suppliers.facts(supplier) if supplier is not None else None
 
     def plugin_policies():
@@ -88,7 +87,7 @@ def check(runtime, session: Session | None, uid: str, supplier: Supplier | None,
             if refusal is not None:
                 yield lambda r=refusal: r
 
-    decision = rules.decide(pf, lf, sf, today=today(), policies=plugin_policies())
+    decision = rules.decide(pf, lf, sf, today=runtime.clock.today(), policies=plugin_policies())
     outcome = AccessOutcome(decision, patron, lib, supplier, pf, lf, sf, snapshot=fresh)
     if decision.granted or not linked or patron.person is None or sf is None:
         return outcome
@@ -145,7 +144,7 @@ def record_usage(runtime, outcome: AccessOutcome, protocol: str) -> None:
     one batch within ``stats_flush_ms`` (``services.usage_log``): the request
     never waits for the database to store it.
     """
-    at = utcnow()
+    at = runtime.clock.utcnow()
     code = "granted" if outcome.granted else outcome.decision.refusal.code
     lib = outcome.library
     key = event_key(runtime.keys.statistics, outcome.patron.uid) if outcome.patron is not None else None

@@ -6,14 +6,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ..clock import utcnow
 from ..db.models import AuditEvent
 from ..events import AuditRecord
 
 
 def record(runtime, session: Session, actor: str, action: str, target: str = "", *,
            outcome: str = "ok", **detail: Any) -> None:
-    at = utcnow()
+    at = runtime.clock.utcnow()
     session.add(AuditEvent(at=at, actor=actor, action=action, target=target, detail=detail, outcome=outcome))
     runtime.emit(AuditRecord(at=at, actor=actor, action=action, target=target, outcome=outcome, detail=detail))
 

@@ -11,7 +11,6 @@ import time
 from dataclasses import asdict
 from enum import StrEnum
 
-from ..clock import today
 from ..domain.connectors import ConnectorProtocolError, ConnectorUnavailable, InvalidCredentials, UnknownPatron
 from ..domain.patrons import mask_card
 from .libraries import connection
@@ -68,7 +67,7 @@ def check_card(runtime, lib, card: str, password: str | None, *, raw: bool = Tru
     except ConnectorUnavailable as exc:
         result.update(ok=False, reason="unavailable", detail=str(exc))
     else:
-        problem = record.card_problem(today())
+        problem = record.card_problem(runtime.clock.today())
         patron = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in asdict(record).items()}
         patron["card"] = mask_card(record.card)
         result["patron"] = patron

@@ -52,7 +52,7 @@ def link_card(runtime, uid: str, library_code: str | None, card: str | None, pas
         second = patrons.find(runtime, session, libraries.get_library(session, lib.code), card, history=False)
         if second is None:
             return LinkResult(CardCheckFailure.NOT_REGISTERED)
-        patrons.refresh(second, answer.record)
+        patrons.refresh(second, answer.record, runtime.clock.today())
         try:
             persons.link(runtime, session, first, second, actor=actor)
         except persons.LinkError as exc:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from ..clock import today
+from ..clock import SYSTEM, Clock
 from ..db.models import Agreement, Library, Network, Partner
 from ..domain.access import LibraryFacts
 from ..errors import Conflict, InvalidInput, NotFound
@@ -119,9 +119,9 @@ def connection(lib: Library) -> LibraryConnection:
     )
 
 
-def facts(lib: Library) -> LibraryFacts:
+def facts(lib: Library, today: date) -> LibraryFacts:
     return LibraryFacts(code=lib.code, name=lib.name, network=lib.partner.network.slug,
-                        partner_active=partner_active(lib.partner, today()), enabled=lib.enabled)
+                        partner_active=partner_active(lib.partner, today), enabled=lib.enabled)
 
 
 def search(session: Session, text: str, limit: int = 20) -> list[Library]:
@@ -207,11 +207,13 @@ class LibraryCache:
     """
 
     def __init__(self, db: Database, *, recheck: float = RECHECK_SECONDS, max_age: float = MAX_AGE_SECONDS,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Clock | None = None) -> None:
         self.db = db
+        self.clock: Clock = clock or SYSTEM
         self._lock = threading.Lock()
         self.cache: StampedCache[tuple, KnownLibraries] = StampedCache(
-            self._read_stamp, lambda _stamp: KnownLibraries(), interval=recheck, max_age=max_age, clock=clock)
+            self._read_stamp, lambda _stamp: KnownLibraries(), interval=recheck, max_age=max_age,
+            clock=self.clock.monotonic)
         self.cache.invalidate_on_commit(db.sessionmaker, _WATCHED)
 
     def by_id(self, library_id: int) -> Library | None:

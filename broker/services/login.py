@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from .. import clock
-from ..clock import as_utc, today, utcnow
+from ..clock import as_utc
 from ..db.models import Library
 from ..domain.connectors import ConnectorUnavailable, InvalidCredentials
 from ..domain.patrons import PatronRecord
@@ -131,7 +129,7 @@ def lock_end(runtime, lock) -> float | None:
     until = lock.get("until") if isinstance(lock, dict) else None
     if isinstance(until, (int, float)) and not isinstance(until, bool):
         return float(until)
-    return time.time() + runtime.settings.login_lockout_seconds
+    return runtime.clock.wall() + runtime.settings.login_lockout_seconds
 
 
 def record_failure(runtime, key: str) -> float | None:
@@ -139,7 +137,7 @@ def record_failure(runtime, key: str) -> float | None:
     seconds = runtime.settings.login_lockout_seconds
     failures = runtime.state.incr(f"login-fail:{key}", seconds)
     if failures >= runtime.settings.login_card_failures:
-        until = time.time() + seconds
+        until = runtime.clock.wall() + seconds
         runtime.state.put(f"login-lock:{key}", {"failures": failures, "until": until}, seconds)
         return until
     return None
@@ -220,14 +218,14 @@ def login(runtime, library_code: str | None, card: str | None, password: str | N
     record = answer.record
     with runtime.db.session() as session:
         patron_cache.changes(runtime).revalidate(session)  # so that this process can vouch for the snapshot
-        read_at = clock.now()
+        read_at = runtime.clock.wall()
         network = lib.partner.network.slug
         patron = patrons.find(runtime, session, lib, card, history=False)
-        problem = record.card_problem(today())
+        problem = record.card_problem(runtime.clock.today())
         registered = patron is not None and patron.membership is not None and patron.erased_at is None
         if patron is not None:
-            patrons.refresh(patron, record)
-            now = utcnow()
+            patrons.refresh(patron, record, runtime.clock.today())
+            now = runtime.clock.utcnow()
             if problem is None and registered and (
                     patron.last_login_at is None or as_utc(patron.last_login_at) <= now - LAST_LOGIN_PRECISION):
                 patron.last_login_at = now

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ..clock import utcnow
 from ..db.models import Library, Membership, MembershipEvent
 from ..domain.memberships import InvalidTransition, MembershipState, Transition, apply
 from ..domain.patrons import PatronRecord
@@ -26,7 +25,7 @@ def _record_change(runtime, session: Session, membership: Membership, lib: Libra
                    actor: str, reason: str = "") -> MembershipEvent:
     current = MembershipState(membership.state) if membership.state else None
     try:
-        change = apply(current, transition, actor=actor, at=utcnow(), reason=reason)
+        change = apply(current, transition, actor=actor, at=runtime.clock.utcnow(), reason=reason)
     except InvalidTransition as exc:
         raise Conflict(str(exc)) from None
     membership.state = change.to_state.value
@@ -61,12 +60,11 @@ def register(runtime, session: Session, lib: Library, card: str, record: PatronR
     if membership is None:
         membership = Membership(patron=patron, library_id=lib.id, state="")
         session.add(membership)
-    membership.consent_at = utcnow() if consent else None
+    membership.consent_at = runtime.clock.utcnow() if consent else None
     session.flush()
     _record_change(runtime, session, membership, lib, Transition.REGISTER, actor)
-    from ..clock import today
 
-    if lib.registration == "auto" and record.card_problem(today()) is None:
+    if lib.registration == "auto" and record.card_problem(runtime.clock.today()) is None:
         _record_change(runtime, session, membership, lib, Transition.APPROVE, "system", "auto-validation")
     if membership.state == MembershipState.PENDING:
         pending_cards.keep(runtime, session, membership, lib, card)
@@ -159,7 +157,7 @@ def import_rows(runtime, session: Session, library_code: str, rows: list[ImportR
             raise Conflict(f"line {row.line}: this card is already registered at '{library_code}'")
         if progress is not None:
             progress(index, total)
-    now = utcnow()
+    now = runtime.clock.utcnow()
     for index, row in enumerate(rows, start=len(rows) + 1):
         if progress is not None:
             progress(index, total)

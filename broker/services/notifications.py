@@ -10,7 +10,6 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from .. import localtime, wording
-from ..clock import utcnow
 from ..domain.memberships import MembershipState, Transition
 from ..mail import queue
 
@@ -32,7 +31,7 @@ def signature(runtime, lib) -> str:
 
 def when(runtime, language: str) -> str:
     """Now, as the library's clock reads it ("6 décembre 2026 à 14:05")."""
-    return localtime.format_datetime(utcnow(), language, runtime.settings.timezone, "long")
+    return localtime.format_datetime(runtime.clock.utcnow(), language, runtime.settings.timezone, "long")
 
 
 def send(runtime, session, patron_email: str | None, lib, subject: str, body: str) -> None:

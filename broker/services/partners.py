@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from ..clock import today
 from ..db.admin_models import AgreementChange, AgreementNotice, PartnerPopulation
 from ..db.models import Agreement, Network, Partner, StaffRole, StaffUser
 from ..errors import NotFound
@@ -72,8 +71,8 @@ class PartnerState:
     current: Agreement | None  # in force today, or the last one, or the next one
 
 
-def state_of(partner: Partner, day: date | None = None) -> PartnerState:
-    day = day or today()
+def state_of(partner: Partner, day: date) -> PartnerState:
+    """The partner's agreements as they stand on ``day`` (the runtime's today)."""
     rows = sorted(partner.agreements, key=lambda a: a.start)
     current = next((a for a in rows if a.start <= day <= a.end), None)
     if current is not None:
@@ -114,7 +113,7 @@ def edit_partner(runtime, session: Session, partner: Partner, *, actor: str, nam
     year = parse_year(population_year) if population_year not in (None, "") else None
     if population is not None:
         new["population"] = network.parse_population(population)
-        year = year or today().year
+        year = year or runtime.clock.today().year
     elif year is not None:
         raise FieldError("population", "required", "population: required with a year")
     before = {"name": partner.name, "kind": partner.kind}
@@ -181,11 +180,12 @@ def end_agreement(runtime, session: Session, partner: Partner, row: Agreement, *
                   note: str = "") -> Agreement:
     """End an agreement on ``on`` (today by default; never in the past): its patrons keep access until then."""
     note = _note(note)
-    day = network._date_field(on, "end", "end date") if on not in (None, "") else today()
-    if day < today():
+    today = runtime.clock.today()
+    day = network._date_field(on, "end", "end date") if on not in (None, "") else today
+    if day < today:
         raise FieldError("end", "end_in_past",
-                         f"end date {day}: an agreement cannot end in the past (today is {today()})",
-                         end=day, today=today())
+                         f"end date {day}: an agreement cannot end in the past (today is {today})",
+                         end=day, today=today)
     if day < row.start:
         raise FieldError("end", "end_before_start",
                          f"agreement {row.start}:{day}: the end ({day}) is before the start ({row.start})",
@@ -227,9 +227,8 @@ def _note(note) -> str:
 
 
 # -- agreements ending soon ------------------------------------------------------------------
-def ending_soon(session: Session, network_ids, day: date | None = None) -> list[tuple[Partner, Agreement]]:
-    """Agreements in force that end within NOTICE_MONTHS and are not followed by another one."""
-    day = day or today()
+def ending_soon(session: Session, network_ids, day: date) -> list[tuple[Partner, Agreement]]:
+    """Agreements in force on ``day`` that end within NOTICE_MONTHS and are not followed by another one."""
     query = select(Partner).options(selectinload(Partner.agreements), selectinload(Partner.network)) \
         .order_by(Partner.name)
     if network_ids is not None:
@@ -256,7 +255,7 @@ def notify_ending(runtime, network_ids=None, day: date | None = None) -> int:
     """
     from ..mail import queue
 
-    day = day or today()
+    day = day or runtime.clock.today()
     with runtime.db.session() as s:
         pending = [(p.id, a.id, a.end) for p, a in ending_soon(s, network_ids, day)
                    if s.get(AgreementNotice, (a.id, a.end)) is None]

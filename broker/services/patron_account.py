@@ -24,7 +24,7 @@ def close_account(runtime, session: Session, uid: str) -> bool:
     if membership is not None and membership.state != MembershipState.CLOSED:
         memberships.change(runtime, session, membership, Transition.CLOSE, actor="patron",
                            reason="closed by the patron")
-    patrons.erase(patron)
+    patrons.erase(patron, runtime.clock.utcnow())
     session.flush()
     when_fr, when_en = notifications.when(runtime, "fr"), notifications.when(runtime, "en")
     notifications.send(runtime, session, email, lib, "Votre compte est fermé / Your account is closed",

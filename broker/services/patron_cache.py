@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from itertools import chain
@@ -40,8 +39,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event, select, union_all
 from sqlalchemy.orm import Session, joinedload
 
-from .. import clock
-from ..clock import as_utc
+from ..clock import Clock, as_utc
+from ..db import clock_of
 from ..db.models import Membership, Patron
 from ..stamped_cache import StampedCache
 from .patron_snapshot import PatronSnapshot
@@ -137,8 +136,10 @@ class PatronChanges:
     """
 
     def __init__(self, db: Database, *, recheck: float = RECHECK_SECONDS, overlap: float = OVERLAP_SECONDS,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Clock | None = None) -> None:
         self.db = db
+        #: the runtime's clock (wall time for change stamps, monotonic for the looks' interval)
+        self.clock: Clock = clock or clock_of(db.engine)
         self.overlap = overlap
         self._lock = threading.Lock()
         # patron id → its change stamp, or a tuple of its most recent stamps when it changed more than once
@@ -146,7 +147,8 @@ class PatronChanges:
         self._looked_at: float | None = None  # wall-clock time of the last successful look
         self._covers_from = float("inf")  # every change stamped after this is known (or will be at the next look)
         #: the looks for changes made elsewhere; ``looks.fresh()``: a look succeeded less than ``recheck`` ago
-        self.looks: StampedCache[Look, Look] = StampedCache(self._look, self._take, interval=recheck, clock=clock)
+        self.looks: StampedCache[Look, Look] = StampedCache(self._look, self._take, interval=recheck,
+                                                        clock=self.clock.monotonic)
         # this process knows its own changes at commit
         event.listen(db.sessionmaker, "after_flush", self._note_flush)
         event.listen(db.sessionmaker, "after_commit", self._note_commit)
@@ -174,7 +176,7 @@ class PatronChanges:
                   and not self.changed_in(session))
         if usable and not personal:
             return kept, None
-        read_at = clock.now()
+        read_at = self.clock.wall()
         view = load(session, uid)
         if view is None or usable or self.changed_in(session):  # never hand out what may roll back
             return view, None
@@ -208,7 +210,7 @@ class PatronChanges:
         self.looks.get(session)
 
     def _look(self, session: Session) -> Look:
-        wall = clock.now()
+        wall = self.clock.wall()
         since = (self._looked_at if self._looked_at is not None else wall) - self.overlap
         since_at = datetime.fromtimestamp(since, timezone.utc)
         rows = session.execute(union_all(
@@ -258,7 +260,7 @@ class PatronChanges:
             if obj in dirty and not session.is_modified(obj, include_collections=False):
                 continue  # attributes set to the values they had: no UPDATE, no new stamp
             # a delete leaves no new stamp: "now" makes every earlier snapshot stale
-            when = clock.now() if obj in deleted or stamp is None else _epoch(stamp)
+            when = self.clock.wall() if obj in deleted or stamp is None else _epoch(stamp)
             changed[patron_id] = max(changed.get(patron_id, 0.0), when)
         if changed:
             session.info[self] = changed

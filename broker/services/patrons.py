@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from datetime import date, datetime
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
-from ..clock import today, utcnow
 from ..db.models import Library, Membership, Patron
 from ..domain.access import PatronFacts
 from ..domain.identifiers import card_digest
@@ -47,35 +47,36 @@ def upsert(runtime, session: Session, lib: Library, card: str, record: PatronRec
         patron = Patron(uid=secrets.token_hex(16), library_id=lib.id, card_digest=digest, card_hint=hint)
         session.add(patron)
     if record is not None:
-        refresh(patron, record)
+        refresh(patron, record, runtime.clock.today())
     patron.erased_at = None
     return patron
 
 
-def refresh(patron: Patron, record: PatronRecord) -> None:
+def refresh(patron: Patron, record: PatronRecord, today: date) -> None:
+    """The patron's row from what the SIGB says of the card (judged on ``today``)."""
     patron.display_name = record.name or patron.display_name
     if record.email and not patron.email:
         patron.email = record.email
     patron.birth_year = record.birth_year or patron.birth_year
     patron.category = record.category or patron.category
     patron.card_expires = record.expires
-    problem = record.card_problem(today())
+    problem = record.card_problem(today)
     patron.card_problem = problem.value if problem else None
 
 
-def facts(patron: PatronView) -> PatronFacts:
+def facts(patron: PatronView, today: date) -> PatronFacts:
     from ..domain.patrons import CardProblem
 
     problem = CardProblem(patron.card_problem) if patron.card_problem else None
-    if problem is None and patron.card_expires is not None and patron.card_expires < today():
+    if problem is None and patron.card_expires is not None and patron.card_expires < today:
         problem = CardProblem.EXPIRED
     state = patron.membership
     return PatronFacts(uid=patron.uid, membership=MembershipState(state) if state else None,
                        card_problem=problem, birth_year=patron.birth_year)
 
 
-def erase(patron: Patron) -> None:
-    """Remove personal data; the uid stays so pseudonymous statistics keep their counts.
+def erase(patron: Patron, now: datetime) -> None:
+    """Remove personal data (at ``now``); the uid stays so pseudonymous statistics keep their counts.
 
     A card linked to others leaves its person (``services.persons.forget``).
     """
@@ -85,7 +86,7 @@ def erase(patron: Patron) -> None:
 
     session = object_session(patron)
     if session is not None and patron.id is not None:
-        persons.forget(None, session, patron)
+        persons.forget(None, session, patron, now)
     patron.display_name = None
     patron.email = None
     patron.birth_year = None
@@ -94,4 +95,4 @@ def erase(patron: Patron) -> None:
     patron.card_problem = None
     patron.card_digest = f"erased:{patron.uid}"
     patron.card_hint = ""
-    patron.erased_at = utcnow()
+    patron.erased_at = now

@@ -27,7 +27,6 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from ..clock import utcnow
 from ..db.models import Library, Patron, Supplier, UsageEvent
 from ..db.person_models import Person, PersonCard, PersonEvent, PersonSubject
 from ..domain.identifiers import event_key
@@ -152,9 +151,8 @@ def used_sectors(runtime, session: Session, uids: list[str]) -> dict[str, set[st
 
 
 # -- linking ---------------------------------------------------------------------------------
-def _touch(session: Session, patron_ids: list[int]) -> None:
-    """Every process forgets its snapshot of these cards (``services.patron_cache``)."""
-    now = utcnow()
+def _touch(session: Session, patron_ids: list[int], now: datetime) -> None:
+    """Every process forgets its snapshot of these cards (``services.patron_cache``): changed at ``now``."""
     for patron in session.scalars(select(Patron).where(Patron.id.in_(patron_ids))):
         patron.updated_at = now
 
@@ -181,7 +179,7 @@ def check_link(runtime, session: Session, first: Patron, second: Patron) -> None
 def link(runtime, session: Session, first: Patron, second: Patron, *, actor: str) -> int:
     """Link card ``second`` to ``first``'s person (created with ``first`` as its first card); the person's id."""
     check_link(runtime, session, first, second)
-    now = utcnow()
+    now = runtime.clock.utcnow()
     person_id = person_of(session, first.id)
     if person_id is None:
         person = Person(seed_patron_id=first.id, created_at=now)
@@ -210,19 +208,20 @@ def link(runtime, session: Session, first: Patron, second: Patron, *, actor: str
     session.add(PersonEvent(person_id=person_id, at=now, actor=actor, action="link", patron_id=second.id,
                             detail=_card_detail(session, second)))
     session.flush()
-    _touch(session, [first.id, second.id])
+    _touch(session, [first.id, second.id], now)
     return person_id
 
 
-def unlink(runtime, session: Session, patron: Patron, *, actor: str, record: bool = True) -> bool:
-    """Take card ``patron`` out of its person; False when it was not linked.
+def unlink(runtime, session: Session, patron: Patron, *, actor: str, record: bool = True,
+           now: datetime | None = None) -> bool:
+    """Take card ``patron`` out of its person (at ``now``, by default the runtime's); False when it was not linked.
 
     The card takes back its own identifiers; a person left with one card is dissolved.
     """
     person_id = person_of(session, patron.id)
     if person_id is None:
         return False
-    now = utcnow()
+    now = now or runtime.clock.utcnow()
     members = cards(session, person_id)
     session.execute(delete(PersonCard).where(PersonCard.patron_id == patron.id))
     session.execute(delete(PersonSubject).where(PersonSubject.person_id == person_id,
@@ -241,7 +240,7 @@ def unlink(runtime, session: Session, patron: Patron, *, actor: str, record: boo
             session.execute(delete(PersonEvent).where(PersonEvent.person_id == person_id,
                                                       PersonEvent.patron_id == patron.id))
     session.flush()
-    _touch(session, [c.patron_id for c in members])
+    _touch(session, [c.patron_id for c in members], now)
     return True
 
 
@@ -251,9 +250,9 @@ def dissolve(session: Session, person_id: int) -> None:
     session.execute(delete(Person).where(Person.id == person_id))
 
 
-def forget(runtime, session: Session, patron: Patron) -> None:
-    """An erased card leaves its person, with its part of the person's history."""
-    unlink(runtime, session, patron, actor="system", record=False)
+def forget(runtime, session: Session, patron: Patron, now: datetime | None = None) -> None:
+    """An erased card leaves its person (at ``now``), with its part of the person's history."""
+    unlink(runtime, session, patron, actor="system", record=False, now=now)
 
 
 # -- kept identities -------------------------------------------------------------------------
@@ -294,9 +293,9 @@ def choose(runtime, session: Session, person_id: int, sector: str, patron_id: in
     if patron_id not in offered:
         return False
     if row.patron_id != patron_id:
-        row.patron_id, row.chosen_by, row.chosen_at = patron_id, "patron", utcnow()
+        row.patron_id, row.chosen_by, row.chosen_at = patron_id, "patron", runtime.clock.utcnow()
         patron = session.get(Patron, patron_id)
-        session.add(PersonEvent(person_id=person_id, at=utcnow(), actor=actor, action="keep", patron_id=patron_id,
+        session.add(PersonEvent(person_id=person_id, at=runtime.clock.utcnow(), actor=actor, action="keep", patron_id=patron_id,
                                 detail={"sector": sector, **_card_detail(session, patron)}))
     return True
 

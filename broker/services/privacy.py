@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..clock import utcnow
 from ..db.models import AuditEvent, LocalPatron, Patron, Supplier, UsageEvent
 from ..db.staff_models import PendingCard
 from ..domain.identifiers import event_key
@@ -115,7 +114,7 @@ def patron_export(runtime, session: Session, patron: Patron) -> dict[str, Any]:
     network = lib.partner.network
     return {
         "format": FORMAT,
-        "exported_at": _iso(utcnow()),
+        "exported_at": _iso(runtime.clock.utcnow()),
         "controllers": {"network": network.name, "network_contact": network.contact_email or None,
                         "library": lib.name, "library_contact": lib.contact_email or None},
         "patron": {

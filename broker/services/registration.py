@@ -12,7 +12,6 @@ from enum import StrEnum
 
 from sqlalchemy.exc import IntegrityError
 
-from ..clock import today
 from ..domain.memberships import MembershipState
 from ..errors import Conflict, InvalidInput
 from . import libraries, memberships, patrons, validation
@@ -79,7 +78,7 @@ def register(runtime, library_code: str | None, card: str | None, password: str 
     if answer.failure is not None:
         return RegistrationResult(answer.failure, library=lib.code, retry_at=answer.retry_at)
     record = answer.record
-    problem = record.card_problem(today())
+    problem = record.card_problem(runtime.clock.today())
     if problem is not None:
         return RegistrationResult(CardCheckFailure.CARD_INVALID, library=lib.code, detail=problem.value)
     duplicate = RegistrationResult(RegistrationOutcome.DUPLICATE, library=lib.code)

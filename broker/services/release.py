@@ -6,17 +6,18 @@ Attribute names here are friendly names; each protocol maps them to its own
 
 from __future__ import annotations
 
-from ..clock import today
+from datetime import date
+
 from ..domain.access import age_on
 from ..domain.identifiers import pairwise_id
 
 ENTITLEMENT = "urn:mace:dir:entitlement:common-lib-terms"
 
 
-def age_bracket(birth_year: int | None) -> str | None:
+def age_bracket(birth_year: int | None, today: date) -> str | None:
     if birth_year is None:
         return None
-    age = age_on(birth_year, today())
+    age = age_on(birth_year, today)
     for upper, label in ((2, "0-2"), (12, "3-12"), (17, "13-17"), (25, "18-25"), (64, "26-64")):
         if age <= upper:
             return label
@@ -62,7 +63,7 @@ def attributes(runtime, patron, library, supplier, *, subject: str | None = None
     if "birth_year" in release and patron.birth_year:
         attrs["birthYear"] = [str(patron.birth_year)]
     if "age_bracket" in release:
-        bracket = age_bracket(patron.birth_year)
+        bracket = age_bracket(patron.birth_year, runtime.clock.today())
         if bracket:
             attrs["ageBracket"] = [bracket]
     if "display_name" in release and patron.display_name:
@@ -72,7 +73,7 @@ def attributes(runtime, patron, library, supplier, *, subject: str | None = None
     if facts is None or None in facts:
         from . import libraries, patrons, suppliers
 
-        facts = (patrons.facts(patron), libraries.facts(library), suppliers.facts(supplier))
+        facts = (patrons.facts(patron, runtime.clock.today()), libraries.facts(library, runtime.clock.today()), suppliers.facts(supplier))
     runtime.pm.hook.broker_release_attributes(patron=facts[0], library=facts[1], supplier=facts[2],
                                               attributes=attrs)
     return attrs

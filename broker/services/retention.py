@@ -17,14 +17,12 @@ the free-text reasons of the history go. Running it twice removes nothing more.
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from ..clock import utcnow
 from ..db.models import Membership, Patron, StateEntry, UsageEvent
 from ..db.staff_models import PendingCard
 from ..db.stats_models import StatsMonth
@@ -98,8 +96,8 @@ def _purge_usage(session: Session, cutoff: datetime, now: datetime, dry_run: boo
 
 
 # -- registrations and memberships -------------------------------------------------------
-def _erase(session: Session, membership: Membership) -> None:
-    patrons.erase(membership.patron)
+def _erase(session: Session, membership: Membership, now: datetime) -> None:
+    patrons.erase(membership.patron, now)
     for event in membership.history:
         event.reason = ""  # a referent's free text may name the person
     session.execute(delete(PendingCard).where(PendingCard.membership_id == membership.id))
@@ -125,7 +123,7 @@ def _purge_memberships(runtime, session: Session, now: datetime, dry_run: bool) 
         for membership in abandoned:
             memberships.change(runtime, session, membership, Transition.CLOSE, actor="system", reason=ABANDONED_REASON)
         for membership in refused + abandoned + ended:
-            _erase(session, membership)
+            _erase(session, membership, now)
         session.flush()
     return len(refused), len(abandoned), len(ended)
 
@@ -145,13 +143,13 @@ def _purge_state(runtime, session: Session, dry_run: bool) -> int:
         return 0  # Redis expires its keys itself
     if dry_run:
         return session.scalar(select(func.count()).select_from(StateEntry)
-                              .where(StateEntry.expires_at <= time.time())) or 0
+                              .where(StateEntry.expires_at <= runtime.clock.wall())) or 0
     return runtime.state.purge_expired()
 
 
 def purge(runtime, *, dry_run: bool = False, now: datetime | None = None, actor: str = "cli") -> PurgeReport:
     """Apply every retention rule once; with ``dry_run`` only count."""
-    now = now or utcnow()
+    now = now or runtime.clock.utcnow()
     cutoff = now - timedelta(days=runtime.settings.retention_usage_events_days)
     with runtime.db.session() as session:
         usage, waiting, sealed = _purge_usage(session, cutoff, now, dry_run)

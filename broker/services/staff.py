@@ -11,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ..clock import as_utc, utcnow
+from ..clock import as_utc
 from ..db.models import ApiToken, Library, Network, StaffRole, StaffUser
 from ..errors import Conflict, InvalidInput, NotFound
 from . import audit, validation
@@ -139,7 +139,7 @@ def create_api_token(runtime, session: Session, user: StaffUser, name: str, *, a
                      days: int | str | None = None) -> str:
     lifetime = token_days(days)
     token = "sst_" + secrets.token_urlsafe(32)
-    expires = utcnow() + timedelta(days=lifetime)
+    expires = runtime.clock.utcnow() + timedelta(days=lifetime)
     session.add(ApiToken(user_id=user.id, name=validation.text(name, "token name", max_len=100),
                          token_hash=runtime.keys.token_hash(token), expires_at=expires))
     session.flush()
@@ -159,7 +159,7 @@ def check_token(runtime, session: Session, token: str) -> TokenCheck:
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == runtime.keys.token_hash(token)))
     if row is None or row.revoked_at is not None or not row.user.active:
         return TokenCheck(None)
-    now = utcnow()
+    now = runtime.clock.utcnow()
     if as_utc(row.expires_at) <= now:
         return TokenCheck(None, as_utc(row.expires_at))
     row.last_used_at = now
@@ -169,7 +169,7 @@ def check_token(runtime, session: Session, token: str) -> TokenCheck:
 def renew_api_token(runtime, session: Session, row: ApiToken, *, actor: str, days: int | str | None = None) -> None:
     """A live token's new expiry: ``days`` from now (the secret stays the same)."""
     lifetime = token_days(days)
-    row.expires_at = utcnow() + timedelta(days=lifetime)
+    row.expires_at = runtime.clock.utcnow() + timedelta(days=lifetime)
     row.expiry_warned_at = None
     audit.record(runtime, session, actor, "api_token.renew", row.user.email, name=row.name, days=lifetime)
 
@@ -178,7 +178,7 @@ def warn_expiring_tokens(runtime, session: Session) -> int:
     """E-mail each owner of a live token expiring within TOKEN_WARNING (once per expiry); how many were sent."""
     from ..mail import queue
 
-    now = utcnow()
+    now = runtime.clock.utcnow()
     rows = session.scalars(select(ApiToken).where(
         ApiToken.revoked_at.is_(None), ApiToken.expires_at > now, ApiToken.expires_at <= now + TOKEN_WARNING,
         ApiToken.expiry_warned_at.is_(None))).all()

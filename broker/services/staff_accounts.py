@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from ..clock import as_utc, utcnow
+from ..clock import as_utc
 from ..db.admin_models import StaffInvite
 from ..db.models import ApiToken, Library, Network, Partner, StaffRole, StaffUser
 from ..errors import InvalidInput, NotFound
@@ -71,9 +71,9 @@ def get_account(session: Session, email: str) -> StaffUser:
     return user
 
 
-def pending_invite(session: Session, user: StaffUser) -> StaffInvite | None:
+def pending_invite(session: Session, user: StaffUser, now: datetime) -> StaffInvite | None:
     return session.scalar(select(StaffInvite).where(StaffInvite.user_id == user.id, StaffInvite.used_at.is_(None),
-                                                    StaffInvite.expires_at > utcnow()).order_by(StaffInvite.id.desc()))
+                                                    StaffInvite.expires_at > now).order_by(StaffInvite.id.desc()))
 
 
 # -- invitations -------------------------------------------------------------------------------------
@@ -93,7 +93,7 @@ def _scope_of(session: Session, role, scope, network_ids) -> tuple[Library | Non
 
 
 def _new_link(runtime, session: Session, user: StaffUser, actor: str) -> Invitation:
-    now = utcnow()
+    now = runtime.clock.utcnow()
     for old in session.scalars(select(StaffInvite).where(StaffInvite.user_id == user.id,
                                                          StaffInvite.used_at.is_(None))):
         old.used_at = now  # an older link stops working when a new one is sent
@@ -153,7 +153,7 @@ def invite_for(runtime, session: Session, token: str) -> StaffInvite | None:
     if not isinstance(token, str) or not token.startswith("sinv_") or len(token) > 100:
         return None
     row = session.scalar(select(StaffInvite).where(StaffInvite.token_hash == runtime.keys.token_hash(token)))
-    if row is None or row.used_at is not None or as_utc(row.expires_at) <= utcnow():
+    if row is None or row.used_at is not None or as_utc(row.expires_at) <= runtime.clock.utcnow():
         return None
     user = session.get(StaffUser, row.user_id)
     return row if user is not None and user.active else None
@@ -171,7 +171,7 @@ def accept(runtime, session: Session, token: str, password, confirm) -> StaffUse
         raise FieldError("confirm", "mismatch", "the two passwords differ")
     user = session.get(StaffUser, row.user_id)
     user.password_hash = staff.hash_password(password)
-    row.used_at = utcnow()
+    row.used_at = runtime.clock.utcnow()
     audit.record(runtime, session, user.email, "staff.password.set", user.email, invitation=row.id)
     return user
 
@@ -201,7 +201,7 @@ def set_active(runtime, session: Session, user: StaffUser, active: bool, *, acto
         if last is not None:
             raise FieldError("active", "last_admin", f"{user.email} is the last active admin of '{last.slug}'",
                              network=last.name)
-        now = utcnow()
+        now = runtime.clock.utcnow()
         for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id,
                                                             ApiToken.revoked_at.is_(None))):
             token.revoked_at = now

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import hmac
 import re
-import time
 from dataclasses import dataclass
 
 import pyotp
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ..clock import utcnow
 from ..crypto import DecryptionError
 from ..db.models import StaffRole, StaffUser
 from ..errors import BrokerError
@@ -64,7 +62,7 @@ def _failure(runtime, email: str, user: StaffUser | None, step: str, ip: str) ->
     failures = runtime.state.incr(f"staff-fail:{key}", settings.login_lockout_seconds)
     locked = failures >= settings.login_card_failures
     if locked:
-        runtime.state.put(f"staff-lock:{key}", {"at": time.time()}, settings.login_lockout_seconds)
+        runtime.state.put(f"staff-lock:{key}", {"at": runtime.clock.wall()}, settings.login_lockout_seconds)
         runtime.state.delete(f"staff-fail:{key}")
     if user is not None:  # unknown addresses are not written to the audit log
         audit.record_now(runtime, user.email, "staff.login", user.email, outcome="locked" if locked else "failed",
@@ -139,7 +137,7 @@ def _code_matches(runtime, user_id: int, secret: str, code: str) -> bool:
     if not _CODE.match(code):
         return False
     totp = pyotp.TOTP(secret)
-    now = time.time()
+    now = runtime.clock.wall()
     for offset in (0, -totp.interval, totp.interval):
         moment = now + offset
         if hmac.compare_digest(totp.at(moment), code):
@@ -184,4 +182,4 @@ def disable(runtime, session_db: Session, user: StaffUser, code: str, ip: str) -
 
 def logged_in(runtime, session_db: Session, user: StaffUser) -> None:
     """A staff user got through every step of the login: the audit log says when."""
-    audit.record(runtime, session_db, user.email, "staff.login", user.email, at=utcnow().isoformat())
+    audit.record(runtime, session_db, user.email, "staff.login", user.email, at=runtime.clock.utcnow().isoformat())

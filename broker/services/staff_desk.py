@@ -19,7 +19,6 @@ from datetime import date, datetime, timezone
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from ..clock import today, utcnow
 from ..db.models import ApiToken, AuditEvent, Library, Membership, Partner, Patron, StaffRole, StaffUser
 from ..domain.connectors import ConnectorError
 from ..domain.memberships import InvalidTransition, MembershipState, Transition, next_state
@@ -219,7 +218,7 @@ def sigb_lookup(runtime, lib: Library, card: str) -> SigbView:
         return SigbView("unavailable")
     if record is None:
         return SigbView("unknown")
-    problem = record.card_problem(today())
+    problem = record.card_problem(runtime.clock.today())
     return SigbView("found", record.name, record.birth_year, record.expires, problem.value if problem else None)
 
 
@@ -317,7 +316,7 @@ def revoke_token(runtime, session: Session, user: StaffUser, token_id: int) -> A
     if row.user_id != user.id:
         raise deny(user, "api_token.revoke", str(token_id))
     if row.revoked_at is None:
-        row.revoked_at = utcnow()
+        row.revoked_at = runtime.clock.utcnow()
         audit.record(runtime, session, user.email, "api_token.revoke", user.email, name=row.name)
     return row
 

@@ -35,7 +35,6 @@ from dataclasses import dataclass
 
 from prometheus_client import Counter
 
-from .. import clock
 
 log = logging.getLogger("broker.security")
 
@@ -85,7 +84,7 @@ class LoginThrottle:
     def check(self, ip: str | None, subject: str | None = None) -> Verdict:
         """May an attempt from ``ip`` (on ``subject``, a keyed digest, when known) be checked now?"""
         ip = ip or "unknown"
-        now = clock.now()
+        now = self.runtime.clock.wall()
         flood_now, flood_before, flood_elapsed = self._bucketed(f"attempts:{ip}", FLOOD_WINDOW, now)
         window = self.settings.login_ip_window
         fail_now, fail_before, fail_elapsed = self._bucketed(f"failures:{ip}", window, now)
@@ -124,7 +123,7 @@ class LoginThrottle:
     def failed(self, ip: str | None, subject: str) -> None:
         """A wrong password from ``ip`` on ``subject``: one more failure for the address and the alarm."""
         ip = ip or "unknown"
-        now = clock.now()
+        now = self.runtime.clock.wall()
         window = self.settings.login_ip_window
         fail_now, fail_before, elapsed = self._bucketed(f"failures:{ip}", window, now)
         current = self.state.incr(fail_now, 2 * window)
@@ -142,7 +141,7 @@ class LoginThrottle:
             self.state.delete(f"throttle:{self.kind}:next:{ip or 'unknown'}")
         days = self.settings.login_known_days
         if days > 0:
-            self.state.put(self._known_key(ip or "unknown", subject), {"at": int(clock.now())}, days * 86400)
+            self.state.put(self._known_key(ip or "unknown", subject), {"at": int(self.runtime.clock.wall())}, days * 86400)
 
     # -- the network-wide alarm -----------------------------------------------------------
     def _watch(self, subject: str, now: float) -> None:

@@ -62,12 +62,15 @@ class StateStore(Protocol):
         """Remove expired entries where the backend does not do it itself."""
 
 
-def open_state_store(redis_url: str, database: Any) -> StateStore:
-    """The Redis store when ``redis_url`` is set, else the embedded SQL store."""
+def open_state_store(redis_url: str, database: Any, *, clock: Any = None) -> StateStore:
+    """The Redis store when ``redis_url`` is set, else the embedded SQL store.
+
+    ``clock`` (a :class:`broker.clock.Clock`) dates the SQL store's entries; Redis keeps its own time.
+    """
     if redis_url:
         from .redis_store import RedisStateStore
 
         return RedisStateStore(redis_url)
     from .sql_store import SqlStateStore
 
-    return SqlStateStore(database.engine)
+    return SqlStateStore(database.engine, clock=clock)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import random
-import time
 
 from sqlalchemy import Integer, String, case, cast, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, DBAPIError
 
+from ..clock import SYSTEM, Clock
 from ..db.models import StateEntry
 from . import StateUnavailable, Value
 
@@ -28,8 +28,9 @@ def _dumps(value: Value) -> str:
 class SqlStateStore:
     backend = "sql"
 
-    def __init__(self, engine: Engine, *, purge_probability: float = 0.01) -> None:
+    def __init__(self, engine: Engine, *, purge_probability: float = 0.01, clock: Clock | None = None) -> None:
         self.engine = engine
+        self.clock: Clock = clock or SYSTEM
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         self._purge_probability = purge_probability
 
@@ -48,7 +49,7 @@ class SqlStateStore:
             self.purge_expired()
 
     def put(self, key: str, value: Value, ttl: int, *, replacing: str | None = None) -> None:
-        stmt = self._insert(_table).values(key=key, value=_dumps(value), expires_at=time.time() + ttl)
+        stmt = self._insert(_table).values(key=key, value=_dumps(value), expires_at=self.clock.wall() + ttl)
         stmt = stmt.on_conflict_do_update(
             index_elements=[_table.c.key],
             set_={"value": stmt.excluded.value, "expires_at": stmt.excluded.expires_at},
@@ -60,7 +61,7 @@ class SqlStateStore:
         self._maybe_purge()
 
     def add(self, key: str, value: Value, ttl: int) -> bool:
-        now = time.time()
+        now = self.clock.wall()
         stmt = self._insert(_table).values(key=key, value=_dumps(value), expires_at=now + ttl)
         stmt = stmt.on_conflict_do_update(
             index_elements=[_table.c.key],
@@ -78,7 +79,7 @@ class SqlStateStore:
 
     def get(self, key: str) -> Value | None:
         row = self._run_fetch_one(
-            select(_table.c.value).where(_table.c.key == key, _table.c.expires_at > time.time())
+            select(_table.c.value).where(_table.c.key == key, _table.c.expires_at > self.clock.wall())
         )
         return json.loads(row[0]) if row else None
 
@@ -89,7 +90,7 @@ class SqlStateStore:
             with self.engine.connect() as conn:
                 rows = conn.execute(
                     select(_table.c.key, _table.c.value).where(
-                        _table.c.key.in_(keys), _table.c.expires_at > time.time()
+                        _table.c.key.in_(keys), _table.c.expires_at > self.clock.wall()
                     )
                 ).all()
         except (OperationalError, DBAPIError) as exc:
@@ -101,7 +102,7 @@ class SqlStateStore:
         row = self._run_fetch_one(
             delete(_table).where(_table.c.key == key).returning(_table.c.value, _table.c.expires_at)
         )
-        if row is None or row[1] <= time.time():
+        if row is None or row[1] <= self.clock.wall():
             return None
         return json.loads(row[0])
 
@@ -110,14 +111,14 @@ class SqlStateStore:
             self._run(delete(_table).where(_table.c.key.in_(keys)))
 
     def touch(self, key: str, ttl: int) -> bool:
-        now = time.time()
+        now = self.clock.wall()
         result = self._run(
             update(_table).where(_table.c.key == key, _table.c.expires_at > now).values(expires_at=now + ttl)
         )
         return result.rowcount > 0
 
     def incr(self, key: str, ttl: int) -> int:
-        now = time.time()
+        now = self.clock.wall()
         stmt = self._insert(_table).values(key=key, value="1", expires_at=now + ttl)
         expired = _table.c.expires_at <= now
         stmt = stmt.on_conflict_do_update(
@@ -134,4 +135,4 @@ class SqlStateStore:
         self._run_fetch_one(select(1))
 
     def purge_expired(self) -> int:
-        return self._run(delete(_table).where(_table.c.expires_at <= time.time())).rowcount
+        return self._run(delete(_table).where(_table.c.expires_at <= self.clock.wall())).rowcount

@@ -44,7 +44,6 @@ import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +128,7 @@ def build_world(folder: Path, plugins: tuple[Any, ...] = ()) -> ProviderWorld:
         os.environ.update(saved)
     app.config["TESTING"] = True
     runtime = app.extensions["broker"]
-    year = date.today().year
+    year = runtime.clock.today().year
     with runtime.db.session() as s:
         network.add_network(runtime, s, NETWORK, "Kit network", actor="kit")
         network.add_partner(runtime, s, "kit-partner", name="Kit partner", kind="commune", population="1000",

@@ -12,7 +12,6 @@ or card). Providers keep their own per-session data under their own keys
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
@@ -33,9 +32,9 @@ class LoggedPatron:
     #: the access decision's snapshot of the patron (``services.patron_snapshot``), if any
     facts: PatronSnapshot | None = None
 
-    @property
-    def age_seconds(self) -> float:
-        return time.time() - self.at
+    def age_at(self, now: float) -> float:
+        """Seconds since the login, at ``now`` (epoch seconds, from the runtime's clock)."""
+        return now - self.at
 
     def to_wire(self) -> dict[str, Any]:
         data: dict[str, Any] = {"u": self.uid, "l": self.library, "n": self.network, "t": self.at}
@@ -76,14 +75,14 @@ def check_access(runtime, db_session, patron: LoggedPatron, supplier):
     return outcome
 
 
-def start(uid: str, library: str, network: str, facts: PatronSnapshot | None = None) -> None:
-    """Log a patron in: fresh session id (no fixation), then the patron's data."""
+def start(uid: str, library: str, network: str, facts: PatronSnapshot | None = None, *, at: float) -> None:
+    """Log a patron in at ``at`` (epoch seconds): fresh session id (no fixation), then the patron's data."""
     keep = {k: session[k] for k in ("lang", "library_choice") if k in session}
     session.clear()
     session.regenerate()  # type: ignore[attr-defined]
     session.update(keep)
     # to the millisecond, rounded up: never earlier than the login (a fresh-login marker compares with it)
-    at = math.ceil(time.time() * 1000) / 1000
+    at = math.ceil(at * 1000) / 1000
     session["patron"] = LoggedPatron(uid, library, network, at, facts).to_wire()
 
 

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 from typing import Any
 
 from flask import Flask, Request, Response, request
 from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
+from ..clock import SYSTEM, Clock
 from ..state import StateStore, StateUnavailable
 
 _SID = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
@@ -52,8 +52,10 @@ class StateSession(CallbackDict, SessionMixin):
 
 
 class StateSessionInterface(SessionInterface):
-    def __init__(self, state: StateStore, *, cookie_name: str, idle: int, absolute: int) -> None:
+    def __init__(self, state: StateStore, *, cookie_name: str, idle: int, absolute: int,
+                 clock: Clock = SYSTEM) -> None:
         self.state = state
+        self.clock = clock
         self.cookie_name = cookie_name
         self.idle = idle
         self.absolute = absolute
@@ -71,7 +73,7 @@ class StateSessionInterface(SessionInterface):
                 session.unavailable = True
                 return session
             if data is not None:
-                now = time.time()
+                now = self.clock.wall()
                 if now - data.get("_c", now) <= self.absolute:
                     return StateSession(data, sid=sid)
                 try:
@@ -101,7 +103,7 @@ class StateSessionInterface(SessionInterface):
                 self.state.delete(f"sess:{session.sid}")
                 response.delete_cookie(name, domain=domain, path=path)
             return
-        now = int(time.time())  # whole seconds: the timeouts are counted in seconds, the entry stays small
+        now = int(self.clock.wall())  # whole seconds: the timeouts are counted in seconds, the entry stays small
         last = session.get("_a", 0)
         touch_due = now - last >= min(_TOUCH_EVERY, self.idle / 6)
         if not (session.modified or session.rotate or session.sid is None or touch_due):

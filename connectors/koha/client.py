@@ -21,6 +21,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from broker import __version__
+from broker.clock import SYSTEM, Clock
 from broker.domain.connectors import ConnectorProtocolError, ConnectorUnavailable
 
 from .settings import KohaSettings
@@ -96,8 +97,9 @@ def _reason(exc: BaseException) -> str:
 class KohaHttp:
     """Authenticated, deadline-bound requests to one Koha. Thread-safe."""
 
-    def __init__(self, settings: KohaSettings) -> None:
+    def __init__(self, settings: KohaSettings, *, clock: Clock | None = None) -> None:
         self.settings = settings
+        self.clock: Clock = clock or SYSTEM  # the access token's age (request deadlines stay on the real clock)
         self._session = requests.Session()
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=settings.pool_size, max_retries=0)
         self._session.mount("http://", adapter)
@@ -224,7 +226,7 @@ class KohaHttp:
         if not self._token_lock.acquire(timeout=deadline.remaining()):
             raise ConnectorUnavailable("Koha did not answer in time (OAuth2 token)")
         try:
-            if self._token and self._token[1] > time.monotonic():
+            if self._token and self._token[1] > self.clock.monotonic():
                 return self._token[0]
             s = self.settings
             assert s.client_id and s.client_secret
@@ -241,7 +243,7 @@ class KohaHttp:
                     or not isinstance(lifetime, (int, float)) or isinstance(lifetime, bool):
                 raise ConnectorProtocolError("Koha's OAuth2 token answer is not usable", raw=answer.raw)
             margin = min(_TOKEN_MARGIN, lifetime / 2)
-            self._token = (token, time.monotonic() + lifetime - margin)
+            self._token = (token, self.clock.monotonic() + lifetime - margin)
             self.tokens_fetched += 1
             return token
         finally:

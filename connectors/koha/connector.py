@@ -60,7 +60,7 @@ class KohaConnector:
     def __init__(self, settings: KohaSettings, *, context: ConnectorContext | None = None) -> None:
         self.settings = settings
         self.library = context.library_code if context else "-"
-        self.http = KohaHttp(settings)
+        self.http = KohaHttp(settings, clock=context.clock if context else None)
 
     # -- the Connector protocol ------------------------------------------------
 

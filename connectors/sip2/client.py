@@ -18,6 +18,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field, replace
 
+from broker.clock import SYSTEM, Clock
 from broker.domain.connectors import ConnectorProtocolError, ConnectorUnavailable
 
 from .codec import MAX_FRAME_LENGTH, FrameBuffer, Message, Sip2ChecksumError, Sip2CodecError, decode, encode
@@ -286,8 +287,10 @@ class Sip2Connection:
 class Sip2Pool:
     """A bounded pool of logged-in connections to one SIP2 server; thread-safe."""
 
-    def __init__(self, config: ClientConfig) -> None:
+    def __init__(self, config: ClientConfig, *, clock: Clock | None = None) -> None:
         self.config = config
+        #: the broker's clock, for how long a connection has been idle (deadlines stay on the real clock)
+        self.clock: Clock = clock or SYSTEM
         self._idle: deque[Sip2Connection] = deque()
         self._open = 0
         self._cond = threading.Condition()
@@ -326,7 +329,7 @@ class Sip2Pool:
             while True:
                 if self._closed:
                     raise ConnectorUnavailable("SIP2 connector is closed")
-                now = time.monotonic()
+                now = self.clock.monotonic()
                 while self._idle:
                     connection = self._idle.pop()
                     if connection.is_stale(now):
@@ -361,6 +364,7 @@ class Sip2Pool:
                 connection.close()
                 self._open -= 1
             else:
+                connection.last_used = self.clock.monotonic()
                 self._idle.append(connection)
             self._cond.notify()
 

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from broker.clock import SYSTEM, Clock
 from broker.domain.connectors import (
     ConnectorContext,
     ConnectorProtocolError,
@@ -141,7 +142,9 @@ class Sip2Connector:
             settings = Sip2Settings.model_validate(settings)
         self.settings = settings
         self.library = context.library_code if context else None
-        self.pool = Sip2Pool(settings.client_config())
+        #: the broker's clock: a card's expiry is judged on its "today"
+        self.clock: Clock = (context.clock if context else None) or SYSTEM
+        self.pool = Sip2Pool(settings.client_config(), clock=self.clock)
         self._blocking = frozenset(settings.blocking_flags)
 
     # -- the Connector protocol -------------------------------------------------
@@ -237,7 +240,7 @@ class Sip2Connector:
         expiry_code = self.settings.expiry_code
         expires = self._date(answer, expiry_code) if expiry_code else None
         lost = "card_lost" in flags
-        expired = expires is not None and expires < date.today()
+        expired = expires is not None and expires < self.clock.today()
         denied = flags & self._blocking
         if lost or expired:
             # Koha and Evergreen deny privileges *because* the card is lost or expired:

@@ -7,17 +7,25 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from broker.testing import MovableClock
+from web.staff import staffkit
 from web.staff.staffkit import VIRE, as_staff, post
 
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    """The services' "now", moved by the tests."""
-    state = {"now": NOW}
-    monkeypatch.setattr("broker.services.staff.utcnow", lambda: state["now"])
-    return state
+def clock():
+    """The app's clock: it stands at NOW until a test moves it."""
+    return MovableClock(at=NOW.timestamp())
+
+
+@pytest.fixture
+def api_app(make_app, api_template, sip2_emulator, tmp_path, smtp_sink, clock):
+    app = staffkit.app_from_template(make_app, api_template, tmp_path, sip2_port=sip2_emulator.port, clock=clock,
+                                     **smtp_sink.settings)
+    app.smtp = smtp_sink
+    return app
 
 
 def _row(app, name: str):
@@ -52,9 +60,9 @@ def test_a_token_lives_90_days_by_default_and_a_year_at_most(api_app, clock):
 
 def test_an_expired_token_gets_401_with_a_description(api, api_app, clock):
     token = _create(api_app, "script", days=30)
-    clock["now"] = NOW + timedelta(days=29, hours=23)
+    clock.move_to((NOW + timedelta(days=29, hours=23)).timestamp())
     assert api("GET", "/me", token=token).status_code == 200
-    clock["now"] = NOW + timedelta(days=30)
+    clock.move_to((NOW + timedelta(days=30)).timestamp())
     r = api("GET", "/me", token=token)
     assert r.status_code == 401
     assert r.get_json()["error"] == "token_expired"
@@ -67,13 +75,13 @@ def test_renewal_gives_a_new_expiry_and_the_same_secret_works_again(api, api_app
     from broker.services import staff, staff_desk
 
     token = _create(api_app, "sync", days=30)
-    clock["now"] = NOW + timedelta(days=31)
+    clock.move_to((NOW + timedelta(days=31)).timestamp())
     assert api("GET", "/me", token=token).status_code == 401
     token_id, _ = _row(api_app, "sync")
     runtime = api_app.extensions["broker"]
     with runtime.db.session() as s:
         staff_desk.renew_token(runtime, s, staff.get_user(s, VIRE[0]), token_id, 90)
-    assert _row(api_app, "sync")[1] == clock["now"] + timedelta(days=90)
+    assert _row(api_app, "sync")[1] == clock.utcnow() + timedelta(days=90)
     assert api("GET", "/me", token=token).status_code == 200
 
 
@@ -83,10 +91,10 @@ def test_the_owner_is_warned_once_a_week_before(api_app, clock):
     _create(api_app, "soon", days=10)
     _create(api_app, "later", days=90)
     runtime = api_app.extensions["broker"]
-    clock["now"] = NOW + timedelta(days=2)  # 8 days left: not yet
+    clock.move_to((NOW + timedelta(days=2)).timestamp())  # 8 days left: not yet
     with runtime.db.session() as s:
         assert staff.warn_expiring_tokens(runtime, s) == 0
-    clock["now"] = NOW + timedelta(days=4)  # 6 days left
+    clock.move_to((NOW + timedelta(days=4)).timestamp())  # 6 days left
     with runtime.db.session() as s:
         assert staff.warn_expiring_tokens(runtime, s) == 1
     message = api_app.smtp.messages[-1]
@@ -105,7 +113,8 @@ def test_the_tokens_page_shows_expiry_and_last_use_and_renews(api_app, clock):
     assert "Expire le" in html and "31/03/2027" in html and "Dernier usage" in html
     assert post(client, "/staff/tokens", {"name": "x", "days": "400"}, page="/staff/tokens").status_code == 400
     token_id, _ = _row(api_app, "catalogue")
-    clock["now"] = NOW + timedelta(days=10)
+    clock.move_to((NOW + timedelta(days=10)).timestamp())
+    as_staff(api_app, client, VIRE)  # ten days later, the referent logs in again
     renewed = post(client, f"/staff/tokens/{token_id}/renew", {"days": "90"}, page="/staff/tokens")
     assert renewed.status_code == 303
     assert _row(api_app, "catalogue")[1] == NOW + timedelta(days=100)
@@ -121,7 +130,7 @@ def test_the_statistics_api_says_so_too(api_app, clock):
     token = _create(api_app, "stats", days=1)
     client = api_app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
-    clock["now"] = NOW + timedelta(days=2)
+    clock.move_to((NOW + timedelta(days=2)).timestamp())
     r = client.get("/api/v1/stats/months", headers=headers)
     assert r.status_code == 401 and r.get_json()["error"] == "token_expired"
     assert 'error="invalid_token"' in r.headers["WWW-Authenticate"]

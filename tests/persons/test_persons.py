@@ -143,7 +143,7 @@ def test_erasing_a_card_takes_it_out_of_its_person(runtime):
     link(runtime, (BAYEUX, CAMILLE), (CAEN, LOUIS))
     with runtime.db.session() as s:
         camille = patron(runtime, s, BAYEUX, CAMILLE)
-        patron_service.erase(camille)
+        patron_service.erase(camille, runtime.clock.utcnow())
     with runtime.db.session() as s:
         assert persons.person_of(s, patron(runtime, s, CAEN, LOUIS).id) is None
         from broker.db.person_models import Person, PersonEvent

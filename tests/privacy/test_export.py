@@ -96,6 +96,6 @@ def test_the_portal_helper_finds_the_patron_by_uid(privacy_app):
     with runtime.db.session() as s:
         assert export_for_uid(runtime, s, uid)["patron"]["uid"] == uid
         assert export_for_uid(runtime, s, "no-such-uid") is None
-        patrons.erase(access.load_patron(s, uid))
+        patrons.erase(access.load_patron(s, uid), runtime.clock.utcnow())
     with runtime.db.session() as s:
         assert export_for_uid(runtime, s, uid) is None

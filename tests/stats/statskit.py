@@ -178,7 +178,7 @@ def as_staff(app, client, email: str):
     runtime = app.extensions["broker"]
     with runtime.db.session() as s:
         user = staff.get_user(s, email)
-        data = {"id": user.id, "email": user.email, "at": time.time()}
+        data = {"id": user.id, "email": user.email, "at": runtime.clock.wall()}
     with client.session_transaction() as sess:
         sess["staff"] = data
     return client

@@ -12,13 +12,12 @@ ticket, to the service URL the ticket was issued for
 from __future__ import annotations
 
 import secrets
-from datetime import timezone
+from datetime import datetime, timezone
 from typing import Any
 from xml.sax.saxutils import escape
 
 from flask import session
 
-from ...clock import utcnow
 from ..logout_posts import LogoutPost, deliver
 from .services import CasService, find_service
 
@@ -36,9 +35,9 @@ def remember(service: CasService, service_url: str, ticket: str) -> None:
     session[SESSION_KEY] = entries[-MAX_REMEMBERED:]
 
 
-def logout_request(ticket: str) -> str:
-    """The ``logoutRequest`` body for one ticket."""
-    instant = utcnow().astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def logout_request(ticket: str, now: datetime) -> str:
+    """The ``logoutRequest`` body for one ticket, issued at ``now``."""
+    instant = now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return ('<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
             'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" '
             f'ID="_{secrets.token_hex(16)}" Version="2.0" IssueInstant="{instant}">'
@@ -60,6 +59,6 @@ def patron_logout(runtime: Any, session: Any) -> list[str]:
         service = find_service(runtime, service_url)  # still registered, still asking for single logout
         if service is None or not service.single_logout:
             continue
-        jobs.append(LogoutPost(service.name, service.slug, service_url, {"logoutRequest": logout_request(ticket)},
+        jobs.append(LogoutPost(service.name, service.slug, service_url, {"logoutRequest": logout_request(ticket, runtime.clock.utcnow())},
                                "cas-slo"))
     return deliver(jobs)

@@ -6,7 +6,6 @@ endpoints answer ``INVALID_REQUEST``.
 
 from __future__ import annotations
 
-import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from flask import Blueprint, redirect, render_template, request, url_for
@@ -79,11 +78,11 @@ def make_blueprint(runtime) -> Blueprint:
         renew = _flag("renew")
         since = fresh_since(runtime, request.args.get(FRESH))
         if renew and (since is None or patron is None or patron.at < since):
-            return login_again(service, renew=True, since=since or time.time())
+            return login_again(service, renew=True, since=since or runtime.clock.wall())
         if patron is None:
             if _flag("gateway"):
                 return redirect(service, 302)  # no session and no interaction wanted: back without a ticket
-            return login_again(service, renew=False, since=since or time.time())
+            return login_again(service, renew=False, since=since or runtime.clock.wall())
         result = issuance.decide(runtime, found.supplier, patron.uid, "cas", patron=patron)
         if not result.granted:
             if _flag("gateway") and not renew:

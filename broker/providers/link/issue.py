@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 
 from flask import redirect
 
-from ... import clock
 from .. import kit
 from . import template as tpl
 from .settings import origin_of
@@ -99,7 +98,7 @@ def issue(runtime, supplier, patron, target: str | None):
     issuance = kit.issue(runtime, supplier, patron, PROTOCOL)
     if not issuance.granted:
         return kit.refusal_page(issuance.outcome)
-    values = values_for(issuance, now=clock.utcnow(), nonce=secrets.token_hex(16), target=target or "",
+    values = values_for(issuance, now=runtime.clock.utcnow(), nonce=secrets.token_hex(16), target=target or "",
                         lifetime=int(conf.get("lifetime") or 300))
     rendered = tpl.render(url_template, message, conf.get("algorithm") or tpl.DEFAULT_ALGORITHM, secret, values)
     log.info("signed link issued", extra={"event": {"supplier": supplier.slug, "url": rendered.masked}})

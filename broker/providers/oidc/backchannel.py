@@ -15,7 +15,6 @@ import base64
 import hashlib
 import hmac
 import secrets
-import time
 from typing import Any
 
 from flask import current_app, session
@@ -62,9 +61,9 @@ def remember(client: OidcClient, sub: str) -> None:
         session[SESSION_KEY] = entries
 
 
-def logout_token(server: Any, client: OidcClient, sub: str, sid: str = "", now: float | None = None) -> str:
+def logout_token(server: Any, client: OidcClient, sub: str, now: float, sid: str = "") -> str:
     """A signed logout_token for ``sub`` (and session ``sid``) at ``client`` (never a nonce)."""
-    issued = int(now if now is not None else time.time())
+    issued = int(now)
     claims = {"iss": server.issuer, "aud": client.client_id, "iat": issued, "exp": issued + TOKEN_LIFETIME,
               "jti": secrets.token_urlsafe(16), "sub": sub, "events": {EVENT: {}}}
     if sid:
@@ -81,7 +80,7 @@ def notify(runtime: Any, entries: dict[str, str], sid: str = "") -> list[str]:
     for client_id, sub in entries.items():
         client = find_client(runtime, client_id)
         if client is not None and client.backchannel_logout_uri and isinstance(sub, str):
-            token = logout_token(server, client, sub, sid)
+            token = logout_token(server, client, sub, runtime.clock.wall(), sid)
             jobs.append(LogoutPost(client.name, client.slug, client.backchannel_logout_uri,
                                    {"logout_token": token}, "oidc-backchannel"))
     return deliver(jobs)

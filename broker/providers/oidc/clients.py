@@ -295,7 +295,7 @@ def rotate_secret(runtime, session: Session, row: Supplier, *, grace_days: int =
     if isinstance(grace_days, bool) or not isinstance(grace_days, int) or not 0 <= grace_days <= MAX_GRACE_DAYS:
         raise InvalidInput(f"grace period: expected a whole number of days between 0 and {MAX_GRACE_DAYS}")
     secret = secrets.token_urlsafe(32)
-    until = clock.utcnow().timestamp() + grace_days * 86400
+    until = runtime.clock.utcnow().timestamp() + grace_days * 86400
     if conf.get("secret_hash") and grace_days:
         conf["previous_secret_hash"], conf["previous_until"] = conf["secret_hash"], until
     else:

@@ -7,7 +7,6 @@ live and what a patron's claims are. One server per runtime.
 
 from __future__ import annotations
 
-import time
 from functools import cached_property
 from typing import Any
 
@@ -142,7 +141,7 @@ class IdTokens(oidc_grants.OpenIDCode):
         client: OidcClient = request.client
         user: OidcUser = request.user
         alg = client.id_token_alg
-        now = int(time.time())
+        now = int(self.server.runtime.clock.wall())
         claims: dict[str, Any] = {"iss": self.server.issuer, "aud": client.client_id, "iat": now,
                                   "exp": now + self.server.runtime.settings.oidc_access_token_lifetime,
                                   "auth_time": user.auth_time, "amr": ["pwd"]}
@@ -194,7 +193,7 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
         return [f"{base}/oidc/token", base, f"{base}/oidc/revoke", f"{base}/oidc/introspect"]
 
     def validate_jti(self, claims, jti) -> bool:
-        ttl = int(claims.get("exp", 0) - time.time()) + self.leeway
+        ttl = int(claims.get("exp", 0) - self.server.runtime.clock.wall()) + self.leeway
         return self.server.tokens.first_use_of_jti(str(claims["sub"]), str(jti), max(ttl, self.leeway))
 
     def resolve_client_public_key(self, client: OidcClient):

@@ -19,10 +19,10 @@ import hashlib
 import hmac
 import logging
 import secrets
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...clock import SYSTEM, Clock
 from .token_entries import CodeEntry, TokenEntry, UsedRefresh
 
 log = logging.getLogger("broker.oidc")
@@ -98,6 +98,7 @@ class StoredToken:
     digest: str
     entry: TokenEntry
     revoked: bool = False
+    clock: Clock = field(default=SYSTEM, repr=False, compare=False)
 
     @property
     def grant(self) -> str:
@@ -122,10 +123,10 @@ class StoredToken:
         return self.scope
 
     def get_expires_in(self) -> int:
-        return max(0, int(self.entry.expires_at - time.time()))
+        return max(0, int(self.entry.expires_at - self.clock.wall()))
 
     def is_expired(self) -> bool:
-        return self.entry.expires_at <= time.time()
+        return self.entry.expires_at <= self.clock.wall()
 
     def is_revoked(self) -> bool:
         return self.revoked
@@ -137,6 +138,7 @@ class TokenStore:
     def __init__(self, runtime) -> None:
         self.state = runtime.state
         self.settings = runtime.settings
+        self.clock = runtime.clock
         self._hash = runtime.keys.token_hash
         #: newest first: codes are signed with the first, those of an older instance secret still count
         self._mac_keys = runtime.keys.mac_keys("oidc-code-mac")
@@ -185,7 +187,7 @@ class TokenStore:
 
     def save_tokens(self, *, access_token: str, refresh_token: str | None, client_id: str, uid: str,
                     scope: str, grant: str, auth_time: int, claims: dict[str, Any]) -> None:
-        now = time.time()
+        now = self.clock.wall()
         at_life = self.settings.oidc_access_token_lifetime
         items = [(ACCESS + self._hash(access_token),
                   TokenEntry(client_id, uid, scope, grant, auth_time, int(now), int(now) + at_life,
@@ -218,7 +220,7 @@ class TokenStore:
         entry = TokenEntry.from_wire(stored)
         if entry is None or revoked is not None or entry.grant != grant:
             return None
-        return StoredToken("access_token", digest, entry)
+        return StoredToken("access_token", digest, entry, clock=self.clock)
 
     def find(self, token: str, hint: str | None = None) -> StoredToken | None:
         """An access or refresh token for revocation and introspection (revoked ones marked)."""
@@ -229,9 +231,9 @@ class TokenStore:
         stored = self.state.get_many([ACCESS + digest, REFRESH + digest, REVOKED + grant])
         access, refresh, revoked = TokenEntry.from_wire(stored[0]), TokenEntry.from_wire(stored[1]), stored[2]
         if access is not None and access.grant == grant:
-            found = StoredToken("access_token", digest, access)
+            found = StoredToken("access_token", digest, access, clock=self.clock)
         elif refresh is not None and refresh.grant == grant:
-            found = StoredToken("refresh_token", digest, refresh)
+            found = StoredToken("refresh_token", digest, refresh, clock=self.clock)
         else:
             return None
         found.revoked = revoked is not None
@@ -249,9 +251,9 @@ class TokenStore:
                 log.warning("refresh token reused, its grant revoked", extra={"event": {"client": client.get_client_id()}})
                 self.revoke_grant(used.grant, self.grant_lifetime(client))
             return None
-        found = StoredToken("refresh_token", digest, entry)
+        found = StoredToken("refresh_token", digest, entry, clock=self.clock)
         self.state.put(REFRESH_USED + digest, UsedRefresh(found.grant).to_wire(),
-                       max(1, int(entry.expires_at - time.time())))
+                       max(1, int(entry.expires_at - self.clock.wall())))
         if not found.check_client(client):
             self.revoke_grant(found.grant, self.grant_lifetime(client))
             return None
@@ -269,7 +271,7 @@ class TokenStore:
 
     def revoke_grant(self, grant: str, ttl: int) -> None:
         if grant:
-            self.state.put(REVOKED + grant, {"at": int(time.time())}, max(1, ttl))
+            self.state.put(REVOKED + grant, {"at": int(self.clock.wall())}, max(1, ttl))
 
     # -- client assertions ---------------------------------------------------------------
     def first_use_of_jti(self, client_id: str, jti: str, ttl: int) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -195,11 +194,11 @@ def make_blueprint(runtime) -> Blueprint:
         owed_since = None
         if patron is not None and since is None:
             if "login" in prompts:
-                owed_since = time.time()
-            elif max_age is not None and patron.age_seconds > max_age:
-                owed_since = time.time()
+                owed_since = runtime.clock.wall()
+            elif max_age is not None and patron.age_at(runtime.clock.wall()) > max_age:
+                owed_since = runtime.clock.wall()
             elif hinted and hinted != persons.subject_for_uid(runtime, patron.uid, client.sector):
-                owed_since = time.time()  # the client expects another patron than the one logged in here
+                owed_since = runtime.clock.wall()  # the client expects another patron than the one logged in here
         elif patron is not None and since is not None and patron.at < since:
             owed_since = since
         if patron is None or owed_since is not None:
@@ -208,7 +207,7 @@ def make_blueprint(runtime) -> Blueprint:
             pairs = request_pairs(drop=(FRESH,))
             renew = owed_since is not None
             if renew or "login" in prompts or max_age is not None:
-                pairs.append((FRESH, fresh_marker(runtime, owed_since or time.time())))
+                pairs.append((FRESH, fresh_marker(runtime, owed_since or runtime.clock.wall())))
             hint = values.get("login_hint")
             return send_to_login(with_params(url_for("oidc.authorize"), pairs), renew=renew, library=hint,
                                  lang=preferred_lang(values.get("ui_locales")))

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 from sqlalchemy import select
 
-from ...clock import utcnow
 from ...db.models import Network
 from ...stamped_cache import StampedCache
 from .names import (
@@ -101,7 +100,7 @@ def build(runtime: Any, scopes: list[str]) -> bytes:
     keys = runtime.key_store
     signing = keys.published("saml-signing")
     encryption = keys.published("saml-encryption")
-    now = utcnow()
+    now = runtime.clock.utcnow()
     valid_until = now + timedelta(days=runtime.settings.saml_metadata_valid_days)
     root = etree.Element(
         f"{{{MD}}}EntityDescriptor", nsmap={"md": MD, "ds": DS, "shibmd": SHIBMD, "mdui": MDUI},
@@ -139,7 +138,8 @@ class PublishedMetadata:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.cache: StampedCache[tuple[str, ...], bytes] = StampedCache(
-            self._published_kids, self._build, interval=0, max_age=_REBUILD_AFTER)
+            self._published_kids, self._build, interval=0, max_age=_REBUILD_AFTER,
+            clock=runtime.clock.monotonic)
 
     def document(self) -> bytes:
         return self.cache.get()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -21,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...clock import utcnow
+from ...clock import Clock
 from ...db.models import Supplier
 from ...errors import Conflict, InvalidInput, NotFound, OperationFailed
 from ...services import audit
@@ -98,13 +97,13 @@ def check_signed(data: bytes, cert_pem: str) -> None:
         raise SamlInputError("metadata: not signed, but it comes from a URL and must be")
 
 
-def _next_refresh(meta: spmeta.SpMetadata) -> float:
+def _next_refresh(meta: spmeta.SpMetadata, clock: Clock) -> float:
     delay = float(MAX_REFRESH)
     if meta.cache_duration:
         delay = min(delay, 0.75 * meta.cache_duration)
     if meta.valid_until:
-        delay = min(delay, 0.75 * (meta.valid_until - utcnow()).total_seconds())
-    return time.time() + max(MIN_REFRESH, delay)
+        delay = min(delay, 0.75 * (meta.valid_until - clock.utcnow()).total_seconds())
+    return clock.wall() + max(MIN_REFRESH, delay)
 
 
 def add_saml(runtime: Any, session: Session, slug: str, *, metadata: str | None = None,
@@ -128,15 +127,15 @@ def add_saml(runtime: Any, session: Session, slug: str, *, metadata: str | None 
     data = metadata_xml if metadata_xml is not None else read_source(metadata)
     if cert:
         check_signed(data, cert)
-    meta = spmeta.read(data, entity_id)
+    meta = spmeta.read(data, entity_id, now=runtime.clock.utcnow())
     if encrypt and not meta.encryption_certs:
         raise InvalidInput(f"metadata of {meta.entity_id}: no encryption certificate, so assertions cannot be encrypted")
     taken = session.scalar(select(Supplier).where(Supplier.saml_entity_id == meta.entity_id))
     if taken is not None and taken.slug != slug:
         raise Conflict(f"entity {meta.entity_id} is already registered as supplier '{taken.slug}'")
     config = {**encryption_fields(meta), "metadata": data.decode("utf-8"), "metadata_url": url, "metadata_cert": cert, "encrypt": bool(encrypt),
-              "nameid": nameid, "sign": sign, "refreshed_at": utcnow().isoformat(timespec="seconds"),
-              "next_refresh": _next_refresh(meta) if url else None}
+              "nameid": nameid, "sign": sign, "refreshed_at": runtime.clock.utcnow().isoformat(timespec="seconds"),
+              "next_refresh": _next_refresh(meta, runtime.clock) if url else None}
     existing = session.scalar(select(Supplier).where(Supplier.slug == slug))
     if existing is None:
         supplier = supplier_service.add_supplier(
@@ -168,11 +167,11 @@ def refresh(runtime: Any, session: Session, supplier: Supplier, *, actor: str = 
         data = fetch(url)
         if config.get("metadata_cert"):
             check_signed(data, config["metadata_cert"])
-        meta = spmeta.read(data, supplier.saml_entity_id)
+        meta = spmeta.read(data, supplier.saml_entity_id, now=runtime.clock.utcnow())
         if config.get("encrypt") and not meta.encryption_certs:
             raise SamlInputError("the new metadata has no encryption certificate")
     except (InvalidInput, OperationFailed) as exc:
-        config["next_refresh"] = time.time() + MIN_REFRESH
+        config["next_refresh"] = runtime.clock.wall() + MIN_REFRESH
         config["refresh_error"] = exc.message[:300]
         supplier.config = config
         audit.record(runtime, session, actor, "supplier.saml.refresh", supplier.slug, outcome="failed",
@@ -184,8 +183,8 @@ def refresh(runtime: Any, session: Session, supplier: Supplier, *, actor: str = 
     config.update(encryption_fields(meta))
     if config["cbc_only"] and text != config.get("metadata"):
         _warn_cbc(supplier.slug, meta)
-    config.update(metadata=text, refreshed_at=utcnow().isoformat(timespec="seconds"),
-                  next_refresh=_next_refresh(meta), refresh_error="")
+    config.update(metadata=text, refreshed_at=runtime.clock.utcnow().isoformat(timespec="seconds"),
+                  next_refresh=_next_refresh(meta, runtime.clock), refresh_error="")
     supplier.config = config
     if changed:
         audit.record(runtime, session, actor, "supplier.saml.refresh", supplier.slug)
@@ -207,7 +206,7 @@ def refresh_due(runtime: Any, *, force: bool = False, slug: str | None = None) -
             config = supplier.config or {}
             if not config.get("metadata_url"):
                 continue
-            if not force and (config.get("next_refresh") or 0) > time.time():
+            if not force and (config.get("next_refresh") or 0) > runtime.clock.wall():
                 continue
             changed = refresh(runtime, s, supplier)
             results.append({"slug": supplier.slug, "changed": changed,
@@ -229,12 +228,12 @@ class RefreshTick:
 def maybe_refresh_in_background(runtime: Runtime) -> None:
     """At most once a minute across all nodes, refresh due metadata in a background thread."""
     tick = runtime.saml_metadata_refresh
-    now = time.monotonic()
+    now = runtime.clock.monotonic()
     if now < tick.next:
         return
     tick.next = now + 60
     try:
-        if not runtime.state.add(_TICK, {"at": time.time()}, 60):
+        if not runtime.state.add(_TICK, {"at": runtime.clock.wall()}, 60):
             return
     except Exception:  # the state store being down must not break a login
         return

@@ -20,7 +20,6 @@ from typing import Any
 
 from flask import after_this_request, current_app, g, redirect, session, url_for
 
-from ...clock import utcnow
 from .. import web as provider_web
 from . import idpmeta, inbound, messages, pages, session_entries, spmeta
 from .encryption import decrypt_element
@@ -50,7 +49,7 @@ def _queue(rt: Any, entries: dict[str, SessionEntry], skip: str | None = None) -
         if entity == skip or supplier is None:
             continue
         try:
-            if spmeta.sp_metadata(supplier).slo_endpoint() is None:
+            if spmeta.sp_metadata(supplier, rt.clock.utcnow()).slo_endpoint() is None:
                 continue
         except SamlInputError:  # expired metadata: nowhere trustworthy to send the browser
             continue
@@ -69,11 +68,11 @@ def handle(received: Received):
 
 def logout_request(received: Received):
     rt = runtime()
-    now = utcnow()
+    now = rt.clock.utcnow()
     supplier = find_supplier(rt, received.issuer)
     if supplier is None:
         raise SamlInputError("the LogoutRequest comes from an unknown supplier")
-    meta = spmeta.sp_metadata(supplier)
+    meta = spmeta.sp_metadata(supplier, rt.clock.utcnow())
     if not check_signature(received, meta):
         raise SamlInputError("a LogoutRequest must be signed")
     keys = rt.key_store
@@ -109,7 +108,7 @@ def logout_response(received: Received):
     if progress is None:
         return pages.logged_out()
     supplier = find_supplier(rt, received.issuer)
-    meta = spmeta.sp_metadata(supplier) if supplier is not None else None
+    meta = spmeta.sp_metadata(supplier, rt.clock.utcnow()) if supplier is not None else None
     answer_ok = False
     if meta is not None:
         check_signature(received, meta)  # a signature, when present, must be right
@@ -132,12 +131,12 @@ def continue_round(key: str):
 def next_step(rt: Any, key: str, progress: LogoutRound):
     """Send the browser to the next supplier of the round, or finish it."""
     signing_key = rt.key_store.current("saml-signing")
-    now = utcnow()
+    now = rt.clock.utcnow()
     while progress.queue:
         entry = progress.queue[0].entry
         progress = replace(progress, queue=progress.queue[1:])
         supplier = suppliers_view(rt).by_id.get(entry.supplier_id)
-        meta = spmeta.sp_metadata(supplier) if supplier is not None else None
+        meta = spmeta.sp_metadata(supplier, now) if supplier is not None else None
         endpoint = meta.slo_endpoint() if meta is not None else None
         if endpoint is None:
             continue  # this supplier offers no single logout
@@ -156,13 +155,13 @@ def next_step(rt: Any, key: str, progress: LogoutRound):
 def _answer(rt: Any, origin: LogoutOrigin, code: str, sub_code: str | None):
     """The LogoutResponse to the supplier that asked for the logout."""
     supplier = find_supplier(rt, origin.entity_id)
-    meta = spmeta.sp_metadata(supplier) if supplier is not None else None
+    meta = spmeta.sp_metadata(supplier, rt.clock.utcnow()) if supplier is not None else None
     endpoint = meta.slo_endpoint() if meta is not None else None
     if endpoint is None:
         return pages.logged_out()
     location = endpoint.response_location or endpoint.location
     element = messages.logout_response(idpmeta.entity_id(rt), location, origin.request_id, code, sub_code,
-                                       now=utcnow())
+                                       now=rt.clock.utcnow())
     return send(endpoint, location, "SAMLResponse", element, origin.relay_state,
                 rt.key_store.current("saml-signing"))
 
@@ -211,7 +210,7 @@ def logout_form_targets(target: str) -> list[str] | None:
     found = []
     for stop in _queue(rt, session_entries.read(session.get("saml"))):
         supplier = suppliers_view(rt).by_id.get(stop.entry.supplier_id)
-        endpoint = spmeta.sp_metadata(supplier).slo_endpoint() if supplier is not None else None
+        endpoint = spmeta.sp_metadata(supplier, rt.clock.utcnow()).slo_endpoint() if supplier is not None else None
         if endpoint is not None:
             found.append(endpoint.location)
     return found

@@ -141,17 +141,18 @@ def entity_element(root: etree._Element, entity_id: str | None = None) -> etree.
     raise SamlInputError(f"metadata: no entity {entity_id!r} in the aggregate")
 
 
-def read(data: bytes, entity_id: str | None = None) -> SpMetadata:
-    """Parse and validate SP metadata; SamlInputError names the first problem."""
+def read(data: bytes, entity_id: str | None = None, *, now: datetime | None = None) -> SpMetadata:
+    """Parse and validate SP metadata (still valid at ``now``); SamlInputError names the first problem."""
     root = parse(data, limit=MAX_METADATA, what="metadata")
-    return from_element(entity_element(root, entity_id), root)
+    return from_element(entity_element(root, entity_id), root, now=now)
 
 
-def from_element(entity: etree._Element, root: etree._Element | None = None) -> SpMetadata:
+def from_element(entity: etree._Element, root: etree._Element | None = None, *,
+                 now: datetime | None = None) -> SpMetadata:
     entity_id = (entity.get("entityID") or "").strip()
     if not entity_id or len(entity_id) > 500:
         raise SamlInputError("metadata: missing or overlong entityID")
-    now = utcnow()
+    now = now or utcnow()
     valid_until = None
     for holder in (entity, root):
         if holder is None:
@@ -228,17 +229,17 @@ _cache: dict[tuple[int, Any], SpMetadata] = {}
 _cache_lock = threading.Lock()
 
 
-def sp_metadata(supplier: Any) -> SpMetadata:
-    """The parsed metadata of a SAML supplier, parsed once per process and supplier version."""
+def sp_metadata(supplier: Any, now: datetime) -> SpMetadata:
+    """The parsed metadata of a SAML supplier (still valid at ``now``), parsed once per process and supplier version."""
     key = (supplier.id, supplier.updated_at)
     found = _cache.get(key)
     if found is None:
         config = supplier.config or {}
-        found = read(config.get("metadata", "").encode(), supplier.saml_entity_id)
+        found = read(config.get("metadata", "").encode(), supplier.saml_entity_id, now=now)
         with _cache_lock:
             for old in [k for k in _cache if k[0] == supplier.id]:
                 del _cache[old]
             _cache[key] = found
-    if found.valid_until is not None and found.valid_until <= utcnow():
+    if found.valid_until is not None and found.valid_until <= now:
         raise SamlInputError(f"the metadata of {found.entity_id} has expired: refresh it (broker suppliers refresh-saml)")
     return found

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import current_app, session, url_for
 
-from ...clock import utcnow
 from ...db.models import Supplier
 from ...domain.access import Reason, Refusal
 from ...web.patron_session import LoggedPatron, current_patron
@@ -93,8 +91,8 @@ def _seen_key(issuer: str, msg_id: str) -> str:
 
 def remember_once(rt: Any, issuer: str, msg_id: str, forget_at) -> None:
     """Refuse a message ID already seen from this supplier (kept until it would expire anyway)."""
-    ttl = max(1, int((forget_at - utcnow()).total_seconds()) + 1)
-    if not rt.state.add(_seen_key(issuer, msg_id), {"at": time.time()}, ttl):
+    ttl = max(1, int((forget_at - rt.clock.utcnow()).total_seconds()) + 1)
+    if not rt.state.add(_seen_key(issuer, msg_id), {"at": rt.clock.wall()}, ttl):
         raise SamlInputError("this request was already used (replayed message)")
 
 
@@ -104,11 +102,11 @@ def authn_request(received: Received):
     if received.kind != "AuthnRequest":
         raise SamlInputError(f"/saml/sso expects an AuthnRequest, not a {received.kind}")
     rt = runtime()
-    now = utcnow()
+    now = rt.clock.utcnow()
     supplier = find_supplier(rt, received.issuer)
     if supplier is None:
         return unknown_supplier(rt)
-    meta = spmeta.sp_metadata(supplier)
+    meta = spmeta.sp_metadata(supplier, rt.clock.utcnow())
     signed = check_signature(received, meta)
     if meta.authn_requests_signed and not signed:
         raise SamlInputError("the supplier's metadata says its AuthnRequests are signed, but this one is not")
@@ -122,7 +120,7 @@ def authn_request(received: Received):
     acs = _acs(meta, req)
     remember_once(rt, received.issuer, req.id, forget_at)
     pending = PendingRequest(supplier.id, meta.entity_id, req.id, acs, received.relay_state, req.force_authn,
-                             req.is_passive, req.nameid_format, time.time())
+                             req.is_passive, req.nameid_format, rt.clock.wall())
     if req.nameid_format not in (None, NAMEID_UNSPECIFIED, NAMEID_PERSISTENT, NAMEID_TRANSIENT):
         return status_response(rt, pending, STATUS_REQUESTER, STATUS_INVALID_NAMEID_POLICY,
                                "only persistent and transient NameIDs are issued")
@@ -138,7 +136,7 @@ def unsolicited(provider_id: str | None, target: str | None, shire: str | None):
     supplier = find_supplier(rt, provider_id)
     if supplier is None:
         return unknown_supplier(rt)
-    meta = spmeta.sp_metadata(supplier)
+    meta = spmeta.sp_metadata(supplier, rt.clock.utcnow())
     if shire:
         endpoint = meta.acs_by_url(shire)
         if endpoint is None:
@@ -146,7 +144,7 @@ def unsolicited(provider_id: str | None, target: str | None, shire: str | None):
     else:
         endpoint = meta.default_acs()
     pending = PendingRequest(supplier.id, meta.entity_id, None, endpoint.location, target or None, False, False,
-                             None, time.time())
+                             None, rt.clock.wall())
     return proceed(rt, supplier, pending, None)
 
 
@@ -210,7 +208,7 @@ def proceed(rt: Any, supplier: Supplier, pending: PendingRequest, key: str | Non
                 pending = replace(pending, carried=old_session)
             rt.state.put(f"saml:pending:{key}", pending.to_wire(), PENDING_TTL)
         elif taken:  # kept again for the login it still needs, no longer than it had left
-            left = int(pending.at + PENDING_TTL - time.time())
+            left = int(pending.at + PENDING_TTL - rt.clock.wall())
             if left <= 0:
                 return pages.expired()
             rt.state.put(f"saml:pending:{key}", pending.to_wire(), left)
@@ -248,7 +246,7 @@ def issue(rt: Any, supplier: Supplier, pending: PendingRequest, patron: LoggedPa
             return status_response(rt, pending, STATUS_RESPONDER, STATUS_REQUEST_DENIED,
                                    result.outcome.decision.refusal.code)
         return pages.refusal(result.outcome)
-    meta = spmeta.sp_metadata(supplier)
+    meta = spmeta.sp_metadata(supplier, rt.clock.utcnow())
     config = supplier.config or {}
     fmt = nameid_format(supplier, pending.nameid_format)
     attributes = with_subject_id(meta, result.attributes)
@@ -275,7 +273,7 @@ def issue(rt: Any, supplier: Supplier, pending: PendingRequest, patron: LoggedPa
     subject = messages.Subject(name_id=name_id, name_format=fmt,
                                authn_instant=_instant(patron.at), session_index=session_index)
     xml = messages.success_response(
-        idpmeta.entity_id(rt), delivery, subject, attributes, now=utcnow(),
+        idpmeta.entity_id(rt), delivery, subject, attributes, now=rt.clock.utcnow(),
         lifetime=rt.settings.saml_assertion_lifetime, signing_key=rt.key_store.current("saml-signing"))
     return post_form(pending.acs_url, "SAMLResponse", xml, pending.relay_state)
 
@@ -283,7 +281,7 @@ def issue(rt: Any, supplier: Supplier, pending: PendingRequest, patron: LoggedPa
 def status_response(rt: Any, pending: PendingRequest, code: str, sub_code: str | None, message: str | None):
     """A signed non-success Response posted to the supplier (passive requests, bad NameID policy)."""
     xml = messages.status_response(idpmeta.entity_id(rt), pending.acs_url, pending.request_id, code, sub_code,
-                                   message, now=utcnow(), signing_key=rt.key_store.current("saml-signing"))
+                                   message, now=rt.clock.utcnow(), signing_key=rt.key_store.current("saml-signing"))
     return post_form(pending.acs_url, "SAMLResponse", xml, pending.relay_state)
 
 

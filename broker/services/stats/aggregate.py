@@ -33,7 +33,6 @@ from sqlalchemy import BigInteger, case, cast, delete, extract, func, insert, li
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from ...clock import utcnow
 from ...db.models import Library, Membership, MembershipEvent, Partner, UsageEvent
 from ...db.stats_models import StatsCursor, StatsLibraryMonth, StatsMonth, StatsRefusalMonth, StatsSupplierMonth
 from ...errors import InvalidInput
@@ -266,7 +265,7 @@ def _store(engine: Engine, comp: _Computation, now: datetime) -> str:
 
 def aggregate_month(runtime, month: Month, *, now: datetime | None = None) -> MonthResult:
     """(Re)compute one month; a sealed month is left as it is."""
-    now = now or utcnow()
+    now = now or runtime.clock.utcnow()
     if month > Month.current(now):
         raise InvalidInput(f"month {month} is in the future", code="future_month")
     engine = runtime.db.engine
@@ -295,7 +294,7 @@ def _span_since(conn: Connection, table, cursor: int) -> tuple[datetime | None, 
 
 def months_to_refresh(runtime, *, now: datetime | None = None) -> tuple[list[Month], dict[str, int]]:
     """Months whose figures may have changed since the last run, and the cursor positions to save after."""
-    now = now or utcnow()
+    now = now or runtime.clock.utcnow()
     current = Month.current(now)
     todo: set[Month] = {current}
     with runtime.db.engine.connect() as conn:

@@ -16,7 +16,7 @@ proportion to Sésame's unique patrons).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from ...clock import utcnow
@@ -38,8 +38,8 @@ def _period(f: MonthFigures) -> dict[str, str]:
     return {"Begin_Date": date(f.month.year, f.month.month, 1).isoformat(), "End_Date": last_day.isoformat()}
 
 
-def platform_report(months: list[MonthFigures], selection: Selection) -> dict[str, Any]:
-    """A COUNTER R5-shaped platform report over ``months`` for ``selection``."""
+def platform_report(months: list[MonthFigures], selection: Selection, *, now: datetime | None = None) -> dict[str, Any]:
+    """A COUNTER R5-shaped platform report over ``months`` for ``selection`` (created ``now``)."""
     items: dict[str, dict[str, Any]] = {}
     exceptions = []
     for f in months:
@@ -73,7 +73,7 @@ def platform_report(months: list[MonthFigures], selection: Selection) -> dict[st
                                              "Sesame:Supplier": s.slug, "Performance": []})
             item["Performance"].append({"Period": _period(f), "Instance": instances})
     header: dict[str, Any] = {
-        "Created": utcnow().isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "Created": (now or utcnow()).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "Created_By": "Sésame",
         "Customer_ID": selection.slug,
         "Report_ID": REPORT_ID,

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from ...clock import utcnow
@@ -159,10 +160,10 @@ def to_xlsx(months: list[MonthFigures], selection: Selection) -> bytes:
     return buffer.getvalue()
 
 
-def document(months: list[MonthFigures], selection: Selection) -> dict[str, Any]:
-    """The JSON form: every figure of every month, with the selection it covers."""
+def document(months: list[MonthFigures], selection: Selection, *, now: datetime | None = None) -> dict[str, Any]:
+    """The JSON form: every figure of every month, with the selection it covers (generated ``now``)."""
     return {
-        "generated_at": iso_utc(utcnow()),
+        "generated_at": iso_utc(now or utcnow()),
         "selection": {"network": selection.network.slug if selection.network else None,
                       "library": selection.library.code if selection.library else None,
                       "label": selection.label},
@@ -187,13 +188,13 @@ def month_document(f: MonthFigures) -> dict[str, Any]:
     }
 
 
-def to_json(months: list[MonthFigures], selection: Selection) -> bytes:
-    return json.dumps(document(months, selection), ensure_ascii=False, indent=2).encode("utf-8")
+def to_json(months: list[MonthFigures], selection: Selection, *, now: datetime | None = None) -> bytes:
+    return json.dumps(document(months, selection, now=now), ensure_ascii=False, indent=2).encode("utf-8")
 
 
 def render(months: list[MonthFigures], selection: Selection, fmt: str, table: str = "usage",
-           how: csvstyle.CsvStyle = csvstyle.FRENCH) -> bytes:
-    """The export in ``fmt`` (csv | json | xlsx); CSV holds one ``table``, in the style ``how``."""
+           how: csvstyle.CsvStyle = csvstyle.FRENCH, *, now: datetime | None = None) -> bytes:
+    """The export in ``fmt`` (csv | json | xlsx); CSV holds one ``table``, in the style ``how`` (made ``now``)."""
     if fmt == "csv":
         if table not in TABLES:
             raise InvalidInput(f"table {table!r}: expected one of {', '.join(TABLES)}")
@@ -201,7 +202,7 @@ def render(months: list[MonthFigures], selection: Selection, fmt: str, table: st
     if fmt == "xlsx":
         return to_xlsx(months, selection)
     if fmt == "json":
-        return to_json(months, selection)
+        return to_json(months, selection, now=now)
     raise InvalidInput(f"format {fmt!r}: expected one of {', '.join(FORMATS)}", code="invalid_format")
 
 

@@ -7,6 +7,7 @@ the year, the members at the end of it, accesses per supplier and per month.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -103,9 +104,9 @@ def get_partner(session: Session, slug: str) -> Partner:
 
 
 def partner_report(session: Session, partner: Partner, year: int, *,
-                   visible: set[int] | None = None) -> PartnerReport:
-    """The report for ``year``; ``visible`` limits it to those library ids (None: all the partner's)."""
-    months = months_of_year(year)
+                   visible: set[int] | None = None, now: datetime | None = None) -> PartnerReport:
+    """The report for ``year`` (up to ``now``); ``visible`` limits it to those library ids (None: all the partner's)."""
+    months = months_of_year(year, now)
     libs = sorted_names(partner.libraries, key=lambda lib: lib.name)
     shown = [lib for lib in libs if visible is None or lib.id in visible]
     fee = next((line for line in fees_for_year(session, year, partner.network.slug) if line.partner == partner.slug),

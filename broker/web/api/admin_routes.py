@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ...app import runtime_of
 from ...db.models import Partner
 from ...errors import NotFound
 from ...services import network as net
@@ -48,7 +49,7 @@ def text_field(data: dict, name: str) -> str | None:
 
 
 def partner_json(db, partner: Partner, *, detail: bool = False) -> dict:
-    found = svc.state_of(partner)
+    found = svc.state_of(partner, runtime_of().clock.today())
     out = {"slug": partner.slug, "name": partner.name, "kind": partner.kind, "population": partner.population,
            "network": partner.network.slug, "state": found.state,
            "agreements": [{"id": a.id, "start": a.start.isoformat(), "end": a.end.isoformat(),

@@ -10,7 +10,6 @@ from flask import Response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as L_
 
-from ...clock import today
 from ...services import patron_account, privacy, release, suppliers
 from ...services import standing as standings
 from ...wording import sorted_names
@@ -111,7 +110,7 @@ def account():
                                h.reason if h.actor not in ("system", "demo", "cli") else "")
                    for h in (membership.history if membership else [])]
         shared = group_releases(s for s in suppliers.list_suppliers(session, library.network) if s.enabled)
-        standing = standings.standing_of(session, row, today())
+        standing = standings.standing_of(session, row, runtime().clock.today())
         person = {"name": row.display_name, "email": row.email, "card_hint": row.card_hint,
                   "card_expires": row.card_expires}
     apply_brand(library)

@@ -67,7 +67,7 @@ def login():
     result = login_service.login(runtime(), request.form.get("library"), card, request.form.get("password"),
                                  ip=client_ip())
     if result.ok:
-        patron_session.start(result.uid, result.library, result.network, result.facts)
+        patron_session.start(result.uid, result.library, result.network, result.facts, at=runtime().clock.wall())
         response = redirect(next_url)
         remember_library(response, result.library)
         return response
@@ -97,7 +97,7 @@ def register():
                                    email, request.form.get("consent") == "yes", ip=client_ip())
     keep = {"card": card[:64], "email": email[:254], "consent": request.form.get("consent") == "yes"}
     if result.registered:
-        patron_session.start(result.uid, result.library, result.network)
+        patron_session.start(result.uid, result.library, result.network, at=runtime().clock.wall())
         if result.outcome is RegistrationOutcome.ACTIVE:
             flash(_("Votre inscription est validée : vous pouvez utiliser les ressources numériques. "
                     "Un e-mail de confirmation vous a été envoyé."), "success")

@@ -10,7 +10,6 @@ from flask import redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as L_
 
-from ...clock import today
 from ...domain.access import Reason, Refusal
 from ...errors import BrokerError, NotFound, ServiceUnavailable
 from ...services import access, suppliers
@@ -77,7 +76,7 @@ def membership_state(uid: str) -> tuple[str | None, str | None, standings.Standi
         if patron is None or patron.erased_at is not None:
             return None, None, None
         return ((patron.membership.state if patron.membership else None), patron.display_name,
-                standings.standing_of(session, patron, today()))
+                standings.standing_of(session, patron, runtime().clock.today()))
 
 
 @bp.get("/")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 import weakref
 from dataclasses import dataclass
 
@@ -56,7 +55,7 @@ def locked_message(retry_at: float) -> str:
     """Said for any locked card, known or not: the lock is keyed by what was typed, so it reveals nothing."""
     from datetime import datetime, timezone
 
-    minutes = max(1, math.ceil((retry_at - time.time()) / 60))
+    minutes = max(1, math.ceil((retry_at - runtime().clock.wall()) / 60))
     at = local_time(datetime.fromtimestamp(retry_at, timezone.utc))
     return _("Trop d'essais avec ce numéro de carte : par sécurité, la connexion avec cette carte est bloquée "
              "jusqu'à %(time)s (%(zone)s), soit environ %(minutes)d minutes. Réessayez ensuite. En cas "

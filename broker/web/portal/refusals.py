@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from flask import render_template, request, url_for
 from flask_babel import gettext as _
 
-from ...clock import today
 from ...domain.access import Reason, Refusal
 from ...domain.patrons import CardProblem
 from ...errors import NotFound
@@ -209,12 +208,12 @@ def _standing(patron, code: str, decided=None) -> standings.Standing | None:
     with runtime().db.session() as session:
         if decided is not None and decided.patron is not None:
             # the access decision's outcome: its patron and library, no second read of the patron
-            found = standings.explain(session, code, decided.patron.id, decided.library, today())
+            found = standings.explain(session, code, decided.patron.id, decided.library, runtime().clock.today())
         else:
             row = load_patron(session, patron.uid)
             if row is None or row.erased_at is not None:
                 return None
-            found = standings.standing_of(session, row, today())
+            found = standings.standing_of(session, row, runtime().clock.today())
     return found if found.reason == code else None
 
 

@@ -37,7 +37,8 @@ def _libraries(db, networks) -> list[Library]:
 def _render(db, user, *, errors=None, values=None, status=200):
     networks = admin_networks(user)
     rows = accounts_service.accounts_in(db, networks)
-    pending = {u.id: accounts_service.pending_invite(db, u) for u in rows if u.password_hash is None}
+    now = runtime().clock.utcnow()
+    pending = {u.id: accounts_service.pending_invite(db, u, now) for u in rows if u.password_hash is None}
     return render_template("staff/accounts.html", rows=rows, pending=pending, errors=errors or {},
                            values=values or {"role": "referent"}, libraries=_libraries(db, networks),
                            networks=networks_of(db, user), me=user,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ...clock import as_utc, utcnow
+from ...clock import as_utc
 from ...errors import InvalidInput
 from ...services import staff, staff_desk
 from ..errors import message_of
@@ -54,7 +54,7 @@ def tokens(rt, db, user):
                     error = message_of(exc)
     rows = staff_desk.tokens_of(db, user)
     return render_template("staff/tokens.html", rows=rows, created=created, error=error, days_error=days_error,
-                           now=utcnow(), durations=DURATIONS, default_days=staff.TOKEN_DAYS,
+                           now=rt.clock.utcnow(), durations=DURATIONS, default_days=staff.TOKEN_DAYS,
                            as_utc=as_utc), (400 if error or days_error else 200)
 
 

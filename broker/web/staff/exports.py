@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from flask import Response
 
-from ...clock import today
 from ...db.models import Membership
 from ...services import audit, csvstyle, staff_desk
 from ..context import requested_csv_style
@@ -50,6 +49,6 @@ def export_members(rt, db, user, code):
     lib = staff_desk.library_for(rt, db, user, code, "members.export")
     rows, total = staff_desk.page_of(db, lib, None, limit=1_000_000, offset=0)
     audit.record(rt, db, user.email, "members.export", lib.code, count=total)
-    filename = f"{'membres' if how.french else 'members'}-{lib.code}-{today().isoformat()}.csv"
+    filename = f"{'membres' if how.french else 'members'}-{lib.code}-{rt.clock.today().isoformat()}.csv"
     return Response(members_csv(rows, how, rt.settings.timezone), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

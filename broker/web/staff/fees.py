@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Response, render_template, request
 from flask_babel import gettext as _
 
-from ...clock import today
 from ...errors import InvalidInput
 from ...services import fee_exports
 from ...services.network import fees_for_year
@@ -16,10 +17,11 @@ TYPES = {"csv": "text/csv; charset=utf-8",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-def year_arg() -> int:
+def year_arg(today: date) -> int:
+    """The ``year`` asked for, or this year (of ``today``)."""
     raw = request.args.get("year", "")
     if raw == "":
-        return today().year
+        return today.year
     if not raw.isdigit() or not 1900 <= int(raw) <= 2200:
         raise InvalidInput(_("Année invalide : attendu un nombre entre 1900 et 2200."), code="bad_year")
     return int(raw)
@@ -28,7 +30,7 @@ def year_arg() -> int:
 @bp.get("/fees")
 @admin_view("fees.view")
 def fees(rt, db, user):
-    year = year_arg()
+    year = year_arg(rt.clock.today())
     lines = fees_for_year(db, year, network_ids=admin_networks(user))
     return render_template("staff/fees.html", year=year, lines=lines, total=fee_exports.total(lines),
                            networks=networks_of(db, user))
@@ -37,7 +39,7 @@ def fees(rt, db, user):
 @bp.get("/fees.<any(csv, xlsx):fmt>")
 @admin_view("fees.export")
 def fees_export(rt, db, user, fmt):
-    year = year_arg()
+    year = year_arg(rt.clock.today())
     lines = fees_for_year(db, year, network_ids=admin_networks(user))
     body = fee_exports.to_csv(lines, year) if fmt == "csv" else fee_exports.to_xlsx(lines, year)
     return Response(body, mimetype=TYPES[fmt].split(";")[0], headers={

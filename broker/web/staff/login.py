@@ -46,14 +46,14 @@ def login():
                                error=_("Adresse ou mot de passe incorrect.")), 401
     if step.next == "done":
         return redirect(next_url, 303)
-    staff_session.begin_pending(step.user_id)
+    staff_session.begin_pending(step.user_id, now=runtime().clock.wall())
     session["staff_next"] = next_url
     target = "staff.login_enrol" if step.next == "enrol" else "staff.login_totp"
     return redirect(url_for(target), 303)
 
 
 def _pending_user(db):
-    data = staff_session.pending()
+    data = staff_session.pending(runtime().clock.wall())
     if data is None:
         return None, None
     return data, staff_auth.load_user(db, data["id"])
@@ -92,7 +92,7 @@ def login_enrol():
         secret = staff_auth.unseal(rt, data.get("secret"))
         if secret is None:
             secret = staff_auth.new_secret()
-            staff_session.begin_pending(user.id, staff_auth.seal(rt, secret))
+            staff_session.begin_pending(user.id, staff_auth.seal(rt, secret), now=rt.clock.wall())
         if request.method == "POST":
             try:
                 ok = staff_auth.enrol(rt, db, user, secret, request.form.get("code", ""), client_ip())

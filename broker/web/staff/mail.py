@@ -35,7 +35,7 @@ def mail_failed(rt, db, user):
 @bp.post("/mail/<int:message_id>/retry")
 @staff_view
 def mail_retry(rt, db, user, message_id):
-    row = outbox.retry(db, message_id, admin_networks(user))
+    row = outbox.retry(db, message_id, admin_networks(user), clock=rt.clock.utcnow)
     if row is None:
         raise NotFound(_("Cet e-mail n'est pas (ou plus) en échec."))
     _audit(rt, db, user, "mail.retry", row)

@@ -42,7 +42,7 @@ def note_alerts():
             networks = admin_networks(user) if user is not None else frozenset()
             if not networks:
                 return
-            g.admin_alerts = [{"slug": p.slug, "name": p.name, "end": a.end} for p, a in svc.ending_soon(db, networks)]
+            g.admin_alerts = [{"slug": p.slug, "name": p.name, "end": a.end} for p, a in svc.ending_soon(db, networks, rt.clock.today())]
         if g.admin_alerts:
             svc.notify_ending(rt, networks)
     except Exception as exc:  # the dashboard still shows without the notice
@@ -68,7 +68,7 @@ def partners(rt, db, user):
     rows = list(db.scalars(select(Partner).where(Partner.network_id.in_(admin_networks(user)))
                            .options(selectinload(Partner.agreements), selectinload(Partner.network))
                            .order_by(Partner.name)))
-    states = {p.id: svc.state_of(p) for p in rows}
+    states = {p.id: svc.state_of(p, rt.clock.today()) for p in rows}
     return render_template("staff/partners.html", rows=rows, states=states, networks=networks_of(db, user))
 
 
@@ -101,12 +101,11 @@ def partner_new(rt, db, user):
 
 def _render_partner(db, partner, *, form: str = "", errors: dict | None = None, values: dict | None = None,
                     status: int = 200):
-    from ...clock import today
-
-    return render_template("staff/partner.html", partner=partner, state=svc.state_of(partner),
+    today = runtime().clock.today()
+    return render_template("staff/partner.html", partner=partner, state=svc.state_of(partner, today),
                            history=svc.history(db, partner), populations=sorted(svc.populations(db, partner).items()),
-                           today=today(), form=form, errors=errors or {}, values=values or {},
-                           this_year=today().year), status
+                           today=today, form=form, errors=errors or {}, values=values or {},
+                           this_year=today.year), status
 
 
 @bp.get("/partners/<slug>")

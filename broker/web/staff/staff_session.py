@@ -9,8 +9,6 @@ themselves (password, lockout, TOTP) are ``services.staff_auth``'s.
 
 from __future__ import annotations
 
-import time
-
 from flask import session
 from sqlalchemy.orm import Session
 
@@ -20,20 +18,21 @@ from ...services import staff_auth
 PENDING_SECONDS = 300  # time allowed between the password and the TOTP code
 
 
-def begin_pending(user_id: int, sealed_secret: str | None = None) -> None:
-    """Remember, between the password and the code, who is logging in.
+def begin_pending(user_id: int, sealed_secret: str | None = None, *, now: float) -> None:
+    """Remember, between the password and the code, who is logging in (from ``now``, epoch seconds).
 
     The session id changes here already, not only at the end of the login: a
     half-done login (and the enrolment secret it will hold) must not be
     reachable through a session id planted in the browser beforehand.
     """
-    session["staff_pending"] = {"id": user_id, "at": time.time(), "secret": sealed_secret}
+    session["staff_pending"] = {"id": user_id, "at": now, "secret": sealed_secret}
     session.regenerate()  # type: ignore[attr-defined]
 
 
-def pending() -> dict | None:
+def pending(now: float) -> dict | None:
+    """The login half-done in this session, unless older than PENDING_SECONDS at ``now``."""
     data = session.get("staff_pending")
-    if not data or time.time() - data.get("at", 0) > PENDING_SECONDS:
+    if not data or now - data.get("at", 0) > PENDING_SECONDS:
         session.pop("staff_pending", None)
         return None
     return data
@@ -45,7 +44,7 @@ def start(runtime, session_db: Session, user: StaffUser) -> None:
     session.pop("csrf_token", None)
     session.pop("patron", None)  # a shared computer: the previous patron's login does not carry over
     session.regenerate()  # type: ignore[attr-defined]
-    session["staff"] = {"id": user.id, "email": user.email, "at": time.time()}
+    session["staff"] = {"id": user.id, "email": user.email, "at": runtime.clock.wall()}
     staff_auth.logged_in(runtime, session_db, user)
 
 
@@ -54,7 +53,7 @@ def current(runtime, session_db: Session) -> StaffUser | None:
     data = session.get("staff")
     if not data:
         return None
-    if time.time() - data.get("at", 0) > runtime.settings.staff_session_timeout:
+    if runtime.clock.wall() - data.get("at", 0) > runtime.settings.staff_session_timeout:
         session.pop("staff", None)
         return None
     user = staff_auth.load_user(session_db, data.get("id", 0))

@@ -49,22 +49,24 @@ def _month(rt, db, user, kind: str, key: str):
 
 def _trend(rt, db, user, kind: str, key: str):
     selection = _selection(rt, db, user, kind, key)
-    end = Month.parse(request.args["end"]) if request.args.get("end") else Month.current()
+    now = rt.clock.utcnow()
+    end = Month.parse(request.args["end"], now=now) if request.args.get("end") else Month.current(now)
     points = trend(db, selection, end, count_arg())
     return jsonify(selection=_described(selection), items=[asdict(p) for p in points])
 
 
-def _months(db) -> list[Month]:
+def _months(rt, db) -> list[Month]:
     """``?year=YYYY`` (its months so far) or ``?month=YYYY-MM`` (default: the latest aggregated), not both."""
     year = request.args.get("year")
     if year and request.args.get("month"):
         raise InvalidInput(_("Indiquez un mois ou une année, pas les deux."))
-    return months_of_year(parse_year(year)) if year else [month_arg(db)]
+    now = rt.clock.utcnow()
+    return months_of_year(parse_year(year, now=now), now) if year else [month_arg(db)]
 
 
 def _counter(rt, db, user, kind: str, key: str):
     selection = _selection(rt, db, user, kind, key)
-    return jsonify(platform_report(figures(db, selection, _months(db)), selection))
+    return jsonify(platform_report(figures(db, selection, _months(rt, db)), selection, now=rt.clock.utcnow()))
 
 
 def _titles(rt, db, user, kind: str, key: str):
@@ -72,8 +74,8 @@ def _titles(rt, db, user, kind: str, key: str):
     from ...services.counter import titles as service
 
     selection = _selection(rt, db, user, kind, key)
-    chosen = _months(db)
-    period = str(parse_year(request.args["year"])) if request.args.get("year") else str(chosen[0])
+    chosen = _months(rt, db)
+    period = str(parse_year(request.args["year"], now=rt.clock.utcnow())) if request.args.get("year") else str(chosen[0])
     report_id = service.report_arg(request.args.get("report"))
     metric = service.metric_arg(report_id, request.args.get("metric"))
     limit = count_arg("limit", default=service.TOP, maximum=10000)

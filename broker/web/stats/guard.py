@@ -88,10 +88,11 @@ def network_in_scope(rt, db: Session, user, slug: str, action: str = "stats.view
 def month_arg(db: Session, name: str = "month") -> Month:
     """The month asked for (400 when malformed or in the future); default: the latest aggregated one."""
     value = request.args.get(name)
+    now = runtime().clock.utcnow()
     if value:
-        return Month.parse(value)
-    latest = db.scalar(select(func.max(StatsMonth.month)).where(StatsMonth.month <= str(Month.current())))
-    return Month.parse(latest) if latest else Month.current()
+        return Month.parse(value, now=now)
+    latest = db.scalar(select(func.max(StatsMonth.month)).where(StatsMonth.month <= str(Month.current(now))))
+    return Month.parse(latest, now=now) if latest else Month.current(now)
 
 
 def count_arg(name: str = "months", default: int = 12, maximum: int = 36) -> int:

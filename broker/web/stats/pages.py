@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from flask import Response, g, render_template, request
 from flask_babel import gettext as _
@@ -75,11 +76,11 @@ def index(rt, db, user):
         rows.append((lib, lines[lib.id]))
     partners = sorted_names({lib.partner.slug: lib.partner for lib in libs}.values(), key=lambda p: p.name)
     return render_template("stats/index.html", month=month, rows=rows, networks=network_totals, partners=partners,
-                           years=[month.year, month.year - 1], current=Month.current(),
+                           years=[month.year, month.year - 1], current=Month.current(rt.clock.utcnow()),
                            aggregated=db.get(StatsMonth, str(month)) is not None)
 
 
-def _figures_page(db, selection: Selection, kind: str, key: str, month: Month):
+def _figures_page(db, selection: Selection, kind: str, key: str, month: Month, now: datetime):
     months = figures(db, selection, month.back(12))
     current = months[-1]
     labels = [month_label(f.month) for f in months]
@@ -99,8 +100,8 @@ def _figures_page(db, selection: Selection, kind: str, key: str, month: Month):
         months=months, matrix=supplier_matrix(months), trend_chart=trend_chart, supplier_chart=supplier_chart,
         counter_rows=supplier_counter(current), counter_metrics=COUNTER_COLUMNS, metric_labels=PR_METRICS,
         method_labels=METHOD_LABELS,
-        previous=month.previous(), following=month.next() if month.next() <= Month.current() else None,
-        year=month.year, current_month=Month.current(),
+        previous=month.previous(), following=month.next() if month.next() <= Month.current(now) else None,
+        year=month.year, current_month=Month.current(now),
     )
 
 
@@ -109,7 +110,8 @@ def _figures_page(db, selection: Selection, kind: str, key: str, month: Month):
 def library(rt, db, user, code):
     lib = library_in_scope(rt, db, user, code)
     month = month_arg(db)
-    return _figures_page(db, Selection(network=lib.partner.network, library=lib), "libraries", lib.code, month)
+    return _figures_page(db, Selection(network=lib.partner.network, library=lib), "libraries", lib.code, month,
+                         rt.clock.utcnow())
 
 
 @bp.get("/networks/<slug>")
@@ -117,7 +119,7 @@ def library(rt, db, user, code):
 def network(rt, db, user, slug):
     net = network_in_scope(rt, db, user, slug)
     month = month_arg(db)
-    return _figures_page(db, Selection(network=net), "networks", net.slug, month)
+    return _figures_page(db, Selection(network=net), "networks", net.slug, month, rt.clock.utcnow())
 
 
 def _selection(rt, db, user, kind: str, key: str, action: str) -> Selection:
@@ -128,13 +130,13 @@ def _selection(rt, db, user, kind: str, key: str, action: str) -> Selection:
     return Selection(network=net)
 
 
-def _period(db) -> tuple[list[Month], str]:
+def _period(db, now: datetime) -> tuple[list[Month], str]:
     year = request.args.get("year")
     if year and request.args.get("month"):
         raise InvalidInput(_("Indiquez un mois ou une année, pas les deux."))
     if year:
-        the_year = parse_year(year)
-        return months_of_year(the_year), str(the_year)
+        the_year = parse_year(year, now=now)
+        return months_of_year(the_year, now), str(the_year)
     month = month_arg(db)
     return [month], str(month)
 
@@ -143,10 +145,10 @@ def _period(db) -> tuple[list[Month], str]:
 @staff_page
 def export(rt, db, user, kind, key, fmt):
     selection = _selection(rt, db, user, kind, key, "stats.export")
-    months, period = _period(db)
+    months, period = _period(db, rt.clock.utcnow())
     table = request.args.get("table", "usage")
     how = requested_style()
-    body = render(figures(db, selection, months), selection, fmt, table, how)
+    body = render(figures(db, selection, months), selection, fmt, table, how, now=rt.clock.utcnow())
     return Response(body, mimetype=MEDIA_TYPES[fmt], headers={
         "Content-Disposition": f'attachment; filename="{filename(selection, period, fmt, table)}"'})
 
@@ -155,8 +157,9 @@ def export(rt, db, user, kind, key, fmt):
 @staff_page
 def counter(rt, db, user, kind, key):
     selection = _selection(rt, db, user, kind, key, "stats.export")
-    months, period = _period(db)
-    body = json.dumps(platform_report(figures(db, selection, months), selection), ensure_ascii=False, indent=2)
+    months, period = _period(db, rt.clock.utcnow())
+    body = json.dumps(platform_report(figures(db, selection, months), selection, now=rt.clock.utcnow()),
+                      ensure_ascii=False, indent=2)
     return Response(body, mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="counter-pr-{selection.slug}-{period}.json"'})
 
@@ -197,7 +200,7 @@ def titles_export(rt, db, user, kind, key, fmt):
     from ...services.counter import titles as service
 
     selection = _selection(rt, db, user, kind, key, "stats.export")
-    months, period = _period(db)
+    months, period = _period(db, rt.clock.utcnow())
     report_id = service.report_arg(request.args.get("report"))
     metric = service.metric_arg(report_id, request.args.get("metric"))
     lines = service.library_titles(db, _titles_scope(db, selection), [str(m) for m in months], report_id,
@@ -220,11 +223,11 @@ def report(rt, db, user, slug, year):
         partner = get_partner(db, slug)
     except (InvalidInput, NotFound):
         raise NotFound(_("Partenaire inconnu : %(slug)s", slug=slug[:64]), code="unknown_partner") from None
-    the_year = parse_year(year)
+    the_year = parse_year(year, now=rt.clock.utcnow())
     scope = staff.scope_of(user)
     visible = {lib.id for lib in partner.libraries if scope.covers(lib)}
     if not visible:
         raise deny(rt, user, "stats.report", partner.slug)
-    data = partner_report(db, partner, the_year, visible=None if partner.network_id in scope.admin_networks
+    data = partner_report(db, partner, the_year, now=rt.clock.utcnow(), visible=None if partner.network_id in scope.admin_networks
                           else visible)
     return render_report(data)

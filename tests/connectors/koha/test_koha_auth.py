@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
-from broker.domain.connectors import ConnectorProtocolError, ConnectorUnavailable
+from broker.domain.connectors import ConnectorContext, ConnectorProtocolError, ConnectorUnavailable
+from broker.testing import MovableClock
 from connectors.koha import KohaConnector
 
 
@@ -41,9 +41,10 @@ def test_revoked_token_is_renewed_once(koha_settings, koha):
 
 def test_token_is_renewed_before_it_expires(koha_settings, koha):
     koha.token_lifetime = 1  # renewed after half its life when that is shorter than the margin
-    conn = KohaConnector(koha_settings())
+    clock = MovableClock()
+    conn = KohaConnector(koha_settings(), context=ConnectorContext("KOHA", clock=clock))
     conn.authenticate("KOHA0001", "alice-pw")
-    time.sleep(0.6)
+    clock.advance(0.6)
     conn.authenticate("KOHA0001", "alice-pw")
     assert koha.tokens_issued == 2
     conn.close()
@@ -88,3 +89,17 @@ def test_missing_permission_is_unavailable(koha_settings, koha):
         conn.authenticate("KOHA0001", "alice-pw")
     assert not conn.check().ok
     conn.close()
+
+
+def test_the_movable_clock_example_of_the_docs_runs(koha_settings, koha):
+    """docs/connectors.md: a connector reads its context's clock, which the test moves."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parents[3] / "docs" / "connectors.md").read_text(encoding="utf-8")
+    body = text.split("`broker.testing.MovableClock` is a clock", 1)[1]
+    example = re.search(r"```python\n(.*?)```", body, flags=re.S).group(1)
+    namespace = {"KohaConnector": KohaConnector, "settings": koha_settings(), "card": "KOHA0001", "pin": "alice-pw"}
+    exec(compile(example, "docs/connectors.md", "exec"), namespace)
+    assert koha.tokens_issued == 2
+    namespace["connector"].close()

@@ -37,8 +37,8 @@ def connect() -> Iterator[Callable[..., Sip2Connector]]:
     """Build connectors to an emulator (settings overridable); closes them after the test."""
     made: list[Sip2Connector] = []
 
-    def build(emulator: RunningEmulator, **overrides: Any) -> Sip2Connector:
-        connector = Sip2Connector(Sip2Settings.model_validate(sip2_settings(emulator, **overrides)))
+    def build(emulator: RunningEmulator, *, context: Any = None, **overrides: Any) -> Sip2Connector:
+        connector = Sip2Connector(Sip2Settings.model_validate(sip2_settings(emulator, **overrides)), context=context)
         made.append(connector)
         return connector
 

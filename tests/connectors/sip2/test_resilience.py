@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from broker.domain.connectors import ConnectorProtocolError, ConnectorUnavailable
-from broker.testing import free_port
+from broker.domain.connectors import ConnectorContext, ConnectorProtocolError, ConnectorUnavailable
+from broker.testing import MovableClock, free_port
 from broker.testing.sip2 import running_emulator
 from connectors.sip2.codec import Message, encode
 from connectors.sip2.connector import Sip2Connector, Sip2Settings
@@ -155,9 +155,10 @@ def test_partial_failures_leave_the_pool_usable(patrons_csv, connect) -> None:
 
 
 def test_idle_connections_past_max_idle_are_replaced(koha, connect) -> None:
-    connector = connect(koha, max_idle=0.05)
+    clock = MovableClock()
+    connector = connect(koha, max_idle=0.05, context=ConnectorContext("FR-1", clock=clock))
     connector.authenticate(*GOOD)
-    time.sleep(0.1)
+    clock.advance(0.1)
     connector.authenticate(*GOOD)
     assert connector.pool.logins == 2
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
@@ -85,7 +84,7 @@ def test_expired_ticket(live, patron, service_factory, monkeypatch):
     monkeypatch.setattr(tickets, "lifetime", 1)
     _, base = service_factory()
     ticket = _ticket_for(patron, live, f"{base}/")
-    time.sleep(1.3)
+    live.clock.advance(1.3)
     assert 'code="INVALID_TICKET"' in _validate(live, "/cas/p3/serviceValidate", f"{base}/", ticket).text
 
 

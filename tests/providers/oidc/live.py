@@ -20,11 +20,14 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
+from broker.testing import MovableClock
 from support import free_port
 
 VIRE = "FR-147626101"
 SECRET = "test-secret-key-with-enough-entropy-0123456789"
 RP_BASE = "https://rp.example.org"
+#: seconds of clock difference a relying party accepts between its clock and the broker's
+CLOCK_SKEW = 60
 
 
 @dataclass
@@ -32,12 +35,14 @@ class Live:
     app: object
     runtime: object
     base: str
+    #: the broker's clock, when the test gave it one: a test moves it forward instead of sleeping
+    clock: MovableClock | None = None
 
     def url(self, path: str) -> str:
         return self.base + path
 
 
-def app_at(folder, database: str, **overrides):
+def app_at(folder, database: str, clock=None, **overrides):
     from broker.app import create_app
 
     with pytest.MonkeyPatch.context() as mp:
@@ -47,7 +52,7 @@ def app_at(folder, database: str, **overrides):
         settings = {"secret_key": SECRET, "stats_flush_ms": 0, "instance_path": str(folder / "instance"),
                     "database_url": f"sqlite:///{database}", "log_level": "WARNING"}
         settings.update(overrides)
-        app = create_app(settings)
+        app = create_app(settings, clock=clock)
     app.config["TESTING"] = True
     return app
 
@@ -72,13 +77,14 @@ def serve(tmp_path_factory, template, **overrides):
     base = f"http://127.0.0.1:{port}"
     folder = tmp_path_factory.mktemp("live")
     shutil.copy(template, folder / "broker.db")
-    app = app_at(folder, str(folder / "broker.db"), base_url=base, **overrides)
+    clock = MovableClock()
+    app = app_at(folder, str(folder / "broker.db"), clock=clock, base_url=base, **overrides)
     runtime = app.extensions["broker"]
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield Live(app, runtime, base)
+        yield Live(app, runtime, base, clock)
     finally:
         server.shutdown()
         thread.join(5)
@@ -196,7 +202,10 @@ class RelyingParty:
         if self.registration.public:
             args["client_id"] = self.registration.client_id
         args.update(extra)
-        return self.client.do_access_token_request(state=state, request_args=args, authn_method=self.auth_method)
+        # like any relying party, it tolerates some clock skew with the provider (tests move the broker's
+        # clock forward instead of sleeping, so its tokens may look issued a few seconds ahead)
+        return self.client.do_access_token_request(state=state, request_args=args, authn_method=self.auth_method,
+                                                   skew=CLOCK_SKEW)
 
     def userinfo(self, state: str):
         return self.client.do_user_info_request(state=state)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import time
 from urllib.parse import urlencode
 
 import requests
@@ -157,7 +156,7 @@ def test_expired_code(live, patron, client_factory, rp_factory, monkeypatch):
     rp = rp_factory(reg)
     url, state = rp.authorization_url()
     code = rp.code_from(patron.follow(url))
-    time.sleep(1.3)
+    live.clock.advance(1.3)
     answer = _token_request(live, reg, code, rp.verifiers[state])
     assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
 
@@ -193,8 +192,8 @@ def test_prompt_login_and_max_age_force_a_new_login(live, client_factory, rp_fac
     rp = rp_factory(client_factory())
     browser = Browser(live)
     assert browser.login().status_code == 302
-    first_login = time.time()
-    time.sleep(1.1)
+    first_login = live.clock.wall()
+    live.clock.advance(1.1)
     for extra in ({"prompt": "login"}, {"max_age": "0"}):
         url, state = rp.authorization_url(**extra)
         answer = browser.get(url)

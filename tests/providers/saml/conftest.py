@@ -168,11 +168,16 @@ def idp_template(tmp_path_factory, migrated_sqlite_template, idp_key_rows):
 
 
 @pytest.fixture
-def idp(make_app, idp_template, tmp_path):
-    """The demo network served as a SAML IdP at http://localhost, on its own copy of the database."""
+def idp(make_app, idp_template, tmp_path, movable_clock):
+    """The demo network served as a SAML IdP at http://localhost, on its own copy of the database.
+
+    Its clock is ``idp.clock`` (the ``movable_clock`` fixture).
+    """
     target = tmp_path / "idp.db"
     shutil.copy(idp_template, target)
-    return make_app(secret_key=SECRET, database_url=f"sqlite:///{target}")
+    app = make_app(secret_key=SECRET, database_url=f"sqlite:///{target}", clock=movable_clock)
+    app.clock = movable_clock
+    return app
 
 
 @pytest.fixture

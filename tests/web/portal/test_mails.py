@@ -10,7 +10,8 @@ from broker.config import load_settings
 from broker.domain.memberships import Transition
 from broker.errors import ConfigError
 from broker.mail.smtp import sender
-from broker.services import memberships, notifications, patron_account
+from broker.services import memberships, patron_account
+from broker.testing import MovableClock
 from web.portal.conftest import VIRE
 
 #: a summer moment: 12:05 UTC is 14:05 in Paris
@@ -18,8 +19,14 @@ SUMMER = datetime(2026, 7, 14, 12, 5, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def frozen(monkeypatch):
-    monkeypatch.setattr(notifications, "utcnow", lambda: SUMMER)
+def frozen():
+    """The portal's clock, standing at SUMMER."""
+    return MovableClock(at=SUMMER.timestamp())
+
+
+@pytest.fixture
+def portal(make_portal, frozen):
+    return make_portal(clock=frozen)
 
 
 def _last(portal, to: str):

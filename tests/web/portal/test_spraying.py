@@ -6,29 +6,24 @@ while patrons at the other computers log in with their own card and PIN.
 
 from __future__ import annotations
 
+import time
+
 import pytest
+
+from broker.testing import MovableClock
 
 NAT = {"REMOTE_ADDR": "203.0.113.7"}
 
 
-class Clock:
-    def __init__(self):
-        self.t = 2_000_000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @pytest.fixture
-def clock(monkeypatch):
-    fake = Clock()
-    monkeypatch.setattr("broker.clock.now", fake)
-    return fake
+def clock():
+    """The app's clock: it stands still (no bucket of the guards' windows ends half-way) until moved."""
+    return MovableClock(at=time.time())
 
 
 @pytest.fixture
 def library(make_portal, clock):
-    portal = make_portal(login_ip_failures=5, login_ip_max_delay=60, login_ip_limit=10_000)
+    portal = make_portal(clock=clock, login_ip_failures=5, login_ip_max_delay=60, login_ip_limit=10_000)
     portal.add_local_patron("FR-147626101", "V7777", pin="2468")
     # registered from home: this card never signed in from the library's address
     assert portal.register(card="V7777", password="2468", client=portal.app.test_client(),
@@ -65,7 +60,7 @@ def test_a_first_time_patron_gets_in_within_the_longest_wait(library, clock):
     assert first.status_code == 429
     wait = int(first.headers["Retry-After"])
     assert wait <= 60  # login_ip_max_delay bounds the wait
-    clock.t += wait
+    clock.advance(wait)
     assert library.login(card="V7777", password="2468", client=patron, **NAT).status_code == 302
     # from now on this card is known at this address: no wait, even while the spraying goes on
     spray(library, 10)

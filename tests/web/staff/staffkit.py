@@ -105,30 +105,23 @@ def secret_from(html: str) -> str:
     return match.group(1).replace(" ", "")
 
 
-def code(secret: str, step: int = 0) -> str:
-    """The TOTP code ``step`` periods from now (the server accepts one step either side, each once)."""
-    return pyotp.TOTP(secret).at(time.time() + 30 * step)
+def code(secret: str, step: int = 0, clock=None) -> str:
+    """The TOTP code ``step`` periods from now (the server accepts one step either side, each once).
 
-
-def within_one_totp_step(seconds_needed: float = 10.0) -> None:
-    """Wait, if need be, until the current 30-second TOTP step has ``seconds_needed`` left.
-
-    A test that uses the codes one step either side of "now" (each accepted once) must not see
-    "now" move to the next step half-way, or two of its codes could name the same step.
+    ``clock``: the app's clock when the test gave it one (a test that uses the codes either side of "now"
+    gives the app a clock standing still, so that "now" cannot move to the next step half-way).
     """
-    left = 30 - time.time() % 30
-    if left < seconds_needed:
-        time.sleep(left + 0.05)
+    return pyotp.TOTP(secret).at((clock.wall() if clock is not None else time.time()) + 30 * step)
 
 
-def login_admin(client, account: tuple[str, str] = ADMIN) -> str:
+def login_admin(client, account: tuple[str, str] = ADMIN, clock=None) -> str:
     """Log a network admin in through the first-login TOTP enrolment; return the TOTP secret."""
     r = login(client, account)
     assert r.status_code == 303 and r.headers["Location"].endswith("/staff/login/enrol"), r.status_code
     page = client.get("/staff/login/enrol").get_data(as_text=True)
     secret = secret_from(page)
     token = _CSRF.search(page).group(1)
-    r = client.post("/staff/login/enrol", data={"code": code(secret), "csrf_token": token})
+    r = client.post("/staff/login/enrol", data={"code": code(secret, clock=clock), "csrf_token": token})
     assert r.status_code == 303, r.get_data(as_text=True)
     return secret
 
@@ -185,7 +178,7 @@ def as_staff(app, client, account: tuple[str, str]):
     runtime = app.extensions["broker"]
     with runtime.db.session() as s:
         user = staff.get_user(s, account[0])
-        data = {"id": user.id, "email": user.email, "at": time.time()}
+        data = {"id": user.id, "email": user.email, "at": runtime.clock.wall()}
     with client.session_transaction() as sess:
         sess["staff"] = data
     return client

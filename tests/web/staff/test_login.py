@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 
-from web.staff.staffkit import (ADMIN, REFERENT, VIRE, audit_rows, code, csrf, login, login_admin, post, secret_from,
-                              within_one_totp_step)
+import pytest
+
+from broker.testing import MovableClock
+from web.staff.staffkit import ADMIN, REFERENT, VIRE, audit_rows, code, csrf, login, login_admin, post, secret_from
 
 
 def test_pages_require_login(staff_client):
@@ -124,20 +126,32 @@ def test_admin_must_enrol_totp_at_first_login(staff_app, staff_client):
     assert runtime.keys.decrypt(stored).decode() == secret
 
 
-def test_enrolled_admin_needs_a_fresh_code_each_time(staff_app):
-    within_one_totp_step()  # "the same code again" must still name the enrolment's step
+@pytest.fixture
+def still_app(make_app, staff_template, sip2_emulator, tmp_path, smtp_sink):
+    """A staff app whose clock stands still: the TOTP codes of a test all name the steps around one "now"."""
+    from web.staff.staffkit import app_from_template
+
+    clock = MovableClock(at=time.time())
+    app = app_from_template(make_app, staff_template, tmp_path, sip2_port=sip2_emulator.port, clock=clock,
+                            **smtp_sink.settings)
+    app.clock = clock
+    return app
+
+
+def test_enrolled_admin_needs_a_fresh_code_each_time(still_app):
+    staff_app, clock = still_app, still_app.clock  # "the same code again" names the enrolment's step
     first = staff_app.test_client()
-    secret = login_admin(first)
+    secret = login_admin(first, clock=clock)
     client = staff_app.test_client()
     r = login(client, ADMIN)
     assert r.headers["Location"].endswith("/staff/login/totp")
     token = csrf(client, "/staff/login/totp")
-    used = code(secret)
+    used = code(secret, clock=clock)
     r = client.post("/staff/login/totp", data={"code": used, "csrf_token": token})
     assert r.status_code == 401  # already used at enrolment: no replay
     r = client.post("/staff/login/totp", data={"code": "12345x", "csrf_token": token})
     assert r.status_code == 401
-    r = client.post("/staff/login/totp", data={"code": code(secret, 1), "csrf_token": token})
+    r = client.post("/staff/login/totp", data={"code": code(secret, 1, clock), "csrf_token": token})
     assert r.status_code == 303
     assert client.get("/staff/audit").status_code == 200
 
@@ -161,34 +175,33 @@ def test_totp_step_expires(staff_app, monkeypatch):
     assert r.status_code == 303 and r.headers["Location"] == "/staff/login"
 
 
-def test_referent_may_turn_totp_on_and_off(staff_client):
-    within_one_totp_step()  # the codes below are for this step and the ones either side
+def test_referent_may_turn_totp_on_and_off(still_app):
+    staff_client, clock = still_app.test_client(), still_app.clock  # the codes: this step and those either side
     login(staff_client, REFERENT)
     page = staff_client.get("/staff/security?enrol=1").get_data(as_text=True)
     secret = secret_from(page)
-    r = post(staff_client, "/staff/security", {"action": "enable", "code": code(secret)}, page="/staff/security")
+    r = post(staff_client, "/staff/security", {"action": "enable", "code": code(secret, clock=clock)}, page="/staff/security")
     assert r.status_code == 303
     assert "Activée" in staff_client.get("/staff/security").get_data(as_text=True)
     post(staff_client, "/staff/logout")
     r = login(staff_client, REFERENT)
     assert r.headers["Location"].endswith("/staff/login/totp")
     token = csrf(staff_client, "/staff/login/totp")
-    assert staff_client.post("/staff/login/totp", data={"code": code(secret, 1),
+    assert staff_client.post("/staff/login/totp", data={"code": code(secret, 1, clock),
                                                         "csrf_token": token}).status_code == 303
-    r = post(staff_client, "/staff/security", {"action": "disable", "code": code(secret, -1)}, page="/staff/security")
+    r = post(staff_client, "/staff/security", {"action": "disable", "code": code(secret, -1, clock)}, page="/staff/security")
     assert r.status_code == 303
     assert "Désactivée" in staff_client.get("/staff/security").get_data(as_text=True)
 
 
-def test_staff_session_times_out(make_app, staff_template, tmp_path, monkeypatch):
+def test_staff_session_times_out(make_app, staff_template, tmp_path, movable_clock):
     from web.staff.staffkit import app_from_template
 
-    app = app_from_template(make_app, staff_template, tmp_path, staff_session_timeout=60)
+    app = app_from_template(make_app, staff_template, tmp_path, staff_session_timeout=60, clock=movable_clock)
     client = app.test_client()
     login(client, REFERENT)
     assert client.get("/staff/").status_code == 200
-    real = time.time
-    monkeypatch.setattr(time, "time", lambda: real() + 61)
+    movable_clock.advance(61)
     assert client.get("/staff/").status_code == 302
 
 

@@ -184,14 +184,14 @@ def test_an_ended_agreement_closes_access_after_its_end_date_never_before(staff_
     cache = libraries.cache(rt)
     with rt.db.session() as s:
         lib_id = libraries.get_library(s, VIRE_LIB).id
-    assert libraries.facts(cache.by_id(lib_id)).partner_active
+    assert libraries.facts(cache.by_id(lib_id), rt.clock.today()).partner_active
     client = as_staff(staff_app, staff_app.test_client(), ADMIN)
     (aid, *_), = _agreements(staff_app, "vire-normandie")
     r = post(client, f"/staff/partners/vire-normandie/agreements/{aid}/end", {"end": today().isoformat()})
     assert r.status_code == 303
     cached = cache.by_id(lib_id)  # the library cache sees the new end at once
     assert [a.end for a in cached.partner.agreements] == [today()]
-    assert libraries.facts(cached).partner_active  # still open today, the last day
+    assert libraries.facts(cached, rt.clock.today()).partner_active  # still open today, the last day
     assert not network.partner_active(cached.partner, today() + timedelta(days=1))
     with rt.db.session() as s:
         assert partners.state_of(partners.load_partner(s, "vire-normandie"), today() + timedelta(days=1)).state == "ended"

@@ -2,31 +2,28 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
+
+from broker.testing import MovableClock
 
 from web.staff.staffkit import VIRE, csrf
 
 NAT = {"REMOTE_ADDR": "203.0.113.7"}
 
 
-class Clock:
-    t = 3_000_000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @pytest.fixture
-def clock(monkeypatch):
-    fake = Clock()
-    monkeypatch.setattr("broker.clock.now", fake)
-    return fake
+def clock():
+    """The app's clock: it stands still (no bucket of the guards' windows ends half-way)."""
+    return MovableClock(at=time.time())
 
 
 def test_staff_spraying_waits_and_a_known_account_gets_in(make_app, staff_template, tmp_path, clock):
     from web.staff.staffkit import app_from_template
 
-    app = app_from_template(make_app, staff_template, tmp_path, login_ip_failures=3, login_ip_max_delay=60)
+    app = app_from_template(make_app, staff_template, tmp_path, login_ip_failures=3, login_ip_max_delay=60,
+                            clock=clock)
     known = app.test_client()
     token = csrf(known)
     ok = known.post("/staff/login", data={"email": VIRE[0], "password": VIRE[1], "csrf_token": token},
