@@ -77,7 +77,7 @@ def start(uid: str, library: str, network: str, facts: PatronSnapshot | None = N
     """Log a patron in: fresh session id (no fixation), then the patron's data."""
     keep = {k: session[k] for k in ("lang", "library_choice") if k in session}
     session.clear()
-    session.regenerate()  # type: ignore[attr-defined]
+    session.regenerate()  # type: ignore[attr-defined]  # Flask types session as SessionMixin; ours is a StateSession
     session.update(keep)
     session["patron"] = LoggedPatron(uid, library, network, time.time(), facts).to_wire()
 
@@ -85,7 +85,7 @@ def start(uid: str, library: str, network: str, facts: PatronSnapshot | None = N
 def end() -> None:
     """Log out: the server-side entry is deleted and the cookie cleared."""
     session.clear()
-    session.regenerate()  # type: ignore[attr-defined]
+    session.regenerate()  # type: ignore[attr-defined]  # Flask types session as SessionMixin; ours is a StateSession
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

@@ -96,7 +96,7 @@ class EmulatedSigb:
         elif patron.blocked:
             screen.append(patron.blocked)
         if patron.expired(today):
-            screen.append(f"Your account has expired as of {patron.expires.isoformat()}")  # type: ignore[union-attr]
+            screen.append(f"Your account has expired as of {patron.expires.isoformat()}")  # type: ignore[union-attr]  # expired() implies expires is set
         if secret is not None and not password_ok:
             screen.append("-- Invalid password")
         if code == "24":
