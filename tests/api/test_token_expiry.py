@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from web.staff.staffkit import VIRE, as_staff, post
+from fixtures.staff import VIRE, as_staff, post
 
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc)
 

@@ -1,4 +1,4 @@
-"""COUNTER fixtures: a SUSHI server over real HTTP and the demo network (from the statistics tests)."""
+"""COUNTER fixtures: a SUSHI server over real HTTP (the demo network: ``stats_app`` and co., tests/fixtures/stats.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from stats.conftest import db_app, stats_app, stats_cli, stats_template  # noqa: E402,F401  (reused fixtures)
 from sushi_server import SushiServer  # noqa: E402
 
 

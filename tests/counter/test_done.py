@@ -6,8 +6,8 @@ import os
 from contextlib import contextmanager
 
 from cop_reports import pr_51
-from stats import statskit
-from stats.statskit import paris
+from fixtures import stats as statskit
+from fixtures.stats import paris
 from test_harvest import cli  # noqa: F401  (fixture)
 
 MONTH = "2026-11"

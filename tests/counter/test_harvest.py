@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from broker.db.counter_models import CounterMetric, CounterReport, SushiAccount
 from cop_reports import exception, pr_50, pr_51
-from stats import statskit
+from fixtures import stats as statskit
 
 MONTH = "2026-11"
 COUNTS = {"Platform": {"Searches_Platform": 40},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from web.staff.staffkit import (ADMIN, REFERENT, VIRE, audit_rows, code, csrf, login, login_admin, post, secret_from,
+from fixtures.staff import (ADMIN, REFERENT, VIRE, audit_rows, code, csrf, login, login_admin, post, secret_from,
                               within_one_totp_step)
 
 
@@ -58,7 +58,7 @@ def test_wrong_password_and_unknown_address_get_the_same_answer(staff_app, staff
 
 
 def test_repeated_failures_lock_the_account_for_a_while(make_app, staff_template, tmp_path):
-    from web.staff.staffkit import app_from_template
+    from fixtures.staff import app_from_template
 
     app = app_from_template(make_app, staff_template, tmp_path, login_card_failures=3, login_lockout_seconds=60)
     client = app.test_client()
@@ -78,7 +78,7 @@ def test_repeated_failures_lock_the_account_for_a_while(make_app, staff_template
 
 
 def test_lockout_with_the_redis_state_store(make_app, staff_template, tmp_path, redis_url):
-    from web.staff.staffkit import app_from_template
+    from fixtures.staff import app_from_template
 
     app = app_from_template(make_app, staff_template, tmp_path, redis_url=redis_url, login_card_failures=2)
     client = app.test_client()
@@ -181,7 +181,7 @@ def test_referent_may_turn_totp_on_and_off(staff_client):
 
 
 def test_staff_session_times_out(make_app, staff_template, tmp_path, monkeypatch):
-    from web.staff.staffkit import app_from_template
+    from fixtures.staff import app_from_template
 
     app = app_from_template(make_app, staff_template, tmp_path, staff_session_timeout=60)
     client = app.test_client()
