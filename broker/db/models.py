@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -29,6 +29,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, _now
+
+if TYPE_CHECKING:
+    from .person_models import PersonCard
 
 
 class Network(Base):
@@ -125,7 +128,7 @@ class Patron(Base):
     library: Mapped[Library] = relationship()
     membership: Mapped[Membership | None] = relationship(back_populates="patron", uselist=False)
     #: the person this card is linked to, if any (``person_models``): loaded with the patron
-    person_card: Mapped["PersonCard | None"] = relationship(  # noqa: F821
+    person_card: Mapped[PersonCard | None] = relationship(
         "PersonCard", uselist=False, lazy="joined", viewonly=True)
 
 

@@ -18,7 +18,7 @@ iso = staff_desk.iso
 
 
 def library_json(lib: Library, counts: dict[str, int] | None = None) -> dict:
-    out = {"code": lib.code, "name": lib.name, "commune": lib.commune, "network": lib.partner.network.slug,
+    out: dict[str, Any] = {"code": lib.code, "name": lib.name, "commune": lib.commune, "network": lib.partner.network.slug,
            "registration": lib.registration}
     if counts is not None:
         out["counts"] = counts
