@@ -5,6 +5,7 @@ from sqlalchemy import select
 from broker.db.models import AuditEvent
 from fixtures.staff import ADMIN, REFERENT
 
+from fixtures.broker import SECRET
 from fixtures.openapi import check_against_spec
 
 BAYEUX, CAMILLE, LEA = "FR-140476101", "29001000000017", "29001000000058"
@@ -63,7 +64,7 @@ def test_cli(broker_cli, staff_template, tmp_path, monkeypatch):
 
     shutil.copy(staff_template, tmp_path / "p.db")
     monkeypatch.setenv("BROKER_DATABASE_URL", f"sqlite:///{tmp_path / 'p.db'}")
-    monkeypatch.setenv("BROKER_SECRET_KEY", "staff-tests-secret-key-with-enough-entropy-0042")
+    monkeypatch.setenv("BROKER_SECRET_KEY", SECRET)  # the staff template's
     r = broker_cli("patrons", "link", BAYEUX, CAMILLE, CAEN, LOUIS, "--json")
     assert r.exit_code == 0, r.output
     assert [c["library"] for c in r.json()["cards"]] == [BAYEUX, CAEN]
