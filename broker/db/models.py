@@ -324,6 +324,8 @@ class StateEntry(Base):
 
 
 # every table module is imported here, so that importing this one registers all the tables on Base
+# (one import per module, in the order they register their tables: not sorted)
+# isort: off
 from . import staff_models  # noqa: E402,F401  (registers the staff tables on Base)
 from . import stats_models  # noqa: E402,F401  (registers the statistics tables on Base)
 from . import secret_models  # noqa: E402,F401  (registers the instance secrets table on Base)
@@ -331,3 +333,4 @@ from . import mail_models  # noqa: E402,F401  (registers the e-mail outbox on Ba
 from . import admin_models  # noqa: E402,F401  (registers the network administration tables on Base)
 from . import person_models  # noqa: E402,F401  (registers the persons tables on Base)
 from . import counter_models  # noqa: E402,F401  (registers the COUNTER usage tables on Base)
+# isort: on
