@@ -53,7 +53,6 @@ def test_admin_edits_tests_a_card_and_disables_a_library(admin_site, page, scree
 @pytest.mark.browser
 @pytest.mark.xdist_group("browser")
 def test_admin_reads_the_keys_page(admin_site, page, screenshot, axe_check):
-
     app, url = admin_site
     store = app.extensions["broker"].key_store
     current = store.current("saml-signing")

@@ -214,7 +214,7 @@ def test_statistics_pages_aggregate_on_demand_in_demo_mode_only(make_demo_app, d
 
 
 def test_the_statistics_api_aggregates_on_demand_in_demo_mode(demo_app):
-    from stats import statskit
+    from fixtures import stats as statskit
 
     app = demo_app(demo=True)
     _register(app)
