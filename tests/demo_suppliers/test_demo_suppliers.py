@@ -213,10 +213,10 @@ def test_statistics_pages_aggregate_on_demand_in_demo_mode_only(make_demo_app, d
     assert _current_month_accesses(app) == (1 if demo else None)
 
 
-def test_the_statistics_api_aggregates_on_demand_in_demo_mode(demo_app):
+def test_the_statistics_api_aggregates_on_demand_in_demo_mode(make_demo_app):
     from fixtures import stats as statskit
 
-    app = demo_app(demo=True)
+    app = make_demo_app(demo=True)
     _register(app)
     _one_access(app)
     headers = {"Authorization": f"Bearer {statskit.token_for(app, statskit.ADMIN)}"}
