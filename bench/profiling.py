@@ -24,7 +24,7 @@ def py_spy() -> str | None:
     return str(found) if found.exists() else shutil.which("py-spy")
 
 
-def start(pids: list[int], seconds: float, folder: Path, *, idle: bool = False) -> list[tuple[subprocess.Popen, Path]]:
+def start(pids: list[int], seconds: float, folder: Path, *, idle: bool = False, gil: bool = False) -> list[tuple[subprocess.Popen, Path]]:
     """One ``py-spy record`` per worker pid, in the background."""
     binary = py_spy()
     if binary is None:
@@ -36,6 +36,8 @@ def start(pids: list[int], seconds: float, folder: Path, *, idle: bool = False) 
                "--nonblocking"]
         if idle:
             cmd.append("--idle")
+        if gil:
+            cmd.append("--gil")  # only the samples where Python holds the GIL: CPU, not waiting
         spies.append((subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out))
     return spies
 

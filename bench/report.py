@@ -12,7 +12,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 #: minimum throughput as a share of the ceiling's, per scenario (issues 5, 6 and 7)
 RATIO_TARGETS = {"saml_sso": 0.15, "saml_login": 0.05, "oidc_code": 0.20, "cas_login": 0.20}
 P99_TARGET_MS = 50.0
-SESSION_BYTES_TARGET = 1024
+#: Redis bytes per patron session, after one SAML, OIDC and CAS sign-on each (MEMORY USAGE)
+SESSION_BYTES_TARGET = 512
 GROWTH_TOLERANCE = 0.10
 #: the other libraries' login p99 while one SIGB is silent, at most this much above its p99 without the fault
 FAULT_P99_TOLERANCE = 0.20
@@ -28,6 +29,7 @@ def scenario_row(run: Run, ceiling_per_s: float | None) -> dict:
         "errors": run.errors,
         "client_cpu": round(run.client_cpu, 3),
         "server_cpu": round(run.server_cpu, 3),
+        "server_cpu_ms_per_flow": server_ms_per_flow(run),
         "machine_cpu": round(run.machine_cpu, 3),
         "request_p99_ms": round(run.request_p99_ms, 2),
         "flows": run.flows,
@@ -43,6 +45,19 @@ def scenario_row(run: Run, ceiling_per_s: float | None) -> dict:
         row["target_ratio"] = target
         row["verdict"] = verdict(row, target)
     return row
+
+
+def server_ms_per_flow(run: Run, cores: int | None = None) -> float | None:
+    """Milliseconds of server (worker) CPU per completed flow: share × cores × 1000 / flows per second.
+
+    Unlike flows per second, this hardly moves when other processes share the machine: it is the
+    figure to compare two commits by on a busy machine.
+    """
+    import os
+
+    if not run.flows_per_s or not run.server_cpu:
+        return None
+    return round(run.server_cpu * (cores or os.cpu_count() or 1) * 1000 / run.flows_per_s, 2)
 
 
 def verdict(row: dict, target: float) -> dict:
@@ -98,6 +113,10 @@ def _measured(section: dict) -> str:
     return f", at commit `{when['commit']}` on {when['date']}" if when else ""
 
 
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
 def _yes(ok: bool | None) -> str:
     return "—" if ok is None else ("✅" if ok else "❌")
 
@@ -113,8 +132,8 @@ def markdown(doc: dict) -> str:
               f"{env.get('connections', '?')} concurrent flows). Each ratio is to the `ceiling` measured just "
               "before and just after that scenario in the same run (the mean of the two, in brackets); the "
               "ceiling row gives the mean of all its runs.", "",
-              "| scenario | flows/s | ratio | target | p50 ms | p95 ms | p99 ms | req p99 ms | errors | client CPU | server CPU | verdict |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+              "| scenario | flows/s | ratio | target | p50 ms | p95 ms | p99 ms | req p99 ms | errors | client CPU | server CPU | server CPU ms/flow | verdict |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for row in doc.get("scenarios", []):
         v = row.get("verdict")
         verdict_text = "—" if v is None else " ".join(
@@ -123,9 +142,11 @@ def markdown(doc: dict) -> str:
             f"| {row['name']} | {row['flows_per_s']:.0f} | {_ratio(row)} | "
             f"{row.get('target_ratio', '—')} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} | {row['p99_ms']:.1f} | "
             f"{row['request_p99_ms']:.1f} | {row['errors']} | {row['client_cpu']:.0%} | {row['server_cpu']:.0%} | "
-            f"{verdict_text} |")
+            f"{_ms(row.get('server_cpu_ms_per_flow'))} | {verdict_text} |")
     lines += ["", "client CPU = the load generator's share of the machine's CPU time during the run "
-              "(user + system over wall time × cores); server CPU = the gunicorn workers' share.", ""]
+              "(user + system over wall time × cores); server CPU = the gunicorn workers' share; server CPU ms/flow = "
+              "the workers' CPU time per completed flow (share × cores × 1000 / flows per second), the figure that "
+              "holds when the machine is shared.", ""]
 
     mem = doc.get("memory", {})
     if mem:
@@ -133,12 +154,13 @@ def markdown(doc: dict) -> str:
         per = doc.get("redis_bytes_per_session")
         if per is not None:
             lines.append(f"- Redis bytes per active patron session (MEMORY USAGE, mean over "
-                         f"{mem.get('sessions', {}).get('sessions', '?')} sessions after login): **{per}** "
-                         f"(target ≤ {SESSION_BYTES_TARGET}) {_yes(per <= SESSION_BYTES_TARGET)}")
+                         f"{mem.get('sessions', {}).get('sessions', '?')} sessions after login): **{per}**")
         after = mem.get("sessions_after_sso")
         if after:
+            worst = after.get("max_bytes")
             lines.append(f"- the same sessions after one SAML, OIDC and CAS single sign-on: mean "
-                         f"{after.get('mean_bytes')} bytes, max {after.get('max_bytes')}")
+                         f"{after.get('mean_bytes')} bytes, max {worst} (target ≤ {SESSION_BYTES_TARGET}) "
+                         f"{_yes(worst <= SESSION_BYTES_TARGET if worst is not None else None)}")
         growth = mem.get("worker_rss")
         if growth:
             lines.append(f"- gunicorn worker RSS across {growth['logins']} logins (after {growth['warmup_logins']} "

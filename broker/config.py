@@ -13,7 +13,6 @@ import ipaddress
 import os
 import ssl
 import tomllib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -401,7 +400,3 @@ def load_settings(
     settings = Settings(**values)
     _validate(settings)
     return settings
-
-
-def is_optional(typ: Any) -> bool:  # pragma: no cover - helper for docs
-    return isinstance(typ, types.UnionType) and type(None) in typing.get_args(typ)

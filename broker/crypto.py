@@ -6,7 +6,6 @@ import base64
 import hashlib
 import hmac
 import json
-import secrets
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
@@ -136,7 +135,3 @@ class InstanceKeys:
 
 _UNREADABLE = ("a stored secret cannot be decrypted with any key of secret_keys: "
                "was a key removed before `broker secrets rotate` had run?")
-
-
-def random_token(nbytes: int = 32) -> str:
-    return secrets.token_urlsafe(nbytes)

@@ -45,7 +45,7 @@ def broker_providers() -> Iterable[ProviderSpec]:
 def broker_access_check(
     patron: PatronFacts, library: LibraryFacts, supplier: SupplierFacts
 ) -> Refusal | None:
-    """Add an access policy, run after the built-in rules of DESIGN §4.
+    """Add an access policy, run after the built-in rules of the access decision (docs/portal.md).
 
     :param patron: what the decision knows of the patron (no name, no card).
     :param library: the patron's library, its network and whether its partner is active.

@@ -239,14 +239,6 @@ class KeyStore:
         keys = [k for k in self._keys(purpose) if k.status in PUBLISHED]
         return sorted(keys, key=lambda k: (order[k.status], -(k.created_at or utcnow()).timestamp()))
 
-    def by_kid(self, kid: str) -> KeyMaterial | None:
-        """A published key by its id (e.g. to tell which key a supplier used)."""
-        for keys in self.cache.get().values():
-            for km in keys:
-                if km.kid == kid:
-                    return km
-        return None
-
     def invalidate(self) -> None:
         """Forget the parsed key set in this process (the next read reloads it)."""
         self.cache.invalidate()

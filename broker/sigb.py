@@ -194,9 +194,6 @@ class SigbGateway:
     def _record_success(self, code: str) -> None:
         self.state.delete(f"breaker-fail:{code}", f"breaker:{code}")
 
-    def breaker_open(self, code: str) -> bool:
-        return self.state.get(f"breaker:{code}") is not None
-
     def _wait_in_turn(self, code: str, failures: int) -> str | None:
         """The key of the turn taken to call a failing SIGB (None: no turn taken); refuses while another waits."""
         key, now = f"sigb-waiting:{code}", time.time()

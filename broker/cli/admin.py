@@ -335,6 +335,32 @@ def suppliers_list(runtime, session, network, as_json):
          columns=["slug", "name", "category", "protocol", "networks", "release"])
 
 
+def _set_supplier_enabled(runtime, session, slug: str, enabled: bool) -> dict:
+    from ..providers import supplier_admin
+
+    found = sup.get_supplier(session, slug)  # an unknown slug: NotFound, exit 2
+    supplier_admin.set_enabled(runtime, session, found, enabled, actor="cli")
+    return {**supplier_row(found), "enabled": bool(found.enabled)}
+
+
+@suppliers.command("disable")
+@click.argument("slug")
+@json_option
+@with_runtime
+def suppliers_disable(runtime, session, slug, as_json):
+    """Disable a supplier: every patron is refused (the page says so); nothing is deleted."""
+    emit(_set_supplier_enabled(runtime, session, slug, False), as_json)
+
+
+@suppliers.command("enable")
+@click.argument("slug")
+@json_option
+@with_runtime
+def suppliers_enable(runtime, session, slug, as_json):
+    """Enable a disabled supplier again."""
+    emit(_set_supplier_enabled(runtime, session, slug, True), as_json)
+
+
 # -- staff ----------------------------------------------------------------------------
 @cli.group()
 def staff() -> None:

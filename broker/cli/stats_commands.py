@@ -96,17 +96,50 @@ def show_command(runtime, session, month, network, library, as_json):
 @click.option("--csv-style", "csv_style", type=click.Choice(["fr", "en"]), default="fr", show_default=True,
               help="CSV convention: fr (';', French headings and reasons) or en (',', English keys and codes).")
 @click.option("--output", "-o", default=None, help="File to write (default: standard output; required for xlsx).")
+@click.option("--report", default=None, type=click.Choice(["dr", "tr", "ir"], case_sensitive=False),
+              help="Instead of the figures: the suppliers' databases (dr), titles (tr) or items (ir) credited to the "
+                   "library or network, most used first (CSV, JSON or XLSX).")
+@click.option("--metric", default=None, help="With --report: the COUNTER metric to rank by (Total_Item_Requests).")
+@click.option("--limit", default=None, type=click.IntRange(1, 100000), help="With --report: the first N lines only.")
 @with_runtime
-def export_command(runtime, session, month, year, network, library, fmt, table, csv_style, output):
+def export_command(runtime, session, month, year, network, library, fmt, table, csv_style, output, report, metric,
+                   limit):
     """Export the figures as CSV, JSON or XLSX (a month without data gives an empty, valid file)."""
     from ..services.stats import figures, select_scope
     from ..services import csvstyle
     from ..services.stats.exports import render
 
-    months, _ = _period(month, year)
+    months, period = _period(month, year)
     selection = select_scope(session, network=network, library=library)
+    if report is not None:
+        if table != "usage":
+            raise InvalidInput("--table goes without --report (a titles export is one table)")
+        _write(_titles_export(session, selection, months, period, report, metric, limit, fmt,
+                              csvstyle.style(csv_style)), output, binary=fmt == "xlsx")
+        return
+    if metric is not None or limit is not None:
+        raise InvalidInput("--metric and --limit go with --report dr|tr|ir")
     _write(render(figures(session, selection, months), selection, fmt, table, csvstyle.style(csv_style)), output,
            binary=fmt == "xlsx")
+
+
+def _titles_export(session, selection, months, period, report, metric, limit, fmt, how) -> bytes:
+    from ..services.counter import titles
+
+    if selection.library is None and selection.network is None:
+        raise InvalidInput("--report needs --library CODE or --network SLUG")
+    report_id = titles.report_arg(report)
+    metric = titles.metric_arg(report_id, metric)
+    libraries = [selection.library] if selection.library is not None else \
+        titles.network_libraries(session, selection.network.id)
+    lines = titles.library_titles(session, libraries, [str(m) for m in months], report_id, metric=metric,
+                                  limit=limit)
+    if fmt == "json":
+        return json.dumps(titles.document(lines, report_id, selection=selection.slug, period=period, metric=metric),
+                          ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+    if fmt == "xlsx":
+        return titles.to_xlsx(lines, report_id, selection=selection.slug, period=period, label=selection.label)
+    return titles.to_csv(lines, report_id, selection=selection.slug, period=period, how=how)
 
 
 @stats.command("counter")

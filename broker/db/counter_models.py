@@ -96,3 +96,69 @@ class CounterMetric(Base):
     count: Mapped[int] = mapped_column(BigInteger, default=0)
 
     report: Mapped[CounterReport] = relationship(back_populates="metrics")
+
+
+#: the master reports harvested beside PR, and the metric columns an item (database, title, item) keeps
+ITEM_REPORTS = ("DR", "TR", "IR")
+ITEM_METRICS = ("Total_Item_Requests", "Unique_Item_Requests", "Unique_Title_Requests", "Total_Item_Investigations",
+                "Unique_Item_Investigations", "Unique_Title_Investigations", "Searches_Regular",
+                "Searches_Automated", "Searches_Federated", "Limit_Exceeded", "No_License")
+
+
+class SushiReportState(Base):
+    """Whether a supplier's SUSHI server offers one report (``/reports``), and how its last harvest went."""
+
+    __tablename__ = "sushi_report_states"
+    __table_args__ = (UniqueConstraint("supplier_id", "report_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"), index=True)
+    #: PR, DR, TR or IR
+    report_id: Mapped[str] = mapped_column(String(8))
+    offered: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: "", ok, pending, rejected, unsupported (and the supplier-wide backoff, credentials, fault)
+    last_status: Mapped[str] = mapped_column(String(16), default="")
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    last_harvest_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class CounterItem(Base):
+    """One database (DR), title (TR) or item (IR) of a stored report, with its metrics for the month.
+
+    Rows of the report for the same item (data types, years of publication, access
+    types) are summed; text and data mining (``Access_Method`` TDM) is left out,
+    as in the platform report. A metric the report does not give is None.
+    """
+
+    __tablename__ = "counter_items"
+    __table_args__ = (UniqueConstraint("report_id", "item_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("counter_reports.id", ondelete="CASCADE"), index=True)
+    #: stable across months: the first standard identifier (``DOI:…``, ``ISBN:…``), else the name
+    item_key: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(500), default="")
+    #: the parent title of an item (IR), when the report gives it
+    parent: Mapped[str] = mapped_column(String(500), default="")
+    publisher: Mapped[str] = mapped_column(String(300), default="")
+    platform: Mapped[str] = mapped_column(String(200), default="")
+    #: the item's identifiers as JSON: {"DOI": "…", "ISBN": "…", "Proprietary": "…"}
+    identifiers: Mapped[str] = mapped_column(Text, default="{}")
+    #: the COUNTER data types seen for it, joined with "|"
+    data_types: Mapped[str] = mapped_column(String(200), default="")
+    total_item_requests: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    unique_item_requests: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    unique_title_requests: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    total_item_investigations: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    unique_item_investigations: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    unique_title_investigations: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    searches_regular: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    searches_automated: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    searches_federated: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    limit_exceeded: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    no_license: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    @property
+    def metrics(self) -> dict[str, int]:
+        """The metrics the report gave, by their COUNTER names."""
+        return {m: v for m in ITEM_METRICS if (v := getattr(self, m.lower())) is not None}

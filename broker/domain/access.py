@@ -1,7 +1,8 @@
-"""The access decision (DESIGN §4): may this patron reach this supplier now?
+"""The access decision: may this patron reach this supplier now?
 
 Evaluated at every issuance of an assertion, token or ticket. Rules run in a
-fixed order and the first refusal wins; plugin policies run last.
+fixed order and the first refusal wins; plugin policies run last. docs/portal.md
+("The access decision") lists the rules in their order.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ class Reason(StrEnum):
     """Why access was refused; each has a page and a statistics counter."""
 
     UNKNOWN_SUPPLIER = "unknown_supplier"
+    SUPPLIER_DISABLED = "supplier_disabled"
     CREDENTIALS = "credentials"
     SIGB_UNAVAILABLE = "sigb_unavailable"
     CARD_INVALID = "card_invalid"
@@ -62,6 +64,8 @@ class SupplierFacts:
     networks: frozenset[str]
     min_age: int | None = None
     max_age: int | None = None
+    #: False when the network has disabled the supplier (every patron is refused, nothing is deleted)
+    enabled: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +115,7 @@ def decide(
     today: date,
     policies: Iterable[PolicyCheck] = (),
 ) -> Decision:
-    """Apply DESIGN §4 in order; the first refusal wins.
+    """Apply the rules in their order (that of docs/portal.md); the first refusal wins.
 
     ``credentials`` and ``sigb_unavailable`` are decided at the login step and
     never reach here: a patron with a session has passed them. A supplier with
@@ -120,6 +124,8 @@ def decide(
     """
     if supplier is None:
         return Decision(Refusal(Reason.UNKNOWN_SUPPLIER))
+    if not supplier.enabled:
+        return Decision(Refusal(Reason.SUPPLIER_DISABLED))
     if not library.enabled:
         return Decision(Refusal(Reason.LIBRARY_DISABLED))
     if patron.card_problem is not None:

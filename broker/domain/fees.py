@@ -32,13 +32,6 @@ class AgreementTerms:
         return self.start <= date(year, 12, 31) and self.end >= date(year, 1, 1)
 
 
-def yearly_fee(population: int, rate: Decimal = DEFAULT_RATE) -> Decimal:
-    """Population × rate, rounded to the cent (6,452 × 0.15 = 967.80)."""
-    if population < 0:
-        raise ValueError("population cannot be negative")
-    return (Decimal(population) * Decimal(rate)).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
 def days_in_year(year: int) -> int:
     return (date(year, 12, 31) - date(year, 1, 1)).days + 1
 
@@ -53,7 +46,7 @@ def days_covered(start: date, end: date, year: int) -> int:
 def prorated_fee(population: int, shares: list[tuple[Decimal, int]], year_days: int) -> Decimal:
     """Population × rate × days covered / days in the year, summed over ``(rate, days)`` shares, to the cent.
 
-    A whole year gives exactly :func:`yearly_fee`; an agreement that starts on
+    A whole year gives population × rate (6,452 × 0.15 = 967.80); an agreement that starts on
     1 July of a 365-day year pays 184/365 of it.
     """
     if population < 0:

@@ -21,11 +21,6 @@ def pairwise_id(key: bytes, uid: str, sector: str) -> str:
     return base64.b32encode(_digest(key, "pairwise", sector, uid)[:20]).decode().lower()
 
 
-def monthly_key(key: bytes, uid: str, month: str) -> str:
-    """A key that counts one patron once in a month and links to nothing else."""
-    return _digest(key, "monthly", month, uid)[:12].hex()
-
-
 def card_digest(key: bytes, library_code: str, card: str) -> str:
     """A keyed digest that finds a (library, card) without storing the card number."""
     return _digest(key, "card", library_code, card).hex()

@@ -46,6 +46,10 @@ def sushi_command(runtime, session, slug, url, customer_id, requestor_id, api_ke
                                    actor=actor)
     data = accounts.describe(session, supplier, account)
     data.pop("members")
+    if not as_json:
+        data["reports"] = ", ".join(f"{r['report']} " + ("?" if r["offered"] is None else
+                                                         (r["last_status"] or "-") if r["offered"] else "not offered")
+                                    for r in data["reports"])
     emit(data, as_json)
 
 
@@ -94,7 +98,10 @@ def map_command(runtime, session, slug, customer_id, library, unmap, actor, as_j
 @json_option
 @with_runtime
 def harvest_command(runtime, session, supplier, month, as_json):
-    """Fetch the suppliers' COUNTER platform reports over SUSHI (idempotent). Exit 1 when a supplier failed."""
+    """Fetch the suppliers' COUNTER reports over SUSHI: PR, and DR, TR, IR when offered (idempotent).
+
+    Exit 1 when a supplier failed (credentials refused, server fault, a report rejected).
+    """
     from ..services.counter.harvest import harvest
     from ..services.stats import Month
 
@@ -108,7 +115,7 @@ def harvest_command(runtime, session, supplier, month, as_json):
     session.commit()
     results = harvest(runtime, supplier=supplier, month=target, progress=progress)
     emit([r.as_dict() for r in results] if as_json else [r.row() for r in results], as_json,
-         columns=("supplier", "status", "stored", "pending", "error"))
+         columns=("supplier", "status", "stored", "pending", "reports", "error"))
     if any(r.failed for r in results):
         sys.exit(1)
 
@@ -120,10 +127,10 @@ def harvest_command(runtime, session, supplier, month, as_json):
 @json_option
 @with_runtime
 def import_counter_command(runtime, session, file, supplier, library, as_json):
-    """Import a COUNTER R5.0/R5.1 tabular platform report (CSV/TSV/XLSX) or a simple CSV.
+    """Import a COUNTER R5.0/R5.1 tabular report (CSV/TSV/XLSX): platform (PR), database (DR), title (TR) or item (IR).
 
-    The simple CSV has the headings month,library,metric,count. A file that does not parse is refused with
-    its line (exit 2) and nothing is imported.
+    For the platform, a simple CSV with the headings month,library,metric,count is read too. A file that does not
+    parse is refused with its line (exit 2) and nothing is imported.
     """
     from pathlib import Path
 

@@ -1,7 +1,7 @@
 """The step before every code, token or ticket: the access decision, the usage event, the release.
 
 OIDC and CAS call :func:`decide` with the supplier a client or service
-belongs to; it runs DESIGN §4 (``services.access.check``), records the usage
+belongs to; it runs the access decision (``services.access.check``), records the usage
 event and, when access is granted, computes what the supplier receives.
 
 The supplier is the row kept by the protocol's registry cache (loaded with
@@ -46,7 +46,19 @@ def decide(runtime, supplier: Supplier | None, uid: str, protocol: str, *,
     else:
         outcome = access.check(runtime, None, uid, supplier)
     access.record_usage(runtime, outcome, protocol)
+    return released(runtime, outcome)
+
+
+def released(runtime, outcome: AccessOutcome) -> Issuance:
+    """What a decided ``outcome`` gives the supplier: nothing when refused, else its pairwise subject and the
+    attributes its release policy and the plugins let through. Issuance and the admins' preview both use it."""
     if not outcome.granted:
         return Issuance(outcome)
-    subject = release.subject_id(runtime, outcome.patron, supplier)
+    subject = release.subject_id(runtime, outcome.patron, outcome.supplier)
     return Issuance(outcome, subject, release.granted_attributes(runtime, outcome, subject))
+
+
+def preview(runtime, session, supplier: Supplier, uid: str) -> Issuance:
+    """What ``supplier`` would receive if patron ``uid`` came now: the same decision and release as
+    :func:`decide`, read fresh, without a usage event (nothing is sent, nothing is counted)."""
+    return released(runtime, access.check(runtime, session, uid, supplier))

@@ -57,7 +57,7 @@ def load_patron(session: Session, uid: str) -> Patron | None:
 
 def check(runtime, session: Session | None, uid: str, supplier: Supplier | None,
           snapshot: PatronSnapshot | None = None, *, linked: bool = True) -> AccessOutcome:
-    """DESIGN §4 for this patron and supplier (None → unknown_supplier), plugin policies last.
+    """The access decision for this patron and supplier (None → unknown_supplier), plugin policies last.
 
     ``session``: the caller's unit of work, or None (one is opened only if the patron must be read).
     ``snapshot`` is what the patron's session holds of the patron

@@ -1,17 +1,44 @@
 """Ask a library's SIGB about one card, the way ``broker connectors check`` and the staff's
-"Tester une carte" do; the card is never stored (the result shows it masked)."""
+"Tester une carte" do; the card is never stored (the result shows it masked).
+
+:class:`CardCheckFailure` names the refusals a patron gets when presenting a card
+(``services.login``, ``services.registration``, ``services.card_linking``).
+"""
 
 from __future__ import annotations
 
 import time
 from dataclasses import asdict
+from enum import StrEnum
 
 from ..clock import today
 from ..domain.connectors import ConnectorProtocolError, ConnectorUnavailable, InvalidCredentials, UnknownPatron
 from ..domain.patrons import mask_card
 from .libraries import connection
 
-#: the result's reasons: valid (ok), credentials refused, unknown card, SIGB unavailable, protocol error, card invalid
+
+class CardCheckFailure(StrEnum):
+    """Why a card a patron presents (to log in, register or link it) was refused.
+
+    The values are the codes the portal, the login metrics and the tests read.
+    """
+
+    #: a form field is missing, too long or malformed, or the library is unknown (nothing was asked)
+    INVALID = "invalid"
+    #: unknown card, wrong password or locked card: one answer for the three
+    CREDENTIALS = "credentials"
+    #: too many attempts from this address: it must wait
+    RATE_LIMITED = "rate_limited"
+    #: the library's SIGB did not answer (or its connector failed)
+    SIGB_UNAVAILABLE = "sigb_unavailable"
+    #: the SIGB knows the card but it is expired, blocked or otherwise not in good standing
+    CARD_INVALID = "card_invalid"
+    #: the card is valid at its library but has no membership in Sésame yet
+    NOT_REGISTERED = "not_registered"
+
+
+#: the reasons of this check (staff and CLI, who may be told more than a patron): credentials refused,
+#: unknown card, SIGB unavailable, protocol error, card invalid
 REASONS = ("credentials", "unknown", "unavailable", "protocol", "card_invalid")
 
 

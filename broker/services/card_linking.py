@@ -12,24 +12,23 @@ from enum import StrEnum
 
 from . import libraries, login, patrons, persons
 from .access import load_patron
+from .card_check import CardCheckFailure
 
 
 class LinkOutcome(StrEnum):
+    """How linking a card ended, besides the refusals of the card (:class:`CardCheckFailure`)."""
+
     LINKED = "linked"
-    INVALID = "invalid"
-    RATE_LIMITED = "rate_limited"
-    CREDENTIALS = "credentials"
-    SIGB_UNAVAILABLE = "sigb_unavailable"
     SAME_CARD = "same_card"
     ALREADY = "already"
     LIMIT = "limit"
-    NOT_REGISTERED = "not_registered"
+    #: the logged-in patron's own account is gone (erased meanwhile)
     NO_ACCOUNT = "no_account"
 
 
 @dataclass(frozen=True)
 class LinkResult:
-    outcome: LinkOutcome
+    outcome: LinkOutcome | CardCheckFailure
     errors: dict[str, str] = field(default_factory=dict, hash=False)
     card_hint: str = ""
 
@@ -39,24 +38,20 @@ def link_card(runtime, uid: str, library_code: str | None, card: str | None, pas
     """Prove ``card`` of ``library_code`` with ``password`` and link it to the patron ``uid``'s person."""
     errors = login.check_fields(library_code, card, password)
     if errors:
-        return LinkResult(LinkOutcome.INVALID, errors)
+        return LinkResult(CardCheckFailure.INVALID, errors)
     lib = libraries.cache(runtime).by_code((library_code or "").strip())
     if lib is None:
-        return LinkResult(LinkOutcome.INVALID, {"library": "unknown"})
+        return LinkResult(CardCheckFailure.INVALID, {"library": "unknown"})
     answer = login.verify_card(runtime, lib, card, password, ip=ip)
-    if answer.outcome is login.LoginOutcome.RATE_LIMITED:
-        return LinkResult(LinkOutcome.RATE_LIMITED)
-    if answer.outcome is login.LoginOutcome.SIGB_UNAVAILABLE:
-        return LinkResult(LinkOutcome.SIGB_UNAVAILABLE)
-    if answer.outcome is not login.LoginOutcome.OK:
-        return LinkResult(LinkOutcome.CREDENTIALS)
+    if answer.failure is not None:
+        return LinkResult(answer.failure)
     with runtime.db.session() as session:
         first = load_patron(session, uid)
         if first is None or first.erased_at is not None:
             return LinkResult(LinkOutcome.NO_ACCOUNT)
         second = patrons.find(runtime, session, libraries.get_library(session, lib.code), card, history=False)
         if second is None:
-            return LinkResult(LinkOutcome.NOT_REGISTERED)
+            return LinkResult(CardCheckFailure.NOT_REGISTERED)
         patrons.refresh(second, answer.record)
         try:
             persons.link(runtime, session, first, second, actor=actor)
@@ -64,7 +59,9 @@ def link_card(runtime, uid: str, library_code: str | None, card: str | None, pas
             session.rollback()
             if exc.problem is persons.LinkProblem.TAKEN:
                 login.record_failure(runtime, login.lockout_key(runtime, lib, card))
-                return LinkResult(LinkOutcome.CREDENTIALS)
+                return LinkResult(CardCheckFailure.CREDENTIALS)
+            if exc.problem is persons.LinkProblem.NOT_REGISTERED:
+                return LinkResult(CardCheckFailure.NOT_REGISTERED)
             return LinkResult(LinkOutcome(exc.problem.value))
         hint = second.card_hint
     return LinkResult(LinkOutcome.LINKED, card_hint=hint)

@@ -28,6 +28,7 @@ from ..errors import NotFound
 from ..metrics import LOGINS
 from . import libraries, patrons
 from . import patron_cache
+from .card_check import CardCheckFailure
 from .patron_cache import PatronView
 from .patron_snapshot import PatronSnapshot
 from .throttle import LoginThrottle
@@ -43,21 +44,16 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class LoginOutcome(StrEnum):
+    """A login that succeeded; a refused one ends with a :class:`CardCheckFailure`."""
+
     OK = "ok"
-    #: unknown card, wrong password or locked card: one answer for the three
-    CREDENTIALS = "credentials"
-    RATE_LIMITED = "rate_limited"
-    SIGB_UNAVAILABLE = "sigb_unavailable"
-    CARD_INVALID = "card_invalid"
-    NOT_REGISTERED = "not_registered"
-    INVALID = "invalid"
 
 
 @dataclass(frozen=True)
 class LoginResult:
     """What the login page needs to answer; ``errors`` maps a form field to a problem code."""
 
-    outcome: LoginOutcome
+    outcome: LoginOutcome | CardCheckFailure
     uid: str | None = None
     library: str | None = None
     network: str | None = None
@@ -157,7 +153,8 @@ def clear_failures(runtime, key: str) -> None:
 class SigbAnswer:
     """The SIGB's answer to card + secret, after the guards."""
 
-    outcome: LoginOutcome
+    #: None: the SIGB accepted the card and its password (``record`` is its answer)
+    failure: CardCheckFailure | None = None
     record: PatronRecord | None = None
     #: the card was locked: the SIGB was not asked
     locked: bool = False
@@ -177,31 +174,31 @@ def verify_card(runtime, lib: Library, card: str, password: str, *, ip: str | No
     address = guard(runtime)
     verdict = address.check(ip, key)
     if not verdict.allowed:
-        return SigbAnswer(LoginOutcome.RATE_LIMITED, retry_after=verdict.retry_after)
+        return SigbAnswer(CardCheckFailure.RATE_LIMITED, retry_after=verdict.retry_after)
     locked_until, failed_lately, breaker = card_guard(runtime, key, lib.code)
     if locked_until is not None:
         address.failed(ip, key)  # a guess on a locked card still spends the address's budget
-        return SigbAnswer(LoginOutcome.CREDENTIALS, locked=True, retry_at=locked_until)
+        return SigbAnswer(CardCheckFailure.CREDENTIALS, locked=True, retry_at=locked_until)
     try:
         record = runtime.sigb.authenticate(libraries.connection(lib), card.strip(), password,
                                            remember=remember, breaker=breaker)
     except InvalidCredentials:
         retry_at = record_failure(runtime, key)
         address.failed(ip, key)
-        return SigbAnswer(LoginOutcome.CREDENTIALS, retry_at=retry_at)
+        return SigbAnswer(CardCheckFailure.CREDENTIALS, retry_at=retry_at)
     except ConnectorUnavailable as exc:
         log.warning("SIGB unavailable at login", extra={"event": {"library": lib.code, "error": type(exc).__name__}})
-        return SigbAnswer(LoginOutcome.SIGB_UNAVAILABLE)
+        return SigbAnswer(CardCheckFailure.SIGB_UNAVAILABLE)
     except Exception as exc:  # a faulty connector plugin must not turn a login into a crash
         log.error("connector failed at login", extra={"event": {"library": lib.code, "error": type(exc).__name__}})
-        return SigbAnswer(LoginOutcome.SIGB_UNAVAILABLE)
+        return SigbAnswer(CardCheckFailure.SIGB_UNAVAILABLE)
     if failed_lately:
         clear_failures(runtime, key)
     address.succeeded(ip, key, verdict)
-    return SigbAnswer(LoginOutcome.OK, record)
+    return SigbAnswer(record=record)
 
 
-def _finish(outcome: LoginOutcome, metric: str | None = None, **kw) -> LoginResult:
+def _finish(outcome: LoginOutcome | CardCheckFailure, metric: str | None = None, **kw) -> LoginResult:
     LOGINS.labels(metric or outcome.value).inc()
     return LoginResult(outcome, **kw)
 
@@ -212,13 +209,13 @@ def login(runtime, library_code: str | None, card: str | None, password: str | N
     """Check a patron's card and password; on success the patron row is refreshed from the SIGB."""
     errors = check_fields(library_code, card, password)
     if errors:
-        return _finish(LoginOutcome.INVALID, errors=errors)
+        return _finish(CardCheckFailure.INVALID, errors=errors)
     lib = libraries.cache(runtime).by_code((library_code or "").strip())  # read-only, shared by requests
     if lib is None:
-        return _finish(LoginOutcome.INVALID, errors={"library": "unknown"})
+        return _finish(CardCheckFailure.INVALID, errors={"library": "unknown"})
     answer = verify_card(runtime, lib, card, password, ip=ip)
-    if answer.outcome is not LoginOutcome.OK:
-        return _finish(answer.outcome, "locked" if answer.locked else None, library=lib.code,
+    if answer.failure is not None:
+        return _finish(answer.failure, "locked" if answer.locked else None, library=lib.code,
                        retry_after=answer.retry_after, retry_at=answer.retry_at)
     record = answer.record
     with runtime.db.session() as session:
@@ -239,9 +236,9 @@ def login(runtime, library_code: str | None, card: str | None, password: str | N
             if session.is_modified(patron):
                 runtime.db.without_waiting_for_disk(session)
         if problem is not None:
-            return _finish(LoginOutcome.CARD_INVALID, library=lib.code, network=network, detail=problem.value)
+            return _finish(CardCheckFailure.CARD_INVALID, library=lib.code, network=network, detail=problem.value)
         if not registered:
-            return _finish(LoginOutcome.NOT_REGISTERED, library=lib.code, network=network)
+            return _finish(CardCheckFailure.NOT_REGISTERED, library=lib.code, network=network)
         uid = patron.uid
     # committed: the snapshot reflects this login's own change, so later decisions need no read
     facts = PatronView.of(patron).snapshot(read_at)

@@ -7,11 +7,11 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..clock import utcnow
-from ..db.models import Library, Membership, MembershipEvent, Patron
+from ..db.models import Library, Membership, MembershipEvent
 from ..domain.memberships import InvalidTransition, MembershipState, Transition, apply
 from ..domain.patrons import PatronRecord
 from ..errors import Conflict, InvalidInput, NotFound
@@ -105,15 +105,6 @@ def list_memberships(session: Session, library_code: str, state: str | None = No
     return list(session.scalars(query))
 
 
-def count_by_state(session: Session, library_id: int) -> dict[str, int]:
-    rows = session.execute(
-        select(Membership.state, func.count()).where(Membership.library_id == library_id).group_by(Membership.state)
-    ).all()
-    counts = {s.value: 0 for s in MembershipState}
-    counts.update({state: n for state, n in rows})
-    return counts
-
-
 IMPORT_STATES = ("pending", "active", "refused", "suspended", "expired")
 
 
@@ -181,7 +172,3 @@ def import_rows(runtime, session: Session, library_code: str, rows: list[ImportR
     session.flush()
     audit.record(runtime, session, actor, "memberships.import", library_code, count=len(rows))
     return len(rows)
-
-
-def membership_of(session: Session, patron: Patron) -> Membership | None:
-    return patron.membership

@@ -29,6 +29,7 @@ fresh read (personal data is never put in the snapshot).
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -102,8 +103,9 @@ class PatronView:
         """The decision's fields for the session (``read_at``: wall-clock time before the read)."""
         return PatronSnapshot(patron_id=self.id, library_id=self.library_id, membership=self.membership,
                               card_problem=self.card_problem, card_expires=self.card_expires,
-                              birth_year=self.birth_year, erased=self.erased, stamps=self.stamps, read_at=read_at,
-                              person=self.person)
+                              birth_year=self.birth_year, erased=self.erased, stamps=self.stamps,
+                              # to the millisecond, rounded down: still before the read, and shorter in the session
+                              read_at=math.floor(read_at * 1000) / 1000, person=self.person)
 
     @classmethod
     def from_snapshot(cls, uid: str, snap: PatronSnapshot) -> "PatronView":

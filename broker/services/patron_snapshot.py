@@ -11,7 +11,8 @@ server-side session small::
      "e": card expiry "YYYY-MM-DD" | null, "b": birth year | null, "x": erased,
      "v": max(s), "s": [patron row stamp, membership row stamp], "r": read time, "k": person id | null}
 
-(stamps and read time in epoch seconds). :meth:`PatronSnapshot.from_wire`
+(stamps and read time in epoch seconds). ``v``, the null fields and ``x`` when false are
+left out when written (the session stays small), and read as max(s), null and false when absent. :meth:`PatronSnapshot.from_wire`
 returns None for anything not exactly as written, so a damaged or foreign
 value only means the patron is read again.
 """
@@ -28,6 +29,8 @@ from ..wire import is_int, is_time
 
 _STATES = frozenset(m.value for m in MembershipState)
 _PROBLEMS = frozenset(p.value for p in CardProblem)
+#: fields the stored form may leave out (null, or ``v`` = max(s))
+_OPTIONAL = ("m", "p", "e", "b", "k", "v", "x")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,15 +56,25 @@ class PatronSnapshot:
         return max(self.stamps)
 
     def to_wire(self) -> dict[str, Any]:
-        return {"i": self.patron_id, "l": self.library_id, "m": self.membership, "p": self.card_problem,
-                "e": self.card_expires.isoformat() if self.card_expires else None, "b": self.birth_year,
-                "x": self.erased, "v": self.version, "s": list(self.stamps), "r": self.read_at,
-                "k": self.person}
+        data: dict[str, Any] = {"i": self.patron_id, "l": self.library_id, "s": list(self.stamps), "r": self.read_at}
+        if self.erased:
+            data["x"] = True
+        for key, value in (("m", self.membership), ("p", self.card_problem), ("b", self.birth_year),
+                           ("e", self.card_expires.isoformat() if self.card_expires else None), ("k", self.person)):
+            if value is not None:
+                data[key] = value
+        return data
 
     @classmethod
     def from_wire(cls, value: Any) -> PatronSnapshot | None:
         """The snapshot ``value`` holds, or None when anything in it is not exactly as written."""
         try:
+            if isinstance(value, dict) and not all(k in value for k in _OPTIONAL):
+                # the short form leaves the null fields out, and "x" when false
+                absent_version = "v" not in value
+                value = {**dict.fromkeys(_OPTIONAL), "x": False, **value}
+                if absent_version and isinstance(value.get("s"), list):
+                    value["v"] = max(value["s"], default=None)
             ok = (isinstance(value, dict) and is_int(value["i"]) and is_int(value["l"])
                   and (value["m"] is None or value["m"] in _STATES)
                   and (value["p"] is None or value["p"] in _PROBLEMS)

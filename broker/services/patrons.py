@@ -39,10 +39,6 @@ def find(runtime, session: Session, lib: Library, card: str, *, history: bool = 
     return session.scalar(_BY_CARD[history], {"library_id": lib.id, "digest": digest})
 
 
-def by_uid(session: Session, uid: str) -> Patron | None:
-    return session.scalar(select(Patron).where(Patron.uid == uid))
-
-
 def upsert(runtime, session: Session, lib: Library, card: str, record: PatronRecord | None) -> Patron:
     """The patron for this card, created if new, refreshed from what the SIGB said."""
     patron = find(runtime, session, lib, card)

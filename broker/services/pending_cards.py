@@ -8,7 +8,7 @@ and any decision (approve, refuse, close) deletes it.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from ..crypto import DecryptionError
@@ -37,20 +37,6 @@ def card_of(runtime, session: Session, membership_id: int) -> str | None:
         return runtime.keys.decrypt(row.card_encrypted).decode()
     except DecryptionError:
         return None
-
-
-def cards_of(runtime, session: Session, membership_ids: list[int]) -> dict[int, str]:
-    """Card numbers of several pending registrations at once (those kept)."""
-    if not membership_ids:
-        return {}
-    rows = session.scalars(select(PendingCard).where(PendingCard.membership_id.in_(membership_ids)))
-    out: dict[int, str] = {}
-    for row in rows:
-        try:
-            out[row.membership_id] = runtime.keys.decrypt(row.card_encrypted).decode()
-        except DecryptionError:
-            continue
-    return out
 
 
 def forget(session: Session, membership_id: int) -> None:

@@ -182,10 +182,6 @@ def fill(text: str, generated: dict[str, str]) -> str:
     return _BLOCK.sub(replace, text)
 
 
-def generated_blocks(text: str) -> dict[str, str]:
-    return {m.group("name"): m.group("body") for m in _BLOCK.finditer(text)}
-
-
 def repository_document() -> str:
     """docs/privacy.md as it should read: defaults and the demo network."""
     return fill(DOC.read_text(encoding="utf-8"), sections(default_settings(), demo_suppliers()))

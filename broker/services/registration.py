@@ -16,25 +16,24 @@ from ..clock import today
 from ..domain.memberships import MembershipState
 from ..errors import Conflict, InvalidInput
 from . import libraries, memberships, patrons, validation
-from .login import LoginOutcome, check_fields, find_library, verify_card
+from .card_check import CardCheckFailure
+from .login import check_fields, find_library, verify_card
 
 MAX_EMAIL = 254
 
 
 class RegistrationOutcome(StrEnum):
+    """How a registration ended, besides the refusals of the card (:class:`CardCheckFailure`)."""
+
     PENDING = "pending"
     ACTIVE = "active"
-    CREDENTIALS = "credentials"
-    RATE_LIMITED = "rate_limited"
-    SIGB_UNAVAILABLE = "sigb_unavailable"
-    CARD_INVALID = "card_invalid"
+    #: the card already has a live membership
     DUPLICATE = "duplicate"
-    INVALID = "invalid"
 
 
 @dataclass(frozen=True)
 class RegistrationResult:
-    outcome: RegistrationOutcome
+    outcome: RegistrationOutcome | CardCheckFailure
     uid: str | None = None
     library: str | None = None
     network: str | None = None
@@ -66,30 +65,23 @@ def check_registration_fields(library_code: str | None, card: str | None, passwo
     return errors
 
 
-_FROM_LOGIN = {
-    LoginOutcome.CREDENTIALS: RegistrationOutcome.CREDENTIALS,
-    LoginOutcome.SIGB_UNAVAILABLE: RegistrationOutcome.SIGB_UNAVAILABLE,
-    LoginOutcome.RATE_LIMITED: RegistrationOutcome.RATE_LIMITED,
-}
-
-
 def register(runtime, library_code: str | None, card: str | None, password: str | None, email: str | None,
              consent: bool, *, ip: str | None) -> RegistrationResult:
     """Sign a patron up; the membership is pending or active by the library's policy."""
     errors = check_registration_fields(library_code, card, password, email, consent)
     if errors:
-        return RegistrationResult(RegistrationOutcome.INVALID, errors=errors)
+        return RegistrationResult(CardCheckFailure.INVALID, errors=errors)
     with runtime.db.session() as session:
         lib = find_library(session, library_code)
     if lib is None:
-        return RegistrationResult(RegistrationOutcome.INVALID, errors={"library": "unknown"})
+        return RegistrationResult(CardCheckFailure.INVALID, errors={"library": "unknown"})
     answer = verify_card(runtime, lib, card, password, ip=ip, remember=True)
-    if answer.outcome is not LoginOutcome.OK:
-        return RegistrationResult(_FROM_LOGIN[answer.outcome], library=lib.code, retry_at=answer.retry_at)
+    if answer.failure is not None:
+        return RegistrationResult(answer.failure, library=lib.code, retry_at=answer.retry_at)
     record = answer.record
     problem = record.card_problem(today())
     if problem is not None:
-        return RegistrationResult(RegistrationOutcome.CARD_INVALID, library=lib.code, detail=problem.value)
+        return RegistrationResult(CardCheckFailure.CARD_INVALID, library=lib.code, detail=problem.value)
     duplicate = RegistrationResult(RegistrationOutcome.DUPLICATE, library=lib.code)
     try:
         with runtime.db.session() as session:

@@ -1,7 +1,7 @@
-"""What a supplier receives about a patron (DESIGN §8): minimal by default, per-supplier policy on top.
+"""What a supplier receives about a patron: minimal by default, per-supplier release policy on top.
 
 Attribute names here are friendly names; each protocol maps them to its own
-(SAML OIDs, OIDC claims, CAS attributes).
+(SAML OIDs, OIDC claims, CAS attributes: docs/saml.md, docs/oidc.md, docs/cas.md).
 """
 
 from __future__ import annotations

@@ -166,11 +166,6 @@ def check_token(runtime, session: Session, token: str) -> TokenCheck:
     return TokenCheck(get_user(session, row.user.email))
 
 
-def user_for_token(runtime, session: Session, token: str) -> StaffUser | None:
-    """The owner of a live token (not revoked, not expired, active account); records its use."""
-    return check_token(runtime, session, token).user
-
-
 def renew_api_token(runtime, session: Session, row: ApiToken, *, actor: str, days: int | str | None = None) -> None:
     """A live token's new expiry: ``days`` from now (the secret stays the same)."""
     lifetime = token_days(days)

@@ -11,7 +11,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from . import audit, validation
 
 CATEGORIES = ("cinema", "presse", "formation", "musique", "livre", "jeu-video", "jeunesse")
-#: what a release policy may name (DESIGN §8); the pairwise identifier, entitlement and
+#: what a release policy may name; the pairwise identifier, entitlement and
 #: scoped affiliation are always released
 RELEASABLE = ("library", "network", "birth_year", "age_bracket", "display_name", "email")
 
@@ -34,11 +34,22 @@ def parse_release(value: str | list[str] | None) -> list[str]:
     return items
 
 
+#: names the API and the staff pages use beside suppliers' slugs (``/api/v1/suppliers/saml``, ``/staff/suppliers/new``)
+RESERVED_SLUGS = ("cas", "link", "new", "oidc", "saml")
+
+
+def check_slug(slug: str) -> None:
+    """A valid supplier slug: a slug that none of the routes beside suppliers' own uses."""
+    validation.slug(slug, "supplier slug")
+    if slug in RESERVED_SLUGS:
+        raise InvalidInput(f"supplier slug {slug!r} is reserved; choose another (not {', '.join(RESERVED_SLUGS)})")
+
+
 def add_supplier(runtime, session: Session, slug: str, *, name: str, networks: list[str], category: str = "",
                  description: str = "", protocol: str = "none", login_url: str = "",
                  release: str | list[str] | None = None, min_age: int | None = None, max_age: int | None = None,
                  config: dict | None = None, actor: str = "cli", **columns) -> Supplier:
-    validation.slug(slug, "supplier slug")
+    check_slug(slug)
     name = validation.text(name, "name")
     if category and category not in CATEGORIES:
         raise InvalidInput(f"category {category!r}: expected one of {', '.join(CATEGORIES)}")
@@ -73,7 +84,7 @@ def list_suppliers(session: Session, network: str | None = None) -> list[Supplie
 
 def facts(supplier: Supplier) -> SupplierFacts:
     return SupplierFacts(slug=supplier.slug, networks=frozenset(n.slug for n in supplier.networks),
-                         min_age=supplier.min_age, max_age=supplier.max_age)
+                         min_age=supplier.min_age, max_age=supplier.max_age, enabled=supplier.enabled is not False)
 
 
 def update_common(session: Session, supplier: Supplier, *, name: str | None = None, login_url: str | None = None,

@@ -1,8 +1,9 @@
 """The logged-in patron, as every blueprint sees it (portal, SAML, OIDC, CAS).
 
 ``session["patron"]`` holds :meth:`LoggedPatron.to_wire`:
-``{"uid", "library", "network", "at", "f"}`` (``at`` = login time, epoch
-seconds; ``f`` = the access decision's snapshot of the patron, see
+``{"u": uid, "l": library, "n": network, "t": login time, "f"}`` (epoch seconds,
+to the millisecond; sessions written before hold ``uid``, ``library``, ``network``
+and ``at``, still read; ``f`` = the access decision's snapshot of the patron, see
 ``services.patron_snapshot``: membership state, card validity, no name, e-mail
 or card). Providers keep their own per-session data under their own keys
 (``session["saml"]``…). Nothing about the card is kept.
@@ -10,6 +11,7 @@ or card). Providers keep their own per-session data under their own keys
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -36,7 +38,7 @@ class LoggedPatron:
         return time.time() - self.at
 
     def to_wire(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"uid": self.uid, "library": self.library, "network": self.network, "at": self.at}
+        data: dict[str, Any] = {"u": self.uid, "l": self.library, "n": self.network, "t": self.at}
         if self.facts is not None:
             data["f"] = self.facts.to_wire()
         return data
@@ -49,12 +51,13 @@ class LoggedPatron:
         """
         if not isinstance(value, dict):
             return None
-        uid, library, network, at = (value.get(k) for k in ("uid", "library", "network", "at"))
+        names = ("u", "l", "n", "t") if "u" in value else ("uid", "library", "network", "at")
+        uid, library, network, at = (value.get(k) for k in names)
         if not (isinstance(uid, str) and uid and isinstance(library, str) and isinstance(network, str)
                 and is_number(at)):
             return None
         facts = value.get("f")
-        return cls(uid, library, network, value["at"], PatronSnapshot.from_wire(facts) if facts is not None else None)
+        return cls(uid, library, network, at, PatronSnapshot.from_wire(facts) if facts is not None else None)
 
 
 def current_patron() -> LoggedPatron | None:
@@ -79,7 +82,9 @@ def start(uid: str, library: str, network: str, facts: PatronSnapshot | None = N
     session.clear()
     session.regenerate()  # type: ignore[attr-defined]  # Flask types session as SessionMixin; ours is a StateSession
     session.update(keep)
-    session["patron"] = LoggedPatron(uid, library, network, time.time(), facts).to_wire()
+    # to the millisecond, rounded up: never earlier than the login (a fresh-login marker compares with it)
+    at = math.ceil(time.time() * 1000) / 1000
+    session["patron"] = LoggedPatron(uid, library, network, at, facts).to_wire()
 
 
 def end() -> None:

@@ -101,7 +101,7 @@ class StateSessionInterface(SessionInterface):
                 self.state.delete(f"sess:{session.sid}")
                 response.delete_cookie(name, domain=domain, path=path)
             return
-        now = time.time()
+        now = int(time.time())  # whole seconds: the timeouts are counted in seconds, the entry stays small
         last = session.get("_a", 0)
         touch_due = now - last >= min(_TOUCH_EVERY, self.idle / 6)
         if not (session.modified or session.rotate or session.sid is None or touch_due):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..db.counter_models import ITEM_METRICS
 from ..domain.access import Reason
 from ..services.counter.reports import PR_METRICS
 from .api.openapi import error_responses, json_content, merge, ref
@@ -167,6 +168,48 @@ SCHEMAS: dict[str, Any] = {
     },
 }
 
+_METRIC_NAME = {"enum": list(ITEM_METRICS)}
+SCHEMAS["StatsTitles"] = {
+    "type": "object",
+    "required": ["generated_at", "selection", "period", "report", "report_label", "ranked_by", "metrics", "lines"],
+    "additionalProperties": False,
+    "description": "The suppliers' most used databases (DR), titles (TR) or items (IR), from their COUNTER reports, "
+                   "attributed like the platform report: a member's report whole to its library, a network's "
+                   "shared title by title in proportion to the libraries' unique patrons of the supplier.",
+    "properties": {
+        "generated_at": {"type": "string", "format": "date-time"},
+        "selection": _ref("StatsSelection"),
+        "period": {"type": "string", "pattern": r"^\d{4}(-\d{2})?$", "description": "The month or the year."},
+        "report": {"enum": ["DR", "TR", "IR"]},
+        "report_label": {"type": "string", "description": "The report's name in French."},
+        "ranked_by": {**_METRIC_NAME, "description": "The metric the lines are ranked by, largest first."},
+        "metrics": {"type": "array", "description": "The report's metrics: COUNTER name and French label.",
+                    "items": {"type": "object", "required": ["id", "label"], "additionalProperties": False,
+                              "properties": {"id": _METRIC_NAME, "label": {"type": "string"}}}},
+        "lines": {"type": "array", "items": {
+            "type": "object",
+            "required": ["supplier", "supplier_name", "report", "name", "publisher", "identifiers", "data_types",
+                         "metrics", "method", "method_label"],
+            "additionalProperties": False,
+            "properties": {
+                "supplier": {"type": "string"}, "supplier_name": {"type": "string"},
+                "report": {"enum": ["DR", "TR", "IR"]},
+                "name": {"type": "string", "description": "The database, title or item."},
+                "parent": {"type": "string", "description": "Items (IR) only: the parent title."},
+                "publisher": {"type": "string"},
+                "identifiers": {"type": "object", "additionalProperties": {"type": "string"},
+                                "description": "COUNTER identifiers: DOI, ISBN, Online_ISSN, Print_ISSN, "
+                                               "Proprietary, URI."},
+                "data_types": {"type": "array", "items": {"type": "string"}},
+                "metrics": {"type": "object", "additionalProperties": _COUNT,
+                            "propertyNames": _METRIC_NAME,
+                            "description": "COUNTER metric → count; a metric the report does not give is absent."},
+                "method": {"enum": ["", "member", "prorata"]},
+                "method_label": {"type": "string",
+                                 "description": "The method in French, e.g. \"réparti au prorata des accès\"."}}}},
+    },
+}
+
 _CODE = {"name": "code", "in": "path", "required": True, "description": "Library code (ISIL), e.g. FR-140476101.",
          "schema": {"type": "string", "maxLength": 64}}
 _SLUG = {"name": "slug", "in": "path", "required": True, "description": "Network slug, e.g. calvados.",
@@ -177,6 +220,12 @@ _YEAR_Q = {"name": "year", "in": "query", "description": "YYYY: every month of t
            "schema": {"type": "string", "pattern": r"^\d{4}$"}}
 _END_Q = {"name": "end", "in": "query", "description": "Last month of the trend (YYYY-MM); default: this month.",
           "schema": _MONTH}
+_REPORT_Q = {"name": "report", "in": "query", "description": "dr (databases), tr (titles) or ir (items).",
+             "schema": {"enum": ["dr", "tr", "ir", "DR", "TR", "IR"], "default": "tr"}}
+_METRIC_Q = {"name": "metric", "in": "query", "description": "The COUNTER metric to rank by (one of the report's).",
+             "schema": {**_METRIC_NAME, "default": "Total_Item_Requests"}}
+_LIMIT_Q = {"name": "limit", "in": "query", "description": "How many lines, most used first (1 to 10000).",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 50}}
 _COUNT_Q = {"name": "months", "in": "query", "description": "How many months (1 to 36).",
             "schema": {"type": "integer", "minimum": 1, "maximum": 36, "default": 12}}
 
@@ -202,6 +251,12 @@ PATHS: dict[str, Any] = {
                                            [_MONTH_Q, _YEAR_Q], "CounterReport", "COUNTER-shaped report."),
     "/stats/networks/{slug}/counter": _op("A network's usage as a COUNTER R5 platform report.", _SLUG,
                                           [_MONTH_Q, _YEAR_Q], "CounterReport", "COUNTER-shaped report."),
+    "/stats/libraries/{code}/titles": _op("A library's most used databases, titles or items (COUNTER DR, TR, IR).",
+                                          _CODE, [_MONTH_Q, _YEAR_Q, _REPORT_Q, _METRIC_Q, _LIMIT_Q], "StatsTitles",
+                                          "The lines, most used first."),
+    "/stats/networks/{slug}/titles": _op("A network's most used databases, titles or items (COUNTER DR, TR, IR).",
+                                         _SLUG, [_MONTH_Q, _YEAR_Q, _REPORT_Q, _METRIC_Q, _LIMIT_Q], "StatsTitles",
+                                         "The lines, most used first."),
 }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 
 #: Length of the fixed part of every message this codec knows (SIP2 2.00).
@@ -186,11 +186,6 @@ def decode_frame(
 def decode(frame: bytes, *, encoding: str = "utf-8", require_checksum: bool = False) -> Message:
     """Parse one frame into a :class:`Message` (see :func:`decode_frame`)."""
     return decode_frame(frame, encoding=encoding, require_checksum=require_checksum)[0]
-
-
-def without_sequence(message: Message) -> Message:
-    """The same message with no sequence number (for a resend, per the spec)."""
-    return replace(message, sequence=None)
 
 
 class FrameBuffer:

@@ -1,4 +1,4 @@
-"""The JSON API: tokens, scoping and audit like the pages, strict bodies, every answer as the spec says."""
+"""The JSON API: tokens, scoping and audit like the pages, strict bodies, every answer as the OpenAPI document says."""
 
 from __future__ import annotations
 

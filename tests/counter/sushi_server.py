@@ -1,10 +1,12 @@
 """A COUNTER_SUSHI5 server over real HTTP for the tests, after the COUNTER_SUSHI5 OpenAPI specification.
 
 It serves ``/r5`` (release 5.0) and ``/r51`` (release 5.1): ``/status``,
-``/members``, ``/reports``, ``/reports/pr`` (and ``dr``, ``tr``, ``ir`` answer
-3030). What ``/reports/pr`` answers for a customer and month is set per test in
-``answers``: a report body, a COUNTER exception, an HTML page, a truncated or an
-oversized body. Credentials are checked as a server does (2020 for a wrong API
+``/members``, ``/reports`` (the reports in ``offered``, PR alone by default),
+``/reports/pr``, ``/reports/dr``, ``/reports/tr`` and ``/reports/ir`` (3000 when
+not offered). What a report answers for a customer and month is set per test in
+``answers``, keyed ``(customer, month)`` for PR and ``(customer, month, "TR")``
+for the others (3030 when unset): a report body, a COUNTER exception, an HTML
+page, a truncated or an oversized body. Credentials are checked as a server does (2020 for a wrong API
 key, 2010 for a customer the requestor may not see). Every request is logged.
 """
 
@@ -17,6 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from cop_reports import EXCEPTIONS, exception
 
+REPORT_NAMES = {"PR": "Platform Report", "DR": "Database Report", "TR": "Title Report", "IR": "Item Report"}
+
 
 class SushiServer:
     def __init__(self) -> None:
@@ -26,6 +30,8 @@ class SushiServer:
         self.members: dict[str, list[dict]] = {}  # customer → /members answer
         self.answers: dict[tuple[str, str], tuple] = {}  # (customer, month) → ("json", body) | ("exception", code) | …
         self.log: list[tuple[str, dict[str, str]]] = []
+        self.offered: list[str] = ["PR"]
+        self.unsupported: set[str] = set()  # listed at /reports, yet answered 3000 (Report Not Supported)
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -43,6 +49,7 @@ class SushiServer:
 
     def reset(self) -> None:
         self.customers, self.members, self.answers, self.log = {"NET-1"}, {}, {}, []
+        self.offered, self.unsupported = ["PR"], set()
 
     def requests_to(self, path: str) -> list[dict[str, str]]:
         return [q for p, q in self.log if p.endswith(path)]
@@ -74,14 +81,17 @@ class SushiServer:
                         {"Customer_ID": customer, "Requestor_ID": query.get("requestor_id", ""),
                          "Name": "Réseau des médiathèques"}]))
                 if method == "reports":
-                    return self._json(200, [{"Report_Name": "Platform Report", "Report_ID": "PR", "Release": rel,
-                                             "Report_Description": "Platform-level usage", "Path": "/reports/pr"}])
-                if method in ("reports/dr", "reports/tr", "reports/ir"):
-                    return self._exception(3030, rel)
-                if method != "reports/pr":
+                    return self._json(200, [{"Report_Name": REPORT_NAMES[rid], "Report_ID": rid, "Release": rel,
+                                             "Report_Description": f"{REPORT_NAMES[rid]} usage",
+                                             "Path": f"/reports/{rid.lower()}"} for rid in server.offered])
+                if method not in ("reports/pr", "reports/dr", "reports/tr", "reports/ir"):
                     return self._send(404, b"not found", "text/plain")
+                report_id = method.rpartition("/")[2].upper()
+                if report_id not in server.offered or report_id in server.unsupported:
+                    return self._exception(3000, rel)
                 month = query.get("begin_date", "")[:7]
-                answer = server.answers.get((customer, month), ("exception", 3030))
+                key = (customer, month) if report_id == "PR" else (customer, month, report_id)
+                answer = server.answers.get(key, ("exception", 3030))
                 kind = answer[0]
                 if kind == "json":
                     return self._json(answer[2] if len(answer) > 2 else 200, answer[1])

@@ -68,3 +68,73 @@ def test_the_supplier_page_is_accessible(stats_app, serve_app, page, screenshot,
     axe_check(page, "a supplier's SUSHI page with an error")
     page.set_viewport_size({"width": 375, "height": 740})
     axe_check(page, "the same on a phone")
+
+
+@pytest.mark.browser
+@pytest.mark.xdist_group("browser")
+def test_the_titles_page_is_accessible(stats_app, serve_app, page, screenshot, axe_check):
+    from test_titles import setup_titles
+
+    setup_titles(stats_app, network={"Le Monde": {"Total_Item_Requests": 90, "Total_Item_Investigations": 120},
+                                     "Télérama": {"Total_Item_Requests": 30, "No_License": 6}},
+                 patrons={statskit.BAYEUX: 1, statskit.VIRE: 2})
+    setup_titles(stats_app, report_id="DR",
+                 members={statskit.BAYEUX: {"Europresse": {"Searches_Regular": 12, "Total_Item_Requests": 4}}})
+    stats_app.config["TESTING"] = False
+    url = serve_app(stats_app)
+    page.goto(f"{url}/staff/login")
+    page.get_by_label("Adresse e-mail").fill(statskit.REFERENT)
+    page.get_by_label("Mot de passe").fill(REFERENT_PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{url}/staff/")
+    page.goto(f"{url}/staff/stats/libraries/{statskit.BAYEUX}?month=2026-11")
+    page.get_by_role("link", name="Titres, bases de données et documents les plus consultés").click()
+    region = page.get_by_role("region", name="Titres les plus consultés en nov. 2026 (50 premières lignes au plus)")
+    assert region.is_visible()
+    row = region.get_by_role("row", name="Le Monde")
+    assert "30" in row.inner_text() and "réparti au prorata des accès" in row.inner_text()
+    screenshot(page, "library-titles")
+    axe_check(page, "a library's most used titles")
+    page.get_by_label("Rapport COUNTER").select_option("dr")
+    page.get_by_role("button", name="Afficher").click()
+    region = page.get_by_role("region", name="Bases de données les plus consultées en nov. 2026 (50 premières lignes au plus)")
+    row = region.get_by_role("row", name="Europresse")
+    assert "12" in row.inner_text() and "rapporté par le fournisseur pour la bibliothèque" in row.inner_text()
+    page.set_viewport_size({"width": 375, "height": 740})
+    assert region.is_visible()
+    axe_check(page, "the databases on a phone")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="CSV du mois (toutes les lignes)").click()
+    assert download.value.suggested_filename == f"counter-dr-{statskit.BAYEUX}-2026-11.csv"
+
+
+@pytest.mark.browser
+@pytest.mark.xdist_group("browser")
+def test_the_supplier_reports_table_is_accessible(stats_app, serve_app, page, axe_check):
+    from datetime import datetime, timezone
+
+    from broker.db.counter_models import SushiReportState
+    from broker.services.counter import accounts
+    from broker.services.suppliers import get_supplier
+
+    runtime = stats_app.extensions["broker"]
+    with runtime.db.session() as s:
+        supplier = get_supplier(s, "cafeyn")
+        accounts.set_account(runtime, s, supplier, url="https://sushi.example.org/r51", customer_id="NET-1")
+        at = datetime(2026, 12, 6, 4, 0, tzinfo=timezone.utc)
+        for rid, offered, status, error in (("PR", True, "ok", ""), ("DR", False, "", ""),
+                                            ("TR", True, "rejected", "TR 2026-11: report rejected: no Title"),
+                                            ("IR", True, "pending", "")):
+            s.add(SushiReportState(supplier_id=supplier.id, report_id=rid, offered=offered, last_status=status,
+                                   last_error=error, last_harvest_at=at))
+    stats_app.config["TESTING"] = False
+    url = serve_app(stats_app)
+    from browser.test_network_admin_journey import login_admin
+
+    login_admin(page, url)
+    page.goto(f"{url}/staff/suppliers/cafeyn")
+    region = page.get_by_role("region", name="Rapports proposés par le serveur SUSHI et dernière récupération")
+    assert "Rapport refusé" in region.get_by_role("row", name="Rapport titres (TR)").inner_text()
+    axe_check(page, "a supplier's COUNTER reports")
+    page.set_viewport_size({"width": 375, "height": 740})
+    axe_check(page, "the same on a phone")

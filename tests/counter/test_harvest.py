@@ -66,7 +66,7 @@ def test_harvest_stores_51_and_50_reports_and_is_idempotent(cli, sushi):
     r = cli("stats", "harvest", "--supplier", "cafeyn", "--month", MONTH, "--json")
     assert r.exit_code == 0, r.output
     assert r.json() == [{"supplier": "cafeyn", "status": "ok", "stored": [MONTH], "pending": [], "rejected": {},
-                         "error": ""}]
+                         "error": "", "reports": {}}]
     stored = _stored("cafeyn")[("cafeyn", MONTH, "NET-1")]
     assert stored["release"] == "5.1"
     assert stored["metrics"]["Total_Item_Requests"] == 130  # Book + Audiovisual; TDM left out

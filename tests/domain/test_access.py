@@ -1,4 +1,4 @@
-"""The access decision (DESIGN §4): every rule alone, in combination, and the order they run in."""
+"""The access decision (docs/portal.md): every rule alone, in combination, and the order they run in."""
 
 from __future__ import annotations
 
@@ -212,3 +212,13 @@ def test_library_disabled_comes_before_the_patron_rules():
     for p in (patron(S.PENDING), patron(None), patron(card_problem=CardProblem.EXPIRED), patron(S.SUSPENDED)):
         assert reason(run(p, lib=disabled_library())) == "library_disabled"
     assert reason(run(sup=None, lib=disabled_library())) == "unknown_supplier"
+
+
+# -- a supplier disabled by the network -----------------------------------------------------
+def test_a_disabled_supplier_refuses_every_patron_first():
+    """Nothing about the patron or the library is said: the resource is suspended for everyone."""
+    off = SupplierFacts(slug="cafeyn", networks=frozenset({"calvados"}), enabled=False)
+    for p in (patron(), patron(S.PENDING), patron(card_problem=CardProblem.EXPIRED)):
+        assert reason(run(p, sup=off)) == "supplier_disabled"
+    assert reason(run(sup=off, lib=disabled_library())) == "supplier_disabled"
+    assert reason(run()) == "granted"

@@ -3,17 +3,12 @@ from decimal import Decimal
 
 import pytest
 
-from broker.domain.fees import AgreementTerms, yearly_fee
-
-
-def test_fee_of_conde_en_normandie():
-    assert yearly_fee(6452) == Decimal("967.80")
-    assert yearly_fee(6452, Decimal("0.15")) == Decimal("967.80")
+from broker.domain.fees import AgreementTerms, prorated_fee
 
 
 def test_fee_rounds_to_the_cent():
-    assert yearly_fee(1, Decimal("0.005")) == Decimal("0.01")
-    assert yearly_fee(0) == Decimal("0.00")
+    assert prorated_fee(1, [(Decimal("0.005"), 365)], 365) == Decimal("0.01")
+    assert prorated_fee(0, [(Decimal("0.15"), 365)], 365) == Decimal("0.00")
 
 
 def test_agreement_covers_each_calendar_year_it_touches():
@@ -27,19 +22,17 @@ def test_agreement_covers_each_calendar_year_it_touches():
 def test_agreement_end_before_start_is_refused():
     with pytest.raises(ValueError):
         AgreementTerms(date(2025, 1, 1), date(2024, 1, 1))
-    with pytest.raises(ValueError):
-        yearly_fee(-1)
 
 
 def test_pro_rata_of_the_days_covered():
-    from broker.domain.fees import days_covered, days_in_year, prorated_fee
+    from broker.domain.fees import days_covered, days_in_year
 
     assert days_in_year(2025) == 365 and days_in_year(2024) == 366
     assert days_covered(date(2022, 1, 1), date(2025, 12, 31), 2025) == 365
     assert days_covered(date(2025, 7, 1), date(2027, 6, 30), 2025) == 184
     assert days_covered(date(2025, 7, 1), date(2027, 6, 30), 2027) == 181
     assert days_covered(date(2025, 7, 1), date(2027, 6, 30), 2028) == 0
-    assert prorated_fee(6452, [(Decimal("0.15"), 365)], 365) == yearly_fee(6452) == Decimal("967.80")
+    assert prorated_fee(6452, [(Decimal("0.15"), 365)], 365) == Decimal("967.80")  # Condé-en-Normandie
     assert prorated_fee(6452, [(Decimal("0.15"), 184)], 365) == Decimal("487.88")  # 967.80 × 184 / 365
     # two agreements in one year, at different rates: each pays its own days
     assert prorated_fee(1000, [(Decimal("0.15"), 181), (Decimal("0.20"), 184)], 365) == Decimal("175.21")

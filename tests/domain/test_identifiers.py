@@ -1,6 +1,6 @@
 import re
 
-from broker.domain.identifiers import card_digest, monthly_key, pairwise_id
+from broker.domain.identifiers import card_digest, pairwise_id
 from broker.domain.patrons import mask_card, normalize_card
 
 KEY = b"k" * 32
@@ -13,11 +13,6 @@ def test_pairwise_is_stable_per_supplier_and_unlinkable_across():
     assert a1 != pairwise_id(KEY, "uid-2", "cafeyn")
     assert a1 != pairwise_id(b"x" * 32, "uid-1", "cafeyn")
     assert re.fullmatch(r"[a-z2-7]{32}", a1)
-
-
-def test_monthly_key_changes_every_month():
-    assert monthly_key(KEY, "u", "2026-01") == monthly_key(KEY, "u", "2026-01")
-    assert monthly_key(KEY, "u", "2026-01") != monthly_key(KEY, "u", "2026-02")
 
 
 def test_card_digest_does_not_contain_the_card():

@@ -37,7 +37,7 @@ def test_the_export_holds_everything(privacy_app):
                                   "library_id": known["library"][VIRE], "supplier_id": known["supplier"]["pnb"],
                                   "patron_key": event_key(runtime.keys.statistics, patron.uid), "outcome": "age"}])
     with runtime.db.session() as s:
-        doc = patron_export(runtime, s, patrons.by_uid(s, patron.uid))
+        doc = patron_export(runtime, s, access.load_patron(s, patron.uid))
     json.dumps(doc)  # JSON-ready as it is
     assert doc["patron"]["uid"] == patron.uid and doc["patron"]["card_last_characters"] == "0001"
     assert doc["patron"]["email"] == "sarah.fontaine@example.org"
@@ -96,6 +96,6 @@ def test_the_portal_helper_finds_the_patron_by_uid(privacy_app):
     with runtime.db.session() as s:
         assert export_for_uid(runtime, s, uid)["patron"]["uid"] == uid
         assert export_for_uid(runtime, s, "no-such-uid") is None
-        patrons.erase(patrons.by_uid(s, uid))
+        patrons.erase(access.load_patron(s, uid))
     with runtime.db.session() as s:
         assert export_for_uid(runtime, s, uid) is None

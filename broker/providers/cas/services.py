@@ -158,3 +158,36 @@ def register(runtime, session: Session, slug: str, *, patterns: Iterable[str], n
         audit.record(runtime, session, actor, "supplier.cas", slug)
     invalidate(runtime, "cas")
     return row
+
+
+def update_service(runtime, session: Session, row: Supplier, *, patterns: Iterable[str] | None = None,
+                   single_logout: bool | None = None) -> None:
+    """Change a CAS service's patterns or single logout (None: unchanged); patterns checked as at registration."""
+    conf = dict((row.config or {}).get("cas") or {})
+    if patterns is not None:
+        checked = list(dict.fromkeys(check_pattern(p) for p in patterns))
+        if not checked:
+            raise InvalidInput("a CAS service needs at least one service pattern")
+        conf["service_patterns"] = checked
+    if single_logout is not None:
+        if single_logout:
+            conf["single_logout"] = True
+        else:
+            conf.pop("single_logout", None)
+    row.config = {**(row.config or {}), "cas": conf}
+    session.flush()
+    invalidate(runtime, "cas")
+
+
+def try_patterns(patterns: Iterable[str], url: str) -> int | None:
+    """Which of ``patterns`` (checked as at registration) gives ``url`` tickets: its index, or None.
+
+    A URL a browser could not be sent back to exactly (``acceptable_url``) matches none.
+    """
+    checked = [check_pattern(p) for p in patterns]
+    if not acceptable_url(url):
+        return None
+    for index, pattern in enumerate(checked):
+        if re.fullmatch(pattern, url):
+            return index
+    return None

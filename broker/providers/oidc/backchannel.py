@@ -11,11 +11,14 @@ concurrently, with a short timeout and a bounded total time).
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import secrets
 import time
 from typing import Any
 
-from flask import session
+from flask import current_app, session
 
 from ..logout_posts import LogoutPost, deliver
 from .clients import OidcClient, find_client
@@ -26,13 +29,27 @@ SESSION_KEY = "oidc"
 SID_KEY = "oidc_sid"
 
 
-def session_id() -> str:
-    """This Sésame session's ``sid`` (ID tokens and logout tokens carry it); a new login gets a new one."""
+def session_id(patron: Any = None) -> str:
+    """This Sésame session's ``sid`` (ID tokens and logout tokens carry it); a new login gets a new one.
+
+    It is a keyed hash of the logged-in patron and their login time, so nothing is stored for it:
+    the same login always gives the same ``sid``, and no client can link two logins. Sessions
+    written before kept a random one under ``oidc_sid``, which still counts.
+    """
     sid = session.get(SID_KEY)
-    if not isinstance(sid, str) or not sid:
+    if isinstance(sid, str) and sid:
+        return sid
+    if patron is None:
+        from ...web.patron_session import current_patron
+
+        patron = current_patron()
+    if patron is None:  # no patron logged in: nothing to tie the sid to, keep a random one
         sid = secrets.token_urlsafe(16)
         session[SID_KEY] = sid
-    return sid
+        return sid
+    key = current_app.extensions["broker"].keys.tokens
+    digest = hmac.new(key, f"oidc-sid\x1f{patron.uid}\x1f{patron.at!r}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
 
 
 def remember(client: OidcClient, sub: str) -> None:
@@ -75,5 +92,4 @@ def patron_logout(runtime: Any, session: Any) -> list[str]:
     entries = session.get(SESSION_KEY) or {}
     if not entries:
         return []
-    sid = session.get(SID_KEY)
-    return notify(runtime, dict(entries), sid if isinstance(sid, str) else "")
+    return notify(runtime, dict(entries), session_id())

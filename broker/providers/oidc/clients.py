@@ -24,6 +24,7 @@ from joserfc.jwk import KeySet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ... import clock
 from ...db.models import Supplier
 from ...errors import Conflict, InvalidInput
 from ...services import audit, validation
@@ -55,6 +56,9 @@ class OidcClient:
     #: where a logout_token is POSTed when a patron's Sésame session ends ("" when not registered)
     backchannel_logout_uri: str = ""
     secret_hash: str = field(default="", repr=False)
+    #: the secret replaced by a rotation, accepted until ``previous_until`` (seconds since the epoch)
+    previous_secret_hash: str = field(default="", repr=False)
+    previous_until: float = 0.0
     jwks: KeySet | None = field(default=None, repr=False, compare=False)
     hash_secret: Callable[[str], str] | None = field(default=None, repr=False, compare=False)
     #: the Supplier row (with its networks, detached) for the access decision
@@ -79,7 +83,12 @@ class OidcClient:
     def check_client_secret(self, client_secret: str) -> bool:
         if self.public or not self.secret_hash or self.hash_secret is None:
             return False
-        return hmac.compare_digest(self.hash_secret(client_secret), self.secret_hash)
+        given = self.hash_secret(client_secret)
+        if hmac.compare_digest(given, self.secret_hash):
+            return True
+        # during a rotation's grace period the supplier may still send the old secret
+        return bool(self.previous_secret_hash) and clock.utcnow().timestamp() < self.previous_until \
+            and hmac.compare_digest(given, self.previous_secret_hash)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         if self.public:
@@ -124,6 +133,8 @@ def _client_from_row(row: Supplier, hash_secret: Callable[[str], str]) -> OidcCl
         post_logout_redirect_uris=tuple(conf.get("post_logout_redirect_uris") or ()),
         id_token_alg=conf.get("id_token_alg") or "RS256",
         backchannel_logout_uri=conf.get("backchannel_logout_uri") or "", secret_hash=conf.get("secret_hash") or "",
+        previous_secret_hash=conf.get("previous_secret_hash") or "",
+        previous_until=float(conf.get("previous_until") or 0),
         jwks=jwks, hash_secret=hash_secret, supplier=row,
     )
 
@@ -268,3 +279,59 @@ def register(runtime, session: Session, slug: str, *, redirect_uris: Iterable[st
         audit.record(runtime, session, actor, "supplier.oidc", slug)
     invalidate(runtime, "oidc")
     return Registration(slug, client_id, client_secret, public, uris)
+
+
+#: how long a rotated-out secret stays valid by default, and at most (days)
+DEFAULT_GRACE_DAYS = 7
+MAX_GRACE_DAYS = 90
+
+
+def rotate_secret(runtime, session: Session, row: Supplier, *, grace_days: int = DEFAULT_GRACE_DAYS,
+                  actor: str = "cli") -> str:
+    """A new client secret (returned once); the old one stays valid ``grace_days`` more days (0: not at all)."""
+    conf = dict((row.config or {}).get("oidc") or {})
+    if row.protocol != "oidc" or conf.get("public"):
+        raise InvalidInput(f"supplier '{row.slug}' is not a confidential OIDC client: it has no secret to rotate")
+    if isinstance(grace_days, bool) or not isinstance(grace_days, int) or not 0 <= grace_days <= MAX_GRACE_DAYS:
+        raise InvalidInput(f"grace period: expected a whole number of days between 0 and {MAX_GRACE_DAYS}")
+    secret = secrets.token_urlsafe(32)
+    until = clock.utcnow().timestamp() + grace_days * 86400
+    if conf.get("secret_hash") and grace_days:
+        conf["previous_secret_hash"], conf["previous_until"] = conf["secret_hash"], until
+    else:
+        conf.pop("previous_secret_hash", None)
+        conf.pop("previous_until", None)
+    conf["secret_hash"] = runtime.keys.token_hash(secret)
+    row.config = {**(row.config or {}), "oidc": conf}
+    session.flush()
+    audit.record(runtime, session, actor, "supplier.oidc.rotate", row.slug, grace_days=grace_days,
+                 before={"client_secret": "***"}, after={"client_secret": "***"})
+    invalidate(runtime, "oidc")
+    return secret
+
+
+def update_client(runtime, session: Session, row: Supplier, *, redirect_uris: Iterable[str] | None = None,
+                  post_logout_redirect_uris: Iterable[str] | None = None, refresh: bool | None = None,
+                  backchannel_logout_uri: str | None = None) -> None:
+    """Change an OIDC client's settings (None: unchanged); each URI checked as at registration."""
+    conf = dict((row.config or {}).get("oidc") or {})
+    public = bool(conf.get("public"))
+    if redirect_uris is not None:
+        uris = list(dict.fromkeys(check_redirect_uri(u, public=public) for u in redirect_uris))
+        if not uris:
+            raise InvalidInput("an OIDC client needs at least one redirect URI")
+        conf["redirect_uris"] = uris
+    if post_logout_redirect_uris is not None:
+        conf["post_logout_redirect_uris"] = list(dict.fromkeys(
+            check_redirect_uri(u, public=public, what="post-logout redirect URI") for u in post_logout_redirect_uris))
+    if refresh is not None:
+        conf["refresh"] = bool(refresh)
+    if backchannel_logout_uri is not None:
+        if backchannel_logout_uri:
+            conf["backchannel_logout_uri"] = check_redirect_uri(backchannel_logout_uri, public=False,
+                                                                what="back-channel logout URI")
+        else:
+            conf.pop("backchannel_logout_uri", None)
+    row.config = {**(row.config or {}), "oidc": conf}
+    session.flush()
+    invalidate(runtime, "oidc")

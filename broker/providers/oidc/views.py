@@ -219,7 +219,7 @@ def make_blueprint(runtime) -> Blueprint:
             if "none" in prompts:
                 return _to_client(redirect_uri, "access_denied", "Access is not granted to this patron.")
             return refusal_page(outcome)
-        user = dataclasses.replace(user, sid=backchannel.session_id())
+        user = dataclasses.replace(user, sid=backchannel.session_id(patron))
         response = server.create_authorization_response(grant=grant, grant_user=user)
         if 300 <= response.status_code < 400 and "code=" in response.headers.get("Location", ""):
             backchannel.remember(client, user.claims.get("sub", ""))

@@ -2,7 +2,8 @@
 
 ``session["saml"]`` maps a supplier's entity ID to the stored form of a
 :class:`SessionEntry`: ``{"n": NameID, "f": NameID format, "s": SessionIndex,
-"id": supplier id}``. :func:`read` skips any entry that is not as written (that
+"id": supplier id}``; ``f`` is left out for the persistent format (the usual one: the
+session stays small), and an entry without it reads as persistent. :func:`read` skips any entry that is not as written (that
 supplier is then as if it had not been visited), so a damaged session never
 fails a request.
 """
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...wire import is_int, is_str_or_none
+from .names import NAMEID_PERSISTENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,13 +27,15 @@ class SessionEntry:
     supplier_id: int
 
     def to_wire(self) -> dict[str, Any]:
+        if self.name_format == NAMEID_PERSISTENT:
+            return {"n": self.name_id, "s": self.session_index, "id": self.supplier_id}
         return {"n": self.name_id, "f": self.name_format, "s": self.session_index, "id": self.supplier_id}
 
     @classmethod
     def from_wire(cls, value: Any) -> SessionEntry | None:
         if not isinstance(value, dict):
             return None
-        name_id, name_format, index, supplier_id = value.get("n"), value.get("f"), value.get("s"), value.get("id")
+        name_id, name_format, index, supplier_id = value.get("n"), value.get("f", NAMEID_PERSISTENT), value.get("s"), value.get("id")
         if not (isinstance(name_id, str) and isinstance(name_format, str) and is_str_or_none(index)
                 and is_int(supplier_id)):
             return None

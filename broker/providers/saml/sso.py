@@ -225,6 +225,21 @@ def proceed(rt: Any, supplier: Supplier, pending: PendingRequest, key: str | Non
     return issue(rt, supplier, pending, patron)
 
 
+def nameid_format(supplier: Supplier, requested: str | None = None) -> str:
+    """The NameID format of a response: the one the request asks for, else the supplier's setting."""
+    if requested in (NAMEID_PERSISTENT, NAMEID_TRANSIENT):
+        return requested
+    return NAMEID_FORMATS.get((supplier.config or {}).get("nameid", "persistent"), NAMEID_PERSISTENT)
+
+
+def with_subject_id(meta: spmeta.SpMetadata, attributes: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The released attributes (a new dict), plus subject-id when the supplier's metadata ask for it."""
+    if meta.subject_id_req in ("subject-id", "any") and "pairwise-id" in attributes:
+        # Sésame never releases an identifier shared between suppliers: subject-id carries the pairwise value
+        return {**attributes, "subject-id": list(attributes["pairwise-id"])}
+    return attributes
+
+
 def issue(rt: Any, supplier: Supplier, pending: PendingRequest, patron: LoggedPatron):
     """The issuance step every protocol shares, then SAML's own part: the NameID and the signed response."""
     result = issuance.decide(rt, supplier, patron.uid, "saml", patron=patron)
@@ -235,13 +250,8 @@ def issue(rt: Any, supplier: Supplier, pending: PendingRequest, patron: LoggedPa
         return pages.refusal(result.outcome)
     meta = spmeta.sp_metadata(supplier)
     config = supplier.config or {}
-    fmt = pending.nameid_format
-    if fmt not in (NAMEID_PERSISTENT, NAMEID_TRANSIENT):
-        fmt = NAMEID_FORMATS.get(config.get("nameid", "persistent"), NAMEID_PERSISTENT)
-    attributes = result.attributes
-    if meta.subject_id_req in ("subject-id", "any") and "pairwise-id" in attributes:
-        # Sésame never releases an identifier shared between suppliers: subject-id carries the pairwise value
-        attributes = {**attributes, "subject-id": list(attributes["pairwise-id"])}
+    fmt = nameid_format(supplier, pending.nameid_format)
+    attributes = with_subject_id(meta, result.attributes)
     entries = session_entries.read(session.get("saml"))
     entry = entries.get(meta.entity_id)
     if fmt == NAMEID_PERSISTENT:
@@ -250,7 +260,7 @@ def issue(rt: Any, supplier: Supplier, pending: PendingRequest, patron: LoggedPa
         name_id = entry.name_id  # one transient value per session and supplier
     else:
         name_id = f"_{secrets.token_hex(16)}"
-    session_index = (entry.session_index if entry is not None else None) or f"_{secrets.token_hex(12)}"
+    session_index = (entry.session_index if entry is not None else None) or f"_{secrets.token_urlsafe(12)}"
     new_entry = SessionEntry(name_id, fmt, session_index, supplier.id)
     if entry != new_entry and (entry is not None or len(entries) < MAX_SESSION_SPS):
         entries[meta.entity_id] = new_entry

@@ -1,4 +1,4 @@
-"""The SAML endpoints (DESIGN §7): metadata, SSO, unsolicited SSO, single logout."""
+"""The SAML endpoints (docs/saml.md): metadata, SSO, unsolicited SSO, single logout."""
 
 from __future__ import annotations
 

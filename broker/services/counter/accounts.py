@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ...db.counter_models import SushiAccount, SushiMember
+from ...db.counter_models import CounterReport, SushiAccount, SushiMember, SushiReportState
 from ...db.models import Supplier
 from ...errors import NotFound
 from ..field_errors import FieldError
@@ -116,5 +116,29 @@ def describe(session: Session, supplier: Supplier, account: SushiAccount | None)
                    api_key_set=account.api_key_encrypted is not None, release=account.release,
                    platform=account.platform, last_status=account.last_status, last_error=account.last_error,
                    last_harvest_at=as_utc(account.last_harvest_at).isoformat().replace("+00:00", "Z")
-                   if account.last_harvest_at else None)
+                   if account.last_harvest_at else None,
+                   reports=report_states(session, supplier))
     return out
+
+
+def report_states(session: Session, supplier: Supplier) -> list[dict]:
+    """PR, DR, TR, IR: whether the server offers each (``/reports``; None: not asked yet), the months stored, and
+    how its last harvest went."""
+    from sqlalchemy import func
+
+    from ...clock import as_utc
+
+    states = {s.report_id: s for s in session.scalars(select(SushiReportState).where(
+        SushiReportState.supplier_id == supplier.id))}
+    stored = dict(session.execute(select(CounterReport.report_id, func.count(func.distinct(CounterReport.month)))
+                                  .where(CounterReport.supplier_id == supplier.id)
+                                  .group_by(CounterReport.report_id)).all())
+    rows = []
+    for rid in ("PR", "DR", "TR", "IR"):
+        state = states.get(rid)
+        rows.append({"report": rid, "offered": True if rid == "PR" else state.offered if state else None,
+                     "months": stored.get(rid, 0), "last_status": state.last_status if state else "",
+                     "last_error": state.last_error if state else "",
+                     "last_harvest_at": as_utc(state.last_harvest_at).isoformat().replace("+00:00", "Z")
+                     if state and state.last_harvest_at else None})
+    return rows

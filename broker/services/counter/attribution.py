@@ -63,6 +63,19 @@ def largest_remainder(total: int, weights: dict[int, int], order: dict[int, str]
     return shares
 
 
+def weights_of(session: Session, month: str, supplier_ids: set[int]) -> dict[int, dict[int, int]]:
+    """``{supplier_id: {library_id: unique patrons}}`` of ``month``: what a network's report is shared by."""
+    weights: dict[int, dict[int, int]] = defaultdict(dict)
+    if not supplier_ids:
+        return weights
+    for row in session.scalars(select(StatsSupplierMonth).where(StatsSupplierMonth.month == month,
+                                                                StatsSupplierMonth.supplier_id.in_(supplier_ids))):
+        if row.library_id is not None and row.unique_patrons > 0:
+            weights[row.supplier_id][row.library_id] = (weights[row.supplier_id].get(row.library_id, 0)
+                                                        + row.unique_patrons)
+    return weights
+
+
 def attribute(session: Session, month: str) -> MonthAttribution:
     """Every supplier's COUNTER figures of ``month``, per library."""
     reports = list(session.scalars(select(CounterReport).where(CounterReport.month == month,
@@ -74,14 +87,7 @@ def attribute(session: Session, month: str) -> MonthAttribution:
     shares: dict[tuple[int, int], LibraryShare] = defaultdict(LibraryShare)
     unattributed: dict[int, dict[str, int]] = {}
     network_reports = [r for r in reports if r.library_id is None]
-    weights: dict[int, dict[int, int]] = defaultdict(dict)
-    if network_reports:
-        for row in session.scalars(select(StatsSupplierMonth).where(
-                StatsSupplierMonth.month == month,
-                StatsSupplierMonth.supplier_id.in_({r.supplier_id for r in network_reports}))):
-            if row.library_id is not None and row.unique_patrons > 0:
-                weights[row.supplier_id][row.library_id] = (weights[row.supplier_id].get(row.library_id, 0)
-                                                            + row.unique_patrons)
+    weights = weights_of(session, month, {r.supplier_id for r in network_reports}) if network_reports else {}
     codes = {lib.id: lib.code for lib in session.scalars(select(Library))} if network_reports else {}
     for report in reports:
         totals = {m.metric: m.count for m in report.metrics}

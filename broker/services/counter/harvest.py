@@ -1,11 +1,17 @@
-"""``broker stats harvest``: each supplier's platform report for every month not yet complete.
+"""``broker stats harvest``: each supplier's COUNTER reports for every month not yet complete.
+
+The platform report (PR) is always asked; the database (DR), title (TR) and
+item (IR) reports too when the server lists them at ``/reports``.
 
 Per supplier, in a transaction of its own (a failing supplier never stops the
 others): ``/members`` is read; a supplier whose members other than the customer
 itself are mapped to libraries is asked one report per mapped member, any other
 one report for the network. A month is stored whole (every customer's report)
 or not at all; a month already stored is not asked again, so harvesting twice
-changes nothing. What the server answers decides the rest (see :mod:`.sushi`).
+changes nothing. Each report of a month is stored or refused on its own: a
+refused title report does not undo the platform report. What the server
+answers decides the rest (see :mod:`.sushi`); how each report's last harvest
+went is kept in ``sushi_report_states`` for the supplier's page.
 """
 
 from __future__ import annotations
@@ -15,11 +21,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ... import clock
-from ...db.counter_models import CounterMetric, CounterReport, SushiAccount, SushiMember
+from ...db.counter_models import (ITEM_REPORTS, CounterItem, CounterMetric, CounterReport, SushiAccount, SushiMember,
+                                  SushiReportState)
 from ...db.models import Supplier
 from ...errors import NotFound
 from .. import audit
@@ -27,12 +34,30 @@ from ..stats.months import Month
 from . import members as member_service
 from . import sushi
 from .accounts import api_key
+from .item_reports import item_row, read_item_report
 from .reports import read_platform_report
 
 #: months looked at when none is named: the last twelve that are over
 WINDOW = 12
 #: wait after 1010/1011/1020 when the server gives no Retry-After
 BACKOFF = timedelta(hours=1)
+#: every report Sésame harvests, the platform report first
+REPORTS = ("PR", *ITEM_REPORTS)
+
+
+@dataclass
+class ReportHarvest:
+    """What one report (DR, TR or IR) gave over the months asked."""
+
+    status: str = "ok"  # ok, pending, rejected, unsupported
+    stored: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    rejected: dict[str, str] = field(default_factory=dict)
+    error: str = ""
+
+    def as_dict(self) -> dict:
+        return {"status": self.status, "stored": self.stored, "pending": self.pending, "rejected": self.rejected,
+                "error": self.error}
 
 
 @dataclass
@@ -43,6 +68,8 @@ class SupplierHarvest:
     pending: list[str] = field(default_factory=list)
     rejected: dict[str, str] = field(default_factory=dict)
     error: str = ""
+    #: the database, title and item reports the server offers: what each gave
+    reports: dict[str, ReportHarvest] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
@@ -50,11 +77,15 @@ class SupplierHarvest:
 
     def as_dict(self) -> dict:
         return {"supplier": self.supplier, "status": self.status, "stored": self.stored, "pending": self.pending,
-                "rejected": self.rejected, "error": self.error}
+                "rejected": self.rejected, "error": self.error,
+                "reports": {rid: r.as_dict() for rid, r in self.reports.items()}}
 
     def row(self) -> dict:
         return {"supplier": self.supplier, "status": self.status, "stored": ", ".join(self.stored) or "-",
-                "pending": ", ".join(self.pending) or "-", "error": self.error or "-"}
+                "pending": ", ".join(self.pending) or "-",
+                "reports": ", ".join(f"{rid} {r.status}" + (f" ({len(r.stored)})" if r.stored else "")
+                                     for rid, r in self.reports.items()) or "-",
+                "error": self.error or "-"}
 
 
 def months_to_harvest(month: Month | None) -> list[Month]:
@@ -107,28 +138,45 @@ def _harvest_supplier(runtime, session: Session, slug: str, months: list[Month],
     try:
         listed = member_service.refresh(runtime, session, supplier, account)
         customers = _customers(session, supplier, account, listed, result)
+        offered = _offered(session, supplier, creds)
+        result.reports = {rid: ReportHarvest() for rid in ITEM_REPORTS if rid in offered}
         for month in months:
-            if _complete(session, supplier, month, customers):
-                continue
-            _harvest_month(session, supplier, account, creds, month, customers, result)
-            if progress:
-                progress(f"  {slug} {month}: " + ("stored" if str(month) in result.stored else
-                                                 "pending" if str(month) in result.pending else "rejected"))
+            if not _complete(session, supplier, month, customers):
+                _harvest_month(session, supplier, account, creds, month, customers, result)
+                if progress:
+                    progress(f"  {slug} {month}: " + ("stored" if str(month) in result.stored else
+                                                     "pending" if str(month) in result.pending else "rejected"))
+            for rid, outcome in result.reports.items():
+                if outcome.status != "unsupported" and not _complete(session, supplier, month, customers, rid):
+                    _harvest_item_month(session, supplier, account, creds, month, customers, rid, outcome)
+                    if progress:
+                        progress(f"  {slug} {month} {rid}: " + (
+                            "stored" if str(month) in outcome.stored else "pending" if str(month) in outcome.pending
+                            else "rejected" if str(month) in outcome.rejected else outcome.status))
     except sushi.SushiProblem as problem:
         result.status = problem.kind if problem.kind in ("credentials", "backoff") else "fault"
         result.error = problem.message
         if problem.kind == "backoff":
             account.retry_after = now + (timedelta(seconds=min(problem.retry_after, 86400))
                                          if problem.retry_after else BACKOFF)
-    if result.status == "ok" and result.rejected:
+    for rid, outcome in result.reports.items():
+        if outcome.status == "ok" and outcome.rejected:
+            outcome.status = "rejected"
+            outcome.error = "; ".join(f"{rid} {m}: {reason}" for m, reason in outcome.rejected.items())
+        elif outcome.status == "ok" and outcome.pending:
+            outcome.status = "pending"
+    if result.status == "ok" and (result.rejected or any(r.rejected for r in result.reports.values())):
         result.status = "rejected"
-        result.error = "; ".join(f"{m}: {reason}" for m, reason in result.rejected.items())
-    elif result.status == "ok" and result.pending:
+        result.error = "; ".join([f"PR {m}: {reason}" for m, reason in result.rejected.items()]
+                                 + [r.error for r in result.reports.values() if r.rejected])
+    elif result.status == "ok" and (result.pending or any(r.pending for r in result.reports.values())):
         result.status = "pending"
     account.last_status = result.status
     account.last_error = result.error[:2000]
     account.last_harvest_at = now
+    _record_states(session, supplier, result, now)
     audit.record(runtime, session, "harvest", "supplier.harvest", slug, status=result.status, stored=result.stored,
+                 reports={rid: r.status for rid, r in result.reports.items()},
                  error=result.error[:500], outcome="ok" if not result.failed else "failed")
     return result
 
@@ -148,9 +196,63 @@ def _customers(session, supplier, account, listed, result) -> list[tuple[str, in
     return mapped
 
 
-def _complete(session, supplier, month: Month, customers) -> bool:
+def _offered(session, supplier, creds: sushi.Credentials) -> set[str]:
+    """The reports the server lists at ``/reports`` (PR always); what was known before when it lists none."""
+    try:
+        listed = sushi.get(creds, "reports")
+    except sushi.SushiProblem as problem:
+        if problem.kind in ("credentials", "backoff"):
+            raise
+        listed = None
+    states = {s.report_id: s for s in session.scalars(select(SushiReportState).where(
+        SushiReportState.supplier_id == supplier.id))}
+    if isinstance(listed, list):
+        ids = {str(e.get("Report_ID", "")).upper() for e in listed if isinstance(e, dict)}
+        offered = {"PR"} | {rid for rid in ITEM_REPORTS if rid in ids}
+        for rid in REPORTS:
+            state = states.get(rid)
+            if state is None:
+                state = states[rid] = SushiReportState(supplier_id=supplier.id, report_id=rid, last_status="",
+                                                       last_error="")
+                session.add(state)
+            state.offered = rid in offered
+        session.flush()
+        return offered
+    return {"PR"} | {rid for rid, s in states.items() if s.offered}
+
+
+def _record_states(session, supplier, result: SupplierHarvest, now) -> None:
+    """Each report's outcome, for the supplier's page (the supplier-wide problem for those it stopped)."""
+    states = {s.report_id: s for s in session.scalars(select(SushiReportState).where(
+        SushiReportState.supplier_id == supplier.id))}
+    pr = states.get("PR")
+    if pr is None:
+        pr = states["PR"] = SushiReportState(supplier_id=supplier.id, report_id="PR", offered=True)
+        session.add(pr)
+    if result.status in ("credentials", "backoff", "fault"):
+        pr.last_status, pr.last_error = result.status, result.error[:2000]
+    elif result.rejected:
+        pr.last_status = "rejected"
+        pr.last_error = "; ".join(f"PR {m}: {reason}" for m, reason in result.rejected.items())[:2000]
+    else:
+        pr.last_status, pr.last_error = ("pending" if result.pending else "ok"), ""
+    pr.last_harvest_at = now
+    for rid, outcome in result.reports.items():
+        state = states.get(rid)
+        if state is None:
+            continue
+        if result.status in ("credentials", "backoff", "fault") and outcome.status == "ok":
+            state.last_status, state.last_error = result.status, result.error[:2000]
+        else:
+            state.last_status, state.last_error = outcome.status, outcome.error[:2000]
+        state.last_harvest_at = now
+    session.flush()
+
+
+def _complete(session, supplier, month: Month, customers, report_id: str = "PR") -> bool:
     stored = set(session.scalars(select(CounterReport.customer_id).where(
-        CounterReport.supplier_id == supplier.id, CounterReport.month == str(month), CounterReport.report_id == "PR",
+        CounterReport.supplier_id == supplier.id, CounterReport.month == str(month),
+        CounterReport.report_id == report_id,
         CounterReport.final.is_(True))))
     return all(cid in stored for cid, _ in customers)
 
@@ -194,3 +296,61 @@ def _harvest_month(session, supplier, account, creds, month: Month, customers, r
                                       metrics=[CounterMetric(metric=k, count=v) for k, v in sorted(totals.items())]))
         session.flush()
     result.stored.append(str(month))
+
+
+def _item_params(account, month: Month, report_id: str) -> dict[str, str]:
+    last_day = calendar.monthrange(month.year, month.month)[1]
+    params = {"begin_date": f"{month}-01", "end_date": f"{month}-{last_day:02d}",
+              # only Regular access is counted: the access method is shown so that TDM can be left out
+              "attributes_to_show": "Data_Type|Access_Method" if account.release == "5" else "Access_Method"}
+    if report_id == "IR":
+        params["include_parent_details"] = "True"
+    return params
+
+
+def _harvest_item_month(session, supplier, account, creds, month: Month, customers, report_id: str,
+                        outcome: ReportHarvest) -> None:
+    """One month of a DR, TR or IR: every customer's report stored, or none (the last good one stays)."""
+    fetched = []
+    for cid, library_id in customers:
+        one = sushi.Credentials(creds.url, cid, creds.requestor_id, creds.api_key, creds.platform)
+        try:
+            data = sushi.get(one, f"reports/{report_id.lower()}", _item_params(account, month, report_id),
+                             max_bytes=sushi.ITEM_MAX_BYTES, timeout=sushi.ITEM_TIMEOUT)
+            release, items = read_item_report(data, report_id, month=str(month), customer_id=cid,
+                                              platform=creds.platform)
+            status = "complete"
+        except sushi.SushiProblem as problem:
+            if problem.kind == "no_usage":
+                release, items, status = account.release, {}, "no_usage"
+            elif problem.kind == "pending":
+                outcome.pending.append(str(month))
+                return
+            elif problem.kind == "rejected":
+                where = f"{cid}: " if len(customers) > 1 else ""
+                outcome.rejected[str(month)] = where + problem.message
+                return
+            elif problem.kind == "unsupported":
+                outcome.status, outcome.error = "unsupported", problem.message
+                return
+            else:
+                raise
+        fetched.append((cid, library_id, release, items, status))
+    with session.begin_nested():  # the month whole, or nothing of it
+        for cid, library_id, release, items, status in fetched:
+            old = session.scalar(select(CounterReport).where(
+                CounterReport.supplier_id == supplier.id, CounterReport.month == str(month),
+                CounterReport.customer_id == cid, CounterReport.report_id == report_id))
+            if old is not None:
+                session.delete(old)
+                session.flush()
+            report = CounterReport(supplier_id=supplier.id, month=str(month), customer_id=cid, library_id=library_id,
+                                   report_id=report_id, release=release, platform=creds.platform, source="sushi",
+                                   status=status, harvested_at=clock.utcnow(), final=True)
+            session.add(report)
+            session.flush()
+            rows = [item_row(report.id, key, usage) for key, usage in items.items() if usage.metrics]
+            for start in range(0, len(rows), 5000):
+                session.execute(insert(CounterItem), rows[start:start + 5000])
+        session.flush()
+    outcome.stored.append(str(month))

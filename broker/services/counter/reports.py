@@ -57,8 +57,8 @@ def _filters(header: dict, release: str) -> dict[str, str]:
             for k, v in raw.items()}
 
 
-def read_platform_report(data: Any, *, month: str, customer_id: str, platform: str = "") -> tuple[str, dict[str, int]]:
-    """``(release, {metric: count})`` of ``month`` from a PR body; SushiProblem for exceptions and bad reports."""
+def read_header(data: Any, report_id: str, *, month: str, customer_id: str) -> tuple[str, list]:
+    """``(release, Report_Items)`` of a report body once its header is checked (exceptions raised as problems)."""
     exc = exception_of(data)
     if exc is not None:
         raise problem_from(exc)
@@ -68,8 +68,8 @@ def read_platform_report(data: Any, *, month: str, customer_id: str, platform: s
     release = str(header.get("Release", ""))
     if release not in ("5", "5.1"):
         raise _reject(f"Release {release[:10]!r}: expected 5 or 5.1")
-    if header.get("Report_ID") != "PR":
-        raise _reject(f"Report_ID {str(header.get('Report_ID'))[:20]!r}: expected PR")
+    if header.get("Report_ID") != report_id:
+        raise _reject(f"Report_ID {str(header.get('Report_ID'))[:20]!r}: expected {report_id}")
     for name in ("Created", "Created_By", "Institution_Name"):
         if not isinstance(header.get(name), str) or not header[name].strip():
             raise _reject(f"Report_Header.{name} is missing")
@@ -92,6 +92,12 @@ def read_platform_report(data: Any, *, month: str, customer_id: str, platform: s
         items = []
     if not isinstance(items, list):
         raise _reject("Report_Items must be a list")
+    return release, items
+
+
+def read_platform_report(data: Any, *, month: str, customer_id: str, platform: str = "") -> tuple[str, dict[str, int]]:
+    """``(release, {metric: count})`` of ``month`` from a PR body; SushiProblem for exceptions and bad reports."""
+    release, items = read_header(data, "PR", month=month, customer_id=customer_id)
     totals: dict[str, int] = {}
     for index, item in enumerate(items):
         where = f"Report_Items[{index}]"

@@ -7,6 +7,8 @@ harvest does about it (the code of practice, appendix D):
 - ``pending`` (3031 usage not ready, 3032 usage no longer available, 3040 partial data): retried later;
 - ``backoff`` (1010 busy, 1011 queued, 1020 too many requests): nothing more asked of this server for a while;
 - ``credentials`` (2000, 2010, 2011, 2020): the supplier's harvest stops until an admin fixes them;
+- ``unsupported`` (3000 report not supported, 3010 report version not supported): that report is skipped for
+  the rest of the run;
 - ``fault``: the server is down, slow, answers HTML, a truncated or oversized body, or an error status;
 - ``rejected``: the report does not meet the COUNTER rules (see :mod:`.reports`).
 """
@@ -22,8 +24,11 @@ import requests
 #: largest body read from a SUSHI server (a month's platform report is a few kilobytes)
 MAX_BYTES = 8 * 1024 * 1024
 TIMEOUT = (5.0, 60.0)
+#: a title or item report lists every title or item used in the month: larger, and slower to produce
+ITEM_MAX_BYTES = 48 * 1024 * 1024
+ITEM_TIMEOUT = (5.0, 300.0)
 
-KINDS = {3030: "no_usage", 3031: "pending", 3032: "pending", 3040: "pending",
+KINDS = {3000: "unsupported", 3010: "unsupported", 3030: "no_usage", 3031: "pending", 3032: "pending", 3040: "pending",
          1010: "backoff", 1011: "backoff", 1020: "backoff",
          2000: "credentials", 2010: "credentials", 2011: "credentials", 2020: "credentials"}
 

@@ -1,4 +1,4 @@
-"""Monthly usage statistics per network, library and supplier (DESIGN §3, issue "statistics").
+"""Monthly usage statistics per network, library and supplier (docs/statistics.md).
 
 - :mod:`.months` — the calendar (``YYYY-MM`` in French local time), checked input;
 - :mod:`.aggregate` — ``broker stats aggregate``: raw events → monthly tables;

@@ -16,9 +16,8 @@ run repeated on the same events writes the same figures.
 Repeated granted accesses by one patron to one supplier within 30 seconds
 count once (COUNTER's double-click rule), also across the start of a month.
 Unique patrons are the distinct ``patron_key`` values among a month's counted
-accesses, counted in SQL and never stored: within one month that is exactly
-the number of monthly pseudonymous keys (:func:`broker.domain.identifiers.monthly_key`)
-the month would have, and no table ever holds a key, monthly or not.
+accesses, counted in SQL and never stored: each month's count stands alone (a
+patron counts once per month), and no table ever holds a key, monthly or not.
 """
 
 from __future__ import annotations

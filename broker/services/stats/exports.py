@@ -68,6 +68,7 @@ FRENCH_REASONS = {
     "membership_expired": "Inscription expirée",
     "partner_inactive": "Convention du partenaire terminée",
     "library_disabled": "Bibliothèque suspendue par le réseau",
+    "supplier_disabled": "Fournisseur suspendu par le réseau",
     "not_in_bundle": "Fournisseur non proposé par le réseau",
     "age": "Hors de la tranche d'âge",
     "policy": "Règle locale",

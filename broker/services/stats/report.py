@@ -18,7 +18,7 @@ from ...errors import NotFound
 from .. import validation
 from ..network import FeeLine, fees_for_year
 from .figures import MonthFigures, Selection, figures, supplier_counter
-from .months import Month, months_of_year
+from .months import months_of_year
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,3 @@ def partner_report(session: Session, partner: Partner, year: int, *,
         months_missing=[str(m) for m in months if str(m) not in aggregated and shown],
         supplier_metrics=sorted(counter.values(), key=lambda e: e["name"]),
     )
-
-
-def current_year() -> int:
-    return Month.current().year

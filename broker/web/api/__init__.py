@@ -71,8 +71,8 @@ def provider_routes(app: Flask) -> None:
 def init_app(app: Flask) -> None:
     """Register the API; it is CSRF-exempt because no cookie authenticates it, only the bearer token."""
     # the routes attach to ``bp`` and to ``admin_bp`` (network administration: partners, fees, staff
-    # accounts, libraries, linked cards, suppliers' SUSHI accounts)
-    from . import counter_routes, person_routes, providers, routes  # noqa: F401
+    # accounts, libraries, linked cards, suppliers of every protocol and their SUSHI accounts)
+    from . import counter_routes, person_routes, providers, routes, supplier_routes  # noqa: F401
     from .admin_routes import admin_bp
 
     app.extensions["csrf"].exempt(bp)

@@ -31,6 +31,21 @@ SCHEMAS: dict[str, Any] = {
             "last_status": {"type": "string", "description": "Outcome of the last harvest: ok, pending, backoff, "
                                                              "credentials, fault, rejected (empty: none yet)."},
             "last_error": _TEXT, "last_harvest_at": {"type": ["string", "null"], "format": "date-time"},
+            "reports": {"type": "array", "items": _ref("SushiReportState"),
+                        "description": "The COUNTER reports PR, DR, TR and IR: offered by the server, months "
+                                       "stored, last harvest."},
+        },
+    },
+    "SushiReportState": {
+        "type": "object", "additionalProperties": False,
+        "required": ["report", "offered", "months", "last_status", "last_error", "last_harvest_at"],
+        "properties": {
+            "report": {"enum": ["PR", "DR", "TR", "IR"]},
+            "offered": {"type": ["boolean", "null"], "description": "Listed at /reports (null: not asked yet)."},
+            "months": {"type": "integer", "minimum": 0, "description": "Months stored."},
+            "last_status": {"type": "string", "description": "ok, pending, rejected, unsupported, or the "
+                                                             "supplier's backoff, credentials, fault."},
+            "last_error": _TEXT, "last_harvest_at": {"type": ["string", "null"], "format": "date-time"},
         },
     },
     "SushiAccountSet": {

@@ -218,7 +218,7 @@ DOCUMENT: dict[str, Any] = {
 #: modules describing the other parts of /api/v1; each offers ``merge_into(document)`` (see ``.openapi``)
 FRAGMENTS = ("broker.web.stats_openapi", "broker.web.api.providers", "broker.providers.link.openapi",
              "broker.providers.saml.openapi", "broker.web.api.admin_spec", "broker.web.api.person_spec",
-             "broker.web.api.counter_spec")
+             "broker.web.api.counter_spec", "broker.web.api.supplier_spec")
 
 
 def merge_into(document: dict[str, Any]) -> dict[str, Any]:

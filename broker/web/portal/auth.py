@@ -14,7 +14,7 @@ from ...services import login as login_service
 from ...errors import NotFound
 from ...plugins.manager import call_each
 from ...services import registration, suppliers
-from ...services.login import LoginOutcome
+from ...services.card_check import CardCheckFailure
 from ...services.registration import RegistrationOutcome
 from .. import patron_session
 from ..patron_session import current_patron, safe_next
@@ -72,18 +72,18 @@ def login():
         remember_library(response, result.library)
         return response
     keep = {"card": card[:64]}
-    if result.outcome is LoginOutcome.INVALID:
+    if result.outcome is CardCheckFailure.INVALID:
         return _form("portal/login.html", 400, errors=messages(result.errors), **keep)
-    if result.outcome is LoginOutcome.RATE_LIMITED:
+    if result.outcome is CardCheckFailure.RATE_LIMITED:
         body, status = _form("portal/login.html", 429, alert=rate_limited_message(result.retry_after), **keep)
         return body, status, {"Retry-After": str(max(1, result.retry_after))}
-    if result.outcome is LoginOutcome.CREDENTIALS:
+    if result.outcome is CardCheckFailure.CREDENTIALS:
         alert = locked_message(result.retry_at) if result.retry_at else credentials_message()
         return _form("portal/login.html", 400, alert=alert, **keep)
     library = load_library(result.library)
-    refusal = {LoginOutcome.SIGB_UNAVAILABLE: Refusal(Reason.SIGB_UNAVAILABLE),
-               LoginOutcome.CARD_INVALID: Refusal(Reason.CARD_INVALID, result.detail),
-               LoginOutcome.NOT_REGISTERED: Refusal(Reason.NOT_REGISTERED)}[result.outcome]
+    refusal = {CardCheckFailure.SIGB_UNAVAILABLE: Refusal(Reason.SIGB_UNAVAILABLE),
+               CardCheckFailure.CARD_INVALID: Refusal(Reason.CARD_INVALID, result.detail),
+               CardCheckFailure.NOT_REGISTERED: Refusal(Reason.NOT_REGISTERED)}[result.outcome]
     return render_refusal(refusal, library)
 
 
@@ -107,11 +107,11 @@ def register():
         response = redirect(url_for("portal.account"))
         remember_library(response, result.library)
         return response
-    if result.outcome is RegistrationOutcome.INVALID:
+    if result.outcome is CardCheckFailure.INVALID:
         return _form("portal/register.html", 400, errors=messages(result.errors), **keep)
-    if result.outcome is RegistrationOutcome.RATE_LIMITED:
+    if result.outcome is CardCheckFailure.RATE_LIMITED:
         return _form("portal/register.html", 429, alert=rate_limited_message(), **keep)
-    if result.outcome is RegistrationOutcome.CREDENTIALS:
+    if result.outcome is CardCheckFailure.CREDENTIALS:
         alert = locked_message(result.retry_at) if result.retry_at else credentials_message()
         return _form("portal/register.html", 400, alert=alert, **keep)
     if result.outcome is RegistrationOutcome.DUPLICATE:
@@ -119,8 +119,8 @@ def register():
             "Cette carte est déjà inscrite. Connectez-vous avec votre carte et votre mot de passe pour "
             "voir votre compte."), **keep)
     library = load_library(result.library)
-    refusal = {RegistrationOutcome.SIGB_UNAVAILABLE: Refusal(Reason.SIGB_UNAVAILABLE),
-               RegistrationOutcome.CARD_INVALID: Refusal(Reason.CARD_INVALID, result.detail)}[result.outcome]
+    refusal = {CardCheckFailure.SIGB_UNAVAILABLE: Refusal(Reason.SIGB_UNAVAILABLE),
+               CardCheckFailure.CARD_INVALID: Refusal(Reason.CARD_INVALID, result.detail)}[result.outcome]
     return render_refusal(refusal, library)
 
 

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from ...services import card_linking, persons
 from ...services.access import load_patron
+from ...services.card_check import CardCheckFailure
 from ...services.card_linking import LinkOutcome
 from .. import patron_session
 from ..patron_session import current_patron, login_redirect
@@ -16,19 +17,19 @@ from .context import LibraryView, apply_brand, client_ip, runtime
 from .forms import credentials_message, library_groups, messages, rate_limited_message
 
 
-def _messages(outcome: LinkOutcome) -> str:
+def _messages(outcome: LinkOutcome | CardCheckFailure) -> str:
     return {
-        LinkOutcome.RATE_LIMITED: rate_limited_message(),
-        LinkOutcome.CREDENTIALS: credentials_message(),
-        LinkOutcome.SIGB_UNAVAILABLE: _("Le logiciel de cette bibliothèque ne répond pas pour le moment. "
-                                        "Réessayez dans quelques minutes."),
+        CardCheckFailure.RATE_LIMITED: rate_limited_message(),
+        CardCheckFailure.CREDENTIALS: credentials_message(),
+        CardCheckFailure.SIGB_UNAVAILABLE: _("Le logiciel de cette bibliothèque ne répond pas pour le moment. "
+                                             "Réessayez dans quelques minutes."),
         LinkOutcome.SAME_CARD: _("C'est la carte avec laquelle vous êtes connecté ou connectée : choisissez "
                                  "une autre carte."),
         LinkOutcome.ALREADY: _("Cette carte est déjà liée à votre compte."),
         LinkOutcome.LIMIT: _("Vous avez atteint le nombre maximum de cartes liées (%(count)d). Retirez une "
                              "carte avant d'en ajouter une autre.", count=runtime().settings.cards_max_per_person),
-        LinkOutcome.NOT_REGISTERED: _("Cette carte n'est pas encore inscrite aux ressources numériques. "
-                                      "Inscrivez-la d'abord auprès de sa bibliothèque, puis liez-la."),
+        CardCheckFailure.NOT_REGISTERED: _("Cette carte n'est pas encore inscrite aux ressources numériques. "
+                                           "Inscrivez-la d'abord auprès de sa bibliothèque, puis liez-la."),
     }.get(outcome, _("Cette carte n'a pas pu être liée."))
 
 
@@ -79,9 +80,9 @@ def link_card():
         patron_session.end()
         return login_redirect()
     keep = {"card": card[:64], "library": (request.form.get("library") or "")[:64]}
-    if result.outcome is LinkOutcome.INVALID:
+    if result.outcome is CardCheckFailure.INVALID:
         return _page(patron, 400, errors=messages(result.errors), values=keep)
-    status = {LinkOutcome.RATE_LIMITED: 429, LinkOutcome.SIGB_UNAVAILABLE: 503,
+    status = {CardCheckFailure.RATE_LIMITED: 429, CardCheckFailure.SIGB_UNAVAILABLE: 503,
               LinkOutcome.ALREADY: 409, LinkOutcome.LIMIT: 409}.get(result.outcome, 400)
     return _page(patron, status, alert=_messages(result.outcome), values=keep)
 

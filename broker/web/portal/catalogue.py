@@ -131,8 +131,10 @@ def go(slug: str):
             supplier = suppliers.get_supplier(session, slug) if len(slug) <= 64 else None
         except NotFound:
             supplier = None
-        if supplier is None or not supplier.enabled:
+        if supplier is None:
             return render_refusal(Refusal(Reason.UNKNOWN_SUPPLIER))
+        if not supplier.enabled:
+            return render_refusal(Refusal(Reason.SUPPLIER_DISABLED))
         patron = current_patron()
         if patron is None:
             return login_redirect()

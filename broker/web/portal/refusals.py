@@ -1,4 +1,5 @@
-"""The refusal page: for every reason of DESIGN §4, what happened, what to do, and whom to ask.
+"""The refusal page: for every reason of the access decision (``domain.access.Reason``), what happened,
+what to do, and whom to ask.
 
 ``render_refusal`` is public: SAML, OIDC and CAS providers show the same page
 when the access decision refuses an issuance.
@@ -41,6 +42,12 @@ def _texts(reason: str, detail: str, ages: tuple[int | None, int | None], noted:
         return RefusalText(_("Ressource introuvable"),
                            _("Cette ressource n'existe pas ou n'est plus proposée par le réseau."),
                            _("Choisissez une ressource dans le catalogue."))
+    if reason == Reason.SUPPLIER_DISABLED:
+        return RefusalText(_("Ressource suspendue par le réseau"),
+                           _("Le réseau a suspendu l'accès à cette ressource pour le moment. Vous n'y êtes pour rien, "
+                             "et votre inscription est conservée."),
+                           _("Choisissez une autre ressource dans le catalogue, ou renseignez-vous auprès de votre "
+                             "bibliothèque pour savoir quand elle reviendra."))
     if reason == Reason.CREDENTIALS:
         return RefusalText(_("Carte ou mot de passe refusé"),
                            _("Votre bibliothèque n'a pas reconnu ce numéro de carte et ce mot de passe."),
@@ -144,6 +151,7 @@ def card_reason(code: str) -> str:
         Reason.MEMBERSHIP_EXPIRED: _("inscription expirée"),
         Reason.PARTNER_INACTIVE: _("bibliothèque hors du service en ce moment"),
         Reason.LIBRARY_DISABLED: _("bibliothèque suspendue par le réseau"),
+        Reason.SUPPLIER_DISABLED: _("ressource suspendue par le réseau"),
         Reason.NOT_IN_BUNDLE: _("ressource non proposée par ce réseau"),
         Reason.AGE: _("ressource réservée à une autre tranche d'âge"),
     }.get(code, _("accès non autorisé"))
@@ -218,8 +226,3 @@ def refusal(reason: str):
     detail = request.args.get("detail", "")
     detail = detail if detail in {p.value for p in CardProblem} else ""
     return render_refusal(Refusal(Reason(reason), detail))
-
-
-def refusal_url(reason: str) -> str:
-    return url_for("portal.refusal", reason=reason)
-

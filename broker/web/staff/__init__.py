@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
     from . import keys  # noqa: F401  (the instance's keys, read-only)
     from . import person_links  # noqa: F401  (a patron's linked cards)
     from . import supplier_usage  # noqa: F401  (suppliers' SUSHI accounts and COUNTER files)
+    from . import supplier_settings  # noqa: F401  (suppliers: protocol settings, bundle, release and its preview)
     # isort: on
 
     app.register_blueprint(bp)

@@ -51,6 +51,12 @@ ACTIONS = {
     "supplier.oidc": _l("Fournisseur configuré en OpenID Connect"),
     "supplier.cas": _l("Fournisseur configuré en CAS"),
     "supplier.saml.refresh": _l("Métadonnées SAML du fournisseur actualisées"),
+    "supplier.edit": _l("Fournisseur modifié"),
+    "supplier.enable": _l("Fournisseur réactivé"),
+    "supplier.disable": _l("Fournisseur désactivé"),
+    "supplier.link": _l("Fournisseur configuré en lien signé"),
+    "supplier.oidc.rotate": _l("Secret OpenID Connect du fournisseur changé"),
+    "supplier.preview": _l("Aperçu des attributs d'un fournisseur consulté"),
 }
 OUTCOMES = {
     "ok": _l("effectuée"),
@@ -83,6 +89,7 @@ DETAILS = {
     "code": _l("code"),
     "state": _l("état"),
     "library": _l("bibliothèque"),
+    "grace_days": _l("délai de grâce (jours)"),
 }
 ACTORS = {
     "cli": _l("ligne de commande"),

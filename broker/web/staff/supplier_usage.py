@@ -20,7 +20,11 @@ STATUS_LABELS = {"": _l("Jamais moissonné"), "ok": _l("À jour"), "pending": _l
                  "backoff": _l("Serveur occupé : nouvel essai plus tard"),
                  "credentials": _l("Identifiants refusés : corrigez-les"), "fault": _l("Erreur du serveur SUSHI"),
                  "rejected": _l("Rapport refusé (non conforme à COUNTER)"),
-                 "mapping": _l("Membres à associer")}
+                 "mapping": _l("Membres à associer"),
+                 "unsupported": _l("Non fourni par le serveur (exception 3000)")}
+#: the COUNTER reports harvested, in French
+REPORT_NAMES = {"PR": _l("Rapport plateforme (PR)"), "DR": _l("Rapport bases de données (DR)"),
+                "TR": _l("Rapport titres (TR)"), "IR": _l("Rapport documents (IR)")}
 SUSHI_MESSAGES = {"bad_url": _l("Adresse invalide : l'URL de base du serveur SUSHI, en http:// ou https://."),
                   "bad_release": _l("Choisissez la version 5 ou 5.1."),
                   "bad_value": _l("200 caractères imprimables au plus."),
@@ -39,28 +43,42 @@ def suppliers(rt, db, user):
     networks = admin_networks(user)
     rows = [s for s in list_suppliers(db) if any(n.id in networks for n in s.networks)]
     states = {s.id: accounts.account_of(db, s) for s in rows}
-    return render_template("staff/suppliers.html", rows=rows, states=states, status_label=_status_label)
+    from .supplier_settings import protocol_label
+
+    return render_template("staff/suppliers.html", rows=rows, states=states, status_label=_status_label,
+                           protocol_label=protocol_label, mine=networks)
 
 
 def _status_label(status: str | None) -> str:
     return str(STATUS_LABELS.get(status or "", status))
 
 
-def _render(db, supplier, *, errors=None, values=None, form="", status=200):
+def _render(db, supplier, *, errors=None, values=None, form="", status=200, admin_values=None, cas_test=None):
     account = accounts.account_of(db, supplier)
     described = accounts.describe(db, supplier, account)
     months = list(db.execute(select(CounterReport.month, CounterReport.customer_id, CounterReport.source,
-                                    CounterReport.status, CounterReport.release)
+                                    CounterReport.status, CounterReport.release, CounterReport.report_id)
                              .where(CounterReport.supplier_id == supplier.id)
-                             .order_by(CounterReport.month.desc(), CounterReport.customer_id).limit(60)))
+                             .order_by(CounterReport.month.desc(), CounterReport.report_id,
+                                       CounterReport.customer_id).limit(60)))
     libraries = members.libraries_of(db, supplier)
+    reports = [{**r, "name": str(REPORT_NAMES[r["report"]])} for r in described.get("reports", [])]
     if values is None:
         values = {k: described.get(k) or "" for k in ("url", "customer_id", "requestor_id", "platform")}
         values["release"] = described.get("release") or "5.1"
     return render_template("staff/supplier.html", supplier=supplier, account=described, values=values,
-                           errors=errors or {}, form=form, months=months, libraries=libraries,
+                           errors=errors or {}, form=form, months=months, libraries=libraries, reports=reports,
                            library_options=[(lib.code, lib.name) for lib in libraries],
-                           status_label=_status_label, max_mib=MAX_FILE // (1024 * 1024)), status
+                           status_label=_status_label, max_mib=MAX_FILE // (1024 * 1024),
+                           admin_values=admin_values or {}, cas_test=cas_test, **_admin_context(db, supplier)), status
+
+
+def _admin_context(db, supplier) -> dict:
+    from flask import current_app, g
+
+    from .supplier_settings import admin_context
+
+    return admin_context(current_app.extensions["broker"], db, g.staff_user, supplier)
 
 
 @bp.get("/suppliers/<slug>")

@@ -54,13 +54,33 @@ def _trend(rt, db, user, kind: str, key: str):
     return jsonify(selection=_described(selection), items=[asdict(p) for p in points])
 
 
-def _counter(rt, db, user, kind: str, key: str):
-    selection = _selection(rt, db, user, kind, key)
+def _months(db) -> list[Month]:
+    """``?year=YYYY`` (its months so far) or ``?month=YYYY-MM`` (default: the latest aggregated), not both."""
     year = request.args.get("year")
     if year and request.args.get("month"):
         raise InvalidInput(_("Indiquez un mois ou une année, pas les deux."))
-    chosen = months_of_year(parse_year(year)) if year else [month_arg(db)]
-    return jsonify(platform_report(figures(db, selection, chosen), selection))
+    return months_of_year(parse_year(year)) if year else [month_arg(db)]
+
+
+def _counter(rt, db, user, kind: str, key: str):
+    selection = _selection(rt, db, user, kind, key)
+    return jsonify(platform_report(figures(db, selection, _months(db)), selection))
+
+
+def _titles(rt, db, user, kind: str, key: str):
+    """The suppliers' most used databases, titles or items (COUNTER DR, TR, IR), attributed like the platform report."""
+    from ...services.counter import titles as service
+
+    selection = _selection(rt, db, user, kind, key)
+    chosen = _months(db)
+    period = str(parse_year(request.args["year"])) if request.args.get("year") else str(chosen[0])
+    report_id = service.report_arg(request.args.get("report"))
+    metric = service.metric_arg(report_id, request.args.get("metric"))
+    limit = count_arg("limit", default=service.TOP, maximum=10000)
+    lines = service.library_titles(db, service.selection_libraries(db, selection), [str(m) for m in chosen],
+                                   report_id, metric=metric, limit=limit)
+    body = service.document(lines, report_id, selection=selection.slug, period=period, metric=metric)
+    return jsonify(body | {"selection": _described(selection)})
 
 
 def _route(kind: str, param: str, answer: Callable):
@@ -72,8 +92,9 @@ def _route(kind: str, param: str, answer: Callable):
 
 
 # One route per path (no converter over both kinds), so that each maps to one OpenAPI path:
-# /libraries/<code>, /networks/<slug>, each also with /trend and /counter (endpoints library_month, …).
+# /libraries/<code>, /networks/<slug>, each also with /trend, /counter and /titles (endpoints library_month, …).
 for _kind, _singular, _param in (("libraries", "library", "code"), ("networks", "network", "slug")):
-    for _suffix, _name, _answer in (("", "month", _month), ("/trend", "trend", _trend), ("/counter", "counter", _counter)):
+    for _suffix, _name, _answer in (("", "month", _month), ("/trend", "trend", _trend), ("/counter", "counter", _counter),
+                                    ("/titles", "titles", _titles)):
         api_bp.add_url_rule(f"/{_kind}/<{_param}>{_suffix}", f"{_singular}_{_name}", _route(_kind, _param, _answer),
                             methods=["GET"])

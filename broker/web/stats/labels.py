@@ -18,6 +18,7 @@ REASON_LABELS = {
     "membership_expired": _l("Inscription expirée"),
     "partner_inactive": _l("Convention du partenaire terminée"),
     "library_disabled": _l("Bibliothèque suspendue par le réseau"),
+    "supplier_disabled": _l("Fournisseur suspendu par le réseau"),
     "not_in_bundle": _l("Fournisseur non proposé par le réseau"),
     "age": _l("Hors de la tranche d'âge"),
     "policy": _l("Règle locale"),

@@ -161,6 +161,58 @@ def counter(rt, db, user, kind, key):
         "Content-Disposition": f'attachment; filename="counter-pr-{selection.slug}-{period}.json"'})
 
 
+def _titles_scope(db, selection: Selection) -> list[Library]:
+    from ...services.counter.titles import selection_libraries
+
+    return selection_libraries(db, selection)
+
+
+@bp.get("/<any(libraries, networks):kind>/<key>/titles")
+@staff_page
+def titles(rt, db, user, kind, key):
+    """The suppliers' most used titles (TR), databases (DR) or documents (IR) for the library or network."""
+    from ...services.counter import titles as service
+    from ...services.counter.item_reports import METRIC_LABELS
+
+    selection = _selection(rt, db, user, kind, key, "stats.view")
+    month = month_arg(db)
+    report_id = service.report_arg(request.args.get("report"))
+    metric = service.metric_arg(report_id, request.args.get("metric"))
+    lines = service.library_titles(db, _titles_scope(db, selection), [str(month)], report_id, metric=metric,
+                                   limit=service.TOP)
+    # the table shows the metrics the lines have (the ranking one always), to stay readable on a phone
+    columns = [m for m in service.metrics_of(report_id) if m == metric or any(m in t.metrics for t in lines)]
+    return render_template("stats/titles.html", kind=kind, key=key, selection=selection, month=month,
+                           report_id=report_id, metric=metric, lines=lines, metrics=service.metrics_of(report_id),
+                           columns=columns,
+                           metric_labels=METRIC_LABELS, method_labels=METHOD_LABELS, top=service.TOP,
+                           name_heading=service.NAME_HEADINGS[report_id], current_month=Month.current(),
+                           previous=month.previous(), following=month.next() if month.next() <= Month.current()
+                           else None)
+
+
+@bp.get("/<any(libraries, networks):kind>/<key>/titles.<any(csv, xlsx, json):fmt>")
+@staff_page
+def titles_export(rt, db, user, kind, key, fmt):
+    from ...services.counter import titles as service
+
+    selection = _selection(rt, db, user, kind, key, "stats.export")
+    months, period = _period(db)
+    report_id = service.report_arg(request.args.get("report"))
+    metric = service.metric_arg(report_id, request.args.get("metric"))
+    lines = service.library_titles(db, _titles_scope(db, selection), [str(m) for m in months], report_id,
+                                   metric=metric)
+    if fmt == "json":
+        body = json.dumps(service.document(lines, report_id, selection=selection.slug, period=period, metric=metric),
+                          ensure_ascii=False, indent=2).encode("utf-8")
+    elif fmt == "xlsx":
+        body = service.to_xlsx(lines, report_id, selection=selection.slug, period=period, label=selection.label)
+    else:
+        body = service.to_csv(lines, report_id, selection=selection.slug, period=period, how=requested_style())
+    name = f"counter-{report_id.lower()}-{selection.slug}-{period}.{fmt}"
+    return Response(body, mimetype=MEDIA_TYPES[fmt], headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
 @bp.get("/partners/<slug>/<year>")
 @staff_page
 def report(rt, db, user, slug, year):

@@ -75,9 +75,17 @@ def test_the_session_keeps_each_suppliers_entry_in_its_short_form(idp, make_sp, 
     auth, _ = flows.sso(client, sp)
     _key, data = _session(idp, client)
     stored = data["saml"][sp.entity_id]
-    assert list(stored) == ["n", "f", "s", "id"]
+    assert list(stored) == ["n", "s", "id"]  # the persistent format is implied
     entry = SessionEntry.from_wire(stored)
     assert (entry.name_id, entry.session_index) == (auth.get_nameid(), auth.get_session_index())
+    assert entry.name_format == "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+
+
+def test_a_session_entry_in_the_earlier_form_still_reads():
+    transient = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
+    earlier = SessionEntry.from_wire({"n": "_ab", "f": transient, "s": "_0123456789abcdef01234567", "id": 4})
+    assert earlier == SessionEntry("_ab", transient, "_0123456789abcdef01234567", 4)
+    assert earlier.to_wire()["f"] == transient  # any other format is still written out
 
 
 @pytest.mark.parametrize("damaged", ["garbage", {"n": 5}, {"n": "x", "f": "y", "s": "z", "id": "4"}, []],
@@ -113,7 +121,7 @@ def test_a_logout_round_is_stored_in_its_short_form(idp, make_sp, flows):
     _client, key = _round_key(idp, make_sp, flows)
     stored = _state(idp).get(f"saml:slo:{key}")
     assert list(stored) == ["queue", "origin", "final", "partial", "waiting"]
-    assert list(stored["queue"][0]) == ["entity", "n", "f", "s", "id"]
+    assert list(stored["queue"][0]) == ["entity", "n", "s", "id"]  # the persistent format is implied
     assert LogoutRound.from_wire(stored).to_wire() == stored
 
 

@@ -16,7 +16,8 @@ from broker.services import suppliers
 
 VIRE = "FR-147626101"
 STATES = ("active", "pending", "refused", "suspended", "expired", "closed")
-#: the conditions a test can set, in the order DESIGN §4 checks them (membership sits after the card)
+#: the conditions a test can set, in the order the access decision checks them (docs/portal.md; membership
+#: sits after the card)
 CONDITIONS = ("none", "card_invalid", "partner_inactive", "not_in_bundle", "age", "policy")
 MEMBERSHIP_REASON = {"pending": "membership_pending", "refused": "membership_refused",
                      "suspended": "membership_suspended", "expired": "membership_expired",
@@ -24,7 +25,7 @@ MEMBERSHIP_REASON = {"pending": "membership_pending", "refused": "membership_ref
 
 
 def expected(state: str, condition: str) -> str:
-    """What the patron must get, written from DESIGN §4 independently of the code."""
+    """What the patron must get, written from docs/portal.md ("The access decision") independently of the code."""
     if condition == "card_invalid":
         return "card_invalid"
     if state != "active":
@@ -126,11 +127,13 @@ def test_unknown_supplier_is_404_logged_in_or_not(portal):
     assert portal.client.get("/go/nothing-here").status_code == 404
 
 
-def test_disabled_supplier_is_unknown(portal):
+def test_disabled_supplier_says_it_is_suspended(portal):
     with portal.session() as s:
         s.scalar(select(Supplier).where(Supplier.slug == "cafeyn")).enabled = False
     portal.login()
-    assert portal.client.get("/go/cafeyn").status_code == 404
+    response = portal.client.get("/go/cafeyn")
+    assert response.status_code == 403 and 'data-reason="supplier_disabled"' in response.get_data(as_text=True)
+    assert "Ressource suspendue par le réseau" in response.get_data(as_text=True)
 
 
 def test_anonymous_patron_goes_to_login_and_comes_back_with_the_target(portal):
