@@ -129,7 +129,7 @@ def test_the_supplier_reports_table_is_accessible(stats_app, serve_app, page, ax
                                    last_error=error, last_harvest_at=at))
     stats_app.config["TESTING"] = False
     url = serve_app(stats_app)
-    from browser.test_network_admin_journey import login_admin
+    from fixtures.browser import login_admin
 
     login_admin(page, url)
     page.goto(f"{url}/staff/suppliers/cafeyn")

@@ -20,25 +20,6 @@ COUNTS = {"Platform": {"Searches_Platform": 40},
                           "Unique_Item_Requests": 7, "Unique_Title_Investigations": 5, "Unique_Title_Requests": 5}}
 
 
-NOW = datetime(2026, 12, 6, 10, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def cli(stats_cli, sushi, monkeypatch):
-    """``broker`` on the demo network on 6 December 2026, cafeyn (5.1) and pnb (5.0) harvested from the test server."""
-    import broker.clock
-    import broker.services.stats.months
-
-    monkeypatch.setattr(broker.clock, "utcnow", lambda: NOW)
-    monkeypatch.setattr(broker.services.stats.months, "utcnow", lambda: NOW)
-    monkeypatch.setenv("SUSHI_KEY", sushi.api_key)
-    for slug, release in (("cafeyn", "5.1"), ("pnb", "5")):
-        r = stats_cli("suppliers", "sushi", slug, "--url", sushi.url(release), "--customer-id", "NET-1",
-                      "--requestor-id", sushi.requestor_id, "--api-key-env", "SUSHI_KEY", "--release", release)
-        assert r.exit_code == 0, r.output
-    return stats_cli
-
-
 def _stored(supplier: str | None = None) -> dict:
     from sqlalchemy import create_engine
 
