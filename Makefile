@@ -14,13 +14,18 @@ MO := $(PO:.po=.mo)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test bench system venv translations clean migration lock floors
+.PHONY: run test check bench system venv translations clean migration lock floors
 
 run: venv translations
 	@bash scripts/run-demo.sh $(HOST) $(PORT)
 
-test: venv translations
+# The linter and the type checker first (well under a minute), then every test.
+test: venv translations check
 	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --dist loadgroup
+
+check: venv
+	$(VENV)/bin/ruff check --quiet
+	$(VENV)/bin/mypy
 
 bench: venv translations
 	$(PY) -m bench.run

@@ -171,11 +171,12 @@ def standard(args) -> dict:
             for name in order[: args.profile]:
                 log(f"profiling {name} with py-spy for {args.profile_seconds}s")
                 if name == "saml_login":
-                    fn = lambda duration: scenarios.saml_login(stack, patrons, duration=duration, connections=c,
-                                                               offset=args.sessions)
+                    def fn(duration):
+                        return scenarios.saml_login(stack, patrons, duration=duration, connections=c,
+                                                    offset=args.sessions)
                 else:
-                    fn = lambda duration, n=name: getattr(scenarios, n)(stack, sessions, duration=duration,
-                                                                         connections=c)
+                    def fn(duration, n=name):
+                        return getattr(scenarios, n)(stack, sessions, duration=duration, connections=c)
                 profiles[name] = profile_scenario(stack, name, fn, args.profile_seconds)
 
         log("faults: one library's SIGB stops answering under load")

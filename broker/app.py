@@ -116,8 +116,8 @@ def create_app(
         absolute=settings.session_absolute_timeout,
     )
     if settings.trust_proxy:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trust_proxy, x_proto=settings.trust_proxy,
-                                x_host=settings.trust_proxy)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trust_proxy, x_proto=settings.trust_proxy,  # type: ignore[method-assign]  # Flask's documented way to wrap the WSGI app
+                                x_host=settings.trust_proxy)
     Babel(app, locale_selector=select_locale)
     app.extensions["csrf"] = CSRFProtect(app)
 

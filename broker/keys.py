@@ -133,9 +133,9 @@ def public_jwk(public_key: Any, *, alg: str, use: str) -> dict[str, Any]:
         numbers = public_key.public_numbers()
         core = {"e": _int_b64u(numbers.e), "kty": "RSA", "n": _int_b64u(numbers.n)}
     elif isinstance(public_key, ec.EllipticCurvePublicKey):
-        numbers = public_key.public_numbers()
-        core = {"crv": "P-256", "kty": "EC", "x": _b64u(numbers.x.to_bytes(32, "big")),
-                "y": _b64u(numbers.y.to_bytes(32, "big"))}
+        point = public_key.public_numbers()
+        core = {"crv": "P-256", "kty": "EC", "x": _b64u(point.x.to_bytes(32, "big")),
+                "y": _b64u(point.y.to_bytes(32, "big"))}
     else:  # pragma: no cover - only our own purposes reach here
         raise InvalidInput(f"unsupported public key type {type(public_key).__name__}")
     thumbprint = _b64u(hashlib.sha256(json.dumps(core, separators=(",", ":"), sort_keys=True).encode()).digest())
@@ -162,6 +162,7 @@ def _self_signed(private_key: Any, common_name: str, now: datetime | None = None
 def generate(purpose: str, common_name: str = "Sésame", now: datetime | None = None) -> tuple[Any, str, str, dict[str, Any]]:
     """A new key of ``purpose``: (private key, private PEM, certificate PEM or "", public JWK)."""
     spec = PURPOSES[purpose]
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
     if spec.kind == "rsa":
         key = rsa.generate_private_key(public_exponent=65537, key_size=spec.size)
     else:

@@ -48,7 +48,7 @@ def configure_logging(level: str = "INFO", as_json: bool = True) -> None:
     handler = next((h for h in root.handlers if getattr(h, "_broker", False)), None)
     if handler is None:
         handler = logging.StreamHandler(sys.stderr)
-        handler._broker = True  # type: ignore[attr-defined]
+        handler._broker = True  # type: ignore[attr-defined]  # our mark on the handler we installed
         root.addHandler(handler)
     handler.setFormatter(JsonFormatter() if as_json else ScrubbingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.setLevel(level.upper())

@@ -144,7 +144,7 @@ def serve(settings: Settings, options: ServeOptions) -> int:
         "child_exit": child_exit,
     }
 
-    class Sesame(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
+    class Sesame(BaseApplication):
         def load_config(self) -> None:
             for key, value in config.items():
                 if value is not None and key in self.cfg.settings:

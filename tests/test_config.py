@@ -23,7 +23,7 @@ def test_defaults_use_embedded_sqlite_and_sql_state():
 
 def test_file_then_environment_then_overrides(tmp_path):
     cfg = tmp_path / "broker.toml"
-    cfg.write_text('secret_key = "%s"\nbase_url = "https://file.example.org"\n[smtp]\nhost = "mail.file"\nport = 2525\n' % SECRET)
+    cfg.write_text(f'secret_key = "{SECRET}"\nbase_url = "https://file.example.org"\n[smtp]\nhost = "mail.file"\nport = 2525\n')
     s = load_settings(environ={"BROKER_CONFIG": str(cfg)})
     assert (s.base_url, s.smtp_host, s.smtp_port) == ("https://file.example.org", "mail.file", 2525)
     assert s.secure_cookies
@@ -54,7 +54,7 @@ def test_bad_settings_name_the_key(environ, key):
 
 def test_unknown_or_mistyped_key_in_file(tmp_path):
     cfg = tmp_path / "b.toml"
-    cfg.write_text('secret_key = "%s"\ndatabase_ulr = "x"\n' % SECRET)
+    cfg.write_text(f'secret_key = "{SECRET}"\ndatabase_ulr = "x"\n')
     with pytest.raises(ConfigError, match="database_ulr"):
         load_settings(environ={"BROKER_CONFIG": str(cfg)})
     cfg.write_text("this is [not toml")

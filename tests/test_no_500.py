@@ -9,12 +9,7 @@ except 503, the honest answer of a backing service that is down.
 
 from __future__ import annotations
 
-import re
-import time
-
-import pytest
-
-VIRE = "FR-147626101"
+from fixtures.routes import PROTOCOL_QUERIES, client_as, route_paths
 
 #: every parameter name the views read, each given a hostile value
 PARAMS = (
@@ -37,36 +32,6 @@ RAW_VALUES = (
 JSON_BODIES = ('[]', '"x"', '1', 'null', '{"card": 1, "library": [], "email": {}, "slug": 5, "networks": "x", '
                '"reason": null, "state": true, "memberships": [null, 1, "x"]}', '{"a": ' * 400 + '1' + '}' * 400,
                '{not json', )
-
-#: queries that name the registered OIDC client and CAS service (filled by the fixture)
-PROTOCOL_QUERIES: list[str] = []
-
-_ANY = re.compile(r"<any\(([^)]*)\):(\w+)>")
-_ARG = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
-
-
-#: a plausible value for each path variable of the routes (the hostile ones are tried too)
-PLAIN = {"code": VIRE, "key": VIRE, "slug": "calvados", "year": "2026", "reason": "age", "membership_id": "1",
-         "token_id": "99999", "action": "validate"}
-
-
-def _paths(rule) -> list[str]:
-    """Concrete paths for a rule: its variables set to a plausible value, then to hostile ones."""
-    text = _ANY.sub(lambda m: m.group(1).split(",")[0].strip().strip("'\""), rule.rule)
-    plain = dict(PLAIN)
-    if rule.rule.startswith(("/go/", "/api/v1/suppliers")):
-        plain["slug"] = "cafeyn"
-    variants = []
-    for hostile in (None, "%FF%00%E2%80%AE", "x" * 300):
-        def fill(m, hostile=hostile):
-            if hostile is None:
-                return plain.get(m.group(2), "x")
-            if m.group(1) == "int":
-                return "999999999999999999999"
-            return hostile
-        variants.append(_ARG.sub(fill, text))
-    return list(dict.fromkeys(variants))
-
 
 def _query(value: str) -> str:
     return "&".join(f"{name}={value}" for name in PARAMS)
@@ -111,75 +76,21 @@ def _requests(path: str, method: str, token: str, bearer: str):
                                           b' "networks": [1], "release": 5}', "content_type": "application/json"}
 
 
-@pytest.fixture
-def identities(demo_app):
-    """Session data of a logged-in patron (Vire, active) and of a network admin with an API token.
-
-    An OIDC client and a CAS service are registered too, so that the protocol
-    endpoints get past "unknown client".
-    """
-    from broker.providers.cas import services as cas_services
-    from broker.providers.oidc import clients as oidc_clients
-    from broker.services import libraries, patrons, staff
-
-    runtime = demo_app.extensions["broker"]
-    with runtime.db.session() as s:
-        lib = libraries.get_library(s, VIRE)
-        found = patrons.find(runtime, s, lib, "V0001")
-        patron = {"uid": found.uid, "library": VIRE, "network": lib.partner.network.slug}
-        user = staff.get_user(s, "admin@calvados.example.org")
-        admin = {"id": user.id, "email": user.email}
-        bearer = staff.create_api_token(runtime, s, user, "fuzz", actor="test")
-        client_id = oidc_clients.register(runtime, s, "cafeyn", redirect_uris=["https://rp.example.org/cb"],
-                                          actor="test").client_id
-        cas_services.register(runtime, s, "skilleos", patterns=[r"^https://cas\.example\.org/.*$"], actor="test")
-    PROTOCOL_QUERIES[:] = [
-        f"client_id={client_id}&redirect_uri=https://rp.example.org/cb&response_type=code&scope=openid%FF"
-        "&state=%00&nonce=" + "n" * 3000 + "&code_challenge=x&code_challenge_method=plain&prompt=none%20login"
-        "&max_age=-1&id_token_hint=a.b.c&ui_locales=%FF&login_hint=%00",
-        f"client_id={client_id}&redirect_uri=https://rp.example.org/cb&response_type=code&scope=openid"
-        "&code_challenge=" + "A" * 43 + "&code_challenge_method=S256&max_age=99999999999999999999",
-        f"client_id={client_id}&grant_type=authorization_code&code=x.y&redirect_uri=https://rp.example.org/cb"
-        "&code_verifier=%FF&client_secret=%00&post_logout_redirect_uri=https://rp.example.org/cb",
-        "service=https://cas.example.org/%FF&renew=%00&gateway=1&ticket=ST-" + "0" * 48 + "&format=JSON",
-        "service=https://cas.example.org/x%0D%0ALocation:%20https://evil.example/&fresh=1.x",
-    ]
-    return {"anonymous": ({}, ""), "patron": ({"patron": patron}, ""), "admin": ({"staff": admin}, bearer)}
-
-
-def _client(app, data: dict, bearer: str) -> tuple:
-    """A test client whose session holds ``data`` (fresh login time), a known CSRF token, and headers."""
-    from itsdangerous import URLSafeTimedSerializer
-
-    client = app.test_client()
-    raw = "0123456789abcdef0123456789abcdef01234567"
-    with client.session_transaction() as sess:
-        for key, value in data.items():
-            sess[key] = {**value, "at": time.time()}
-        sess["csrf_token"] = raw
-    token = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
-    # a valid CSRF header on every request: the bodies reach the views instead of stopping at the CSRF check
-    client.environ_base["HTTP_X_CSRFTOKEN"] = token
-    if bearer:
-        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {bearer}"
-    return client, token
-
-
 def test_no_route_answers_a_server_error(demo_app, identities):
     failures = []
     rules = [r for r in demo_app.url_map.iter_rules() if r.endpoint != "static"]
     assert len(rules) > 40  # the portal, staff, API and the three protocols are all there
     for rule in rules:
         methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
-        for path in _paths(rule):
+        for path in route_paths(rule):
             for method in methods:
                 for who, (data, bearer) in identities.items():
-                    if who != "anonymous" and path != _paths(rule)[0]:
+                    if who != "anonymous" and path != route_paths(rule)[0]:
                         continue  # hostile path variables: the anonymous client is enough
                     if (who == "patron") == rule.rule.startswith(("/staff", "/api/")) and who != "anonymous":
                         continue  # patrons on the patron and protocol pages, the admin on staff pages and the API
                     # a new session per route: a logout or a close among the requests must not end the others
-                    client, token = _client(demo_app, data, bearer)
+                    client, token = client_as(demo_app, data, bearer)
                     for what, kwargs in _requests(path, method, token, bearer):
                         try:
                             response = client.open(path, method=method, **kwargs)

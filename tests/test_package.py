@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from support import free_port, wait_for_port
+from fixtures.servers import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.xdist_group("wheel")  # one worker builds the wheel once for the module

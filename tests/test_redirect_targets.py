@@ -47,7 +47,7 @@ _FORM = re.compile(r'<form method="post" action="([^"]*)"')
 
 
 @pytest.fixture(scope="module")
-def broker(tmp_path_factory, migrated_sqlite_template, demo_template):
+def broker(tmp_path_factory, migrated_sqlite_template, demo_db):
     """The demo network with an OIDC client, a CAS service and a SAML supplier (one app for all examples)."""
     from broker.app import create_app
     from broker.providers.cas import services as cas_services
@@ -56,7 +56,7 @@ def broker(tmp_path_factory, migrated_sqlite_template, demo_template):
     from broker.services import libraries, patrons, staff
 
     folder = tmp_path_factory.mktemp("targets")
-    shutil.copy(demo_template, folder / "demo.db")
+    shutil.copy(demo_db(sip2="online"), folder / "demo.db")
     SECRET = "test-secret-key-with-enough-entropy-0123456789"  # the test run's (tests/conftest.py)
 
     app = create_app({"secret_key": SECRET, "instance_path": str(folder / "instance"), "log_json": True,

@@ -11,7 +11,7 @@ import hashlib
 import re
 
 import pytest
-from test_no_500 import _client, _paths, identities  # noqa: F401  (identities is a fixture)
+from fixtures.routes import client_as, route_paths
 
 #: endpoints whose answers are public documents a cache may keep (no personal data)
 PUBLIC = {"static", "oidc.discovery", "oidc.jwks", "saml.metadata", "portal.libraries_suggest", "ops.metrics"}
@@ -73,18 +73,18 @@ def check(response, path: str, endpoint: str, logged_in: bool) -> list[str]:
     return wrong
 
 
-def test_every_route_sends_the_security_headers(demo_app, identities):  # noqa: F811
+def test_every_route_sends_the_security_headers(demo_app, identities):
     failures, seen = [], 0
     rules = [r for r in demo_app.url_map.iter_rules()]
     assert len(rules) > 40
     nonces = set()
     for rule in rules:
-        path = _paths(rule)[0]
+        path = route_paths(rule)[0]
         if rule.endpoint == "static":
             path = "/static/sesame.css"
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             for who, (data, bearer) in identities.items():
-                client, _token = _client(demo_app, data, bearer)
+                client, _token = client_as(demo_app, data, bearer)
                 response = client.open(path, method=method)
                 seen += 1
                 for problem in check(response, path, rule.endpoint, who != "anonymous"):

@@ -11,7 +11,7 @@ from broker.services import libraries
 @pytest.fixture
 def dead_library(demo_app):
     """A SIP2 library pointing at a port where nothing listens."""
-    from support import free_port
+    from fixtures.servers import free_port
 
     runtime = demo_app.extensions["broker"]
     with runtime.db.session() as s:

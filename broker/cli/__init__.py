@@ -84,7 +84,7 @@ class Progress:
     def __init__(self, label: str, *, quiet: bool) -> None:
         self.label = label
         self.enabled = not quiet and show_progress()
-        self._bar = None
+        self._bar: Any = None  # click's progress bar, once shown
         self._done = 0
 
     def __call__(self, done: int, total: int) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -29,6 +29,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, _now
+
+if TYPE_CHECKING:
+    from .person_models import PersonCard
 
 
 class Network(Base):
@@ -125,7 +128,7 @@ class Patron(Base):
     library: Mapped[Library] = relationship()
     membership: Mapped[Membership | None] = relationship(back_populates="patron", uselist=False)
     #: the person this card is linked to, if any (``person_models``): loaded with the patron
-    person_card: Mapped["PersonCard | None"] = relationship(  # noqa: F821
+    person_card: Mapped[PersonCard | None] = relationship(
         "PersonCard", uselist=False, lazy="joined", viewonly=True)
 
 
@@ -321,6 +324,8 @@ class StateEntry(Base):
 
 
 # every table module is imported here, so that importing this one registers all the tables on Base
+# (one import per module, in the order they register their tables: not sorted)
+# isort: off
 from . import staff_models  # noqa: E402,F401  (registers the staff tables on Base)
 from . import stats_models  # noqa: E402,F401  (registers the statistics tables on Base)
 from . import secret_models  # noqa: E402,F401  (registers the instance secrets table on Base)
@@ -328,3 +333,4 @@ from . import mail_models  # noqa: E402,F401  (registers the e-mail outbox on Ba
 from . import admin_models  # noqa: E402,F401  (registers the network administration tables on Base)
 from . import person_models  # noqa: E402,F401  (registers the persons tables on Base)
 from . import counter_models  # noqa: E402,F401  (registers the COUNTER usage tables on Base)
+# isort: on

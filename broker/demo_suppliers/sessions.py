@@ -73,9 +73,8 @@ def local_target(kind: Kind, base_url: str, target: str | None) -> str:
         own = urlsplit(base_url)
     except ValueError:
         return home
-    if parts.scheme or parts.netloc:
-        if (parts.scheme, parts.netloc) != (own.scheme, own.netloc):
-            return home
+    if (parts.scheme or parts.netloc) and (parts.scheme, parts.netloc) != (own.scheme, own.netloc):
+        return home
     path = parts.path
     if not path.startswith(home) or "//" in path or "/../" in path or path.endswith("/.."):
         return home

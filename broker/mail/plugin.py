@@ -14,5 +14,5 @@ def broker_background_jobs(runtime):
     if not runtime.settings.smtp_host:
         return []
     job = functools.partial(run_worker, runtime)
-    job.__name__ = "mail"  # type: ignore[attr-defined]
+    job.__name__ = "mail"
     return [job]

@@ -108,6 +108,7 @@ class Connection:
         s = self.settings
         mode = s.effective_smtp_tls
         try:
+            smtp: smtplib.SMTP
             if mode == "tls":
                 smtp = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout, context=tls_context(s))
             else:

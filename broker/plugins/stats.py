@@ -21,5 +21,5 @@ def broker_background_jobs(runtime):
     from ..services.counter.nightly import run_worker
 
     job = functools.partial(run_worker, runtime)
-    job.__name__ = "sushi-harvest"  # type: ignore[attr-defined]
+    job.__name__ = "sushi-harvest"
     return [job]

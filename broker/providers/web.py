@@ -97,4 +97,4 @@ def with_params(path: str, pairs: list[tuple[str, str]]) -> str:
 
 def request_pairs(drop: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     """This request's parameters (query and form), without ``drop``, in order."""
-    return [(k, v) for k, v in request.values.items(multi=True) if k not in drop]
+    return [(k, v) for k, v in request.values.items(multi=True) if k not in drop]  # type: ignore[misc]  # werkzeug types items(multi=True) as (key, list); it yields one value per pair

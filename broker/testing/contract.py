@@ -181,7 +181,7 @@ class ConnectorContract:
         spec: ConnectorSpec = _optional(request, "connector_spec")
         valid: dict[str, Any] = _optional(request, "valid_settings")
         model = spec.settings_model
-        model.model_validate(valid)  # type: ignore[attr-defined]
+        model.model_validate(valid)  # type: ignore[attr-defined]  # settings_model is typed as type, is a pydantic model
         with pytest.raises(Exception) as refused:
-            model.model_validate({**valid, "no_such_setting": 1})  # type: ignore[attr-defined]
+            model.model_validate({**valid, "no_such_setting": 1})  # type: ignore[attr-defined]  # as above
         assert "no_such_setting" in str(refused.value)

@@ -25,7 +25,7 @@ def running_emulator(
     ``delay_ms``, ``fail_rate``, ``encoding``, ``ssl_context``, ``seed``…
     """
     emulator = serve_in_thread(
-        patrons_csv, login=login, login_password=login_password, flavour=flavour, **options  # type: ignore[arg-type]
+        patrons_csv, login=login, login_password=login_password, flavour=flavour, **options  # type: ignore[arg-type]  # options are serve_in_thread's keywords, of mixed types
     )
     try:
         yield emulator

@@ -79,7 +79,7 @@ def start(uid: str, library: str, network: str, facts: PatronSnapshot | None = N
     """Log a patron in at ``at`` (epoch seconds): fresh session id (no fixation), then the patron's data."""
     keep = {k: session[k] for k in ("lang", "library_choice") if k in session}
     session.clear()
-    session.regenerate()  # type: ignore[attr-defined]
+    session.regenerate()  # type: ignore[attr-defined]  # Flask types session as SessionMixin; ours is a StateSession
     session.update(keep)
     # to the millisecond, rounded up: never earlier than the login (a fresh-login marker compares with it)
     at = math.ceil(at * 1000) / 1000
@@ -89,7 +89,7 @@ def start(uid: str, library: str, network: str, facts: PatronSnapshot | None = N
 def end() -> None:
     """Log out: the server-side entry is deleted and the cookie cleared."""
     session.clear()
-    session.regenerate()  # type: ignore[attr-defined]
+    session.regenerate()  # type: ignore[attr-defined]  # Flask types session as SessionMixin; ours is a StateSession
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

@@ -43,7 +43,7 @@ def sendable(url: str | None) -> str | None:
 def same_site_path(target: str | None, default: str = "/") -> str:
     """A path on this site (``/…``) as it will be sent, else ``default``: no open redirect, no bad header."""
     sent = sendable(target)
-    if sent is None or "\\" in target:  # type: ignore[operator]
+    if sent is None or "\\" in target:  # type: ignore[operator]  # target is a str when sent is not None
         return default
     parts = urlsplit(sent)
     if parts.scheme or parts.netloc or not sent.startswith("/") or sent.startswith("//"):

@@ -82,7 +82,7 @@ class StateSessionInterface(SessionInterface):
                     pass
         return StateSession(new=True)
 
-    def save_session(self, app: Flask, session: StateSession, response: Response) -> None:  # type: ignore[override]
+    def save_session(self, app: Flask, session: StateSession, response: Response) -> None:  # type: ignore[override]  # this interface only ever opens StateSession
         if request.endpoint in _NO_SESSION_ENDPOINTS:
             return
         if session.unavailable and response.status_code < 500:

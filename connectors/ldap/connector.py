@@ -281,7 +281,7 @@ class LdapConnector:
                 if state.get("abandoned"):
                     self._stuck -= 1
                     if "conn" in state:
-                        discard(state["conn"])  # type: ignore[arg-type]
+                        discard(state["conn"])  # type: ignore[arg-type]  # state holds the connection under "conn"
             finished.set()
 
         threading.Thread(target=run, name="ldap-tls-open", daemon=True).start()
@@ -292,8 +292,8 @@ class LdapConnector:
                 self._stuck += 1
                 raise ConnectorUnavailable("the TLS handshake with the directory did not finish in time")
         if "error" in state:
-            raise state["error"]  # type: ignore[misc]
-        return state["conn"]  # type: ignore[return-value]
+            raise state["error"]  # type: ignore[misc]  # state holds the exception under "error"
+        return state["conn"]  # type: ignore[return-value]  # as above, the connection
 
     def _open(self, timeout: float) -> LDAPObject:
         """A new connection, TLS negotiated, not yet bound."""

@@ -77,7 +77,7 @@ def import_rows(runtime, session: Session, library_code: str, rows: list[LocalRo
     lib = library(session, library_code)
     if lib.connector != "local":
         raise InvalidInput(f"library '{library_code}' uses the {lib.connector} connector, not local")
-    prepared = []
+    prepared: list[tuple[LocalRow, str, str]] = []
     total = 2 * len(rows)
     for row in rows:
         if progress is not None:

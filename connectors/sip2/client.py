@@ -341,7 +341,7 @@ class Sip2Pool:
                     self._open += 1
                     break
                 left = deadline.end - time.monotonic()
-                if left <= 0 or not self._cond.wait(left):
+                if left <= 0 or not self._cond.wait(left):  # noqa: SIM102  (the wait is a step of its own)
                     if not self._idle and self._open >= self.config.pool_size:
                         raise ConnectorUnavailable(
                             f"all {self.config.pool_size} connections to SIP2 server {self.config.address}"

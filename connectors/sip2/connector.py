@@ -156,7 +156,7 @@ class Sip2Connector:
         if not secret or len(secret) > MAX_FIELD_LENGTH or _UNSAFE.search(secret) or not self._encodable(secret):
             raise InvalidCredentials("the password is empty or cannot be sent to the SIGB")
         answer = self.pool.request(self._patron_information(card, secret), "64")
-        return self._record(card, answer, with_secret=True)  # type: ignore[return-value]
+        return self._record(card, answer, with_secret=True)  # type: ignore[return-value]  # None only without the secret
 
     def lookup(self, card: str) -> PatronRecord | None:
         card = self._card(card)

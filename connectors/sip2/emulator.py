@@ -110,10 +110,10 @@ class _Session(asyncio.Protocol):
         self.last: Message | None = None
         self.queue: asyncio.Queue[tuple[bytes, bytes]] | None = None
         self.worker: asyncio.Task[None] | None = None
-        self.transport: asyncio.Transport = None  # type: ignore[assignment]
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]  # set by connection_made before any use
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = transport  # type: ignore[assignment]  # asyncio's stream servers hand a Transport
         sock = transport.get_extra_info("socket")
         if sock is not None:
             try:

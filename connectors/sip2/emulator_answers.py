@@ -78,7 +78,7 @@ class EmulatedSigb:
     def _koha_unknown(self, code: str, card: str, institution: str, language: str) -> Message:
         head = _STUB_STATUS + language + sip_datetime()
         if code == "64":
-            fields = ((F.INSTITUTION, institution), (F.PATRON_ID, card), (F.PERSONAL_NAME, ""), (F.VALID_PATRON, "N"))
+            fields: tuple[tuple[str, str], ...] = ((F.INSTITUTION, institution), (F.PATRON_ID, card), (F.PERSONAL_NAME, ""), (F.VALID_PATRON, "N"))
             return Message("64", head + _COUNTS, fields + ((F.SCREEN_MESSAGE, "Invalid cardnumber"),))
         fields = ((F.PERSONAL_NAME, ""), (F.PATRON_ID, card), (F.VALID_PATRON, "N"))
         return Message("24", head, fields + ((F.SCREEN_MESSAGE, "Invalid cardnumber"), (F.INSTITUTION, institution)))
@@ -96,7 +96,7 @@ class EmulatedSigb:
         elif patron.blocked:
             screen.append(patron.blocked)
         if patron.expired(today):
-            screen.append(f"Your account has expired as of {patron.expires.isoformat()}")  # type: ignore[union-attr]
+            screen.append(f"Your account has expired as of {patron.expires.isoformat()}")  # type: ignore[union-attr]  # expired() implies expires is set
         if secret is not None and not password_ok:
             screen.append("-- Invalid password")
         if code == "24":

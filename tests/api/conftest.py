@@ -1,20 +1,16 @@
-"""API fixtures: the staff tests' demo database (built once per session) and a token per account."""
+"""API fixtures: an app on a copy of the staff tests' database (``staff_template``) and a token per account."""
 
 from __future__ import annotations
 
 import pytest
 
-from web.staff import staffkit
-
-
-@pytest.fixture(scope="session")
-def api_template(tmp_path_factory):
-    return staffkit.shared_template(tmp_path_factory)
+from fixtures import staff as staffkit
+from fixtures.openapi import check_against_spec
 
 
 @pytest.fixture
-def api_app(make_app, api_template, sip2_emulator, tmp_path, smtp_sink):
-    app = staffkit.app_from_template(make_app, api_template, tmp_path, sip2_port=sip2_emulator.port,
+def api_app(make_app, staff_template, sip2_emulator, tmp_path, smtp_sink):
+    app = staffkit.app_from_template(make_app, staff_template, tmp_path, sip2_port=sip2_emulator.port,
                                      **smtp_sink.settings)
     app.smtp = smtp_sink
     return app
@@ -44,21 +40,6 @@ def openapi():
     from broker.web.api.spec import openapi_document
 
     return openapi_document()
-
-
-def check_against_spec(spec: dict, template: str, method: str, response) -> None:
-    """The response's status is documented for this operation and its JSON body matches the schema."""
-    from jsonschema import Draft202012Validator
-
-    operation = spec["paths"][template][method.lower()]
-    documented = operation["responses"].get(str(response.status_code))
-    assert documented, f"{method} {template} answered {response.status_code}, which the spec does not list"
-    assert response.mimetype == "application/json", response.mimetype
-    schema = {**documented["content"]["application/json"]["schema"], "components": spec["components"]}
-    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-    errors = sorted(validator.iter_errors(response.get_json()), key=lambda e: list(e.path))
-    assert not errors, f"{method} {template} {response.status_code}: " + "; ".join(
-        f"{list(e.path)}: {e.message}" for e in errors[:5])
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from web.staff.staffkit import ADMIN, CAEN_ADMIN, REFERENT, audit_rows
+from fixtures.staff import ADMIN, CAEN_ADMIN, REFERENT, audit_rows
 
 
 def test_partners_and_fees_answer_as_documented(api, token_for, api_app):
@@ -94,7 +94,7 @@ def test_a_live_server_answers_an_independent_http_client(api_app, token_for, se
 
 
 def test_staff_accounts_through_the_api(api, token_for, api_app):
-    from web.staff.staffkit import VIRE, VIRE_LIB
+    from fixtures.staff import VIRE, VIRE_LIB
 
     token = token_for(ADMIN[0])
     listed = {a["email"]: a for a in api("GET", "/staff", token=token).get_json()["items"]}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from web.staff.staffkit import (
+from fixtures.staff import (
     ADMIN, BAYEUX, CAEN_ADMIN, IFS, REFERENT, VIRE, VIRE_LIB, add_pending, audit_rows, membership_id, state_of,
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from web.staff.staffkit import ADMIN, BAYEUX, CAEN_ADMIN, REFERENT, VIRE_LIB, audit_rows
+from fixtures.staff import ADMIN, BAYEUX, CAEN_ADMIN, REFERENT, VIRE_LIB, audit_rows
 
 
 def test_libraries_answer_as_documented_and_secrets_stay_write_only(api, token_for, api_app):

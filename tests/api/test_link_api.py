@@ -13,7 +13,7 @@ TEMPLATE = "https://vod.example.org/sso?u={uid}&t={ts}&s={sig}"
 
 
 def test_admin_registers_and_lists_link_suppliers(api, api_app, token_for, monkeypatch):
-    from web.staff.staffkit import ADMIN
+    from fixtures.staff import ADMIN
 
     token = token_for(ADMIN[0])
     made = api("POST", "/suppliers/link", token=token, json={
@@ -37,7 +37,7 @@ def test_admin_registers_and_lists_link_suppliers(api, api_app, token_for, monke
 
 
 def test_bad_settings_are_400_and_nothing_registered(api, api_app, token_for):
-    from web.staff.staffkit import ADMIN
+    from fixtures.staff import ADMIN
 
     token = token_for(ADMIN[0])
     base = {"slug": "vod-bad", "networks": ["calvados"], "url_template": TEMPLATE, "secret": SECRET}
@@ -58,7 +58,7 @@ def test_bad_settings_are_400_and_nothing_registered(api, api_app, token_for):
 
 
 def test_only_admins_of_the_networks_may_register(api, token_for):
-    from web.staff.staffkit import ADMIN, REFERENT
+    from fixtures.staff import ADMIN, REFERENT
 
     body = {"slug": "vod-x", "networks": ["calvados"], "url_template": TEMPLATE, "secret": SECRET}
     assert api("POST", "/suppliers/link", token=token_for(REFERENT[0]), json=body).status_code == 403
@@ -68,7 +68,7 @@ def test_only_admins_of_the_networks_may_register(api, token_for):
 
 
 def test_providers_describe_their_settings_forms(api, token_for):
-    from web.staff.staffkit import ADMIN
+    from fixtures.staff import ADMIN
 
     providers = api("GET", "/providers", token=token_for(ADMIN[0])).get_json()["providers"]
     names = [p["name"] for p in providers]

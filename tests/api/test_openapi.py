@@ -79,7 +79,7 @@ def test_every_operation_documents_its_errors_and_schemas(openapi):
 
 def test_every_operation_answers_as_documented(api, api_app, token_for):
     """One call per operation with an admin token; each answer is checked against its schema by ``api``."""
-    from web.staff.staffkit import ADMIN, BAYEUX, VIRE_LIB, add_pending, membership_id
+    from fixtures.staff import ADMIN, BAYEUX, VIRE_LIB, add_pending, membership_id
 
     token = token_for(ADMIN[0])
     pending = membership_id(api_app, VIRE_LIB, "V0002")

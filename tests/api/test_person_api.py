@@ -3,9 +3,10 @@
 from sqlalchemy import select
 
 from broker.db.models import AuditEvent
-from web.staff.staffkit import ADMIN, REFERENT
+from fixtures.staff import ADMIN, REFERENT
 
-from .conftest import check_against_spec
+from fixtures.broker import SECRET
+from fixtures.openapi import check_against_spec
 
 BAYEUX, CAMILLE, LEA = "FR-140476101", "29001000000017", "29001000000058"
 CAEN, LOUIS = "FR-141186001", "29003000000015"
@@ -56,14 +57,14 @@ def test_bad_input(api_client, token_for, openapi):
     assert r.status_code == 409 and r.get_json()["error"] == "not_linked"
 
 
-def test_cli(broker_cli, api_template, tmp_path, monkeypatch):
+def test_cli(broker_cli, staff_template, tmp_path, monkeypatch):
     import shutil
 
     import broker.cli.persons  # noqa: F401  (registers the command group)
 
-    shutil.copy(api_template, tmp_path / "p.db")
+    shutil.copy(staff_template, tmp_path / "p.db")
     monkeypatch.setenv("BROKER_DATABASE_URL", f"sqlite:///{tmp_path / 'p.db'}")
-    monkeypatch.setenv("BROKER_SECRET_KEY", "staff-tests-secret-key-with-enough-entropy-0042")
+    monkeypatch.setenv("BROKER_SECRET_KEY", SECRET)  # the staff template's
     r = broker_cli("patrons", "link", BAYEUX, CAMILLE, CAEN, LOUIS, "--json")
     assert r.exit_code == 0, r.output
     assert [c["library"] for c in r.json()["cards"]] == [BAYEUX, CAEN]

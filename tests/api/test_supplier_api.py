@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from web.staff.staffkit import ADMIN, CAEN_ADMIN, REFERENT, VIRE_LIB, audit_rows
-from web.staff.supplierkit import active_membership, sp_metadata
+from fixtures.staff import ADMIN, CAEN_ADMIN, REFERENT, VIRE_LIB, audit_rows
+from fixtures.suppliers import active_membership, sp_metadata
 
 CAS = {"slug": "api-cas", "protocol": "cas", "name": "CAS par l'API", "networks": ["calvados"],
        "settings": {"service_patterns": [r"^https://cas\.example\.org/.*$"]}}

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from broker.testing import MovableClock
-from web.staff import staffkit
-from web.staff.staffkit import VIRE, as_staff, post
+from fixtures import staff as staffkit
+from fixtures.staff import VIRE, as_staff, post
 
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc)
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
-from test_no_500 import _paths
+from fixtures.routes import route_paths
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 VIRE = "FR-147626101"
@@ -107,7 +107,7 @@ def test_every_page_runs_under_its_policy(site, page):
                 continue  # /go/ sends a patron off to the supplier's site: followed in the tests below
             before = len(page.csp_violations)
             try:
-                response = page.goto(server.url + _paths(rule)[0])
+                response = page.goto(server.url + route_paths(rule)[0])
                 visited += 1
             except PlaywrightError as exc:
                 if "Download is starting" in str(exc):  # a CSV or spreadsheet export: no page to check

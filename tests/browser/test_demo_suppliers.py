@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
-from support import free_port
+from fixtures.servers import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 VIRE = "FR-147626101"
@@ -28,14 +28,14 @@ NAMES = {"demo-saml": "Démo SAML – fournisseur de test", "demo-oidc": "Démo 
 
 
 @pytest.fixture
-def demo_live(make_app, offline_demo_template, tmp_path):
+def demo_live(make_app, demo_db, tmp_path):
     """The demo network with the demo suppliers, served at http://127.0.0.1:<free port> with demo = true."""
     from broker.demo import register_demo_suppliers
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     copy = tmp_path / "live.db"
-    shutil.copy(offline_demo_template, copy)
+    shutil.copy(demo_db(sip2="offline"), copy)
     app = make_app(database_url=f"sqlite:///{copy}", base_url=base, demo=True, plugins_load_entrypoints=False)
     app.config["TESTING"] = False
     runtime = app.extensions["broker"]

@@ -8,12 +8,12 @@ from sqlalchemy import select
 from broker.clock import utcnow
 from broker.db.mail_models import OutboxMessage
 from broker.db.models import Network
-from web.staff.staffkit import ADMIN, app_from_template, code, shared_template
+from fixtures.staff import ADMIN, app_from_template, code
 
 
 @pytest.fixture
-def admin_site(make_app, smtp_sink, tmp_path, tmp_path_factory, serve_app):
-    app = app_from_template(make_app, shared_template(tmp_path_factory), tmp_path, **smtp_sink.settings)
+def admin_site(make_app, smtp_sink, tmp_path, staff_template, serve_app):
+    app = app_from_template(make_app, staff_template, tmp_path, **smtp_sink.settings)
     app.config["TESTING"] = False
     app.smtp = smtp_sink
     with app.extensions["broker"].db.session() as s:

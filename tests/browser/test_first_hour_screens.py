@@ -16,8 +16,8 @@ import pytest
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
-from support import free_port
-from web.staff.staffkit import membership_id, state_of
+from fixtures.servers import free_port
+from fixtures.staff import membership_id, state_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 BAYEUX = "FR-140476101"
@@ -30,14 +30,14 @@ DESK = {"width": 1024, "height": 768}
 
 
 @pytest.fixture
-def live_demo(make_app, smtp_sink, demo_template, tmp_path):
+def live_demo(make_app, smtp_sink, demo_db, tmp_path):
     """The demo (its SIP2 libraries on the emulator, the demo suppliers on) served on a free port."""
     from broker.demo import register_demo_suppliers
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     copy = tmp_path / "first-hour.db"
-    shutil.copy(demo_template, copy)
+    shutil.copy(demo_db(sip2="online"), copy)
     app = make_app(database_url=f"sqlite:///{copy}", base_url=base, demo=True, plugins_load_entrypoints=False,
                    **smtp_sink.settings)
     app.config["TESTING"] = False

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from browser.test_network_admin_journey import admin_site, login_admin  # noqa: F401  (fixture reused)
-from web.staff.staffkit import ADMIN, BAYEUX, audit_rows
+from fixtures.browser import login_admin
+from fixtures.staff import ADMIN, BAYEUX, audit_rows
 
 
 @pytest.mark.browser
 @pytest.mark.xdist_group("browser")
-def test_admin_edits_tests_a_card_and_disables_a_library(admin_site, page, screenshot, axe_check):  # noqa: F811
+def test_admin_edits_tests_a_card_and_disables_a_library(admin_site, page, screenshot, axe_check):
     app, url = admin_site
     login_admin(page, url)
     page.get_by_role("link", name="Bibliothèques", exact=True).click()
@@ -52,8 +52,7 @@ def test_admin_edits_tests_a_card_and_disables_a_library(admin_site, page, scree
 
 @pytest.mark.browser
 @pytest.mark.xdist_group("browser")
-def test_admin_reads_the_keys_page(admin_site, page, screenshot, axe_check):  # noqa: F811
-
+def test_admin_reads_the_keys_page(admin_site, page, screenshot, axe_check):
     app, url = admin_site
     store = app.extensions["broker"].key_store
     current = store.current("saml-signing")

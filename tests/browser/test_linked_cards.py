@@ -12,9 +12,9 @@ CAEN, LOUIS = "FR-141186001", "29003000000015"
 
 
 @pytest.fixture
-def base(make_app, smtp_sink, demo_template, tmp_path, serve_app):
+def base(make_app, smtp_sink, demo_db, tmp_path, serve_app):
     copy = tmp_path / "live.db"
-    shutil.copy(demo_template, copy)
+    shutil.copy(demo_db(sip2="online"), copy)
     app = make_app(database_url=f"sqlite:///{copy}", plugins_load_entrypoints=False, **smtp_sink.settings)
     app.config["TESTING"] = False
     runtime = app.extensions["broker"]

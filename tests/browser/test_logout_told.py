@@ -7,7 +7,6 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from providers.logout_receiver import receiver_factory  # noqa: F401  (a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 VIRE = "FR-147626101"

@@ -7,29 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from web.staff.staffkit import ADMIN, app_from_template, audit_rows, code, shared_template
-
-
-@pytest.fixture
-def admin_site(make_app, smtp_sink, tmp_path, tmp_path_factory, serve_app, sip2_emulator):
-    template = shared_template(tmp_path_factory)
-    app = app_from_template(make_app, template, tmp_path, sip2_port=sip2_emulator.port, **smtp_sink.settings)
-    app.config["TESTING"] = False
-    app.smtp = smtp_sink
-    return app, serve_app(app)
-
-
-def login_admin(page, url) -> str:
-    page.goto(f"{url}/staff/login")
-    page.get_by_label("Adresse e-mail").fill(ADMIN[0])
-    page.get_by_label("Mot de passe").fill(ADMIN[1])
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(f"{url}/staff/login/enrol")
-    secret = page.locator("#totp-secret").inner_text().replace(" ", "")
-    page.get_by_label("Code à six chiffres").fill(code(secret))
-    page.get_by_role("button", name="Activer").click()
-    page.wait_for_url(f"{url}/staff/")
-    return secret
+from fixtures.browser import login_admin
+from fixtures.staff import ADMIN, audit_rows
 
 
 @pytest.mark.browser
@@ -120,7 +99,7 @@ def test_admin_invites_a_referent_who_sets_a_password_and_validates_a_registrati
                                                                                     axe_check):
     import re
 
-    from web.staff.staffkit import VIRE_LIB, membership_id, state_of
+    from fixtures.staff import VIRE_LIB, membership_id, state_of
 
     app, url = admin_site
     pending = membership_id(app, VIRE_LIB, "V0002")

@@ -5,13 +5,12 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from web.staff.staffkit import VIRE, VIRE_LIB, add_pending, app_from_template, membership_id, shared_template
+from fixtures.staff import VIRE, VIRE_LIB, add_pending, app_from_template, membership_id
 
 
 @pytest.fixture
-def queue_site(make_app, smtp_sink, tmp_path, tmp_path_factory, serve_app, sip2_emulator):
-    template = shared_template(tmp_path_factory)
-    app = app_from_template(make_app, template, tmp_path, sip2_port=sip2_emulator.port, **smtp_sink.settings)
+def queue_site(make_app, smtp_sink, tmp_path, staff_template, serve_app, sip2_emulator):
+    app = app_from_template(make_app, staff_template, tmp_path, sip2_port=sip2_emulator.port, **smtp_sink.settings)
     app.config["TESTING"] = False
     return app, serve_app(app)
 

@@ -9,15 +9,14 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from web.staff.staffkit import (
-    BAYEUX, REFERENT, app_from_template, membership_id, shared_template, state_of,
+from fixtures.staff import (
+    BAYEUX, REFERENT, app_from_template, membership_id, state_of,
 )
 
 
 @pytest.fixture
-def referent_site(make_app, smtp_sink, tmp_path, tmp_path_factory, serve_app, sip2_emulator):
-    template = shared_template(tmp_path_factory)
-    app = app_from_template(make_app, template, tmp_path, sip2_port=sip2_emulator.port, **smtp_sink.settings)
+def referent_site(make_app, smtp_sink, tmp_path, staff_template, serve_app, sip2_emulator):
+    app = app_from_template(make_app, staff_template, tmp_path, sip2_port=sip2_emulator.port, **smtp_sink.settings)
     app.config["TESTING"] = False
     app.smtp = smtp_sink
     return app, serve_app(app)
@@ -93,7 +92,7 @@ def test_referent_validates_a_registration_and_suspends_a_member(referent_site, 
 @pytest.mark.browser
 @pytest.mark.xdist_group("browser")
 def test_admin_enrols_totp_at_first_login_and_reads_the_audit_log(referent_site, page, screenshot, axe_check):
-    from web.staff.staffkit import ADMIN, VIRE, as_staff, code, membership_id as mid_of, post
+    from fixtures.staff import ADMIN, VIRE, as_staff, code, membership_id as mid_of, post
 
     app, url = referent_site
     intruder = app.test_client()  # a referent's out-of-scope attempt, for the audit log

@@ -9,9 +9,9 @@ import pytest
 from playwright.sync_api import expect
 
 from broker.services.stats import aggregate
-from stats import statskit
-from stats.statskit import paris
-from web.staff.staffkit import BAYEUX, REFERENT, app_from_template, membership_id, shared_template
+from fixtures import stats as statskit
+from fixtures.stats import paris
+from fixtures.staff import BAYEUX, REFERENT, app_from_template, membership_id
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -32,9 +32,8 @@ CONTRAST_JS = """() => {
 
 
 @pytest.fixture
-def staff_site(make_app, smtp_sink, tmp_path, tmp_path_factory, serve_app):
-    template = shared_template(tmp_path_factory)
-    app = app_from_template(make_app, template, tmp_path, **smtp_sink.settings)
+def staff_site(make_app, smtp_sink, tmp_path, staff_template, serve_app):
+    app = app_from_template(make_app, staff_template, tmp_path, **smtp_sink.settings)
     app.config["TESTING"] = False
     known = statskit.ids(app)
     rows = [{"network_id": known["network"]["calvados"], "library_id": known["library"][BAYEUX],

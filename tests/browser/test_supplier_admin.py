@@ -7,14 +7,14 @@ Each page passes the axe-core check (and the page fixture fails on any CSP viola
 from __future__ import annotations
 
 import pytest
-from browser.test_network_admin_journey import admin_site, login_admin  # noqa: F401  (fixture reused)
-from web.staff.staffkit import ADMIN, VIRE_LIB, audit_rows
-from web.staff.supplierkit import active_membership, sp_metadata
+from fixtures.browser import login_admin
+from fixtures.staff import ADMIN, VIRE_LIB, audit_rows
+from fixtures.suppliers import active_membership, sp_metadata
 
 
 @pytest.mark.browser
 @pytest.mark.xdist_group("browser")
-def test_admin_registers_saml_and_oidc_suppliers(admin_site, page, screenshot, axe_check, tmp_path):  # noqa: F811
+def test_admin_registers_saml_and_oidc_suppliers(admin_site, page, screenshot, axe_check, tmp_path):
     app, url = admin_site
     login_admin(page, url)
     page.get_by_role("link", name="Fournisseurs", exact=True).click()
@@ -71,7 +71,7 @@ def test_admin_registers_saml_and_oidc_suppliers(admin_site, page, screenshot, a
 
 @pytest.mark.browser
 @pytest.mark.xdist_group("browser")
-def test_admin_tests_cas_patterns_sets_a_release_previews_and_disables(admin_site, page, screenshot,  # noqa: F811
+def test_admin_tests_cas_patterns_sets_a_release_previews_and_disables(admin_site, page, screenshot,
                                                                        axe_check):
     app, url = admin_site
     login_admin(page, url)

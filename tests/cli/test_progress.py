@@ -7,7 +7,7 @@ import pytest
 import broker.cli as cli_module
 from broker.cli import Progress
 
-from .test_network_cli import script_network
+from cli.clikit import script_network
 
 
 def _rows(n: int) -> str:

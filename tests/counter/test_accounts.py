@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from broker.db.counter_models import SushiAccount
-from stats import statskit
+from fixtures import stats as statskit
 
 
 def test_cli_sets_credentials_with_the_key_from_the_environment(stats_cli, monkeypatch):
@@ -50,7 +50,7 @@ def test_cli_unknown_supplier_exits_2(stats_cli):
 
 @pytest.fixture
 def admin_api(stats_app, openapi):
-    from api.conftest import check_against_spec
+    from fixtures.openapi import check_against_spec
     from broker.services import staff
 
     runtime = stats_app.extensions["broker"]

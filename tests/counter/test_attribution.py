@@ -15,7 +15,7 @@ from broker.db.stats_models import StatsSupplierMonth
 from broker.services.counter.attribution import attribute, largest_remainder
 from broker.services.stats import Month, figures, select_scope
 from broker.services.stats.exports import COLUMNS, render
-from stats import statskit
+from fixtures import stats as statskit
 
 MONTH = "2026-11"
 

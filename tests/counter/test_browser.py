@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stats import statskit
+from fixtures import stats as statskit
 from test_attribution import _setup
 
 REFERENT_PASSWORD = "demo-referent-2026"
@@ -51,7 +51,7 @@ def test_the_supplier_page_is_accessible(stats_app, serve_app, page, screenshot,
                           suggested_library_id=known["library"][statskit.BAYEUX]))
     stats_app.config["TESTING"] = False
     url = serve_app(stats_app)
-    from browser.test_network_admin_journey import login_admin
+    from fixtures.browser import login_admin
 
     login_admin(page, url)
     page.get_by_role("link", name="Fournisseurs").first.click()
@@ -129,7 +129,7 @@ def test_the_supplier_reports_table_is_accessible(stats_app, serve_app, page, ax
                                    last_error=error, last_harvest_at=at))
     stats_app.config["TESTING"] = False
     url = serve_app(stats_app)
-    from browser.test_network_admin_journey import login_admin
+    from fixtures.browser import login_admin
 
     login_admin(page, url)
     page.goto(f"{url}/staff/suppliers/cafeyn")

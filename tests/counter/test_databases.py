@@ -11,7 +11,7 @@ from broker.services.stats import Month
 from broker.services.suppliers import get_supplier
 from cop_reports import pr_51
 from test_attribution import _setup
-from stats import statskit
+from fixtures import stats as statskit
 
 NOW = datetime(2026, 12, 6, 10, 0, tzinfo=timezone.utc)
 

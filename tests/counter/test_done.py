@@ -6,9 +6,8 @@ import os
 from contextlib import contextmanager
 
 from cop_reports import pr_51
-from stats import statskit
-from stats.statskit import paris
-from test_harvest import cli  # noqa: F401  (fixture)
+from fixtures import stats as statskit
+from fixtures.stats import paris
 
 MONTH = "2026-11"
 
@@ -40,7 +39,7 @@ def _accesses(app, plan: dict[str, int], slug: str = "cafeyn") -> None:
     statskit.insert_events(app, rows)
 
 
-def test_members_mapped_to_two_libraries_then_export_shows_both(cli, sushi, tmp_path):  # noqa: F811
+def test_members_mapped_to_two_libraries_then_export_shows_both(cli, sushi, tmp_path):
     sushi.members["NET-1"] = [{"Customer_ID": "M-7L", "Name": "Médiathèque Les 7 Lieux"},
                               {"Customer_ID": "M-VIRE", "Name": "Médiathèque de Vire"}]
     assert cli("suppliers", "members", "cafeyn", "--refresh").exit_code == 0
@@ -65,7 +64,7 @@ def test_members_mapped_to_two_libraries_then_export_shows_both(cli, sushi, tmp_
     assert detail["counter"] == {"Total_Item_Requests": 12} and detail["accesses"] == 2
 
 
-def test_network_report_is_shared_and_labelled_in_the_export(cli, sushi, tmp_path):  # noqa: F811
+def test_network_report_is_shared_and_labelled_in_the_export(cli, sushi, tmp_path):
     sushi.answers[("NET-1", MONTH)] = ("json", pr_51(MONTH, "NET-1", {"Book": {"Total_Item_Requests": 100}}))
     with _app_on_cli_db(tmp_path) as app:
         _accesses(app, {statskit.BAYEUX: 3, statskit.VIRE: 1})

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from broker.db.counter_models import CounterMetric, CounterReport, SushiAccount
 from cop_reports import exception, pr_50, pr_51
-from stats import statskit
+from fixtures import stats as statskit
 
 MONTH = "2026-11"
 COUNTS = {"Platform": {"Searches_Platform": 40},
@@ -18,25 +18,6 @@ COUNTS = {"Platform": {"Searches_Platform": 40},
                    "Unique_Item_Requests": 80, "Unique_Title_Investigations": 60, "Unique_Title_Requests": 55},
           "Audiovisual": {"Total_Item_Investigations": 12, "Total_Item_Requests": 10, "Unique_Item_Investigations": 9,
                           "Unique_Item_Requests": 7, "Unique_Title_Investigations": 5, "Unique_Title_Requests": 5}}
-
-
-NOW = datetime(2026, 12, 6, 10, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def cli(stats_cli, sushi, monkeypatch):
-    """``broker`` on the demo network on 6 December 2026, cafeyn (5.1) and pnb (5.0) harvested from the test server."""
-    import broker.clock
-    import broker.services.stats.months
-
-    monkeypatch.setattr(broker.clock, "utcnow", lambda: NOW)
-    monkeypatch.setattr(broker.services.stats.months, "utcnow", lambda: NOW)
-    monkeypatch.setenv("SUSHI_KEY", sushi.api_key)
-    for slug, release in (("cafeyn", "5.1"), ("pnb", "5")):
-        r = stats_cli("suppliers", "sushi", slug, "--url", sushi.url(release), "--customer-id", "NET-1",
-                      "--requestor-id", sushi.requestor_id, "--api-key-env", "SUSHI_KEY", "--release", release)
-        assert r.exit_code == 0, r.output
-    return stats_cli
 
 
 def _stored(supplier: str | None = None) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stats import statskit
+from fixtures import stats as statskit
 from test_harvest import _stored
 
 R51_HEADER = """Report_Name\tPlatform Report

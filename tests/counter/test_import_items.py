@@ -12,10 +12,10 @@ import re
 
 import pytest
 
-from stats import statskit
+from fixtures import stats as statskit
 from test_item_harvest import items_stored, reports_stored
 from test_titles import MONTH
-from web.staff.staffkit import csrf
+from fixtures.staff import csrf
 
 
 def _header(report_id: str, name: str, release: str = "5.1", attributes: str = "Access_Method", sep: str = "\t",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from stats import statskit
+from fixtures import stats as statskit
 from test_attribution import _setup
 
 

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from broker.db.counter_models import CounterReport, SushiAccount, SushiMember
 from broker.services.suppliers import get_supplier
-from stats import statskit
-from web.staff.staffkit import csrf
+from fixtures import stats as statskit
+from fixtures.staff import csrf
 
 PAGE = "/staff/suppliers/cafeyn"
 

@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 from broker.db.counter_models import CounterItem, CounterReport
 from broker.db.stats_models import StatsSupplierMonth
 from broker.services.counter import titles
-from stats import statskit
-from test_harvest import cli  # noqa: F401  (fixture)
+from fixtures import stats as statskit
 from test_item_harvest import _offer_all
 
 MONTH = "2026-11"

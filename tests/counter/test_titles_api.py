@@ -7,8 +7,8 @@ import requests
 from jsonschema import Draft202012Validator
 
 from broker.web import stats_openapi
-from stats import statskit
-from stats.statskit import ADMIN, BAYEUX, PORT_EN_BESSIN, REFERENT, VIRE
+from fixtures import stats as statskit
+from fixtures.stats import ADMIN, BAYEUX, PORT_EN_BESSIN, REFERENT, VIRE
 from test_titles import setup_titles
 
 SPEC = stats_openapi.document()

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from broker.db.counter_models import SushiReportState
 from broker.services.counter import accounts
 from broker.services.suppliers import get_supplier
-from stats import statskit
+from fixtures import stats as statskit
 from test_titles import setup_titles
 
 NETWORK = {"Le Monde": {"Total_Item_Requests": 90, "Total_Item_Investigations": 120, "No_License": 3},

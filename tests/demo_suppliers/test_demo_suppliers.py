@@ -24,12 +24,12 @@ PATHS = ["/demo/suppliers/saml/", "/demo/suppliers/oidc/", "/demo/suppliers/cas/
 
 
 @pytest.fixture
-def demo_app(make_app, offline_demo_template, tmp_path):
-    """The demo network (no demo supplier yet) on its own copy; ``demo_app(**settings)``."""
+def make_demo_app(make_app, demo_db, tmp_path):
+    """The demo network (no demo supplier yet) on its own copy; ``make_demo_app(**settings)``."""
 
     def build(**settings):
         copy = tmp_path / f"demo-{len(list(tmp_path.glob('demo-*.db')))}.db"
-        shutil.copy(offline_demo_template, copy)
+        shutil.copy(demo_db(sip2="offline"), copy)
         settings = {"base_url": BASE, "demo": True, "plugins_load_entrypoints": False, **settings}
         return make_app(database_url=f"sqlite:///{copy}", **settings)
 
@@ -53,14 +53,14 @@ def _rows(app):
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_routes_answer_404_when_demo_is_false(demo_app, path):
-    client = demo_app(demo=False).test_client()
+def test_routes_answer_404_when_demo_is_false(make_demo_app, path):
+    client = make_demo_app(demo=False).test_client()
     assert client.get(path).status_code == 404
     assert client.post("/demo/suppliers/saml/acs", data={"SAMLResponse": "x"}).status_code == 404
 
 
-def test_the_sp_metadata_is_served_in_demo_mode(demo_app):
-    response = demo_app().test_client().get("/demo/suppliers/saml/metadata")
+def test_the_sp_metadata_is_served_in_demo_mode(make_demo_app):
+    response = make_demo_app().test_client().get("/demo/suppliers/saml/metadata")
     assert response.status_code == 200 and response.mimetype == "application/samlmetadata+xml"
     root = etree.fromstring(response.data)
     assert root.get("entityID") == SAML_ENTITY_ID
@@ -68,8 +68,8 @@ def test_the_sp_metadata_is_served_in_demo_mode(demo_app):
     assert root.xpath("//md:AssertionConsumerService/@Location", namespaces=ns) == [f"{BASE}/demo/suppliers/saml/acs"]
 
 
-def test_registration_is_done_once_and_follows_the_base_url(demo_app):
-    app = demo_app()
+def test_registration_is_done_once_and_follows_the_base_url(make_demo_app):
+    app = make_demo_app()
     assert [r["status"] for r in _register(app)] == ["added", "added", "added"]
     first, count, audits = _rows(app)
     assert {r.protocol for r in first.values()} == {"saml", "oidc", "cas"}
@@ -97,8 +97,8 @@ def test_registration_is_done_once_and_follows_the_base_url(demo_app):
     assert moved["demo-cas"].login_url == f"{OTHER}/demo/suppliers/cas/"
 
 
-def test_the_demo_suppliers_are_offered_by_both_demo_networks(demo_app):
-    app = demo_app()
+def test_the_demo_suppliers_are_offered_by_both_demo_networks(make_demo_app):
+    app = make_demo_app()
     _register(app)
     rows, _, _ = _rows(app)
     assert set(rows) == {k.slug for k in KINDS.values()}
@@ -107,8 +107,8 @@ def test_the_demo_suppliers_are_offered_by_both_demo_networks(demo_app):
         assert row.description and row.enabled
 
 
-def test_the_oidc_client_secret_is_not_stored(demo_app):
-    app = demo_app()
+def test_the_oidc_client_secret_is_not_stored(make_demo_app):
+    app = make_demo_app()
     _register(app)
     rows, _, _ = _rows(app)
     runtime = app.extensions["broker"]
@@ -117,8 +117,8 @@ def test_the_oidc_client_secret_is_not_stored(demo_app):
     assert rows["demo-oidc"].config["oidc"]["secret_hash"] == runtime.keys.token_hash(secret)
 
 
-def test_a_supplier_registered_for_another_address_says_so(demo_app):
-    app = demo_app()
+def test_a_supplier_registered_for_another_address_says_so(make_demo_app):
+    app = make_demo_app()
     _register(app, OTHER)
     for kind in ("saml", "oidc", "cas"):
         response = app.test_client().get(f"/demo/suppliers/{kind}/")
@@ -126,14 +126,14 @@ def test_a_supplier_registered_for_another_address_says_so(demo_app):
         assert "relancez « broker demo »" in response.get_data(as_text=True)
 
 
-def test_an_unregistered_supplier_says_how_to_register_it(demo_app):
-    response = demo_app().test_client().get("/demo/suppliers/oidc/?lang=en")
+def test_an_unregistered_supplier_says_how_to_register_it(make_demo_app):
+    response = make_demo_app().test_client().get("/demo/suppliers/oidc/?lang=en")
     assert response.status_code == 503
     assert "run “broker demo”" in response.get_data(as_text=True)
 
 
-def test_a_forged_callback_or_acs_post_is_a_clear_4xx(demo_app):
-    app = demo_app()
+def test_a_forged_callback_or_acs_post_is_a_clear_4xx(make_demo_app):
+    app = make_demo_app()
     _register(app)
     client = app.test_client()
     forged = client.get("/demo/suppliers/oidc/callback?code=abc&state=forged")
@@ -202,10 +202,10 @@ def _current_month_accesses(app) -> int | None:
 
 
 @pytest.mark.parametrize("demo", [True, False])
-def test_statistics_pages_aggregate_on_demand_in_demo_mode_only(demo_app, demo):
-    from stats import statskit
+def test_statistics_pages_aggregate_on_demand_in_demo_mode_only(make_demo_app, demo):
+    from fixtures import stats as statskit
 
-    app = demo_app(demo=demo)
+    app = make_demo_app(demo=demo)
     _register(app)
     _one_access(app)
     client = statskit.as_staff(app, app.test_client(), statskit.ADMIN)
@@ -213,10 +213,10 @@ def test_statistics_pages_aggregate_on_demand_in_demo_mode_only(demo_app, demo):
     assert _current_month_accesses(app) == (1 if demo else None)
 
 
-def test_the_statistics_api_aggregates_on_demand_in_demo_mode(demo_app):
-    from stats import statskit
+def test_the_statistics_api_aggregates_on_demand_in_demo_mode(make_demo_app):
+    from fixtures import stats as statskit
 
-    app = demo_app(demo=True)
+    app = make_demo_app(demo=True)
     _register(app)
     _one_access(app)
     headers = {"Authorization": f"Bearer {statskit.token_for(app, statskit.ADMIN)}"}
@@ -228,11 +228,11 @@ HOSTILE = ["", "ticket=%FF%FE", "ticket=ST-" + "0" * 300, "state=%00&code=%FF", 
            "next=//evil.example/&lang=zz", "next=" + "A" * 3000, "RelayState=%0D%0ASet-Cookie:x=1"]
 
 
-def test_hostile_requests_get_no_server_error(demo_app):
+def test_hostile_requests_get_no_server_error(make_demo_app):
     """Every demo supplier route, with Sésame unreachable on the back channel: 4xx or 503, never a 500."""
-    from support import free_port
+    from fixtures.servers import free_port
 
-    app = demo_app(base_url=f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    app = make_demo_app(base_url=f"http://127.0.0.1:{free_port()}")  # nothing listens there
     _register(app)
     client = app.test_client()
     client.set_cookie("demo_supplier_saml", "x" * 30, path="/demo/suppliers/saml/")
@@ -263,7 +263,7 @@ def test_the_registered_sp_metadata_never_expires_and_is_stable():
     assert sp_metadata(BASE) == first
 
 
-def test_without_the_demo_extra_nothing_is_served_nor_registered(demo_app, monkeypatch):
+def test_without_the_demo_extra_nothing_is_served_nor_registered(make_demo_app, monkeypatch):
     import sys
 
     import broker.demo_suppliers as package
@@ -277,7 +277,7 @@ def test_without_the_demo_extra_nothing_is_served_nor_registered(demo_app, monke
     logged = []
     # (a logging config loaded earlier in the run may have disabled the logger: record the call itself)
     monkeypatch.setattr(package.log, "info", lambda message, *args: logged.append(message % args))
-    app = demo_app()
+    app = make_demo_app()
     assert logged == ["demo suppliers not served: the demo extra is not installed (cas)"]
     client = app.test_client()
     assert client.get("/demo/suppliers/saml/metadata").status_code == 404

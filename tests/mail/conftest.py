@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mail.smtpkit import Clock, SmtpServer, make_pki
-from support import free_port
+from fixtures.servers import free_port
 
 
 @pytest.fixture(scope="session")

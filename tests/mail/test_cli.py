@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from broker.db.mail_models import OutboxMessage
 from broker.mail import queue
-from support import free_port
+from fixtures.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,7 @@ from broker.db.mail_models import OutboxMessage
 from broker.mail import queue
 from broker.mail.outbox import _claim, failed_count, failed_messages, retry, run_worker, send_pending, start_worker
 from mail.smtpkit import Clock
-from support import free_port
+from fixtures.servers import free_port
 
 
 def _queue(runtime, n: int = 1, *, network_id=None) -> None:

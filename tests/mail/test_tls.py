@@ -69,7 +69,7 @@ def test_check_connection_names_the_setting_at_fault(make_app, smtp_server, pki)
         check_connection(make_app(**{**base, "smtp_port": plain.port}).extensions["broker"].settings)
     assert err.value.key == "smtp_tls" and "STARTTLS" in str(err.value)
 
-    from support import free_port
+    from fixtures.servers import free_port
 
     with pytest.raises(ConfigError) as err:
         check_connection(make_app(**{**base, "smtp_port": free_port()}).extensions["broker"].settings)

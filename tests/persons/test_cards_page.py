@@ -97,10 +97,10 @@ def test_pending_card_may_be_linked(client, demo_app):
     assert "En attente de validation" in page
 
 
-def test_sigb_down_is_a_503(make_app, offline_demo_template, tmp_path, smtp_sink):
+def test_sigb_down_is_a_503(make_app, demo_db, tmp_path, smtp_sink):
     import shutil
 
-    shutil.copy(offline_demo_template, tmp_path / "o.db")
+    shutil.copy(demo_db(sip2="offline"), tmp_path / "o.db")
     app = make_app(database_url=f"sqlite:///{tmp_path / 'o.db'}", **smtp_sink.settings)
     client = app.test_client()
     login(client, "FR-147626101", "V0001", "4321")  # a local library: logs in without a SIGB
@@ -110,10 +110,10 @@ def test_sigb_down_is_a_503(make_app, offline_demo_template, tmp_path, smtp_sink
         assert s.scalar(select(func.count()).select_from(PersonEvent)) == 0
 
 
-def test_over_the_limit(make_app, demo_template, tmp_path, smtp_sink):
+def test_over_the_limit(make_app, demo_db, tmp_path, smtp_sink):
     import shutil
 
-    shutil.copy(demo_template, tmp_path / "d.db")
+    shutil.copy(demo_db(sip2="online"), tmp_path / "d.db")
     app = make_app(database_url=f"sqlite:///{tmp_path / 'd.db'}", cards_max_per_person=2, **smtp_sink.settings)
     client = app.test_client()
     login(client)

@@ -124,10 +124,10 @@ def test_bad_links_write_nothing(runtime):
     assert subject(runtime, BAYEUX, LEA) == "membership_expired"  # Léa stays on her own
 
 
-def test_limit_is_a_setting(make_app, demo_template, tmp_path, smtp_sink):
+def test_limit_is_a_setting(make_app, demo_db, tmp_path, smtp_sink):
     import shutil
 
-    shutil.copy(demo_template, tmp_path / "d.db")
+    shutil.copy(demo_db(sip2="online"), tmp_path / "d.db")
     runtime = make_app(database_url=f"sqlite:///{tmp_path / 'd.db'}", cards_max_per_person=2,
                        **smtp_sink.settings).extensions["broker"]
     link(runtime, (BAYEUX, CAMILLE), (CAEN, LOUIS))

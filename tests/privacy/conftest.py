@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from stats import statskit
+from fixtures import stats as statskit
 
 
 @pytest.fixture(scope="session")
-def privacy_template(tmp_path_factory, migrated_sqlite_template):
-    path = tmp_path_factory.mktemp("privacy-template") / "broker.db"
-    shutil.copy(migrated_sqlite_template, path)
-    statskit.build_demo(path)
-    return path
+def privacy_template(demo_db):
+    return demo_db(sip2="offline")
 
 
 @pytest.fixture

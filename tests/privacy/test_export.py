@@ -12,8 +12,8 @@ from broker.services import access, patrons, staff, suppliers
 from broker.services.libraries import get_library
 from broker.services.privacy import export_for_staff, export_for_uid, patron_export
 from broker.services.stats.months import Month
-from stats import statskit
-from stats.statskit import paris
+from fixtures import stats as statskit
+from fixtures.stats import paris
 
 VIRE = "FR-147626101"
 

@@ -16,7 +16,7 @@ from broker.logs import JsonFormatter
 from broker.services import memberships
 from broker.services.retention import purge
 from broker.services.stats import aggregate
-from stats import statskit
+from fixtures import stats as statskit
 
 VIRE = "FR-147626101"
 CARD, PIN = "ZQ7744109981", "908172"

@@ -16,7 +16,7 @@ from broker.domain.patrons import PatronRecord
 from broker.services import libraries, memberships
 from broker.services.retention import purge
 from broker.services.stats import Month, aggregate
-from stats import statskit
+from fixtures import stats as statskit
 
 
 def _usage(app, at, key="a" * 32, outcome="granted"):

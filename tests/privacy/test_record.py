@@ -32,7 +32,7 @@ def test_every_setting_named_in_the_retention_table_exists():
 
 
 def test_the_instance_record_uses_its_own_settings_and_suppliers(make_app):
-    from stats import statskit
+    from fixtures import stats as statskit
 
     app = make_app(retention_usage_events_days=180, retention_refused_registrations_days=30)
     statskit.load_demo_into(app)
@@ -45,7 +45,7 @@ def test_the_instance_record_uses_its_own_settings_and_suppliers(make_app):
         rows = {r.supplier: r for r in release_table(suppliers.list_suppliers(s))}
     assert "180 days (about 6 months)" in text and "30 days, then closed and erased" in text
     assert rows["Cafeyn (`cafeyn`)"].release == ("library", "email")
-    line = next(l for l in text.splitlines() if l.startswith("| Cafeyn"))
+    line = next(row for row in text.splitlines() if row.startswith("| Cafeyn"))
     cells = [c.strip() for c in line.strip("|").split("|")]
     marks = dict(zip(RELEASABLE, cells[3:]))
     assert marks == {"library": "yes", "network": "—", "birth_year": "—", "age_bracket": "—", "display_name": "—",

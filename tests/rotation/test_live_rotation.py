@@ -26,9 +26,9 @@ from sqlalchemy import create_engine, delete, func, select, text
 from werkzeug.serving import make_server
 
 from broker.domain.identifiers import card_digest, pairwise_id
-from providers.oidc.live import VIRE, Browser, Live, RelyingParty, build_demo_template
-from providers.oidc.live import register as register_oidc
-from support import free_port
+from fixtures.live import VIRE, Browser, Live, RelyingParty
+from fixtures.live import register as register_oidc
+from fixtures.servers import free_port
 
 OLD = "test-secret-key-with-enough-entropy-0123456789"  # the demo template's key
 NEW = "the-new-instance-secret-after-a-leak-9876543210"
@@ -147,9 +147,9 @@ def _memberships(live: Live) -> dict[str, tuple]:
 
 
 @pytest.fixture(scope="module")
-def instance(tmp_path_factory, migrated_sqlite_template):
+def instance(tmp_path_factory, demo_db):
     """A demo instance as it stood before its stable values were stored (keys derived from OLD itself)."""
-    built = build_demo_template(tmp_path_factory, migrated_sqlite_template)
+    built = demo_db(sip2="offline")
     folder = tmp_path_factory.mktemp("rotation")
     database = folder / "broker.db"
     shutil.copy(built, database)

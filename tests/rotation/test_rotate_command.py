@@ -9,18 +9,19 @@ from sqlalchemy import create_engine, select
 
 from broker.db.models import AuditEvent, CryptoKey, Library
 from broker.db.secret_models import InstanceSecret
-from providers.oidc.live import SECRET as OLD
-from providers.oidc.live import app_at, build_demo_template
+from fixtures.live import SECRET as OLD
+from fixtures.live import app_at
 
 NEW = "the-new-instance-secret-after-a-leak-9876543210"
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory, migrated_sqlite_template):
+def keyed_demo(tmp_path_factory, demo_db):
     """The demo network (encrypted SIGB credentials) with its signing keys, all under OLD."""
     from broker.keys import PURPOSES
 
-    path = build_demo_template(tmp_path_factory, migrated_sqlite_template)
+    path = tmp_path_factory.mktemp("keyed-demo") / "broker.db"
+    shutil.copy(demo_db(sip2="offline"), path)
     app = app_at(path.parent, str(path))
     store = app.extensions["broker"].key_store
     for purpose in PURPOSES:
@@ -30,9 +31,9 @@ def demo_db(tmp_path_factory, migrated_sqlite_template):
 
 
 @pytest.fixture
-def database(demo_db, tmp_path):
+def database(keyed_demo, tmp_path):
     target = tmp_path / "broker.db"
-    shutil.copy(demo_db, target)
+    shutil.copy(keyed_demo, target)
     return target
 
 
@@ -141,7 +142,7 @@ def test_serve_with_the_old_key_removed_too_early_stops_in_one_line(database, tm
     import sys
     from pathlib import Path
 
-    from support import free_port
+    from fixtures.servers import free_port
 
     root = Path(__file__).resolve().parent.parent.parent
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(root), "BROKER_SECRET_KEYS": NEW,

@@ -70,7 +70,7 @@ def start(tmp_path_factory, fallback_postgres_url):
         postgres_url = fallback_postgres_url()
         if postgres_url is None:
             pytest.skip(f"no PostgreSQL: a private server could not start ({why}) and none answers on 127.0.0.1:5432")
-        from support import reset_postgres
+        from fixtures.servers import reset_postgres
 
         reset_postgres(postgres_url)
         pg.url, pg.kind = postgres_url, f"the test database on the machine's server ({why})"

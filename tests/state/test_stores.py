@@ -19,7 +19,7 @@ def store_spec(request, tmp_path, postgres_url, redis_url):
     if request.param == "sql-postgresql":
         if postgres_url is None:
             pytest.skip("no PostgreSQL server answers on 127.0.0.1:5432")
-        from support import reset_postgres as _reset_postgres
+        from fixtures.servers import reset_postgres as _reset_postgres
 
         _reset_postgres(postgres_url)
         url = postgres_url
@@ -133,7 +133,7 @@ def test_take_once_and_counters_across_processes(store_spec):
 def test_redis_down_is_unavailable_not_a_crash():
     from broker.state import StateUnavailable
 
-    from support import free_port
+    from fixtures.servers import free_port
 
     store = RedisStateStore(f"redis://127.0.0.1:{free_port()}/0", timeout=0.5)
     with pytest.raises(StateUnavailable):

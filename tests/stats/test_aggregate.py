@@ -10,8 +10,8 @@ import pytest
 from broker.db.stats_models import StatsMonth
 from broker.errors import InvalidInput
 from broker.services.stats import Month, aggregate, aggregate_month
-from stats import statskit
-from stats.statskit import paris
+from fixtures import stats as statskit
+from fixtures.stats import paris
 
 pytestmark = pytest.mark.postgres
 

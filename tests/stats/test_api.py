@@ -8,8 +8,8 @@ from openapi_spec_validator import validate
 
 from broker.services.stats import Month, aggregate
 from broker.web import stats_openapi
-from stats import statskit
-from stats.statskit import ADMIN, REFERENT, paris
+from fixtures import stats as statskit
+from fixtures.stats import ADMIN, REFERENT, paris
 
 SPEC = stats_openapi.document()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from broker.services.stats import aggregate
-from stats import statskit
-from stats.statskit import paris
+from fixtures import stats as statskit
+from fixtures.stats import paris
 
 REFERENT_PASSWORD = "demo-referent-2026"
 

@@ -13,8 +13,8 @@ from broker.services import csvstyle
 from broker.services.stats import Month, aggregate, figures, select_scope
 from broker.services.stats.counter import platform_report
 from broker.services.stats.exports import COLUMNS, render, safe_cell
-from stats import statskit
-from stats.statskit import paris
+from fixtures import stats as statskit
+from fixtures.stats import paris
 
 
 def _events(app, code="FR-140476101", month=3):

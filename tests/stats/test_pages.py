@@ -11,8 +11,8 @@ import pytest
 from openpyxl import load_workbook
 
 from broker.services.stats import Month, aggregate
-from stats import statskit
-from stats.statskit import ADMIN, REFERENT, paris
+from fixtures import stats as statskit
+from fixtures.stats import ADMIN, REFERENT, paris
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -38,7 +38,7 @@ def test_ready_with_redis(make_app, redis_url):
 
 
 def test_not_ready_when_redis_is_down(make_app):
-    from support import free_port
+    from fixtures.servers import free_port
 
     app = make_app(redis_url=f"redis://127.0.0.1:{free_port()}/0")
     r = app.test_client().get("/readyz")

@@ -128,7 +128,7 @@ class LinkSettings(BaseModel):
             if len(value) < MIN_SECRET:
                 raise ValueError(f"secret variable {self.secret_env}: the secret must have at least "
                                  f"{MIN_SECRET} characters")
-        elif len(self.secret.get_secret_value()) < MIN_SECRET:  # type: ignore[union-attr]
+        elif len(self.secret.get_secret_value()) < MIN_SECRET:  # type: ignore[union-attr]  # secret is set when secret_env is not (checked above)
             raise ValueError(f"secret: at least {MIN_SECRET} characters")
         if self.store_secret and not self.secret_env:
             raise ValueError("store_secret copies secret_env's value: give secret_env")

@@ -256,7 +256,7 @@ def register(runtime, session: Session, slug: str, *, redirect_uris: Iterable[st
 
     row = session.scalar(select(Supplier).where(Supplier.slug == slug))
     if row is None:
-        config = {"oidc": conf}
+        config: dict[str, Any] = {"oidc": conf}
         if sector:
             config["sector"] = sector
         row = supplier_service.add_supplier(

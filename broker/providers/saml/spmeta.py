@@ -193,7 +193,9 @@ def from_element(entity: etree._Element, root: etree._Element | None = None, *,
             _check_url(response, f"metadata of {entity_id}: SingleLogoutService ResponseLocation")
         slo.append(Endpoint(binding, location, response_location=response))
 
-    signing, encryption, methods = [], [], []
+    signing: list[str] = []
+    encryption: list[str] = []
+    methods: list[str] = []
     for kd in sp.findall(f"{{{MD}}}KeyDescriptor"):
         use = kd.get("use", "")
         if use in ("", "encryption"):

@@ -60,7 +60,7 @@ def parse(data: bytes, *, limit: int = MAX_XML, what: str = "SAML message") -> e
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise SamlInputError(f"{what}: a DOCTYPE is not allowed")
-    for node in root.iter(etree.Entity, etree.ProcessingInstruction):
+    for _node in root.iter(etree.Entity, etree.ProcessingInstruction):
         raise SamlInputError(f"{what}: entity references and processing instructions are not allowed")
     return root
 

@@ -170,7 +170,7 @@ def read_item_report(data: Any, report_id: str, *, month: str, customer_id: str,
             if metric not in allowed:
                 raise _reject(f"{where}: {metric[:40]!r} is not a metric of the {report_id} report")
             usage.metrics[metric] = usage.metrics.get(metric, 0) + n
-    for key, usage in found.items():
+    for usage in found.values():
         for smaller, larger in INVARIANTS:
             m = usage.metrics
             if smaller in m and larger in m and m[smaller] > m[larger]:

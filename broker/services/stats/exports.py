@@ -122,7 +122,7 @@ def _detail_document(detail: DetailLine) -> dict[str, Any]:
 
 def to_csv(months: list[MonthFigures], table: str = "usage", how: csvstyle.CsvStyle = csvstyle.FRENCH) -> bytes:
     """One table as CSV: French convention by default (``;``, French headings and reasons), or English."""
-    columns = COLUMNS[table] if table in COLUMNS else ()
+    columns = COLUMNS.get(table, ())
     data = rows(months, table)
     header = [heading if how.french else key for key, heading in columns]
     lines = []

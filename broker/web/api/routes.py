@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app, jsonify, request
 from flask_babel import gettext as _
 
@@ -18,7 +20,7 @@ iso = staff_desk.iso
 
 
 def library_json(lib: Library, counts: dict[str, int] | None = None) -> dict:
-    out = {"code": lib.code, "name": lib.name, "commune": lib.commune, "network": lib.partner.network.slug,
+    out: dict[str, Any] = {"code": lib.code, "name": lib.name, "commune": lib.commune, "network": lib.partner.network.slug,
            "registration": lib.registration}
     if counts is not None:
         out["counts"] = counts

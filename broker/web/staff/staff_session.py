@@ -26,7 +26,7 @@ def begin_pending(user_id: int, sealed_secret: str | None = None, *, now: float)
     reachable through a session id planted in the browser beforehand.
     """
     session["staff_pending"] = {"id": user_id, "at": now, "secret": sealed_secret}
-    session.regenerate()  # type: ignore[attr-defined]
+    session.regenerate()  # type: ignore[attr-defined]  # Flask types session as SessionMixin; ours is a StateSession
 
 
 def pending(now: float) -> dict | None:
@@ -43,7 +43,7 @@ def start(runtime, session_db: Session, user: StaffUser) -> None:
     session.pop("staff_pending", None)
     session.pop("csrf_token", None)
     session.pop("patron", None)  # a shared computer: the previous patron's login does not carry over
-    session.regenerate()  # type: ignore[attr-defined]
+    session.regenerate()  # type: ignore[attr-defined]  # Flask types session as SessionMixin; ours is a StateSession
     session["staff"] = {"id": user.id, "email": user.email, "at": runtime.clock.wall()}
     staff_auth.logged_in(runtime, session_db, user)
 
@@ -66,4 +66,4 @@ def current(runtime, session_db: Session) -> StaffUser | None:
 def end() -> None:
     session.pop("staff", None)
     session.pop("staff_pending", None)
-    session.regenerate()  # type: ignore[attr-defined]
+    session.regenerate()  # type: ignore[attr-defined]  # Flask types session as SessionMixin; ours is a StateSession

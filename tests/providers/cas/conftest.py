@@ -6,19 +6,14 @@ import secrets
 
 import pytest
 
-from providers.oidc.live import Browser, build_demo_template, serve
+from fixtures.live import Browser, serve
 
 SERVICE_BASE = "https://cas-client.example.org"
 
 
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory, migrated_sqlite_template):
-    return build_demo_template(tmp_path_factory, migrated_sqlite_template)
-
-
 @pytest.fixture(scope="module")
-def live(tmp_path_factory, demo_template):
-    yield from serve(tmp_path_factory, demo_template)
+def live(tmp_path_factory, demo_db):
+    yield from serve(tmp_path_factory, demo_db(sip2="offline"))
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from broker.db.models import UsageEvent
 from broker.domain.identifiers import pairwise_id
 
-from providers.oidc.live import VIRE, Browser
+from fixtures.live import VIRE, Browser
 
 
 def _ticket_for(browser, live, service: str, **params) -> str:

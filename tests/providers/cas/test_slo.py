@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from cas import CASClient
 
-from providers.logout_receiver import log_out, receiver_factory  # noqa: F401  (a fixture)
-from providers.oidc.live import Browser
+from fixtures.logout import log_out
+from fixtures.live import Browser
 
 
 def _service(receiver, path: str) -> tuple[str, str]:

@@ -8,21 +8,16 @@ import secrets
 
 import pytest
 
-from providers.oidc.live import Browser, build_demo_template, serve
+from fixtures.live import Browser, serve
 from providers.link.linkkit import OTHER_CARD, OTHER_PIN, SECRET, SECRET_VAR
 
 
 
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory, migrated_sqlite_template):
-    return build_demo_template(tmp_path_factory, migrated_sqlite_template)
-
-
 @pytest.fixture(scope="module")
-def live(tmp_path_factory, demo_template):
+def live(tmp_path_factory, demo_db):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(SECRET_VAR, SECRET)
-        for value in serve(tmp_path_factory, demo_template):
+        for value in serve(tmp_path_factory, demo_db(sip2="offline")):
             _add_other_patron(value.runtime)
             yield value
 

@@ -40,7 +40,7 @@ def test_the_documented_registration_works(broker_cli, monkeypatch):
     assert result.exit_code == 0, result.output
     expected = [line.rstrip() for line in console[command + 1:] if not line.startswith("$")]
     assert [line.rstrip() for line in result.stdout.splitlines()] == expected
-    for name, value in exports:
+    for _name, value in exports:
         assert value not in result.output
 
 

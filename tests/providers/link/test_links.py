@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from broker.db.models import Supplier, UsageEvent
 from broker.logs import JsonFormatter
-from providers.oidc.live import VIRE, Browser
+from fixtures.live import VIRE, Browser
 
 from providers.link.linkkit import OTHER_CARD, OTHER_PIN, SECRET, SECRET_VAR, VOD
 

@@ -6,18 +6,13 @@ import secrets
 
 import pytest
 
-from providers.oidc.live import Browser, RelyingParty, build_demo_template, register, serve
-
-
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory, migrated_sqlite_template):
-    return build_demo_template(tmp_path_factory, migrated_sqlite_template)
+from fixtures.live import Browser, RelyingParty, register, serve
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory, demo_template):
+def live(tmp_path_factory, demo_db):
     """One demo broker per test module (tests register their own clients, so they stay independent)."""
-    yield from serve(tmp_path_factory, demo_template)
+    yield from serve(tmp_path_factory, demo_db(sip2="offline"))
 
 
 @pytest.fixture

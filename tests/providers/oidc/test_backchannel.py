@@ -8,9 +8,9 @@ import pytest
 import requests
 
 from broker.errors import InvalidInput
-from providers.logout_receiver import log_out, receiver_factory  # noqa: F401  (a fixture)
-from providers.oidc.live import Browser
-from support import free_port
+from fixtures.logout import log_out
+from fixtures.live import Browser
+from fixtures.servers import free_port
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
@@ -73,7 +73,7 @@ def test_logout_posts_a_signed_logout_token_to_each_client_used(live, client_fac
     # a forged token does not verify with pyjwkest
     token = first.received[0]["logout_token"][0]
     header, payload, signature = token.split(".")
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017  (the JOSE library's own error for a bad signature)
         _verify(live, f"{header}.{payload[:-4]}AAAA.{signature}", reg_a.client_id)
     # the list is shown once
     again = browser.get(live.url("/logout"))

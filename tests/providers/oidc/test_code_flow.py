@@ -13,7 +13,7 @@ from sqlalchemy import select
 from broker.db.models import UsageEvent
 from broker.domain.identifiers import pairwise_id
 
-from providers.oidc.live import VIRE, Browser
+from fixtures.live import VIRE, Browser
 
 
 def test_code_flow_with_pkce_end_to_end(live, patron, client_factory, rp_factory):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from persons.sigbs import BAYEUX, CAEN, CAMILLE, LOUIS, PIN, two_sigbs
-from providers.oidc.live import Browser
+from fixtures.sigbs import BAYEUX, CAEN, CAMILLE, LOUIS, PIN, two_sigbs
+from fixtures.live import Browser
 
 
 def sub_for(live, rp, library, card):

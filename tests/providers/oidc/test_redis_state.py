@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 import requests
 
-from providers.oidc.live import Browser, private_redis, register, serve
+from fixtures.live import Browser, private_redis, register, serve
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory, demo_template):
+def live(tmp_path_factory, demo_db):
     for url in private_redis(tmp_path_factory.mktemp("redis")):
-        yield from serve(tmp_path_factory, demo_template, redis_url=url)
+        yield from serve(tmp_path_factory, demo_db(sip2="offline"), redis_url=url)
 
 
 def test_code_flow_refresh_and_replay_on_redis(live, rp_factory):

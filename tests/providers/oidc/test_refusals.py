@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from broker.db.models import UsageEvent
 
-from providers.oidc.live import RP_BASE, VIRE, Browser, query_of
+from fixtures.live import RP_BASE, VIRE, Browser, query_of
 
 
 def _token_request(live, reg, code, verifier=None, redirect_uri=None, **extra):

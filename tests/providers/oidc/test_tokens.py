@@ -6,7 +6,7 @@ import re
 
 import requests
 
-from providers.oidc.live import RP_BASE, Browser, query_of
+from fixtures.live import RP_BASE, Browser, query_of
 
 
 def _code_tokens(live, patron, rp):

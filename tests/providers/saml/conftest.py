@@ -17,9 +17,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from lxml import html as lxml_html
 
+from fixtures.broker import SECRET
+from fixtures.demo import VIRE
+
 IDP = "http://localhost"
-SECRET = "saml-test-secret-key-with-enough-entropy-0123456789"
-VIRE = "FR-147626101"
 
 
 # -- keys made once ------------------------------------------------------------------------
@@ -147,22 +148,17 @@ class ServiceProvider:
 
 
 @pytest.fixture(scope="session")
-def idp_template(tmp_path_factory, migrated_sqlite_template, idp_key_rows):
-    """A database with the demo network and the IdP keys, made once and copied for each test."""
+def idp_template(tmp_path_factory, demo_db, idp_key_rows):
+    """``demo_db(sip2="offline")`` with the IdP keys, made once and copied for each test."""
     from broker.app import create_app
-    from broker.db.migrate import upgrade
-    from broker.demo import load_demo
 
     folder = tmp_path_factory.mktemp("saml-idp")
     path = folder / "idp.db"
-    shutil.copy(migrated_sqlite_template, path)
+    shutil.copy(demo_db(sip2="offline"), path)
     app = create_app({"secret_key": SECRET, "stats_flush_ms": 0, "database_url": f"sqlite:///{path}", "base_url": IDP,
                       "instance_path": str(folder / "instance"), "log_level": "WARNING"})
     runtime = app.extensions["broker"]
-    upgrade(runtime.db.engine)
     install_idp_keys(runtime, idp_key_rows)
-    with runtime.db.session() as s:
-        load_demo(runtime, s, sip2_port=1)
     runtime.close()
     return path
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from persons.sigbs import BAYEUX, CAEN, CAMILLE, LOUIS, PIN, two_sigbs
+from fixtures.sigbs import BAYEUX, CAEN, CAMILLE, LOUIS, PIN, two_sigbs
 
 
 def name_id(idp, sp, flows, library, card):

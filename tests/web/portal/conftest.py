@@ -8,9 +8,8 @@ import shutil
 import pytest
 from sqlalchemy import func, select
 
-VIRE = "FR-147626101"  # local connector, referent validation: V0001 (active), V0002 (no membership), PIN 4321
-HONFLEUR = "FR-143336101"  # local connector, auto validation, no local patrons until a test adds some
-BAYEUX = "FR-140476101"  # SIP2 pointing at a dead port: its SIGB never answers
+from fixtures.demo import BAYEUX, HONFLEUR, VIRE  # noqa: F401  (BAYEUX's SIP2 points at a dead port here)
+
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -74,16 +73,16 @@ class Portal:
 
 
 @pytest.fixture
-def make_portal(make_app, smtp_sink, offline_demo_template, tmp_path):
+def make_portal(make_app, smtp_sink, demo_db, tmp_path):
     """A demo network with extra settings (rate limits, lockout…) and the SMTP sink.
 
-    A copy of ``offline_demo_template``: SIP2 libraries point at port 1, where nothing answers.
+    A copy of ``demo_db(sip2="offline")``: SIP2 libraries point at port 1, where nothing answers.
     """
     built = []
 
     def build(**settings) -> Portal:
         target = tmp_path / f"portal-{len(built)}.db"
-        shutil.copy(offline_demo_template, target)
+        shutil.copy(demo_db(sip2="offline"), target)
         app = make_app(database_url=f"sqlite:///{target}", plugins_load_entrypoints=False,
                        **smtp_sink.settings, **settings)
         app.smtp = smtp_sink

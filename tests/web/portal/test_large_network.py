@@ -10,7 +10,7 @@ import pytest
 
 from broker.web.portal import forms
 
-from .conftest import VIRE
+from fixtures.demo import VIRE
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from broker.errors import ConfigError
 from broker.mail.smtp import sender
 from broker.services import memberships, patron_account
 from broker.testing import MovableClock
-from web.portal.conftest import VIRE
+from fixtures.demo import VIRE
 
 #: a summer moment: 12:05 UTC is 14:05 in Paris
 SUMMER = datetime(2026, 7, 14, 12, 5, tzinfo=timezone.utc)

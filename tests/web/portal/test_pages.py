@@ -89,13 +89,13 @@ def test_unknown_refusal_code_is_a_plain_404(portal):
     assert portal.client.get("/refusal/whatever").status_code == 404
 
 
-def test_render_refusal_is_usable_by_providers(offline_demo_template, make_app, tmp_path):
+def test_render_refusal_is_usable_by_providers(demo_db, make_app, tmp_path):
     import shutil
 
     from broker.web.portal import render_refusal
 
     copy = tmp_path / "p.db"
-    shutil.copy(offline_demo_template, copy)
+    shutil.copy(demo_db(sip2="offline"), copy)
     app: Flask = make_app(database_url=f"sqlite:///{copy}")
     runtime = app.extensions["broker"]
 

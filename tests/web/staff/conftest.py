@@ -1,15 +1,10 @@
-"""Staff page fixtures: the demo database is built once per session and copied for each test."""
+"""Staff page fixtures: an app on a copy of the staff tests' database (``staff_template``, tests/fixtures/staff.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from web.staff import staffkit
-
-
-@pytest.fixture(scope="session")
-def staff_template(tmp_path_factory):
-    return staffkit.shared_template(tmp_path_factory)
+from fixtures import staff as staffkit
 
 
 @pytest.fixture

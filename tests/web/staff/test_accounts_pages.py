@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from web.staff.staffkit import ADMIN, CAEN_ADMIN, REFERENT, VIRE, VIRE_LIB, as_staff, audit_rows, csrf, login, post
+from fixtures.staff import ADMIN, CAEN_ADMIN, REFERENT, VIRE, VIRE_LIB, as_staff, audit_rows, csrf, login, post
 
 LINK = re.compile(r"(http://\S+/staff/invite/(sinv_[A-Za-z0-9_-]+))")
 
@@ -96,7 +96,7 @@ def test_deactivation_stops_sessions_and_tokens_at_once_and_spares_the_last_admi
 
 
 def test_password_and_totp_resets(staff_app):
-    from web.staff.staffkit import login_admin
+    from fixtures.staff import login_admin
 
     admin = staff_app.test_client()
     login_admin(admin)  # the admin's TOTP is now set up

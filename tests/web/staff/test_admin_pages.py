@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from web.staff.staffkit import ADMIN, BAYEUX, CAEN_ADMIN, VIRE, as_staff, membership_id, post
+from fixtures.staff import ADMIN, BAYEUX, CAEN_ADMIN, VIRE, as_staff, membership_id, post
 
 
 def test_audit_log_shows_who_did_what_in_the_network(staff_app, staff_client):

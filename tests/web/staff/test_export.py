@@ -6,7 +6,7 @@ import csv
 import io
 
 from broker.web.staff.exports import cell
-from web.staff.staffkit import BAYEUX, REFERENT, VIRE, VIRE_LIB, add_pending, as_staff, audit_rows
+from fixtures.staff import BAYEUX, REFERENT, VIRE, VIRE_LIB, add_pending, as_staff, audit_rows
 
 
 def test_cell_neutralises_formulas():
@@ -41,7 +41,7 @@ def test_export_members_csv_in_the_french_convention(staff_app, staff_client):
     from datetime import date, datetime, timezone
 
     from broker.db.models import Membership
-    from web.staff.staffkit import membership_id
+    from fixtures.staff import membership_id
 
     add_pending(staff_app, "V8001", '=HYPERLINK("http://evil.example","clic")', "-2+3@example.org")
     runtime = staff_app.extensions["broker"]

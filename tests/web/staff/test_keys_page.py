@@ -6,7 +6,7 @@ import hashlib
 
 from cryptography import x509
 
-from web.staff.staffkit import ADMIN, CAEN_ADMIN, REFERENT, as_staff, audit_rows
+from fixtures.staff import ADMIN, CAEN_ADMIN, REFERENT, as_staff, audit_rows
 
 
 def test_admins_see_each_key_with_its_state_and_fingerprint(staff_app):

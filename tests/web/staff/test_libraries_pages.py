@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from web.staff.staffkit import ADMIN, BAYEUX, CAEN_ADMIN, REFERENT, VIRE_LIB, as_staff, audit_rows, post
+from fixtures.staff import ADMIN, BAYEUX, CAEN_ADMIN, REFERENT, VIRE_LIB, as_staff, audit_rows, post
 
 
 def _lib(app, code):

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from broker.db.models import AuditEvent
 from broker.db.person_models import PersonCard
-from web.staff.staffkit import ADMIN, REFERENT, login, login_admin, membership_id, post
+from fixtures.staff import ADMIN, REFERENT, login, login_admin, membership_id, post
 
 BAYEUX, CAMILLE, LEA = "FR-140476101", "29001000000017", "29001000000058"
 

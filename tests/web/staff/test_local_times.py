@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from broker.db.models import AuditEvent, Membership, MembershipEvent
-from web.staff.staffkit import ADMIN, VIRE_LIB, as_staff, membership_id
+from fixtures.staff import ADMIN, VIRE_LIB, as_staff, membership_id
 
 UTC = timezone.utc
 
@@ -34,7 +34,7 @@ def test_history_and_audit_log_in_paris_time(staff_app):
 
 
 def test_another_network_zone(make_app, staff_template, tmp_path):
-    from web.staff.staffkit import app_from_template
+    from fixtures.staff import app_from_template
 
     app = app_from_template(make_app, staff_template, tmp_path, timezone="America/Guadeloupe")
     runtime = app.extensions["broker"]

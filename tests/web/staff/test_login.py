@@ -7,7 +7,7 @@ import time
 import pytest
 
 from broker.testing import MovableClock
-from web.staff.staffkit import ADMIN, REFERENT, VIRE, audit_rows, code, csrf, login, login_admin, post, secret_from
+from fixtures.staff import ADMIN, REFERENT, VIRE, audit_rows, code, csrf, login, login_admin, post, secret_from
 
 
 def test_pages_require_login(staff_client):
@@ -60,7 +60,7 @@ def test_wrong_password_and_unknown_address_get_the_same_answer(staff_app, staff
 
 
 def test_repeated_failures_lock_the_account_for_a_while(make_app, staff_template, tmp_path):
-    from web.staff.staffkit import app_from_template
+    from fixtures.staff import app_from_template
 
     app = app_from_template(make_app, staff_template, tmp_path, login_card_failures=3, login_lockout_seconds=60)
     client = app.test_client()
@@ -80,7 +80,7 @@ def test_repeated_failures_lock_the_account_for_a_while(make_app, staff_template
 
 
 def test_lockout_with_the_redis_state_store(make_app, staff_template, tmp_path, redis_url):
-    from web.staff.staffkit import app_from_template
+    from fixtures.staff import app_from_template
 
     app = app_from_template(make_app, staff_template, tmp_path, redis_url=redis_url, login_card_failures=2)
     client = app.test_client()
@@ -129,7 +129,7 @@ def test_admin_must_enrol_totp_at_first_login(staff_app, staff_client):
 @pytest.fixture
 def still_app(make_app, staff_template, sip2_emulator, tmp_path, smtp_sink):
     """A staff app whose clock stands still: the TOTP codes of a test all name the steps around one "now"."""
-    from web.staff.staffkit import app_from_template
+    from fixtures.staff import app_from_template
 
     clock = MovableClock(at=time.time())
     app = app_from_template(make_app, staff_template, tmp_path, sip2_port=sip2_emulator.port, clock=clock,
@@ -195,7 +195,7 @@ def test_referent_may_turn_totp_on_and_off(still_app):
 
 
 def test_staff_session_times_out(make_app, staff_template, tmp_path, movable_clock):
-    from web.staff.staffkit import app_from_template
+    from fixtures.staff import app_from_template
 
     app = app_from_template(make_app, staff_template, tmp_path, staff_session_timeout=60, clock=movable_clock)
     client = app.test_client()

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from broker.clock import utcnow
 from broker.db.mail_models import OutboxMessage
 from broker.db.models import AuditEvent, Network
-from web.staff.staffkit import ADMIN, CAEN_ADMIN, VIRE, as_staff, post
+from fixtures.staff import ADMIN, CAEN_ADMIN, VIRE, as_staff, post
 
 ADDRESS = "zoe.failed@example.org"
 
@@ -93,7 +93,7 @@ def test_an_admin_deletes_a_failed_e_mail(staff_app):
 
 
 def test_a_decision_e_mail_is_tied_to_the_library_s_network_and_keeps_no_address_once_sent(staff_app):
-    from web.staff.staffkit import VIRE_LIB, membership_id
+    from fixtures.staff import VIRE_LIB, membership_id
 
     mid = membership_id(staff_app, VIRE_LIB, "V0002")
     referent = staff_app.test_client()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from web.staff.staffkit import (ADMIN, BAYEUX, CAEN_ADMIN, REFERENT, VIRE_LIB, add_pending, as_staff, audit_rows,
+from fixtures.staff import (ADMIN, BAYEUX, CAEN_ADMIN, REFERENT, VIRE_LIB, add_pending, as_staff, audit_rows,
                                 membership_id, post, state_of)
 
 

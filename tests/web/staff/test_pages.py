@@ -9,7 +9,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from web.staff.staffkit import ADMIN, BAYEUX, VIRE, VIRE_LIB, as_staff, membership_id, post
+from fixtures.staff import ADMIN, BAYEUX, VIRE, VIRE_LIB, as_staff, membership_id, post
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -83,7 +83,7 @@ def test_lookup_when_the_sigb_does_not_answer(make_app, staff_template, tmp_path
     """A dead SIGB is said plainly beside the registration; the page still works."""
     from broker.services import libraries
     from broker.testing.net import free_port
-    from web.staff.staffkit import REFERENT, app_from_template
+    from fixtures.staff import REFERENT, app_from_template
 
     app = app_from_template(make_app, staff_template, tmp_path)
     runtime = app.extensions["broker"]

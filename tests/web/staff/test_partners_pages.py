@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from broker.clock import today
-from web.staff.staffkit import ADMIN, CAEN_ADMIN, REFERENT, as_staff, audit_rows, post
+from fixtures.staff import ADMIN, CAEN_ADMIN, REFERENT, as_staff, audit_rows, post
 
 
 def _agreements(app, slug):
@@ -178,7 +178,7 @@ def test_admin_pages_have_accessible_structure_in_both_languages(staff_app):
 
 def test_an_ended_agreement_closes_access_after_its_end_date_never_before(staff_app):
     from broker.services import libraries, network, partners
-    from web.staff.staffkit import VIRE_LIB
+    from fixtures.staff import VIRE_LIB
 
     rt = staff_app.extensions["broker"]
     cache = libraries.cache(rt)

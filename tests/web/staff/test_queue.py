@@ -7,7 +7,7 @@ import html
 from sqlalchemy import select
 
 from broker.db.staff_models import PendingCard
-from web.staff.staffkit import (
+from fixtures.staff import (
     BAYEUX, REFERENT, VIRE, VIRE_LIB, add_pending, as_staff, audit_rows, membership_id, post, state_of,
 )
 

@@ -7,8 +7,7 @@ import time
 import pytest
 
 from broker.testing import MovableClock
-
-from web.staff.staffkit import VIRE, csrf
+from fixtures.staff import VIRE, csrf
 
 NAT = {"REMOTE_ADDR": "203.0.113.7"}
 
@@ -20,7 +19,7 @@ def clock():
 
 
 def test_staff_spraying_waits_and_a_known_account_gets_in(make_app, staff_template, tmp_path, clock):
-    from web.staff.staffkit import app_from_template
+    from fixtures.staff import app_from_template
 
     app = app_from_template(make_app, staff_template, tmp_path, login_ip_failures=3, login_ip_max_delay=60,
                             clock=clock)

@@ -7,7 +7,7 @@ bad input shows the error beside the field and writes nothing.
 from __future__ import annotations
 
 import pytest
-from web.staff.staffkit import (
+from fixtures.staff import (
     ADMIN,
     CAEN_ADMIN,
     REFERENT,
@@ -16,7 +16,7 @@ from web.staff.staffkit import (
     audit_rows,
     post,
 )
-from web.staff.supplierkit import active_membership, closed_port, sp_metadata
+from fixtures.suppliers import active_membership, closed_port, sp_metadata
 
 
 def _supplier(app, slug):
@@ -39,7 +39,7 @@ def _count(app):
 
 
 def _upload(client, path, data, files, page):
-    from web.staff.staffkit import csrf
+    from fixtures.staff import csrf
 
     body = {**data, "csrf_token": csrf(client, page)}
     body.update(files)

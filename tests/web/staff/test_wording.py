@@ -7,7 +7,7 @@ import re
 from sqlalchemy import select
 
 from broker.db.models import AuditEvent, Membership
-from web.staff.staffkit import ADMIN, VIRE, VIRE_LIB, as_staff, membership_id
+from fixtures.staff import ADMIN, VIRE, VIRE_LIB, as_staff, membership_id
 
 
 def test_audit_log_reads_as_sentences(staff_app):
