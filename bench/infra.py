@@ -87,7 +87,7 @@ class Postgres:
     _admin_url: str = ""
     _dbname: str = ""
 
-    def start(self) -> "Postgres":
+    def start(self) -> Postgres:
         explicit = os.environ.get("BROKER_BENCH_DATABASE_URL")
         if explicit:
             self.url, self.kind = explicit, "given by BROKER_BENCH_DATABASE_URL"
@@ -190,7 +190,7 @@ class Redis:
     process: subprocess.Popen | None = None
     _dir: str | None = None
 
-    def start(self) -> "Redis":
+    def start(self) -> Redis:
         explicit = os.environ.get("BROKER_BENCH_REDIS_URL")
         if explicit:
             self.url, self.kind = explicit, "given by BROKER_BENCH_REDIS_URL"
@@ -248,7 +248,7 @@ class Gunicorn:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *, wait: bool = True) -> "Gunicorn":
+    def start(self, *, wait: bool = True) -> Gunicorn:
         self.port = self.port or free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("BROKER_")}
         env.update(self.env)
@@ -321,7 +321,7 @@ class Sip2Emulator:
     port: int = 0
     process: subprocess.Popen | None = None
 
-    def start(self) -> "Sip2Emulator":
+    def start(self) -> Sip2Emulator:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "connectors.sip2.emulator", "--port", str(self.port), "--patrons",
              str(self.patrons_csv), "--login", SIP2_LOGIN, "--login-password", SIP2_PASSWORD,

@@ -19,7 +19,7 @@ import tempfile
 import time
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -138,7 +138,7 @@ def client_ip(index: int) -> str:
 
 def authn_request_query(idp_base: str, sp_entity: str, acs: str, relay: str) -> str:
     """An unsigned AuthnRequest over HTTP-Redirect (query string), as a Shibboleth SP sends it."""
-    instant = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    instant = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     xml = (f'<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
            f'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_{secrets.token_hex(16)}" Version="2.0" '
            f'IssueInstant="{instant}" Destination="{idp_base}/saml/sso" AssertionConsumerServiceURL="{acs}" '

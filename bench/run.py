@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import loadgen, memory, population, profiling, report, scenarios
@@ -63,7 +63,7 @@ def environment(stack: Stack, args, busy_before: float) -> dict:
         pass
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
     return {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": commit(),
         "cpu_model": cpu_model,
         "cpu_count": os.cpu_count(),
@@ -307,7 +307,7 @@ def growth(args) -> dict:
 
 def stamped(section: dict) -> dict:
     """A long run's figures with the commit and date they were measured at."""
-    section["measured"] = {"commit": commit(), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    section["measured"] = {"commit": commit(), "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
     return section
 
 

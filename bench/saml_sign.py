@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -57,7 +57,7 @@ def key_material(bits: int) -> KeyMaterial:
 
 def unsigned_response(km: KeyMaterial) -> bytes:
     """A complete Response whose signature we strip, so each variant signs the same document."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     delivery = messages.Delivery("https://sp.example.org/shibboleth", "https://sp.example.org/acs", "_req1",
                                  sign_assertion=False, sign_response=True, encryption_cert=None)
     subject = messages.Subject("abcdefghijklmnopqrstuvwxyz234567", messages.NAMEID_PERSISTENT, now, "_s1")
@@ -88,7 +88,7 @@ def main() -> None:
     km = key_material(args.bits)
     document = unsigned_response(km)
     _key, _pem, enc_cert, _jwk = generate("saml-encryption")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     delivery = messages.Delivery("https://sp.example.org/shibboleth", "https://sp.example.org/acs", "_req1",
                                  sign_assertion=False, sign_response=True, encryption_cert=None)
     encrypted = replace(delivery, encryption_cert=enc_cert)

@@ -15,7 +15,7 @@ database (``broker.db.clock_of``).
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Protocol, runtime_checkable
 
 
@@ -46,7 +46,7 @@ class SystemClock:
         return time.monotonic()
 
     def utcnow(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def today(self) -> date:
         return self.utcnow().date()
@@ -76,7 +76,7 @@ def now() -> float:
 
 def as_utc(moment: datetime) -> datetime:
     """``moment`` with its time zone; a naive value (SQLite gives them back so) is taken as UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def monotonic() -> float:

@@ -14,14 +14,14 @@ import os
 import ssl
 import tomllib
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Mapping
 from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
-
 
 #: the instance folder of a service running as root (a packaged install's usual place)
 SYSTEM_INSTANCE = Path("/var/lib/sesame")

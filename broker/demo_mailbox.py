@@ -10,7 +10,7 @@ import argparse
 import signal
 import sys
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -30,7 +30,7 @@ class FileMailbox:
         self._lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         entry = f"===== received {stamp} =====\n{render(envelope.original_content or envelope.content)}\n"
         with self._lock, open(self.path, "a", encoding="utf-8") as fh:
             fh.write(entry)

@@ -22,7 +22,7 @@ class Translatable(str):
     msgid: str
     params: dict[str, Any]
 
-    def __new__(cls, msgid: str, **params: Any) -> "Translatable":
+    def __new__(cls, msgid: str, **params: Any) -> Translatable:
         text = super().__new__(cls, msgid % params if params else msgid)
         text.msgid = msgid
         text.params = params

@@ -395,7 +395,7 @@ class KeyStore:
         return KeyMaterial(row.kid, row.purpose, row.algorithm, row.status, None, "", row.certificate or "",
                            dict(row.public_jwk or {}), row.created_at)
 
-    def _locked(self, purpose: str) -> "_StateLock":
+    def _locked(self, purpose: str) -> _StateLock:
         return _StateLock(self.state, f"keys:lock:{purpose}")
 
     def _common_name(self) -> str:
@@ -447,7 +447,7 @@ class _StateLock:
         self.key = key
         self.token = secrets.token_hex(8)
 
-    def __enter__(self) -> "_StateLock":
+    def __enter__(self) -> _StateLock:
         deadline = time.monotonic() + _CREATE_WAIT
         while not self.state.add(self.key, {"holder": self.token}, _LOCK_TTL):
             if time.monotonic() > deadline:

@@ -12,7 +12,7 @@ No Flask here: e-mails and the command line use the same functions as the pages.
 from __future__ import annotations
 
 import functools
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -53,7 +53,7 @@ def _language(language: str | None) -> str:
 def to_local(moment: datetime, tz: str = DEFAULT_ZONE) -> datetime:
     """``moment`` in the zone ``tz``; a naive moment is taken as UTC (the database's)."""
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(zone(tz))
 
 

@@ -6,7 +6,7 @@ import json
 import logging
 import re
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 _SENSITIVE_KEYS = re.compile(r"pass|pin|secret|card|token|code_verifier", re.I)
 #: a run of 8+ digits or a long token-like string is masked wherever it appears in a message
@@ -24,7 +24,7 @@ def _scrub(value):
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         payload = {
-            "at": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": _scrub(record.getMessage()),

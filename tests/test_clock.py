@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -15,8 +15,8 @@ def test_the_system_clock_reads_the_machine():
     before = time.time()
     assert isinstance(SYSTEM, Clock) and isinstance(SystemClock(), Clock)
     assert before <= SYSTEM.wall() <= time.time()
-    assert SYSTEM.utcnow().tzinfo is timezone.utc
-    assert SYSTEM.today() == datetime.now(timezone.utc).date()
+    assert SYSTEM.utcnow().tzinfo is UTC
+    assert SYSTEM.today() == datetime.now(UTC).date()
     assert SYSTEM.monotonic() <= time.monotonic()
 
 
@@ -32,14 +32,14 @@ def test_a_movable_clock_moves_wall_and_monotonic_time_together():
 
 
 def test_a_clock_standing_still_counts_exact_seconds():
-    clock = MovableClock(at=datetime(2026, 12, 31, 23, 59, 30, tzinfo=timezone.utc).timestamp())
+    clock = MovableClock(at=datetime(2026, 12, 31, 23, 59, 30, tzinfo=UTC).timestamp())
     mono = clock.monotonic()
     assert clock.wall() == clock.wall()  # nothing moves by itself
     clock.advance(31)
     assert clock.today() == date(2027, 1, 1) and clock.utcnow().second == 1
     assert clock.monotonic() - mono == 31
     clock.move_to(clock.wall() + 60)
-    assert clock.utcnow() == datetime(2027, 1, 1, 0, 1, 1, tzinfo=timezone.utc)
+    assert clock.utcnow() == datetime(2027, 1, 1, 0, 1, 1, tzinfo=UTC)
 
 
 def test_the_app_reads_its_clock(clocked_app):
@@ -60,5 +60,5 @@ def test_the_app_reads_its_clock(clocked_app):
                             attempts=0, next_attempt_at=clock.utcnow(), last_error=""))
     with runtime.db.session() as s:
         stamp = s.scalar(select(OutboxMessage.created_at))
-    stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+    stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
     assert abs((stamp - clock.utcnow()).total_seconds()) < 5  # a default stamp more than a year ahead, as the clock

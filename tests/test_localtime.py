@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -10,7 +10,7 @@ from broker import localtime
 from broker.config import load_settings
 from broker.errors import ConfigError
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_winter_is_utc_plus_one_summer_utc_plus_two():

@@ -12,15 +12,7 @@ from __future__ import annotations
 from fixtures.routes import PROTOCOL_QUERIES, client_as, route_paths
 
 #: every parameter name the views read, each given a hostile value
-PARAMS = (
-    "RelayState SAMLRequest SAMLResponse access_token action all back before birth_date blocked card category "
-    "client_id code code_challenge code_challenge_method confirm consent email encrypt end enrol entity_id error "
-    "expires format id id_token_hint k lang library login_hint max_age membership memberships metadata_url month "
-    "name nameid network networks next nonce page password patron_id post_logout_redirect_uri prompt providerId "
-    "q reason redirect_uri release renew request request_uri response_mode response_type service shire sign slug "
-    "state suppliers table target ticket token ui_locales url year from to fmt grant_type refresh_token "
-    "client_secret client_assertion client_assertion_type scope gateway"
-).split()
+PARAMS = ["RelayState", "SAMLRequest", "SAMLResponse", "access_token", "action", "all", "back", "before", "birth_date", "blocked", "card", "category", "client_id", "code", "code_challenge", "code_challenge_method", "confirm", "consent", "email", "encrypt", "end", "enrol", "entity_id", "error", "expires", "format", "id", "id_token_hint", "k", "lang", "library", "login_hint", "max_age", "membership", "memberships", "metadata_url", "month", "name", "nameid", "network", "networks", "next", "nonce", "page", "password", "patron_id", "post_logout_redirect_uri", "prompt", "providerId", "q", "reason", "redirect_uri", "release", "renew", "request", "request_uri", "response_mode", "response_type", "service", "shire", "sign", "slug", "state", "suppliers", "table", "target", "ticket", "token", "ui_locales", "url", "year", "from", "to", "fmt", "grant_type", "refresh_token", "client_secret", "client_assertion", "client_assertion_type", "scope", "gateway"]
 
 #: raw (already percent-encoded) values: invalid UTF-8, NUL, long, right-to-left, numbers out of range…
 RAW_VALUES = (

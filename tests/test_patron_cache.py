@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -271,15 +271,15 @@ def test_a_login_writes_what_the_sigb_changed_and_an_hour_old_last_login(running
     log_in(running)
     with running.db.session() as s:  # the SIGB's name differs from the stored one; last login two hours ago
         row = patrons.find(running, s, libraries.get_library(s, VIRE), CARD)
-        row.display_name, row.last_login_at = "Ancien nom", datetime(2020, 1, 1, tzinfo=timezone.utc)
+        row.display_name, row.last_login_at = "Ancien nom", datetime(2020, 1, 1, tzinfo=UTC)
     _, stamp, _ = _patron_row(running)
     sql.clear()
     _, facts = log_in(running)
     name, new_stamp, last_login = _patron_row(running)
     assert len(_updates(sql)) == 1 and name == NAME
-    assert new_stamp > stamp and facts.version == pytest.approx(new_stamp.replace(tzinfo=timezone.utc).timestamp()
+    assert new_stamp > stamp and facts.version == pytest.approx(new_stamp.replace(tzinfo=UTC).timestamp()
                                                             if new_stamp.tzinfo is None else new_stamp.timestamp())
-    assert (last_login if last_login.tzinfo else last_login.replace(tzinfo=timezone.utc)).year > 2020
+    assert (last_login if last_login.tzinfo else last_login.replace(tzinfo=UTC)).year > 2020
 
 
 # -- 2. a change made by another process: seen by the poll -----------------------------------------
@@ -612,7 +612,7 @@ def test_change_committed_after_the_read_but_stamped_before_it_is_not_missed(run
     from broker.db.models import Membership, Patron
 
     uid, facts = log_in(running)  # the login's own update makes v = its patrons.updated_at
-    stamp = datetime.fromtimestamp(facts.version - OVERLAP / 2, timezone.utc)  # within OVERLAP_SECONDS of the read
+    stamp = datetime.fromtimestamp(facts.version - OVERLAP / 2, UTC)  # within OVERLAP_SECONDS of the read
     with other.db.session() as s:
         membership = s.scalar(select(Membership).join(Patron).where(Patron.uid == uid))
         membership.state, membership.updated_at = "suspended", stamp

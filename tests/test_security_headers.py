@@ -11,6 +11,7 @@ import hashlib
 import re
 
 import pytest
+
 from fixtures.routes import client_as, route_paths
 
 #: endpoints whose answers are public documents a cache may keep (no personal data)

@@ -1,7 +1,6 @@
 """`broker serve` runs the background jobs plugins offer in each worker: the mail outbox is sent by one."""
 
 import threading
-import time
 
 from broker import mail
 from broker.server import worker_jobs

@@ -7,7 +7,7 @@ import os
 import threading
 import time
 import warnings
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from prometheus_client import REGISTRY
@@ -19,7 +19,7 @@ from broker.services.usage_log import UsageLog
 
 pytestmark = pytest.mark.postgres
 TABLE = UsageEvent.__table__
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_interval_zero_writes_at_once_and_lets_errors_through(engine, make_log):
     assert stored(engine) == ["k0"] and usage_log.pending == 0
     with engine.connect() as conn:
         at = conn.scalar(select(TABLE.c.at))
-    assert at.replace(tzinfo=at.tzinfo or timezone.utc) == T0
+    assert at.replace(tzinfo=at.tzinfo or UTC) == T0
     rename(engine, "usage_events", "usage_events_away")
     with pytest.raises(SQLAlchemyError):
         usage_log.add(row(1))

@@ -97,7 +97,7 @@ class Progress:
         self._bar.update(max(0, done - self._done))
         self._done = done
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import click
 
-from . import emit, json_option, with_runtime
 from ..errors import InvalidInput
+from . import emit, json_option, with_runtime
 
 
 def _write(data: bytes, output: str | None, *, binary: bool = False) -> None:
@@ -54,8 +54,8 @@ def stats() -> None:
 @with_runtime
 def aggregate_command(runtime, session, month, as_json):
     """Compute the monthly figures from the raw events (idempotent; safe to run from cron, even twice at once)."""
-    from . import Progress
     from ..services.stats import Month, aggregate
+    from . import Progress
 
     with Progress("Months", quiet=as_json) as progress:
         results = aggregate(runtime, Month.parse(month) if month else None, progress=progress)
@@ -105,8 +105,8 @@ def show_command(runtime, session, month, network, library, as_json):
 def export_command(runtime, session, month, year, network, library, fmt, table, csv_style, output, report, metric,
                    limit):
     """Export the figures as CSV, JSON or XLSX (a month without data gives an empty, valid file)."""
-    from ..services.stats import figures, select_scope
     from ..services import csvstyle
+    from ..services.stats import figures, select_scope
     from ..services.stats.exports import render
 
     months, period = _period(month, year)

@@ -13,8 +13,6 @@ from typing import Any
 import requests
 from cas import CASClient
 
-from .kinds import CAS
-
 HTTP_TIMEOUT = 10
 _TICKET = re.compile(r"[?&]ticket=[^&#]*$")
 #: attributes about the ticket rather than the patron, shown after the others

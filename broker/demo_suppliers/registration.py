@@ -54,7 +54,6 @@ def _describe(row: Supplier, kind: Kind, status: str) -> dict[str, str]:
 
 def register_saml(runtime: Any, session: Session, base_url: str, networks: list[str], actor: str) -> dict[str, str]:
     from ..providers.saml import registry
-
     from .saml_sp import sp_metadata
 
     metadata = sp_metadata(base_url)

@@ -8,9 +8,10 @@ then calls ``factory(settings)`` to build the connector.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from .patrons import PatronRecord
 

@@ -13,8 +13,8 @@ import re
 import smtplib
 import socket
 import ssl
-from email.message import EmailMessage
 from email.headerregistry import Address
+from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 from ..clock import as_utc

@@ -1,5 +1,5 @@
 """The plugin manager: built per app, never at import time."""
 
-from .manager import DuplicatePlugin, make_plugin_manager, BUILTIN_PLUGINS
+from .manager import BUILTIN_PLUGINS, DuplicatePlugin, make_plugin_manager
 
 __all__ = ["DuplicatePlugin", "make_plugin_manager", "BUILTIN_PLUGINS"]

@@ -8,8 +8,8 @@ import sys
 import click
 
 from ..cli import emit, json_option, with_runtime
-from ..errors import InvalidInput
 from ..cli.stats_commands import stats
+from ..errors import InvalidInput
 
 
 @click.group()

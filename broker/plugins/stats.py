@@ -7,8 +7,8 @@ from .. import hookimpl
 
 @hookimpl
 def broker_cli_commands():
-    from .counter_commands import suppliers
     from ..cli.stats_commands import privacy, purge, stats
+    from .counter_commands import suppliers
 
     return [stats, purge, privacy, suppliers]
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from .. import clock
 from ..db.models import Library, Membership, Network, Patron, Supplier
 from ..errors import BrokerError, Conflict, InvalidInput, NotFound
-from ..services import audit, validation
+from ..services import audit
 from ..services.field_errors import FieldError
 from ..services.suppliers import CATEGORIES, RELEASABLE, check_slug
 from . import registry_cache

@@ -20,7 +20,6 @@ from . import libraries, patron_cache, patrons, suppliers
 from .patron_cache import PatronView
 from .patron_snapshot import PatronSnapshot
 
-
 #: released fields that are never in a session's snapshot: a supplier receiving them gets a fresh read
 PERSONAL_RELEASES = frozenset({"display_name", "email"})
 

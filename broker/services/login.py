@@ -24,8 +24,7 @@ from ..domain.connectors import ConnectorUnavailable, InvalidCredentials
 from ..domain.patrons import PatronRecord
 from ..errors import NotFound
 from ..metrics import LOGINS
-from . import libraries, patrons
-from . import patron_cache
+from . import libraries, patron_cache, patrons
 from .card_check import CardCheckFailure
 from .patron_cache import PatronView
 from .patron_snapshot import PatronSnapshot

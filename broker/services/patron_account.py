@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from ..domain.memberships import MembershipState, Transition
 from .. import wording
+from ..domain.memberships import MembershipState, Transition
 from . import memberships, notifications, patrons
 from .access import load_patron
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
@@ -88,7 +88,7 @@ class PatronView:
     person: int | None = None
 
     @classmethod
-    def of(cls, patron: Patron) -> "PatronView":
+    def of(cls, patron: Patron) -> PatronView:
         membership = patron.membership
         stamps = (_epoch(patron.updated_at), _epoch(membership.updated_at) if membership is not None else 0.0)
         return cls(id=patron.id, uid=patron.uid, library_id=patron.library_id,
@@ -107,7 +107,7 @@ class PatronView:
                               read_at=math.floor(read_at * 1000) / 1000, person=self.person)
 
     @classmethod
-    def from_snapshot(cls, uid: str, snap: PatronSnapshot) -> "PatronView":
+    def from_snapshot(cls, uid: str, snap: PatronSnapshot) -> PatronView:
         """The view a snapshot holds (no personal fields)."""
         return cls(id=snap.patron_id, uid=uid, library_id=snap.library_id, membership=snap.membership,
                    card_problem=snap.card_problem, card_expires=snap.card_expires, birth_year=snap.birth_year,
@@ -212,7 +212,7 @@ class PatronChanges:
     def _look(self, session: Session) -> Look:
         wall = self.clock.wall()
         since = (self._looked_at if self._looked_at is not None else wall) - self.overlap
-        since_at = datetime.fromtimestamp(since, timezone.utc)
+        since_at = datetime.fromtimestamp(since, UTC)
         rows = session.execute(union_all(
             select(Patron.id, Patron.updated_at).where(Patron.updated_at > since_at),
             select(Membership.patron_id, Membership.updated_at).where(Membership.updated_at > since_at),

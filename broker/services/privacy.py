@@ -20,8 +20,8 @@ from ..domain.identifiers import event_key
 from ..errors import NotFound
 from . import audit, persons, release, staff, suppliers
 from .access import load_patron
-from .patron_cache import PatronView
 from .libraries import get_library
+from .patron_cache import PatronView
 from .privacy_record import retention_table
 from .stats.months import Month
 

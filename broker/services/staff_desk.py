@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -23,9 +23,9 @@ from ..db.models import ApiToken, AuditEvent, Library, Membership, Partner, Patr
 from ..domain.connectors import ConnectorError
 from ..domain.memberships import InvalidTransition, MembershipState, Transition, next_state
 from ..errors import BrokerError, Conflict, Forbidden, InvalidInput, NotFound, Translatable
+from ..wording import sorted_names
 from . import audit, memberships, patrons, pending_cards, staff, validation
 from .libraries import connection, get_library
-from ..wording import sorted_names
 
 log = logging.getLogger("broker.staff")
 
@@ -337,5 +337,5 @@ def renew_token(runtime, session: Session, user: StaffUser, token_id: int, days:
 def iso(value: datetime | date | None) -> str | None:
     """ISO 8601; times are UTC (SQLite hands them back without their offset)."""
     if isinstance(value, datetime) and value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.isoformat() if value else None

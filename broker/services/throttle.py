@@ -35,7 +35,6 @@ from dataclasses import dataclass
 
 from prometheus_client import Counter
 
-
 log = logging.getLogger("broker.security")
 
 ALARM_PERIOD = 300

@@ -12,7 +12,7 @@ import random
 from sqlalchemy import Integer, String, case, cast, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError, DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ..clock import SYSTEM, Clock
 from ..db.models import StateEntry

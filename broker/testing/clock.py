@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 
 class MovableClock:
@@ -35,7 +35,7 @@ class MovableClock:
         return self._mono + self._offset if self._frozen else time.monotonic() + self._offset
 
     def utcnow(self) -> datetime:
-        return datetime.fromtimestamp(self.wall(), timezone.utc)
+        return datetime.fromtimestamp(self.wall(), UTC)
 
     def today(self) -> date:
         return self.utcnow().date()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, g, request
@@ -22,7 +21,7 @@ class Brand:
     on_primary: str = "#ffffff"
 
     @classmethod
-    def from_network(cls, name: str, branding: dict) -> "Brand":
+    def from_network(cls, name: str, branding: dict) -> Brand:
         return cls(
             name=branding.get("name") or name,
             logo=branding.get("logo", ""),

@@ -68,7 +68,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        from sqlalchemy.exc import OperationalError, InterfaceError
+        from sqlalchemy.exc import InterfaceError, OperationalError
 
         if isinstance(exc, (OperationalError, InterfaceError, ConnectionError, TimeoutError)):
             log.warning("backing service unavailable: %s", type(exc).__name__)

@@ -13,8 +13,9 @@ import json
 import logging
 import re
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from broker.domain.connectors import (
     ConnectorContext,

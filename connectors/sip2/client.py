@@ -115,13 +115,13 @@ class Sip2Connection:
         self.last_used = time.monotonic()
 
     @classmethod
-    def open(cls, config: ClientConfig, deadline: Deadline) -> "Sip2Connection":
+    def open(cls, config: ClientConfig, deadline: Deadline) -> Sip2Connection:
         """Connect (TLS if configured) and log in; raise ConnectorUnavailable on failure."""
         try:
             sock = socket.create_connection((config.host, config.port), timeout=deadline.remaining())
         except ConnectorUnavailable:
             raise
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             raise deadline.expired() from None
         except ConnectionRefusedError:
             raise ConnectorUnavailable(f"SIP2 server {config.address} refused the connection") from None
@@ -140,7 +140,7 @@ class Sip2Connection:
         except ssl.SSLError as exc:
             sock.close()
             raise ConnectorUnavailable(f"TLS handshake with SIP2 server {config.address} failed: {exc}") from None
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             sock.close()
             raise deadline.expired() from None
         except OSError as exc:
@@ -216,7 +216,7 @@ class Sip2Connection:
         try:
             self.sock.settimeout(deadline.remaining())
             self.sock.sendall(frame)
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             raise deadline.expired() from None
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             raise _ConnectionDropped() from None
@@ -231,7 +231,7 @@ class Sip2Connection:
             try:
                 self.sock.settimeout(deadline.remaining())
                 data = self.sock.recv(65536)
-            except (ConnectorUnavailable, socket.timeout, TimeoutError):
+            except (ConnectorUnavailable, TimeoutError):
                 if self.frames.pending:
                     raise ConnectorProtocolError(
                         f"SIP2 server {address} sent an incomplete answer and then nothing within {deadline.total:g} s",

@@ -80,7 +80,7 @@ class Sip2Settings(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _encodable(self) -> "Sip2Settings":
+    def _encodable(self) -> Sip2Settings:
         for name in ("login", "password", "institution", "location", "terminal_password"):
             value = getattr(self, name)
             text = value.get_secret_value() if isinstance(value, SecretStr) else value

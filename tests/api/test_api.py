@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from fixtures.staff import (
-    ADMIN, BAYEUX, CAEN_ADMIN, IFS, REFERENT, VIRE, VIRE_LIB, add_pending, audit_rows, membership_id, state_of,
+    ADMIN,
+    BAYEUX,
+    CAEN_ADMIN,
+    IFS,
+    REFERENT,
+    VIRE,
+    VIRE_LIB,
+    add_pending,
+    audit_rows,
+    membership_id,
+    state_of,
 )
 
 

@@ -21,8 +21,9 @@ def test_libraries_answer_as_documented_and_secrets_stay_write_only(api, token_f
     event = [e for e in audit_rows(api_app) if e[1] == "library.edit" and e[2] == BAYEUX]
     assert len(event) == 1 and event[0][0] == ADMIN[0]
     runtime = api_app.extensions["broker"]
-    from broker.db.models import AuditEvent
     from sqlalchemy import select
+
+    from broker.db.models import AuditEvent
 
     with runtime.db.session() as s:
         detail = s.scalars(select(AuditEvent).where(AuditEvent.action == "library.edit")).one().detail
@@ -41,8 +42,9 @@ def test_libraries_answer_as_documented_and_secrets_stay_write_only(api, token_f
 
 
 def test_test_a_card_without_storing_it(api, token_for, api_app):
-    from broker.db.models import AuditEvent, Patron
     from sqlalchemy import func, select
+
+    from broker.db.models import AuditEvent, Patron
 
     runtime = api_app.extensions["broker"]
     with runtime.db.session() as s:

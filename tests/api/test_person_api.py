@@ -3,10 +3,9 @@
 from sqlalchemy import select
 
 from broker.db.models import AuditEvent
-from fixtures.staff import ADMIN, REFERENT
-
 from fixtures.broker import SECRET
 from fixtures.openapi import check_against_spec
+from fixtures.staff import ADMIN, REFERENT
 
 BAYEUX, CAMILLE, LEA = "FR-140476101", "29001000000017", "29001000000058"
 CAEN, LOUIS = "FR-141186001", "29003000000015"

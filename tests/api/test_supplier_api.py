@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from fixtures.staff import ADMIN, CAEN_ADMIN, REFERENT, VIRE_LIB, audit_rows
 from fixtures.suppliers import active_membership, sp_metadata
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,7 +11,7 @@ from broker.testing import MovableClock
 from fixtures import staff as staffkit
 from fixtures.staff import VIRE, as_staff, post
 
-NOW = datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def _row(app, name: str):
     with runtime.db.session() as s:
         user = staff.get_user(s, VIRE[0])
         row = next(t for t in staff_desk.tokens_of(s, user) if t.name == name)
-        return row.id, row.expires_at.replace(tzinfo=timezone.utc)
+        return row.id, row.expires_at.replace(tzinfo=UTC)
 
 
 def _create(app, name: str, days=None) -> str:

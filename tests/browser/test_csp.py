@@ -12,6 +12,7 @@ import time
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
+
 from fixtures.routes import route_paths
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]

@@ -9,7 +9,6 @@ ticket validation over HTTP).
 
 from __future__ import annotations
 
-import re
 import shutil
 import threading
 from urllib.parse import quote

@@ -7,7 +7,6 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 VIRE = "FR-147626101"
 

@@ -10,7 +10,11 @@ import pytest
 from playwright.sync_api import expect
 
 from fixtures.staff import (
-    BAYEUX, REFERENT, app_from_template, membership_id, state_of,
+    BAYEUX,
+    REFERENT,
+    app_from_template,
+    membership_id,
+    state_of,
 )
 
 
@@ -92,7 +96,8 @@ def test_referent_validates_a_registration_and_suspends_a_member(referent_site, 
 @pytest.mark.browser
 @pytest.mark.xdist_group("browser")
 def test_admin_enrols_totp_at_first_login_and_reads_the_audit_log(referent_site, page, screenshot, axe_check):
-    from fixtures.staff import ADMIN, VIRE, as_staff, code, membership_id as mid_of, post
+    from fixtures.staff import ADMIN, VIRE, as_staff, code, post
+    from fixtures.staff import membership_id as mid_of
 
     app, url = referent_site
     intruder = app.test_client()  # a referent's out-of-scope attempt, for the audit log

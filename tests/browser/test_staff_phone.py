@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 
 from broker.services.stats import aggregate
 from fixtures import stats as statskit
-from fixtures.stats import paris
 from fixtures.staff import BAYEUX, REFERENT, app_from_template, membership_id
+from fixtures.stats import paris
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 

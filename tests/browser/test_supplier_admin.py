@@ -7,6 +7,7 @@ Each page passes the axe-core check (and the page fixture fails on any CSP viola
 from __future__ import annotations
 
 import pytest
+
 from fixtures.browser import login_admin
 from fixtures.staff import ADMIN, VIRE_LIB, audit_rows
 from fixtures.suppliers import active_membership, sp_metadata

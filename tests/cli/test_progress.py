@@ -6,7 +6,6 @@ import pytest
 
 import broker.cli as cli_module
 from broker.cli import Progress
-
 from cli.clikit import script_network
 
 

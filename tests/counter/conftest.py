@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,7 @@ def sushi(sushi_session):
     sushi_session.reset()
 
 
-NOW = datetime(2026, 12, 6, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -19,8 +19,9 @@ def test_cli_sets_credentials_with_the_key_from_the_environment(stats_cli, monke
     assert data["url"] == "https://sushi.example.org/r51" and data["api_key_set"] is True
     assert "s3cret" not in r.output
     # stored encrypted: the raw column does not hold the key
-    from sqlalchemy import create_engine
     import os
+
+    from sqlalchemy import create_engine
 
     engine = create_engine(os.environ["BROKER_DATABASE_URL"])
     with engine.connect() as conn:
@@ -50,8 +51,8 @@ def test_cli_unknown_supplier_exits_2(stats_cli):
 
 @pytest.fixture
 def admin_api(stats_app, openapi):
-    from fixtures.openapi import check_against_spec
     from broker.services import staff
+    from fixtures.openapi import check_against_spec
 
     runtime = stats_app.extensions["broker"]
     tokens = {}

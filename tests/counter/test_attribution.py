@@ -8,7 +8,6 @@ import json
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
 
 from broker.db.counter_models import CounterMetric, CounterReport
 from broker.db.stats_models import StatsSupplierMonth

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
+from test_attribution import _setup
 
 from fixtures import stats as statskit
-from test_attribution import _setup
 
 REFERENT_PASSWORD = "demo-referent-2026"
 
@@ -111,7 +113,7 @@ def test_the_titles_page_is_accessible(stats_app, serve_app, page, screenshot, a
 @pytest.mark.browser
 @pytest.mark.xdist_group("browser")
 def test_the_supplier_reports_table_is_accessible(stats_app, serve_app, page, axe_check):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from broker.db.counter_models import SushiReportState
     from broker.services.counter import accounts
@@ -121,7 +123,7 @@ def test_the_supplier_reports_table_is_accessible(stats_app, serve_app, page, ax
     with runtime.db.session() as s:
         supplier = get_supplier(s, "cafeyn")
         accounts.set_account(runtime, s, supplier, url="https://sushi.example.org/r51", customer_id="NET-1")
-        at = datetime(2026, 12, 6, 4, 0, tzinfo=timezone.utc)
+        at = datetime(2026, 12, 6, 4, 0, tzinfo=UTC)
         for rid, offered, status, error in (("PR", True, "ok", ""), ("DR", False, "", ""),
                                             ("TR", True, "rejected", "TR 2026-11: report rejected: no Title"),
                                             ("IR", True, "pending", "")):

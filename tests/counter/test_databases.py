@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+
+from cop_reports import pr_51
+from test_attribution import _setup
 
 from broker.services.counter import accounts
 from broker.services.counter.attribution import attribute
 from broker.services.counter.harvest import harvest
 from broker.services.stats import Month
 from broker.services.suppliers import get_supplier
-from cop_reports import pr_51
-from test_attribution import _setup
 from fixtures import stats as statskit
 
-NOW = datetime(2026, 12, 6, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
 
 
 def test_harvest_then_share(db_app, sushi, monkeypatch):

@@ -6,6 +6,7 @@ import os
 from contextlib import contextmanager
 
 from cop_reports import pr_51
+
 from fixtures import stats as statskit
 from fixtures.stats import paris
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
 
 import pytest
+from cop_reports import exception, pr_50, pr_51
 from sqlalchemy import select
 
 from broker.db.counter_models import CounterMetric, CounterReport, SushiAccount
-from cop_reports import exception, pr_50, pr_51
 from fixtures import stats as statskit
 
 MONTH = "2026-11"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from test_harvest import _stored
 
 from fixtures import stats as statskit
-from test_harvest import _stored
 
 R51_HEADER = """Report_Name\tPlatform Report
 Report_ID\tPR

@@ -11,10 +11,10 @@ import io
 import re
 
 import pytest
-
-from fixtures import stats as statskit
 from test_item_harvest import items_stored, reports_stored
 from test_titles import MONTH
+
+from fixtures import stats as statskit
 from fixtures.staff import csrf
 
 
@@ -175,10 +175,11 @@ def test_a_report_that_does_not_parse_imports_nothing(stats_cli, tmp_path, text,
 
 
 def test_imported_titles_reach_the_titles_page_and_a_harvest_wins(stats_app):
+    from test_titles import setup_titles
+
     from broker.db.counter_models import CounterReport
     from broker.services.counter.files import import_file
     from broker.services.suppliers import get_supplier
-    from test_titles import setup_titles
 
     setup_titles(stats_app, patrons={statskit.BAYEUX: 1, statskit.VIRE: 2})
     runtime = stats_app.extensions["broker"]

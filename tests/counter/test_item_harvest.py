@@ -6,13 +6,13 @@ import json
 import os
 
 import pytest
+from cop_reports import exception, item_report_50, item_report_51, pr_51
 from sqlalchemy import create_engine, select
+from test_harvest import COUNTS, MONTH
 
 from broker.db.counter_models import CounterItem, CounterReport, SushiReportState
 from broker.db.models import Supplier
-from cop_reports import exception, item_report_50, item_report_51, pr_51
 from fixtures import stats as statskit
-from test_harvest import COUNTS, MONTH
 
 TITLES = [
     {"name": "Le Monde", "ids": {"Online_ISSN": "1950-6244", "Proprietary": "DP:LM"},

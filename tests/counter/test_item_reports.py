@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from cop_reports import item_report_50, item_report_51
 
 from broker.services.counter.item_reports import item_key, read_item_report
 from broker.services.counter.sushi import SushiProblem
-from cop_reports import item_report_50, item_report_51
 
 MONTH = "2026-11"
 BOOK = {"name": "Les Misérables", "parent": "Œuvres", "ids": {"DOI": "10.9999/M", "ISBN": "978-2-07-040850-4"},

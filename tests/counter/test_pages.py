@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from fixtures import stats as statskit
 from test_attribution import _setup
+
+from fixtures import stats as statskit
 
 
 def test_library_page_shows_the_shared_supplier_figures(stats_app):

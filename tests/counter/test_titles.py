@@ -10,12 +10,12 @@ import os
 import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
+from test_item_harvest import _offer_all
 
 from broker.db.counter_models import CounterItem, CounterReport
 from broker.db.stats_models import StatsSupplierMonth
 from broker.services.counter import titles
 from fixtures import stats as statskit
-from test_item_harvest import _offer_all
 
 MONTH = "2026-11"
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import requests
 from jsonschema import Draft202012Validator
+from test_titles import setup_titles
 
 from broker.web import stats_openapi
 from fixtures import stats as statskit
 from fixtures.stats import ADMIN, BAYEUX, PORT_EN_BESSIN, REFERENT, VIRE
-from test_titles import setup_titles
 
 SPEC = stats_openapi.document()
 NETWORK = {"Le Monde": {"Total_Item_Requests": 90, "Total_Item_Investigations": 120, "No_License": 3},

@@ -6,13 +6,14 @@ import csv
 import io
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+
+from test_titles import setup_titles
 
 from broker.db.counter_models import SushiReportState
 from broker.services.counter import accounts
 from broker.services.suppliers import get_supplier
 from fixtures import stats as statskit
-from test_titles import setup_titles
 
 NETWORK = {"Le Monde": {"Total_Item_Requests": 90, "Total_Item_Investigations": 120, "No_License": 3},
            "=HYPERLINK(\"x\")": {"Total_Item_Requests": 3}}
@@ -109,7 +110,7 @@ def test_the_supplier_page_shows_the_reports_offered_and_their_last_harvest(stat
     with runtime.db.session() as s:
         supplier = get_supplier(s, "cafeyn")
         accounts.set_account(runtime, s, supplier, url="https://sushi.example.org/r51", customer_id="NET-1")
-        at = datetime(2026, 12, 6, 4, 0, tzinfo=timezone.utc)
+        at = datetime(2026, 12, 6, 4, 0, tzinfo=UTC)
         s.add_all([SushiReportState(supplier_id=supplier.id, report_id="PR", offered=True, last_status="ok",
                                     last_error="", last_harvest_at=at),
                    SushiReportState(supplier_id=supplier.id, report_id="TR", offered=True, last_status="rejected",

@@ -2,7 +2,6 @@
 
 import datetime as dt
 import hashlib
-from pathlib import Path
 
 from sqlalchemy import MetaData, create_engine, select
 
@@ -15,7 +14,7 @@ RELEASED = {
     "0001_initial_schema.py": "9280c8fa02395a86e88baaf43624a481d381bc43457d452a1a07eef27f761893",
 }
 
-NOW = dt.datetime(2026, 1, 15, 9, 30, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 1, 15, 9, 30, tzinfo=dt.UTC)
 
 
 def test_released_revisions_are_never_rewritten():

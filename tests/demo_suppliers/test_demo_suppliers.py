@@ -267,7 +267,6 @@ def test_without_the_demo_extra_nothing_is_served_nor_registered(make_demo_app, 
     import sys
 
     import broker.demo_suppliers as package
-
     from broker.demo import register_demo_suppliers
 
     for module in ("views", "cas_client", "saml_sp", "oidc_rp"):  # imported again, they import python-cas again

@@ -1,8 +1,10 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from broker.domain.memberships import InvalidTransition, MembershipState as S, Transition as T, apply, next_state
+from broker.domain.memberships import InvalidTransition, apply, next_state
+from broker.domain.memberships import MembershipState as S
+from broker.domain.memberships import Transition as T
 
 ALLOWED = {
     (None, T.REGISTER): S.PENDING,
@@ -37,7 +39,7 @@ def test_state_machine(state, transition):
 
 
 def test_change_records_who_when_why():
-    at = datetime(2026, 1, 2, tzinfo=timezone.utc)
+    at = datetime(2026, 1, 2, tzinfo=UTC)
     change = apply(S.ACTIVE, T.SUSPEND, actor="ref@lib", at=at, reason="carte prêtée")
     assert (change.from_state, change.to_state, change.actor, change.at, change.reason) == (
         S.ACTIVE, S.SUSPENDED, "ref@lib", at, "carte prêtée")

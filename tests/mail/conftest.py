@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mail.smtpkit import Clock, SmtpServer, make_pki
 from fixtures.servers import free_port
+from mail.smtpkit import Clock, SmtpServer, make_pki
 
 
 @pytest.fixture(scope="session")

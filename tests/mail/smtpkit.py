@@ -7,7 +7,7 @@ import ipaddress
 import ssl
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -36,7 +36,7 @@ class Pki:
 
 
 def make_pki(folder: Path) -> Pki:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Sésame test mail CA")])
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -12,8 +11,8 @@ from broker.clock import as_utc
 from broker.db.mail_models import OutboxMessage
 from broker.mail import queue
 from broker.mail.outbox import _claim, failed_count, failed_messages, retry, run_worker, send_pending, start_worker
-from mail.smtpkit import Clock
 from fixtures.servers import free_port
+from mail.smtpkit import Clock
 
 
 def _queue(runtime, n: int = 1, *, network_id=None) -> None:

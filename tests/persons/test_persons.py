@@ -1,13 +1,13 @@
 """Linked cards: one subject per supplier for the person, access from any card, unlinking (services level)."""
 
 import pytest
+from sqlalchemy import select
 
-from broker.db.models import Library, UsageEvent
+from broker.db.models import UsageEvent
 from broker.domain.identifiers import pairwise_id
 from broker.providers import issuance
 from broker.services import libraries, persons, suppliers
 from broker.services import patrons as patron_service
-from sqlalchemy import select
 
 BAYEUX, CAMILLE = "FR-140476101", "29001000000017"      # calvados, active
 CAEN, LOUIS = "FR-141186001", "29003000000015"         # caen-la-mer, active

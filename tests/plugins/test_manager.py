@@ -4,7 +4,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from broker import hookimpl
-from broker.domain.access import Reason, Refusal
+from broker.domain.access import Refusal
 from broker.domain.connectors import ConnectorSpec, Health
 from broker.domain.patrons import PatronRecord
 from broker.errors import ConfigError

@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import re
 
-import pytest
-
 from sqlalchemy import select
 
 from broker.db.models import StateEntry, Supplier, UsageEvent

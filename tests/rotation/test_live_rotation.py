@@ -18,11 +18,10 @@ import threading
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-import requests
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import create_engine, delete, func, select, text
+from sqlalchemy import create_engine, func, select, text
 from werkzeug.serving import make_server
 
 from broker.domain.identifiers import card_digest, pairwise_id

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -132,7 +132,6 @@ def test_take_once_and_counters_across_processes(store_spec):
 
 def test_redis_down_is_unavailable_not_a_crash():
     from broker.state import StateUnavailable
-
     from fixtures.servers import free_port
 
     store = RedisStateStore(f"redis://127.0.0.1:{free_port()}/0", timeout=0.5)

@@ -7,6 +7,7 @@ import random
 from datetime import timedelta
 
 import pytest
+
 from broker.db.stats_models import StatsMonth
 from broker.errors import InvalidInput
 from broker.services.stats import Month, aggregate, aggregate_month
@@ -171,8 +172,8 @@ def test_two_processes_at_once_give_the_same_figures(db_app):
 
 def test_registrations_and_members_per_library(stats_app):
     """New, validated and refused registrations of a month, and the states at its end."""
-    from broker.domain.patrons import PatronRecord
     from broker.domain.memberships import Transition
+    from broker.domain.patrons import PatronRecord
     from broker.services import libraries, memberships
 
     app = stats_app
@@ -237,7 +238,8 @@ def test_a_sealed_month_is_left_as_it_is(stats_app):
 
 
 def test_statistics_tables_hold_no_patron_key(stats_app):
-    from broker.db.stats_models import StatsLibraryMonth, StatsMonth as SM, StatsRefusalMonth, StatsSupplierMonth
+    from broker.db.stats_models import StatsLibraryMonth, StatsRefusalMonth, StatsSupplierMonth
+    from broker.db.stats_models import StatsMonth as SM
 
     for model in (SM, StatsLibraryMonth, StatsRefusalMonth, StatsSupplierMonth):
         columns = {c.name for c in model.__table__.columns}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -83,17 +83,17 @@ def test_long_supplier_names_are_shortened_whole_in_the_tooltip():
 
 def test_month_bounds_follow_paris_time_across_daylight_saving():
     march = Month(2025, 3)
-    assert march.start == datetime(2025, 2, 28, 23, 0, tzinfo=timezone.utc)  # winter time, UTC+1
-    assert march.end == datetime(2025, 3, 31, 22, 0, tzinfo=timezone.utc)    # summer time, UTC+2
+    assert march.start == datetime(2025, 2, 28, 23, 0, tzinfo=UTC)  # winter time, UTC+1
+    assert march.end == datetime(2025, 3, 31, 22, 0, tzinfo=UTC)    # summer time, UTC+2
     assert Month.of(datetime(2025, 3, 31, 22, 30)) == Month(2025, 4)
-    assert Month.of(datetime(2025, 12, 31, 23, 30, tzinfo=timezone.utc)) == Month(2026, 1)
+    assert Month.of(datetime(2025, 12, 31, 23, 30, tzinfo=UTC)) == Month(2026, 1)
     assert Month(2025, 1).previous() == Month(2024, 12) and Month(2024, 12).next() == Month(2025, 1)
     assert [str(m) for m in Month(2025, 2).back(3)] == ["2024-12", "2025-01", "2025-02"]
     assert len(span(Month(2024, 11), Month(2025, 2))) == 4
 
 
 def test_years():
-    now = datetime(2025, 6, 15, tzinfo=timezone.utc)
+    now = datetime(2025, 6, 15, tzinfo=UTC)
     assert parse_year("2025", now=now) == 2025
     assert [str(m) for m in months_of_year(2025, now=now)][-1] == "2025-06"
     for bad in ("2026", "1999", "25", "20 25", "", None, "２０２５"):

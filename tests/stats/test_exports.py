@@ -194,4 +194,4 @@ def test_french_reasons_are_the_pages_labels(stats_app):
     from broker.web.stats.labels import REASON_LABELS
 
     with stats_app.test_request_context("/"), force_locale("fr"):
-        assert FRENCH_REASONS == {k: str(v) for k, v in REASON_LABELS.items()}
+        assert {k: str(v) for k, v in REASON_LABELS.items()} == FRENCH_REASONS

@@ -2,7 +2,6 @@
 
 import pytest
 
-
 METRICS_TOKEN = "m" * 40
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 from flask import Response
@@ -53,6 +53,6 @@ def success(user: str, attributes: dict[str, list[str]] | None, *, as_json: bool
 
 def standard_attributes(auth_time: int, new_login: bool) -> dict[str, list[str]]:
     """The attributes CAS 3.0 defines for every authentication."""
-    when = datetime.fromtimestamp(auth_time or 0, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    when = datetime.fromtimestamp(auth_time or 0, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {"authenticationDate": [when], "isFromNewLogin": ["true" if new_login else "false"],
             "longTermAuthenticationRequestTokenUsed": ["false"]}

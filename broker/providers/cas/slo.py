@@ -12,7 +12,7 @@ ticket, to the service URL the ticket was issued for
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -37,7 +37,7 @@ def remember(service: CasService, service_url: str, ticket: str) -> None:
 
 def logout_request(ticket: str, now: datetime) -> str:
     """The ``logoutRequest`` body for one ticket, issued at ``now``."""
-    instant = now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    instant = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return ('<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
             'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" '
             f'ID="_{secrets.token_hex(16)}" Version="2.0" IssueInstant="{instant}">'

@@ -14,7 +14,7 @@ import logging
 import os
 import re
 import secrets
-from datetime import timezone
+from datetime import UTC
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -71,7 +71,7 @@ def values_for(issuance: kit.Issuance, *, now, nonce: str, target: str, lifetime
     """Every placeholder's value but ``sig``; released attributes only when released."""
     ts = int(now.timestamp())
     values = {"uid": issuance.subject, "ts": str(ts), "exp": str(ts + lifetime),
-              "iso_ts": now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "nonce": nonce,
+              "iso_ts": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "nonce": nonce,
               "target": target}
     for name, attribute in tpl.ATTRIBUTE_PLACEHOLDERS.items():
         released = issuance.attributes.get(attribute) or []

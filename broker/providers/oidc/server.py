@@ -127,7 +127,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):
 class IdTokens(oidc_grants.OpenIDCode):
     """Adds the ID token to the code grant's answer, signed with the instance's current key."""
 
-    def __init__(self, server: "OidcServer") -> None:
+    def __init__(self, server: OidcServer) -> None:
         super().__init__(require_nonce=False)
         self.server = server
 
@@ -184,7 +184,7 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
 
     CLIENT_AUTH_METHOD = "private_key_jwt"
 
-    def __init__(self, server: "OidcServer") -> None:
+    def __init__(self, server: OidcServer) -> None:
         super().__init__(validate_jti=True, leeway=30)
         self.server = server
 

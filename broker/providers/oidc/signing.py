@@ -12,7 +12,6 @@ from typing import Any
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
-
 PURPOSE_OF_ALG = {"RS256": "oidc-rs256", "ES256": "oidc-es256"}
 
 

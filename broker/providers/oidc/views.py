@@ -18,9 +18,18 @@ from ...services import persons
 from ...web.patron_session import LoggedPatron, current_patron
 from ...web.security_headers import allow_form_action, register_form_target_resolver
 from .. import issuance
+from ..web import (
+    FRESH,
+    end_patron_session,
+    fresh_marker,
+    fresh_since,
+    preferred_lang,
+    refusal_page,
+    request_pairs,
+    send_to_login,
+    with_params,
+)
 from . import backchannel
-from ..web import (FRESH, end_patron_session, fresh_marker, fresh_since, preferred_lang, refusal_page,
-                   request_pairs, send_to_login, with_params)
 from .claims import SCOPE_CLAIMS, claims_for
 from .clients import ID_TOKEN_ALGS, SCOPES, OidcClient, find_client
 from .server import AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS, OidcServer
@@ -193,9 +202,7 @@ def make_blueprint(runtime) -> Blueprint:
         since = fresh_since(runtime, values.get(FRESH))
         owed_since = None
         if patron is not None and since is None:
-            if "login" in prompts:
-                owed_since = runtime.clock.wall()
-            elif max_age is not None and patron.age_at(runtime.clock.wall()) > max_age:
+            if "login" in prompts or max_age is not None and patron.age_at(runtime.clock.wall()) > max_age:
                 owed_since = runtime.clock.wall()
             elif hinted and hinted != persons.subject_for_uid(runtime, patron.uid, client.sector):
                 owed_since = runtime.clock.wall()  # the client expects another patron than the one logged in here

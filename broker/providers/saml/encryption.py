@@ -20,7 +20,6 @@ from lxml import etree
 from .names import SAML
 from .signing import _cert_key
 
-
 _local = threading.local()
 
 AES128_CBC = "http://www.w3.org/2001/04/xmlenc#aes128-cbc"

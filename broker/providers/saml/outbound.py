@@ -7,8 +7,8 @@ import base64
 from flask import Response, redirect, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from markupsafe import escape
 from lxml import etree
+from markupsafe import escape
 
 from ...keys import KeyMaterial
 from ...web.security_headers import allow_form_action, allow_script
@@ -16,7 +16,6 @@ from .names import BINDING_POST
 from .signing import redirect_query, sign
 from .spmeta import Endpoint
 from .xmlsafe import deflate
-
 
 # The auto-POST page is on the path of every sign-on: a fixed string, not a Jinja page.
 # Only the form's action and fields change; they are escaped here, the rest is per language.

@@ -11,7 +11,7 @@ import base64
 import binascii
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -109,7 +109,7 @@ def _datetime(value: str | None, what: str) -> datetime | None:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         raise SamlInputError(f"{what}: not a date-time ({value!r})") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def certificate_pem(b64: str, what: str) -> str:

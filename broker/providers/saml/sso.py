@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, replace
+from datetime import UTC
 from typing import Any
 
 from flask import current_app, session, url_for
@@ -294,6 +295,6 @@ def unknown_supplier(rt: Any):
 
 
 def _instant(epoch: float):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.fromtimestamp(epoch, tz=timezone.utc)
+    return datetime.fromtimestamp(epoch, tz=UTC)

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from ...db.counter_models import CounterReport, SushiAccount, SushiMember, SushiReportState
 from ...db.models import Supplier
 from ...errors import NotFound
-from ..field_errors import FieldError
 from .. import audit, staff_desk
+from ..field_errors import FieldError
 
 RELEASES = {"5": "5", "5.0": "5", "5.1": "5.1"}
 

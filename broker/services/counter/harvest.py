@@ -25,8 +25,15 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ... import clock
-from ...db.counter_models import (ITEM_REPORTS, CounterItem, CounterMetric, CounterReport, SushiAccount, SushiMember,
-                                  SushiReportState)
+from ...db.counter_models import (
+    ITEM_REPORTS,
+    CounterItem,
+    CounterMetric,
+    CounterReport,
+    SushiAccount,
+    SushiMember,
+    SushiReportState,
+)
 from ...db.models import Supplier
 from ...errors import NotFound
 from .. import audit

@@ -6,7 +6,6 @@ the sheets with their headers (XLSX), empty lists (JSON).
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from dataclasses import asdict

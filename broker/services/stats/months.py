@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ...clock import utcnow
@@ -51,7 +51,7 @@ class Month:
     def of(cls, moment: datetime) -> Month:
         """The month an instant falls in (naive instants are UTC, as the database stores them)."""
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         local = moment.astimezone(TIMEZONE)
         return cls(local.year, local.month)
 
@@ -65,7 +65,7 @@ class Month:
     @property
     def start(self) -> datetime:
         """Midnight on the 1st, local time, as a UTC instant."""
-        return datetime(self.year, self.month, 1, tzinfo=TIMEZONE).astimezone(timezone.utc)
+        return datetime(self.year, self.month, 1, tzinfo=TIMEZONE).astimezone(UTC)
 
     @property
     def end(self) -> datetime:
@@ -123,5 +123,5 @@ def iso_utc(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.isoformat(timespec="seconds")

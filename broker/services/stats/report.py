@@ -13,9 +13,9 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ...wording import sort_key, sorted_names
 from ...db.models import Library, Partner
 from ...errors import NotFound
+from ...wording import sort_key, sorted_names
 from .. import validation
 from ..network import FeeLine, fees_for_year
 from .figures import MonthFigures, Selection, figures, supplier_counter

@@ -5,8 +5,7 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import Any
 
-from ...services.suppliers import CATEGORIES, RELEASABLE
-from ...services.suppliers import RESERVED_SLUGS
+from ...services.suppliers import CATEGORIES, RELEASABLE, RESERVED_SLUGS
 from .admin_spec import _BODY, _SLUG, TAG, _errors, _json, _ref
 
 #: a supplier's slug in a path: never one of the names the routes beside it use

@@ -12,8 +12,8 @@ from flask_babel import lazy_gettext as L_
 
 from ...services import patron_account, privacy, release, suppliers
 from ...services import standing as standings
-from ...wording import sorted_names
 from ...services.access import load_patron
+from ...wording import sorted_names
 from .. import patron_session
 from ..patron_session import current_patron, login_redirect
 from .auth import end_session

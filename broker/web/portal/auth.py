@@ -10,9 +10,9 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from ...domain.access import Reason, Refusal
-from ...services import login as login_service
 from ...errors import NotFound
 from ...plugins.manager import call_each
+from ...services import login as login_service
 from ...services import registration, suppliers
 from ...services.card_check import CardCheckFailure
 from ...services.registration import RegistrationOutcome

@@ -14,8 +14,8 @@ from ...domain.access import Reason, Refusal
 from ...errors import BrokerError, NotFound, ServiceUnavailable
 from ...services import access, suppliers
 from ...services import standing as standings
-from ...wording import sorted_names
 from ...services.access import load_patron
+from ...wording import sorted_names
 from ..patron_session import check_access, current_patron, login_redirect
 from .blueprint import bp
 from .context import LibraryView, apply_brand, chosen_library, runtime

@@ -34,7 +34,7 @@ class LibraryView:
     branding: dict = field(default_factory=dict, hash=False, compare=False)
 
     @classmethod
-    def from_row(cls, lib) -> "LibraryView":
+    def from_row(cls, lib) -> LibraryView:
         network = lib.partner.network
         return cls(code=lib.code, name=lib.name, commune=lib.commune or "", network=network.slug,
                    network_name=network.name, registration=lib.registration, address=lib.address or "",

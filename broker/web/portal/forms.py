@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import weakref
 from dataclasses import dataclass
+from datetime import UTC
 
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
@@ -53,10 +54,10 @@ def credentials_message() -> str:
 
 def locked_message(retry_at: float) -> str:
     """Said for any locked card, known or not: the lock is keyed by what was typed, so it reveals nothing."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     minutes = max(1, math.ceil((retry_at - runtime().clock.wall()) / 60))
-    at = local_time(datetime.fromtimestamp(retry_at, timezone.utc))
+    at = local_time(datetime.fromtimestamp(retry_at, UTC))
     return _("Trop d'essais avec ce numéro de carte : par sécurité, la connexion avec cette carte est bloquée "
              "jusqu'à %(time)s (%(zone)s), soit environ %(minutes)d minutes. Réessayez ensuite. En cas "
              "d'oubli, votre bibliothèque peut vous redonner votre mot de passe.",
@@ -117,7 +118,7 @@ class LibraryChoices:
 
 
 #: engine → (the library list's token the choices were built from, the choices)
-_CHOICES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_CHOICES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def library_groups() -> LibraryChoices:

@@ -20,7 +20,7 @@ from werkzeug.routing import BuildError
 from ...db.models import Library, Network
 from ...db.stats_models import StatsMonth
 from ...errors import Forbidden, InvalidInput, NotFound, Unauthorized
-from ...services import audit, staff, staff_auth, validation
+from ...services import audit, staff, validation
 from ...services.libraries import get_library
 from ...services.network import get_network
 from ...services.stats.months import Month

@@ -14,17 +14,17 @@ from ...db.models import Library, Network, Partner
 from ...db.stats_models import StatsMonth
 from ...errors import InvalidInput, NotFound
 from ...services import staff
-from ...services.stats import Month, figures, parse_year
-from ...services.stats.counter import platform_report
 from ...services.counter.attribution import METHOD_LABELS
 from ...services.counter.reports import PR_METRICS
+from ...services.stats import Month, figures, parse_year
+from ...services.stats.counter import platform_report
 from ...services.stats.exports import COUNTER_COLUMNS, MEDIA_TYPES, filename, render
 from ...services.stats.figures import Selection, supplier_counter, supplier_matrix
 from ...services.stats.months import months_of_year
 from ...services.stats.report import get_partner, partner_report
 from ...wording import sorted_names
-from . import bp
 from ..context import requested_csv_style as requested_style
+from . import bp
 from .charts import Series, bar_chart, line_chart
 from .guard import deny, library_in_scope, month_arg, network_in_scope, staff_page
 from .labels import REASON_LABELS, month_label

@@ -10,12 +10,12 @@ import csv
 import json
 
 import pytest
-
-from broker.domain.patrons import CardProblem
-from broker.testing import ConnectorContract, KnownPatron
 from sesame_connector_csv.connector import COLUMNS, CsvFileConnector, CsvFileSettings
 from sesame_connector_csv.pins import hash_pin
 from sesame_connector_csv.plugin import broker_connectors
+
+from broker.domain.patrons import CardProblem
+from broker.testing import ConnectorContract, KnownPatron
 
 # A low iteration count keeps the tests fast; real files use the default (600,000).
 FAST = 1_000

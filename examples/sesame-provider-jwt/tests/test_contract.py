@@ -5,11 +5,11 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
-from broker.testing import Access, ProviderContract
 from sesame_provider_jwt import plugin
 from sesame_provider_jwt.settings import JwtSettings
 from sesame_provider_jwt.token import decode
+
+from broker.testing import Access, ProviderContract
 
 KEY_VAR = "SESAME_EXAMPLE_JWT_KEY"
 KEY = "example-jwt-key-for-the-contract-" + "41f7c09e2d"

@@ -14,7 +14,7 @@ GOOD_CARD, GOOD_PIN = "23000000000001", "1234"
 
 
 def with_checksum(text: str, seq: int) -> bytes:
-    body = f"{text}AY{seq}AZ".encode("utf-8")
+    body = f"{text}AY{seq}AZ".encode()
     total = sum(body) & 0xFFFF
     return body + format((0x10000 - total) & 0xFFFF, "04X").encode() + b"\r"
 

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from broker.db.models import UsageEvent
 from broker.domain.identifiers import pairwise_id
-
 from fixtures.live import VIRE, Browser
 
 

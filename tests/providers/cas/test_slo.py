@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from cas import CASClient
 
-from fixtures.logout import log_out
 from fixtures.live import Browser
+from fixtures.logout import log_out
 
 
 def _service(receiver, path: str) -> tuple[str, str]:

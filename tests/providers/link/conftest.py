@@ -12,7 +12,6 @@ from fixtures.live import Browser, serve
 from providers.link.linkkit import OTHER_CARD, OTHER_PIN, SECRET, SECRET_VAR
 
 
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory, demo_db):
     with pytest.MonkeyPatch.context() as mp:

@@ -17,7 +17,6 @@ from sqlalchemy import select
 from broker.db.models import Supplier, UsageEvent
 from broker.logs import JsonFormatter
 from fixtures.live import VIRE, Browser
-
 from providers.link.linkkit import OTHER_CARD, OTHER_PIN, SECRET, SECRET_VAR, VOD
 
 TEMPLATE = f"{VOD}/sso?u={{uid}}&t={{ts}}&s={{sig}}"

@@ -8,8 +8,8 @@ import pytest
 import requests
 
 from broker.errors import InvalidInput
-from fixtures.logout import log_out
 from fixtures.live import Browser
+from fixtures.logout import log_out
 from fixtures.servers import free_port
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"

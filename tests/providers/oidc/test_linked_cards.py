@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from fixtures.sigbs import BAYEUX, CAEN, CAMILLE, LOUIS, PIN, two_sigbs
 from fixtures.live import Browser
+from fixtures.sigbs import BAYEUX, CAEN, CAMILLE, LOUIS, PIN, two_sigbs
 
 
 def sub_for(live, rp, library, card):

@@ -10,7 +10,6 @@ import requests
 from sqlalchemy import select
 
 from broker.db.models import UsageEvent
-
 from fixtures.live import RP_BASE, VIRE, Browser, query_of
 
 

@@ -48,9 +48,10 @@ _SP_KEYS: dict[str, tuple[str, str]] = {}
 def sp_keypair(name: str) -> tuple[str, str]:
     """(private key PEM, certificate PEM) of a test SP, made once per name."""
     if name not in _SP_KEYS:
-        from broker.keys import _self_signed
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import rsa
+
+        from broker.keys import _self_signed
 
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,

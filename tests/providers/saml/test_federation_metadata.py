@@ -58,7 +58,7 @@ def _validate_schema(xml: bytes) -> None:
 
 
 def _verify_signature(root) -> None:
-    cert = root.find(f"md:IDPSSODescriptor/md:KeyDescriptor[@use='signing']//ds:X509Certificate", NS).text
+    cert = root.find("md:IDPSSODescriptor/md:KeyDescriptor[@use='signing']//ds:X509Certificate", NS).text
     pem = "-----BEGIN CERTIFICATE-----\n" + cert + "\n-----END CERTIFICATE-----\n"
     ctx = xmlsec.SignatureContext()
     ctx.key = xmlsec.Key.from_memory(pem, xmlsec.constants.KeyDataFormatCertPem)
@@ -120,7 +120,7 @@ def test_published_ui_links_are_served(idp):
 
 def _with_methods(metadata: bytes, algorithms: list[str]) -> bytes:
     root = etree.fromstring(metadata)
-    kds = root.findall(f".//md:KeyDescriptor", NS)
+    kds = root.findall(".//md:KeyDescriptor", NS)
     kds = [kd for kd in kds if kd.get("use") in (None, "encryption")]
     assert kds, "the SP metadata publish an encryption key"
     for kd in kds:
@@ -130,9 +130,10 @@ def _with_methods(metadata: bytes, algorithms: list[str]) -> bytes:
 
 
 def _register(idp, sp, metadata: bytes) -> dict:
+    from sqlalchemy import select
+
     from broker.db.models import Supplier
     from broker.providers.saml import registry
-    from sqlalchemy import select
 
     runtime = idp.extensions["broker"]
     with runtime.db.session() as s:

@@ -9,7 +9,6 @@ import re
 import pytest
 
 from broker.web.portal import forms
-
 from fixtures.demo import VIRE
 
 

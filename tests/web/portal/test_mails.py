@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -15,7 +15,7 @@ from broker.testing import MovableClock
 from fixtures.demo import VIRE
 
 #: a summer moment: 12:05 UTC is 14:05 in Paris
-SUMMER = datetime(2026, 7, 14, 12, 5, tzinfo=timezone.utc)
+SUMMER = datetime(2026, 7, 14, 12, 5, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC
 
 from broker.web.staff.exports import cell
 from fixtures.staff import BAYEUX, REFERENT, VIRE, VIRE_LIB, add_pending, as_staff, audit_rows
@@ -38,7 +39,7 @@ def test_export_members_csv(staff_app, staff_client):
 
 
 def test_export_members_csv_in_the_french_convention(staff_app, staff_client):
-    from datetime import date, datetime, timezone
+    from datetime import date, datetime
 
     from broker.db.models import Membership
     from fixtures.staff import membership_id
@@ -48,7 +49,7 @@ def test_export_members_csv_in_the_french_convention(staff_app, staff_client):
     with runtime.db.session() as s:
         # 1 January 2027 in Paris
         membership = s.get(Membership, membership_id(staff_app, VIRE_LIB, "V0001"))
-        membership.created_at = datetime(2026, 12, 31, 23, 30, tzinfo=timezone.utc)
+        membership.created_at = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)
         membership.patron.card_expires = date(2030, 12, 31)
     as_staff(staff_app, staff_client, VIRE)
     r = staff_client.get(f"/staff/libraries/{VIRE_LIB}/members.csv?lang=fr")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
 from broker.db.models import AuditEvent, Membership, MembershipEvent
 from fixtures.staff import ADMIN, VIRE_LIB, as_staff, membership_id
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_history_and_audit_log_in_paris_time(staff_app):

@@ -116,8 +116,9 @@ def test_admin_must_enrol_totp_at_first_login(staff_app, staff_client):
     r = staff_client.post("/staff/login/enrol", data={"code": code(secret), "csrf_token": token})
     assert r.status_code == 303
     assert staff_client.get("/staff/").status_code == 200
-    from broker.db.models import StaffUser
     from sqlalchemy import select
+
+    from broker.db.models import StaffUser
 
     runtime = staff_app.extensions["broker"]
     with runtime.db.session() as s:

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from fixtures.staff import (ADMIN, BAYEUX, CAEN_ADMIN, REFERENT, VIRE_LIB, add_pending, as_staff, audit_rows,
-                                membership_id, post, state_of)
+from fixtures.staff import (
+    ADMIN,
+    BAYEUX,
+    CAEN_ADMIN,
+    REFERENT,
+    VIRE_LIB,
+    add_pending,
+    as_staff,
+    audit_rows,
+    membership_id,
+    post,
+    state_of,
+)
 
 
 def test_admin_sees_every_pending_registration_of_the_network_and_decides(staff_app):

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from fixtures.staff import (
-    ADMIN, BAYEUX, REFERENT, VIRE, VIRE_LIB, add_pending, as_staff, audit_rows, membership_id, post, state_of,
+    ADMIN,
+    BAYEUX,
+    REFERENT,
+    VIRE,
+    VIRE_LIB,
+    add_pending,
+    as_staff,
+    audit_rows,
+    membership_id,
+    post,
+    state_of,
 )
 
 

@@ -8,7 +8,16 @@ from sqlalchemy import select
 
 from broker.db.staff_models import PendingCard
 from fixtures.staff import (
-    BAYEUX, REFERENT, VIRE, VIRE_LIB, add_pending, as_staff, audit_rows, membership_id, post, state_of,
+    BAYEUX,
+    REFERENT,
+    VIRE,
+    VIRE_LIB,
+    add_pending,
+    as_staff,
+    audit_rows,
+    membership_id,
+    post,
+    state_of,
 )
 
 

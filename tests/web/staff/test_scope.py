@@ -5,7 +5,18 @@ from __future__ import annotations
 import pytest
 
 from fixtures.staff import (
-    ADMIN, BAYEUX, CAEN_ADMIN, IFS, REFERENT, VIRE, VIRE_LIB, as_staff, audit_rows, membership_id, post, state_of,
+    ADMIN,
+    BAYEUX,
+    CAEN_ADMIN,
+    IFS,
+    REFERENT,
+    VIRE,
+    VIRE_LIB,
+    as_staff,
+    audit_rows,
+    membership_id,
+    post,
+    state_of,
 )
 
 

@@ -7,6 +7,7 @@ bad input shows the error beside the field and writes nothing.
 from __future__ import annotations
 
 import pytest
+
 from fixtures.staff import (
     ADMIN,
     CAEN_ADMIN,

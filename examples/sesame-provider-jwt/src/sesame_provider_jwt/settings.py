@@ -32,7 +32,7 @@ class JwtSettings(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _key(self) -> "JwtSettings":
+    def _key(self) -> JwtSettings:
         if not _ENV_NAME.match(self.secret_env):
             raise ValueError(f"secret variable {self.secret_env[:60]!r}: expected a variable name")
         if len(os.environ.get(self.secret_env, "")) < 32:
