@@ -122,9 +122,9 @@ def create_app(
     Babel(app, locale_selector=select_locale)
     app.extensions["csrf"] = CSRFProtect(app)
 
-    from .web import api, context, errors, ops, portal, redirects, security_headers, staff, stats
+    from .web import api, errors, ops, portal, redirects, security_headers, staff, stats, templating
 
-    context.init_app(app)
+    templating.init_app(app)
     errors.init_app(app)
     security_headers.init_app(app, https=settings.base_url.lower().startswith("https://"))
     redirects.init_app(app)  # after: its replacement page still gets the headers (hooks run last-first)

@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     from .config import Settings
     from .crypto import InstanceKeys
     from .db import Database
-    from .runtime import Runtime
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,8 +458,3 @@ class _StateLock:
         held = self.state.get(self.key)
         if held and held.get("holder") == self.token:
             self.state.delete(self.key)
-
-
-def key_store(runtime: Runtime) -> KeyStore:
-    """The runtime's KeyStore (``runtime.key_store``)."""
-    return runtime.key_store

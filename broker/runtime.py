@@ -23,7 +23,7 @@ from .keys import KeyStore
 from .plugins.manager import collect_named, plugin_manager_for
 from .providers.registry_cache import SupplierRegistries
 from .services.libraries import LibraryCache
-from .services.patron_cache import PatronChanges
+from .services.patron_changes import PatronChanges
 from .services.usage_log import UsageLog
 from .sigb import DatabaseLocalPatrons, SigbGateway
 from .state import StateStore, open_state_store

@@ -122,7 +122,7 @@ class Patron(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    #: any change (a login included): other processes forget their cached copy (services.patron_cache)
+    #: any change (a login included): other processes forget their cached copy (services.patron_changes)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now, index=True)
 
     library: Mapped[Library] = relationship()

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as L_
 from sqlalchemy import select
 
 from ..db.models import Library
-from ..web.context import Brand
+from ..web.templating import Brand
 from .kinds import Kind
 
 TITLES = {"saml": L_("Fournisseur de démonstration SAML"),

@@ -48,14 +48,14 @@ def issue(runtime, supplier: Supplier, patron, protocol: str) -> Issuance:
 
 def refusal_page(outcome):
     """The portal's refusal page for a refused :class:`Issuance` outcome."""
-    from .web import refusal_page as page
+    from .portal_handoff import refusal_page as page
 
     return page(outcome)
 
 
 def error_page(status: int, code: str, message: str):
     """A plain error page (400 for a bad request, 503 for a supplier that cannot be served now)."""
-    from .web import error_page as page
+    from .portal_handoff import error_page as page
 
     return page(status, code, message)
 

@@ -16,8 +16,8 @@ from ..domain import access as rules
 from ..domain.identifiers import event_key
 from ..events import UsageRecord
 from ..metrics import ISSUANCES
-from . import libraries, patron_cache, patrons, suppliers
-from .patron_cache import PatronView
+from . import libraries, patrons, suppliers
+from .patron_changes import PatronView
 from .patron_snapshot import PatronSnapshot
 
 #: released fields that are never in a session's snapshot: a supplier receiving them gets a fresh read
@@ -59,19 +59,19 @@ def check(runtime, session: Session | None, uid: str, supplier: Supplier | None,
 
     ``session``: the caller's unit of work, or None (one is opened only if the patron must be read).
     ``snapshot`` is what the patron's session holds of the patron
-    (``services.patron_cache``): used while nothing newer is known, else the
+    (``services.patron_changes``): used while nothing newer is known, else the
     patron is read again and ``outcome.snapshot`` holds the new snapshot for
     the session. The library, its partner's agreements and its network come
-    from the library cache (``libraries.cache``): ``outcome.patron`` is a
+    from the library cache (``runtime.libraries``): ``outcome.patron`` is a
     :class:`PatronView` and ``outcome.library`` a detached, read-only row.
     ``linked``: a refused card linked to others lets the person's other cards decide (False: this card only).
     """
     personal = supplier is not None and bool(PERSONAL_RELEASES & set(supplier.release or ()))
-    patron, fresh = patron_cache.changes(runtime).view(session, uid, snapshot, personal=personal)
+    patron, fresh = runtime.patron_changes.view(session, uid, snapshot, personal=personal)
     if patron is None or patron.erased:
         refusal = rules.Refusal(rules.Reason.NOT_REGISTERED)
         return AccessOutcome(rules.Decision(refusal), None, None, supplier, snapshot=fresh)
-    lib = libraries.cache(runtime).by_id(patron.library_id)
+    lib = runtime.libraries.by_id(patron.library_id)
     if lib is None:  # deleted between the two reads: as if the patron were unknown
         refusal = rules.Refusal(rules.Reason.NOT_REGISTERED)
         return AccessOutcome(rules.Decision(refusal), None, None, supplier, snapshot=fresh)

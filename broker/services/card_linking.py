@@ -39,7 +39,7 @@ def link_card(runtime, uid: str, library_code: str | None, card: str | None, pas
     errors = login.check_fields(library_code, card, password)
     if errors:
         return LinkResult(CardCheckFailure.INVALID, errors)
-    lib = libraries.cache(runtime).by_code((library_code or "").strip())
+    lib = runtime.libraries.by_code((library_code or "").strip())
     if lib is None:
         return LinkResult(CardCheckFailure.INVALID, {"library": "unknown"})
     answer = login.verify_card(runtime, lib, card, password, ip=ip)

@@ -257,8 +257,3 @@ class LibraryCache:
     def _read_stamp(self) -> tuple:
         with self.db.session() as s:
             return _stamp(s)
-
-
-def cache(runtime: Runtime) -> LibraryCache:
-    """The runtime's library cache (``runtime.libraries``)."""
-    return runtime.libraries

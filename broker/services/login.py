@@ -24,9 +24,9 @@ from ..domain.connectors import ConnectorUnavailable, InvalidCredentials
 from ..domain.patrons import PatronRecord
 from ..errors import NotFound
 from ..metrics import LOGINS
-from . import libraries, patron_cache, patrons
+from . import libraries, patrons
 from .card_check import CardCheckFailure
-from .patron_cache import PatronView
+from .patron_changes import PatronView
 from .patron_snapshot import PatronSnapshot
 from .throttle import LoginThrottle
 
@@ -56,7 +56,7 @@ class LoginResult:
     network: str | None = None
     detail: str = ""
     errors: dict[str, str] = field(default_factory=dict, hash=False)
-    #: the access decision's snapshot of the patron, for the session (``services.patron_cache``)
+    #: the access decision's snapshot of the patron, for the session (``services.patron_changes``)
     facts: PatronSnapshot | None = field(default=None, hash=False)
     #: RATE_LIMITED: seconds before this address's next attempt is checked
     retry_after: int = 0
@@ -207,7 +207,7 @@ def login(runtime, library_code: str | None, card: str | None, password: str | N
     errors = check_fields(library_code, card, password)
     if errors:
         return _finish(CardCheckFailure.INVALID, errors=errors)
-    lib = libraries.cache(runtime).by_code((library_code or "").strip())  # read-only, shared by requests
+    lib = runtime.libraries.by_code((library_code or "").strip())  # read-only, shared by requests
     if lib is None:
         return _finish(CardCheckFailure.INVALID, errors={"library": "unknown"})
     answer = verify_card(runtime, lib, card, password, ip=ip)
@@ -216,7 +216,7 @@ def login(runtime, library_code: str | None, card: str | None, password: str | N
                        retry_after=answer.retry_after, retry_at=answer.retry_at)
     record = answer.record
     with runtime.db.session() as session:
-        patron_cache.changes(runtime).revalidate(session)  # so that this process can vouch for the snapshot
+        runtime.patron_changes.revalidate(session)  # so that this process can vouch for the snapshot
         read_at = runtime.clock.wall()
         network = lib.partner.network.slug
         patron = patrons.find(runtime, session, lib, card, history=False)

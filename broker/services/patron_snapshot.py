@@ -1,7 +1,7 @@
 """The access decision's snapshot of a patron, as the patron's session keeps it.
 
 A login, and any decision that had to read the patron again, hands back a
-:class:`PatronSnapshot` (see ``services.patron_cache`` for when it is
+:class:`PatronSnapshot` (see ``services.patron_changes`` for when it is
 trusted). It holds the decision's fields only: no name, e-mail or card.
 
 Stored form (``to_wire``), a JSON object with one-letter keys to keep the

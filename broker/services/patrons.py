@@ -13,7 +13,7 @@ from ..domain.access import PatronFacts
 from ..domain.identifiers import card_digest
 from ..domain.memberships import MembershipState
 from ..domain.patrons import PatronRecord, normalize_card
-from .patron_cache import PatronView
+from .patron_changes import PatronView
 
 
 def digest_for(runtime, lib: Library, card: str) -> tuple[str, str]:

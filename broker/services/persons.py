@@ -152,7 +152,7 @@ def used_sectors(runtime, session: Session, uids: list[str]) -> dict[str, set[st
 
 # -- linking ---------------------------------------------------------------------------------
 def _touch(session: Session, patron_ids: list[int], now: datetime) -> None:
-    """Every process forgets its snapshot of these cards (``services.patron_cache``): changed at ``now``."""
+    """Every process forgets its snapshot of these cards (``services.patron_changes``): changed at ``now``."""
     for patron in session.scalars(select(Patron).where(Patron.id.in_(patron_ids))):
         patron.updated_at = now
 

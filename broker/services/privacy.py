@@ -21,7 +21,7 @@ from ..errors import NotFound
 from . import audit, persons, release, staff, suppliers
 from .access import load_patron
 from .libraries import get_library
-from .patron_cache import PatronView
+from .patron_changes import PatronView
 from .privacy_record import retention_table
 from .stats.months import Month
 

@@ -44,7 +44,7 @@ def attributes(runtime, patron, library, supplier, *, subject: str | None = None
                facts: tuple | None = None) -> dict[str, list[str]]:
     """Friendly name → values, after the release policy and the ``broker_release_attributes`` hook.
 
-    ``patron`` is a ``services.patron_cache.PatronView``. ``subject`` (its :func:`subject_id`) and
+    ``patron`` is a ``services.patron_changes.PatronView``. ``subject`` (its :func:`subject_id`) and
     ``facts`` (patron, library and supplier facts for the hook) when the caller has them already.
     """
     network = library.partner.network

@@ -85,7 +85,7 @@ def test_access_policy_plugin_refuses(demo_app):
 
 def test_release_attributes_hook_edits(demo_app):
     from broker.services import libraries, patrons, release, suppliers
-    from broker.services.patron_cache import PatronView
+    from broker.services.patron_changes import PatronView
 
     class AddCategory:
         @hookimpl

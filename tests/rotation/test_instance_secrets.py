@@ -136,7 +136,7 @@ def test_encryption_and_macs_follow_the_list():
 def test_fresh_login_marker_and_oidc_code_of_the_old_key(make_app):
     """A forced-login marker or an authorization code made just before the rotation still counts."""
     from broker.providers.oidc.tokens import TokenStore
-    from broker.providers.web import fresh_marker, fresh_since
+    from broker.providers.portal_handoff import fresh_marker, fresh_since
 
     before = make_app(secret_key=OLD).extensions["broker"]
     marker, code = fresh_marker(before), TokenStore(before).new_code()

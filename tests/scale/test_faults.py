@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from bench import population as P
-from broker.services import patron_cache
+from broker.services import patron_changes
 from scale.cluster import MAIN, SILENT, Browser
 
 pytestmark = pytest.mark.xdist_group("scale")
@@ -119,8 +119,8 @@ def test_postgresql_lost_gives_503_never_500_and_loses_no_membership_change(clus
         cluster.pg.stop_server()
         try:
             # a decision may use what the patron's session holds for up to RECHECK_SECONDS after the
-            # database's last answer (services.patron_cache); past that, no node decides without it
-            time.sleep(patron_cache.RECHECK_SECONDS + 0.5)
+            # database's last answer (services.patron_changes); past that, no node decides without it
+            time.sleep(patron_changes.RECHECK_SECONDS + 0.5)
             for node in (a, b):
                 answer = browser.get(node, sso)
                 statuses.append(answer.status_code)

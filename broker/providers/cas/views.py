@@ -14,7 +14,15 @@ from flask_babel import gettext as _
 from ...web.patron_session import current_patron
 from ...web.security_headers import register_form_target_resolver
 from .. import issuance
-from ..web import FRESH, end_patron_session, error_page, fresh_marker, fresh_since, refusal_page, send_to_login
+from ..portal_handoff import (
+    FRESH,
+    end_patron_session,
+    error_page,
+    fresh_marker,
+    fresh_since,
+    refusal_page,
+    send_to_login,
+)
 from . import responses, slo
 from .services import find_service
 from .tickets import Ticket, attributes_of, same_service

@@ -18,7 +18,7 @@ from ...services import persons
 from ...web.patron_session import LoggedPatron, current_patron
 from ...web.security_headers import allow_form_action, register_form_target_resolver
 from .. import issuance
-from ..web import (
+from ..portal_handoff import (
     FRESH,
     end_patron_session,
     fresh_marker,
@@ -84,7 +84,7 @@ def metadata(server: OidcServer) -> dict[str, Any]:
 
 
 def _page(status: int, message: str):
-    from ..web import error_page
+    from ..portal_handoff import error_page
 
     return error_page(status, "oidc", message, template="oidc/error.html")
 

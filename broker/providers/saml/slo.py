@@ -20,7 +20,7 @@ from typing import Any
 
 from flask import after_this_request, current_app, g, redirect, session, url_for
 
-from .. import web as provider_web
+from .. import portal_handoff
 from . import idpmeta, inbound, messages, pages, session_entries, spmeta
 from .encryption import decrypt_element
 from .inbound import Received
@@ -96,7 +96,7 @@ def logout_request(received: Received):
     progress = LogoutRound(tuple(_queue(rt, entries, skip=meta.entity_id)) if mine is not None else (), origin)
     if mine is not None:
         g.saml_logout_round = True  # our own hook must not start a second round
-        provider_web.end_patron_session()
+        portal_handoff.end_patron_session()
     return next_step(rt, secrets.token_urlsafe(24), progress)
 
 

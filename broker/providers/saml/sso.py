@@ -20,8 +20,7 @@ from flask import current_app, session, url_for
 from ...db.models import Supplier
 from ...domain.access import Reason, Refusal
 from ...web.patron_session import LoggedPatron, current_patron
-from .. import issuance, registry_cache
-from .. import web as provider_web
+from .. import issuance, portal_handoff, registry_cache
 from . import idpmeta, inbound, messages, pages, session_entries, spmeta
 from .encryption import choose_algorithm
 from .inbound import Received
@@ -213,7 +212,7 @@ def proceed(rt: Any, supplier: Supplier, pending: PendingRequest, key: str | Non
             if left <= 0:
                 return pages.expired()
             rt.state.put(f"saml:pending:{key}", pending.to_wire(), left)
-        return provider_web.send_to_login(url_for("saml.resume", k=key), renew=pending.force_authn)
+        return portal_handoff.send_to_login(url_for("saml.resume", k=key), renew=pending.force_authn)
     if key is not None and not taken and rt.state.take(f"saml:pending:{key}") is None:
         return pages.expired()  # another tab finished this request already
     carried = pending.carried

@@ -12,7 +12,7 @@ from ..patron_session import current_patron
 from ..security_headers import allow_form_action_towards, register_form_target_resolver
 from . import account, auth, cards, catalogue, libraries, pages, refusals  # noqa: F401  (they add the routes)
 from .blueprint import bp
-from .context import runtime
+from .patron_page import runtime
 from .refusals import refusal_link, render_refusal
 
 LANG_COOKIE_AGE = 365 * 24 * 3600

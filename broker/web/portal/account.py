@@ -18,7 +18,7 @@ from .. import patron_session
 from ..patron_session import current_patron, login_redirect
 from .auth import end_session
 from .blueprint import bp
-from .context import LibraryView, apply_brand, runtime
+from .patron_page import LibraryView, apply_brand, runtime
 from .refusals import refusal_texts
 
 STATE_LABELS = {

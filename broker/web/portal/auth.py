@@ -20,8 +20,8 @@ from .. import patron_session
 from ..patron_session import current_patron, safe_next
 from ..security_headers import allow_form_action_towards
 from .blueprint import bp
-from .context import apply_brand, chosen_library, client_ip, load_library, remember_library, runtime
 from .forms import credentials_message, library_groups, locked_message, messages, rate_limited_message
+from .patron_page import apply_brand, chosen_library, client_ip, load_library, remember_library, runtime
 from .refusals import render_refusal
 
 log = logging.getLogger("broker.portal")

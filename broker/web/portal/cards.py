@@ -13,8 +13,8 @@ from .. import patron_session
 from ..patron_session import current_patron, login_redirect
 from .account import STATE_LABELS
 from .blueprint import bp
-from .context import LibraryView, apply_brand, client_ip, runtime
 from .forms import credentials_message, library_groups, messages, rate_limited_message
+from .patron_page import LibraryView, apply_brand, client_ip, runtime
 
 
 def _messages(outcome: LinkOutcome | CardCheckFailure) -> str:

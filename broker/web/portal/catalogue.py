@@ -18,7 +18,7 @@ from ...services.access import load_patron
 from ...wording import sorted_names
 from ..patron_session import check_access, current_patron, login_redirect
 from .blueprint import bp
-from .context import LibraryView, apply_brand, chosen_library, runtime
+from .patron_page import LibraryView, apply_brand, chosen_library, runtime
 from .refusals import refusal_texts, render_refusal
 
 log = logging.getLogger("broker.portal")

@@ -12,8 +12,8 @@ from markupsafe import Markup, escape
 
 from ...services import libraries
 from ...wording import sorted_names
-from ..context import local_time, zone_label
-from .context import LibraryView, runtime
+from ..templating import local_time, zone_label
+from .patron_page import LibraryView, runtime
 
 
 def field_message(name: str, problem: str) -> str:

@@ -13,7 +13,7 @@ from ...services import libraries
 from ..patron_session import current_patron, safe_next
 from ..security_headers import allow_form_action_towards
 from .blueprint import bp
-from .context import LibraryView, apply_brand, chosen_library, load_library, remember_library, runtime
+from .patron_page import LibraryView, apply_brand, chosen_library, load_library, remember_library, runtime
 
 MAX_QUERY = 100
 PAGE_RESULTS = 30

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import redirect, render_template, url_for
 
 from .blueprint import bp
-from .context import apply_brand, chosen_library, runtime
+from .patron_page import apply_brand, chosen_library, runtime
 
 
 @bp.get("/terms")

@@ -19,7 +19,7 @@ from ...services import standing as standings
 from ...services.access import load_patron
 from ..patron_session import current_patron
 from .blueprint import bp
-from .context import LibraryView, apply_brand, chosen_library, runtime
+from .patron_page import LibraryView, apply_brand, chosen_library, runtime
 
 STATUS = {Reason.SIGB_UNAVAILABLE: 503, Reason.UNKNOWN_SUPPLIER: 404}
 #: reasons whose page says more when the patron is logged in: the referent's reason, the agreement's end

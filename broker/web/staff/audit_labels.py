@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 
-from ..context import local_date, local_datetime
+from ..templating import local_date, local_datetime
 from .guard import SIGB_LABELS, STATE_LABELS
 
 ACTIONS = {

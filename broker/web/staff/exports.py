@@ -12,7 +12,7 @@ from flask import Response
 
 from ...db.models import Membership
 from ...services import audit, csvstyle, staff_desk
-from ..context import requested_csv_style
+from ..templating import requested_csv_style
 from . import bp
 from .guard import staff_view
 

@@ -10,8 +10,8 @@ from flask import current_app, g, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from ...services import staff, staff_desk
-from ..context import Brand
 from ..patron_session import safe_next
+from ..templating import Brand
 from . import bp, staff_session
 
 STATE_LABELS = {

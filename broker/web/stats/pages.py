@@ -23,7 +23,7 @@ from ...services.stats.figures import Selection, supplier_counter, supplier_matr
 from ...services.stats.months import months_of_year
 from ...services.stats.report import get_partner, partner_report
 from ...wording import sorted_names
-from ..context import requested_csv_style as requested_style
+from ..templating import requested_csv_style as requested_style
 from . import bp
 from .charts import Series, bar_chart, line_chart
 from .guard import deny, library_in_scope, month_arg, network_in_scope, staff_page

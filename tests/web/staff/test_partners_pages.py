@@ -181,7 +181,7 @@ def test_an_ended_agreement_closes_access_after_its_end_date_never_before(staff_
     from fixtures.staff import VIRE_LIB
 
     rt = staff_app.extensions["broker"]
-    cache = libraries.cache(rt)
+    cache = rt.libraries
     with rt.db.session() as s:
         lib_id = libraries.get_library(s, VIRE_LIB).id
     assert libraries.facts(cache.by_id(lib_id), rt.clock.today()).partner_active

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 
 from flask import current_app, g, request
 
-from ...services import libraries
-from ..context import Brand
 from ..patron_session import current_patron
+from ..templating import Brand
 
 LIBRARY_COOKIE = "library"
 LIBRARY_COOKIE_AGE = 365 * 24 * 3600
@@ -61,7 +60,7 @@ def load_library(code: str | None) -> LibraryView | None:
     code = valid_code(code)
     if code is None:
         return None
-    row = libraries.cache(runtime()).by_code(code)  # shared by the requests: no query while it holds
+    row = runtime().libraries.by_code(code)  # shared by the requests: no query while it holds
     return LibraryView.from_row(row) if row is not None else None
 
 

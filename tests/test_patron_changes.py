@@ -1,4 +1,4 @@
-"""The patron snapshot kept in the session, and when it is trusted (``services.patron_cache``).
+"""The patron snapshot kept in the session, and when it is trusted (``services.patron_changes``).
 
 A login hands back a *snapshot* of the patron's access-decision fields; the
 decisions that follow use it instead of reading the patron again, as long as
@@ -33,7 +33,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
 from broker.domain.memberships import Transition
-from broker.services import access, login, memberships, patron_cache, suppliers
+from broker.services import access, login, memberships, patron_changes, suppliers
 from broker.services.patron_snapshot import PatronSnapshot
 
 VIRE = "FR-147626101"  # local connector: V0001 (active membership), PIN 4321
@@ -104,7 +104,7 @@ def read_facts(runtime) -> tuple[str, PatronSnapshot]:
 def change_membership(runtime, transition: Transition) -> None:
     with runtime.db.session() as s:
         membership = memberships.find_membership(runtime, s, VIRE, CARD)
-        memberships.change(runtime, s, membership, transition, actor="test", reason="patron_cache tests")
+        memberships.change(runtime, s, membership, transition, actor="test", reason="patron_changes tests")
 
 
 def assert_valid_snapshot(snap, runtime) -> None:
@@ -413,7 +413,7 @@ def test_snapshot_from_before_a_process_started_watching_is_read_again(rt, other
     """A worker started (or restarted) after the login vouches only for what it has watched."""
     uid, facts = log_in(rt)
     clock.advance(OVERLAP * 1.2)  # the other process starts watching well after the login's read
-    rt.patron_changes.looks.interval = LONG
+    rt.patron_changes.looks.interval = other.patron_changes.looks.interval = LONG  # no look falls due mid-test
     theirs = Statements(other.db.engine)
     try:
         outcome = decide(other, uid, facts)
@@ -624,7 +624,7 @@ def test_change_committed_after_the_read_but_stamped_before_it_is_not_missed(run
 
 # -- memory: changes are remembered for a window only ----------------------------------------------
 def test_changes_older_than_the_window_are_forgotten_and_their_snapshots_read_again(rt, monkeypatch):
-    watcher = patron_cache.PatronChanges(rt.db, overlap=OVERLAP, clock=rt.clock)
+    watcher = patron_changes.PatronChanges(rt.db, overlap=OVERLAP, clock=rt.clock)
     clock = [rt.clock.wall()]  # the test's clock, already past the demo's own changes
     watcher.looks.interval = 0
     with rt.db.session() as s:
@@ -632,12 +632,12 @@ def test_changes_older_than_the_window_are_forgotten_and_their_snapshots_read_ag
     watcher.note([(1, clock[0] + 1), (2, clock[0] + 2), (2, clock[0] + 3), (2, clock[0] + 3)])
     assert watcher._stamps == {1: clock[0] + 1, 2: (clock[0] + 2, clock[0] + 3)}  # a repeat is kept once
 
-    rt.clock.advance(patron_cache.WINDOW_SECONDS + patron_cache.PRUNE_EVERY_SECONDS + 10)
+    rt.clock.advance(patron_changes.WINDOW_SECONDS + patron_changes.PRUNE_EVERY_SECONDS + 10)
     clock[0] = rt.clock.wall()
     with rt.db.session() as s:
         watcher.revalidate(s)
     assert watcher._stamps == {}  # bounded memory: nothing older than the window is kept
-    old = patron_cache.PatronView(id=1, uid="u", library_id=1, membership="active", card_problem=None,
+    old = patron_changes.PatronView(id=1, uid="u", library_id=1, membership="active", card_problem=None,
                                   card_expires=None, birth_year=None, erased=False, stamps=(0.0, 0.0))
-    assert not watcher.usable(old, clock[0] - patron_cache.WINDOW_SECONDS - 30)  # older than what it vouches for
+    assert not watcher.usable(old, clock[0] - patron_changes.WINDOW_SECONDS - 30)  # older than what it vouches for
     assert watcher.usable(old, clock[0])

@@ -47,7 +47,6 @@ from .patron_snapshot import PatronSnapshot
 
 if TYPE_CHECKING:
     from ..db import Database
-    from ..runtime import Runtime
 
 #: seconds between two looks for patrons changed by another process
 RECHECK_SECONDS = 1.0
@@ -272,8 +271,3 @@ class PatronChanges:
 
     def _forget_rollback(self, session: Session) -> None:
         session.info.pop(self, None)
-
-
-def changes(runtime: Runtime) -> PatronChanges:
-    """The runtime's change watcher (``runtime.patron_changes``)."""
-    return runtime.patron_changes
