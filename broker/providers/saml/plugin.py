@@ -14,9 +14,9 @@ def api_routes(bp):
 
 @hookimpl
 def broker_providers():
-    from .views import blueprint, deep_link
+    from .views import deep_link, make_blueprint
 
-    return [ProviderSpec("saml", blueprint, deep_link, api_routes=api_routes)]
+    return [ProviderSpec("saml", make_blueprint, deep_link, api_routes=api_routes)]
 
 
 @hookimpl

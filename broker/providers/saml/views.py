@@ -12,7 +12,7 @@ from . import idpmeta, inbound, pages, registry, slo, sso
 from .xmlsafe import SamlInputError
 
 
-def blueprint(runtime: Any) -> Blueprint:
+def make_blueprint(runtime: Any) -> Blueprint:
     """The ``saml`` blueprint; the logout form may lead to this session's suppliers (single logout)."""
     bp = Blueprint("saml", __name__)
     bp.record_once(lambda state: register_form_target_resolver(state.app, slo.logout_form_targets))
