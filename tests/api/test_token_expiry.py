@@ -21,8 +21,8 @@ def clock():
 
 
 @pytest.fixture
-def api_app(make_app, api_template, sip2_emulator, tmp_path, smtp_sink, clock):
-    app = staffkit.app_from_template(make_app, api_template, tmp_path, sip2_port=sip2_emulator.port, clock=clock,
+def api_app(make_app, staff_template, sip2_emulator, tmp_path, smtp_sink, clock):
+    app = staffkit.app_from_template(make_app, staff_template, tmp_path, sip2_port=sip2_emulator.port, clock=clock,
                                      **smtp_sink.settings)
     app.smtp = smtp_sink
     return app
