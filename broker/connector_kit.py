@@ -17,7 +17,7 @@ reaches into the CLI or the services:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,9 @@ from .db.models import Library
 from .services import audit as _audit
 from .services import validation
 from .services.libraries import get_library
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
 
 __all__ = ["command", "json_option", "emit", "Progress", "library", "clean_text", "clean_email", "audit"]
 
@@ -46,7 +49,7 @@ def clean_email(value: str | None, *, required: bool = True) -> str | None:
     return validation.email(value, required=required)
 
 
-def audit(runtime: Any, session: Session, actor: str, action: str, target: str = "", *, outcome: str = "ok",
+def audit(runtime: Runtime, session: Session, actor: str, action: str, target: str = "", *, outcome: str = "ok",
           **detail: Any) -> None:
     """Record ``actor`` doing ``action`` on ``target`` in the audit log (never a card, PIN or password)."""
     _audit.record(runtime, session, actor, action, target, outcome=outcome, **detail)

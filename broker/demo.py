@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,12 +12,15 @@ from sqlalchemy.orm import Session
 from .db.models import Network
 from .services import libraries, memberships, network, staff, suppliers
 
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
 DEMO_DIR = Path(__file__).parent / "demo_data"
 SIP2_LOGIN = "sesame"
 SIP2_PASSWORD = "sip2-demo"
 
 
-def load_demo(runtime, session: Session, *, sip2_port: int = 6001, demo_dir: Path = DEMO_DIR) -> dict:
+def load_demo(runtime: Runtime, session: Session, *, sip2_port: int = 6001, demo_dir: Path = DEMO_DIR) -> dict:
     data = tomllib.loads((demo_dir / "network.toml").read_text(encoding="utf-8"))
     first = data["networks"][0]["slug"]
     if session.scalar(select(Network.id).where(Network.slug == first)) is not None:
@@ -62,7 +66,7 @@ def _sip2_settings(code: str, port: int) -> dict[str, str]:
             "institution": code}
 
 
-def _point_sip2_libraries_at(runtime, session: Session, data: dict, sip2_port: int) -> int:
+def _point_sip2_libraries_at(runtime: Runtime, session: Session, data: dict, sip2_port: int) -> int:
     """The demo's SIP2 libraries talk to the emulator on ``sip2_port`` (the demo may start on another)."""
     moved = 0
     for lib in data["libraries"]:
@@ -76,7 +80,7 @@ def _point_sip2_libraries_at(runtime, session: Session, data: dict, sip2_port: i
     return moved
 
 
-def register_demo_suppliers(runtime, session: Session, base_url: str | None = None) -> list[dict] | str:
+def register_demo_suppliers(runtime: Runtime, session: Session, base_url: str | None = None) -> list[dict] | str:
     """The three demo suppliers (SAML, OIDC, CAS) at ``base_url`` (default: the setting), added or refreshed.
 
     They need ``demo = true`` (their pages are served only then) and the ``demo`` extra (their client

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .domain.connectors import ConnectorSpec
     from .events import Event
     from .providers import ProviderSpec
+    from .runtime import Runtime
 
 hookspec = pluggy.HookspecMarker("broker")
 
@@ -82,7 +83,7 @@ def broker_cli_commands() -> Iterable[Any]:
 
 
 @hookspec
-def broker_background_jobs(runtime: Any) -> Iterable[Any]:
+def broker_background_jobs(runtime: Runtime) -> Iterable[Any]:
     """Offer jobs that ``broker serve`` runs in a thread of every worker, beside the requests.
 
     :param runtime: the worker's runtime (settings, database, state store, clock).
@@ -92,7 +93,7 @@ def broker_background_jobs(runtime: Any) -> Iterable[Any]:
 
 
 @hookspec
-def broker_patron_logout(runtime: Any, session: MutableMapping[str, Any]) -> Iterable[str] | None:
+def broker_patron_logout(runtime: Runtime, session: MutableMapping[str, Any]) -> Iterable[str] | None:
     """Tell the suppliers a patron signed in to that the patron's Sésame session is ending (single logout).
 
     Called once, in the request that ends the session (the portal's logout, a

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,6 +18,9 @@ from ..services import staff as staff_service
 from ..services import suppliers as sup
 from . import Progress, cli, emit, json_option, with_runtime
 
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
 
 # -- networks -------------------------------------------------------------------------
 @cli.group()
@@ -30,7 +34,7 @@ def networks() -> None:
 @click.option("--scope", default="", help="Scope of eduPersonScopedAffiliation (default SLUG.sesame).")
 @json_option
 @with_runtime
-def networks_add(runtime, session, slug, name, scope, as_json):
+def networks_add(runtime: Runtime, session, slug, name, scope, as_json):
     """Create a network."""
     n = net.add_network(runtime, session, slug, name, scope=scope)
     emit({"slug": n.slug, "name": n.name, "scope": n.scope}, as_json)
@@ -39,7 +43,7 @@ def networks_add(runtime, session, slug, name, scope, as_json):
 @networks.command("list")
 @json_option
 @with_runtime
-def networks_list(runtime, session, as_json):
+def networks_list(runtime: Runtime, session, as_json):
     """List networks."""
     from sqlalchemy import select
 
@@ -66,7 +70,7 @@ def partners() -> None:
 @click.option("--rate", help="Euros per inhabitant per year (default 0.15).")
 @json_option
 @with_runtime
-def partners_add(runtime, session, slug, name, kind, population, network, agreement, rate, as_json):
+def partners_add(runtime: Runtime, session, slug, name, kind, population, network, agreement, rate, as_json):
     """Create a partner, optionally with its agreement."""
     p = net.add_partner(runtime, session, slug, name=name, kind=kind, population=population, network=network,
                         agreement=agreement, rate=rate)
@@ -78,7 +82,7 @@ def partners_add(runtime, session, slug, name, kind, population, network, agreem
 @click.argument("period")
 @click.option("--rate")
 @with_runtime
-def partners_agreement(runtime, session, slug, period, rate):
+def partners_agreement(runtime: Runtime, session, slug, period, rate):
     """Add an agreement YYYY-MM-DD:YYYY-MM-DD to a partner."""
     net.add_agreement(runtime, session, slug, period, rate)
     click.echo(f"agreement {period} added to {slug}")
@@ -96,7 +100,7 @@ def _partner_row(p, today) -> dict:
 @click.option("--network")
 @json_option
 @with_runtime
-def partners_list(runtime, session, network, as_json):
+def partners_list(runtime: Runtime, session, network, as_json):
     """List partners and their agreements."""
     from sqlalchemy import select
 
@@ -118,7 +122,7 @@ def partners_list(runtime, session, network, as_json):
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")
 @json_option
 @with_runtime
-def fees(runtime, session, year, network, as_csv, as_json):
+def fees(runtime: Runtime, session, year, network, as_csv, as_json):
     """Each partner's fee for a year: population × rate, pro rata of the days an agreement covers."""
     lines = net.fees_for_year(session, year, network)
     rows = [{"partner": line.partner, "name": line.name, "kind": line.kind, "network": line.network,
@@ -156,7 +160,7 @@ def libraries() -> None:
 @click.option("--contact-email", default="")
 @json_option
 @with_runtime
-def libraries_add(runtime, session, code, name, partner, connector, settings, registration, commune, card_case,
+def libraries_add(runtime: Runtime, session, code, name, partner, connector, settings, registration, commune, card_case,
                   contact_email, as_json):
     """Create a library with its connector (settings are checked by the connector's model)."""
     lib = libs.add_library(runtime, session, code, name=name, partner=partner, connector=connector,
@@ -185,7 +189,7 @@ def _library_row(lib) -> dict:
               help="A connector setting (repeatable); the others keep their values.")
 @json_option
 @with_runtime
-def libraries_edit(runtime, session, code, name, commune, partner, registration, contact_email, contact_phone,
+def libraries_edit(runtime: Runtime, session, code, name, commune, partner, registration, contact_email, contact_phone,
                    address, website, settings, as_json):
     """Change a library (audited with the values before and after; secrets masked)."""
     from ..services import library_admin
@@ -204,7 +208,7 @@ def libraries_edit(runtime, session, code, name, commune, partner, registration,
 @click.argument("code")
 @json_option
 @with_runtime
-def libraries_disable(runtime, session, code, as_json):
+def libraries_disable(runtime: Runtime, session, code, as_json):
     """Disable a library: its patrons are refused (the page says why); nothing is deleted."""
     emit(_library_row(libs.set_enabled(runtime, session, code, False, actor="cli")), as_json)
 
@@ -213,7 +217,7 @@ def libraries_disable(runtime, session, code, as_json):
 @click.argument("code")
 @json_option
 @with_runtime
-def libraries_enable(runtime, session, code, as_json):
+def libraries_enable(runtime: Runtime, session, code, as_json):
     """Enable a disabled library again."""
     emit(_library_row(libs.set_enabled(runtime, session, code, True, actor="cli")), as_json)
 
@@ -222,7 +226,7 @@ def libraries_enable(runtime, session, code, as_json):
 @click.option("--network")
 @json_option
 @with_runtime
-def libraries_list(runtime, session, network, as_json):
+def libraries_list(runtime: Runtime, session, network, as_json):
     """List libraries."""
     emit([_library_row(lib) for lib in libs.list_libraries(runtime, session, network)], as_json)
 
@@ -238,7 +242,7 @@ def memberships() -> None:
 @click.option("--library", required=True)
 @json_option
 @with_runtime
-def memberships_import(runtime, session, file, library, as_json):
+def memberships_import(runtime: Runtime, session, file, library, as_json):
     """Import card,email,state rows (all or nothing)."""
     try:
         text = file.read()
@@ -260,7 +264,7 @@ def _membership_row(m, zone: str) -> dict:
 @click.option("--state")
 @json_option
 @with_runtime
-def memberships_list(runtime, session, library, state, as_json):
+def memberships_list(runtime: Runtime, session, library, state, as_json):
     """List a library's memberships (cards masked)."""
     zone = runtime.settings.timezone
     emit([_membership_row(m, zone) for m in members.list_memberships(session, library, state)], as_json)
@@ -273,7 +277,7 @@ def _decision(transition: Transition):
     @click.option("--by", "actor", default="cli", help="Who decides (recorded in the history).")
     @json_option
     @with_runtime
-    def command(runtime, session, library, card, reason, actor, as_json):
+    def command(runtime: Runtime, session, library, card, reason, actor, as_json):
         m = members.find_membership(runtime, session, library, card)
         members.change(runtime, session, m, transition, actor=actor, reason=reason)
         emit(_membership_row(m, runtime.settings.timezone), as_json)
@@ -304,7 +308,7 @@ def suppliers() -> None:
 @click.option("--max-age", type=click.IntRange(0, 130))
 @json_option
 @with_runtime
-def suppliers_add(runtime, session, slug, name, networks_, category, description, login_url, release, min_age,
+def suppliers_add(runtime: Runtime, session, slug, name, networks_, category, description, login_url, release, min_age,
                   max_age, as_json):
     """Register a supplier without protocol details (see add-saml, add-oidc, add-cas)."""
     s = sup.add_supplier(runtime, session, slug, name=name, networks=list(networks_), category=category,
@@ -328,13 +332,13 @@ def supplier_row(s) -> dict:
 @click.option("--network")
 @json_option
 @with_runtime
-def suppliers_list(runtime, session, network, as_json):
+def suppliers_list(runtime: Runtime, session, network, as_json):
     """List suppliers."""
     emit([supplier_row(s) for s in sup.list_suppliers(session, network)], as_json,
          columns=["slug", "name", "category", "protocol", "networks", "release"])
 
 
-def _set_supplier_enabled(runtime, session, slug: str, enabled: bool) -> dict:
+def _set_supplier_enabled(runtime: Runtime, session, slug: str, enabled: bool) -> dict:
     from ..providers import supplier_admin
 
     found = sup.get_supplier(session, slug)  # an unknown slug: NotFound, exit 2
@@ -346,7 +350,7 @@ def _set_supplier_enabled(runtime, session, slug: str, enabled: bool) -> dict:
 @click.argument("slug")
 @json_option
 @with_runtime
-def suppliers_disable(runtime, session, slug, as_json):
+def suppliers_disable(runtime: Runtime, session, slug, as_json):
     """Disable a supplier: every patron is refused (the page says so); nothing is deleted."""
     emit(_set_supplier_enabled(runtime, session, slug, False), as_json)
 
@@ -355,7 +359,7 @@ def suppliers_disable(runtime, session, slug, as_json):
 @click.argument("slug")
 @json_option
 @with_runtime
-def suppliers_enable(runtime, session, slug, as_json):
+def suppliers_enable(runtime: Runtime, session, slug, as_json):
     """Enable a disabled supplier again."""
     emit(_set_supplier_enabled(runtime, session, slug, True), as_json)
 
@@ -374,7 +378,7 @@ def staff() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @json_option
 @with_runtime
-def staff_add(runtime, session, email, role, scope, name, password_stdin, as_json):
+def staff_add(runtime: Runtime, session, email, role, scope, name, password_stdin, as_json):
     """Give someone a role; a new account gets a password shown once."""
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     result = staff_service.add_staff(runtime, session, email, role, scope, name=name, password=password)
@@ -387,7 +391,7 @@ def staff_add(runtime, session, email, role, scope, name, password_stdin, as_jso
 @staff.command("list")
 @json_option
 @with_runtime
-def staff_list(runtime, session, as_json):
+def staff_list(runtime: Runtime, session, as_json):
     """List staff accounts and their roles."""
     from sqlalchemy import select
 
@@ -407,7 +411,7 @@ def staff_list(runtime, session, as_json):
               help=f"Lifetime in days (1 to {staff_service.MAX_TOKEN_DAYS}).")
 @json_option
 @with_runtime
-def staff_token(runtime, session, email, name, days, as_json):
+def staff_token(runtime: Runtime, session, email, name, days, as_json):
     """Create an API token for a staff account (shown once)."""
     from ..errors import NotFound
 
@@ -422,7 +426,7 @@ def staff_token(runtime, session, email, name, days, as_json):
 @staff.command("warn-tokens")
 @json_option
 @with_runtime
-def staff_warn_tokens(runtime, session, as_json):
+def staff_warn_tokens(runtime: Runtime, session, as_json):
     """E-mail the owners of API tokens that expire within a week (run it daily)."""
     sent = staff_service.warn_expiring_tokens(runtime, session)
     emit({"warned": sent}, as_json)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from . import cli, emit, json_option, with_runtime
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 
 @cli.group("secrets")
@@ -17,7 +22,7 @@ def secrets_group() -> None:
               help="Re-encrypt the rest when some stored secret opens with no listed key (it stays as it is).")
 @json_option
 @with_runtime
-def secrets_rotate(runtime, session, keep_unreadable, as_json):
+def secrets_rotate(runtime: Runtime, session, keep_unreadable, as_json):
     """Encrypt every stored secret again under the newest key; then the old keys may be removed.
 
     Exit 1, nothing written, when a stored secret opens with no key of BROKER_SECRET_KEYS.

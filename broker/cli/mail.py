@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import BrokerError, NotFound
 from . import cli, emit, fail, get_app, json_option, with_runtime
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 
 @cli.group()
@@ -64,7 +68,7 @@ def check() -> None:
 @mail.command("failed")
 @json_option
 @with_runtime
-def failed(runtime, session, as_json: bool) -> None:
+def failed(runtime: Runtime, session, as_json: bool) -> None:
     """The e-mails given up after their attempts (no address shown)."""
     from sqlalchemy import select
 
@@ -80,7 +84,7 @@ def failed(runtime, session, as_json: bool) -> None:
 @click.argument("ids", nargs=-1, type=int)
 @click.option("--all", "retry_all", is_flag=True, help="Every failed e-mail.")
 @with_runtime
-def retry(runtime, session, ids: tuple[int, ...], retry_all: bool) -> None:
+def retry(runtime: Runtime, session, ids: tuple[int, ...], retry_all: bool) -> None:
     """Put failed e-mails back in the outbox with fresh attempts (sent by the next run)."""
     from sqlalchemy import select
 

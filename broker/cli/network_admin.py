@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from ..services import partners as partner_service
@@ -22,7 +24,7 @@ from .admin import _partner_row, partners
 @click.option("--by", "actor", default="cli", help="Who makes the change (recorded in the audit log).")
 @json_option
 @with_runtime
-def partners_edit(runtime, session, slug, name, kind, population, population_year, agreement, rate, note, actor,
+def partners_edit(runtime: Runtime, session, slug, name, kind, population, population_year, agreement, rate, note, actor,
                   as_json):
     """Change a partner's name, kind or population, or amend or add an agreement."""
     from ..services.network import parse_agreement
@@ -46,7 +48,7 @@ def partners_edit(runtime, session, slug, name, kind, population, population_yea
 @click.option("--by", "actor", default="cli")
 @json_option
 @with_runtime
-def partners_end(runtime, session, slug, on, note, actor, as_json):
+def partners_end(runtime: Runtime, session, slug, on, note, actor, as_json):
     """End the partner's agreement in force (or the next one) on a date."""
     from ..errors import InvalidInput
 
@@ -62,7 +64,7 @@ def partners_end(runtime, session, slug, on, note, actor, as_json):
 @partners.command("notify-ending")
 @json_option
 @with_runtime
-def partners_notify_ending(runtime, session, as_json):
+def partners_notify_ending(runtime: Runtime, session, as_json):
     """E-mail each network's admins about agreements ending within two months (once per agreement)."""
     emit({"notified": partner_service.notify_ending(runtime)}, as_json)
 
@@ -71,13 +73,16 @@ def partners_notify_ending(runtime, session, as_json):
 from ..services import staff_accounts  # noqa: E402
 from .admin import staff  # noqa: E402
 
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
 
 def _staff_change(action: str):
     @click.argument("email")
     @click.option("--by", "actor", default="cli", help="Who makes the change (recorded in the audit log).")
     @json_option
     @with_runtime
-    def command(runtime, session, email, actor, as_json):
+    def command(runtime: Runtime, session, email, actor, as_json):
         user = staff_accounts.get_account(session, email)
         row = {"email": user.email}
         if action in ("deactivate", "reactivate"):
@@ -111,7 +116,7 @@ for _action in ("deactivate", "reactivate", "reset-password", "reset-totp"):
 @click.option("--by", "actor", default="cli")
 @json_option
 @with_runtime
-def staff_invite(runtime, session, email, role, scope, name, actor, as_json):
+def staff_invite(runtime: Runtime, session, email, role, scope, name, actor, as_json):
     """Create an account and e-mail it a single-use link (72 h) to choose its password; prints the link."""
     invitation = staff_accounts.invite(runtime, session, email, role, scope, actor=actor, name=name)
     emit({"email": invitation.user.email, "role": role, "scope": scope, "link": invitation.link,

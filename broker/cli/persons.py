@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from ..services import person_admin
 from . import cli, emit, json_option, with_runtime
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 
 @cli.group()
@@ -21,7 +26,7 @@ def patrons() -> None:
 @click.option("--by", "actor", default="cli", help="Who makes the change (recorded in the audit log).")
 @json_option
 @with_runtime
-def patrons_link(runtime, session, code_a, card_a, code_b, card_b, actor, as_json):
+def patrons_link(runtime: Runtime, session, code_a, card_a, code_b, card_b, actor, as_json):
     """Link card B (library CODE_B) to card A's person: A's identifiers at suppliers stay the person's."""
     result = person_admin.link(runtime, session, code_a, card_a, code_b, card_b, actor=actor)
     _show(result, as_json)
@@ -33,7 +38,7 @@ def patrons_link(runtime, session, code_a, card_a, code_b, card_b, actor, as_jso
 @click.option("--by", "actor", default="cli", help="Who makes the change (recorded in the audit log).")
 @json_option
 @with_runtime
-def patrons_unlink(runtime, session, code, card, actor, as_json):
+def patrons_unlink(runtime: Runtime, session, code, card, actor, as_json):
     """Take a card out of its person: it works on its own again, with its own identifiers."""
     result = person_admin.unlink(runtime, session, code, card, actor=actor)
     _show(result, as_json)

@@ -10,11 +10,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import InvalidInput
 from . import emit, json_option, with_runtime
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 
 def _write(data: bytes, output: str | None, *, binary: bool = False) -> None:
@@ -52,7 +56,7 @@ def stats() -> None:
 @click.option("--month", default=None, help="Only this month (YYYY-MM); default: every month that changed.")
 @json_option
 @with_runtime
-def aggregate_command(runtime, session, month, as_json):
+def aggregate_command(runtime: Runtime, session, month, as_json):
     """Compute the monthly figures from the raw events (idempotent; safe to run from cron, even twice at once)."""
     from ..services.stats import Month, aggregate
     from . import Progress
@@ -69,7 +73,7 @@ def aggregate_command(runtime, session, month, as_json):
 @click.option("--library", default=None, help="Library code.")
 @json_option
 @with_runtime
-def show_command(runtime, session, month, network, library, as_json):
+def show_command(runtime: Runtime, session, month, network, library, as_json):
     """A month's figures per supplier."""
     from ..services.stats import Month, figures, select_scope
     from ..services.stats.exports import month_document
@@ -102,7 +106,7 @@ def show_command(runtime, session, month, network, library, as_json):
 @click.option("--metric", default=None, help="With --report: the COUNTER metric to rank by (Total_Item_Requests).")
 @click.option("--limit", default=None, type=click.IntRange(1, 100000), help="With --report: the first N lines only.")
 @with_runtime
-def export_command(runtime, session, month, year, network, library, fmt, table, csv_style, output, report, metric,
+def export_command(runtime: Runtime, session, month, year, network, library, fmt, table, csv_style, output, report, metric,
                    limit):
     """Export the figures as CSV, JSON or XLSX (a month without data gives an empty, valid file)."""
     from ..services import csvstyle
@@ -149,7 +153,7 @@ def _titles_export(session, selection, months, period, report, metric, limit, fm
 @click.option("--library", default=None)
 @click.option("--output", "-o", default=None)
 @with_runtime
-def counter_command(runtime, session, month, year, network, library, output):
+def counter_command(runtime: Runtime, session, month, year, network, library, output):
     """The figures as a COUNTER R5-shaped platform report (JSON)."""
     from ..services.stats import figures, select_scope
     from ..services.stats.counter import platform_report
@@ -165,7 +169,7 @@ def counter_command(runtime, session, month, year, network, library, output):
 @click.option("--year", required=True, help="YYYY")
 @click.option("--output", "-o", default=None, help="HTML file to write (open it in a browser and print it).")
 @with_runtime
-def report_command(runtime, session, partner, year, output):
+def report_command(runtime: Runtime, session, partner, year, output):
     """The yearly report of a partner for its council: fee, members, accesses per supplier (printable HTML)."""
     from flask import current_app
 
@@ -183,7 +187,7 @@ def report_command(runtime, session, partner, year, output):
 @click.option("--dry-run", is_flag=True, help="Only count what would be removed.")
 @json_option
 @with_runtime
-def purge(runtime, session, dry_run, as_json):
+def purge(runtime: Runtime, session, dry_run, as_json):
     """Apply the retention settings: old raw events, refused or abandoned registrations, ended memberships."""
     from ..services.retention import purge as run_purge
 
@@ -205,7 +209,7 @@ def privacy() -> None:
 @click.option("--output", "-o", default=None, help="JSON file to write (default: standard output).")
 @click.option("--actor", default="cli", show_default=True, help="Who answers the request (written to the audit log).")
 @with_runtime
-def privacy_export(runtime, session, library, card, output, actor):
+def privacy_export(runtime: Runtime, session, library, card, output, actor):
     """Everything Sésame holds about the patron with this card, to answer their request (audited)."""
     from ..services.privacy import export_for_staff
 
@@ -216,7 +220,7 @@ def privacy_export(runtime, session, library, card, output, actor):
 @privacy.command("record")
 @click.option("--output", "-o", default=None)
 @with_runtime
-def privacy_record(runtime, session, output):
+def privacy_record(runtime: Runtime, session, output):
     """The record of processing with this instance's retention settings and suppliers (Markdown)."""
     from ..services.privacy_record import instance_document
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import BrokerError
 from . import cli, emit, fail, get_app, json_option, with_runtime
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 
 @cli.group()
@@ -34,7 +38,7 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"database at revision {current_revision(runtime.db.engine)}")
 
 
-def _store_instance_secrets(runtime) -> None:
+def _store_instance_secrets(runtime: Runtime) -> None:
     """The instance's stable values are stored as soon as their table exists (see broker.instance_secrets)."""
     from .. import instance_secrets
 
@@ -65,7 +69,7 @@ def plugins() -> None:
 @plugins.command("list")
 @json_option
 @with_runtime
-def plugins_list(runtime, session, as_json):
+def plugins_list(runtime: Runtime, session, as_json):
     """Plugins, the hooks they implement, connector types and protocols."""
     from ..plugins.manager import describe
 
@@ -90,7 +94,7 @@ def connectors() -> None:
 @click.option("--password", help="Check the card with this PIN/password (else a lookup without secret).")
 @json_option
 @with_runtime
-def connectors_check(runtime, session, code, card, password, as_json):
+def connectors_check(runtime: Runtime, session, code, card, password, as_json):
     """Ask a library's SIGB about a card; exit 1 with the precise reason when it fails."""
     from ..services.card_check import check_card
     from ..services.libraries import get_library

@@ -12,7 +12,7 @@ import base64
 import hashlib
 import hmac
 import re
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,8 +23,11 @@ from ..providers.registry_cache import invalidate
 from ..services import audit
 from .kinds import CAS, NETWORKS, OIDC, SAML, Kind
 
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
-def oidc_client_secret(runtime: Any) -> str:
+
+def oidc_client_secret(runtime: Runtime) -> str:
     """The demo relying party's client secret, derived from the instance secret (never stored in clear)."""
     digest = hmac.new(runtime.keys.tokens, b"demo-suppliers\x1foidc-client-secret", hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
@@ -52,7 +55,7 @@ def _describe(row: Supplier, kind: Kind, status: str) -> dict[str, str]:
     return {"slug": row.slug, "protocol": row.protocol, "status": status}
 
 
-def register_saml(runtime: Any, session: Session, base_url: str, networks: list[str], actor: str) -> dict[str, str]:
+def register_saml(runtime: Runtime, session: Session, base_url: str, networks: list[str], actor: str) -> dict[str, str]:
     from ..providers.saml import registry
     from .saml_sp import sp_metadata
 
@@ -66,7 +69,7 @@ def register_saml(runtime: Any, session: Session, base_url: str, networks: list[
     return _describe(row, SAML, status)
 
 
-def register_oidc(runtime: Any, session: Session, base_url: str, networks: list[str], actor: str) -> dict[str, str]:
+def register_oidc(runtime: Runtime, session: Session, base_url: str, networks: list[str], actor: str) -> dict[str, str]:
     from ..providers.oidc import clients
 
     redirect_uri = OIDC.url(base_url, "callback")
@@ -98,7 +101,7 @@ def register_oidc(runtime: Any, session: Session, base_url: str, networks: list[
     return _describe(row, OIDC, "updated")
 
 
-def register_cas(runtime: Any, session: Session, base_url: str, networks: list[str], actor: str) -> dict[str, str]:
+def register_cas(runtime: Runtime, session: Session, base_url: str, networks: list[str], actor: str) -> dict[str, str]:
     from ..providers.cas import services
 
     pattern = cas_pattern(base_url)
@@ -121,7 +124,7 @@ def register_cas(runtime: Any, session: Session, base_url: str, networks: list[s
     return _describe(row, CAS, "updated")
 
 
-def register(runtime: Any, session: Session, base_url: str | None = None, *, actor: str = "demo") -> list[dict]:
+def register(runtime: Runtime, session: Session, base_url: str | None = None, *, actor: str = "demo") -> list[dict]:
     """Register (or refresh) the three demo suppliers for ``base_url`` (default: the setting)."""
     base_url = (base_url or runtime.settings.base_url).rstrip("/")
     networks = _networks(session)

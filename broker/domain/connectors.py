@@ -95,7 +95,7 @@ class ConnectorSpec:
 
     name: str
     factory: Callable[..., Connector]
-    settings_model: type
+    settings_model: type[Any]
     description: str = ""
 
 

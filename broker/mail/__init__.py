@@ -11,16 +11,20 @@ send-pending`` (cron). Nothing is queued when no SMTP host is set.
 from __future__ import annotations
 
 from email.utils import make_msgid
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
 from ..db.mail_models import OutboxMessage
 
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
 __all__ = ["queue"]
 
 
-def queue(runtime, session: Session, to: str | None, subject: str, body: str, *,
+def queue(runtime: Runtime, session: Session, to: str | None, subject: str, body: str, *,
           library=None, network_id: int | None = None) -> None:
     """Queue a plain-text message, sent once ``session``'s transaction is committed.
 

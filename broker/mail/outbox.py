@@ -26,6 +26,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -34,6 +35,9 @@ from ..db.mail_models import OutboxMessage
 from ..db.models import Network
 from ..metrics import MAIL_ATTEMPTS
 from .smtp import Connection, SendError, build_message
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 log = logging.getLogger("broker.mail")
 
@@ -140,7 +144,7 @@ def _network_name(db, network_id: int | None) -> str:
         return str((network.branding or {}).get("name") or network.name or "")
 
 
-def _send(runtime, ids: Iterable[int] | None, clock: Clock, limit: int) -> Report:
+def _send(runtime: Runtime, ids: Iterable[int] | None, clock: Clock, limit: int) -> Report:
     """Claim and send these messages (None: the due ones, at most ``limit``); the counts of what happened."""
     settings = runtime.settings
     db = runtime.db
@@ -181,7 +185,7 @@ def _send(runtime, ids: Iterable[int] | None, clock: Clock, limit: int) -> Repor
     return report
 
 
-def send_pending(runtime, *, clock: Clock | None = None, limit: int = BATCH) -> Report:
+def send_pending(runtime: Runtime, *, clock: Clock | None = None, limit: int = BATCH) -> Report:
     """Send the due messages once (at most ``limit``), then forget the old ones; what
     ``broker mail send-pending`` and each turn of the worker run."""
     clock = clock or runtime.clock.utcnow
@@ -194,7 +198,7 @@ def send_pending(runtime, *, clock: Clock | None = None, limit: int = BATCH) -> 
     return report
 
 
-def deliver(runtime, ids: list[int], *, clock: Clock | None = None) -> None:
+def deliver(runtime: Runtime, ids: list[int], *, clock: Clock | None = None) -> None:
     """Try these messages now (after the commit that queued them); never raises: the outbox keeps them."""
     try:
         _send(runtime, ids, clock or runtime.clock.utcnow, len(ids))
@@ -202,7 +206,7 @@ def deliver(runtime, ids: list[int], *, clock: Clock | None = None) -> None:
         log.warning("e-mail left in the outbox: %s", type(exc).__name__)
 
 
-def run_worker(runtime, stop_event: threading.Event, clock: Clock | None = None, *,
+def run_worker(runtime: Runtime, stop_event: threading.Event, clock: Clock | None = None, *,
                poll_seconds: float | None = None) -> None:
     """Send the outbox until ``stop_event`` is set: one run every ``mail_poll_seconds``.
 
@@ -226,7 +230,7 @@ def run_worker(runtime, stop_event: threading.Event, clock: Clock | None = None,
     log.info("mail worker stopped")
 
 
-def start_worker(runtime, *, clock: Clock | None = None) -> Callable[[], None]:
+def start_worker(runtime: Runtime, *, clock: Clock | None = None) -> Callable[[], None]:
     """``run_worker`` in a daemon thread named ``mail``; returns a function that stops it and waits
     for the run under way to end (at most ``smtp_timeout`` per step of the message being sent)."""
     stop = threading.Event()

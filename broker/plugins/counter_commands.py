@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from ..cli import emit, json_option, with_runtime
 from ..cli.stats_commands import stats
 from ..errors import InvalidInput
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 
 @click.group()
@@ -29,7 +33,7 @@ def suppliers() -> None:
 @click.option("--actor", default="cli", show_default=True)
 @json_option
 @with_runtime
-def sushi_command(runtime, session, slug, url, customer_id, requestor_id, api_key_env, release, platform, actor,
+def sushi_command(runtime: Runtime, session, slug, url, customer_id, requestor_id, api_key_env, release, platform, actor,
                   as_json):
     """Set the supplier's SUSHI credentials (the API key is stored encrypted)."""
     from ..services.counter import accounts
@@ -58,7 +62,7 @@ def sushi_command(runtime, session, slug, url, customer_id, requestor_id, api_ke
 @click.option("--refresh", is_flag=True, help="Ask the supplier's /members first.")
 @json_option
 @with_runtime
-def members_command(runtime, session, slug, refresh, as_json):
+def members_command(runtime: Runtime, session, slug, refresh, as_json):
     """The supplier's consortium members and the libraries they are mapped to."""
     from ..services.counter import accounts, members
     from ..services.suppliers import get_supplier
@@ -81,7 +85,7 @@ def members_command(runtime, session, slug, refresh, as_json):
 @click.option("--actor", default="cli", show_default=True)
 @json_option
 @with_runtime
-def map_command(runtime, session, slug, customer_id, library, unmap, actor, as_json):
+def map_command(runtime: Runtime, session, slug, customer_id, library, unmap, actor, as_json):
     """Confirm that the member CUSTOMER_ID is LIBRARY (default: the suggested one)."""
     from ..services.counter import members
     from ..services.suppliers import get_supplier
@@ -97,7 +101,7 @@ def map_command(runtime, session, slug, customer_id, library, unmap, actor, as_j
 @click.option("--month", default=None, help="Only this month (YYYY-MM); default: the months not yet complete.")
 @json_option
 @with_runtime
-def harvest_command(runtime, session, supplier, month, as_json):
+def harvest_command(runtime: Runtime, session, supplier, month, as_json):
     """Fetch the suppliers' COUNTER reports over SUSHI: PR, and DR, TR, IR when offered (idempotent).
 
     Exit 1 when a supplier failed (credentials refused, server fault, a report rejected).
@@ -126,7 +130,7 @@ def harvest_command(runtime, session, supplier, month, as_json):
 @click.option("--library", default=None, help="The library the file is for (default: the whole network).")
 @json_option
 @with_runtime
-def import_counter_command(runtime, session, file, supplier, library, as_json):
+def import_counter_command(runtime: Runtime, session, file, supplier, library, as_json):
     """Import a COUNTER R5.0/R5.1 tabular report (CSV/TSV/XLSX): platform (PR), database (DR), title (TR) or item (IR).
 
     For the platform, a simple CSV with the headings month,library,metric,count is read too. A file that does not

@@ -12,12 +12,16 @@ fresh, the supplier's side is at most a few seconds old.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..db.models import Supplier
 from ..services import access, release
 from ..services.access import AccessOutcome
 from ..web import patron_session
 from ..web.patron_session import LoggedPatron
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,7 @@ class Issuance:
         return self.outcome.granted
 
 
-def decide(runtime, supplier: Supplier | None, uid: str, protocol: str, *,
+def decide(runtime: Runtime, supplier: Supplier | None, uid: str, protocol: str, *,
            patron: LoggedPatron | None = None) -> Issuance:
     """Decide for patron ``uid`` and ``supplier``, record the usage event, release attributes.
 
@@ -49,7 +53,7 @@ def decide(runtime, supplier: Supplier | None, uid: str, protocol: str, *,
     return released(runtime, outcome)
 
 
-def released(runtime, outcome: AccessOutcome) -> Issuance:
+def released(runtime: Runtime, outcome: AccessOutcome) -> Issuance:
     """What a decided ``outcome`` gives the supplier: nothing when refused, else its pairwise subject and the
     attributes its release policy and the plugins let through. Issuance and the admins' preview both use it."""
     if not outcome.granted:
@@ -58,7 +62,7 @@ def released(runtime, outcome: AccessOutcome) -> Issuance:
     return Issuance(outcome, subject, release.granted_attributes(runtime, outcome, subject))
 
 
-def preview(runtime, session, supplier: Supplier, uid: str) -> Issuance:
+def preview(runtime: Runtime, session, supplier: Supplier, uid: str) -> Issuance:
     """What ``supplier`` would receive if patron ``uid`` came now: the same decision and release as
     :func:`decide`, read fresh, without a usage event (nothing is sent, nothing is counted)."""
     return released(runtime, access.check(runtime, session, uid, supplier))

@@ -20,7 +20,7 @@ plugin never reaches into the broker's internals:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, get_args, get_origin
+from typing import TYPE_CHECKING, Any, get_args, get_origin
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,11 +32,14 @@ from ..services import suppliers as supplier_service
 from .issuance import Issuance, decide
 from .registry_cache import invalidate
 
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
 __all__ = ["Issuance", "issue", "refusal_page", "error_page", "validate_settings", "register_supplier",
            "supplier_command", "settings_form", "settings_of", "describe_supplier"]
 
 
-def issue(runtime, supplier: Supplier, patron, protocol: str) -> Issuance:
+def issue(runtime: Runtime, supplier: Supplier, patron, protocol: str) -> Issuance:
     """The issuance step for the logged-in ``patron`` (a ``LoggedPatron``) and ``supplier``.
 
     Runs the access decision, records one usage event with ``protocol`` and,
@@ -88,7 +91,7 @@ def settings_of(supplier: Supplier, protocol: str) -> dict[str, Any]:
     return dict(((supplier.config or {}).get(protocol)) or {})
 
 
-def register_supplier(runtime, session: Session, slug: str, protocol: str, stored: dict[str, Any], *,
+def register_supplier(runtime: Runtime, session: Session, slug: str, protocol: str, stored: dict[str, Any], *,
                       networks: Iterable[str] = (), name: str | None = None,
                       release: str | list[str] | None = None, category: str = "", login_url: str = "",
                       actor: str = "cli") -> Supplier:
@@ -214,7 +217,7 @@ def supplier_command(spec, *, describe: Callable[[Any], dict[str, Any]] | None =
             options.append(click.option(flag, name, default=None, help=text))
         fields.append((name, kind))
 
-    def command(runtime, session, slug, networks, name, category, release, as_json, **given):
+    def command(runtime: Runtime, session, slug, networks, name, category, release, as_json, **given):
         data = {}
         for field, kind in fields:
             value = given.get(field)

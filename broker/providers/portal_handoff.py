@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from flask import render_template, request
@@ -19,6 +20,9 @@ from flask import render_template, request
 from ..web import patron_session
 from ..web.portal import render_refusal
 from ..web.portal.auth import end_session
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 _LIBRARY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 #: the query parameter carrying the signed time after which the login must have happened
@@ -31,13 +35,13 @@ def _mac(key: bytes, text: str) -> str:
     return base64.urlsafe_b64encode(hmac.new(key, text.encode(), hashlib.sha256).digest()[:12]).decode().rstrip("=")
 
 
-def fresh_marker(runtime, since: float | None = None) -> str:
+def fresh_marker(runtime: Runtime, since: float | None = None) -> str:
     """A signed "log in after this instant" (milliseconds, so that a login a moment later counts)."""
     stamp = str(int((since if since is not None else runtime.clock.wall()) * 1000))
     return f"{stamp}.{_mac(runtime.keys.mac_keys('fresh-login')[0], stamp)}"
 
 
-def fresh_since(runtime, value: str | None) -> float | None:
+def fresh_since(runtime: Runtime, value: str | None) -> float | None:
     """The time a signed marker asks the login to be newer than, or None if absent, stale or forged."""
     if not value or len(value) > 64:
         return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -25,6 +25,9 @@ from ..services import audit
 from ..services.field_errors import FieldError
 from ..services.suppliers import CATEGORIES, RELEASABLE, check_slug
 from . import registry_cache
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 PROTOCOLS = ("saml", "oidc", "cas", "link")
 MASK = "***"
@@ -143,7 +146,7 @@ def state(row: Supplier) -> dict[str, Any]:
     return out
 
 
-def record_change(runtime, session: Session, actor: str, action: str, row: Supplier, before: dict[str, Any]) -> dict:
+def record_change(runtime: Runtime, session: Session, actor: str, action: str, row: Supplier, before: dict[str, Any]) -> dict:
     """One audit entry with the fields that changed, before and after; nothing when nothing changed."""
     after_all = state(row)
     before_d = {k: before.get(k) for k in after_all if before.get(k) != after_all[k]}
@@ -293,7 +296,7 @@ def _as_field(exc: BrokerError, field: str, code: str) -> FieldError:
     return FieldError(field, code, exc.message, detail=exc.message[:300])
 
 
-def add(runtime, session: Session, protocol: str, slug: Any, data: dict[str, Any], settings: dict[str, Any], *,
+def add(runtime: Runtime, session: Session, protocol: str, slug: Any, data: dict[str, Any], settings: dict[str, Any], *,
         network_ids: frozenset[int], actor: str) -> Added:
     """Register a new supplier with ``protocol``; nothing is written on any error."""
     if protocol not in PROTOCOLS:
@@ -353,7 +356,7 @@ def _note_created(session: Session, row: Supplier) -> None:
         event.detail = {**(event.detail or {}), "after": state(row)}
 
 
-def _add_saml(runtime, session, slug, values: Common, nets, settings, actor) -> Supplier:
+def _add_saml(runtime: Runtime, session, slug, values: Common, nets, settings, actor) -> Supplier:
     from .saml import registry
 
     document = _setting(settings, "metadata", max_len=registry.MAX_METADATA, lines=True)
@@ -406,7 +409,7 @@ def _saml_error(exc: BrokerError, url: str | None) -> FieldError:
     return FieldError(field, "bad_metadata", message, detail=message[:300])
 
 
-def _add_oidc(runtime, session, slug, values: Common, nets, settings, actor) -> tuple[Supplier, str | None]:
+def _add_oidc(runtime: Runtime, session, slug, values: Common, nets, settings, actor) -> tuple[Supplier, str | None]:
     from .oidc import clients
 
     uris = _list(settings, "redirect_uris", field="settings.redirect_uris") or []
@@ -437,7 +440,7 @@ def _oidc_error(exc: BrokerError) -> FieldError:
     return FieldError("settings.redirect_uris", "bad_uri", message, detail=message[:300])
 
 
-def _save_link(runtime, session, slug, row: Supplier | None, values: Common, nets, settings, actor) -> Supplier:
+def _save_link(runtime: Runtime, session, slug, row: Supplier | None, values: Common, nets, settings, actor) -> Supplier:
     from . import kit
     from .link import suppliers as link
     from .link.settings import LinkSettings
@@ -484,7 +487,7 @@ def _link_field(message: str, fields: tuple[str, ...]) -> str:
 
 
 # -- editing ------------------------------------------------------------------------------------------
-def edit(runtime, session: Session, row: Supplier, data: dict[str, Any], settings: dict[str, Any] | None, *,
+def edit(runtime: Runtime, session: Session, row: Supplier, data: dict[str, Any], settings: dict[str, Any] | None, *,
          network_ids: frozenset[int], actor: str) -> dict[str, Any]:
     """Change a supplier (common fields, then its protocol's settings) all or nothing; the changed fields."""
     before = state(row)
@@ -511,7 +514,7 @@ def _action(before: dict, row: Supplier) -> str:
     return "supplier.edit"
 
 
-def set_enabled(runtime, session: Session, row: Supplier, enabled: bool, *, actor: str) -> bool:
+def set_enabled(runtime: Runtime, session: Session, row: Supplier, enabled: bool, *, actor: str) -> bool:
     """Disable or enable: a disabled supplier refuses every patron (the page says so); nothing is deleted."""
     if bool(row.enabled) == enabled:
         return False
@@ -523,7 +526,7 @@ def set_enabled(runtime, session: Session, row: Supplier, enabled: bool, *, acto
     return True
 
 
-def _edit_settings(runtime, session, row: Supplier, values: Common, settings: dict, actor: str) -> None:
+def _edit_settings(runtime: Runtime, session, row: Supplier, values: Common, settings: dict, actor: str) -> None:
     if row.protocol == "saml":
         from .saml import registry
 
@@ -593,7 +596,7 @@ def _edit_settings(runtime, session, row: Supplier, values: Common, settings: di
         raise FieldError("protocol", "bad_protocol", f"supplier '{row.slug}' has no protocol settings to change")
 
 
-def refresh_metadata(runtime, session: Session, row: Supplier, *, actor: str) -> bool:
+def refresh_metadata(runtime: Runtime, session: Session, row: Supplier, *, actor: str) -> bool:
     """Fetch a SAML supplier's URL metadata now (the error, if any, is kept and shown)."""
     from .saml import registry
 
@@ -602,7 +605,7 @@ def refresh_metadata(runtime, session: Session, row: Supplier, *, actor: str) ->
     return registry.refresh(runtime, session, row, actor=actor)
 
 
-def rotate_secret(runtime, session: Session, row: Supplier, grace_days: Any, *, actor: str) -> str:
+def rotate_secret(runtime: Runtime, session: Session, row: Supplier, grace_days: Any, *, actor: str) -> str:
     from .oidc import clients
 
     if isinstance(grace_days, str):
@@ -640,7 +643,7 @@ def membership_in(session: Session, membership_id: Any, network_ids: frozenset[i
                                                          "networks")
 
 
-def preview(runtime, session: Session, row: Supplier, membership: Membership, *, actor: str) -> dict[str, Any]:
+def preview(runtime: Runtime, session: Session, row: Supplier, membership: Membership, *, actor: str) -> dict[str, Any]:
     """Exactly what ``row`` would receive if this membership's patron came now (nothing is sent or counted).
 
     The decision, the pairwise subject and the released attributes come from
@@ -664,7 +667,7 @@ def preview(runtime, session: Session, row: Supplier, membership: Membership, *,
     return out
 
 
-def _wire(runtime, row: Supplier, result) -> tuple[dict[str, str], list[dict[str, Any]]]:
+def _wire(runtime: Runtime, row: Supplier, result) -> tuple[dict[str, str], list[dict[str, Any]]]:
     attributes = {k: list(v) for k, v in result.attributes.items()}
     if row.protocol == "saml":
         from .saml import spmeta

@@ -7,6 +7,7 @@ or ticket and :func:`record_usage` with the outcome.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -19,6 +20,9 @@ from ..metrics import ISSUANCES
 from . import libraries, patrons, suppliers
 from .patron_changes import PatronView
 from .patron_snapshot import PatronSnapshot
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 #: released fields that are never in a session's snapshot: a supplier receiving them gets a fresh read
 PERSONAL_RELEASES = frozenset({"display_name", "email"})
@@ -53,7 +57,7 @@ def load_patron(session: Session, uid: str) -> Patron | None:
     )
 
 
-def check(runtime, session: Session | None, uid: str, supplier: Supplier | None,
+def check(runtime: Runtime, session: Session | None, uid: str, supplier: Supplier | None,
           snapshot: PatronSnapshot | None = None, *, linked: bool = True) -> AccessOutcome:
     """The access decision for this patron and supplier (None → unknown_supplier), plugin policies last.
 
@@ -104,7 +108,7 @@ class OtherCard:
     current: bool
 
 
-def _from_other_cards(runtime, session: Session | None, outcome: AccessOutcome) -> AccessOutcome:
+def _from_other_cards(runtime: Runtime, session: Session | None, outcome: AccessOutcome) -> AccessOutcome:
     """A card linked to others is refused: the first other card of the person that is granted decides.
 
     The outcome keeps the session's snapshot of the logged-in card; the granting
@@ -136,7 +140,7 @@ def _from_other_cards(runtime, session: Session | None, outcome: AccessOutcome) 
     return outcome
 
 
-def record_usage(runtime, outcome: AccessOutcome, protocol: str) -> None:
+def record_usage(runtime: Runtime, outcome: AccessOutcome, protocol: str) -> None:
     """One usage event per issuance attempt: granted, or the refusal's reason.
 
     The row goes to the runtime's usage log, which writes it with others in

@@ -10,10 +10,14 @@ from __future__ import annotations
 import time
 from dataclasses import asdict
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from ..domain.connectors import ConnectorProtocolError, ConnectorUnavailable, InvalidCredentials, UnknownPatron
-from ..domain.patrons import mask_card
+from ..domain.patrons import PatronRecord, mask_card
 from .libraries import connection
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 
 class CardCheckFailure(StrEnum):
@@ -41,7 +45,7 @@ class CardCheckFailure(StrEnum):
 REASONS = ("credentials", "unknown", "unavailable", "protocol", "card_invalid")
 
 
-def check_card(runtime, lib, card: str, password: str | None, *, raw: bool = True) -> dict:
+def check_card(runtime: Runtime, lib, card: str, password: str | None, *, raw: bool = True) -> dict:
     """The SIGB's answer for ``card`` (with ``password``: an authentication, else a lookup without cache).
 
     ``raw``: keep the SIGB's raw answer on a protocol error (the CLI shows it; web pages do not).
@@ -50,6 +54,7 @@ def check_card(runtime, lib, card: str, password: str | None, *, raw: bool = Tru
     started = time.perf_counter()
     result: dict = {"library": lib.code, "card": mask_card(runtime.sigb.normalize(conn, card))}
     try:
+        record: PatronRecord | None
         if password is not None:
             record = runtime.sigb.authenticate(conn, card, password)
         else:

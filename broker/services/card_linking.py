@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from . import libraries, login, patrons, persons
 from .access import load_patron
 from .card_check import CardCheckFailure
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 
 class LinkOutcome(StrEnum):
@@ -33,7 +37,7 @@ class LinkResult:
     card_hint: str = ""
 
 
-def link_card(runtime, uid: str, library_code: str | None, card: str | None, password: str | None, *,
+def link_card(runtime: Runtime, uid: str, library_code: str | None, card: str | None, password: str | None, *,
               ip: str | None, actor: str = "patron") -> LinkResult:
     """Prove ``card`` of ``library_code`` with ``password`` and link it to the patron ``uid``'s person."""
     errors = login.check_fields(library_code, card, password)

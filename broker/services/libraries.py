@@ -56,7 +56,7 @@ def get_library(session: Session, code: str) -> Library:
     return lib
 
 
-def add_library(runtime, session: Session, code: str, *, name: str, partner: str, connector: str,
+def add_library(runtime: Runtime, session: Session, code: str, *, name: str, partner: str, connector: str,
                 settings: dict[str, str] | None = None, registration: str = "referent", commune: str = "",
                 card_case: str = "upper", contact_email: str = "", actor: str = "cli", **extra) -> Library:
     validation.library_code(code)
@@ -83,7 +83,7 @@ def add_library(runtime, session: Session, code: str, *, name: str, partner: str
     return lib
 
 
-def update_connector(runtime, session: Session, code: str, connector: str, settings: dict[str, str], *,
+def update_connector(runtime: Runtime, session: Session, code: str, connector: str, settings: dict[str, str], *,
                      actor: str) -> Library:
     lib = get_library(session, code)
     spec = runtime.sigb.spec(connector)
@@ -96,7 +96,7 @@ def update_connector(runtime, session: Session, code: str, connector: str, setti
     return lib
 
 
-def set_enabled(runtime, session: Session, code: str, enabled: bool, *, actor: str) -> Library:
+def set_enabled(runtime: Runtime, session: Session, code: str, enabled: bool, *, actor: str) -> Library:
     """Disable or enable a library: its patrons are refused while disabled; nothing is deleted.
 
     The change stamp (``updated_at``) moves, so every process's library cache sees it.

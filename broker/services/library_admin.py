@@ -7,7 +7,7 @@ write-only: the audit says only that they changed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,17 +19,20 @@ from . import audit, validation
 from .field_errors import FieldError
 from .libraries import REGISTRATION_POLICIES
 
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
 #: the fields a PATCH or the edit form may change (besides ``partner``, ``settings`` and ``enabled``)
 TEXT_FIELDS = {"name": 200, "commune": 200, "contact_phone": 40, "address": 300, "website": 300}
 EDITABLE = (*TEXT_FIELDS, "contact_email", "registration", "partner", "settings", "enabled")
 MASK = "***"
 
 
-def secret_names(runtime, lib: Library) -> set[str]:
+def secret_names(runtime: Runtime, lib: Library) -> set[str]:
     return _secret_fields(runtime.sigb.spec(lib.connector).settings_model)
 
 
-def secrets_set(runtime, lib: Library) -> dict[str, bool]:
+def secrets_set(runtime: Runtime, lib: Library) -> dict[str, bool]:
     """Which secret settings have a value (their values are never shown)."""
     stored = runtime.keys.decrypt_json(lib.connector_secrets) if lib.connector_secrets else {}
     return {name: bool(stored.get(name)) for name in sorted(secret_names(runtime, lib))}
@@ -44,7 +47,7 @@ def _text(field: str, value: Any) -> str:
         raise FieldError(field, "bad_name" if field == "name" else "bad_text", str(exc)) from None
 
 
-def _settings(runtime, lib: Library, raw: Any) -> tuple[dict, bytes | None, list[str]]:
+def _settings(runtime: Runtime, lib: Library, raw: Any) -> tuple[dict, bytes | None, list[str]]:
     """The merged settings checked by the connector's model: (public, encrypted secrets, changed names)."""
     if not isinstance(raw, dict) or not all(isinstance(k, str) for k in raw):
         raise FieldError("settings", "wrong_type", "settings: expected an object", name="settings")
@@ -68,7 +71,7 @@ def _settings(runtime, lib: Library, raw: Any) -> tuple[dict, bytes | None, list
     return public, (runtime.keys.encrypt_json(secret) if secret else None), changed
 
 
-def edit_library(runtime, session: Session, lib: Library, changes: dict[str, Any], *, actor: str,
+def edit_library(runtime: Runtime, session: Session, lib: Library, changes: dict[str, Any], *, actor: str,
                  network_ids: frozenset[int] | None = None) -> dict[str, Any]:
     """Apply ``changes`` (names of ``EDITABLE``) all or nothing; returns the changed fields' new values.
 
@@ -158,7 +161,7 @@ def libraries_of(session: Session, network_ids: frozenset[int]) -> list[Library]
                                 .order_by(Library.name)))
 
 
-def add_library(runtime, session: Session, data: dict[str, Any], *, actor: str) -> Library:
+def add_library(runtime: Runtime, session: Session, data: dict[str, Any], *, actor: str) -> Library:
     """A new library from a form or a JSON body; errors name their field, nothing is written on error."""
     from ..errors import Conflict
     from . import libraries
@@ -199,7 +202,7 @@ def add_library(runtime, session: Session, data: dict[str, Any], *, actor: str) 
 
 
 # -- the connector settings form, generated from the connector's settings model ------------------
-def settings_fields(runtime, connector: str) -> list[dict[str, Any]]:
+def settings_fields(runtime: Runtime, connector: str) -> list[dict[str, Any]]:
     """One entry per field of the connector's pydantic settings model: what a form needs to show it.
 
     ``kind``: secret, bool, choice (with ``choices``), number or text; a third-party connector
@@ -234,7 +237,7 @@ def settings_fields(runtime, connector: str) -> list[dict[str, Any]]:
     return out
 
 
-def settings_from_form(runtime, connector: str, form) -> dict[str, Any]:
+def settings_from_form(runtime: Runtime, connector: str, form) -> dict[str, Any]:
     """The settings a form posted (``setting.NAME``): an empty optional field takes its default,
     an empty secret keeps its value."""
     out: dict[str, Any] = {}

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -29,6 +30,9 @@ from .card_check import CardCheckFailure
 from .patron_changes import PatronView
 from .patron_snapshot import PatronSnapshot
 from .throttle import LoginThrottle
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 log = logging.getLogger("broker.login")
 
@@ -102,18 +106,18 @@ def find_library(session: Session, code: str) -> Library | None:
 
 
 # -- guards ---------------------------------------------------------------------------
-def guard(runtime) -> LoginThrottle:
+def guard(runtime: Runtime) -> LoginThrottle:
     """The per-address guards of patron logins and registrations (``services.throttle``)."""
     return LoginThrottle(runtime, "patron")
 
 
-def lockout_key(runtime, lib: Library, card: str) -> str:
+def lockout_key(runtime: Runtime, lib: Library, card: str) -> str:
     """The state-store key part for a card: a keyed digest of (library, normalised card)."""
     digest, _ = patrons.digest_for(runtime, lib, card)
     return digest
 
 
-def card_guard(runtime, key: str, library: str) -> tuple[float | None, bool, tuple]:
+def card_guard(runtime: Runtime, key: str, library: str) -> tuple[float | None, bool, tuple]:
     """(until when the card is locked or None, has it failed lately, the library's breaker state), in one
     round trip."""
     lock, failures, *breaker = runtime.state.get_many(
@@ -121,7 +125,7 @@ def card_guard(runtime, key: str, library: str) -> tuple[float | None, bool, tup
     return lock_end(runtime, lock), failures is not None, tuple(breaker)
 
 
-def lock_end(runtime, lock) -> float | None:
+def lock_end(runtime: Runtime, lock) -> float | None:
     """The end of a lock entry (a lock written without one ends at the latest a full lockout from now)."""
     if lock is None:
         return None
@@ -131,7 +135,7 @@ def lock_end(runtime, lock) -> float | None:
     return runtime.clock.wall() + runtime.settings.login_lockout_seconds
 
 
-def record_failure(runtime, key: str) -> float | None:
+def record_failure(runtime: Runtime, key: str) -> float | None:
     """One more failure on this card; lock it once the threshold is reached (then: until when)."""
     seconds = runtime.settings.login_lockout_seconds
     failures = runtime.state.incr(f"login-fail:{key}", seconds)
@@ -142,7 +146,7 @@ def record_failure(runtime, key: str) -> float | None:
     return None
 
 
-def clear_failures(runtime, key: str) -> None:
+def clear_failures(runtime: Runtime, key: str) -> None:
     runtime.state.delete(f"login-fail:{key}")
 
 
@@ -161,7 +165,7 @@ class SigbAnswer:
     retry_at: float | None = None
 
 
-def verify_card(runtime, lib: Library, card: str, password: str, *, ip: str | None,
+def verify_card(runtime: Runtime, lib: Library, card: str, password: str, *, ip: str | None,
                 remember: bool = False) -> SigbAnswer:
     """Ask the library's SIGB, honouring the address's guards and the card lockout (login and registration).
 
@@ -201,7 +205,7 @@ def _finish(outcome: LoginOutcome | CardCheckFailure, metric: str | None = None,
 
 
 # -- the use case ---------------------------------------------------------------------
-def login(runtime, library_code: str | None, card: str | None, password: str | None, *,
+def login(runtime: Runtime, library_code: str | None, card: str | None, password: str | None, *,
           ip: str | None) -> LoginResult:
     """Check a patron's card and password; on success the patron row is refreshed from the SIGB."""
     errors = check_fields(library_code, card, password)

@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -18,10 +19,13 @@ from ..events import MembershipRecord
 from . import audit, notifications, patrons, pending_cards, validation
 from .libraries import get_library
 
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
 LIVE_STATES = {MembershipState.PENDING, MembershipState.ACTIVE, MembershipState.SUSPENDED, MembershipState.EXPIRED}
 
 
-def _record_change(runtime, session: Session, membership: Membership, lib: Library, transition: Transition,
+def _record_change(runtime: Runtime, session: Session, membership: Membership, lib: Library, transition: Transition,
                    actor: str, reason: str = "") -> MembershipEvent:
     current = MembershipState(membership.state) if membership.state else None
     try:
@@ -43,7 +47,7 @@ def _record_change(runtime, session: Session, membership: Membership, lib: Libra
     return row
 
 
-def register(runtime, session: Session, lib: Library, card: str, record: PatronRecord, *, email: str | None,
+def register(runtime: Runtime, session: Session, lib: Library, card: str, record: PatronRecord, *, email: str | None,
              actor: str = "patron", consent: bool = True) -> Membership:
     """Sign a patron up after the SIGB confirmed the card is theirs.
 
@@ -72,7 +76,7 @@ def register(runtime, session: Session, lib: Library, card: str, record: PatronR
     return membership
 
 
-def find_membership(runtime, session: Session, library_code: str, card: str) -> Membership:
+def find_membership(runtime: Runtime, session: Session, library_code: str, card: str) -> Membership:
     lib = get_library(session, library_code)
     patron = patrons.find(runtime, session, lib, card)
     if patron is None or patron.membership is None:
@@ -80,7 +84,7 @@ def find_membership(runtime, session: Session, library_code: str, card: str) -> 
     return patron.membership
 
 
-def change(runtime, session: Session, membership: Membership, transition: Transition, *, actor: str,
+def change(runtime: Runtime, session: Session, membership: Membership, transition: Transition, *, actor: str,
            reason: str = "") -> Membership:
     """Approve, refuse, suspend, reactivate, expire or close a membership."""
     reason = validation.text(reason, "reason", max_len=500, required=False)
@@ -143,7 +147,7 @@ def parse_import(text: str) -> list[ImportRow]:
     return rows
 
 
-def import_rows(runtime, session: Session, library_code: str, rows: list[ImportRow], *, actor: str = "cli",
+def import_rows(runtime: Runtime, session: Session, library_code: str, rows: list[ImportRow], *, actor: str = "cli",
                 progress: Callable[[int, int], None] | None = None) -> int:
     """Bring existing accounts over from an older portal, all or nothing.
 

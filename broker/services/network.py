@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -14,6 +15,9 @@ from ..domain.fees import DEFAULT_RATE, AgreementTerms, days_covered, days_in_ye
 from ..errors import Conflict, InvalidInput, NotFound
 from . import audit, validation
 from .field_errors import FieldError
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 PARTNER_KINDS = ("commune", "epci", "epic")
 
@@ -25,7 +29,7 @@ def get_network(session: Session, slug: str) -> Network:
     return network
 
 
-def add_network(runtime, session: Session, slug: str, name: str, *, actor: str = "cli",
+def add_network(runtime: Runtime, session: Session, slug: str, name: str, *, actor: str = "cli",
                 scope: str = "", branding: dict | None = None, contact_email: str = "") -> Network:
     validation.slug(slug, "network slug")
     name = validation.text(name, "name")
@@ -119,8 +123,8 @@ def parse_name(name) -> str:
         raise FieldError("name", "bad_name", exc.message) from None
 
 
-def add_partner(runtime, session: Session, slug: str, *, name: str, kind: str, population, network: str,
-                agreement: str | None = None, rate=None, actor: str = "cli") -> Partner:
+def add_partner(runtime: Runtime, session: Session, slug: str, *, name: str, kind: str, population,
+                network: str, agreement: str | tuple[date, date] | None = None, rate=None, actor: str = "cli") -> Partner:
     try:
         validation.slug(slug if isinstance(slug, str) else "", "partner slug")
     except InvalidInput as exc:
@@ -148,7 +152,7 @@ def add_partner(runtime, session: Session, slug: str, *, name: str, kind: str, p
     return partner
 
 
-def add_agreement(runtime, session: Session, partner_slug: str, agreement, rate=None, *,
+def add_agreement(runtime: Runtime, session: Session, partner_slug: str, agreement, rate=None, *,
                   actor: str = "cli", note: str = "") -> Agreement:
     """A new agreement for a partner: ``agreement`` is START:END text or a (start, end) pair."""
     partner = get_partner(session, partner_slug)

@@ -7,14 +7,18 @@ zone, and ends with the portal's address (with the patron's library chosen).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from .. import localtime, wording
 from ..domain.memberships import MembershipState, Transition
 from ..mail import queue
 
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
-def portal_link(runtime, lib) -> str:
+
+def portal_link(runtime: Runtime, lib) -> str:
     """The portal's login page with ``lib`` chosen."""
     return f"{runtime.settings.base_url.rstrip('/')}/login?{urlencode({'library': lib.code})}"
 
@@ -24,21 +28,21 @@ def network_name(lib) -> str:
     return str((network.branding or {}).get("name") or network.name)
 
 
-def signature(runtime, lib) -> str:
+def signature(runtime: Runtime, lib) -> str:
     return (f"\n\n-- \n{network_name(lib)} – {lib.name}\n"
             f"Portail / Portal : {runtime.settings.base_url.rstrip('/')}/\n")
 
 
-def when(runtime, language: str) -> str:
+def when(runtime: Runtime, language: str) -> str:
     """Now, as the library's clock reads it ("6 décembre 2026 à 14:05")."""
     return localtime.format_datetime(runtime.clock.utcnow(), language, runtime.settings.timezone, "long")
 
 
-def send(runtime, session, patron_email: str | None, lib, subject: str, body: str) -> None:
+def send(runtime: Runtime, session, patron_email: str | None, lib, subject: str, body: str) -> None:
     queue(runtime, session, patron_email, subject, body + signature(runtime, lib), library=lib)
 
 
-def _next_steps(runtime, lib) -> tuple[str, str]:
+def _next_steps(runtime: Runtime, lib) -> tuple[str, str]:
     link = portal_link(runtime, lib)
     fr = (f"Pour accéder aux ressources, connectez-vous au portail avec votre carte "
           f"{wording.of(lib.name)} et votre mot de passe habituel :\n{link}")
@@ -46,7 +50,7 @@ def _next_steps(runtime, lib) -> tuple[str, str]:
     return fr, en
 
 
-def registered(runtime, session, patron, lib, membership) -> None:
+def registered(runtime: Runtime, session, patron, lib, membership) -> None:
     of_lib = wording.of(lib.name)
     if membership.state == MembershipState.ACTIVE:
         subject = "Votre inscription est validée / Your registration is confirmed"
@@ -79,7 +83,7 @@ _DECISIONS = {
 }
 
 
-def decided(runtime, session, patron, lib, membership, transition: Transition, reason: str) -> None:
+def decided(runtime: Runtime, session, patron, lib, membership, transition: Transition, reason: str) -> None:
     if transition not in _DECISIONS:
         return
     subject, fr, en = _DECISIONS[transition]

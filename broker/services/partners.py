@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +23,9 @@ from ..db.models import Agreement, Network, Partner, StaffRole, StaffUser
 from ..errors import NotFound
 from . import audit, network, validation
 from .field_errors import FieldError
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 log = logging.getLogger("broker.partners")
 
@@ -98,7 +102,7 @@ def history(session: Session, partner: Partner) -> dict[int, list[AgreementChang
 
 
 # -- edits -----------------------------------------------------------------------------
-def edit_partner(runtime, session: Session, partner: Partner, *, actor: str, name=None, kind=None,
+def edit_partner(runtime: Runtime, session: Session, partner: Partner, *, actor: str, name=None, kind=None,
                  population=None, population_year=None) -> dict:
     """Change a partner's name, kind or legal population (for a year, this one by default).
 
@@ -154,7 +158,7 @@ def agreement_of(partner: Partner, agreement_id) -> Agreement:
     raise NotFound(f"partner '{partner.slug}' has no agreement {agreement_id!r}", code="unknown_agreement")
 
 
-def amend_agreement(runtime, session: Session, partner: Partner, row: Agreement, *, actor: str, end=None,
+def amend_agreement(runtime: Runtime, session: Session, partner: Partner, row: Agreement, *, actor: str, end=None,
                     rate=None, note: str = "") -> Agreement:
     """An amendment (avenant): a new end date and/or rate; the terms before stay in the history."""
     note = _note(note)
@@ -176,7 +180,7 @@ def amend_agreement(runtime, session: Session, partner: Partner, row: Agreement,
     return row
 
 
-def end_agreement(runtime, session: Session, partner: Partner, row: Agreement, *, actor: str, on=None,
+def end_agreement(runtime: Runtime, session: Session, partner: Partner, row: Agreement, *, actor: str, on=None,
                   note: str = "") -> Agreement:
     """End an agreement on ``on`` (today by default; never in the past): its patrons keep access until then."""
     note = _note(note)
@@ -205,7 +209,7 @@ def end_agreement(runtime, session: Session, partner: Partner, row: Agreement, *
     return row
 
 
-def set_agreement(runtime, session: Session, partner: Partner, start, end, *, actor: str, rate=None,
+def set_agreement(runtime: Runtime, session: Session, partner: Partner, start, end, *, actor: str, rate=None,
                   note: str = "") -> tuple[str, Agreement]:
     """``START:END`` from the CLI: amend the agreement that starts on START, else record a new one."""
     first, last = network.agreement_dates(start, end)
@@ -247,7 +251,7 @@ def network_admins(session: Session, network_id: int) -> list[StaffUser]:
         StaffUser.password_hash.is_not(None)).order_by(StaffUser.email)))
 
 
-def notify_ending(runtime, network_ids=None, day: date | None = None) -> int:
+def notify_ending(runtime: Runtime, network_ids=None, day: date | None = None) -> int:
     """E-mail each network's admins once about every agreement ending soon; the number of agreements told.
 
     Each notice is committed on its own: two processes noticing the same agreement at

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy.orm import Session
 
 from .. import wording
@@ -9,8 +11,11 @@ from ..domain.memberships import MembershipState, Transition
 from . import memberships, notifications, patrons
 from .access import load_patron
 
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
-def close_account(runtime, session: Session, uid: str) -> bool:
+
+def close_account(runtime: Runtime, session: Session, uid: str) -> bool:
     """End the membership and erase the personal data; False when there is nothing to close.
 
     The patron gets a last e-mail (to the address being erased) once the change is committed.

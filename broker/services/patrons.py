@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
@@ -15,8 +16,11 @@ from ..domain.memberships import MembershipState
 from ..domain.patrons import PatronRecord, normalize_card
 from .patron_changes import PatronView
 
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
-def digest_for(runtime, lib: Library, card: str) -> tuple[str, str]:
+
+def digest_for(runtime: Runtime, lib: Library, card: str) -> tuple[str, str]:
     """(digest, hint) of a card typed for ``lib``."""
     normal = normalize_card(card, case=lib.card_case)
     return card_digest(runtime.keys.cards, lib.code, normal), normal[-4:]
@@ -33,13 +37,13 @@ def _by_card(history: bool):
 _BY_CARD = {True: _by_card(True), False: _by_card(False)}
 
 
-def find(runtime, session: Session, lib: Library, card: str, *, history: bool = True) -> Patron | None:
+def find(runtime: Runtime, session: Session, lib: Library, card: str, *, history: bool = True) -> Patron | None:
     """The patron holding ``card`` at ``lib``, with its membership (and the membership's history)."""
     digest, _ = digest_for(runtime, lib, card)
     return session.scalar(_BY_CARD[history], {"library_id": lib.id, "digest": digest})
 
 
-def upsert(runtime, session: Session, lib: Library, card: str, record: PatronRecord | None) -> Patron:
+def upsert(runtime: Runtime, session: Session, lib: Library, card: str, record: PatronRecord | None) -> Patron:
     """The patron for this card, created if new, refreshed from what the SIGB said."""
     patron = find(runtime, session, lib, card)
     if patron is None:

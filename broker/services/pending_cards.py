@@ -8,6 +8,8 @@ and any decision (approve, refuse, close) deletes it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
@@ -16,8 +18,11 @@ from ..db.models import Library, Membership
 from ..db.staff_models import PendingCard
 from ..domain.patrons import normalize_card
 
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
-def keep(runtime, session: Session, membership: Membership, lib: Library, card: str) -> None:
+
+def keep(runtime: Runtime, session: Session, membership: Membership, lib: Library, card: str) -> None:
     """Remember the card of a registration that waits for a referent."""
     token = runtime.keys.encrypt(normalize_card(card, case=lib.card_case).encode())
     row = session.get(PendingCard, membership.id)
@@ -28,7 +33,7 @@ def keep(runtime, session: Session, membership: Membership, lib: Library, card: 
     session.flush()
 
 
-def card_of(runtime, session: Session, membership_id: int) -> str | None:
+def card_of(runtime: Runtime, session: Session, membership_id: int) -> str | None:
     """The card number of a pending registration, or None when it is not kept (imported, decided)."""
     row = session.get(PendingCard, membership_id)
     if row is None:

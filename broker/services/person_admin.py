@@ -7,6 +7,7 @@ never stored); the staff member has checked both cards with the patron.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -14,6 +15,9 @@ from ..db.models import Patron
 from ..errors import Conflict, InvalidInput, NotFound
 from . import audit, patrons, persons
 from .libraries import get_library
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 _PROBLEMS = {
     persons.LinkProblem.SAME_CARD: "the two cards are the same card",
@@ -33,7 +37,7 @@ class LinkedCards:
         return {"person": self.person, "cards": self.cards}
 
 
-def find_card(runtime, session: Session, library_code: str, card: str) -> Patron:
+def find_card(runtime: Runtime, session: Session, library_code: str, card: str) -> Patron:
     lib = get_library(session, (library_code or "").strip())
     if not (card or "").strip():
         raise InvalidInput("a card number is required", code="card_required")
@@ -57,7 +61,7 @@ def _target(patron: Patron) -> str:
     return f"{patron.library.code}/{patron.card_hint}"
 
 
-def link(runtime, session: Session, code_a: str, card_a: str, code_b: str, card_b: str, *,
+def link(runtime: Runtime, session: Session, code_a: str, card_a: str, code_b: str, card_b: str, *,
          actor: str) -> LinkedCards:
     """Link card B to card A's person (A's identifiers stay the person's); InvalidInput/Conflict, nothing written."""
     first = find_card(runtime, session, code_a, card_a)
@@ -72,7 +76,7 @@ def link(runtime, session: Session, code_a: str, card_a: str, code_b: str, card_
     return _summary(session, first)
 
 
-def unlink(runtime, session: Session, code: str, card: str, *, actor: str) -> LinkedCards:
+def unlink(runtime: Runtime, session: Session, code: str, card: str, *, actor: str) -> LinkedCards:
     patron = find_card(runtime, session, code, card)
     if not persons.unlink(runtime, session, patron, actor=actor):
         raise Conflict("this card is not linked to other cards", code="not_linked")

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -30,6 +30,9 @@ from sqlalchemy.orm import Session
 from ..db.models import Library, Patron, Supplier, UsageEvent
 from ..db.person_models import Person, PersonCard, PersonEvent, PersonSubject
 from ..domain.identifiers import event_key
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 
 class LinkProblem(StrEnum):
@@ -92,7 +95,7 @@ def count_cards(session: Session, person_id: int | None) -> int:
 
 
 # -- the identity suppliers see --------------------------------------------------------------
-def subject_uid(runtime, view, sector: str) -> str:
+def subject_uid(runtime: Runtime, view, sector: str) -> str:
     """The ``uid`` whose pairwise identifier the card ``view`` gives at ``sector``.
 
     ``view``: a ``PatronView`` (the decision's), or a ``Patron`` row (the CLI, the admin preview).
@@ -112,7 +115,7 @@ def _person_of_view(view) -> int | None:
     return link.person_id if link is not None else None
 
 
-def subject_for_uid(runtime, uid: str, sector: str) -> str:
+def subject_for_uid(runtime: Runtime, uid: str, sector: str) -> str:
     """The pairwise identifier the card ``uid`` gives at ``sector`` (read from the database)."""
     from ..domain.identifiers import pairwise_id
 
@@ -136,7 +139,7 @@ def sector_of(supplier: Supplier) -> str:
     return (supplier.config or {}).get("sector") or supplier.slug
 
 
-def used_sectors(runtime, session: Session, uids: list[str]) -> dict[str, set[str]]:
+def used_sectors(runtime: Runtime, session: Session, uids: list[str]) -> dict[str, set[str]]:
     """Per uid, the supplier sectors where that card was granted access (from the usage events kept)."""
     runtime.usage.flush()  # this process's latest events too
     keys = {event_key(runtime.keys.statistics, uid): uid for uid in uids}
@@ -162,7 +165,7 @@ def _card_detail(session: Session, patron: Patron) -> dict[str, Any]:
     return {"library": lib.code if lib else "", "card_last_characters": patron.card_hint}
 
 
-def check_link(runtime, session: Session, first: Patron, second: Patron) -> None:
+def check_link(runtime: Runtime, session: Session, first: Patron, second: Patron) -> None:
     """Raise :class:`LinkError` when ``second`` may not join ``first``'s person."""
     if first.id == second.id:
         raise LinkError(LinkProblem.SAME_CARD)
@@ -176,7 +179,7 @@ def check_link(runtime, session: Session, first: Patron, second: Patron) -> None
         raise LinkError(LinkProblem.LIMIT)
 
 
-def link(runtime, session: Session, first: Patron, second: Patron, *, actor: str) -> int:
+def link(runtime: Runtime, session: Session, first: Patron, second: Patron, *, actor: str) -> int:
     """Link card ``second`` to ``first``'s person (created with ``first`` as its first card); the person's id."""
     check_link(runtime, session, first, second)
     now = runtime.clock.utcnow()
@@ -212,7 +215,7 @@ def link(runtime, session: Session, first: Patron, second: Patron, *, actor: str
     return person_id
 
 
-def unlink(runtime, session: Session, patron: Patron, *, actor: str, record: bool = True,
+def unlink(runtime: Runtime | None, session: Session, patron: Patron, *, actor: str, record: bool = True,
            now: datetime | None = None) -> bool:
     """Take card ``patron`` out of its person (at ``now``, by default the runtime's); False when it was not linked.
 
@@ -250,7 +253,7 @@ def dissolve(session: Session, person_id: int) -> None:
     session.execute(delete(Person).where(Person.id == person_id))
 
 
-def forget(runtime, session: Session, patron: Patron, now: datetime | None = None) -> None:
+def forget(runtime: Runtime | None, session: Session, patron: Patron, now: datetime | None = None) -> None:
     """An erased card leaves its person (at ``now``), with its part of the person's history."""
     unlink(runtime, session, patron, actor="system", record=False, now=now)
 
@@ -267,7 +270,7 @@ class Choice:
     chosen_by: str
 
 
-def choices(runtime, session: Session, person_id: int) -> list[Choice]:
+def choices(runtime: Runtime, session: Session, person_id: int) -> list[Choice]:
     members = cards(session, person_id)
     used = used_sectors(runtime, session, [c.uid for c in members])
     names: dict[str, list[str]] = {}
@@ -283,7 +286,7 @@ def choices(runtime, session: Session, person_id: int) -> list[Choice]:
     return out
 
 
-def choose(runtime, session: Session, person_id: int, sector: str, patron_id: int, *, actor: str) -> bool:
+def choose(runtime: Runtime, session: Session, person_id: int, sector: str, patron_id: int, *, actor: str) -> bool:
     """Keep card ``patron_id``'s identifier at ``sector``; False when that is not a choice offered."""
     row = session.get(PersonSubject, (person_id, sector))
     if row is None or not row.contested or person_of(session, patron_id) != person_id:
@@ -307,7 +310,7 @@ def _by(actor: str) -> str:
     return "system" if actor in ("system", "demo", "cli", "test") else "library"
 
 
-def export(runtime, session: Session, patron: Patron) -> dict[str, Any] | None:
+def export(runtime: Runtime, session: Session, patron: Patron) -> dict[str, Any] | None:
     """The person part of a patron's data export: the cards, the history, the identities kept."""
     person_id = person_of(session, patron.id)
     if person_id is None:

@@ -9,7 +9,7 @@ the request in the audit trail.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +24,9 @@ from .libraries import get_library
 from .patron_changes import PatronView
 from .privacy_record import retention_table
 from .stats.months import Month
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 FORMAT = "sesame-patron-export/1"
 
@@ -66,7 +69,7 @@ def _local_account(session: Session, patron: Patron) -> dict[str, Any] | None:
             "pin": "kept only as an argon2 hash, never readable"}
 
 
-def _suppliers(runtime, session: Session, patron: Patron) -> list[dict[str, Any]]:
+def _suppliers(runtime: Runtime, session: Session, patron: Patron) -> list[dict[str, Any]]:
     lib = patron.library
     network = lib.partner.network
     view = PatronView.of(patron)
@@ -82,7 +85,7 @@ def _suppliers(runtime, session: Session, patron: Patron) -> list[dict[str, Any]
     return out
 
 
-def usage_by_month(runtime, session: Session, patron: Patron) -> list[dict[str, Any]]:
+def usage_by_month(runtime: Runtime, session: Session, patron: Patron) -> list[dict[str, Any]]:
     """Access attempts recorded under the patron's pseudonymous key, per month and supplier."""
     runtime.usage.flush()  # this process's latest events too
     key = event_key(runtime.keys.statistics, patron.uid)
@@ -107,7 +110,7 @@ def _staff_actions(session: Session, patron: Patron) -> list[dict[str, Any]]:
             for r in rows if (r.detail or {}).get("membership") in (None, m.id)]
 
 
-def patron_export(runtime, session: Session, patron: Patron) -> dict[str, Any]:
+def patron_export(runtime: Runtime, session: Session, patron: Patron) -> dict[str, Any]:
     """Everything Sésame holds about ``patron``, as one JSON-ready document."""
     patron = load_patron(session, patron.uid) or patron
     lib = patron.library
@@ -148,7 +151,7 @@ def patron_export(runtime, session: Session, patron: Patron) -> dict[str, Any]:
     }
 
 
-def export_for_uid(runtime, session: Session, uid: str) -> dict[str, Any] | None:
+def export_for_uid(runtime: Runtime, session: Session, uid: str) -> dict[str, Any] | None:
     """The export of the logged-in patron ``uid`` (None when there is no such patron, or it was erased).
 
     The portal's ``/account/export`` calls this in place of its own summary.
@@ -159,7 +162,7 @@ def export_for_uid(runtime, session: Session, uid: str) -> dict[str, Any] | None
     return patron_export(runtime, session, patron)
 
 
-def export_for_staff(runtime, session: Session, library_code: str, card: str, *, actor: str,
+def export_for_staff(runtime: Runtime, session: Session, library_code: str, card: str, *, actor: str,
                      user=None) -> dict[str, Any]:
     """Answer a patron's request made at the library: their export, found by card; the request is audited.
 

@@ -20,10 +20,13 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from .suppliers import RELEASABLE, parse_release
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 #: the record in a source checkout (an installed package carries no docs: the record is then printed alone)
 DOC = Path(__file__).resolve().parents[2] / "docs" / "privacy.md"
@@ -187,7 +190,7 @@ def repository_document() -> str:
     return fill(DOC.read_text(encoding="utf-8"), sections(default_settings(), demo_suppliers()))
 
 
-def instance_document(runtime, session) -> str:
+def instance_document(runtime: Runtime, session) -> str:
     """The record of processing of this instance: its settings and its suppliers."""
     from . import suppliers as supplier_service
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 
@@ -17,6 +18,9 @@ from ..errors import Conflict, InvalidInput
 from . import libraries, memberships, patrons, validation
 from .card_check import CardCheckFailure
 from .login import check_fields, find_library, verify_card
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 MAX_EMAIL = 254
 
@@ -64,7 +68,7 @@ def check_registration_fields(library_code: str | None, card: str | None, passwo
     return errors
 
 
-def register(runtime, library_code: str | None, card: str | None, password: str | None, email: str | None,
+def register(runtime: Runtime, library_code: str | None, card: str | None, password: str | None, email: str | None,
              consent: bool, *, ip: str | None) -> RegistrationResult:
     """Sign a patron up; the membership is pending or active by the library's policy."""
     errors = check_registration_fields(library_code, card, password, email, consent)

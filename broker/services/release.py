@@ -7,9 +7,13 @@ Attribute names here are friendly names; each protocol maps them to its own
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from ..domain.access import age_on
 from ..domain.identifiers import pairwise_id
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 ENTITLEMENT = "urn:mace:dir:entitlement:common-lib-terms"
 
@@ -29,7 +33,7 @@ def sector_of(supplier) -> str:
     return (supplier.config or {}).get("sector") or supplier.slug
 
 
-def subject_id(runtime, patron, supplier) -> str:
+def subject_id(runtime: Runtime, patron, supplier) -> str:
     """The pairwise pseudonymous identifier of a patron for a supplier: never the card number.
 
     A card linked to other cards (``services.persons``) gives the person's identifier.
@@ -40,7 +44,7 @@ def subject_id(runtime, patron, supplier) -> str:
     return pairwise_id(runtime.keys.pairwise, subject_uid(runtime, patron, sector), sector)
 
 
-def attributes(runtime, patron, library, supplier, *, subject: str | None = None,
+def attributes(runtime: Runtime, patron, library, supplier, *, subject: str | None = None,
                facts: tuple | None = None) -> dict[str, list[str]]:
     """Friendly name → values, after the release policy and the ``broker_release_attributes`` hook.
 
@@ -79,7 +83,7 @@ def attributes(runtime, patron, library, supplier, *, subject: str | None = None
     return attrs
 
 
-def granted_attributes(runtime, outcome, subject: str) -> dict[str, list[str]]:
+def granted_attributes(runtime: Runtime, outcome, subject: str) -> dict[str, list[str]]:
     """:func:`attributes` for a granted access decision (``services.access.AccessOutcome``), reusing its facts."""
     return attributes(runtime, outcome.patron, outcome.library, outcome.supplier, subject=subject,
                       facts=(outcome.patron_facts, outcome.library_facts, outcome.supplier_facts))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -30,6 +31,9 @@ from ..domain.memberships import MembershipState, Transition
 from . import audit, memberships, patrons
 from .stats.aggregate import DOUBLE_CLICK
 from .stats.months import Month, span
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 ABANDONED_REASON = "registration abandoned: no decision within the retention period"
 
@@ -112,7 +116,7 @@ def _stale(session: Session, states: tuple[str, ...], before: datetime) -> list[
     ))
 
 
-def _purge_memberships(runtime, session: Session, now: datetime, dry_run: bool) -> tuple[int, int, int]:
+def _purge_memberships(runtime: Runtime, session: Session, now: datetime, dry_run: bool) -> tuple[int, int, int]:
     settings = runtime.settings
     refused_before = now - timedelta(days=settings.retention_refused_registrations_days)
     ended_before = now - timedelta(days=settings.retention_inactive_membership_days)
@@ -138,7 +142,7 @@ def _purge_pending_cards(session: Session, dry_run: bool) -> int:
     return len(ids)
 
 
-def _purge_state(runtime, session: Session, dry_run: bool) -> int:
+def _purge_state(runtime: Runtime, session: Session, dry_run: bool) -> int:
     if runtime.state.backend != "sql":
         return 0  # Redis expires its keys itself
     if dry_run:
@@ -147,7 +151,7 @@ def _purge_state(runtime, session: Session, dry_run: bool) -> int:
     return runtime.state.purge_expired()
 
 
-def purge(runtime, *, dry_run: bool = False, now: datetime | None = None, actor: str = "cli") -> PurgeReport:
+def purge(runtime: Runtime, *, dry_run: bool = False, now: datetime | None = None, actor: str = "cli") -> PurgeReport:
     """Apply every retention rule once; with ``dry_run`` only count."""
     now = now or runtime.clock.utcnow()
     cutoff = now - timedelta(days=runtime.settings.retention_usage_events_days)

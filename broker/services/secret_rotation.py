@@ -12,7 +12,7 @@ state store holds (sessions, SIGB cache, codes) is short-lived and needs none.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,6 +25,9 @@ from ..db.secret_models import InstanceSecret
 from ..db.staff_models import PendingCard
 from ..errors import OperationFailed
 from . import audit
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 #: every encrypted column: (model, column, what names a row in a report)
 ENCRYPTED: tuple[tuple[type, str, str], ...] = (
@@ -47,7 +50,7 @@ class Rotation:
         return {"keys": self.keys, "reencrypted": self.reencrypted, "unreadable": self.unreadable}
 
 
-def rotate(runtime, session: Session, *, keep_unreadable: bool = False, actor: str = "cli") -> Rotation:
+def rotate(runtime: Runtime, session: Session, *, keep_unreadable: bool = False, actor: str = "cli") -> Rotation:
     """Encrypt every stored secret again under the newest key, in ``session``'s transaction.
 
     ``session`` must not have written yet (the instance's stable values may be stored first, apart).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -15,6 +16,9 @@ from ..clock import as_utc
 from ..db.models import ApiToken, Library, Network, StaffRole, StaffUser
 from ..errors import Conflict, InvalidInput, NotFound
 from . import audit, validation
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 ROLES = ("referent", "admin")
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -50,7 +54,7 @@ class NewStaff:
     password: str | None
 
 
-def add_staff(runtime, session: Session, email: str, role: str, scope: str, *, name: str = "",
+def add_staff(runtime: Runtime, session: Session, email: str, role: str, scope: str, *, name: str = "",
               password: str | None = None, actor: str = "cli") -> NewStaff:
     """Give ``email`` a role on a library (referent) or a network (admin); create the account if new.
 
@@ -135,7 +139,7 @@ def token_days(days: int | str | None) -> int:
     return int(text)
 
 
-def create_api_token(runtime, session: Session, user: StaffUser, name: str, *, actor: str,
+def create_api_token(runtime: Runtime, session: Session, user: StaffUser, name: str, *, actor: str,
                      days: int | str | None = None) -> str:
     lifetime = token_days(days)
     token = "sst_" + secrets.token_urlsafe(32)
@@ -155,7 +159,7 @@ class TokenCheck:
     expired_at: datetime | None = None
 
 
-def check_token(runtime, session: Session, token: str) -> TokenCheck:
+def check_token(runtime: Runtime, session: Session, token: str) -> TokenCheck:
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == runtime.keys.token_hash(token)))
     if row is None or row.revoked_at is not None or not row.user.active:
         return TokenCheck(None)
@@ -166,7 +170,7 @@ def check_token(runtime, session: Session, token: str) -> TokenCheck:
     return TokenCheck(get_user(session, row.user.email))
 
 
-def renew_api_token(runtime, session: Session, row: ApiToken, *, actor: str, days: int | str | None = None) -> None:
+def renew_api_token(runtime: Runtime, session: Session, row: ApiToken, *, actor: str, days: int | str | None = None) -> None:
     """A live token's new expiry: ``days`` from now (the secret stays the same)."""
     lifetime = token_days(days)
     row.expires_at = runtime.clock.utcnow() + timedelta(days=lifetime)
@@ -174,7 +178,7 @@ def renew_api_token(runtime, session: Session, row: ApiToken, *, actor: str, day
     audit.record(runtime, session, actor, "api_token.renew", row.user.email, name=row.name, days=lifetime)
 
 
-def warn_expiring_tokens(runtime, session: Session) -> int:
+def warn_expiring_tokens(runtime: Runtime, session: Session) -> int:
     """E-mail each owner of a live token expiring within TOKEN_WARNING (once per expiry); how many were sent."""
     from ..mail import queue
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -23,6 +24,9 @@ from ..db.models import ApiToken, Library, Network, Partner, StaffRole, StaffUse
 from ..errors import InvalidInput, NotFound
 from . import audit, staff, validation
 from .field_errors import FieldError
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 INVITE_HOURS = 72
 ROLES = staff.ROLES
@@ -92,7 +96,7 @@ def _scope_of(session: Session, role, scope, network_ids) -> tuple[Library | Non
     return None, net
 
 
-def _new_link(runtime, session: Session, user: StaffUser, actor: str) -> Invitation:
+def _new_link(runtime: Runtime, session: Session, user: StaffUser, actor: str) -> Invitation:
     now = runtime.clock.utcnow()
     for old in session.scalars(select(StaffInvite).where(StaffInvite.user_id == user.id,
                                                          StaffInvite.used_at.is_(None))):
@@ -105,7 +109,7 @@ def _new_link(runtime, session: Session, user: StaffUser, actor: str) -> Invitat
     return Invitation(user, link, expires)
 
 
-def _mail(runtime, session: Session, invitation: Invitation, *, reset: bool) -> None:
+def _mail(runtime: Runtime, session: Session, invitation: Invitation, *, reset: bool) -> None:
     from ..mail import queue
 
     when = invitation.expires_at.strftime("%d/%m/%Y %H:%M UTC")
@@ -120,7 +124,7 @@ def _mail(runtime, session: Session, invitation: Invitation, *, reset: bool) -> 
     queue(runtime, session, invitation.user.email, subject, body)
 
 
-def invite(runtime, session: Session, email, role, scope, *, actor: str, name: str = "",
+def invite(runtime: Runtime, session: Session, email, role, scope, *, actor: str, name: str = "",
            network_ids=None) -> Invitation:
     """A new account with a role, and the link to choose its password e-mailed to it."""
     try:
@@ -148,7 +152,7 @@ def invite(runtime, session: Session, email, role, scope, *, actor: str, name: s
     return invitation
 
 
-def invite_for(runtime, session: Session, token: str) -> StaffInvite | None:
+def invite_for(runtime: Runtime, session: Session, token: str) -> StaffInvite | None:
     """The invitation behind a link, if it is still usable."""
     if not isinstance(token, str) or not token.startswith("sinv_") or len(token) > 100:
         return None
@@ -159,7 +163,7 @@ def invite_for(runtime, session: Session, token: str) -> StaffInvite | None:
     return row if user is not None and user.active else None
 
 
-def accept(runtime, session: Session, token: str, password, confirm) -> StaffUser:
+def accept(runtime: Runtime, session: Session, token: str, password, confirm) -> StaffUser:
     """Set the password chosen through an invitation; the link then stops working."""
     row = invite_for(runtime, session, token)
     if row is None:
@@ -189,7 +193,7 @@ def _last_admin_of(session: Session, user: StaffUser) -> Network | None:
     return None
 
 
-def set_active(runtime, session: Session, user: StaffUser, active: bool, *, actor: str) -> bool:
+def set_active(runtime: Runtime, session: Session, user: StaffUser, active: bool, *, actor: str) -> bool:
     """Deactivate (sessions and API tokens stop at once) or reactivate; False when nothing changes."""
     if not isinstance(active, bool):
         raise FieldError("active", "wrong_type", "active: expected true or false", name="active")
@@ -213,7 +217,7 @@ def set_active(runtime, session: Session, user: StaffUser, active: bool, *, acto
     return True
 
 
-def reset_password(runtime, session: Session, user: StaffUser, *, actor: str) -> Invitation:
+def reset_password(runtime: Runtime, session: Session, user: StaffUser, *, actor: str) -> Invitation:
     """The password stops working; a new single-use link to choose one is e-mailed (and returned)."""
     if not user.active:
         raise FieldError("active", "inactive", f"{user.email}: the account is deactivated; reactivate it first")
@@ -227,7 +231,7 @@ def reset_password(runtime, session: Session, user: StaffUser, *, actor: str) ->
     return invitation
 
 
-def reset_totp(runtime, session: Session, user: StaffUser, *, actor: str) -> bool:
+def reset_totp(runtime: Runtime, session: Session, user: StaffUser, *, actor: str) -> bool:
     """Forget the account's TOTP secret: an admin enrols again at the next login."""
     if user.totp_secret is None:
         return False
@@ -237,7 +241,7 @@ def reset_totp(runtime, session: Session, user: StaffUser, *, actor: str) -> boo
     return True
 
 
-def set_name(runtime, session: Session, user: StaffUser, name, *, actor: str) -> bool:
+def set_name(runtime: Runtime, session: Session, user: StaffUser, name, *, actor: str) -> bool:
     try:
         clean = validation.text(name if isinstance(name, str) else "", "name", required=False)
     except InvalidInput as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyotp
 from sqlalchemy import select
@@ -20,6 +21,9 @@ from ..db.models import StaffRole, StaffUser
 from ..errors import BrokerError
 from . import audit, staff
 from .throttle import LoginThrottle
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 ISSUER = "Sésame"
 _CODE = re.compile(r"^\d{6}$")
@@ -41,12 +45,12 @@ class PasswordStep:
 
 
 # -- rate limits and lockout ---------------------------------------------------------
-def _account_key(runtime, email: str) -> str:
+def _account_key(runtime: Runtime, email: str) -> str:
     # keyed digest: the state store never holds the address typed
     return runtime.keys.token_hash("staff-login:" + email.strip().lower())[:32]
 
 
-def _check_limits(runtime, email: str, ip: str) -> None:
+def _check_limits(runtime: Runtime, email: str, ip: str) -> None:
     """The per-address guards (``services.throttle``, staff counters), then the account's lockout."""
     key = _account_key(runtime, email)
     if not LoginThrottle(runtime, "staff").check(ip, key).allowed:
@@ -55,7 +59,7 @@ def _check_limits(runtime, email: str, ip: str) -> None:
         raise TooManyAttempts()
 
 
-def _failure(runtime, email: str, user: StaffUser | None, step: str, ip: str) -> None:
+def _failure(runtime: Runtime, email: str, user: StaffUser | None, step: str, ip: str) -> None:
     settings = runtime.settings
     key = _account_key(runtime, email)
     LoginThrottle(runtime, "staff").failed(ip, key)
@@ -69,7 +73,7 @@ def _failure(runtime, email: str, user: StaffUser | None, step: str, ip: str) ->
                          step=step)
 
 
-def _success(runtime, email: str, ip: str) -> None:
+def _success(runtime: Runtime, email: str, ip: str) -> None:
     key = _account_key(runtime, email)
     runtime.state.delete(f"staff-fail:{key}")
     LoginThrottle(runtime, "staff").succeeded(ip, key)
@@ -85,7 +89,7 @@ def load_user(session_db: Session, user_id: int) -> StaffUser | None:
     )
 
 
-def check_password(runtime, session_db: Session, email: str, password: str, ip: str) -> PasswordStep | None:
+def check_password(runtime: Runtime, session_db: Session, email: str, password: str, ip: str) -> PasswordStep | None:
     """First login step. None for a wrong address or password (same answer for both); TooManyAttempts when locked."""
     email = (email or "").strip().lower()[:254]
     password = (password or "")[:1024]
@@ -117,12 +121,12 @@ def otpauth_uri(secret: str, email: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=ISSUER)
 
 
-def seal(runtime, secret: str) -> str:
+def seal(runtime: Runtime, secret: str) -> str:
     """An encrypted form of a secret that may sit in the server-side session during enrolment."""
     return runtime.keys.encrypt(secret.encode()).decode()
 
 
-def unseal(runtime, sealed: str | bytes | None) -> str | None:
+def unseal(runtime: Runtime, sealed: str | bytes | None) -> str | None:
     if not sealed:
         return None
     try:
@@ -131,7 +135,7 @@ def unseal(runtime, sealed: str | bytes | None) -> str | None:
         return None
 
 
-def _code_matches(runtime, user_id: int, secret: str, code: str) -> bool:
+def _code_matches(runtime: Runtime, user_id: int, secret: str, code: str) -> bool:
     """One step either side for clock drift; each time step accepted once (no replay)."""
     code = re.sub(r"\s", "", code or "")
     if not _CODE.match(code):
@@ -146,7 +150,7 @@ def _code_matches(runtime, user_id: int, secret: str, code: str) -> bool:
     return False
 
 
-def check_code(runtime, session_db: Session, user: StaffUser, code: str, ip: str) -> bool:
+def check_code(runtime: Runtime, session_db: Session, user: StaffUser, code: str, ip: str) -> bool:
     """Second login step for an enrolled account."""
     _check_limits(runtime, user.email, ip)
     secret = unseal(runtime, user.totp_secret)
@@ -157,7 +161,7 @@ def check_code(runtime, session_db: Session, user: StaffUser, code: str, ip: str
     return True
 
 
-def enrol(runtime, session_db: Session, user: StaffUser, secret: str, code: str, ip: str) -> bool:
+def enrol(runtime: Runtime, session_db: Session, user: StaffUser, secret: str, code: str, ip: str) -> bool:
     """Turn TOTP on once the user proves their authenticator shows the right code."""
     _check_limits(runtime, user.email, ip)
     if not _code_matches(runtime, user.id, secret, code):
@@ -169,7 +173,7 @@ def enrol(runtime, session_db: Session, user: StaffUser, secret: str, code: str,
     return True
 
 
-def disable(runtime, session_db: Session, user: StaffUser, code: str, ip: str) -> bool:
+def disable(runtime: Runtime, session_db: Session, user: StaffUser, code: str, ip: str) -> bool:
     """A referent may turn TOTP off with a current code; admins may not."""
     if staff.is_admin(user) or user.totp_secret is None:
         return False
@@ -180,6 +184,6 @@ def disable(runtime, session_db: Session, user: StaffUser, code: str, ip: str) -
     return True
 
 
-def logged_in(runtime, session_db: Session, user: StaffUser) -> None:
+def logged_in(runtime: Runtime, session_db: Session, user: StaffUser) -> None:
     """A staff user got through every step of the login: the audit log says when."""
     audit.record(runtime, session_db, user.email, "staff.login", user.email, at=runtime.clock.utcnow().isoformat())

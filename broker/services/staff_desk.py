@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -26,6 +27,9 @@ from ..errors import BrokerError, Conflict, Forbidden, InvalidInput, NotFound, T
 from ..wording import sorted_names
 from . import audit, memberships, patrons, pending_cards, staff, validation
 from .libraries import connection, get_library
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 log = logging.getLogger("broker.staff")
 
@@ -52,7 +56,7 @@ def deny(user: StaffUser, action: str, target: str, **detail) -> OutOfScope:
 
 
 @contextmanager
-def audited_denials(runtime) -> Iterator[None]:
+def audited_denials(runtime: Runtime) -> Iterator[None]:
     """Record out-of-scope attempts raised inside, once the caller's transaction is rolled back.
 
     Wrap it around the ``with runtime.db.session()`` block: writing the audit entry after the
@@ -76,7 +80,7 @@ def libraries_in_scope(session: Session, user: StaffUser) -> list[Library]:
     return sorted_names(session.scalars(query), key=lambda lib: lib.name)
 
 
-def library_for(runtime, session: Session, user: StaffUser, code: str, action: str = "library.view") -> Library:
+def library_for(runtime: Runtime, session: Session, user: StaffUser, code: str, action: str = "library.view") -> Library:
     """The library ``code`` if the user may act on it; NotFound or Forbidden (audited) otherwise."""
     try:
         lib = get_library(session, validation.library_code(code))
@@ -88,7 +92,7 @@ def library_for(runtime, session: Session, user: StaffUser, code: str, action: s
     return lib
 
 
-def membership_for(runtime, session: Session, user: StaffUser, membership_id: int,
+def membership_for(runtime: Runtime, session: Session, user: StaffUser, membership_id: int,
                    action: str = "membership.view") -> Membership:
     membership = None
     if 0 < membership_id <= MAX_ID:
@@ -105,7 +109,7 @@ def membership_for(runtime, session: Session, user: StaffUser, membership_id: in
 
 
 # -- decisions -------------------------------------------------------------------------
-def decide(runtime, session: Session, user: StaffUser, membership_id: int, transition: Transition,
+def decide(runtime: Runtime, session: Session, user: StaffUser, membership_id: int, transition: Transition,
            reason: str = "") -> Membership:
     """Validate, refuse, suspend or reactivate one membership (the patron is e-mailed)."""
     if transition not in STAFF_TRANSITIONS:
@@ -136,7 +140,7 @@ class BulkOutcome:
     skipped: tuple[int, ...]
 
 
-def approve_many(runtime, session: Session, user: StaffUser, membership_ids: list[int]) -> BulkOutcome:
+def approve_many(runtime: Runtime, session: Session, user: StaffUser, membership_ids: list[int]) -> BulkOutcome:
     """Validate several pending registrations; any one out of scope refuses the whole batch."""
     if not membership_ids:
         raise InvalidInput(Translatable("Sélectionnez au moins une inscription."), code="empty_selection")
@@ -207,7 +211,7 @@ class SigbView:
                 "problem": self.problem}
 
 
-def sigb_lookup(runtime, lib: Library, card: str) -> SigbView:
+def sigb_lookup(runtime: Runtime, lib: Library, card: str) -> SigbView:
     """Ask the library's SIGB about a card (cached briefly; never raises for a SIGB failure)."""
     try:
         record = runtime.sigb.lookup(connection(lib), card)
@@ -222,7 +226,7 @@ def sigb_lookup(runtime, lib: Library, card: str) -> SigbView:
     return SigbView("found", record.name, record.birth_year, record.expires, problem.value if problem else None)
 
 
-def lookup_pending(runtime, session: Session, lib: Library, membership: Membership) -> SigbView:
+def lookup_pending(runtime: Runtime, session: Session, lib: Library, membership: Membership) -> SigbView:
     """The SIGB's view of a pending registration, from the card kept until the decision."""
     card = pending_cards.card_of(runtime, session, membership.id)
     if card is None:
@@ -230,7 +234,7 @@ def lookup_pending(runtime, session: Session, lib: Library, membership: Membersh
     return sigb_lookup(runtime, lib, card)
 
 
-def lookup_typed(runtime, session: Session, user: StaffUser, lib: Library, membership: Membership,
+def lookup_typed(runtime: Runtime, session: Session, user: StaffUser, lib: Library, membership: Membership,
                  card: str) -> SigbView:
     """The SIGB's view of a card the referent typed for a registration; it must be that patron's card."""
     card = (card or "").strip()
@@ -242,7 +246,7 @@ def lookup_typed(runtime, session: Session, user: StaffUser, lib: Library, membe
     return lookup_card(runtime, session, user, lib, card)
 
 
-def lookup_card(runtime, session: Session, user: StaffUser, lib: Library, card: str) -> SigbView:
+def lookup_card(runtime: Runtime, session: Session, user: StaffUser, lib: Library, card: str) -> SigbView:
     """A lookup asked for by a staff user: recorded in the audit log (card hint only)."""
     view = sigb_lookup(runtime, lib, card)
     audit.record(runtime, session, user.email, "card.lookup", f"{lib.code}/{patrons.digest_for(runtime, lib, card)[1]}",
@@ -256,7 +260,7 @@ def _literal(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search(runtime, session: Session, user: StaffUser, text: str, library: Library | None = None,
+def search(runtime: Runtime, session: Session, user: StaffUser, text: str, library: Library | None = None,
            limit: int = 50) -> list[Membership]:
     """Memberships in scope whose card is ``text`` (keyed digest) or whose name or e-mail contains it."""
     text = (text or "").strip()
@@ -309,7 +313,7 @@ def tokens_of(session: Session, user: StaffUser) -> list[ApiToken]:
     return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())))
 
 
-def revoke_token(runtime, session: Session, user: StaffUser, token_id: int) -> ApiToken:
+def revoke_token(runtime: Runtime, session: Session, user: StaffUser, token_id: int) -> ApiToken:
     row = session.get(ApiToken, token_id) if 0 < token_id <= MAX_ID else None
     if row is None:
         raise NotFound(Translatable("Jeton introuvable."))
@@ -321,7 +325,7 @@ def revoke_token(runtime, session: Session, user: StaffUser, token_id: int) -> A
     return row
 
 
-def renew_token(runtime, session: Session, user: StaffUser, token_id: int, days: int | str | None) -> ApiToken:
+def renew_token(runtime: Runtime, session: Session, user: StaffUser, token_id: int, days: int | str | None) -> ApiToken:
     """Give one of the user's live tokens a new expiry, ``days`` from now."""
     row = session.get(ApiToken, token_id) if 0 < token_id <= MAX_ID else None
     if row is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -9,6 +11,9 @@ from ..db.models import Network, Supplier
 from ..domain.access import SupplierFacts
 from ..errors import Conflict, InvalidInput, NotFound
 from . import audit, validation
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 CATEGORIES = ("cinema", "presse", "formation", "musique", "livre", "jeu-video", "jeunesse")
 #: what a release policy may name; the pairwise identifier, entitlement and
@@ -45,7 +50,7 @@ def check_slug(slug: str) -> None:
         raise InvalidInput(f"supplier slug {slug!r} is reserved; choose another (not {', '.join(RESERVED_SLUGS)})")
 
 
-def add_supplier(runtime, session: Session, slug: str, *, name: str, networks: list[str], category: str = "",
+def add_supplier(runtime: Runtime, session: Session, slug: str, *, name: str, networks: list[str], category: str = "",
                  description: str = "", protocol: str = "none", login_url: str = "",
                  release: str | list[str] | None = None, min_age: int | None = None, max_age: int | None = None,
                  config: dict | None = None, actor: str = "cli", **columns) -> Supplier:

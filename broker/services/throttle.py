@@ -32,8 +32,12 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from prometheus_client import Counter
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 log = logging.getLogger("broker.security")
 
@@ -58,7 +62,7 @@ class Verdict:
 class LoginThrottle:
     """The guards for one kind of login (``patron`` or ``staff``)."""
 
-    def __init__(self, runtime, kind: str) -> None:
+    def __init__(self, runtime: Runtime, kind: str) -> None:
         self.runtime = runtime
         self.kind = kind
         self.state = runtime.state

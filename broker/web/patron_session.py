@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from flask import redirect, request, session, url_for
@@ -21,6 +21,9 @@ from flask import redirect, request, session, url_for
 from ..services.patron_snapshot import PatronSnapshot
 from ..wire import is_number
 from .redirects import same_site_path
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +66,7 @@ def current_patron() -> LoggedPatron | None:
     return LoggedPatron.from_wire(session.get("patron"))
 
 
-def check_access(runtime, db_session, patron: LoggedPatron, supplier):
+def check_access(runtime: Runtime, db_session, patron: LoggedPatron, supplier):
     """The access decision for the logged-in ``patron``, using and refreshing the session's snapshot."""
     from ..services import access
 

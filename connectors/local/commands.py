@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from broker.connector_kit import Progress, command, emit, json_option
 from broker.errors import InvalidInput
 
 from . import patrons as local_patrons
+
+if TYPE_CHECKING:
+    from broker.runtime import Runtime
 
 
 @click.group()
@@ -20,7 +25,7 @@ def patrons() -> None:
 @click.option("--library", required=True)
 @json_option
 @command
-def import_command(runtime, session, file, library, as_json):
+def import_command(runtime: Runtime, session, file, library, as_json):
     """Import card,name,birth_date,expires,pin[,email] rows; PINs are stored hashed (argon2id)."""
     try:
         text = file.read()

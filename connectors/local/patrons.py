@@ -6,6 +6,7 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +18,9 @@ from broker.domain.patrons import normalize_card
 from broker.errors import Conflict, InvalidInput
 
 from .connector import PIN_HASHER
+
+if TYPE_CHECKING:
+    from broker.runtime import Runtime
 
 COLUMNS = ["card", "name", "birth_date", "expires", "pin"]
 
@@ -71,7 +75,7 @@ def parse(text: str) -> list[LocalRow]:
     return rows
 
 
-def import_rows(runtime, session: Session, library_code: str, rows: list[LocalRow], *, actor: str = "cli",
+def import_rows(runtime: Runtime, session: Session, library_code: str, rows: list[LocalRow], *, actor: str = "cli",
                 progress=None) -> int:
     """All or nothing; ``progress(done, total)`` is called after each row is checked, then hashed."""
     lib = library(session, library_code)

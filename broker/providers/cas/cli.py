@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from ...cli import emit, json_option, with_runtime
 from ...services.suppliers import RELEASABLE
 from .services import register
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 
 @click.group("suppliers")
@@ -26,7 +31,7 @@ def suppliers() -> None:
               help="POST a CAS logoutRequest to the service URL when a patron's Sésame session ends.")
 @json_option
 @with_runtime
-def add_cas(runtime, session, slug, patterns, networks, name, login_url, release, single_logout, as_json):
+def add_cas(runtime: Runtime, session, slug, patterns, networks, name, login_url, release, single_logout, as_json):
     """Register SLUG as a CAS service: only URLs matching a pattern get tickets."""
     row = register(runtime, session, slug, patterns=patterns, networks=networks, name=name, login_url=login_url,
                    release=release or None, single_logout=single_logout)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from ... import hookimpl
 from .. import ProviderSpec
 
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
-def blueprint(runtime):
+
+def blueprint(runtime: Runtime):
     from .views import make_blueprint
 
     return make_blueprint(runtime)
@@ -47,7 +51,7 @@ def broker_cli_commands():
 
 
 @hookimpl
-def broker_patron_logout(runtime, session):
+def broker_patron_logout(runtime: Runtime, session):
     from .slo import patron_logout
 
     return patron_logout(runtime, session)

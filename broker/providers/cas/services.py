@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -21,6 +22,9 @@ from ...services import audit
 from ...services import suppliers as supplier_service
 from ...web.redirects import sendable
 from ..registry_cache import invalidate, registry
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 MAX_PATTERN = 500
 MAX_SERVICE = 2048
@@ -96,7 +100,7 @@ def _service_from_row(row: Supplier) -> CasService | None:
     return CasService(row.id, row.slug, row.name, tuple(compiled), row.login_url or "", single_logout, row)
 
 
-def services(runtime) -> tuple[CasService, ...]:
+def services(runtime: Runtime) -> tuple[CasService, ...]:
     """Every enabled CAS service of this instance, in registration order (cached per process)."""
 
     def build(rows: list[Supplier]) -> tuple[CasService, ...]:
@@ -119,7 +123,7 @@ def acceptable_url(service: str | None) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname) and "@" not in parts.netloc
 
 
-def find_service(runtime, service: str | None) -> CasService | None:
+def find_service(runtime: Runtime, service: str | None) -> CasService | None:
     """The registered service that owns this URL, or None (never a guess)."""
     if not acceptable_url(service):
         return None
@@ -129,7 +133,7 @@ def find_service(runtime, service: str | None) -> CasService | None:
     return None
 
 
-def register(runtime, session: Session, slug: str, *, patterns: Iterable[str], networks: Iterable[str] = (),
+def register(runtime: Runtime, session: Session, slug: str, *, patterns: Iterable[str], networks: Iterable[str] = (),
              name: str | None = None, login_url: str = "", release: str | list[str] | None = None,
              single_logout: bool = False, actor: str = "cli") -> Supplier:
     """Make a supplier a CAS service (creating the supplier when new)."""
@@ -160,7 +164,7 @@ def register(runtime, session: Session, slug: str, *, patterns: Iterable[str], n
     return row
 
 
-def update_service(runtime, session: Session, row: Supplier, *, patterns: Iterable[str] | None = None,
+def update_service(runtime: Runtime, session: Session, row: Supplier, *, patterns: Iterable[str] | None = None,
                    single_logout: bool | None = None) -> None:
     """Change a CAS service's patterns or single logout (None: unchanged); patterns checked as at registration."""
     conf = dict((row.config or {}).get("cas") or {})

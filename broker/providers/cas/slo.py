@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 from flask import session
 
 from ..logout_posts import LogoutPost, deliver
 from .services import CasService, find_service
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 SESSION_KEY = "cas"
 #: tickets remembered per session (the oldest are dropped beyond this)
@@ -46,7 +49,7 @@ def logout_request(ticket: str, now: datetime) -> str:
             '</samlp:LogoutRequest>')
 
 
-def patron_logout(runtime: Any, session: Any) -> list[str]:
+def patron_logout(runtime: Runtime, session: Any) -> list[str]:
     """The session is ending: POST a logoutRequest for each ticket of the session; the services told."""
     entries = session.get(SESSION_KEY) or []
     if not entries:

@@ -14,9 +14,12 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...wire import is_int
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 PREFIX = "cas:st:"
 _TICKET = re.compile(r"^ST-[0-9a-f]{48}$")
@@ -54,7 +57,7 @@ def _attributes_ok(value: Any) -> bool:
 
 
 class TicketStore:
-    def __init__(self, runtime) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         self.state = runtime.state
         self.lifetime = runtime.settings.cas_ticket_lifetime
         self._hash = runtime.keys.token_hash

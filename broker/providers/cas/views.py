@@ -6,6 +6,7 @@ endpoints answer ``INVALID_REQUEST``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from flask import Blueprint, redirect, render_template, request, url_for
@@ -27,6 +28,9 @@ from . import responses, slo
 from .services import find_service
 from .tickets import Ticket, attributes_of, same_service
 
+if TYPE_CHECKING:
+    from ...runtime import Runtime
+
 
 def _flag(name: str) -> bool:
     """CAS booleans: present and not "false" (``renew=true``, ``renew=1``, bare ``renew``)."""
@@ -45,7 +49,7 @@ def with_ticket(service: str, ticket: str) -> str:
     return f"{base}{separator}ticket={ticket}{hash_mark}{fragment}"
 
 
-def make_blueprint(runtime) -> Blueprint:
+def make_blueprint(runtime: Runtime) -> Blueprint:
     bp = Blueprint("cas", __name__)
     tickets = runtime.cas_tickets
 

@@ -10,6 +10,8 @@ parser and error shape.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Blueprint, jsonify
 from sqlalchemy import select
 
@@ -18,6 +20,9 @@ from ...services import staff_desk
 from .. import kit
 from .settings import LinkSettings
 from .suppliers import PROTOCOL, describe, register
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 #: the body's fields besides the settings model's
 COMMON: dict[str, type | tuple[type, ...]] = {"slug": str, "name": str, "networks": list, "category": str,
@@ -42,7 +47,7 @@ def routes(bp: Blueprint) -> None:
 
     @bp.post("/suppliers/link")
     @api_view
-    def api_add_link(rt, db, user):
+    def api_add_link(rt: Runtime, db, user):
         body = json_body(_fields(), required=("slug", "networks", "url_template"))
         networks = networks_field(body.pop("networks"))
         mine = admin_network_slugs(db, user)
@@ -59,7 +64,7 @@ def routes(bp: Blueprint) -> None:
 
     @bp.get("/suppliers/link")
     @api_view
-    def api_list_link(rt, db, user):
+    def api_list_link(rt: Runtime, db, user):
         mine = admin_network_slugs(db, user)
         rows = [describe(s) for s in db.scalars(select(Supplier).where(Supplier.protocol == PROTOCOL)
                                                  .order_by(Supplier.slug))

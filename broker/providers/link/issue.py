@@ -16,6 +16,7 @@ import re
 import secrets
 from datetime import UTC
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from flask import redirect
@@ -24,6 +25,9 @@ from .. import kit
 from . import template as tpl
 from .settings import origin_of
 from .suppliers import PROTOCOL
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 log = logging.getLogger("broker.providers.link")
 
@@ -54,7 +58,7 @@ def target_allowed(target: str, origins: list[str]) -> bool:
     return origin_of(parts.scheme, parts.hostname, port) in origins
 
 
-def shared_secret(runtime, conf: dict) -> bytes:
+def shared_secret(runtime: Runtime, conf: dict) -> bytes:
     if conf.get("secret_encrypted"):
         try:
             return runtime.keys.decrypt(conf["secret_encrypted"].encode())
@@ -79,7 +83,7 @@ def values_for(issuance: kit.Issuance, *, now, nonce: str, target: str, lifetime
     return values
 
 
-def issue(runtime, supplier, patron, target: str | None):
+def issue(runtime: Runtime, supplier, patron, target: str | None):
     """Answer ``/go/<slug>`` for a logged-in patron and a link supplier."""
     from flask_babel import gettext as _
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ... import hookimpl
 from .. import ProviderSpec
 
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
-def blueprint(runtime):
+
+def blueprint(runtime: Runtime):
     """No endpoints of its own: ``/go/<slug>`` issues the links; the API routes are ``api.routes``."""
     from flask import Blueprint
 
@@ -19,13 +24,13 @@ def api_routes(bp):
     routes(bp)
 
 
-def issue(runtime, supplier, patron, target):
+def issue(runtime: Runtime, supplier, patron, target):
     from .issue import issue as issue_link
 
     return issue_link(runtime, supplier, patron, target)
 
 
-def register(runtime, session, slug, settings, **common):
+def register(runtime: Runtime, session, slug, settings, **common):
     from .suppliers import register as register_link
 
     return register_link(runtime, session, slug, settings, **common)

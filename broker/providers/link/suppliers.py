@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -14,12 +14,15 @@ from .. import kit
 from . import template as tpl
 from .settings import LinkSettings
 
+if TYPE_CHECKING:
+    from ...runtime import Runtime
+
 PROTOCOL = "link"
 #: released attributes a template may name only when the release policy releases them
 _NEEDS_RELEASE = {name for name in tpl.ATTRIBUTE_PLACEHOLDERS}
 
 
-def stored_settings(runtime, settings: LinkSettings) -> dict[str, Any]:
+def stored_settings(runtime: Runtime, settings: LinkSettings) -> dict[str, Any]:
     """What goes to ``supplier.config["link"]``: the templates, and the secret's source (never the secret)."""
     stored: dict[str, Any] = {
         "url_template": settings.url_template, "message": settings.message, "algorithm": settings.algorithm,
@@ -46,7 +49,7 @@ def check_release(settings: LinkSettings, release: list[str]) -> None:
                            f"add it to --release (now: {','.join(release) or 'nothing'})")
 
 
-def register(runtime, session: Session, slug: str, settings: LinkSettings, *, networks=(), name=None,
+def register(runtime: Runtime, session: Session, slug: str, settings: LinkSettings, *, networks=(), name=None,
              release=None, category: str = "", actor: str = "cli") -> Supplier:
     """Make ``slug`` a signed-link supplier (creating it when new); nothing is written on bad input."""
     from sqlalchemy import select

@@ -15,12 +15,15 @@ import base64
 import hashlib
 import hmac
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app, session
 
 from ..logout_posts import LogoutPost, deliver
 from .clients import OidcClient, find_client
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 TOKEN_LIFETIME = 120
@@ -71,7 +74,7 @@ def logout_token(server: Any, client: OidcClient, sub: str, now: float, sid: str
     return server.signer.sign(claims, client.id_token_alg)
 
 
-def notify(runtime: Any, entries: dict[str, str], sid: str = "") -> list[str]:
+def notify(runtime: Runtime, entries: dict[str, str], sid: str = "") -> list[str]:
     """POST a logout_token to every client of ``entries`` (client_id -> sub); the names of those that took it."""
     server = runtime.oidc_server
     if server is None:
@@ -86,7 +89,7 @@ def notify(runtime: Any, entries: dict[str, str], sid: str = "") -> list[str]:
     return deliver(jobs)
 
 
-def patron_logout(runtime: Any, session: Any) -> list[str]:
+def patron_logout(runtime: Runtime, session: Any) -> list[str]:
     """The session is ending: tell its back-channel clients; the names of those that took it."""
     entries = session.get(SESSION_KEY) or {}
     if not entries:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from ...cli import emit, json_option, with_runtime
 from ...services.suppliers import RELEASABLE
 from .clients import ID_TOKEN_ALGS, register
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 
 @click.group("suppliers")
@@ -33,7 +38,7 @@ def suppliers() -> None:
               help="Where a logout_token is POSTed when a patron's Sésame session ends (back-channel logout).")
 @json_option
 @with_runtime
-def add_oidc(runtime, session, slug, redirect_uris, networks, name, public, logout_uris, login_url,
+def add_oidc(runtime: Runtime, session, slug, redirect_uris, networks, name, public, logout_uris, login_url,
              refresh_tokens, release, jwks_file, id_token_alg, sector, backchannel_logout_uri, as_json):
     """Register SLUG as an OIDC client; prints client_id and client_secret (shown once)."""
     reg = register(runtime, session, slug, redirect_uris=redirect_uris, networks=networks, name=name,

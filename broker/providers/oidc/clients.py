@@ -16,7 +16,7 @@ import json
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from joserfc.errors import JoseError
@@ -32,6 +32,9 @@ from ...services import suppliers as supplier_service
 from ...services.release import sector_of
 from ...web.redirects import sendable
 from ..registry_cache import invalidate, registry
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 SCOPES = ("openid", "profile", "email", "library")
 ID_TOKEN_ALGS = ("RS256", "ES256")
@@ -139,7 +142,7 @@ def _client_from_row(row: Supplier, hash_secret: Callable[[str], str]) -> OidcCl
     )
 
 
-def clients(runtime) -> dict[str, OidcClient]:
+def clients(runtime: Runtime) -> dict[str, OidcClient]:
     """Every enabled OIDC client of this instance by client_id (cached per process)."""
 
     def build(rows: list[Supplier]) -> dict[str, OidcClient]:
@@ -149,7 +152,7 @@ def clients(runtime) -> dict[str, OidcClient]:
     return registry(runtime, "oidc", build).get()
 
 
-def find_client(runtime, client_id: str | None) -> OidcClient | None:
+def find_client(runtime: Runtime, client_id: str | None) -> OidcClient | None:
     if not client_id or len(client_id) > 100:
         return None
     return clients(runtime).get(client_id)
@@ -217,7 +220,7 @@ class Registration:
     redirect_uris: tuple[str, ...]
 
 
-def register(runtime, session: Session, slug: str, *, redirect_uris: Iterable[str], networks: Iterable[str] = (),
+def register(runtime: Runtime, session: Session, slug: str, *, redirect_uris: Iterable[str], networks: Iterable[str] = (),
              name: str | None = None, public: bool = False, post_logout_redirect_uris: Iterable[str] = (),
              login_url: str = "", refresh: bool = False, release: str | list[str] | None = None,
              jwks: str | dict | None = None, id_token_alg: str = "RS256", sector: str | None = None,
@@ -286,7 +289,7 @@ DEFAULT_GRACE_DAYS = 7
 MAX_GRACE_DAYS = 90
 
 
-def rotate_secret(runtime, session: Session, row: Supplier, *, grace_days: int = DEFAULT_GRACE_DAYS,
+def rotate_secret(runtime: Runtime, session: Session, row: Supplier, *, grace_days: int = DEFAULT_GRACE_DAYS,
                   actor: str = "cli") -> str:
     """A new client secret (returned once); the old one stays valid ``grace_days`` more days (0: not at all)."""
     conf = dict((row.config or {}).get("oidc") or {})
@@ -310,7 +313,7 @@ def rotate_secret(runtime, session: Session, row: Supplier, *, grace_days: int =
     return secret
 
 
-def update_client(runtime, session: Session, row: Supplier, *, redirect_uris: Iterable[str] | None = None,
+def update_client(runtime: Runtime, session: Session, row: Supplier, *, redirect_uris: Iterable[str] | None = None,
                   post_logout_redirect_uris: Iterable[str] | None = None, refresh: bool | None = None,
                   backchannel_logout_uri: str | None = None) -> None:
     """Change an OIDC client's settings (None: unchanged); each URI checked as at registration."""

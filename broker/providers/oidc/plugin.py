@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ... import hookimpl
 from ...web.redirects import same_origin
 from .. import ProviderSpec
 
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
-def blueprint(runtime):
+
+def blueprint(runtime: Runtime):
     from .views import make_blueprint
 
     return make_blueprint(runtime)
@@ -49,7 +53,7 @@ def broker_cli_commands():
 
 
 @hookimpl
-def broker_patron_logout(runtime, session):
+def broker_patron_logout(runtime: Runtime, session):
     from .backchannel import patron_logout
 
     return patron_logout(runtime, session)

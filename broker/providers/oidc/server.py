@@ -8,7 +8,7 @@ live and what a patron's claims are. One server per runtime.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload, FlaskOAuth2Request
@@ -28,6 +28,9 @@ from .clients import OidcClient, find_client
 from .signing import Signer
 from .token_entries import CodeEntry
 from .tokens import AuthCode, OidcUser, StoredToken, TokenStore
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 CONFIDENTIAL_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
@@ -256,7 +259,7 @@ class EndSession(EndSessionEndpoint):
 class OidcServer(AuthorizationServer):
     """The OpenID provider of one runtime."""
 
-    def __init__(self, runtime, decide) -> None:
+    def __init__(self, runtime: Runtime, decide) -> None:
         super().__init__()
         self.runtime = runtime
         self.issuer = runtime.settings.base_url.rstrip("/")

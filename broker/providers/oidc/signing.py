@@ -7,10 +7,13 @@ module adds the JOSE form of each key, also once per key.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet, RSAKey
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 PURPOSE_OF_ALG = {"RS256": "oidc-rs256", "ES256": "oidc-es256"}
 
@@ -18,7 +21,7 @@ PURPOSE_OF_ALG = {"RS256": "oidc-rs256", "ES256": "oidc-es256"}
 class Signer:
     """Signs ID tokens with the current key of an algorithm; publishes every published key."""
 
-    def __init__(self, runtime) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._jose: dict[str, Any] = {}
         self._lock = threading.Lock()

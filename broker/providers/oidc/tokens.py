@@ -20,10 +20,13 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...clock import SYSTEM, Clock
 from .token_entries import CodeEntry, TokenEntry, UsedRefresh
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 log = logging.getLogger("broker.oidc")
 
@@ -135,7 +138,7 @@ class StoredToken:
 class TokenStore:
     """Codes and tokens of one runtime in its state store."""
 
-    def __init__(self, runtime) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         self.state = runtime.state
         self.settings = runtime.settings
         self.clock = runtime.clock

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from authlib.common.urls import add_params_to_uri
@@ -34,6 +34,9 @@ from .claims import SCOPE_CLAIMS, claims_for
 from .clients import ID_TOKEN_ALGS, SCOPES, OidcClient, find_client
 from .server import AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS, OidcServer
 from .tokens import OidcUser
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 log = logging.getLogger("broker.oidc")
 
@@ -110,7 +113,7 @@ def _max_age() -> int | None | bool:
     return int(raw)
 
 
-def make_blueprint(runtime) -> Blueprint:
+def make_blueprint(runtime: Runtime) -> Blueprint:
     bp = Blueprint("oidc", __name__)
 
     def decide(client: OidcClient, uid: str, scope: str, auth_time: int = 0,
@@ -310,7 +313,7 @@ def _hinted_subject(server: OidcServer, hint: str | None) -> str | None | bool:
     return token.claims["sub"]
 
 
-def _not_code(runtime):
+def _not_code(runtime: Runtime):
     """Any response_type but ``code``: to the client if its redirect URI is verified, else a page."""
     from .clients import find_client
 

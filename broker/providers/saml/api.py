@@ -11,7 +11,7 @@ the API's token guard, body parser and error shape; they are described by
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, jsonify
 from flask_babel import gettext as _
@@ -26,6 +26,9 @@ from ...web.api.bodies import json_body
 from ...web.api.networks import admin_network_slugs, networks_field, require_admin_of
 from . import registry
 
+if TYPE_CHECKING:
+    from ...runtime import Runtime
+
 FIELDS: dict[str, type | tuple[type, ...]] = {
     "slug": str, "name": str, "networks": list, "network": str, "category": str, "metadata": str,
     "metadata_url": str, "metadata_cert": str, "entity_id": str, "release": (list, str), "encrypt": bool,
@@ -38,7 +41,7 @@ def routes(bp: Blueprint) -> None:
 
     @bp.post("/suppliers/saml")
     @api_view
-    def api_add_saml(rt: Any, db: Any, user: Any):
+    def api_add_saml(rt: Runtime, db: Any, user: Any):
         data = json_body(FIELDS, required=("slug",))
         if not data["slug"]:
             raise FieldError("slug", "missing_field", _("Champ obligatoire manquant : %(name)s.", name="slug"),
@@ -62,7 +65,7 @@ def routes(bp: Blueprint) -> None:
 
     @bp.get("/suppliers/saml")
     @api_view
-    def api_list_saml(rt: Any, db: Any, user: Any):
+    def api_list_saml(rt: Runtime, db: Any, user: Any):
         mine = admin_network_slugs(db, user)
         rows = [registry.describe(s) for s in db.scalars(select(Supplier).where(Supplier.protocol == "saml")
                                                          .order_by(Supplier.slug))
@@ -71,7 +74,7 @@ def routes(bp: Blueprint) -> None:
 
     @bp.post("/suppliers/saml/<slug>/refresh")
     @api_view
-    def api_refresh_saml(rt: Any, db: Any, user: Any, slug: str):
+    def api_refresh_saml(rt: Runtime, db: Any, user: Any, slug: str):
         supplier = db.scalar(select(Supplier).where(Supplier.slug == slug, Supplier.protocol == "saml"))
         if supplier is None:
             raise NotFound(_("Fournisseur SAML inconnu : %(slug)s", slug=slug[:64]))

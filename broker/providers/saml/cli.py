@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from ...cli import emit, json_option, with_runtime
 from ...keys import PURPOSES
 from . import registry
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 
 @click.group()
@@ -22,7 +27,7 @@ def keys() -> None:
 @keys.command("list")
 @json_option
 @with_runtime
-def keys_list(runtime, session, as_json):
+def keys_list(runtime: Runtime, session, as_json):
     """List keys, retired ones included."""
     emit(runtime.key_store.describe(), as_json,
          columns=["kid", "purpose", "algorithm", "status", "created_at", "retired_at", "certificate_until"])
@@ -32,7 +37,7 @@ def keys_list(runtime, session, as_json):
 @click.option("--purpose", type=click.Choice(sorted(PURPOSES)), help="Only this purpose (default: every purpose in use).")
 @json_option
 @with_runtime
-def keys_rotate(runtime, session, purpose, as_json):
+def keys_rotate(runtime: Runtime, session, purpose, as_json):
     """One rollover step: publish a next key, or switch to the next key published earlier."""
     changed = runtime.key_store.rotate(purpose)
     emit([{"kid": k.kid, "purpose": k.purpose, "status": k.status} for k in changed], as_json)
@@ -42,7 +47,7 @@ def keys_rotate(runtime, session, purpose, as_json):
 @click.argument("kid_or_purpose")
 @json_option
 @with_runtime
-def keys_retire(runtime, session, kid_or_purpose, as_json):
+def keys_retire(runtime: Runtime, session, kid_or_purpose, as_json):
     """Stop publishing a key (by kid), or every previous key of a purpose."""
     kids = runtime.key_store.retire(kid_or_purpose)
     emit([{"kid": k, "status": "retired"} for k in kids], as_json)
@@ -68,7 +73,7 @@ def suppliers() -> None:
 @click.option("--category", default="")
 @json_option
 @with_runtime
-def add_saml(runtime, session, slug, metadata, networks, name, release, encrypt, nameid, sign_mode, metadata_cert,
+def add_saml(runtime: Runtime, session, slug, metadata, networks, name, release, encrypt, nameid, sign_mode, metadata_cert,
              entity_id, category, as_json):
     """Register a SAML supplier (or give SAML to an existing supplier) from its metadata."""
     supplier = registry.add_saml(runtime, session, slug, metadata=metadata, networks=list(networks), name=name,
@@ -82,6 +87,6 @@ def add_saml(runtime, session, slug, metadata, networks, name, release, encrypt,
 @click.option("--force", is_flag=True, help="Refresh now even if not due.")
 @json_option
 @with_runtime
-def refresh_saml(runtime, session, slug, force, as_json):
+def refresh_saml(runtime: Runtime, session, slug, force, as_json):
     """Fetch URL metadata again (all due suppliers, or SLUG); suited to a cron job."""
     emit(registry.refresh_due(runtime, force=force or bool(slug), slug=slug), as_json)

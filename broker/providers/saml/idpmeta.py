@@ -41,11 +41,11 @@ CACHE_DURATION = "PT6H"
 _REBUILD_AFTER = 3600
 
 
-def entity_id(runtime: Any) -> str:
+def entity_id(runtime: Runtime) -> str:
     return runtime.settings.effective_saml_entity_id
 
 
-def endpoint(runtime: Any, path: str) -> str:
+def endpoint(runtime: Runtime, path: str) -> str:
     return f"{runtime.settings.base_url.rstrip('/')}{path}"
 
 
@@ -95,7 +95,7 @@ def _organization(root: etree._Element, settings: Any) -> None:
             email if email.startswith("mailto:") else f"mailto:{email}")
 
 
-def build(runtime: Any, scopes: list[str]) -> bytes:
+def build(runtime: Runtime, scopes: list[str]) -> bytes:
     """The metadata document, signed when the settings say so."""
     keys = runtime.key_store
     signing = keys.published("saml-signing")

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ... import hookimpl
 from .. import ProviderSpec
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 
 def api_routes(bp):
@@ -27,7 +32,7 @@ def broker_cli_commands():
 
 
 @hookimpl
-def broker_patron_logout(runtime, session):
+def broker_patron_logout(runtime: Runtime, session):
     from .slo import patron_logout
 
     return patron_logout(runtime, session)

@@ -106,7 +106,7 @@ def _next_refresh(meta: spmeta.SpMetadata, clock: Clock) -> float:
     return clock.wall() + max(MIN_REFRESH, delay)
 
 
-def add_saml(runtime: Any, session: Session, slug: str, *, metadata: str | None = None,
+def add_saml(runtime: Runtime, session: Session, slug: str, *, metadata: str | None = None,
              metadata_xml: bytes | None = None, networks: list[str], name: str | None = None,
              release: str | list[str] | None = None, encrypt: bool = False, nameid: str = "persistent",
              metadata_cert: str | None = None, entity_id: str | None = None, sign: str = "response",
@@ -157,7 +157,7 @@ def add_saml(runtime: Any, session: Session, slug: str, *, metadata: str | None 
     return supplier
 
 
-def refresh(runtime: Any, session: Session, supplier: Supplier, *, actor: str = "scheduler") -> bool:
+def refresh(runtime: Runtime, session: Session, supplier: Supplier, *, actor: str = "scheduler") -> bool:
     """Fetch a supplier's URL metadata again; True when it changed. Keeps the old one on any error."""
     config = dict(supplier.config or {})
     url = config.get("metadata_url")
@@ -192,7 +192,7 @@ def refresh(runtime: Any, session: Session, supplier: Supplier, *, actor: str = 
     return changed
 
 
-def refresh_due(runtime: Any, *, force: bool = False, slug: str | None = None) -> list[dict[str, Any]]:
+def refresh_due(runtime: Runtime, *, force: bool = False, slug: str | None = None) -> list[dict[str, Any]]:
     """Refresh every URL-registered supplier whose refresh time has come (or all with ``force``)."""
     results = []
     with runtime.db.session() as s:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import after_this_request, current_app, g, redirect, session, url_for
 
@@ -31,6 +31,9 @@ from .session_entries import SessionEntry
 from .sso import check_signature, find_supplier, remember_once, suppliers_view
 from .xmlsafe import SamlInputError
 
+if TYPE_CHECKING:
+    from ...runtime import Runtime
+
 ROUND_TTL = 600
 LOGOUT_LIFETIME = 300
 STATUS_UNKNOWN_PRINCIPAL = "urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal"
@@ -40,7 +43,7 @@ def runtime() -> Any:
     return current_app.extensions["broker"]
 
 
-def _queue(rt: Any, entries: dict[str, SessionEntry], skip: str | None = None) -> list[LogoutStop]:
+def _queue(rt: Runtime, entries: dict[str, SessionEntry], skip: str | None = None) -> list[LogoutStop]:
     """The session's suppliers to visit: those with a logout endpoint, the requester excepted."""
     view = suppliers_view(rt).by_id
     queue = []
@@ -128,7 +131,7 @@ def continue_round(key: str):
     return next_step(rt, key, progress)
 
 
-def next_step(rt: Any, key: str, progress: LogoutRound):
+def next_step(rt: Runtime, key: str, progress: LogoutRound):
     """Send the browser to the next supplier of the round, or finish it."""
     signing_key = rt.key_store.current("saml-signing")
     now = rt.clock.utcnow()
@@ -152,7 +155,7 @@ def next_step(rt: Any, key: str, progress: LogoutRound):
     return redirect(progress.final or "/")
 
 
-def _answer(rt: Any, origin: LogoutOrigin, code: str, sub_code: str | None):
+def _answer(rt: Runtime, origin: LogoutOrigin, code: str, sub_code: str | None):
     """The LogoutResponse to the supplier that asked for the logout."""
     supplier = find_supplier(rt, origin.entity_id)
     meta = spmeta.sp_metadata(supplier, rt.clock.utcnow()) if supplier is not None else None
@@ -166,7 +169,7 @@ def _answer(rt: Any, origin: LogoutOrigin, code: str, sub_code: str | None):
                 rt.key_store.current("saml-signing"))
 
 
-def patron_logout(rt: Any, session: Any) -> list[str]:
+def patron_logout(rt: Runtime, session: Any) -> list[str]:
     """The session is ending: start the round over this session's suppliers; the names of those it visits.
 
     The response of the request that ends the session is replaced by a

@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, replace
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app, session, url_for
 
@@ -42,6 +42,9 @@ from .session_entries import SessionEntry
 from .signing import verify, verify_redirect
 from .xmlsafe import SamlInputError
 
+if TYPE_CHECKING:
+    from ...runtime import Runtime
+
 #: how long a request waits for the patron to log in
 PENDING_TTL = 1800
 #: suppliers remembered in one patron session (for single logout)
@@ -64,7 +67,7 @@ def _build(rows: list[Supplier]) -> SamlSuppliers:
     return SamlSuppliers({r.saml_entity_id: r for r in rows if r.saml_entity_id}, {r.id: r for r in rows})
 
 
-def suppliers_view(rt: Any) -> SamlSuppliers:
+def suppliers_view(rt: Runtime) -> SamlSuppliers:
     """Read-only supplier rows (networks loaded), refreshed when any SAML supplier changes.
 
     The SSO path reads no supplier from the database: the view is rebuilt when
@@ -73,7 +76,7 @@ def suppliers_view(rt: Any) -> SamlSuppliers:
     return registry_cache.registry(rt, "saml", _build).get()
 
 
-def find_supplier(rt: Any, entity_id: str) -> Supplier | None:
+def find_supplier(rt: Runtime, entity_id: str) -> Supplier | None:
     """The enabled SAML supplier registered with this entity ID."""
     return suppliers_view(rt).by_entity.get(entity_id) if entity_id else None
 
@@ -89,7 +92,7 @@ def _seen_key(issuer: str, msg_id: str) -> str:
     return "saml:seen:" + hashlib.sha256(f"{issuer}\x1f{msg_id}".encode()).hexdigest()[:40]
 
 
-def remember_once(rt: Any, issuer: str, msg_id: str, forget_at) -> None:
+def remember_once(rt: Runtime, issuer: str, msg_id: str, forget_at) -> None:
     """Refuse a message ID already seen from this supplier (kept until it would expire anyway)."""
     ttl = max(1, int((forget_at - rt.clock.utcnow()).total_seconds()) + 1)
     if not rt.state.add(_seen_key(issuer, msg_id), {"at": rt.clock.wall()}, ttl):
@@ -188,7 +191,7 @@ def _acs(meta: spmeta.SpMetadata, req: inbound.AuthnRequest) -> str:
     return meta.default_acs().location
 
 
-def proceed(rt: Any, supplier: Supplier, pending: PendingRequest, key: str | None, *, taken: bool = False):
+def proceed(rt: Runtime, supplier: Supplier, pending: PendingRequest, key: str | None, *, taken: bool = False):
     """Log the patron in first if needed, else decide and answer.
 
     ``key``: where the request is kept (None for a new one); ``taken``: it was taken from there already.
@@ -238,7 +241,7 @@ def with_subject_id(meta: spmeta.SpMetadata, attributes: dict[str, list[str]]) -
     return attributes
 
 
-def issue(rt: Any, supplier: Supplier, pending: PendingRequest, patron: LoggedPatron):
+def issue(rt: Runtime, supplier: Supplier, pending: PendingRequest, patron: LoggedPatron):
     """The issuance step every protocol shares, then SAML's own part: the NameID and the signed response."""
     result = issuance.decide(rt, supplier, patron.uid, "saml", patron=patron)
     if not result.granted:
@@ -278,14 +281,14 @@ def issue(rt: Any, supplier: Supplier, pending: PendingRequest, patron: LoggedPa
     return post_form(pending.acs_url, "SAMLResponse", xml, pending.relay_state)
 
 
-def status_response(rt: Any, pending: PendingRequest, code: str, sub_code: str | None, message: str | None):
+def status_response(rt: Runtime, pending: PendingRequest, code: str, sub_code: str | None, message: str | None):
     """A signed non-success Response posted to the supplier (passive requests, bad NameID policy)."""
     xml = messages.status_response(idpmeta.entity_id(rt), pending.acs_url, pending.request_id, code, sub_code,
                                    message, now=rt.clock.utcnow(), signing_key=rt.key_store.current("saml-signing"))
     return post_form(pending.acs_url, "SAMLResponse", xml, pending.relay_state)
 
 
-def unknown_supplier(rt: Any):
+def unknown_supplier(rt: Runtime):
     """The requester is not a registered SAML supplier: counted when a patron is known, then the page."""
     patron = current_patron()
     if patron is not None:

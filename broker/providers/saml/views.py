@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, request
@@ -11,8 +11,11 @@ from ...web.security_headers import register_form_target_resolver
 from . import idpmeta, inbound, pages, registry, slo, sso
 from .xmlsafe import SamlInputError
 
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
-def make_blueprint(runtime: Any) -> Blueprint:
+
+def make_blueprint(runtime: Runtime) -> Blueprint:
     """The ``saml`` blueprint; the logout form may lead to this session's suppliers (single logout)."""
     bp = Blueprint("saml", __name__)
     bp.record_once(lambda state: register_form_target_resolver(state.app, slo.logout_form_targets))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -12,6 +13,9 @@ from ...db.models import Supplier
 from ...errors import NotFound
 from .. import audit, staff_desk
 from ..field_errors import FieldError
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 RELEASES = {"5": "5", "5.0": "5", "5.1": "5.1"}
 
@@ -47,7 +51,7 @@ def _text(value, field: str, *, required: bool, max_len: int = 200) -> str:
     return value
 
 
-def set_account(runtime, session: Session, supplier: Supplier, *, url: str, customer_id: str,
+def set_account(runtime: Runtime, session: Session, supplier: Supplier, *, url: str, customer_id: str,
                 requestor_id: str = "", api_key: str | None = None, release: str = "5.1", platform: str = "",
                 actor: str = "cli") -> SushiAccount:
     """Create or replace the supplier's SUSHI credentials; ``api_key`` None keeps the stored one ("" removes it)."""
@@ -78,7 +82,7 @@ def set_account(runtime, session: Session, supplier: Supplier, *, url: str, cust
     return account
 
 
-def api_key(runtime, account: SushiAccount) -> str:
+def api_key(runtime: Runtime, account: SushiAccount) -> str:
     return runtime.keys.decrypt(bytes(account.api_key_encrypted)).decode() if account.api_key_encrypted else ""
 
 

@@ -22,6 +22,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -34,6 +35,9 @@ from .. import audit
 from .item_reports import MAX_ITEMS, NAME_FIELD, REPORT_METRICS, ItemUsage, item_key, item_row
 from .members import libraries_of
 from .reports import INVARIANTS, PR_METRICS
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 MAX_FILE = 20 * 1024 * 1024
 HEADER_51 = ("Report_Name", "Report_ID", "Release", "Institution_Name", "Institution_ID", "Metric_Types",
@@ -340,7 +344,7 @@ def _item_rows(rows: list[list[str]], table: _Table, report_id: str) -> dict[str
     return out
 
 
-def import_file(runtime, session: Session, supplier: Supplier, data: bytes, *, library: str | None = None,
+def import_file(runtime: Runtime, session: Session, supplier: Supplier, data: bytes, *, library: str | None = None,
                 actor: str = "cli") -> list[dict]:
     """Store the file's months (replacing what an earlier file stored for the same customer and report)."""
     parsed = parse(data)

@@ -20,6 +20,7 @@ import calendar
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -43,6 +44,9 @@ from . import sushi
 from .accounts import api_key
 from .item_reports import item_row, read_item_report
 from .reports import read_platform_report
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 #: months looked at when none is named: the last twelve that are over
 WINDOW = 12
@@ -101,7 +105,7 @@ def months_to_harvest(month: Month | None) -> list[Month]:
     return Month.current(clock.utcnow()).previous().back(WINDOW)
 
 
-def harvest(runtime, *, supplier: str | None = None, month: Month | None = None,
+def harvest(runtime: Runtime, *, supplier: str | None = None, month: Month | None = None,
             progress: Callable[[str], None] | None = None) -> list[SupplierHarvest]:
     """Harvest every supplier with SUSHI credentials (or only ``supplier``); one result per supplier."""
     with runtime.db.session() as session:
@@ -130,7 +134,7 @@ def harvest(runtime, *, supplier: str | None = None, month: Month | None = None,
     return results
 
 
-def _harvest_supplier(runtime, session: Session, slug: str, months: list[Month],
+def _harvest_supplier(runtime: Runtime, session: Session, slug: str, months: list[Month],
                       progress: Callable[[str], None] | None) -> SupplierHarvest:
     supplier = session.scalar(select(Supplier).where(Supplier.slug == slug))
     account = session.scalar(select(SushiAccount).where(SushiAccount.supplier_id == supplier.id).with_for_update())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +22,9 @@ from ...errors import NotFound
 from .. import audit
 from ..field_errors import FieldError
 from . import sushi
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 _NOISE = {"bibliotheque", "mediatheque", "municipale", "intercommunale", "de", "du", "la", "le", "les", "des", "d",
           "l", "et", "reseau", "library", "of", "the"}
@@ -89,7 +93,7 @@ def store(session: Session, supplier: Supplier, account: SushiAccount, entries: 
     return out
 
 
-def refresh(runtime, session: Session, supplier: Supplier, account: SushiAccount) -> list[SushiMember]:
+def refresh(runtime: Runtime, session: Session, supplier: Supplier, account: SushiAccount) -> list[SushiMember]:
     """Ask ``/members`` and store what it lists; a server without /members (404, exception) lists none."""
     from .accounts import api_key
 
@@ -106,7 +110,7 @@ def refresh(runtime, session: Session, supplier: Supplier, account: SushiAccount
     return store(session, supplier, account, entries)
 
 
-def confirm(runtime, session: Session, supplier: Supplier, customer_id: str, library: str | None, *,
+def confirm(runtime: Runtime, session: Session, supplier: Supplier, customer_id: str, library: str | None, *,
             actor: str = "cli") -> SushiMember:
     """Map the member to ``library`` (a code; "" takes the suggested one; None removes the mapping)."""
     member = session.scalar(select(SushiMember).where(SushiMember.supplier_id == supplier.id,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -20,13 +21,16 @@ from ...db.counter_models import SushiAccount
 from ...db.stats_models import StatsCursor
 from ..stats.months import TIMEZONE
 
+if TYPE_CHECKING:
+    from ...runtime import Runtime
+
 log = logging.getLogger(__name__)
 MARK = "harvest-day"
 HOUR = 4
 POLL = 600.0
 
 
-def claim(runtime, now: datetime) -> bool:
+def claim(runtime: Runtime, now: datetime) -> bool:
     """True for the one caller that claims today's harvest (after ``HOUR`` o'clock, Paris time)."""
     local = now.astimezone(TIMEZONE)
     if local.hour < HOUR:
@@ -42,11 +46,11 @@ def claim(runtime, now: datetime) -> bool:
             except IntegrityError:
                 pass
         moved = session.execute(update(StatsCursor).where(StatsCursor.name == MARK, StatsCursor.position < today)
-                                .values(position=today)).rowcount
+                                .values(position=today)).rowcount  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
     return moved == 1
 
 
-def run_once(runtime, now: datetime | None = None) -> list | None:
+def run_once(runtime: Runtime, now: datetime | None = None) -> list | None:
     """Harvest if this caller claims today's run; the results, or None when another ran (or will run) it."""
     if not claim(runtime, now or clock.utcnow()):
         return None
@@ -58,7 +62,7 @@ def run_once(runtime, now: datetime | None = None) -> list | None:
     return results
 
 
-def run_worker(runtime, stop_event: threading.Event, *, poll: float = POLL) -> None:
+def run_worker(runtime: Runtime, stop_event: threading.Event, *, poll: float = POLL) -> None:
     while not stop_event.is_set():
         try:
             run_once(runtime)

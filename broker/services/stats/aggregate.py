@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, case, cast, delete, extract, func, insert, literal, null, or_, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
@@ -37,6 +38,9 @@ from ...db.models import Library, Membership, MembershipEvent, Partner, UsageEve
 from ...db.stats_models import StatsCursor, StatsLibraryMonth, StatsMonth, StatsRefusalMonth, StatsSupplierMonth
 from ...errors import InvalidInput
 from .months import Month, span
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 #: two granted accesses by one patron to one supplier at most this far apart count once (COUNTER)
 DOUBLE_CLICK = timedelta(seconds=30)
@@ -263,7 +267,7 @@ def _store(engine: Engine, comp: _Computation, now: datetime) -> str:
     return "aggregated"
 
 
-def aggregate_month(runtime, month: Month, *, now: datetime | None = None) -> MonthResult:
+def aggregate_month(runtime: Runtime, month: Month, *, now: datetime | None = None) -> MonthResult:
     """(Re)compute one month; a sealed month is left as it is."""
     now = now or runtime.clock.utcnow()
     if month > Month.current(now):
@@ -292,7 +296,7 @@ def _span_since(conn: Connection, table, cursor: int) -> tuple[datetime | None, 
     return tuple(conn.execute(select(func.min(table.c.at), func.max(table.c.at)).where(table.c.id > cursor)).one())
 
 
-def months_to_refresh(runtime, *, now: datetime | None = None) -> tuple[list[Month], dict[str, int]]:
+def months_to_refresh(runtime: Runtime, *, now: datetime | None = None) -> tuple[list[Month], dict[str, int]]:
     """Months whose figures may have changed since the last run, and the cursor positions to save after."""
     now = now or runtime.clock.utcnow()
     current = Month.current(now)
@@ -320,7 +324,7 @@ def months_to_refresh(runtime, *, now: datetime | None = None) -> tuple[list[Mon
     return sorted(m for m in todo - sealed if m <= current), marks
 
 
-def _save_cursors(runtime, marks: dict[str, int]) -> None:
+def _save_cursors(runtime: Runtime, marks: dict[str, int]) -> None:
     """Move the cursors forward (never back: a concurrent run may have gone further)."""
     engine = runtime.db.engine
     dialect_insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
@@ -332,7 +336,7 @@ def _save_cursors(runtime, marks: dict[str, int]) -> None:
                          .values(position=position))
 
 
-def aggregate(runtime, month: Month | None = None, *, now: datetime | None = None,
+def aggregate(runtime: Runtime, month: Month | None = None, *, now: datetime | None = None,
               progress=None) -> list[MonthResult]:
     """``broker stats aggregate``: one month when given, else every month that may have changed.
 

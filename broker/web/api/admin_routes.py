@@ -8,6 +8,8 @@ input error answers 400 with the field's name in ``field``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -23,6 +25,9 @@ from ...services.field_errors import FieldError
 from ...services.network import fees_for_year
 from .auth import api_view
 from .bodies import json_body
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 #: mounted under the API blueprint (``api.mount``): /api/v1 + these paths, the API's guard and error shape
 admin_bp = Blueprint("admin_api", __name__)
@@ -77,7 +82,7 @@ def partner_for(db, user, slug: str, action: str) -> Partner:
 # -- routes ------------------------------------------------------------------------------------
 @admin_bp.get("/partners")
 @api_view
-def partners(rt, db, user):
+def partners(rt: Runtime, db, user):
     networks = admin_only(user, "partner.list")
     rows = db.scalars(select(Partner).where(Partner.network_id.in_(networks)).options(
         selectinload(Partner.agreements), selectinload(Partner.network)).order_by(Partner.slug))
@@ -86,7 +91,7 @@ def partners(rt, db, user):
 
 @admin_bp.post("/partners")
 @api_view
-def partner_add(rt, db, user):
+def partner_add(rt: Runtime, db, user):
     networks = admin_only(user, "partner.add")
     data = body(("slug", "name", "kind", "population", "network", "agreement", "rate"),
                 required=("slug", "name", "kind", "population", "network"))
@@ -116,13 +121,13 @@ def partner_add(rt, db, user):
 
 @admin_bp.get("/partners/<slug>")
 @api_view
-def partner(rt, db, user, slug):
+def partner(rt: Runtime, db, user, slug):
     return jsonify(partner_json(db, partner_for(db, user, slug, "partner.view"), detail=True))
 
 
 @admin_bp.patch("/partners/<slug>")
 @api_view
-def partner_patch(rt, db, user, slug):
+def partner_patch(rt: Runtime, db, user, slug):
     found = partner_for(db, user, slug, "partner.edit")
     data = body(svc.EDITABLE)
     svc.edit_partner(rt, db, found, actor=user.email, name=data.get("name"), kind=data.get("kind"),
@@ -133,7 +138,7 @@ def partner_patch(rt, db, user, slug):
 
 @admin_bp.post("/partners/<slug>/agreements")
 @api_view
-def agreement_add(rt, db, user, slug):
+def agreement_add(rt: Runtime, db, user, slug):
     found = partner_for(db, user, slug, "agreement.add")
     data = body(("start", "end", "rate", "note"), required=("start", "end"))
     dates = net.agreement_dates(data["start"], data["end"])
@@ -146,7 +151,7 @@ def agreement_add(rt, db, user, slug):
 
 @admin_bp.get("/fees")
 @api_view
-def fees(rt, db, user):
+def fees(rt: Runtime, db, user):
     networks = admin_only(user, "fees.view")
     raw = request.args.get("year", "")
     if not raw.isdigit() or not 1900 <= int(raw) <= 2200:
@@ -184,7 +189,7 @@ def account_for(db, user, email: str, action: str):
 
 @admin_bp.get("/staff")
 @api_view
-def staff_list(rt, db, user):
+def staff_list(rt: Runtime, db, user):
     from ...services import staff_accounts
 
     networks = admin_only(user, "staff.list")
@@ -193,7 +198,7 @@ def staff_list(rt, db, user):
 
 @admin_bp.post("/staff")
 @api_view
-def staff_invite(rt, db, user):
+def staff_invite(rt: Runtime, db, user):
     from ...services import staff_accounts
 
     networks = admin_only(user, "staff.invite")
@@ -206,7 +211,7 @@ def staff_invite(rt, db, user):
 
 @admin_bp.patch("/staff/<email>")
 @api_view
-def staff_patch(rt, db, user, email):
+def staff_patch(rt: Runtime, db, user, email):
     from ...services import staff_accounts
 
     target = account_for(db, user, email, "staff.change")
@@ -229,7 +234,7 @@ def staff_patch(rt, db, user, email):
 
 
 # -- libraries ---------------------------------------------------------------------------------
-def library_json(rt, lib) -> dict:
+def library_json(rt: Runtime, lib) -> dict:
     from ...services import library_admin
 
     return {"code": lib.code, "name": lib.name, "commune": lib.commune, "partner": lib.partner.slug,
@@ -251,7 +256,7 @@ def library_for(db, user, code: str, action: str):
 
 @admin_bp.post("/libraries")
 @api_view
-def library_add(rt, db, user):
+def library_add(rt: Runtime, db, user):
     from ...services import libraries as libs
     from ...services import library_admin
 
@@ -273,13 +278,13 @@ def library_add(rt, db, user):
 
 @admin_bp.get("/libraries/<code>")
 @api_view
-def library(rt, db, user, code):
+def library(rt: Runtime, db, user, code):
     return jsonify(library_json(rt, library_for(db, user, code, "library.view")[0]))
 
 
 @admin_bp.patch("/libraries/<code>")
 @api_view
-def library_patch(rt, db, user, code):
+def library_patch(rt: Runtime, db, user, code):
     from ...services import library_admin
 
     lib, networks = library_for(db, user, code, "library.edit")
@@ -291,7 +296,7 @@ def library_patch(rt, db, user, code):
 
 @admin_bp.post("/libraries/<code>/check")
 @api_view
-def library_check(rt, db, user, code):
+def library_check(rt: Runtime, db, user, code):
     from ...services.card_check import check_card
 
     lib, _networks = library_for(db, user, code, "library.check")

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import jsonify
 
 from ...services.counter import accounts, members
 from .admin_routes import admin_bp, body, text_field
 from .auth import api_view
 
+if TYPE_CHECKING:
+    from ...runtime import Runtime
+
 
 @admin_bp.get("/suppliers/<slug>/sushi")
 @api_view
-def sushi_view(rt, db, user, slug):
+def sushi_view(rt: Runtime, db, user, slug):
     supplier = accounts.supplier_for_admin(db, user, slug, "supplier.sushi.view")
     return jsonify(accounts.describe(db, supplier, accounts.account_of(db, supplier)))
 
 
 @admin_bp.put("/suppliers/<slug>/sushi")
 @api_view
-def sushi_set(rt, db, user, slug):
+def sushi_set(rt: Runtime, db, user, slug):
     supplier = accounts.supplier_for_admin(db, user, slug, "supplier.sushi")
     data = body(("url", "customer_id", "requestor_id", "api_key", "release", "platform"),
                 required=("url", "customer_id"))
@@ -31,7 +36,7 @@ def sushi_set(rt, db, user, slug):
 
 @admin_bp.put("/suppliers/<slug>/sushi/members/<customer_id>")
 @api_view
-def sushi_member(rt, db, user, slug, customer_id):
+def sushi_member(rt: Runtime, db, user, slug, customer_id):
     supplier = accounts.supplier_for_admin(db, user, slug, "supplier.member")
     data = body(("library",), required=("library",))
     library = data["library"]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import jsonify
 
 from ...services import person_admin, staff_desk
 from ...services.libraries import get_library
 from .admin_routes import admin_bp, admin_only, body, text_field
 from .auth import api_view
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 
 def _in_scope(db, user, action: str, *codes: str | None) -> None:
@@ -20,7 +25,7 @@ def _in_scope(db, user, action: str, *codes: str | None) -> None:
 
 @admin_bp.post("/patrons/link")
 @api_view
-def patrons_link(rt, db, user):
+def patrons_link(rt: Runtime, db, user):
     data = body(("library_a", "card_a", "library_b", "card_b"), required=("library_a", "card_a", "library_b", "card_b"))
     values = [text_field(data, name) or "" for name in ("library_a", "card_a", "library_b", "card_b")]
     _in_scope(db, user, "person.link", values[0], values[2])
@@ -30,7 +35,7 @@ def patrons_link(rt, db, user):
 
 @admin_bp.post("/patrons/unlink")
 @api_view
-def patrons_unlink(rt, db, user):
+def patrons_unlink(rt: Runtime, db, user):
     data = body(("library", "card"), required=("library", "card"))
     library, card = text_field(data, "library") or "", text_field(data, "card") or ""
     _in_scope(db, user, "person.unlink", library)

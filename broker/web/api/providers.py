@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import jsonify
 
 from . import bp
 from .auth import api_view
 from .openapi import error_responses, json_content, merge, ref
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 _ref, _json = ref, json_content
 _errors = error_responses({})
@@ -23,7 +26,7 @@ def provider_json(spec) -> dict[str, Any]:
 
 @bp.get("/providers")
 @api_view
-def providers(rt, db, user):
+def providers(rt: Runtime, db, user):
     return jsonify(providers=[provider_json(rt.providers[name]) for name in sorted(rt.providers)])
 
 

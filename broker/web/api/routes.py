@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app, jsonify, request
 from flask_babel import gettext as _
@@ -15,6 +15,9 @@ from . import bp
 from .auth import api_view
 from .bodies import int_list, json_body, query_int
 from .spec import openapi_document, routed_paths
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 iso = staff_desk.iso
 
@@ -50,14 +53,14 @@ def openapi():
 
 @bp.get("/me")
 @api_view
-def me(rt, db, user):
+def me(rt: Runtime, db, user):
     return jsonify(email=user.email, name=user.name, admin=staff.is_admin(user),
                    libraries=[lib.code for lib in staff_desk.libraries_in_scope(db, user)])
 
 
 @bp.get("/libraries")
 @api_view
-def libraries(rt, db, user):
+def libraries(rt: Runtime, db, user):
     libs = staff_desk.libraries_in_scope(db, user)
     counts = staff_desk.counts_for(db, [lib.id for lib in libs])
     return jsonify(items=[library_json(lib, counts[lib.id]) for lib in libs])
@@ -65,14 +68,14 @@ def libraries(rt, db, user):
 
 @bp.get("/libraries/<code>/counts")
 @api_view
-def counts(rt, db, user, code):
+def counts(rt: Runtime, db, user, code):
     lib = staff_desk.library_for(rt, db, user, code, "library.counts")
     return jsonify(library=lib.code, counts=staff_desk.counts_for(db, [lib.id])[lib.id])
 
 
 @bp.get("/libraries/<code>/memberships")
 @api_view
-def memberships(rt, db, user, code):
+def memberships(rt: Runtime, db, user, code):
     lib = staff_desk.library_for(rt, db, user, code, "membership.list")
     state = request.args.get("state") or None
     limit = query_int("limit", 100, 1, 500)
@@ -83,7 +86,7 @@ def memberships(rt, db, user, code):
 
 @bp.post("/libraries/<code>/lookup")
 @api_view
-def lookup(rt, db, user, code):
+def lookup(rt: Runtime, db, user, code):
     """What the SIGB and Sésame know of a card (posted, so the number stays out of URLs and logs)."""
     lib = staff_desk.library_for(rt, db, user, code, "card.lookup")
     body = json_body({"card": str}, required=("card",))
@@ -102,14 +105,14 @@ def lookup(rt, db, user, code):
 
 @bp.get("/memberships/<int:membership_id>")
 @api_view
-def membership(rt, db, user, membership_id):
+def membership(rt: Runtime, db, user, membership_id):
     m = staff_desk.membership_for(rt, db, user, membership_id)
     return jsonify(membership_json(m, _code_of(db, m), history=True))
 
 
 @bp.get("/memberships/<int:membership_id>/lookup")
 @api_view
-def membership_lookup(rt, db, user, membership_id):
+def membership_lookup(rt: Runtime, db, user, membership_id):
     """The SIGB's view of a pending registration (Sésame keeps its card number until the decision)."""
     m = staff_desk.membership_for(rt, db, user, membership_id, "membership.lookup")
     if m.state != MembershipState.PENDING:
@@ -128,7 +131,7 @@ def _decision(transition: Transition):
     """``POST /memberships/<id>/<name>``: the transition, with a reason when it needs one."""
 
     @api_view
-    def decide(rt, db, user, membership_id):
+    def decide(rt: Runtime, db, user, membership_id):
         required = ("reason",) if transition in staff_desk.REASON_REQUIRED else ()
         body = json_body({"reason": str}, required=required)
         m = staff_desk.decide(rt, db, user, membership_id, transition, body.get("reason", ""))
@@ -144,7 +147,7 @@ for _name, _transition in (("validate", Transition.APPROVE), ("refuse", Transiti
 
 @bp.post("/memberships/validate")
 @api_view
-def validate_many(rt, db, user):
+def validate_many(rt: Runtime, db, user):
     body = json_body({"ids": list}, required=("ids",))
     ids = int_list(body["ids"], "ids", staff_desk.MAX_BULK)
     outcome = staff_desk.approve_many(rt, db, user, ids)

@@ -6,6 +6,8 @@ networks, gets 403 recorded as ``denied``. Input errors answer 400 with the fiel
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import jsonify, request
 
 from ...providers import supplier_admin as admin
@@ -14,6 +16,9 @@ from ...services.field_errors import FieldError
 from ...services.suppliers import list_suppliers
 from .admin_routes import admin_bp, admin_only, body
 from .auth import api_view
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 
 def _supplier_for(db, user, slug: str, action: str):
@@ -33,14 +38,14 @@ def _settings(data: dict) -> dict | None:
 
 @admin_bp.get("/suppliers")
 @api_view
-def suppliers_list(rt, db, user):
+def suppliers_list(rt: Runtime, db, user):
     networks = admin_only(user, "supplier.list")
     return jsonify(items=[admin.describe(s) for s in list_suppliers(db) if admin.offered_in(s, networks)])
 
 
 @admin_bp.post("/suppliers")
 @api_view
-def supplier_add(rt, db, user):
+def supplier_add(rt: Runtime, db, user):
     networks = admin_only(user, "supplier.add")
     data = body(("slug", "protocol", "settings", *admin.COMMON), required=("slug", "protocol", "name", "networks"))
     added = admin.add(rt, db, data["protocol"], data["slug"], {k: v for k, v in data.items() if k in admin.COMMON},
@@ -53,13 +58,13 @@ def supplier_add(rt, db, user):
 
 @admin_bp.get("/suppliers/<slug>")
 @api_view
-def supplier_get(rt, db, user, slug):
+def supplier_get(rt: Runtime, db, user, slug):
     return jsonify(admin.describe(_supplier_for(db, user, slug, "supplier.view")[0]))
 
 
 @admin_bp.patch("/suppliers/<slug>")
 @api_view
-def supplier_patch(rt, db, user, slug):
+def supplier_patch(rt: Runtime, db, user, slug):
     row, networks = _supplier_for(db, user, slug, "supplier.edit")
     data = body(("settings", "rotate_secret", "grace_days", *admin.COMMON))
     if "rotate_secret" in data and data["rotate_secret"] is not True:
@@ -77,7 +82,7 @@ def supplier_patch(rt, db, user, slug):
 
 @admin_bp.get("/suppliers/<slug>/preview")
 @api_view
-def supplier_preview(rt, db, user, slug):
+def supplier_preview(rt: Runtime, db, user, slug):
     row, networks = _supplier_for(db, user, slug, "supplier.preview")
     raw = request.args.get("membership", "")
     if not raw:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -16,6 +18,9 @@ from ...services.field_errors import FieldError
 from . import bp
 from .admin_guard import admin_networks, admin_view, field_message, networks_of
 from .guard import runtime
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 ACTIONS = ("deactivate", "reactivate", "reset-password", "reset-totp")
 
@@ -48,13 +53,13 @@ def _render(db, user, *, errors=None, values=None, status=200):
 
 @bp.get("/accounts")
 @admin_view("staff.list")
-def accounts(rt, db, user):
+def accounts(rt: Runtime, db, user):
     return _render(db, user)
 
 
 @bp.post("/accounts")
 @admin_view("staff.invite")
-def account_invite(rt, db, user):
+def account_invite(rt: Runtime, db, user):
     values = {k: request.form.get(k, "").strip() for k in ("email", "name", "role", "scope")}
     scope = values["scope"]
     if values["role"] == "admin" and scope.startswith("library:") or values["role"] == "referent" and \
@@ -74,7 +79,7 @@ def account_invite(rt, db, user):
 
 @bp.post("/accounts/<int:account_id>/<action>")
 @admin_view("staff.change")
-def account_action(rt, db, user, account_id, action):
+def account_action(rt: Runtime, db, user, account_id, action):
     if action not in ACTIONS:
         abort(404)
     target = db.scalar(select(StaffUser).where(StaffUser.id == account_id).options(

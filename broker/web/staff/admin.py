@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -12,6 +14,9 @@ from ..errors import message_of
 from . import audit_labels, bp
 from .guard import staff_view
 
+if TYPE_CHECKING:
+    from ...runtime import Runtime
+
 AUDIT_PAGE = 100
 #: the lifetimes offered when creating or renewing a token, in days
 DURATIONS = (30, 90, 180, 365)
@@ -19,7 +24,7 @@ DURATIONS = (30, 90, 180, 365)
 
 @bp.get("/audit")
 @staff_view
-def audit_log(rt, db, user):
+def audit_log(rt: Runtime, db, user):
     before = request.args.get("before", "")
     if before and (not before.isdigit() or len(before) > 12):
         raise InvalidInput(_("Paramètre « before » invalide."), code="bad_before")
@@ -32,7 +37,7 @@ def audit_log(rt, db, user):
 
 @bp.route("/tokens", methods=["GET", "POST"])
 @staff_view
-def tokens(rt, db, user):
+def tokens(rt: Runtime, db, user):
     """Create a token (shown once) or list them."""
     created = None
     error = None
@@ -60,7 +65,7 @@ def tokens(rt, db, user):
 
 @bp.post("/tokens/<int:token_id>/renew")
 @staff_view
-def renew_token(rt, db, user, token_id):
+def renew_token(rt: Runtime, db, user, token_id):
     row = staff_desk.renew_token(rt, db, user, token_id, request.form.get("days"))
     flash(_("Le jeton est renouvelé jusqu'au %(date)s.", date=as_utc(row.expires_at).strftime("%d/%m/%Y")),
           "success")
@@ -69,7 +74,7 @@ def renew_token(rt, db, user, token_id):
 
 @bp.post("/tokens/<int:token_id>/revoke")
 @staff_view
-def revoke_token(rt, db, user, token_id):
+def revoke_token(rt: Runtime, db, user, token_id):
     staff_desk.revoke_token(rt, db, user, token_id)
     flash(_("Le jeton est révoqué : il ne donne plus accès à l'API."), "success")
     return redirect(url_for("staff.tokens"), 303)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from functools import wraps
+from typing import TYPE_CHECKING
 
 from flask import g, request
 from flask_babel import format_date
@@ -19,6 +20,9 @@ from ...services.field_errors import FieldError
 from ..errors import message_of
 from . import bp
 from .guard import staff_view
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 #: the French sentence for each FieldError code (its English translation is in the staff catalogue)
 FIELD_MESSAGES = {
@@ -100,7 +104,7 @@ def admin_view(action: str) -> Callable:
 
     def decorate(view: Callable) -> Callable:
         @wraps(view)
-        def inner(rt, db, user, **kwargs):
+        def inner(rt: Runtime, db, user, **kwargs):
             if not admin_networks(user):
                 raise staff_desk.deny(user, action, request.path[:200])
             return view(rt, db, user, **kwargs)

@@ -8,6 +8,8 @@ English one (``,``, the columns' keys, state codes, ISO 8601). See
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Response
 
 from ...db.models import Membership
@@ -15,6 +17,9 @@ from ...services import audit, csvstyle, staff_desk
 from ..templating import requested_csv_style
 from . import bp
 from .guard import staff_view
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 COLUMNS = ("membership", "card_hint", "name", "email", "birth_year", "category", "card_expires", "state",
            "registered_at", "updated_at")
@@ -44,7 +49,7 @@ def members_csv(rows: list[Membership], how: csvstyle.CsvStyle = csvstyle.ENGLIS
 
 @bp.get("/libraries/<code>/members.csv")
 @staff_view
-def export_members(rt, db, user, code):
+def export_members(rt: Runtime, db, user, code):
     how = requested_csv_style()
     lib = staff_desk.library_for(rt, db, user, code, "members.export")
     rows, total = staff_desk.page_of(db, lib, None, limit=1_000_000, offset=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from flask import Response, render_template, request
 from flask_babel import gettext as _
@@ -12,6 +13,9 @@ from ...services import fee_exports
 from ...services.network import fees_for_year
 from . import bp
 from .admin_guard import admin_networks, admin_view, networks_of
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 TYPES = {"csv": "text/csv; charset=utf-8",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -29,7 +33,7 @@ def year_arg(today: date) -> int:
 
 @bp.get("/fees")
 @admin_view("fees.view")
-def fees(rt, db, user):
+def fees(rt: Runtime, db, user):
     year = year_arg(rt.clock.today())
     lines = fees_for_year(db, year, network_ids=admin_networks(user))
     return render_template("staff/fees.html", year=year, lines=lines, total=fee_exports.total(lines),
@@ -38,7 +42,7 @@ def fees(rt, db, user):
 
 @bp.get("/fees.<any(csv, xlsx):fmt>")
 @admin_view("fees.export")
-def fees_export(rt, db, user, fmt):
+def fees_export(rt: Runtime, db, user, fmt):
     year = year_arg(rt.clock.today())
     lines = fees_for_year(db, year, network_ids=admin_networks(user))
     body = fee_exports.to_csv(lines, year) if fmt == "csv" else fee_exports.to_xlsx(lines, year)

@@ -7,11 +7,16 @@ commands, which the page names.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import render_template
 from flask_babel import lazy_gettext as _l
 
 from . import bp
 from .admin_guard import admin_view
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 STATUS_LABELS = {"next": _l("Suivante (publiée, pas encore utilisée)"), "current": _l("Actuelle (signe)"),
                  "previous": _l("Précédente (encore publiée)"), "retired": _l("Retirée"),
@@ -22,6 +27,6 @@ PURPOSE_LABELS = {"saml-signing": _l("Signature SAML"), "saml-encryption": _l("C
 
 @bp.get("/keys")
 @admin_view("keys.view")
-def keys(rt, db, user):
+def keys(rt: Runtime, db, user):
     rows = rt.key_store.describe()
     return render_template("staff/keys.html", rows=rows, status_labels=STATUS_LABELS, purpose_labels=PURPOSE_LABELS)

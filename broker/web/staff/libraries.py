@@ -3,6 +3,8 @@ enable, move to another partner, test a card with the library's SIGB."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,6 +17,9 @@ from ...services.card_check import check_card
 from ...services.field_errors import FieldError
 from . import bp
 from .admin_guard import admin_networks, admin_view, field_message
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 CHECK_LABELS = {
     "ok": _l("Carte valide : le SIGB reconnaît ce lecteur."),
@@ -46,7 +51,7 @@ def _partners(db, network_ids) -> list[Partner]:
     return list(db.scalars(select(Partner).where(Partner.network_id.in_(network_ids)).order_by(Partner.name)))
 
 
-def _render(rt, db, user, lib, *, errors=None, values=None, check=None, status=200):
+def _render(rt: Runtime, db, user, lib, *, errors=None, values=None, check=None, status=200):
     partners = [p for p in _partners(db, admin_networks(user)) if p.network_id == lib.partner.network_id]
     return render_template(
         "staff/library_admin.html", lib=lib, errors=errors or {}, values=values or {}, partners=partners,
@@ -56,14 +61,14 @@ def _render(rt, db, user, lib, *, errors=None, values=None, check=None, status=2
 
 @bp.get("/libraries")
 @admin_view("library.list")
-def libraries(rt, db, user):
+def libraries(rt: Runtime, db, user):
     rows = library_admin.libraries_of(db, admin_networks(user))
     return render_template("staff/libraries.html", rows=rows)
 
 
 @bp.route("/libraries/new", methods=["GET", "POST"])
 @admin_view("library.add")
-def library_new(rt, db, user):
+def library_new(rt: Runtime, db, user):
     partners = _partners(db, admin_networks(user))
     connectors = sorted(rt.sigb.specs)
     values = {"registration": "referent", "connector": "local" if "local" in connectors else connectors[0]}
@@ -96,13 +101,13 @@ def library_new(rt, db, user):
 
 @bp.get("/libraries/<code>/edit")
 @admin_view("library.view")
-def library_admin_page(rt, db, user, code):
+def library_admin_page(rt: Runtime, db, user, code):
     return _render(rt, db, user, _library(db, user, code, "library.view"))
 
 
 @bp.post("/libraries/<code>/edit")
 @admin_view("library.edit")
-def library_edit(rt, db, user, code):
+def library_edit(rt: Runtime, db, user, code):
     lib = _library(db, user, code, "library.edit")
     values = {k: request.form.get(k, "").strip() for k in FIELDS}
     changes = {k: v for k, v in values.items() if k in request.form}
@@ -120,7 +125,7 @@ def library_edit(rt, db, user, code):
 
 @bp.post("/libraries/<code>/enabled")
 @admin_view("library.edit")
-def library_enabled(rt, db, user, code):
+def library_enabled(rt: Runtime, db, user, code):
     lib = _library(db, user, code, "library.edit")
     enabled = request.form.get("enabled") == "1"
     library_admin.edit_library(rt, db, lib, {"enabled": enabled}, actor=user.email)
@@ -131,7 +136,7 @@ def library_enabled(rt, db, user, code):
 
 @bp.post("/libraries/<code>/check")
 @admin_view("library.check")
-def library_check(rt, db, user, code):
+def library_check(rt: Runtime, db, user, code):
     lib = _library(db, user, code, "library.check")
     card = request.form.get("card", "").strip()
     password = request.form.get("password", "")

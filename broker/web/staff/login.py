@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -10,6 +11,9 @@ from flask_babel import gettext as _
 from ...services import staff, staff_auth
 from . import bp, staff_session
 from .guard import client_ip, runtime, staff_next, staff_view
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 
 def _locked_out(email: str = ""):
@@ -127,7 +131,7 @@ def logout():
 
 @bp.route("/security", methods=["GET", "POST"])
 @staff_view
-def security(rt, db, user):
+def security(rt: Runtime, db, user):
     """TOTP for referents: turn it on (with the enrolment page) or off (with a current code)."""
     enrolled = user.totp_secret is not None
     if request.method == "POST":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
@@ -12,6 +14,9 @@ from ...services import audit, staff
 from . import bp
 from .guard import staff_view
 
+if TYPE_CHECKING:
+    from ...runtime import Runtime
+
 
 def admin_networks(user) -> frozenset[int]:
     networks = staff.scope_of(user).admin_networks
@@ -20,21 +25,21 @@ def admin_networks(user) -> frozenset[int]:
     return networks
 
 
-def _audit(rt, db, user, action: str, row) -> None:
+def _audit(rt: Runtime, db, user, action: str, row) -> None:
     network = db.get(Network, row.network_id) if row.network_id else None
     audit.record(rt, db, user.email, action, network.slug if network else "", message=row.id, subject=row.subject)
 
 
 @bp.get("/mail")
 @staff_view
-def mail_failed(rt, db, user):
+def mail_failed(rt: Runtime, db, user):
     rows = outbox.failed_messages(db, admin_networks(user))
     return render_template("staff/mail.html", rows=rows, smtp_enabled=bool(rt.settings.smtp_host))
 
 
 @bp.post("/mail/<int:message_id>/retry")
 @staff_view
-def mail_retry(rt, db, user, message_id):
+def mail_retry(rt: Runtime, db, user, message_id):
     row = outbox.retry(db, message_id, admin_networks(user), clock=rt.clock.utcnow)
     if row is None:
         raise NotFound(_("Cet e-mail n'est pas (ou plus) en échec."))
@@ -47,7 +52,7 @@ def mail_retry(rt, db, user, message_id):
 
 @bp.post("/mail/<int:message_id>/discard")
 @staff_view
-def mail_discard(rt, db, user, message_id):
+def mail_discard(rt: Runtime, db, user, message_id):
     row = outbox.discard(db, message_id, admin_networks(user))
     if row is None:
         raise NotFound(_("Cet e-mail n'est pas (ou plus) en échec."))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -14,6 +16,9 @@ from ...services import staff, staff_desk
 from ..errors import message_of
 from . import bp
 from .guard import STATE_LABELS, staff_next, staff_view
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 PAGE = 50
 QUEUE_PAGE = 25  # each row may ask the SIGB (cached), so the queue pages are shorter
@@ -43,7 +48,7 @@ def form_int(name: str) -> int:
 
 @bp.get("/")
 @staff_view
-def dashboard(rt, db, user):
+def dashboard(rt: Runtime, db, user):
     libs = staff_desk.libraries_in_scope(db, user)
     counts = staff_desk.counts_for(db, [lib.id for lib in libs])
     totals = {state: sum(c[state] for c in counts.values()) for state in next(iter(counts.values()), {})}
@@ -54,7 +59,7 @@ def dashboard(rt, db, user):
 
 @bp.get("/libraries/<code>/")
 @staff_view
-def library(rt, db, user, code):
+def library(rt: Runtime, db, user, code):
     lib = staff_desk.library_for(rt, db, user, code)
     state = request.args.get("state") or None
     page = page_number()
@@ -64,7 +69,7 @@ def library(rt, db, user, code):
                            page=page, pages=max(1, -(-total // PAGE)))
 
 
-def _render_queue(rt, db, user, lib, typed: dict[int, staff_desk.SigbView] | None = None, status: int = 200,
+def _render_queue(rt: Runtime, db, user, lib, typed: dict[int, staff_desk.SigbView] | None = None, status: int = 200,
                   errors: dict[str, str] | None = None):
     page = page_number()
     rows, total = staff_desk.page_of(db, lib, "pending", limit=QUEUE_PAGE, offset=(page - 1) * QUEUE_PAGE)
@@ -81,14 +86,14 @@ def _render_queue(rt, db, user, lib, typed: dict[int, staff_desk.SigbView] | Non
 
 @bp.get("/libraries/<code>/queue")
 @staff_view
-def queue(rt, db, user, code):
+def queue(rt: Runtime, db, user, code):
     lib = staff_desk.library_for(rt, db, user, code, "queue.view")
     return _render_queue(rt, db, user, lib)
 
 
 @bp.get("/libraries/<code>/queue/<int:membership_id>/sigb")
 @staff_view
-def queue_sigb(rt, db, user, code, membership_id):
+def queue_sigb(rt: Runtime, db, user, code, membership_id):
     """One pending card's SIGB check, as JSON: its status and the HTML of its column (for queue.js)."""
     lib = staff_desk.library_for(rt, db, user, code, "queue.view")
     membership = staff_desk.membership_for(rt, db, user, membership_id, "queue.view")
@@ -101,7 +106,7 @@ def queue_sigb(rt, db, user, code, membership_id):
 
 @bp.post("/libraries/<code>/queue/lookup")
 @staff_view
-def queue_lookup(rt, db, user, code):
+def queue_lookup(rt: Runtime, db, user, code):
     """Look a card up for a registration whose number Sésame did not keep (e.g. imported)."""
     lib = staff_desk.library_for(rt, db, user, code, "queue.lookup")
     membership = staff_desk.membership_for(rt, db, user, form_int("membership"), "membership.lookup")
@@ -117,7 +122,7 @@ def queue_lookup(rt, db, user, code):
 
 @bp.post("/libraries/<code>/queue/validate")
 @staff_view
-def queue_bulk(rt, db, user, code):
+def queue_bulk(rt: Runtime, db, user, code):
     lib = staff_desk.library_for(rt, db, user, code, "membership.approve")
     raw = request.form.getlist("ids")
     if any(not v.isdigit() or len(v) > 12 for v in raw):
@@ -141,7 +146,7 @@ def queue_bulk(rt, db, user, code):
 REASON_PROBLEMS = {"reason_required", "reason_too_long"}
 
 
-def _reason_error(rt, db, user, membership_id: int, action: str, back: str, message: str):
+def _reason_error(rt: Runtime, db, user, membership_id: int, action: str, back: str, message: str):
     """The page the decision came from, again, its reason field in error and named in the error summary."""
     db.rollback()
     membership = staff_desk.membership_for(rt, db, user, membership_id)
@@ -155,7 +160,7 @@ def _reason_error(rt, db, user, membership_id: int, action: str, back: str, mess
 
 @bp.post("/memberships/<int:membership_id>/<action>")
 @staff_view
-def decide(rt, db, user, membership_id, action):
+def decide(rt: Runtime, db, user, membership_id, action):
     transition = ACTIONS.get(action)
     if transition is None:
         abort(404)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -17,10 +19,13 @@ from . import bp
 from .admin_guard import admin_networks, admin_view
 from .memberships import QUEUE_PAGE, page_number
 
+if TYPE_CHECKING:
+    from ...runtime import Runtime
+
 
 @bp.get("/pending")
 @admin_view("queue.view")
-def network_pending(rt, db, user):
+def network_pending(rt: Runtime, db, user):
     networks = admin_networks(user)
     libs = list(db.scalars(select(Library).join(Partner).where(Partner.network_id.in_(networks))
                            .options(selectinload(Library.partner)).order_by(Library.name)))
@@ -46,7 +51,7 @@ def network_pending(rt, db, user):
 
 @bp.post("/pending/validate")
 @admin_view("membership.approve")
-def network_pending_bulk(rt, db, user):
+def network_pending_bulk(rt: Runtime, db, user):
     raw = request.form.getlist("ids")
     back = url_for("staff.network_pending", library=request.form.get("library") or None)
     if any(not v.isdigit() or len(v) > 12 for v in raw):

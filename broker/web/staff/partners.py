@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -14,6 +15,9 @@ from ...services.field_errors import FieldError
 from . import bp, staff_session
 from .admin_guard import admin_networks, admin_view, field_message, networks_of, partner_in_scope
 from .guard import runtime
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 log = logging.getLogger("broker.staff")
 
@@ -59,7 +63,7 @@ def _errors(exc: FieldError) -> dict[str, str]:
 
 @bp.get("/partners")
 @admin_view("partner.list")
-def partners(rt, db, user):
+def partners(rt: Runtime, db, user):
     from sqlalchemy import select
     from sqlalchemy.orm import selectinload
 
@@ -74,7 +78,7 @@ def partners(rt, db, user):
 
 @bp.route("/partners/new", methods=["GET", "POST"])
 @admin_view("partner.add")
-def partner_new(rt, db, user):
+def partner_new(rt: Runtime, db, user):
     networks = networks_of(db, user)
     values = {"rate": "0.15", "kind": "commune", "network": networks[0].slug if networks else ""}
     errors: dict[str, str] = {}
@@ -110,13 +114,13 @@ def _render_partner(db, partner, *, form: str = "", errors: dict | None = None, 
 
 @bp.get("/partners/<slug>")
 @admin_view("partner.view")
-def partner(rt, db, user, slug):
+def partner(rt: Runtime, db, user, slug):
     return _render_partner(db, partner_in_scope(db, user, slug, "partner.view"))
 
 
 @bp.post("/partners/<slug>")
 @admin_view("partner.edit")
-def partner_edit(rt, db, user, slug):
+def partner_edit(rt: Runtime, db, user, slug):
     found = partner_in_scope(db, user, slug, "partner.edit")
     values = {k: request.form.get(k, "").strip() for k in ("name", "kind", "population", "population_year")}
     try:
@@ -133,7 +137,7 @@ def partner_edit(rt, db, user, slug):
 
 @bp.post("/partners/<slug>/agreements")
 @admin_view("agreement.add")
-def agreement_add(rt, db, user, slug):
+def agreement_add(rt: Runtime, db, user, slug):
     found = partner_in_scope(db, user, slug, "agreement.add")
     values = {k: request.form.get(k, "").strip() for k in ("start", "end", "rate", "note")}
     try:
@@ -150,7 +154,7 @@ def agreement_add(rt, db, user, slug):
 
 @bp.post("/partners/<slug>/agreements/<int:agreement_id>/<action>")
 @admin_view("agreement.change")
-def agreement_change(rt, db, user, slug, agreement_id, action):
+def agreement_change(rt: Runtime, db, user, slug, agreement_id, action):
     if action not in ("amend", "end"):
         from flask import abort
 

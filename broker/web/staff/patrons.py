@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import make_response, render_template, request
 
 from ...db.models import Library
@@ -12,10 +14,13 @@ from ..errors import message_of
 from . import bp
 from .guard import staff_view
 
+if TYPE_CHECKING:
+    from ...runtime import Runtime
+
 
 @bp.route("/patrons", methods=["GET", "POST"])
 @staff_view
-def patrons(rt, db, user):
+def patrons(rt: Runtime, db, user):
     """Search form, sent as a GET so that a search can be bookmarked and shared between colleagues.
 
     A search posted by an older form still works. The pages are ``no-store`` and send no referrer, so a
@@ -42,11 +47,11 @@ def patrons(rt, db, user):
 
 @bp.get("/memberships/<int:membership_id>")
 @staff_view
-def membership(rt, db, user, membership_id):
+def membership(rt: Runtime, db, user, membership_id):
     return render_membership(rt, db, user, membership_id)
 
 
-def render_membership(rt, db, user, membership_id: int, errors: dict[str, str] | None = None, status: int = 200):
+def render_membership(rt: Runtime, db, user, membership_id: int, errors: dict[str, str] | None = None, status: int = 200):
     """A membership's page; ``errors`` maps a field id to its message (shown in the page's error summary)."""
     m = staff_desk.membership_for(rt, db, user, membership_id)
     lib = db.get(Library, m.library_id)

@@ -7,6 +7,8 @@ network admin who has checked both cards with the patron links the other one
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 
@@ -14,6 +16,9 @@ from ...db.models import Library
 from ...services import audit, patrons, person_admin, persons, staff, staff_desk
 from . import bp
 from .guard import staff_view
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 MESSAGES = {
     persons.LinkProblem.SAME_CARD: lambda: _("C'est la carte de cet usager : saisissez son autre carte."),
@@ -40,7 +45,7 @@ def linked_cards_context(db, user, m) -> dict:
 
 @bp.post("/memberships/<int:membership_id>/link-card")
 @staff_view
-def link_card(rt, db, user, membership_id):
+def link_card(rt: Runtime, db, user, membership_id):
     m = staff_desk.membership_for(rt, db, user, membership_id, "person.link")
     back = url_for("staff.membership", membership_id=m.id)
     allowed = {x.code: x for x in _admin_libraries(db, user, db.get(Library, m.library_id))}

@@ -9,11 +9,16 @@ themselves (password, lockout, TOTP) are ``services.staff_auth``'s.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import session
 from sqlalchemy.orm import Session
 
 from ...db.models import StaffUser
 from ...services import staff_auth
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 PENDING_SECONDS = 300  # time allowed between the password and the TOTP code
 
@@ -38,7 +43,7 @@ def pending(now: float) -> dict | None:
     return data
 
 
-def start(runtime, session_db: Session, user: StaffUser) -> None:
+def start(runtime: Runtime, session_db: Session, user: StaffUser) -> None:
     """Open the staff session with a fresh session id (no fixation)."""
     session.pop("staff_pending", None)
     session.pop("csrf_token", None)
@@ -48,7 +53,7 @@ def start(runtime, session_db: Session, user: StaffUser) -> None:
     staff_auth.logged_in(runtime, session_db, user)
 
 
-def current(runtime, session_db: Session) -> StaffUser | None:
+def current(runtime: Runtime, session_db: Session) -> StaffUser | None:
     """The logged-in staff user, or None when nobody is or the staff session has timed out."""
     data = session.get("staff")
     if not data:

@@ -7,6 +7,8 @@ The SUSHI part of a supplier's page is ``supplier_usage``; this module adds the 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,6 +22,9 @@ from ...services.field_errors import FieldError
 from ...services.suppliers import CATEGORIES, RELEASABLE
 from . import bp
 from .admin_guard import admin_networks, admin_view, field_message, networks_of
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 PROTOCOL_LABELS = {"saml": _l("SAML 2.0"), "oidc": _l("OpenID Connect"), "cas": _l("CAS"),
                    "link": _l("Lien signé"), "none": _l("Aucun (page de connexion du fournisseur)")}
@@ -138,7 +143,7 @@ def _form_context(db, user, protocol: str) -> dict:
 # -- list and add ----------------------------------------------------------------------------------
 @bp.route("/suppliers/new", methods=["GET", "POST"])
 @admin_view("supplier.add")
-def supplier_new(rt, db, user):
+def supplier_new(rt: Runtime, db, user):
     protocol = request.values.get("protocol", "saml")
     if protocol not in admin.PROTOCOLS:
         protocol = "saml"
@@ -186,7 +191,7 @@ def _secret_page(supplier, secret: str, *, created: bool):
 
 
 # -- the supplier's page ---------------------------------------------------------------------------
-def admin_context(rt, db, user, supplier) -> dict:
+def admin_context(rt: Runtime, db, user, supplier) -> dict:
     """What the supplier's page shows besides SUSHI: settings, bundle, state, release, preview."""
     preview = None
     preview_error = ""
@@ -205,7 +210,7 @@ def admin_context(rt, db, user, supplier) -> dict:
             "mine": admin_networks(user), **_form_context(db, user, supplier.protocol)}
 
 
-def _page(rt, db, user, slug: str, action: str, *, errors=None, values=None, form="", cas_test=None, status=400):
+def _page(rt: Runtime, db, user, slug: str, action: str, *, errors=None, values=None, form="", cas_test=None, status=400):
     from .supplier_usage import _render
 
     supplier = accounts.supplier_for_admin(db, user, slug[:64], action)
@@ -215,7 +220,7 @@ def _page(rt, db, user, slug: str, action: str, *, errors=None, values=None, for
 
 @bp.post("/suppliers/<slug>/settings")
 @admin_view("supplier.edit")
-def supplier_settings(rt, db, user, slug):
+def supplier_settings(rt: Runtime, db, user, slug):
     supplier = accounts.supplier_for_admin(db, user, slug[:64], "supplier.edit")
     protocol = supplier.protocol
     values = _values_from_form(protocol)
@@ -238,7 +243,7 @@ def supplier_settings(rt, db, user, slug):
 
 @bp.post("/suppliers/<slug>/enabled")
 @admin_view("supplier.edit")
-def supplier_enabled(rt, db, user, slug):
+def supplier_enabled(rt: Runtime, db, user, slug):
     supplier = accounts.supplier_for_admin(db, user, slug[:64], "supplier.edit")
     enabled = request.form.get("enabled") == "1"
     admin.set_enabled(rt, db, supplier, enabled, actor=user.email)
@@ -249,7 +254,7 @@ def supplier_enabled(rt, db, user, slug):
 
 @bp.post("/suppliers/<slug>/release")
 @admin_view("supplier.edit")
-def supplier_release(rt, db, user, slug):
+def supplier_release(rt: Runtime, db, user, slug):
     supplier = accounts.supplier_for_admin(db, user, slug[:64], "supplier.edit")
     try:
         changed = admin.edit(rt, db, supplier, {"release": request.form.getlist("release")}, None,
@@ -263,7 +268,7 @@ def supplier_release(rt, db, user, slug):
 
 @bp.post("/suppliers/<slug>/rotate")
 @admin_view("supplier.edit")
-def supplier_rotate(rt, db, user, slug):
+def supplier_rotate(rt: Runtime, db, user, slug):
     supplier = accounts.supplier_for_admin(db, user, slug[:64], "supplier.edit")
     try:
         secret = admin.rotate_secret(rt, db, supplier, request.form.get("grace_days", ""), actor=user.email)
@@ -276,7 +281,7 @@ def supplier_rotate(rt, db, user, slug):
 
 @bp.post("/suppliers/<slug>/refresh")
 @admin_view("supplier.edit")
-def supplier_refresh(rt, db, user, slug):
+def supplier_refresh(rt: Runtime, db, user, slug):
     supplier = accounts.supplier_for_admin(db, user, slug[:64], "supplier.edit")
     try:
         changed = admin.refresh_metadata(rt, db, supplier, actor=user.email)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,6 +17,9 @@ from ...services.field_errors import FieldError
 from ...services.suppliers import list_suppliers
 from . import bp
 from .admin_guard import admin_networks, admin_view, field_message
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 STATUS_LABELS = {"": _l("Jamais moissonné"), "ok": _l("À jour"), "pending": _l("En attente du fournisseur"),
                  "backoff": _l("Serveur occupé : nouvel essai plus tard"),
@@ -39,7 +44,7 @@ def _message(exc: FieldError) -> str:
 
 @bp.get("/suppliers")
 @admin_view("supplier.list")
-def suppliers(rt, db, user):
+def suppliers(rt: Runtime, db, user):
     networks = admin_networks(user)
     rows = [s for s in list_suppliers(db) if any(n.id in networks for n in s.networks)]
     states = {s.id: accounts.account_of(db, s) for s in rows}
@@ -83,13 +88,13 @@ def _admin_context(db, supplier) -> dict:
 
 @bp.get("/suppliers/<slug>")
 @admin_view("supplier.sushi.view")
-def supplier(rt, db, user, slug):
+def supplier(rt: Runtime, db, user, slug):
     return _render(db, accounts.supplier_for_admin(db, user, slug[:64], "supplier.sushi.view"))
 
 
 @bp.post("/suppliers/<slug>/sushi")
 @admin_view("supplier.sushi")
-def supplier_sushi(rt, db, user, slug):
+def supplier_sushi(rt: Runtime, db, user, slug):
     found = accounts.supplier_for_admin(db, user, slug[:64], "supplier.sushi")
     values = {k: request.form.get(k, "").strip() for k in ("url", "customer_id", "requestor_id", "platform",
                                                            "release")}
@@ -108,7 +113,7 @@ def supplier_sushi(rt, db, user, slug):
 
 @bp.post("/suppliers/<slug>/members")
 @admin_view("supplier.member")
-def supplier_members(rt, db, user, slug):
+def supplier_members(rt: Runtime, db, user, slug):
     found = accounts.supplier_for_admin(db, user, slug[:64], "supplier.member")
     customer = request.form.get("customer_id", "")[:200]
     library = request.form.get("library", "")
@@ -124,7 +129,7 @@ def supplier_members(rt, db, user, slug):
 
 @bp.post("/suppliers/<slug>/import")
 @admin_view("supplier.counter_import")
-def supplier_import(rt, db, user, slug):
+def supplier_import(rt: Runtime, db, user, slug):
     found = accounts.supplier_for_admin(db, user, slug[:64], "supplier.counter_import")
     upload = request.files.get("file")
     library = request.form.get("library", "") or None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from flask import jsonify, request
 from flask_babel import gettext as _
@@ -20,13 +21,16 @@ from ..api.auth import api_view
 from . import api_bp
 from .guard import count_arg, library_in_scope, month_arg, network_in_scope
 
+if TYPE_CHECKING:
+    from ...runtime import Runtime
+
 
 def _described(selection: Selection) -> dict:
     return {"network": selection.network.slug if selection.network else None,
             "library": selection.library.code if selection.library else None, "label": selection.label}
 
 
-def _selection(rt, db, user, kind: str, key: str) -> Selection:
+def _selection(rt: Runtime, db, user, kind: str, key: str) -> Selection:
     if kind == "libraries":
         lib = library_in_scope(rt, db, user, key, "stats.api")
         return Selection(network=lib.partner.network, library=lib)
@@ -35,19 +39,19 @@ def _selection(rt, db, user, kind: str, key: str) -> Selection:
 
 @api_bp.get("/months")
 @api_view
-def months(rt, db, user):
+def months(rt: Runtime, db, user):
     rows = db.scalars(select(StatsMonth).order_by(StatsMonth.month.desc()))
     return jsonify(items=[{"month": r.month, "computed_at": iso_utc(r.computed_at),
                            "final": r.final, "sealed": r.sealed_at is not None} for r in rows])
 
 
-def _month(rt, db, user, kind: str, key: str):
+def _month(rt: Runtime, db, user, kind: str, key: str):
     selection = _selection(rt, db, user, kind, key)
     found = figures(db, selection, [month_arg(db)])[0]
     return jsonify(selection=_described(selection), **month_document(found))
 
 
-def _trend(rt, db, user, kind: str, key: str):
+def _trend(rt: Runtime, db, user, kind: str, key: str):
     selection = _selection(rt, db, user, kind, key)
     now = rt.clock.utcnow()
     end = Month.parse(request.args["end"], now=now) if request.args.get("end") else Month.current(now)
@@ -55,7 +59,7 @@ def _trend(rt, db, user, kind: str, key: str):
     return jsonify(selection=_described(selection), items=[asdict(p) for p in points])
 
 
-def _months(rt, db) -> list[Month]:
+def _months(rt: Runtime, db) -> list[Month]:
     """``?year=YYYY`` (its months so far) or ``?month=YYYY-MM`` (default: the latest aggregated), not both."""
     year = request.args.get("year")
     if year and request.args.get("month"):
@@ -64,12 +68,12 @@ def _months(rt, db) -> list[Month]:
     return months_of_year(parse_year(year, now=now), now) if year else [month_arg(db)]
 
 
-def _counter(rt, db, user, kind: str, key: str):
+def _counter(rt: Runtime, db, user, kind: str, key: str):
     selection = _selection(rt, db, user, kind, key)
     return jsonify(platform_report(figures(db, selection, _months(rt, db)), selection, now=rt.clock.utcnow()))
 
 
-def _titles(rt, db, user, kind: str, key: str):
+def _titles(rt: Runtime, db, user, kind: str, key: str):
     """The suppliers' most used databases, titles or items (COUNTER DR, TR, IR), attributed like the platform report."""
     from ...services.counter import titles as service
 
@@ -87,7 +91,7 @@ def _titles(rt, db, user, kind: str, key: str):
 
 def _route(kind: str, param: str, answer: Callable):
     @api_view
-    def view(rt, db, user, **kwargs):
+    def view(rt: Runtime, db, user, **kwargs):
         return answer(rt, db, user, kind, kwargs[param])
 
     return view

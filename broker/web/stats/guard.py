@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from flask import current_app, g, redirect, request, url_for
@@ -26,6 +27,9 @@ from ...services.network import get_network
 from ...services.stats.months import Month
 from ..staff import staff_session
 from ..staff.guard import brand_for
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 
 def runtime():
@@ -55,12 +59,12 @@ def staff_page(view: Callable) -> Callable:
     return wrapper
 
 
-def deny(rt, user, action: str, target: str) -> Forbidden:
+def deny(rt: Runtime, user, action: str, target: str) -> Forbidden:
     audit.record_now(rt, user.email, action, target, outcome="denied")
     return Forbidden(_("Ces statistiques sont hors de votre périmètre."), code="out_of_scope")
 
 
-def library_in_scope(rt, db: Session, user, code: str, action: str = "stats.view") -> Library:
+def library_in_scope(rt: Runtime, db: Session, user, code: str, action: str = "stats.view") -> Library:
     try:
         validation.library_code(code)
     except InvalidInput:
@@ -74,7 +78,7 @@ def library_in_scope(rt, db: Session, user, code: str, action: str = "stats.view
     return lib
 
 
-def network_in_scope(rt, db: Session, user, slug: str, action: str = "stats.view") -> Network:
+def network_in_scope(rt: Runtime, db: Session, user, slug: str, action: str = "stats.view") -> Network:
     try:
         validation.slug(slug, "network")
         network = get_network(db, slug)

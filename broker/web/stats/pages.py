@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask import Response, g, render_template, request
 from flask_babel import gettext as _
@@ -29,6 +30,9 @@ from .charts import Series, bar_chart, line_chart
 from .guard import deny, library_in_scope, month_arg, network_in_scope, staff_page
 from .labels import REASON_LABELS, month_label
 from .report_page import render_report
+
+if TYPE_CHECKING:
+    from ...runtime import Runtime
 
 
 @bp.context_processor
@@ -60,7 +64,7 @@ def _libraries_in_scope(db, user) -> list[Library]:
 
 @bp.get("/")
 @staff_page
-def index(rt, db, user):
+def index(rt: Runtime, db, user):
     month = month_arg(db)
     scope = staff.scope_of(user)
     networks = sorted_names(db.scalars(select(Network).where(Network.id.in_(scope.admin_networks))),
@@ -107,7 +111,7 @@ def _figures_page(db, selection: Selection, kind: str, key: str, month: Month, n
 
 @bp.get("/libraries/<code>")
 @staff_page
-def library(rt, db, user, code):
+def library(rt: Runtime, db, user, code):
     lib = library_in_scope(rt, db, user, code)
     month = month_arg(db)
     return _figures_page(db, Selection(network=lib.partner.network, library=lib), "libraries", lib.code, month,
@@ -116,13 +120,13 @@ def library(rt, db, user, code):
 
 @bp.get("/networks/<slug>")
 @staff_page
-def network(rt, db, user, slug):
+def network(rt: Runtime, db, user, slug):
     net = network_in_scope(rt, db, user, slug)
     month = month_arg(db)
     return _figures_page(db, Selection(network=net), "networks", net.slug, month, rt.clock.utcnow())
 
 
-def _selection(rt, db, user, kind: str, key: str, action: str) -> Selection:
+def _selection(rt: Runtime, db, user, kind: str, key: str, action: str) -> Selection:
     if kind == "libraries":
         lib = library_in_scope(rt, db, user, key, action)
         return Selection(network=lib.partner.network, library=lib)
@@ -143,7 +147,7 @@ def _period(db, now: datetime) -> tuple[list[Month], str]:
 
 @bp.get("/<any(libraries, networks):kind>/<key>/export.<any(csv, xlsx, json):fmt>")
 @staff_page
-def export(rt, db, user, kind, key, fmt):
+def export(rt: Runtime, db, user, kind, key, fmt):
     selection = _selection(rt, db, user, kind, key, "stats.export")
     months, period = _period(db, rt.clock.utcnow())
     table = request.args.get("table", "usage")
@@ -155,7 +159,7 @@ def export(rt, db, user, kind, key, fmt):
 
 @bp.get("/<any(libraries, networks):kind>/<key>/counter.json")
 @staff_page
-def counter(rt, db, user, kind, key):
+def counter(rt: Runtime, db, user, kind, key):
     selection = _selection(rt, db, user, kind, key, "stats.export")
     months, period = _period(db, rt.clock.utcnow())
     body = json.dumps(platform_report(figures(db, selection, months), selection, now=rt.clock.utcnow()),
@@ -172,7 +176,7 @@ def _titles_scope(db, selection: Selection) -> list[Library]:
 
 @bp.get("/<any(libraries, networks):kind>/<key>/titles")
 @staff_page
-def titles(rt, db, user, kind, key):
+def titles(rt: Runtime, db, user, kind, key):
     """The suppliers' most used titles (TR), databases (DR) or documents (IR) for the library or network."""
     from ...services.counter import titles as service
     from ...services.counter.item_reports import METRIC_LABELS
@@ -196,7 +200,7 @@ def titles(rt, db, user, kind, key):
 
 @bp.get("/<any(libraries, networks):kind>/<key>/titles.<any(csv, xlsx, json):fmt>")
 @staff_page
-def titles_export(rt, db, user, kind, key, fmt):
+def titles_export(rt: Runtime, db, user, kind, key, fmt):
     from ...services.counter import titles as service
 
     selection = _selection(rt, db, user, kind, key, "stats.export")
@@ -218,7 +222,7 @@ def titles_export(rt, db, user, kind, key, fmt):
 
 @bp.get("/partners/<slug>/<year>")
 @staff_page
-def report(rt, db, user, slug, year):
+def report(rt: Runtime, db, user, slug, year):
     try:
         partner = get_partner(db, slug)
     except (InvalidInput, NotFound):
