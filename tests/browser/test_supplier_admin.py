@@ -111,3 +111,27 @@ def test_admin_tests_cas_patterns_sets_a_release_previews_and_disables(admin_sit
     assert page.get_by_role("heading", level=1).inner_text() == "Ressource suspendue par le réseau"
     axe_check(page, "suspended resource for patrons")
     screenshot(page, "suppliers-7-suspended")
+
+
+@pytest.mark.browser
+@pytest.mark.xdist_group("browser")
+def test_supplier_pages_reflow_on_a_phone(admin_site, page, screenshot, axe_check):
+    """At 390 px the list, a form with a refused value and a supplier's page scroll down only, never sideways."""
+    app, url = admin_site
+    page.set_viewport_size({"width": 390, "height": 800})
+    login_admin(page, url)
+    sideways = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    page.goto(f"{url}/staff/suppliers")
+    assert page.evaluate(sideways) <= 0, "the suppliers list scrolls sideways"
+    page.goto(f"{url}/staff/suppliers/new?protocol=cas")
+    page.get_by_label("Nom", exact=True).fill("Toutapprendre")
+    page.get_by_label("Identifiant").fill("saml")  # a name the routes use: refused beside the field
+    page.get_by_label("Motifs d'adresse des services").fill(r"^https://www\.toutapprendre\.example\.org/.*$")
+    page.get_by_role("button", name="Ajouter le fournisseur").click()
+    assert page.locator("#slug-error").is_visible()
+    assert page.evaluate(sideways) <= 0, "the form with an error scrolls sideways"
+    axe_check(page, "CAS form refused on a phone")
+    screenshot(page, "suppliers-phone-form-error")
+    page.goto(f"{url}/staff/suppliers/cafeyn")
+    assert page.evaluate(sideways) <= 0, "a supplier's page scrolls sideways"
+    axe_check(page, "supplier page on a phone")
