@@ -230,10 +230,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("timezone", f"expected an IANA time zone such as Europe/Paris, got {s.timezone!r}")
     if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("log_level", "expected DEBUG, INFO, WARNING or ERROR")
-    if not 0 <= s.stats_flush_ms <= 60_000:
-        raise ConfigError("stats_flush_ms", "expected 0 to 60000 milliseconds")
-    if not 1 <= s.retention_usage_events_days <= 365:
-        raise ConfigError("retention_usage_events_days", "expected 1 to 365 days")
+    _check_range(s, "stats_flush_ms", 0, 60_000, "milliseconds")
+    _check_range(s, "retention_usage_events_days", 1, 365, "days")
     if s.metrics_bind:
         parse_bind(s.metrics_bind, key="metrics_bind")
     if s.metrics_token and len(s.metrics_token) < 32:
@@ -244,8 +242,13 @@ def _validate(s: Settings) -> None:
                  "login_alarm_cards"):
         if getattr(s, name) <= 0:
             raise ConfigError(name, "expected a positive integer")
-    if not 2 <= s.cards_max_per_person <= 50:
-        raise ConfigError("cards_max_per_person", "expected 2 to 50 cards")
+    _check_range(s, "cards_max_per_person", 2, 50, "cards")
+
+
+def _check_range(s: Settings, name: str, low: int, high: int, unit: str) -> None:
+    """The setting ``name`` lies between ``low`` and ``high`` (counted in ``unit``); ConfigError otherwise."""
+    if not low <= getattr(s, name) <= high:
+        raise ConfigError(name, f"expected {low} to {high} {unit}")
 
 
 def parse_bind(value: str, *, key: str) -> tuple[str, int]:
@@ -316,18 +319,14 @@ def _validate_mail(s: Settings) -> None:
     if "@" not in parseaddr(s.effective_mail_from)[1]:
         setting = "mail_from" if s.mail_from else "smtp_sender"
         raise ConfigError(setting, f"expected an e-mail address (\"Name <address@example.org>\"), got {s.effective_mail_from!r}")
-    if not 1 <= s.smtp_timeout <= 300:
-        raise ConfigError("smtp_timeout", "expected 1 to 300 seconds")
-    if not 1 <= s.mail_max_attempts <= 1000:
-        raise ConfigError("mail_max_attempts", "expected 1 to 1000 attempts")
+    _check_range(s, "smtp_timeout", 1, 300, "seconds")
+    _check_range(s, "mail_max_attempts", 1, 1000, "attempts")
     if s.mail_retry_seconds < 1:
         raise ConfigError("mail_retry_seconds", "expected a positive number of seconds")
     if s.mail_retry_max_seconds < s.mail_retry_seconds:
         raise ConfigError("mail_retry_max_seconds", "expected at least mail_retry_seconds")
-    if not 1 <= s.mail_poll_seconds <= 3600:
-        raise ConfigError("mail_poll_seconds", "expected 1 to 3600 seconds")
-    if not 1 <= s.mail_keep_days <= 365:
-        raise ConfigError("mail_keep_days", "expected 1 to 365 days")
+    _check_range(s, "mail_poll_seconds", 1, 3600, "seconds")
+    _check_range(s, "mail_keep_days", 1, 365, "days")
 
 
 def _known_zone(name: str) -> bool:

@@ -30,11 +30,25 @@ class Translatable(str):
 
 
 class BrokerError(Exception):
-    """Root of Sésame's errors."""
+    """Root of Sésame's errors.
+
+    A subclass gives its own ``code``, ``status`` and ``exit_code`` in its header, e.g.
+    ``class NotFound(InvalidInput, code="not_found", status=404)``; what it does not give it inherits.
+    """
 
     code = "error"
     status = 500
     exit_code = 1
+
+    def __init_subclass__(cls, *, code: str | None = None, status: int | None = None,
+                          exit_code: int | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code = code
+        if status is not None:
+            cls.status = status
+        if exit_code is not None:
+            cls.exit_code = exit_code
 
     def __init__(self, message: str = "", *, code: str | None = None) -> None:
         super().__init__(message or self.__class__.__doc__ or self.code)
@@ -52,11 +66,8 @@ class BrokerError(Exception):
         return given if isinstance(given, Translatable) else None
 
 
-class ConfigError(BrokerError):
+class ConfigError(BrokerError, code="config", exit_code=2):
     """A setting is missing or invalid."""
-
-    code = "config"
-    exit_code = 2
 
     def __init__(self, key: str, expected: str, *, source: str | None = None) -> None:
         self.key = key
@@ -66,57 +77,33 @@ class ConfigError(BrokerError):
         super().__init__(f"{key}{where}: {expected}")
 
 
-class InvalidInput(BrokerError):
+class InvalidInput(BrokerError, code="invalid_input", status=400, exit_code=2):
     """The input is malformed or violates a rule; nothing was written."""
 
-    code = "invalid_input"
-    status = 400
-    exit_code = 2
 
-
-class NotFound(InvalidInput):
+class NotFound(InvalidInput, code="not_found", status=404):
     """The named object does not exist."""
 
-    code = "not_found"
-    status = 404
 
-
-class Conflict(InvalidInput):
+class Conflict(InvalidInput, code="conflict", status=409):
     """The object already exists or the change conflicts with the current state."""
 
-    code = "conflict"
-    status = 409
 
-
-class Forbidden(BrokerError):
+class Forbidden(BrokerError, code="forbidden", status=403):
     """The actor may not do this."""
 
-    code = "forbidden"
-    status = 403
 
-
-class OperationFailed(BrokerError):
+class OperationFailed(BrokerError, code="failed", status=409):
     """The operation was refused or could not complete."""
 
-    code = "failed"
-    status = 409
 
-
-class ServiceUnavailable(BrokerError):
+class ServiceUnavailable(BrokerError, code="unavailable", status=503):
     """A backing service (database, state store, SIGB) does not answer."""
 
-    code = "unavailable"
-    status = 503
 
-
-class Unauthorized(BrokerError):
+class Unauthorized(BrokerError, code="unauthorized", status=401):
     """No valid API token: missing, unknown or revoked."""
 
-    code = "unauthorized"
-    status = 401
 
-
-class TokenExpired(Unauthorized):
+class TokenExpired(Unauthorized, code="token_expired"):
     """The token was valid but its lifetime is over (RFC 6750 ``invalid_token``)."""
-
-    code = "token_expired"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 import threading
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -48,17 +48,16 @@ if TYPE_CHECKING:
 SLOW_CALL_SECONDS = 0.5
 
 
+@dataclass
 class LibraryConnection:
     """What the gateway needs to know of a library to reach its SIGB."""
 
-    def __init__(self, code: str, connector: str, settings: dict[str, Any], secrets: bytes | None,
-                 card_case: str, version: str) -> None:
-        self.code = code
-        self.connector = connector
-        self.settings = settings
-        self.secrets = secrets
-        self.card_case = card_case
-        self.version = version
+    code: str
+    connector: str
+    settings: dict[str, Any]
+    secrets: bytes | None
+    card_case: str
+    version: str
 
 
 def _secret_fields(model: type[BaseModel]) -> set[str]:

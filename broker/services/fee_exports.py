@@ -6,6 +6,7 @@ import csv
 import io
 from decimal import Decimal
 
+from . import spreadsheet
 from .network import FeeLine
 from .stats.exports import safe_cell
 
@@ -50,28 +51,18 @@ def to_xlsx(lines: list[FeeLine], year: int) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    headings = [heading for _, heading in COLUMNS]
     book = Workbook()
-    sheet = book.active
+    sheet = book.worksheets[0]
     sheet.title = f"Participations {year}"
-    sheet.append([heading for _, heading in COLUMNS])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    spreadsheet.add_header(sheet, headings)
     for line in lines:
         row = _row(line)
         sheet.append([float(row[k]) if isinstance(row[k], Decimal) else safe_cell(row[k]) for k, _ in COLUMNS])
         sheet.cell(sheet.max_row, len(COLUMNS)).number_format = "#,##0.00"
         sheet.cell(sheet.max_row, 6).number_format = "0.00##"
-    for cell in (c for line in sheet.iter_rows(min_row=2) for c in line):
-        if isinstance(cell.value, str):
-            cell.data_type = "s"  # never read as a formula
+    spreadsheet.finish(sheet, headings)
     sheet.append(["", f"Total {year}", "", "", "", "", "", "", float(total(lines))])
     sheet.cell(sheet.max_row, len(COLUMNS)).number_format = "#,##0.00"
     sheet.cell(sheet.max_row, 2).font = Font(bold=True)
-    sheet.freeze_panes = "A2"
-    for index, (_, heading) in enumerate(COLUMNS, start=1):
-        sheet.column_dimensions[sheet.cell(1, index).column_letter].width = max(12, min(40, len(heading) + 2))
-    book.properties.title = f"Participations Sésame {year}"
-    book.properties.creator = "Sésame"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return spreadsheet.save(book, f"Participations Sésame {year}")

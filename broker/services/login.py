@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -50,23 +50,33 @@ class LoginOutcome(StrEnum):
     OK = "ok"
 
 
-@dataclass(frozen=True)
-class LoginResult:
-    """What the login page needs to answer; ``errors`` maps a form field to a problem code."""
+Outcome = TypeVar("Outcome", bound=StrEnum)
 
-    outcome: LoginOutcome | CardCheckFailure
+
+@dataclass(frozen=True)
+class CardFormResult(Generic[Outcome]):
+    """What a page where a patron proves a card (login, registration) needs to answer; ``errors`` maps a form
+    field to a problem code."""
+
+    outcome: Outcome
     uid: str | None = None
     library: str | None = None
     network: str | None = None
     detail: str = ""
     errors: dict[str, str] = field(default_factory=dict, hash=False)
+    #: the card is locked after too many failures: when (epoch seconds) it may be tried again. Any card
+    #: string is locked alike, known to the SIGB or not, so saying it tells nothing about the card
+    retry_at: float | None = None
+
+
+@dataclass(frozen=True)
+class LoginResult(CardFormResult[LoginOutcome | CardCheckFailure]):
+    """What the login page needs to answer."""
+
     #: the access decision's snapshot of the patron, for the session (``services.patron_changes``)
     facts: PatronSnapshot | None = field(default=None, hash=False)
     #: RATE_LIMITED: seconds before this address's next attempt is checked
     retry_after: int = 0
-    #: the card is locked after too many failures: when (epoch seconds) it may be tried again. Any card
-    #: string is locked alike, known to the SIGB or not, so saying it tells nothing about the card
-    retry_at: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -82,19 +92,13 @@ def check_fields(library_code: str | None, card: str | None, password: str | Non
         errors["library"] = "required"
     elif not _CODE.match(code):
         errors["library"] = "unknown"
-    card = (card or "").strip()
-    if not card:
-        errors["card"] = "required"
-    elif len(card) > MAX_CARD:
-        errors["card"] = "too_long"
-    elif _CONTROL.search(card):
-        errors["card"] = "invalid"
-    if not password:
-        errors["password"] = "required"
-    elif len(password) > MAX_PASSWORD:
-        errors["password"] = "too_long"
-    elif _CONTROL.search(password):
-        errors["password"] = "invalid"
+    for name, value, longest in (("card", (card or "").strip(), MAX_CARD), ("password", password or "", MAX_PASSWORD)):
+        if not value:
+            errors[name] = "required"
+        elif len(value) > longest:
+            errors[name] = "too_long"
+        elif _CONTROL.search(value):
+            errors[name] = "invalid"
     return errors
 
 

@@ -7,7 +7,7 @@ SIGB refuses or an already registered card leave the database untouched.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -17,7 +17,7 @@ from ..domain.memberships import MembershipState
 from ..errors import Conflict, InvalidInput
 from . import libraries, memberships, patrons, validation
 from .card_check import CardCheckFailure
-from .login import check_fields, find_library, verify_card
+from .login import CardFormResult, check_fields, find_library, verify_card
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -35,15 +35,8 @@ class RegistrationOutcome(StrEnum):
 
 
 @dataclass(frozen=True)
-class RegistrationResult:
-    outcome: RegistrationOutcome | CardCheckFailure
-    uid: str | None = None
-    library: str | None = None
-    network: str | None = None
-    detail: str = ""
-    errors: dict[str, str] = field(default_factory=dict, hash=False)
-    #: the card is locked after too many failures until then (epoch seconds), as for a login
-    retry_at: float | None = None
+class RegistrationResult(CardFormResult[RegistrationOutcome | CardCheckFailure]):
+    """What the registration page needs to answer."""
 
     @property
     def registered(self) -> bool:

@@ -186,32 +186,19 @@ def to_csv(lines: list[TitleLine], report_id: str, *, selection: str, period: st
 
 def to_xlsx(lines: list[TitleLine], report_id: str, *, selection: str, period: str, label: str = "") -> bytes:
     """The XLSX export: one sheet, French headings with COUNTER's metric names, counts as numbers."""
-    import io
-
     from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
 
+    from .. import spreadsheet
     from ..stats.exports import safe_cell
 
     cols = columns(report_id)
+    headings = [heading for _, heading in cols]
     book = Workbook()
     sheet = book.worksheets[0]
     sheet.title = REPORT_LABELS[report_id][:31]
-    sheet.append([heading for _, heading in cols])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    spreadsheet.add_header(sheet, headings)
     for line in lines:
         values = _values(line, report_id, selection=selection, period=period, french=True)
         sheet.append([safe_cell(values.get(key)) for key, _ in cols])
-    for cell in (c for row in sheet.iter_rows(min_row=2) for c in row):
-        if isinstance(cell.value, str):
-            cell.data_type = "s"  # openpyxl would otherwise take "=…" for a formula
-    sheet.freeze_panes = "A2"
-    for index, (_, heading) in enumerate(cols, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = max(12, min(40, len(heading) + 2))
-    book.properties.title = f"{REPORT_LABELS[report_id]} – {label or selection} – {period}"
-    book.properties.creator = "Sésame"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    spreadsheet.finish(sheet, headings)
+    return spreadsheet.save(book, f"{REPORT_LABELS[report_id]} – {label or selection} – {period}")

@@ -6,7 +6,6 @@ the sheets with their headers (XLSX), empty lists (JSON).
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import asdict
 from datetime import datetime
@@ -14,7 +13,7 @@ from typing import Any
 
 from ...clock import utcnow
 from ...errors import InvalidInput
-from .. import csvstyle
+from .. import csvstyle, spreadsheet
 from ..counter.attribution import METHOD_LABELS
 from ..counter.reports import PR_METRICS
 from .figures import LIBRARY_FIGURES, DetailLine, MonthFigures, Selection
@@ -135,28 +134,17 @@ def to_csv(months: list[MonthFigures], table: str = "usage", how: csvstyle.CsvSt
 
 def to_xlsx(months: list[MonthFigures], selection: Selection) -> bytes:
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     book = Workbook()
     book.remove(book.active)
     for table in TABLES:
+        headings = [heading for _, heading in COLUMNS[table]]
         sheet = book.create_sheet(SHEET_TITLES[table])
-        sheet.append([heading for _, heading in COLUMNS[table]])
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
+        spreadsheet.add_header(sheet, headings)
         for row in rows(months, table):
             sheet.append([safe_cell(row.get(key)) for key, _ in COLUMNS[table]])
-        for cell in (c for line in sheet.iter_rows(min_row=2) for c in line):
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # openpyxl would otherwise take "=…" for a formula
-        sheet.freeze_panes = "A2"
-        for index, (_, heading) in enumerate(COLUMNS[table], start=1):
-            sheet.column_dimensions[sheet.cell(1, index).column_letter].width = max(12, min(40, len(heading) + 2))
-    book.properties.title = f"Statistiques Sésame – {selection.label}"
-    book.properties.creator = "Sésame"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+        spreadsheet.finish(sheet, headings)
+    return spreadsheet.save(book, f"Statistiques Sésame – {selection.label}")
 
 
 def document(months: list[MonthFigures], selection: Selection, *, now: datetime | None = None) -> dict[str, Any]:
