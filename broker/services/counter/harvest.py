@@ -268,38 +268,69 @@ def _complete(session, supplier, month: Month, customers, report_id: str = "PR")
     return all(cid in stored for cid, _ in customers)
 
 
-def _harvest_month(session, supplier, account, creds, month: Month, customers, result: SupplierHarvest) -> None:
+def _month_dates(month: Month) -> dict[str, str]:
+    """The SUSHI parameters of a whole month."""
     last_day = calendar.monthrange(month.year, month.month)[1]
-    params = {"begin_date": f"{month}-01", "end_date": f"{month}-{last_day:02d}"}
-    if account.release == "5":
-        params["attributes_to_show"] = "Data_Type|Access_Method"
+    return {"begin_date": f"{month}-01", "end_date": f"{month}-{last_day:02d}"}
+
+
+def _fetch_month(account, creds, month: Month, customers, outcome: SupplierHarvest | ReportHarvest,
+                 read: Callable[[sushi.Credentials], tuple[str, dict]], *, unsupported_ends: bool = False) -> list | None:
+    """Every customer's report of ``month``, as ``read`` gets it: (customer, library, release, content, status) each.
+
+    None when the server has one still pending or rejects one (noted in ``outcome``; with ``unsupported_ends``,
+    also when it does not support the report): the month then stays as it was stored.
+    """
     fetched = []
     for cid, library_id in customers:
         one = sushi.Credentials(creds.url, cid, creds.requestor_id, creds.api_key, creds.platform)
         try:
-            data = sushi.get(one, "reports/pr", params)
-            release, totals = read_platform_report(data, month=str(month), customer_id=cid, platform=creds.platform)
+            release, content = read(one)
             status = "complete"
         except sushi.SushiProblem as problem:
             if problem.kind == "no_usage":
-                release, totals, status = account.release, {}, "no_usage"
+                release, content, status = account.release, {}, "no_usage"
             elif problem.kind == "pending":
-                result.pending.append(str(month))
-                return
+                outcome.pending.append(str(month))
+                return None
             elif problem.kind == "rejected":
-                result.rejected[str(month)] = f"{cid}: {problem.message}" if len(customers) > 1 else problem.message
-                return
+                where = f"{cid}: " if len(customers) > 1 else ""
+                outcome.rejected[str(month)] = where + problem.message
+                return None
+            elif problem.kind == "unsupported" and unsupported_ends:
+                outcome.status, outcome.error = "unsupported", problem.message
+                return None
             else:
                 raise
-        fetched.append((cid, library_id, release, totals, status))
+        fetched.append((cid, library_id, release, content, status))
+    return fetched
+
+
+def _drop_stored(session, supplier, month: Month, customer_id: str, report_id: str) -> None:
+    """Delete the stored report that a new harvest of the same month, customer and report replaces."""
+    old = session.scalar(select(CounterReport).where(
+        CounterReport.supplier_id == supplier.id, CounterReport.month == str(month),
+        CounterReport.customer_id == customer_id, CounterReport.report_id == report_id))
+    if old is not None:
+        session.delete(old)
+        session.flush()
+
+
+def _harvest_month(session, supplier, account, creds, month: Month, customers, result: SupplierHarvest) -> None:
+    params = _month_dates(month)
+    if account.release == "5":
+        params["attributes_to_show"] = "Data_Type|Access_Method"
+
+    def read(one: sushi.Credentials) -> tuple[str, dict]:
+        return read_platform_report(sushi.get(one, "reports/pr", params), month=str(month),
+                                    customer_id=one.customer_id, platform=creds.platform)
+
+    fetched = _fetch_month(account, creds, month, customers, result, read)
+    if fetched is None:
+        return
     with session.begin_nested():  # the month whole, or nothing of it
         for cid, library_id, release, totals, status in fetched:
-            old = session.scalar(select(CounterReport).where(
-                CounterReport.supplier_id == supplier.id, CounterReport.month == str(month),
-                CounterReport.customer_id == cid, CounterReport.report_id == "PR"))
-            if old is not None:
-                session.delete(old)
-                session.flush()
+            _drop_stored(session, supplier, month, cid, "PR")
             session.add(CounterReport(supplier_id=supplier.id, month=str(month), customer_id=cid,
                                       library_id=library_id, report_id="PR", release=release,
                                       platform=creds.platform, source="sushi", status=status,
@@ -310,8 +341,7 @@ def _harvest_month(session, supplier, account, creds, month: Month, customers, r
 
 
 def _item_params(account, month: Month, report_id: str) -> dict[str, str]:
-    last_day = calendar.monthrange(month.year, month.month)[1]
-    params = {"begin_date": f"{month}-01", "end_date": f"{month}-{last_day:02d}",
+    params = {**_month_dates(month),
               # only Regular access is counted: the access method is shown so that TDM can be left out
               "attributes_to_show": "Data_Type|Access_Method" if account.release == "5" else "Access_Method"}
     if report_id == "IR":
@@ -322,39 +352,19 @@ def _item_params(account, month: Month, report_id: str) -> dict[str, str]:
 def _harvest_item_month(session, supplier, account, creds, month: Month, customers, report_id: str,
                         outcome: ReportHarvest) -> None:
     """One month of a DR, TR or IR: every customer's report stored, or none (the last good one stays)."""
-    fetched = []
-    for cid, library_id in customers:
-        one = sushi.Credentials(creds.url, cid, creds.requestor_id, creds.api_key, creds.platform)
-        try:
-            data = sushi.get(one, f"reports/{report_id.lower()}", _item_params(account, month, report_id),
-                             max_bytes=sushi.ITEM_MAX_BYTES, timeout=sushi.ITEM_TIMEOUT)
-            release, items = read_item_report(data, report_id, month=str(month), customer_id=cid,
-                                              platform=creds.platform)
-            status = "complete"
-        except sushi.SushiProblem as problem:
-            if problem.kind == "no_usage":
-                release, items, status = account.release, {}, "no_usage"
-            elif problem.kind == "pending":
-                outcome.pending.append(str(month))
-                return
-            elif problem.kind == "rejected":
-                where = f"{cid}: " if len(customers) > 1 else ""
-                outcome.rejected[str(month)] = where + problem.message
-                return
-            elif problem.kind == "unsupported":
-                outcome.status, outcome.error = "unsupported", problem.message
-                return
-            else:
-                raise
-        fetched.append((cid, library_id, release, items, status))
+
+    def read(one: sushi.Credentials) -> tuple[str, dict]:
+        data = sushi.get(one, f"reports/{report_id.lower()}", _item_params(account, month, report_id),
+                         max_bytes=sushi.ITEM_MAX_BYTES, timeout=sushi.ITEM_TIMEOUT)
+        return read_item_report(data, report_id, month=str(month), customer_id=one.customer_id,
+                                platform=creds.platform)
+
+    fetched = _fetch_month(account, creds, month, customers, outcome, read, unsupported_ends=True)
+    if fetched is None:
+        return
     with session.begin_nested():  # the month whole, or nothing of it
         for cid, library_id, release, items, status in fetched:
-            old = session.scalar(select(CounterReport).where(
-                CounterReport.supplier_id == supplier.id, CounterReport.month == str(month),
-                CounterReport.customer_id == cid, CounterReport.report_id == report_id))
-            if old is not None:
-                session.delete(old)
-                session.flush()
+            _drop_stored(session, supplier, month, cid, report_id)
             report = CounterReport(supplier_id=supplier.id, month=str(month), customer_id=cid, library_id=library_id,
                                    report_id=report_id, release=release, platform=creds.platform, source="sushi",
                                    status=status, harvested_at=clock.utcnow(), final=True)
