@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from .base import Base
 
@@ -42,15 +42,27 @@ class StatsCursor(Base):
     position: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class StatsSupplierMonth(Base):
+class MonthCounts:
+    """The first columns of a table of counts per month (``id``, ``month``, ``network_id``), and its index by
+    month and library."""
+
+    __tablename__: str
+
+    # sort_order: these columns come first in the table, before those of the class
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-1)
+    month: Mapped[str] = mapped_column(String(7), sort_order=-1)
+    network_id: Mapped[int | None] = mapped_column(Integer, nullable=True, sort_order=-1)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple:
+        return (Index(f"ix_{cls.__tablename__}_month_library", "month", "library_id"),)
+
+
+class StatsSupplierMonth(MonthCounts, Base):
     """Granted accesses to one supplier by the patrons of one library in one month."""
 
     __tablename__ = "stats_supplier_months"
-    __table_args__ = (Index("ix_stats_supplier_months_month_library", "month", "library_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    month: Mapped[str] = mapped_column(String(7))
-    network_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     library_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     supplier_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     #: COUNTER Total_Item_Requests: granted accesses, a double click (≤ 30 s) counted once
@@ -59,30 +71,22 @@ class StatsSupplierMonth(Base):
     unique_patrons: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class StatsRefusalMonth(Base):
+class StatsRefusalMonth(MonthCounts, Base):
     """Refused access attempts in one month, by reason code."""
 
     __tablename__ = "stats_refusal_months"
-    __table_args__ = (Index("ix_stats_refusal_months_month_library", "month", "library_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    month: Mapped[str] = mapped_column(String(7))
-    network_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     library_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     supplier_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     reason: Mapped[str] = mapped_column(String(32))
     refusals: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class StatsLibraryMonth(Base):
+class StatsLibraryMonth(MonthCounts, Base):
     """One library's month: usage over every supplier, registrations and members."""
 
     __tablename__ = "stats_library_months"
-    __table_args__ = (Index("ix_stats_library_months_month_library", "month", "library_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    month: Mapped[str] = mapped_column(String(7))
-    network_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     library_id: Mapped[int] = mapped_column(Integer)
     accesses: Mapped[int] = mapped_column(Integer, default=0)
     #: distinct patrons who reached at least one supplier (not the sum over suppliers)
