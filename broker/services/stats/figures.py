@@ -145,9 +145,7 @@ class _Names:
 
     def library(self, lid: int | None) -> tuple[str, str]:
         lib = self.libraries.get(lid)
-        if lib is None:
-            return ("", "") if lid is None else (f"#{lid}", f"#{lid}")
-        return lib.code, lib.name
+        return (lib.code, lib.name) if lib is not None else (_unknown(lid), _unknown(lid))
 
     def network_of_library(self, lid: int | None) -> str:
         lib = self.libraries.get(lid)
@@ -155,13 +153,16 @@ class _Names:
 
     def supplier(self, sid: int | None) -> tuple[str, str]:
         sup = self.suppliers.get(sid)
-        if sup is None:
-            return ("", "") if sid is None else (f"#{sid}", f"#{sid}")
-        return sup.slug, sup.name
+        return (sup.slug, sup.name) if sup is not None else (_unknown(sid), _unknown(sid))
 
     def network(self, nid: int | None) -> str:
         net = self.networks.get(nid)
-        return net.slug if net is not None else ("" if nid is None else f"#{nid}")
+        return net.slug if net is not None else _unknown(nid)
+
+
+def _unknown(ident: int | None) -> str:
+    """What stands for the code or name of a row that is gone: ``#id``; nothing where there was no id."""
+    return "" if ident is None else f"#{ident}"
 
 
 def _libraries_of(session: Session, selection: Selection) -> list[Library]:
