@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -55,7 +55,8 @@ class LibraryConnection:
     code: str
     connector: str
     settings: dict[str, Any]
-    secrets: bytes | None
+    #: the secret settings, encrypted (kept out of the repr all the same)
+    secrets: bytes | None = field(repr=False)
     card_case: str
     version: str
 
