@@ -29,11 +29,8 @@ ISSUER = "Sésame"
 _CODE = re.compile(r"^\d{6}$")
 
 
-class TooManyAttempts(BrokerError):
+class TooManyAttempts(BrokerError, code="rate_limited", status=429):
     """Too many login attempts: wait a while before trying again."""
-
-    code = "rate_limited"
-    status = 429
 
 
 @dataclass(frozen=True)

@@ -40,10 +40,8 @@ MAX_REASON = 500
 MAX_ID = 2**31 - 1  # database integer keys; larger numbers name nothing
 
 
-class OutOfScope(Forbidden):
+class OutOfScope(Forbidden, code="out_of_scope"):
     """A staff user tried to see or change something outside their libraries or network."""
-
-    code = "out_of_scope"
 
     def __init__(self, actor: str, action: str, target: str, detail: dict) -> None:
         super().__init__(Translatable("Cette action est hors de votre périmètre."))
