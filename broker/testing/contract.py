@@ -3,29 +3,32 @@
 A connector author writes, in a test module::
 
     class TestMyConnector(ConnectorContract):
+        known = KnownPatron("0001", "1234")  # a patron in good standing: card, secret
+        wrong = "0000"                       # a secret that is not the known patron's
+        unknown = "9999"                     # a card no patron has
+
         @pytest.fixture
         def connector(self): ...            # the connector, pointed at a test backend
-        @pytest.fixture
-        def known_patron(self): ...         # KnownPatron(card, secret) in good standing
-        @pytest.fixture
-        def wrong_secret(self): ...         # a secret that is not known_patron's
-        @pytest.fixture
-        def unknown_card(self): ...         # a card no patron has
 
-and, when the backend has them, any of these optional fixtures (in the class,
-the module or a conftest): ``problem_patrons`` (KnownPatron list with the
-``problem`` the SIGB must report: expired, lost, blocked),
-``unreachable_connector`` (the same connector type pointed at an address where
-nothing answers), ``connector_spec`` and ``valid_settings`` (to check the
-settings model). Tests whose optional fixture is missing are skipped. Optional
-fixtures are looked up by name, so they cannot be parametrized: to run the
-contract on several backends, make one subclass per backend.
+The class attributes give the fixtures ``known_patron``, ``wrong_secret`` and
+``unknown_card``; define those fixtures instead when the values come from
+other fixtures. When the backend has them, give any of these too:
+``problems`` (a KnownPatron list with the ``problem`` the SIGB must report:
+expired, lost, blocked; or the fixture ``problem_patrons``), ``spec`` (the
+plugin's ConnectorSpec; or the fixture ``connector_spec``) and the fixtures
+``unreachable_connector`` (the same connector type pointed at an address
+where nothing answers) and ``valid_settings`` (with the spec, to check the
+settings model), in the class, the module or a conftest. Tests whose optional
+fixture is missing are skipped. Optional fixtures are looked up by name, so
+they cannot be parametrized: to run the contract on several backends, make
+one subclass per backend.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -69,6 +72,12 @@ def _optional(request: pytest.FixtureRequest, name: str) -> Any:
         pytest.skip(f"fixture {name!r} not provided")
 
 
+def _given(value: Any, attribute: str, fixture: str) -> Any:
+    if value is None:
+        pytest.fail(f"set the class attribute {attribute}, or define the fixture {fixture}")
+    return value
+
+
 def _same_card(a: str, b: str) -> bool:
     return normalize_card(a) == normalize_card(b)
 
@@ -81,6 +90,36 @@ class ConnectorContract:
     #: threads and calls per thread in the concurrency test
     concurrent_threads: int = 8
     calls_per_thread: int = 5
+    #: the patron in good standing, a secret that is not theirs, a card no patron has
+    known: KnownPatron | None = None
+    wrong: str | None = None
+    unknown: str | None = None
+    #: patrons whose card has a problem the backend must report (none: the test is skipped)
+    problems: Sequence[KnownPatron] = ()
+    #: the plugin's spec, to check its settings model (None: the test is skipped)
+    spec: ConnectorSpec | None = None
+
+    @pytest.fixture
+    def known_patron(self) -> KnownPatron:
+        return _given(self.known, "known", "known_patron")
+
+    @pytest.fixture
+    def wrong_secret(self) -> str:
+        return _given(self.wrong, "wrong", "wrong_secret")
+
+    @pytest.fixture
+    def unknown_card(self) -> str:
+        return _given(self.unknown, "unknown", "unknown_card")
+
+    @pytest.fixture
+    def problem_patrons(self) -> list[KnownPatron]:
+        return list(self.problems)
+
+    @pytest.fixture
+    def connector_spec(self) -> ConnectorSpec:
+        if self.spec is None:
+            pytest.skip("fixture 'connector_spec' not provided")
+        return self.spec
 
     def test_implements_the_protocol(self, connector: Any) -> None:
         assert isinstance(connector, Connector)

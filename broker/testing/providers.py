@@ -12,10 +12,8 @@ A provider author writes, in a test module::
         def provider_plugins(cls):             # optional: plugins not installed as entry points
             return (my_package.plugin,)
 
-        @pytest.fixture
-        def register_supplier(self):
-            def register(runtime, slug, networks, release): ...   # make ``slug`` a supplier of the protocol
-            return register
+        def add_supplier(self, runtime, session, slug, networks, release):
+            ...                                # make ``slug`` a supplier of the protocol, in ``session``
 
         @pytest.fixture
         def access(self):
@@ -31,13 +29,25 @@ client and returns an :class:`Access`: whether the supplier got through,
 everything it received as text (decoded: an assertion's XML, a token's
 claims, a URL), and the patron's identifier at the supplier. Optional
 fixture: ``provider_secrets`` (strings the provider must never log, such as
-a client secret or a shared key).
+a client secret or a shared key). When registering needs other fixtures,
+override the fixture ``register_supplier`` instead of ``add_supplier``: it
+returns ``register(runtime, slug, networks, release)``.
+
+A provider that sends the patron from ``/go/<slug>`` to the supplier with a
+redirect (303) may define, instead of the fixture ``access``, the methods
+``redirect_prefix(slug)`` (how the URL at the supplier starts) and
+``received(slug, location)`` (what the supplier got at that URL, as text,
+and the patron's identifier there).
+
+For an ``access`` function: ``Access.refused(answer)`` reports a refusal
+with the page the patron saw, ``redirect_to(answer, prefix)`` gives the URL
+a redirect sends the browser to (None when it goes elsewhere) and
+``query_of(url)`` its query parameters. ``capture_logs()`` records what the
+broker logs meanwhile, as production's JSON lines.
 """
 
 from __future__ import annotations
 
-import io
-import logging
 import os
 import re
 import secrets
@@ -46,8 +56,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+from .logs import CapturedLogs, capture_logs
 
 NETWORK = "kit-network"
 LIBRARY = "FR-999990001"
@@ -74,6 +87,22 @@ class Access:
     subject: str = ""
     status: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def refused(cls, answer: Any) -> Access:
+        """The supplier got nothing: ``answer`` (a test client's response) is the page the patron saw instead."""
+        return cls(False, answer.get_data(as_text=True), status=answer.status_code)
+
+
+def query_of(url: str) -> dict[str, str]:
+    """The query parameters of ``url``, each with its first value."""
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def redirect_to(answer: Any, prefix: str, status: int = 303) -> str | None:
+    """Where ``answer`` sends the browser when it is a ``status`` redirect to a URL starting with ``prefix``, else None."""
+    location = answer.headers.get("Location", "")
+    return location if answer.status_code == status and location.startswith(prefix) else None
 
 
 @dataclass
@@ -153,16 +182,6 @@ def build_world(folder: Path, plugins: tuple[Any, ...] = ()) -> ProviderWorld:
     return ProviderWorld(app, runtime, member, pending)
 
 
-@dataclass
-class _Capture:
-    stream: io.StringIO
-    handler: logging.Handler
-
-    @property
-    def text(self) -> str:
-        return self.stream.getvalue()
-
-
 class ProviderContract:
     """Tests of a provider plugin; subclass as ``TestSomething(ProviderContract)`` and set ``protocol``."""
 
@@ -185,6 +204,42 @@ class ProviderContract:
             world.runtime.close()
             shutil.rmtree(folder, ignore_errors=True)
 
+    def add_supplier(self, runtime: Any, session: Any, slug: str, networks: list[str], release: list[str]) -> None:
+        """Make ``slug`` a supplier of the protocol offered by ``networks``, with the ``release`` policy."""
+        raise NotImplementedError("define add_supplier, or the fixture register_supplier")
+
+    @pytest.fixture
+    def register_supplier(self) -> Callable[[Any, str, list[str], list[str]], None]:
+        """``register(runtime, slug, networks, release)``: :meth:`add_supplier` in a session of its own."""
+
+        def register(runtime: Any, slug: str, networks: list[str], release: list[str]) -> None:
+            with runtime.db.session() as s:
+                self.add_supplier(runtime, s, slug, networks, release)
+
+        return register
+
+    def redirect_prefix(self, slug: str) -> str:
+        """How the URL at supplier ``slug`` starts, where ``/go/<slug>`` sends the patron (for the default access)."""
+        raise NotImplementedError("define redirect_prefix and received, or the fixture access")
+
+    def received(self, slug: str, location: str) -> tuple[str, str]:
+        """What supplier ``slug`` received at ``location``, as text, and the patron's identifier there."""
+        raise NotImplementedError("define redirect_prefix and received, or the fixture access")
+
+    @pytest.fixture
+    def access(self) -> Callable[[Any, str], Access]:
+        """``access(client, slug)``: one access through ``/go/<slug>`` and its redirect to the supplier."""
+
+        def run(client: Any, slug: str) -> Access:
+            answer = client.get(f"/go/{slug}")
+            location = redirect_to(answer, self.redirect_prefix(slug))
+            if location is None:
+                return Access.refused(answer)
+            received, subject = self.received(slug, location)
+            return Access(True, received, subject, answer.status_code)
+
+        return run
+
     @pytest.fixture
     def supplier(self, provider_world, register_supplier) -> Callable[..., str]:
         """``supplier(release=[...])``: a new supplier of the protocol offered by the kit's network; its slug."""
@@ -197,21 +252,9 @@ class ProviderContract:
         return make
 
     @pytest.fixture
-    def captured_logs(self) -> Iterator[_Capture]:
-        from broker.logs import JsonFormatter
-
-        stream = io.StringIO()
-        handler = logging.StreamHandler(stream)
-        handler.setFormatter(JsonFormatter())
-        root = logging.getLogger()
-        level = root.level
-        root.addHandler(handler)
-        root.setLevel(logging.DEBUG)
-        try:
-            yield _Capture(stream, handler)
-        finally:
-            root.removeHandler(handler)
-            root.setLevel(level)
+    def captured_logs(self) -> Iterator[CapturedLogs]:
+        with capture_logs() as captured:
+            yield captured
 
     # -- the contract ---------------------------------------------------------------------
     def test_the_provider_is_registered(self, provider_world) -> None:

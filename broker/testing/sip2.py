@@ -1,7 +1,9 @@
-"""Run the SIP2 emulator inside a test: ``with running_emulator("patrons.csv") as sigb: ...``."""
+"""Run the SIP2 emulator inside a test: ``with running_emulator("patrons.csv") as sigb: ...``; or play a
+misbehaving SIGB of your own, reading what the connector sends with :func:`frames`."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +33,22 @@ def running_emulator(
         yield emulator
     finally:
         emulator.stop()
+
+
+def frames(conn: socket.socket) -> Iterator[bytes]:
+    """The SIP2 messages a client sends on ``conn``, each without its closing carriage return, until it hangs up."""
+    buffer = b""
+    while True:
+        try:
+            data = conn.recv(4096)
+        except OSError:
+            return
+        if not data:
+            return
+        buffer += data
+        while b"\r" in buffer:
+            frame, _, buffer = buffer.partition(b"\r")
+            yield frame
 
 
 def sip2_settings(emulator: RunningEmulator, **overrides: Any) -> dict[str, Any]:

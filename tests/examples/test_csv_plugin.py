@@ -6,9 +6,6 @@ from __future__ import annotations
 import csv
 import importlib
 import importlib.metadata
-import importlib.util
-import subprocess
-import sys
 from pathlib import Path
 
 import pluggy
@@ -20,34 +17,13 @@ from broker.testing import ConnectorContract, KnownPatron
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sesame-connector-csv"
 DISTRIBUTION = "sesame-connector-csv"
-ENTRY_POINT = "sesame_connector_csv"
-
-
-def installed_matches_source() -> bool:
-    """True when the example is installed and its installed modules are the ones in examples/."""
-    try:
-        dist = importlib.metadata.distribution(DISTRIBUTION)
-    except importlib.metadata.PackageNotFoundError:
-        return False
-    for source in (EXAMPLE / "src" / "sesame_connector_csv").glob("*.py"):
-        installed = Path(str(dist.locate_file(f"sesame_connector_csv/{source.name}")))
-        if not installed.is_file() or installed.read_bytes() != source.read_bytes():
-            return False
-    return True
+ENTRY_POINT = PACKAGE = "sesame_connector_csv"
 
 
 @pytest.fixture(scope="session")
-def installed_example() -> None:
+def installed_example(install_example) -> None:
     """pip-install examples/sesame-connector-csv into this interpreter's environment when needed."""
-    if not installed_matches_source():
-        command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                   "--no-deps", "--force-reinstall", str(EXAMPLE)]
-        if importlib.util.find_spec("wheel") is not None:
-            command.append("--no-build-isolation")  # no download needed when setuptools and wheel are here
-        result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-        importlib.invalidate_caches()
-    assert installed_matches_source()
+    install_example(EXAMPLE, DISTRIBUTION, PACKAGE)
 
 
 @pytest.fixture(scope="session")
@@ -87,6 +63,14 @@ def test_the_plugin_offers_a_typed_settings_model(plugin_spec) -> None:
 
 class TestInstalledCsvPlugin(ConnectorContract):
     unavailable_within = 1.0
+    known = KnownPatron("card0001", "1234")  # typed in lower case, without the dash
+    wrong = "1235"
+    unknown = "CARD-9999"
+    problems = [
+        KnownPatron("CARD-0002", "2222", CardProblem.EXPIRED),
+        KnownPatron("CARD-0003", "3333", CardProblem.LOST),
+        KnownPatron("CARD-0004", "4444", CardProblem.BLOCKED),
+    ]
 
     @pytest.fixture
     def valid_settings(self, tmp_path, plugin_spec):
@@ -113,26 +97,6 @@ class TestInstalledCsvPlugin(ConnectorContract):
     @pytest.fixture
     def connector(self, plugin_spec, valid_settings):
         return plugin_spec.factory(plugin_spec.settings_model.model_validate(valid_settings))
-
-    @pytest.fixture
-    def known_patron(self):
-        return KnownPatron("card0001", "1234")  # typed in lower case, without the dash
-
-    @pytest.fixture
-    def wrong_secret(self):
-        return "1235"
-
-    @pytest.fixture
-    def unknown_card(self):
-        return "CARD-9999"
-
-    @pytest.fixture
-    def problem_patrons(self):
-        return [
-            KnownPatron("CARD-0002", "2222", CardProblem.EXPIRED),
-            KnownPatron("CARD-0003", "3333", CardProblem.LOST),
-            KnownPatron("CARD-0004", "4444", CardProblem.BLOCKED),
-        ]
 
     @pytest.fixture
     def unreachable_connector(self, plugin_spec, tmp_path):

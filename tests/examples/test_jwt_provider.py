@@ -5,47 +5,23 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
-import importlib.util
-import subprocess
-import sys
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from broker.testing import Access, ProviderContract
+from broker.testing import ProviderContract, query_of
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sesame-provider-jwt"
 DISTRIBUTION = "sesame-provider-jwt"
-ENTRY_POINT = "sesame_provider_jwt"
+ENTRY_POINT = PACKAGE = "sesame_provider_jwt"
 KEY_VAR = "SESAME_EXAMPLE_JWT_KEY"
 KEY = "example-jwt-key-installed-plugin-" + "9e41b07c"
 
 
-def installed_matches_source() -> bool:
-    try:
-        dist = importlib.metadata.distribution(DISTRIBUTION)
-    except importlib.metadata.PackageNotFoundError:
-        return False
-    for source in (EXAMPLE / "src" / "sesame_provider_jwt").glob("*.py"):
-        installed = Path(str(dist.locate_file(f"sesame_provider_jwt/{source.name}")))
-        if not installed.is_file() or installed.read_bytes() != source.read_bytes():
-            return False
-    return True
-
-
 @pytest.fixture(scope="session")
-def installed_example() -> None:
+def installed_example(install_example) -> None:
     """pip-install examples/sesame-provider-jwt into this interpreter's environment when needed."""
-    if not installed_matches_source():
-        command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                   "--no-deps", "--force-reinstall", str(EXAMPLE)]
-        if importlib.util.find_spec("wheel") is not None:
-            command.append("--no-build-isolation")
-        result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-        importlib.invalidate_caches()
-    assert installed_matches_source()
+    install_example(EXAMPLE, DISTRIBUTION, PACKAGE)
 
 
 @pytest.fixture(autouse=True)
@@ -95,26 +71,16 @@ class TestInstalledJwtProvider(ProviderContract):
     def provider_secrets(self):
         return [KEY]
 
-    @pytest.fixture
-    def register_supplier(self):
-        def register(runtime, slug, networks, release):
-            spec = runtime.providers["jwt"]
-            settings = spec.settings_model(endpoint=f"https://{slug}.example.org/sesame", secret_env=KEY_VAR)
-            with runtime.db.session() as s:
-                spec.register(runtime, s, slug, settings, networks=networks, release=release)
+    def add_supplier(self, runtime, session, slug, networks, release):
+        spec = runtime.providers["jwt"]
+        settings = spec.settings_model(endpoint=f"https://{slug}.example.org/sesame", secret_env=KEY_VAR)
+        spec.register(runtime, session, slug, settings, networks=networks, release=release)
 
-        return register
+    def redirect_prefix(self, slug):
+        return f"https://{slug}.example.org/sesame?"
 
-    @pytest.fixture
-    def access(self):
-        def run(client, slug) -> Access:
-            from sesame_provider_jwt.token import decode
+    def received(self, slug, location):
+        from sesame_provider_jwt.token import decode
 
-            answer = client.get(f"/go/{slug}")
-            location = answer.headers.get("Location", "")
-            if answer.status_code != 303 or not location.startswith(f"https://{slug}.example.org/sesame?"):
-                return Access(False, answer.get_data(as_text=True), status=answer.status_code)
-            claims = decode(parse_qs(urlsplit(location).query)["jwt"][0], KEY.encode())
-            return Access(True, str(claims), claims["sub"], answer.status_code)
-
-        return run
+        claims = decode(query_of(location)["jwt"], KEY.encode())
+        return str(claims), claims["sub"]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from broker.testing.tls import make_pki
 from fixtures.servers import free_port
-from mail.smtpkit import Clock, SmtpServer, make_pki
+from mail.smtpkit import Clock, SmtpServer
 
 
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory):
-    return make_pki(tmp_path_factory.mktemp("pki"))
+    return make_pki(tmp_path_factory.mktemp("pki"), ca_name="Sésame test mail CA")
 
 
 @pytest.fixture

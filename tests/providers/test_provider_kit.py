@@ -10,15 +10,11 @@ import base64
 import json
 import re
 import secrets
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import pytest
 
-from broker.testing import Access, ProviderContract
-
-
-def _query(url: str) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+from broker.testing import Access, ProviderContract, query_of
 
 
 # -- SAML ------------------------------------------------------------------------------------------
@@ -37,15 +33,10 @@ def _sp_metadata(slug: str) -> bytes:
 class TestSamlProvider(ProviderContract):
     protocol = "saml"
 
-    @pytest.fixture
-    def register_supplier(self):
+    def add_supplier(self, runtime, session, slug, networks, release):
         from broker.providers.saml.registry import add_saml
 
-        def register(runtime, slug, networks, release):
-            with runtime.db.session() as s:
-                add_saml(runtime, s, slug, metadata_xml=_sp_metadata(slug), networks=networks, release=release)
-
-        return register
+        add_saml(runtime, session, slug, metadata_xml=_sp_metadata(slug), networks=networks, release=release)
 
     @pytest.fixture
     def access(self):
@@ -55,7 +46,7 @@ class TestSamlProvider(ProviderContract):
             answer = client.get("/saml/unsolicited?" + urlencode(
                 {"providerId": f"https://{slug}.example.org/shibboleth"}))
             if answer.status_code != 200 or b"SAMLResponse" not in answer.data:
-                return Access(False, answer.get_data(as_text=True), status=answer.status_code)
+                return Access.refused(answer)
             form = html.fromstring(answer.data).forms[0]
             fields = {i.name: i.value for i in form.inputs if i.name}
             xml = base64.b64decode(fields["SAMLResponse"])
@@ -107,11 +98,11 @@ class TestOidcProvider(ProviderContract):
                 "redirect_uri": reg.redirect_uris[0], "state": state, "nonce": secrets.token_urlsafe(8),
                 "code_challenge": challenge, "code_challenge_method": "S256"}))
             location = answer.headers.get("Location", "")
-            if answer.status_code != 302 or not location.startswith(reg.redirect_uris[0]) or "code" not in _query(location):
+            if answer.status_code != 302 or not location.startswith(reg.redirect_uris[0]) or "code" not in query_of(location):
                 return Access(False, location + answer.get_data(as_text=True), status=answer.status_code)
             basic = base64.b64encode(f"{reg.client_id}:{reg.client_secret}".encode()).decode()
             token = client.post("/oidc/token", headers={"Authorization": f"Basic {basic}"}, data={
-                "grant_type": "authorization_code", "code": _query(location)["code"],
+                "grant_type": "authorization_code", "code": query_of(location)["code"],
                 "redirect_uri": reg.redirect_uris[0], "code_verifier": verifier})
             assert token.status_code == 200, token.get_data(as_text=True)
             tokens = token.get_json()
@@ -128,25 +119,20 @@ class TestOidcProvider(ProviderContract):
 class TestCasProvider(ProviderContract):
     protocol = "cas"
 
-    @pytest.fixture
-    def register_supplier(self):
+    def add_supplier(self, runtime, session, slug, networks, release):
         from broker.providers.cas.services import register as register_service
 
-        def register(runtime, slug, networks, release):
-            with runtime.db.session() as s:
-                register_service(runtime, s, slug, patterns=[rf"https://{slug}\.example\.org/.*"], networks=networks,
-                                 release=release)
-
-        return register
+        register_service(runtime, session, slug, patterns=[rf"https://{slug}\.example\.org/.*"], networks=networks,
+                         release=release)
 
     @pytest.fixture
     def access(self):
         def run(client, slug) -> Access:
             service = f"https://{slug}.example.org/app"
             answer = client.get("/cas/login?" + urlencode({"service": service}))
-            ticket = _query(answer.headers.get("Location", "")).get("ticket")
+            ticket = query_of(answer.headers.get("Location", "")).get("ticket")
             if answer.status_code != 302 or not ticket:
-                return Access(False, answer.get_data(as_text=True), status=answer.status_code)
+                return Access.refused(answer)
             checked = client.get("/cas/p3/serviceValidate?" + urlencode({"service": service, "ticket": ticket}))
             text = checked.get_data(as_text=True)
             user = re.search(r"<cas:user>([^<]+)</cas:user>", text)
@@ -166,37 +152,27 @@ class TestLinkProvider(ProviderContract):
     def provider_secrets(self):
         return [LINK_SECRET]
 
-    @pytest.fixture
-    def register_supplier(self):
+    def add_supplier(self, runtime, session, slug, networks, release):
         from broker.providers.kit import validate_settings
         from broker.providers.link.settings import LinkSettings
         from broker.providers.link.suppliers import register as register_link
 
-        def register(runtime, slug, networks, release):
-            names = {"library": "library", "network": "network", "email": "email", "display_name": "display_name"}
-            extra = "".join(f"&{k}={{{k}}}" for k in names if k in release)
-            settings = validate_settings(LinkSettings, {
-                "url_template": f"https://{slug}.example.org/sso?u={{uid}}&t={{ts}}{extra}&s={{sig}}",
-                "secret": LINK_SECRET})
-            with runtime.db.session() as s:
-                register_link(runtime, s, slug, settings, networks=networks, release=release)
+        names = {"library": "library", "network": "network", "email": "email", "display_name": "display_name"}
+        extra = "".join(f"&{k}={{{k}}}" for k in names if k in release)
+        settings = validate_settings(LinkSettings, {
+            "url_template": f"https://{slug}.example.org/sso?u={{uid}}&t={{ts}}{extra}&s={{sig}}",
+            "secret": LINK_SECRET})
+        register_link(runtime, session, slug, settings, networks=networks, release=release)
 
-        return register
+    def redirect_prefix(self, slug):
+        return f"https://{slug}.example.org/"
 
-    @pytest.fixture
-    def access(self):
+    def received(self, slug, location):
         import hashlib
         import hmac
         from urllib.parse import unquote
 
-        def run(client, slug) -> Access:
-            answer = client.get(f"/go/{slug}")
-            location = answer.headers.get("Location", "")
-            if answer.status_code != 303 or not location.startswith(f"https://{slug}.example.org/"):
-                return Access(False, answer.get_data(as_text=True), status=answer.status_code)
-            q = _query(location)
-            expected = hmac.new(LINK_SECRET.encode(), (q["u"] + q["t"]).encode(), hashlib.sha256).hexdigest()
-            assert hmac.compare_digest(expected, q["s"])
-            return Access(True, unquote(location), q["u"], answer.status_code)
-
-        return run
+        q = query_of(location)
+        expected = hmac.new(LINK_SECRET.encode(), (q["u"] + q["t"]).encode(), hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(expected, q["s"])
+        return unquote(location), q["u"]

@@ -47,6 +47,15 @@ def write_patrons(path, kind: str = "csv") -> None:
 class TestCsvFileConnector(ConnectorContract):
     file_format = "csv"
     unavailable_within = 1.0
+    known = KnownPatron("11110001", "1234")
+    wrong = "0000"
+    unknown = "99990000"
+    problems = [
+        KnownPatron("11110002", "2222", CardProblem.EXPIRED),
+        KnownPatron("11110003", "3333", CardProblem.LOST),
+        KnownPatron("11110004", "4444", CardProblem.BLOCKED),
+    ]
+    spec = broker_connectors()[0]
 
     @pytest.fixture
     def valid_settings(self, tmp_path):
@@ -59,33 +68,9 @@ class TestCsvFileConnector(ConnectorContract):
         return CsvFileConnector(CsvFileSettings.model_validate(valid_settings))
 
     @pytest.fixture
-    def known_patron(self):
-        return KnownPatron("11110001", "1234")
-
-    @pytest.fixture
-    def wrong_secret(self):
-        return "0000"
-
-    @pytest.fixture
-    def unknown_card(self):
-        return "99990000"
-
-    @pytest.fixture
-    def problem_patrons(self):
-        return [
-            KnownPatron("11110002", "2222", CardProblem.EXPIRED),
-            KnownPatron("11110003", "3333", CardProblem.LOST),
-            KnownPatron("11110004", "4444", CardProblem.BLOCKED),
-        ]
-
-    @pytest.fixture
     def unreachable_connector(self, tmp_path):
         # For a file-based connector, "unreachable" is a file that is not there.
         return CsvFileConnector(CsvFileSettings(path=str(tmp_path / "missing.csv")))
-
-    @pytest.fixture
-    def connector_spec(self):
-        return broker_connectors()[0]
 
 
 class TestJsonFileConnector(TestCsvFileConnector):

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
-
 import pytest
 from sesame_provider_jwt import plugin
 from sesame_provider_jwt.settings import JwtSettings
 from sesame_provider_jwt.token import decode
 
-from broker.testing import Access, ProviderContract
+from broker.testing import ProviderContract, query_of
 
 KEY_VAR = "SESAME_EXAMPLE_JWT_KEY"
 KEY = "example-jwt-key-for-the-contract-" + "41f7c09e2d"
@@ -35,24 +33,14 @@ class TestJwtProvider(ProviderContract):
     def provider_secrets(self):
         return [KEY]
 
-    @pytest.fixture
-    def register_supplier(self):
-        def register(runtime, slug, networks, release):
-            settings = JwtSettings(endpoint=f"https://{slug}.example.org/sesame", secret_env=KEY_VAR)
-            with runtime.db.session() as s:
-                plugin.register(runtime, s, slug, settings, networks=networks, release=release)
+    def add_supplier(self, runtime, session, slug, networks, release):
+        settings = JwtSettings(endpoint=f"https://{slug}.example.org/sesame", secret_env=KEY_VAR)
+        plugin.register(runtime, session, slug, settings, networks=networks, release=release)
 
-        return register
+    def redirect_prefix(self, slug):
+        return f"https://{slug}.example.org/sesame?"
 
-    @pytest.fixture
-    def access(self):
-        def run(client, slug) -> Access:
-            answer = client.get(f"/go/{slug}")
-            location = answer.headers.get("Location", "")
-            if answer.status_code != 303 or not location.startswith(f"https://{slug}.example.org/sesame?"):
-                return Access(False, answer.get_data(as_text=True), status=answer.status_code)
-            claims = decode(parse_qs(urlsplit(location).query)["jwt"][0], KEY.encode())
-            assert claims["aud"] == f"https://{slug}.example.org" and claims["exp"] - claims["iat"] == 60
-            return Access(True, str(claims), claims["sub"], answer.status_code)
-
-        return run
+    def received(self, slug, location):
+        claims = decode(query_of(location)["jwt"], KEY.encode())
+        assert claims["aud"] == f"https://{slug}.example.org" and claims["exp"] - claims["iat"] == 60
+        return str(claims), claims["sub"]

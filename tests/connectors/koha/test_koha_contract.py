@@ -17,30 +17,19 @@ class KohaContractBase(ConnectorContract):
     settings_overrides: dict = {}
     #: "refused" (nothing listens) or "silent" (accepts, never answers)
     unreachable = "refused"
+    known = KnownPatron("KOHA0001", "alice-pw")
+    wrong = "alice-PW"
+    unknown = "KOHA4242"
+    problems = [KnownPatron("KOHA0002", "bob-pw", CardProblem.EXPIRED),
+                KnownPatron("KOHA0003", "carole-pw", CardProblem.BLOCKED),
+                KnownPatron("KOHA0004", "eve-pw", CardProblem.LOST)]
+    spec = broker_connectors()[0]
 
     @pytest.fixture
     def connector(self, koha_settings):
         conn = KohaConnector(koha_settings(**self.settings_overrides))
         yield conn
         conn.close()
-
-    @pytest.fixture
-    def known_patron(self):
-        return KnownPatron("KOHA0001", "alice-pw")
-
-    @pytest.fixture
-    def wrong_secret(self):
-        return "alice-PW"
-
-    @pytest.fixture
-    def unknown_card(self):
-        return "KOHA4242"
-
-    @pytest.fixture
-    def problem_patrons(self):
-        return [KnownPatron("KOHA0002", "bob-pw", CardProblem.EXPIRED),
-                KnownPatron("KOHA0003", "carole-pw", CardProblem.BLOCKED),
-                KnownPatron("KOHA0004", "eve-pw", CardProblem.LOST)]
 
     @pytest.fixture
     def unreachable_connector(self, koha_settings, dead_port):
@@ -52,10 +41,6 @@ class KohaContractBase(ConnectorContract):
                                                timeout=self.unavailable_within / 2, **self.settings_overrides))
             yield conn
             conn.close()
-
-    @pytest.fixture
-    def connector_spec(self):
-        return broker_connectors()[0]
 
     @pytest.fixture
     def valid_settings(self, koha):

@@ -14,6 +14,7 @@ class LdapContractBase(ConnectorContract):
     unavailable_within = 0.6
     settings_overrides: dict = {}
     secrets = {"BDP0001": "alice-pw", "BDP0002": "bob-pw", "BDP0003": "carole-pw", "BDP0005": "eve-pw"}
+    spec = broker_connectors()[0]
 
     @pytest.fixture
     def connector(self, ldap_settings):
@@ -51,10 +52,6 @@ class LdapContractBase(ConnectorContract):
                                            timeout=self.unavailable_within / 2, **self.settings_overrides))
         yield conn
         conn.close()
-
-    @pytest.fixture
-    def connector_spec(self):
-        return broker_connectors()[0]
 
     @pytest.fixture
     def valid_settings(self, ldap_settings):

@@ -10,16 +10,19 @@ from broker.testing.sip2 import sip2_settings
 from connectors.sip2.connector import Sip2Connector, Sip2Settings
 from connectors.sip2.plugin import broker_connectors
 
-PROBLEMS = [
-    KnownPatron("23000000000002", "2222", CardProblem.EXPIRED),
-    KnownPatron("23000000000003", "3333", CardProblem.LOST),
-    KnownPatron("23000000000004", "4444", CardProblem.BLOCKED),
-]
-
 
 class Sip2Fixtures:
     flavour = "koha"
     unavailable_within = 1.0
+    known = KnownPatron("23000000000001", "1234")
+    wrong = "0000"
+    unknown = "99999999999999"
+    problems = [
+        KnownPatron("23000000000002", "2222", CardProblem.EXPIRED),
+        KnownPatron("23000000000003", "3333", CardProblem.LOST),
+        KnownPatron("23000000000004", "4444", CardProblem.BLOCKED),
+    ]
+    spec = broker_connectors()[0]
 
     @pytest.fixture
     def emulator(self, request):
@@ -32,28 +35,8 @@ class Sip2Fixtures:
         connector.close()
 
     @pytest.fixture
-    def known_patron(self):
-        return KnownPatron("23000000000001", "1234")
-
-    @pytest.fixture
-    def wrong_secret(self):
-        return "0000"
-
-    @pytest.fixture
-    def unknown_card(self):
-        return "99999999999999"
-
-    @pytest.fixture
-    def problem_patrons(self):
-        return PROBLEMS
-
-    @pytest.fixture
     def unreachable_connector(self, emulator):
         return Sip2Connector(Sip2Settings.model_validate(sip2_settings(emulator, port=free_port(), timeout=1.0)))
-
-    @pytest.fixture
-    def connector_spec(self):
-        return broker_connectors()[0]
 
     @pytest.fixture
     def valid_settings(self, emulator):

@@ -52,6 +52,12 @@ class RawClient:
     def close(self) -> None:
         self.sock.close()
 
+    def __enter__(self) -> RawClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
 
 def fields_of(frame: bytes, fixed_length: int) -> dict[str, str]:
     text = frame.decode("utf-8")[2 + fixed_length :]
@@ -62,9 +68,8 @@ def fields_of(frame: bytes, fixed_length: int) -> dict[str, str]:
 
 @pytest.fixture
 def client(koha):
-    raw = RawClient(koha.host, koha.port)
-    yield raw
-    raw.close()
+    with RawClient(koha.host, koha.port) as raw:
+        yield raw
 
 
 def login(raw: RawClient) -> None:
@@ -72,12 +77,9 @@ def login(raw: RawClient) -> None:
 
 
 def test_login_right_and_wrong(koha) -> None:
-    raw = RawClient(koha.host, koha.port)
-    try:
+    with RawClient(koha.host, koha.port) as raw:
         assert raw.ask(b"9300CNsesame|COwrong|\r") == b"940"
         assert raw.ask(b"9300CNsesame|COsesame|\r") == b"941"
-    finally:
-        raw.close()
 
 
 def test_patron_information_with_right_pin(client) -> None:
@@ -194,41 +196,30 @@ def test_expired_lost_and_blocked_status_bits(client) -> None:
 
 
 def test_evergreen_answers_unknown_card_and_wrong_pin_alike(patrons_csv) -> None:
-    with running_emulator(patrons_csv, flavour="evergreen") as evergreen:
-        raw = RawClient(evergreen.host, evergreen.port)
-        try:
-            login(raw)
-            head = f"63001{'20240102    101500'}{' ' * 10}AOMAIN|"
-            unknown = raw.ask(f"{head}AA999|AD0000|\r".encode())
-            wrong = raw.ask(f"{head}AA{GOOD_CARD}|AD0000|\r".encode())
-            assert fields_of(unknown, 59)["BL"] == fields_of(wrong, 59)["BL"] == "N"
-            assert fields_of(unknown, 59)["CQ"] == fields_of(wrong, 59)["CQ"] == "N"
-            assert unknown[2:16] == wrong[2:16]
-            right = fields_of(raw.ask(f"{head}AA{GOOD_CARD}|AD{GOOD_PIN}|\r".encode()), 59)
-            assert right["BL"] == "Y" and right["CQ"] == "Y"
-            assert right["PA"] == "20991231" and right["PB"] == "19900402"
-            assert "DE" not in right
-        finally:
-            raw.close()
+    with (running_emulator(patrons_csv, flavour="evergreen") as evergreen,
+          RawClient(evergreen.host, evergreen.port) as raw):
+        login(raw)
+        head = f"63001{'20240102    101500'}{' ' * 10}AOMAIN|"
+        unknown = raw.ask(f"{head}AA999|AD0000|\r".encode())
+        wrong = raw.ask(f"{head}AA{GOOD_CARD}|AD0000|\r".encode())
+        assert fields_of(unknown, 59)["BL"] == fields_of(wrong, 59)["BL"] == "N"
+        assert fields_of(unknown, 59)["CQ"] == fields_of(wrong, 59)["CQ"] == "N"
+        assert unknown[2:16] == wrong[2:16]
+        right = fields_of(raw.ask(f"{head}AA{GOOD_CARD}|AD{GOOD_PIN}|\r".encode()), 59)
+        assert right["BL"] == "Y" and right["CQ"] == "Y"
+        assert right["PA"] == "20991231" and right["PB"] == "19900402"
+        assert "DE" not in right
 
 
 def test_delay_slows_answers(patrons_csv) -> None:
-    with running_emulator(patrons_csv, delay_ms=150) as slow:
-        raw = RawClient(slow.host, slow.port)
-        try:
-            started = time.monotonic()
-            login(raw)
-            assert time.monotonic() - started >= 0.14
-        finally:
-            raw.close()
+    with running_emulator(patrons_csv, delay_ms=150) as slow, RawClient(slow.host, slow.port) as raw:
+        started = time.monotonic()
+        login(raw)
+        assert time.monotonic() - started >= 0.14
 
 
 def test_fail_rate_one_drops_every_request(patrons_csv) -> None:
     with running_emulator(patrons_csv, fail_rate=1.0) as failing:
-        raw = RawClient(failing.host, failing.port)
-        try:
-            with pytest.raises((ConnectionError, OSError)):
-                raw.ask(b"9300CNsesame|COsesame|\r")
-        finally:
-            raw.close()
+        with RawClient(failing.host, failing.port) as raw, pytest.raises((ConnectionError, OSError)):
+            raw.ask(b"9300CNsesame|COsesame|\r")
         assert failing.stats.dropped == 1

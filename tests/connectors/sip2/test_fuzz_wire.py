@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from broker.domain.connectors import ConnectorError
 from broker.domain.patrons import PatronRecord
+from broker.testing.sip2 import frames
 from connectors.sip2.codec import parse_sip_date
 from connectors.sip2.connector import Sip2Connector, Sip2Settings
 
@@ -45,21 +46,11 @@ class AnsweringServer:
 
     def _serve(self, conn: socket.socket) -> None:
         with conn:
-            buffer = b""
-            while True:
+            for frame in frames(conn):
                 try:
-                    data = conn.recv(4096)
+                    conn.sendall(b"941\r" if frame.startswith(b"93") else self.answer)
                 except OSError:
                     return
-                if not data:
-                    return
-                buffer += data
-                while b"\r" in buffer:
-                    frame, _, buffer = buffer.partition(b"\r")
-                    try:
-                        conn.sendall(b"941\r" if frame.startswith(b"93") else self.answer)
-                    except OSError:
-                        return
 
     def close(self) -> None:
         self.listener.close()

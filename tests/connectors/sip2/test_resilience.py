@@ -11,7 +11,7 @@ import pytest
 
 from broker.domain.connectors import ConnectorContext, ConnectorProtocolError, ConnectorUnavailable
 from broker.testing import MovableClock, free_port
-from broker.testing.sip2 import running_emulator
+from broker.testing.sip2 import frames, running_emulator
 from connectors.sip2.codec import Message, encode
 from connectors.sip2.connector import Sip2Connector, Sip2Settings
 
@@ -41,28 +41,18 @@ class ScriptedServer:
         except OSError:
             return
         with conn:
-            buffer = b""
             answers = iter(self.answers)
-            while True:
-                try:
-                    data = conn.recv(4096)
-                except OSError:
+            for frame in frames(conn):
+                if frame.startswith(b"93"):
+                    conn.sendall(self.login)
+                    continue
+                answer = next(answers, None)
+                if answer is None:
                     return
-                if not data:
-                    return
-                buffer += data
-                while b"\r" in buffer:
-                    frame, _, buffer = buffer.partition(b"\r")
-                    if frame.startswith(b"93"):
-                        conn.sendall(self.login)
-                        continue
-                    answer = next(answers, None)
-                    if answer is None:
-                        return
-                    if callable(answer):
-                        answer(conn)
-                    else:
-                        conn.sendall(answer)
+                if callable(answer):
+                    answer(conn)
+                else:
+                    conn.sendall(answer)
 
     def close(self) -> None:
         self.listener.close()

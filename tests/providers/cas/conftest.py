@@ -1,4 +1,4 @@
-"""Fixtures of the CAS tests: a live demo broker, a patron's browser, registered services."""
+"""Fixtures of the CAS tests: registered services and a CAS client (the live broker and browsers: ../conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,34 +6,7 @@ import secrets
 
 import pytest
 
-from fixtures.live import Browser, serve
-
 SERVICE_BASE = "https://cas-client.example.org"
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory, demo_db):
-    yield from serve(tmp_path_factory, demo_db(sip2="offline"))
-
-
-@pytest.fixture
-def browser(live):
-    return Browser(live)
-
-
-@pytest.fixture(scope="module")
-def patron_cookies(live):
-    browser = Browser(live)
-    assert browser.login().status_code == 302
-    return browser.http.cookies.get_dict()
-
-
-@pytest.fixture
-def patron(live, patron_cookies):
-    """A browser with V0001's session (shared by the module's tests: do not log it out)."""
-    browser = Browser(live)
-    browser.http.cookies.update(patron_cookies)
-    return browser
 
 
 @pytest.fixture

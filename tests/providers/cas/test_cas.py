@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
@@ -163,14 +162,8 @@ def test_logout(live, service_factory):
     assert answer.status_code == 200 and "Location" not in answer.headers
 
 
-def test_refused_access_shows_the_refusal_page(live, service_factory):
-    browser = Browser(live)
-    page = browser.get(live.url(f"/register?library={VIRE}"))
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    done = browser.http.post(live.url("/register"), data={
-        "csrf_token": token, "library": VIRE, "card": "V0002", "password": "4321",
-        "email": "thomas.garnier@example.org", "consent": "yes"}, allow_redirects=False, timeout=10)
-    assert done.status_code == 302
+def test_refused_access_shows_the_refusal_page(live, service_factory, pending_patron):
+    browser = pending_patron
     _, base = service_factory()
     answer = browser.get(live.url("/cas/login?" + urlencode({"service": f"{base}/"})))
     assert answer.status_code == 403 and "attend sa validation" in answer.text

@@ -1,4 +1,5 @@
-"""Fixtures of the signed-link tests: a live demo broker, patrons' browsers, suppliers registered with add-link."""
+"""Fixtures of the signed-link tests: a live demo broker with a second patron, suppliers registered with add-link
+(the browsers: ../conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import secrets
 
 import pytest
 
-from fixtures.live import Browser, serve
+from fixtures.live import serve
 from providers.link.linkkit import OTHER_CARD, OTHER_PIN, SECRET, SECRET_VAR
 
 
@@ -32,26 +33,6 @@ def _add_other_patron(runtime) -> None:
         memberships.import_rows(runtime, s, "FR-147626101",
                                 [memberships.ImportRow(2, OTHER_CARD, "agathe.lemaire@example.org", "active")],
                                 actor="tests")
-
-
-@pytest.fixture
-def browser(live):
-    return Browser(live)
-
-
-@pytest.fixture(scope="module")
-def patron_cookies(live):
-    browser = Browser(live)
-    assert browser.login().status_code == 302
-    return browser.http.cookies.get_dict()
-
-
-@pytest.fixture
-def patron(live, patron_cookies):
-    """A browser with V0001's session (shared by the module's tests: do not log it out)."""
-    browser = Browser(live)
-    browser.http.cookies.update(patron_cookies)
-    return browser
 
 
 @pytest.fixture

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import io
 import json
-import logging
 import re
 import time
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
@@ -15,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from broker.db.models import Supplier, UsageEvent
-from broker.logs import JsonFormatter
+from broker.testing import capture_logs, query_of
 from fixtures.live import VIRE, Browser
 from providers.link.linkkit import OTHER_CARD, OTHER_PIN, SECRET, SECRET_VAR, VOD
 
@@ -79,17 +77,10 @@ def test_uid_is_stable_per_patron_and_supplier(live, patron, add_link):
     assert usage(live, first) == ["granted", "granted", "granted"]
 
 
-def test_a_pending_patron_gets_no_link(live, add_link):
+def test_a_pending_patron_gets_no_link(live, add_link, pending_patron):
     slug, result, _ = add_link(None, "--network", "calvados", "--url-template", TEMPLATE, "--secret-env", SECRET_VAR)
     assert result.exit_code == 0
-    browser = Browser(live)
-    page = browser.get(live.url(f"/register?library={VIRE}"))
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    done = browser.http.post(live.url("/register"), data={
-        "csrf_token": token, "library": VIRE, "card": "V0002", "password": "4321",
-        "email": "thomas.garnier@example.org", "consent": "yes"}, allow_redirects=False, timeout=10)
-    assert done.status_code == 302, done.text[:300]
-    answer = go(browser, slug)
+    answer = go(pending_patron, slug)
     assert answer.status_code == 403 and "Location" not in answer.headers
     assert "attend sa validation" in answer.text and "vod.example.org" not in answer.text
     assert usage(live, slug) == ["membership_pending"]
@@ -207,14 +198,7 @@ def test_missing_secret_at_issuance_is_a_clear_503_and_no_link(live, patron, add
 
 
 def test_logs_never_hold_the_secret_the_uid_or_the_signature(live, patron, add_link):
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    try:
+    with capture_logs() as logs:
         slug, result, _ = add_link(None, "--network", "calvados", "--url-template", TEMPLATE,
                                    "--secret-env", SECRET_VAR, env_extra={"BROKER_LOG_LEVEL": "DEBUG"})
         assert result.exit_code == 0
@@ -222,14 +206,11 @@ def test_logs_never_hold_the_secret_the_uid_or_the_signature(live, patron, add_l
         with pytest.MonkeyPatch.context() as mp:  # and when the secret is missing
             mp.delenv(SECRET_VAR)
             go(patron, slug)
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
-    q = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-    text = stream.getvalue() + result.output
+    q = query_of(location)
+    text = logs.text + result.output
     for needle in (SECRET, q["u"], q["s"], location):
         assert needle not in text, needle[:12]
-    issued = [json.loads(line) for line in stream.getvalue().splitlines() if "signed link issued" in line]
+    issued = [json.loads(line) for line in logs.text.splitlines() if "signed link issued" in line]
     assert issued and re.fullmatch(re.escape(f"{VOD}/sso?u=[uid]&t=") + r"(\d+|\[number\])&s=\[sig\]",
                                    issued[0]["event"]["url"]), issued
-    assert f"environment variable {SECRET_VAR} is not set" in stream.getvalue()
+    assert f"environment variable {SECRET_VAR} is not set" in logs.text

@@ -33,6 +33,15 @@ def _verify(live, token: str, client_id: str) -> dict:
     return claims
 
 
+def _log_out_after_using(live, rp):
+    """A patron logs in, gets a code for ``rp``, then logs out of Sésame; the page the logout ends on."""
+    browser = Browser(live)
+    browser.login()
+    url, _ = rp.authorization_url()
+    rp.code_from(browser.follow(url))
+    return log_out(browser)
+
+
 def test_discovery_advertises_backchannel_logout(live):
     doc = requests.get(live.url("/.well-known/openid-configuration"), timeout=5).json()
     assert doc["backchannel_logout_supported"] is True
@@ -95,24 +104,14 @@ def test_a_new_login_gets_a_new_sid(live, client_factory, rp_factory):
 def test_a_client_that_refuses_is_not_listed(live, client_factory, rp_factory, receiver_factory):
     refusing = receiver_factory(status=400)
     reg = client_factory(name="Service en panne", backchannel_logout_uri=refusing.url)
-    browser = Browser(live)
-    browser.login()
-    rp = rp_factory(reg)
-    url, state = rp.authorization_url()
-    rp.code_from(browser.follow(url))
-    page = log_out(browser)
+    page = _log_out_after_using(live, rp_factory(reg))
     assert len(refusing.received) == 1
     assert page.status_code == 200 and "Service en panne" not in page.text
 
 
 def test_an_unreachable_client_does_not_keep_the_patron_logged_in(live, client_factory, rp_factory):
     reg = client_factory(name="Injoignable", backchannel_logout_uri=f"http://127.0.0.1:{free_port()}/bc")
-    browser = Browser(live)
-    browser.login()
-    rp = rp_factory(reg)
-    url, state = rp.authorization_url()
-    rp.code_from(browser.follow(url))
-    page = log_out(browser)
+    page = _log_out_after_using(live, rp_factory(reg))
     assert page.status_code == 200 and "Injoignable" not in page.text
     assert "Se connecter" in page.text  # logged out
 

@@ -207,15 +207,9 @@ def test_prompt_login_and_max_age_force_a_new_login(live, client_factory, rp_fac
         assert rp.token(state, code)["id_token"]["auth_time"] > first_login
 
 
-def test_refused_access_shows_the_refusal_page(live, client_factory, rp_factory):
+def test_refused_access_shows_the_refusal_page(live, client_factory, rp_factory, pending_patron):
     """V0002 registers online: pending until the referent validates; a supplier is refused meanwhile."""
-    browser = Browser(live)
-    page = browser.get(live.url(f"/register?library={VIRE}"))
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    done = browser.http.post(live.url("/register"), data={
-        "csrf_token": token, "library": VIRE, "card": "V0002", "password": "4321",
-        "email": "thomas.garnier@example.org", "consent": "yes"}, allow_redirects=False, timeout=10)
-    assert done.status_code == 302, done.text[:300]
+    browser = pending_patron
     reg = client_factory("pending-rp")
     rp = rp_factory(reg)
     url, _ = rp.authorization_url()

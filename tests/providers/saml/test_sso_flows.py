@@ -19,6 +19,13 @@ def status_of(fields) -> list[str]:
     return [c.get("Value") for c in root.iterfind(".//samlp:StatusCode", NS)]
 
 
+def _sp_initiated_login(idp, sp, flows, **login):
+    """A new browser goes from ``sp``'s login URL to the portal and logs in (``login``: card, pin…); the last answer."""
+    client = idp.test_client()
+    url, _ = sp.login_url()
+    return flows.follow_login(client, client.get(flows.path_of(url)), **login)
+
+
 def test_sp_initiated_redirect_logs_an_active_patron_in(idp, make_sp, flows):
     sp = make_sp("cafeyn")
     client = idp.test_client()
@@ -169,10 +176,7 @@ def test_a_pending_patron_gets_no_assertion(idp, make_sp, flows):
     runtime = idp.extensions["broker"]
     with runtime.db.session() as s:
         memberships.import_rows(runtime, s, flows.VIRE, [memberships.ImportRow(2, "V0002", None, "pending")])
-    sp = make_sp("cafeyn")
-    client = idp.test_client()
-    url, _ = sp.login_url()
-    response = flows.follow_login(client, client.get(flows.path_of(url)), card="V0002")
+    response = _sp_initiated_login(idp, make_sp("cafeyn"), flows, card="V0002")
     assert response.status_code == 403
     assert b"SAMLResponse" not in response.data
     assert "inscription" in response.text.lower()
@@ -180,10 +184,7 @@ def test_a_pending_patron_gets_no_assertion(idp, make_sp, flows):
 
 
 def test_a_wrong_password_gets_no_assertion(idp, make_sp, flows):
-    sp = make_sp("cafeyn")
-    client = idp.test_client()
-    url, _ = sp.login_url()
-    response = flows.follow_login(client, client.get(flows.path_of(url)), pin="0000")
+    response = _sp_initiated_login(idp, make_sp("cafeyn"), flows, pin="0000")
     assert response.status_code == 400
     assert b"SAMLResponse" not in response.data
     assert _usage(idp.extensions["broker"]) == []
@@ -191,10 +192,7 @@ def test_a_wrong_password_gets_no_assertion(idp, make_sp, flows):
 
 def test_a_supplier_outside_the_patrons_network_is_refused(idp, make_sp, flows):
     make_sp("caen-only", networks=("caen-la-mer",))
-    sp = make_sp("caen-only", register=False)
-    client = idp.test_client()
-    url, _ = sp.login_url()
-    response = flows.follow_login(client, client.get(flows.path_of(url)))
+    response = _sp_initiated_login(idp, make_sp("caen-only", register=False), flows)
     assert response.status_code == 403 and b"SAMLResponse" not in response.data
     assert _usage(idp.extensions["broker"])[-1] == ("saml", "not_in_bundle")
 
