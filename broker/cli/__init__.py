@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from ..errors import BrokerError
+from ..errors import BrokerError, InvalidInput
 
 _APP = None
 
@@ -108,6 +108,32 @@ class Progress:
 
 def json_option(fn: Callable) -> Callable:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(fn)
+
+
+def library_import(label: str) -> Callable[[Callable[..., int]], Callable]:
+    """Decorator making ``load(runtime, session, library, text, progress) -> count`` an import command.
+
+    The command takes FILE (UTF-8 text, a byte-order mark allowed), ``--library`` and ``--json``; it runs
+    :func:`with_runtime`, shows a progress bar labelled ``label`` while ``load`` works, and prints the
+    library with the count ``load`` returns.
+    """
+
+    def decorate(load: Callable[..., int]) -> Callable:
+        @functools.wraps(load)
+        def command(runtime: Any, session: Any, file: Any, library: str, as_json: bool) -> None:
+            try:
+                text = file.read()
+            except UnicodeDecodeError:
+                raise InvalidInput("the file is not UTF-8 text") from None
+            with Progress(label, quiet=as_json) as progress:
+                count = load(runtime, session, library, text, progress)
+            emit({"library": library, "imported": count}, as_json)
+
+        wrapped = json_option(with_runtime(command))
+        wrapped = click.option("--library", required=True)(wrapped)
+        return click.argument("file", type=click.File("r", encoding="utf-8-sig"))(wrapped)
+
+    return decorate
 
 
 _DECIMAL = "\u0000decimal:"

@@ -3,23 +3,38 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .. import localtime
 from ..domain.memberships import Transition
 from ..domain.patrons import mask_card
-from ..errors import InvalidInput
 from ..services import libraries as libs
 from ..services import memberships as members
 from ..services import network as net
 from ..services import staff as staff_service
 from ..services import suppliers as sup
-from . import Progress, cli, emit, json_option, with_runtime
+from . import cli, emit, json_option, library_import, with_runtime
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
+
+
+def _switch_commands(group: click.Group, key: str, switch: Callable[[Runtime, Any, str, bool], dict], *,
+                     disable: str, enable: str) -> None:
+    """``disable KEY`` and ``enable KEY`` in ``group``: each prints ``switch(runtime, session, key, enabled)``."""
+    for name, enabled, text in (("disable", False, disable), ("enable", True, enable)):
+        group.add_command(_switch_command(name, key, switch, enabled, text))
+
+
+def _switch_command(name: str, key: str, switch: Callable[[Runtime, Any, str, bool], dict], enabled: bool,
+                    text: str) -> click.Command:
+    def command(runtime: Runtime, session, as_json, **given):
+        emit(switch(runtime, session, given[key], enabled), as_json)
+
+    return click.command(name, help=text)(click.argument(key)(json_option(with_runtime(command))))
 
 
 # -- networks -------------------------------------------------------------------------
@@ -204,22 +219,13 @@ def libraries_edit(runtime: Runtime, session, code, name, commune, partner, regi
     emit(_library_row(lib), as_json)
 
 
-@libraries.command("disable")
-@click.argument("code")
-@json_option
-@with_runtime
-def libraries_disable(runtime: Runtime, session, code, as_json):
-    """Disable a library: its patrons are refused (the page says why); nothing is deleted."""
-    emit(_library_row(libs.set_enabled(runtime, session, code, False, actor="cli")), as_json)
+def _set_library_enabled(runtime: Runtime, session, code: str, enabled: bool) -> dict:
+    return _library_row(libs.set_enabled(runtime, session, code, enabled, actor="cli"))
 
 
-@libraries.command("enable")
-@click.argument("code")
-@json_option
-@with_runtime
-def libraries_enable(runtime: Runtime, session, code, as_json):
-    """Enable a disabled library again."""
-    emit(_library_row(libs.set_enabled(runtime, session, code, True, actor="cli")), as_json)
+_switch_commands(libraries, "code", _set_library_enabled,
+                 disable="Disable a library: its patrons are refused (the page says why); nothing is deleted.",
+                 enable="Enable a disabled library again.")
 
 
 @libraries.command("list")
@@ -238,19 +244,10 @@ def memberships() -> None:
 
 
 @memberships.command("import")
-@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
-@click.option("--library", required=True)
-@json_option
-@with_runtime
-def memberships_import(runtime: Runtime, session, file, library, as_json):
+@library_import("Memberships")
+def memberships_import(runtime: Runtime, session, library, text, progress) -> int:
     """Import card,email,state rows (all or nothing)."""
-    try:
-        text = file.read()
-    except UnicodeDecodeError:
-        raise InvalidInput("the file is not UTF-8 text") from None
-    with Progress("Memberships", quiet=as_json) as progress:
-        count = members.import_rows(runtime, session, library, members.parse_import(text), progress=progress)
-    emit({"library": library, "imported": count}, as_json)
+    return members.import_rows(runtime, session, library, members.parse_import(text), progress=progress)
 
 
 def _membership_row(m, zone: str) -> dict:
@@ -346,22 +343,9 @@ def _set_supplier_enabled(runtime: Runtime, session, slug: str, enabled: bool) -
     return {**supplier_row(found), "enabled": bool(found.enabled)}
 
 
-@suppliers.command("disable")
-@click.argument("slug")
-@json_option
-@with_runtime
-def suppliers_disable(runtime: Runtime, session, slug, as_json):
-    """Disable a supplier: every patron is refused (the page says so); nothing is deleted."""
-    emit(_set_supplier_enabled(runtime, session, slug, False), as_json)
-
-
-@suppliers.command("enable")
-@click.argument("slug")
-@json_option
-@with_runtime
-def suppliers_enable(runtime: Runtime, session, slug, as_json):
-    """Enable a disabled supplier again."""
-    emit(_set_supplier_enabled(runtime, session, slug, True), as_json)
+_switch_commands(suppliers, "slug", _set_supplier_enabled,
+                 disable="Disable a supplier: every patron is refused (the page says so); nothing is deleted.",
+                 enable="Enable a disabled supplier again.")
 
 
 # -- staff ----------------------------------------------------------------------------

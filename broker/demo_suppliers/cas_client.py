@@ -13,16 +13,16 @@ from typing import Any
 import requests
 from cas import CASClient
 
+from .kinds import DemoSupplierError
+
 HTTP_TIMEOUT = 10
 _TICKET = re.compile(r"[?&]ticket=[^&#]*$")
 #: attributes about the ticket rather than the patron, shown after the others
 TECHNICAL = ("authenticationDate", "isFromNewLogin", "longTermAuthenticationRequestTokenUsed")
 
 
-class CasClientError(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+class CasClientError(DemoSupplierError):
+    """The ticket (or its validation) could not be used."""
 
 
 class _Session(requests.Session):

@@ -1,4 +1,4 @@
-"""The three demo suppliers: slugs, names, and the addresses derived from the broker's base URL."""
+"""The three demo suppliers: slugs, names, the addresses derived from the broker's base URL, and their failure."""
 
 from __future__ import annotations
 
@@ -10,6 +10,14 @@ PREFIX = "/demo/suppliers"
 SAML_ENTITY_ID = "urn:sesame:demo:saml-supplier"
 #: networks of the demo data that offer the demo suppliers (those present are used)
 NETWORKS = ("calvados", "caen-la-mer")
+
+
+class DemoSupplierError(Exception):
+    """What a demo supplier received could not be used; ``reason`` says why, for its page."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from jwkest import JWKESTException
 from jwkest.jwk import load_jwks
 from jwkest.jws import JWS
 
-from .kinds import OIDC
+from .kinds import OIDC, DemoSupplierError
 
 SCOPE = "openid profile email library"
 HTTP_TIMEOUT = 10
@@ -40,10 +40,8 @@ _cache: dict[str, tuple[float, Any]] = {}
 _lock = threading.Lock()
 
 
-class OidcRpError(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+class OidcRpError(DemoSupplierError):
+    """The provider's answer (or its discovery document, keys or ID token) could not be used."""
 
 
 def _get_json(url: str, *, ttl: float | None = None, fresh: bool = False) -> Any:

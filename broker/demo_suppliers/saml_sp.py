@@ -21,7 +21,7 @@ from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
 
-from .kinds import SAML, SAML_ENTITY_ID
+from .kinds import SAML, SAML_ENTITY_ID, DemoSupplierError
 
 #: the identity provider's metadata is read again after this many seconds
 METADATA_TTL = 300
@@ -34,12 +34,8 @@ _idp_cache: dict[str, tuple[float, dict]] = {}
 _lock = threading.Lock()
 
 
-class SamlSpError(Exception):
+class SamlSpError(DemoSupplierError):
     """The response (or the IdP metadata) could not be used; ``reason`` says why, for the page."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def _sp(base_url: str) -> dict[str, Any]:

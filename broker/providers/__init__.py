@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from .. import hookimpl
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,3 +47,25 @@ class ProviderSpec:
     register: Callable[..., Any] | None = None
     description: str = ""
     api_routes: Callable[[Any], None] | None = None
+
+
+def supplier_commands_hook(module: str) -> Callable[[], list[Any]]:
+    """The ``broker_cli_commands`` hook of a provider offering the ``suppliers`` group of ``module``
+    (imported when the hook runs): ``broker_cli_commands = supplier_commands_hook("my_plugin.cli")``."""
+
+    @hookimpl
+    def broker_cli_commands() -> list[Any]:
+        return [importlib.import_module(module).suppliers]
+
+    return broker_cli_commands
+
+
+def patron_logout_hook(module: str) -> Callable[..., Any]:
+    """The ``broker_patron_logout`` hook of a provider whose ``module`` (imported when the hook runs)
+    ends its sessions with ``patron_logout(runtime, session)``."""
+
+    @hookimpl
+    def broker_patron_logout(runtime: Runtime, session):
+        return importlib.import_module(module).patron_logout(runtime, session)
+
+    return broker_patron_logout

@@ -13,7 +13,8 @@ plugin never reaches into the broker's internals:
 - :func:`register_supplier`: create (or give a protocol to) a supplier and keep
   the settings under ``supplier.config[protocol]``;
 - :func:`supplier_command`: the ``broker suppliers add-<protocol>`` command,
-  generated from the settings model;
+  generated from the settings model; :func:`supplier_options` and
+  :func:`suppliers_group` for a command written by hand;
 - :func:`settings_form`: the fields of an admin form, generated from the model.
 """
 
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from ..runtime import Runtime
 
 __all__ = ["Issuance", "issue", "refusal_page", "error_page", "validate_settings", "register_supplier",
-           "supplier_command", "settings_form", "settings_of", "describe_supplier"]
+           "supplier_command", "supplier_options", "suppliers_group", "settings_form", "settings_of", "describe_supplier"]
 
 
 def issue(runtime: Runtime, supplier: Supplier, patron, protocol: str) -> Issuance:
@@ -172,6 +173,38 @@ def describe_supplier(row: Supplier) -> dict[str, Any]:
             "networks": [n.slug for n in row.networks], "release": list(row.release or [])}
 
 
+def supplier_options(*first: Callable) -> Callable[[Callable], Callable]:
+    """Decorator of a ``broker suppliers add-<protocol>`` command: the SLUG argument, the ``first`` options
+    (listed before the common ones), then ``--network`` and ``--name``, which every such command takes."""
+    import click
+
+    decorators = [
+        click.argument("slug"),
+        *first,
+        click.option("--network", "networks", multiple=True,
+                     help="Network offering it (repeatable; required for a new supplier)."),
+        click.option("--name", default=None, help="Display name (default: the slug)."),
+    ]
+
+    def apply(function: Callable) -> Callable:
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return apply
+
+
+def suppliers_group(*commands) -> Any:
+    """The ``suppliers`` group holding a provider's ``add-<protocol>`` commands, for ``broker_cli_commands``
+    (the ``broker`` command merges the ``suppliers`` groups of every plugin into one)."""
+    import click
+
+    group = click.Group("suppliers", help="Suppliers and the networks that offer them.")
+    for command in commands:
+        group.add_command(command)
+    return group
+
+
 def supplier_command(spec, *, describe: Callable[[Any], dict[str, Any]] | None = None,
                      help: str | None = None) -> Any:
     """``add-<spec.name>``: the common supplier options, then one option per field of the settings model.
@@ -187,10 +220,7 @@ def supplier_command(spec, *, describe: Callable[[Any], dict[str, Any]] | None =
 
     model = spec.settings_model
     options: list[Callable] = [
-        click.argument("slug"),
-        click.option("--network", "networks", multiple=True,
-                     help="Network offering it (repeatable; required for a new supplier)."),
-        click.option("--name", default=None, help="Display name (default: the slug)."),
+        supplier_options(),
         click.option("--category", default="", type=click.Choice(("",) + CATEGORIES)),
         click.option("--release", default="", help=f"Comma-separated, among {', '.join(RELEASABLE)}."),
     ]

@@ -12,7 +12,9 @@ or card). Providers keep their own per-session data under their own keys
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import wraps
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -106,3 +108,17 @@ def login_redirect(next_url: str | None = None, **params: str):
     query = {"next": safe_next(target)}
     query.update({k: v for k, v in params.items() if v})
     return redirect(f"{url_for('portal.login')}?{urlencode(query)}")
+
+
+def patron_view(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A page for the logged-in patron, called as ``view(patron, **kwargs)``; anyone else goes to the login
+    page, coming back to this one."""
+
+    @wraps(view)
+    def wrapper(**kwargs: Any) -> Any:
+        patron = current_patron()
+        if patron is None:
+            return login_redirect()
+        return view(patron, **kwargs)
+
+    return wrapper

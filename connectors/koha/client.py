@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
 
-from broker import __version__
+from broker import __version__, connector_kit
 from broker.clock import SYSTEM, Clock
 from broker.domain.connectors import ConnectorProtocolError, ConnectorUnavailable
 
@@ -32,17 +31,10 @@ _ERRNO = re.compile(r"\[Errno -?\d+\] [^'\")]+")
 _TOKEN_MARGIN = 30.0
 
 
-class Deadline:
+class Deadline(connector_kit.Deadline):
     """The time left for one call to the connector."""
 
-    def __init__(self, seconds: float) -> None:
-        self._end = time.monotonic() + seconds
-
-    def remaining(self) -> float:
-        left = self._end - time.monotonic()
-        if left <= 0:
-            raise ConnectorUnavailable("Koha did not answer in time")
-        return left
+    late = "Koha did not answer in time"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +61,16 @@ class Answer:
         except (ValueError, UnicodeDecodeError) as exc:
             raise ConnectorProtocolError(f"Koha's answer (HTTP {self.status}) is not valid JSON",
                                          raw=self.raw) from exc
+
+    def json_of(self, request: str, kind: type, wrong_kind: str) -> Any:
+        """The JSON body of a 200 answer to ``request`` ("GET /patrons"), of type ``kind``; a protocol error
+        otherwise (``wrong_kind`` says what came instead of ``kind``)."""
+        if self.status != 200:
+            raise ConnectorProtocolError(f"unexpected answer to {request}: HTTP {self.status}", raw=self.raw)
+        data = self.json()
+        if not isinstance(data, kind):
+            raise ConnectorProtocolError(wrong_kind, raw=self.raw)
+        return data
 
     def error_text(self) -> str:
         """Koha's ``error`` field when the body is a Koha error object, else ''."""

@@ -154,13 +154,7 @@ class KohaConnector:
         answer = self._call("GET", f"/patrons/{patron_id}", deadline)
         if answer.status == 404:
             raise UnknownPatron("Koha no longer has this patron")
-        if answer.status != 200:
-            raise ConnectorProtocolError(f"unexpected answer to GET /patrons/{{id}}: HTTP {answer.status}",
-                                         raw=answer.raw)
-        patron = answer.json()
-        if not isinstance(patron, dict):
-            raise ConnectorProtocolError("Koha's patron is not a JSON object", raw=answer.raw)
-        return patron
+        return answer.json_of("GET /patrons/{id}", dict, "Koha's patron is not a JSON object")
 
     def _lookup(self, card: str, deadline: Deadline) -> PatronRecord | None:
         # A JSON query in the x-koha-query header is an exact match (the cardnumber= query
@@ -170,12 +164,7 @@ class KohaConnector:
         query = json.dumps({"cardnumber": card}, ensure_ascii=True)
         answer = self._call("GET", "/patrons", deadline, params={"_per_page": 2},
                             headers={"x-koha-query": query})
-        if answer.status != 200:
-            raise ConnectorProtocolError(f"unexpected answer to GET /patrons: HTTP {answer.status}",
-                                         raw=answer.raw)
-        found = answer.json()
-        if not isinstance(found, list):
-            raise ConnectorProtocolError("Koha's patron list is not a JSON array", raw=answer.raw)
+        found = answer.json_of("GET /patrons", list, "Koha's patron list is not a JSON array")
         matching = [p for p in found if isinstance(p, dict) and _same_card(p.get("cardnumber"), card)]
         if len(matching) > 1:
             raise ConnectorProtocolError("several Koha patrons have this card number", raw=f"{len(matching)} patrons")

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from broker import hookimpl
-from broker.domain.connectors import ConnectorSpec
+from broker.connector_kit import connector_hook
 
 from .connector import KohaConnector
 from .settings import KohaSettings
 
-
-@hookimpl
-def broker_connectors() -> list[ConnectorSpec]:
-    return [
-        ConnectorSpec(
-            name="koha",
-            factory=KohaConnector,
-            settings_model=KohaSettings,
-            description="Koha, API REST / Koha REST API (password validation, OAuth2 or basic auth)",
-        )
-    ]
+broker_connectors = connector_hook(
+    "koha", KohaConnector, KohaSettings,
+    "Koha, API REST / Koha REST API (password validation, OAuth2 or basic auth)")

@@ -19,6 +19,7 @@ import ldap
 from ldap.filter import escape_filter_chars
 from ldap.ldapobject import LDAPObject
 
+from broker.connector_kit import Deadline
 from broker.domain.connectors import (
     ConnectorContext,
     ConnectorProtocolError,
@@ -49,17 +50,10 @@ _GARBAGE = (ldap.PROTOCOL_ERROR, ldap.DECODING_ERROR, ldap.ENCODING_ERROR,
 _MAX_SECRET = 1024
 
 
-class _Deadline:
+class _Deadline(Deadline):
     """The time left for one call: every step gets what remains of ``timeout``."""
 
-    def __init__(self, seconds: float) -> None:
-        self._end = time.monotonic() + seconds
-
-    def remaining(self) -> float:
-        left = self._end - time.monotonic()
-        if left <= 0:
-            raise ConnectorUnavailable("the directory did not answer in time")
-        return left
+    late = "the directory did not answer in time"
 
 
 def _describe(exc: ldap.LDAPError) -> str:

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-from broker import hookimpl
-from broker.domain.connectors import ConnectorSpec
+from broker.connector_kit import connector_hook
 
 from .connector import LdapConnector
 from .settings import LdapSettings
 
-
-@hookimpl
-def broker_connectors() -> list[ConnectorSpec]:
-    return [
-        ConnectorSpec(
-            name="ldap",
-            factory=LdapConnector,
-            settings_model=LdapSettings,
-            description="Annuaire LDAP / LDAP directory (bind or PIN compare, LDAPS/StartTLS)",
-        )
-    ]
+broker_connectors = connector_hook(
+    "ldap", LdapConnector, LdapSettings, "Annuaire LDAP / LDAP directory (bind or PIN compare, LDAPS/StartTLS)")

@@ -1,15 +1,12 @@
 """Registers the ``local`` connector type."""
 
 from broker import hookimpl
-from broker.domain.connectors import ConnectorSpec
+from broker.connector_kit import connector_hook
 
 from .connector import LocalSettings, make_local_connector
 
-
-@hookimpl
-def broker_connectors():
-    return [ConnectorSpec("local", make_local_connector, LocalSettings,
-                          "patrons kept in Sésame (CSV import, PINs hashed with argon2id)")]
+broker_connectors = connector_hook("local", make_local_connector, LocalSettings,
+                                   "patrons kept in Sésame (CSV import, PINs hashed with argon2id)")
 
 
 @hookimpl

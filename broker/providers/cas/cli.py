@@ -8,23 +8,16 @@ import click
 
 from ...cli import emit, json_option, with_runtime
 from ...services.suppliers import RELEASABLE
+from ..kit import supplier_options, suppliers_group
 from .services import register
 
 if TYPE_CHECKING:
     from ...runtime import Runtime
 
 
-@click.group("suppliers")
-def suppliers() -> None:
-    """Suppliers and the networks that offer them."""
-
-
-@suppliers.command("add-cas")
-@click.argument("slug")
-@click.option("--service-pattern", "patterns", multiple=True, required=True,
-              help="Regular expression a service URL must match entirely (repeatable).")
-@click.option("--network", "networks", multiple=True, help="Network offering it (repeatable; required for a new supplier).")
-@click.option("--name", default=None, help="Display name (default: the slug).")
+@click.command("add-cas")
+@supplier_options(click.option("--service-pattern", "patterns", multiple=True, required=True,
+                               help="Regular expression a service URL must match entirely (repeatable)."))
 @click.option("--login-url", default="", help="Where /go/SLUG starts (a service URL, or the supplier's login page).")
 @click.option("--release", default="", help=f"Comma-separated, among {', '.join(RELEASABLE)}.")
 @click.option("--single-logout", is_flag=True,
@@ -42,3 +35,6 @@ def add_cas(runtime: Runtime, session, slug, patterns, networks, name, login_url
     if not as_json:
         data = {k: (" ".join(v) if isinstance(v, list) else v) for k, v in data.items()}
     emit(data, as_json)
+
+
+suppliers = suppliers_group(add_cas)

@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ... import hookimpl
-from .. import ProviderSpec
+from .. import ProviderSpec, patron_logout_hook, supplier_commands_hook
 
 if TYPE_CHECKING:
     from ...runtime import Runtime
@@ -43,15 +43,5 @@ def broker_providers():
     return [ProviderSpec("cas", blueprint, deep_link)]
 
 
-@hookimpl
-def broker_cli_commands():
-    from .cli import suppliers
-
-    return [suppliers]
-
-
-@hookimpl
-def broker_patron_logout(runtime: Runtime, session):
-    from .slo import patron_logout
-
-    return patron_logout(runtime, session)
+broker_cli_commands = supplier_commands_hook("broker.providers.cas.cli")
+broker_patron_logout = patron_logout_hook("broker.providers.cas.slo")

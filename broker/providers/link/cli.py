@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import click
-
 from .. import kit
 from .suppliers import describe
-
-
-@click.group("suppliers")
-def suppliers() -> None:
-    """Suppliers and the networks that offer them."""
 
 
 def _add_link():
@@ -22,4 +15,4 @@ def _add_link():
         "algorithms (md5-concat, sha1-concat) need --allow-legacy; {target} needs --target-origin."))
 
 
-suppliers.add_command(_add_link())
+suppliers = kit.suppliers_group(_add_link())

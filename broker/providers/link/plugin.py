@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ... import hookimpl
-from .. import ProviderSpec
+from .. import ProviderSpec, supplier_commands_hook
 
 if TYPE_CHECKING:
     from ...runtime import Runtime
@@ -50,8 +50,4 @@ def broker_providers():
     return [spec()]
 
 
-@hookimpl
-def broker_cli_commands():
-    from .cli import suppliers
-
-    return [suppliers]
+broker_cli_commands = supplier_commands_hook("broker.providers.link.cli")

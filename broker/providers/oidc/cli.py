@@ -8,23 +8,16 @@ import click
 
 from ...cli import emit, json_option, with_runtime
 from ...services.suppliers import RELEASABLE
+from ..kit import supplier_options, suppliers_group
 from .clients import ID_TOKEN_ALGS, register
 
 if TYPE_CHECKING:
     from ...runtime import Runtime
 
 
-@click.group("suppliers")
-def suppliers() -> None:
-    """Suppliers and the networks that offer them."""
-
-
-@suppliers.command("add-oidc")
-@click.argument("slug")
-@click.option("--redirect-uri", "redirect_uris", multiple=True, required=True,
-              help="A redirect URI, matched exactly (repeatable).")
-@click.option("--network", "networks", multiple=True, help="Network offering it (repeatable; required for a new supplier).")
-@click.option("--name", default=None, help="Display name (default: the slug).")
+@click.command("add-oidc")
+@supplier_options(click.option("--redirect-uri", "redirect_uris", multiple=True, required=True,
+                               help="A redirect URI, matched exactly (repeatable)."))
 @click.option("--public", is_flag=True, help="A public client (no secret; PKCE S256 required).")
 @click.option("--post-logout-redirect-uri", "logout_uris", multiple=True,
               help="Where RP-initiated logout may return (repeatable).")
@@ -55,3 +48,6 @@ def add_oidc(runtime: Runtime, session, slug, redirect_uris, networks, name, pub
     emit(row, as_json)
     if not as_json and reg.client_secret:
         click.echo("The client secret is shown only now: give it to the supplier over a safe channel.", err=True)
+
+
+suppliers = suppliers_group(add_oidc)

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from ... import hookimpl
 from ...web.redirects import same_origin
-from .. import ProviderSpec
+from .. import ProviderSpec, patron_logout_hook, supplier_commands_hook
 
 if TYPE_CHECKING:
     from ...runtime import Runtime
@@ -45,15 +45,5 @@ def broker_providers():
     return [ProviderSpec("oidc", blueprint, deep_link)]
 
 
-@hookimpl
-def broker_cli_commands():
-    from .cli import suppliers
-
-    return [suppliers]
-
-
-@hookimpl
-def broker_patron_logout(runtime: Runtime, session):
-    from .backchannel import patron_logout
-
-    return patron_logout(runtime, session)
+broker_cli_commands = supplier_commands_hook("broker.providers.oidc.cli")
+broker_patron_logout = patron_logout_hook("broker.providers.oidc.backchannel")

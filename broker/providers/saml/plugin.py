@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ... import hookimpl
-from .. import ProviderSpec
-
-if TYPE_CHECKING:
-    from ...runtime import Runtime
+from .. import ProviderSpec, patron_logout_hook
 
 
 def api_routes(bp):
@@ -31,8 +26,4 @@ def broker_cli_commands():
     return [keys, suppliers]
 
 
-@hookimpl
-def broker_patron_logout(runtime: Runtime, session):
-    from .slo import patron_logout
-
-    return patron_logout(runtime, session)
+broker_patron_logout = patron_logout_hook("broker.providers.saml.slo")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .openapi import error_responses, json_content, json_request, merge, ref
+from .openapi import error_responses, json_content, json_request, list_of, merge, read_and_change, ref
 
 TAG = "administration"
 
@@ -170,10 +170,7 @@ _EMAIL = {"name": "email", "in": "path", "required": True, "schema": {"type": "s
 PATHS: dict[str, Any] = {
     "/staff": {
         "get": {"summary": "Staff accounts of the admin's networks.", "tags": [TAG],
-                "responses": {"200": _json({"type": "object", "required": ["items"], "additionalProperties": False,
-                                            "properties": {"items": {"type": "array",
-                                                                     "items": _ref("StaffAccount")}}},
-                                           "Accounts."), **_errors(401, 403)}},
+                "responses": {"200": _json(list_of("StaffAccount"), "Accounts."), **_errors(401, 403)}},
         "post": {"summary": "Invite someone: the account and a single-use link (72 h) e-mailed to choose a password.",
                  "tags": [TAG], "requestBody": _BODY("StaffInvite"),
                  "responses": {"201": _json(_ref("StaffInvited"), "Invitation sent."), **_errors(400, 401, 403)}},
@@ -186,21 +183,15 @@ PATHS: dict[str, Any] = {
     },
     "/partners": {
         "get": {"summary": "Partners of the admin's networks.", "tags": [TAG],
-                "responses": {"200": _json({"type": "object", "required": ["items"], "additionalProperties": False,
-                                            "properties": {"items": {"type": "array", "items": _ref("Partner")}}},
-                                           "Partners."), **_errors(401, 403)}},
+                "responses": {"200": _json(list_of("Partner"), "Partners."), **_errors(401, 403)}},
         "post": {"summary": "Add a partner, with its agreement if given.", "tags": [TAG],
                  "requestBody": _BODY("PartnerNew"),
                  "responses": {"201": _json(_ref("Partner"), "The new partner."), **_errors(400, 401, 403, 404)}},
     },
-    "/partners/{slug}": {
-        "get": {"summary": "A partner with its agreements and their history.", "tags": [TAG], "parameters": [_SLUG],
-                "responses": {"200": _json(_ref("Partner"), "The partner."), **_errors(401, 403, 404)}},
-        "patch": {"summary": "Change a partner's name, kind or legal population (for a year).", "tags": [TAG],
-                  "parameters": [_SLUG], "requestBody": _BODY("PartnerPatch"),
-                  "responses": {"200": _json(_ref("Partner"), "The partner after the change."),
-                                **_errors(400, 401, 403, 404)}},
-    },
+    "/partners/{slug}": read_and_change(
+        "partner", "Partner", [_SLUG], "PartnerPatch", tag=TAG, errors=_errors,
+        read="A partner with its agreements and their history.",
+        change="Change a partner's name, kind or legal population (for a year)."),
     "/partners/{slug}/agreements": {
         "post": {"summary": "Record a new agreement (it may not overlap another of the partner).", "tags": [TAG],
                  "parameters": [_SLUG], "requestBody": _BODY("AgreementNew"),
@@ -212,15 +203,10 @@ PATHS: dict[str, Any] = {
                  "tags": [TAG], "requestBody": _BODY("LibraryNew"),
                  "responses": {"201": _json(_ref("LibraryAdmin"), "The new library."), **_errors(400, 401, 403)}},
     },
-    "/libraries/{code}": {
-        "get": {"summary": "A library, its connector settings and which secrets are set.", "tags": [TAG],
-                "parameters": [_CODE], "responses": {"200": _json(_ref("LibraryAdmin"), "The library."),
-                                                     **_errors(401, 403, 404)}},
-        "patch": {"summary": "Change a library; {\"enabled\": false} disables it (its patrons are refused).",
-                  "tags": [TAG], "parameters": [_CODE], "requestBody": _BODY("LibraryPatch"),
-                  "responses": {"200": _json(_ref("LibraryAdmin"), "The library after the change."),
-                                **_errors(400, 401, 403, 404)}},
-    },
+    "/libraries/{code}": read_and_change(
+        "library", "LibraryAdmin", [_CODE], "LibraryPatch", tag=TAG, errors=_errors,
+        read="A library, its connector settings and which secrets are set.",
+        change="Change a library; {\"enabled\": false} disables it (its patrons are refused)."),
     "/libraries/{code}/check": {
         "post": {"summary": "Ask the library's SIGB about a card, as `broker connectors check` does; nothing is "
                             "stored.", "tags": [TAG], "parameters": [_CODE], "requestBody": _BODY("CardCheck"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .admin_spec import _BODY, _SLUG, TAG, _errors, _json, _ref
-from .openapi import merge
+from .openapi import merge, read_and_change
 
 _TEXT = {"type": "string"}
 _NULLABLE = {"type": ["string", "null"]}
@@ -66,15 +66,10 @@ SCHEMAS: dict[str, Any] = {
 _CUSTOMER = {"name": "customer_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 200}}
 
 PATHS: dict[str, Any] = {
-    "/suppliers/{slug}/sushi": {
-        "get": {"summary": "A supplier's SUSHI credentials (without the key), last harvest and members.",
-                "tags": [TAG], "parameters": [_SLUG],
-                "responses": {"200": _json(_ref("SushiAccount"), "The SUSHI account."), **_errors(401, 403, 404)}},
-        "put": {"summary": "Set a supplier's SUSHI credentials (the API key is encrypted at rest).", "tags": [TAG],
-                "parameters": [_SLUG], "requestBody": _BODY("SushiAccountSet"),
-                "responses": {"200": _json(_ref("SushiAccount"), "The SUSHI account after the change."),
-                              **_errors(400, 401, 403, 404)}},
-    },
+    "/suppliers/{slug}/sushi": read_and_change(
+        "SUSHI account", "SushiAccount", [_SLUG], "SushiAccountSet", tag=TAG, errors=_errors, method="put",
+        read="A supplier's SUSHI credentials (without the key), last harvest and members.",
+        change="Set a supplier's SUSHI credentials (the API key is encrypted at rest)."),
     "/suppliers/{slug}/sushi/members/{customer_id}": {
         "put": {"summary": "Map a consortium member of the supplier to a library (confirm the suggestion).",
                 "tags": [TAG], "parameters": [_SLUG, _CUSTOMER], "requestBody": _BODY("SushiMemberSet"),

@@ -22,6 +22,12 @@ def ref(name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+def list_of(schema_name: str) -> dict[str, Any]:
+    """A list answer: an object whose ``items`` are of a schema of ``components/schemas``."""
+    return {"type": "object", "required": ["items"], "additionalProperties": False,
+            "properties": {"items": {"type": "array", "items": ref(schema_name)}}}
+
+
 def json_content(schema: dict[str, Any], description: str) -> dict[str, Any]:
     """A response with a JSON body."""
     return {"description": description, "content": {"application/json": {"schema": schema}}}
@@ -40,6 +46,21 @@ def error_responses(texts: Mapping[int, str], schema: str = "Error") -> Callable
         return {str(s): json_content(ref(schema), wording[s]) for s in statuses}
 
     return errors
+
+
+def read_and_change(what: str, schema: str, parameters: list[dict[str, Any]], body: str, *, tag: str,
+                    errors: Callable[..., dict[str, Any]], read: str, change: str,
+                    method: str = "patch") -> dict[str, Any]:
+    """The operations of one resource: ``get`` answers ``schema``; ``method`` (``patch`` or ``put``) takes a
+    ``body`` and answers ``schema`` after the change. ``read`` and ``change`` are their summaries; ``what``
+    names the resource in the answers' descriptions ("The library.", "The library after the change.")."""
+    return {
+        "get": {"summary": read, "tags": [tag], "parameters": parameters,
+                "responses": {"200": json_content(ref(schema), f"The {what}."), **errors(401, 403, 404)}},
+        method: {"summary": change, "tags": [tag], "parameters": parameters, "requestBody": json_request(body),
+                 "responses": {"200": json_content(ref(schema), f"The {what} after the change."),
+                               **errors(400, 401, 403, 404)}},
+    }
 
 
 def merge(document: dict[str, Any], paths: Mapping[str, Any], schemas: Mapping[str, Any], *,

@@ -12,7 +12,7 @@ from copy import deepcopy
 from typing import Any
 
 from ...domain.memberships import MembershipState
-from .openapi import error_responses, json_content, merge, ref
+from .openapi import error_responses, json_content, list_of, merge, ref
 
 STATES = [s.value for s in MembershipState]
 
@@ -147,9 +147,7 @@ PATHS: dict[str, Any] = {
                     "responses": {"200": _json(_ref("Me"), "Owner and scope."), **_errors(401)}}},
     "/libraries": {"get": {
         "summary": "Libraries in scope, with members counted by state.", "tags": ["libraries"],
-        "responses": {"200": _json({"type": "object", "required": ["items"], "additionalProperties": False,
-                                    "properties": {"items": {"type": "array", "items": _ref("Library")}}},
-                                   "Libraries in scope."), **_errors(401)}}},
+        "responses": {"200": _json(list_of("Library"), "Libraries in scope."), **_errors(401)}}},
     "/libraries/{code}/counts": {"get": {
         "summary": "Members of a library counted by state.", "tags": ["libraries"], "parameters": [_CODE],
         "responses": {"200": _json({"type": "object", "required": ["library", "counts"], "additionalProperties": False,

@@ -7,6 +7,7 @@ from typing import Any
 
 from ...services.suppliers import CATEGORIES, RELEASABLE, RESERVED_SLUGS
 from .admin_spec import _BODY, _SLUG, TAG, _errors, _json, _ref
+from .openapi import list_of, read_and_change
 
 #: a supplier's slug in a path: never one of the names the routes beside it use
 _SUPPLIER = {**_SLUG, "schema": {**_SLUG["schema"], "not": {"enum": list(RESERVED_SLUGS)}}}
@@ -88,10 +89,7 @@ SCHEMAS: dict[str, Any] = {
 PATHS: dict[str, Any] = {
     "/suppliers": {
         "get": {"summary": "Suppliers offered by the admin's networks, every protocol.", "tags": [TAG],
-                "responses": {"200": _json({"type": "object", "required": ["items"], "additionalProperties": False,
-                                            "properties": {"items": {"type": "array",
-                                                                     "items": _ref("SupplierAdmin")}}},
-                                           "Suppliers."), **_errors(401, 403)}},
+                "responses": {"200": _json(list_of("SupplierAdmin"), "Suppliers."), **_errors(401, 403)}},
         "post": {"summary": "Register a supplier (SAML, OIDC, CAS or signed link) offered by some of the admin's "
                             "networks; nothing is written on any error.", "tags": [TAG],
                  "requestBody": _BODY("SupplierNew"),
@@ -99,15 +97,10 @@ PATHS: dict[str, Any] = {
                                                                    "is in client_secret, once)."),
                                **_errors(400, 401, 403)}},
     },
-    "/suppliers/{slug}": {
-        "get": {"summary": "A supplier, its bundle, state, release policy and protocol settings.", "tags": [TAG],
-                "parameters": [_SUPPLIER], "responses": {"200": _json(_ref("SupplierAdmin"), "The supplier."),
-                                                     **_errors(401, 403, 404)}},
-        "patch": {"summary": "Change a supplier; {\"enabled\": false} disables it (patrons are refused).",
-                  "tags": [TAG], "parameters": [_SUPPLIER], "requestBody": _BODY("SupplierPatch"),
-                  "responses": {"200": _json(_ref("SupplierAdmin"), "The supplier after the change."),
-                                **_errors(400, 401, 403, 404)}},
-    },
+    "/suppliers/{slug}": read_and_change(
+        "supplier", "SupplierAdmin", [_SUPPLIER], "SupplierPatch", tag=TAG, errors=_errors,
+        read="A supplier, its bundle, state, release policy and protocol settings.",
+        change="Change a supplier; {\"enabled\": false} disables it (patrons are refused)."),
     "/suppliers/{slug}/preview": {
         "get": {"summary": "Exactly what the supplier would receive for a membership's patron now (NameID or sub, "
                            "attributes, claims), computed by the issuance code; nothing is sent or counted.",

@@ -15,7 +15,7 @@ from ...services import standing as standings
 from ...services.access import load_patron
 from ...wording import sorted_names
 from .. import patron_session
-from ..patron_session import current_patron, login_redirect
+from ..patron_session import login_redirect, patron_view
 from .auth import end_session
 from .blueprint import bp
 from .patron_page import LibraryView, apply_brand, runtime
@@ -94,10 +94,8 @@ def _actor(actor: str) -> str:
 
 
 @bp.get("/account")
-def account():
-    patron = current_patron()
-    if patron is None:
-        return login_redirect()
+@patron_view
+def account(patron):
     with runtime().db.session() as session:
         row = load_patron(session, patron.uid)
         if row is None or row.erased_at is not None:
@@ -122,10 +120,8 @@ def account():
 
 
 @bp.get("/account/export")
-def export():
-    patron = current_patron()
-    if patron is None:
-        return login_redirect()
+@patron_view
+def export(patron):
     with runtime().db.session() as session:
         data = privacy.export_for_uid(runtime(), session, patron.uid)
     if data is None:
@@ -138,10 +134,8 @@ def export():
 
 
 @bp.route("/account/close", methods=["GET", "POST"])
-def close():
-    patron = current_patron()
-    if patron is None:
-        return login_redirect()
+@patron_view
+def close(patron):
     with runtime().db.session() as session:
         row = load_patron(session, patron.uid)
         library = LibraryView.from_row(row.library) if row is not None else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -10,7 +12,7 @@ from ...services.access import load_patron
 from ...services.card_check import CardCheckFailure
 from ...services.card_linking import LinkOutcome
 from .. import patron_session
-from ..patron_session import current_patron, login_redirect
+from ..patron_session import login_redirect, patron_view
 from .account import STATE_LABELS
 from .blueprint import bp
 from .forms import credentials_message, library_groups, messages, rate_limited_message
@@ -58,18 +60,14 @@ def _page(patron, status: int = 200, *, errors=None, alert: str = "", values=Non
 
 
 @bp.get("/account/cards")
-def cards():
-    patron = current_patron()
-    if patron is None:
-        return login_redirect()
+@patron_view
+def cards(patron):
     return _page(patron)
 
 
 @bp.post("/account/cards")
-def link_card():
-    patron = current_patron()
-    if patron is None:
-        return login_redirect()
+@patron_view
+def link_card(patron):
     card = request.form.get("card", "")
     result = card_linking.link_card(runtime(), patron.uid, request.form.get("library"), card,
                                     request.form.get("password"), ip=client_ip())
@@ -87,21 +85,21 @@ def link_card():
     return _page(patron, status, alert=_messages(result.outcome), values=keep)
 
 
-def _own_person(session, uid: str):
-    row = load_patron(session, uid)
-    if row is None or row.erased_at is not None:
-        return None, None
-    return row, persons.person_of(session, row.id)
+@contextmanager
+def _own_person(patron):
+    """``(runtime, session, person_id)`` in one unit of work; person_id is None for a card not linked to others
+    (or a patron gone meanwhile)."""
+    rt = runtime()
+    with rt.db.session() as session:
+        row = load_patron(session, patron.uid)
+        gone = row is None or row.erased_at is not None
+        yield rt, session, None if gone else persons.person_of(session, row.id)
 
 
 @bp.post("/account/cards/unlink")
-def unlink_card():
-    patron = current_patron()
-    if patron is None:
-        return login_redirect()
-    rt = runtime()
-    with rt.db.session() as session:
-        row, person_id = _own_person(session, patron.uid)
+@patron_view
+def unlink_card(patron):
+    with _own_person(patron) as (rt, session, person_id):
         target = request.form.get("card", "")
         found = [c for c in persons.cards(session, person_id) if str(c.patron_id) == target] if person_id else []
         if not found:
@@ -115,13 +113,9 @@ def unlink_card():
 
 
 @bp.post("/account/cards/keep")
-def keep_identity():
-    patron = current_patron()
-    if patron is None:
-        return login_redirect()
-    rt = runtime()
-    with rt.db.session() as session:
-        row, person_id = _own_person(session, patron.uid)
+@patron_view
+def keep_identity(patron):
+    with _own_person(patron) as (rt, session, person_id):
         try:
             chosen = int(request.form.get("card", ""))
         except ValueError:

@@ -17,28 +17,26 @@ from .patron_page import LibraryView, runtime
 
 
 def field_message(name: str, problem: str) -> str:
-    """The sentence shown next to a field, for a problem code of services.login / services.registration."""
-    if name == "library":
-        return _("Choisissez votre bibliothèque dans la liste.")
-    if name == "card":
-        if problem == "too_long":
-            return _("Le numéro de carte est trop long (64 caractères au plus).")
-        if problem == "invalid":
-            return _("Le numéro de carte contient des caractères non autorisés.")
-        return _("Saisissez le numéro de votre carte de bibliothèque.")
-    if name == "password":
-        if problem == "too_long":
-            return _("Le mot de passe est trop long (128 caractères au plus).")
-        if problem == "invalid":
-            return _("Le mot de passe contient des caractères non autorisés.")
-        return _("Saisissez votre mot de passe ou code PIN de bibliothèque.")
-    if name == "email":
-        if problem == "required":
-            return _("Saisissez votre adresse e-mail.")
-        return _("Saisissez une adresse e-mail valide, par exemple nom@exemple.fr.")
-    if name == "consent":
-        return _("Cochez la case pour accepter les conditions d'utilisation et la politique de confidentialité.")
-    return _("Ce champ n'est pas valide.")
+    """The sentence shown next to a field, for a problem code of services.login / services.registration.
+
+    Each field has a sentence per problem it tells apart, and one (under "") for any other problem.
+    """
+    sentences = {
+        "library": {"": _("Choisissez votre bibliothèque dans la liste.")},
+        "card": {"too_long": _("Le numéro de carte est trop long (64 caractères au plus)."),
+                 "invalid": _("Le numéro de carte contient des caractères non autorisés."),
+                 "": _("Saisissez le numéro de votre carte de bibliothèque.")},
+        "password": {"too_long": _("Le mot de passe est trop long (128 caractères au plus)."),
+                     "invalid": _("Le mot de passe contient des caractères non autorisés."),
+                     "": _("Saisissez votre mot de passe ou code PIN de bibliothèque.")},
+        "email": {"required": _("Saisissez votre adresse e-mail."),
+                  "": _("Saisissez une adresse e-mail valide, par exemple nom@exemple.fr.")},
+        "consent": {"": _("Cochez la case pour accepter les conditions d'utilisation et la politique de "
+                          "confidentialité.")},
+    }.get(name)
+    if sentences is None:
+        return _("Ce champ n'est pas valide.")
+    return sentences.get(problem, sentences[""])
 
 
 def messages(errors: dict[str, str]) -> dict[str, str]:

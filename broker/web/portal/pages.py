@@ -8,25 +8,26 @@ from .blueprint import bp
 from .patron_page import apply_brand, chosen_library, runtime
 
 
-@bp.get("/terms")
-def terms():
+def _page(template: str, **context):
+    """``template`` in the colours of the chosen library (the patron's, or the one picked on the home page)."""
     library = chosen_library()
     apply_brand(library)
-    return render_template("portal/terms.html", library=library)
+    return render_template(template, library=library, **context)
+
+
+@bp.get("/terms")
+def terms():
+    return _page("portal/terms.html")
 
 
 @bp.get("/privacy")
 def privacy():
-    library = chosen_library()
-    apply_brand(library)
-    return render_template("portal/privacy.html", library=library, settings=runtime().settings)
+    return _page("portal/privacy.html", settings=runtime().settings)
 
 
 @bp.get("/accessibility")
 def accessibility():
-    library = chosen_library()
-    apply_brand(library)
-    return render_template("portal/accessibility.html", library=library)
+    return _page("portal/accessibility.html")
 
 
 @bp.get("/favicon.ico")

@@ -35,6 +35,13 @@ class RefusalText:
     action: str = "home"
 
 
+def _out_of_service(title: str, what: str) -> RefusalText:
+    """The patron's library is out of the service for a while: nothing to do but ask when it comes back."""
+    return RefusalText(title, what,
+                       _("Renseignez-vous auprès de votre bibliothèque pour savoir quand le service reprendra."),
+                       "none")
+
+
 def _texts(reason: str, detail: str, ages: tuple[int | None, int | None], noted: bool = False) -> RefusalText:
     """The page's sentences; ``noted``: the referent's own reason is shown beside them."""
     if reason == Reason.UNKNOWN_SUPPLIER:
@@ -96,17 +103,13 @@ def _texts(reason: str, detail: str, ages: tuple[int | None, int | None], noted:
                            _("Renouvelez votre carte auprès de votre bibliothèque : elle pourra ensuite "
                              "réactiver votre accès."), "account")
     if reason == Reason.PARTNER_INACTIVE:
-        return RefusalText(_("Votre bibliothèque ne participe pas au service en ce moment"),
-                           _("L'accord entre votre commune ou intercommunalité et le réseau n'est pas en vigueur "
-                             "aujourd'hui. Vous n'y êtes pour rien."),
-                           _("Renseignez-vous auprès de votre bibliothèque pour savoir quand le service reprendra."),
-                           "none")
+        return _out_of_service(_("Votre bibliothèque ne participe pas au service en ce moment"),
+                               _("L'accord entre votre commune ou intercommunalité et le réseau n'est pas en "
+                                 "vigueur aujourd'hui. Vous n'y êtes pour rien."))
     if reason == Reason.LIBRARY_DISABLED:
-        return RefusalText(_("Votre bibliothèque a quitté le service pour le moment"),
-                           _("Le réseau a suspendu l'accès aux ressources numériques pour les usagers de votre "
-                             "bibliothèque. Vous n'y êtes pour rien, et votre inscription est conservée."),
-                           _("Renseignez-vous auprès de votre bibliothèque pour savoir quand le service reprendra."),
-                           "none")
+        return _out_of_service(_("Votre bibliothèque a quitté le service pour le moment"),
+                               _("Le réseau a suspendu l'accès aux ressources numériques pour les usagers de votre "
+                                 "bibliothèque. Vous n'y êtes pour rien, et votre inscription est conservée."))
     if reason == Reason.NOT_IN_BUNDLE:
         return RefusalText(_("Ressource non proposée par votre réseau"),
                            _("Cette ressource n'est pas proposée aux usagers de votre réseau de bibliothèques."),

@@ -7,7 +7,7 @@ from datetime import date
 from functools import wraps
 from typing import TYPE_CHECKING
 
-from flask import g, request
+from flask import flash, g, redirect, request
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -112,6 +112,15 @@ def admin_view(action: str) -> Callable:
         return staff_view(inner)
 
     return decorate
+
+
+def switch_enabled(set_enabled: Callable[[bool], object], back: str, *, enabled: str, disabled: str):
+    """Enable (the form's ``enabled`` is "1") or disable with ``set_enabled``, say which way it went with the
+    ``enabled`` or ``disabled`` message, then go ``back``."""
+    on = request.form.get("enabled") == "1"
+    set_enabled(on)
+    flash(enabled if on else disabled, "success")
+    return redirect(back, 303)
 
 
 def networks_of(db, user) -> list[Network]:

@@ -66,6 +66,13 @@ def brand_for(user) -> None:
         g.brand = Brand.from_network(net.name, net.branding or {})
 
 
+def serve_as(user) -> None:
+    """The page is ``user``'s: the templates' ``staff_user`` and ``staff_admin``, the network's branding."""
+    g.staff_user = user
+    g.staff_admin = staff.is_admin(user)
+    brand_for(user)
+
+
 def staff_view(view: Callable) -> Callable:
     """Run ``view(rt, db, user, **kwargs)`` for a logged-in staff user; others go to the login page."""
 
@@ -77,9 +84,7 @@ def staff_view(view: Callable) -> Callable:
             if user is None:
                 target = request.full_path.rstrip("?") if request.method == "GET" else url_for("staff.dashboard")
                 return redirect(f"{url_for('staff.login')}?{urlencode({'next': staff_next(target)})}")
-            g.staff_user = user
-            g.staff_admin = staff.is_admin(user)
-            brand_for(user)
+            serve_as(user)
             return view(rt, db, user, **kwargs)
 
     return wrapper

@@ -16,7 +16,7 @@ from ...services import audit, library_admin, staff_desk
 from ...services.card_check import check_card
 from ...services.field_errors import FieldError
 from . import bp
-from .admin_guard import admin_networks, admin_view, field_message
+from .admin_guard import admin_networks, admin_view, field_message, switch_enabled
 
 if TYPE_CHECKING:
     from ...runtime import Runtime
@@ -127,11 +127,11 @@ def library_edit(rt: Runtime, db, user, code):
 @admin_view("library.edit")
 def library_enabled(rt: Runtime, db, user, code):
     lib = _library(db, user, code, "library.edit")
-    enabled = request.form.get("enabled") == "1"
-    library_admin.edit_library(rt, db, lib, {"enabled": enabled}, actor=user.email)
-    flash(_("Bibliothèque réactivée : ses usagers ont de nouveau accès.") if enabled else
-          _("Bibliothèque désactivée : ses usagers voient une page qui l'explique. Rien n'est supprimé."), "success")
-    return redirect(url_for("staff.library_admin_page", code=lib.code), 303)
+    return switch_enabled(
+        lambda enabled: library_admin.edit_library(rt, db, lib, {"enabled": enabled}, actor=user.email),
+        url_for("staff.library_admin_page", code=lib.code),
+        enabled=_("Bibliothèque réactivée : ses usagers ont de nouveau accès."),
+        disabled=_("Bibliothèque désactivée : ses usagers voient une page qui l'explique. Rien n'est supprimé."))
 
 
 @bp.post("/libraries/<code>/check")

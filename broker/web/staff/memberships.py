@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
@@ -124,23 +125,28 @@ def queue_lookup(rt: Runtime, db, user, code):
 @staff_view
 def queue_bulk(rt: Runtime, db, user, code):
     lib = staff_desk.library_for(rt, db, user, code, "membership.approve")
+    return approve_selection(rt, db, user, url_for("staff.queue", code=lib.code), lambda num: ngettext(
+        "%(num)d inscription validée ; l'usager est prévenu par e-mail.",
+        "%(num)d inscriptions validées ; les usagers sont prévenus par e-mail.", num))
+
+
+def approve_selection(rt: Runtime, db, user, back: str, approved: Callable[[int], str]):
+    """Approve the memberships ticked in the form (``ids``), say how many ``approved(count)`` and how many were
+    left as they were (decided meanwhile), then go ``back``."""
     raw = request.form.getlist("ids")
     if any(not v.isdigit() or len(v) > 12 for v in raw):
         raise InvalidInput(_("Sélection invalide."), code="bad_selection")
-    ids = [int(v) for v in raw]
     try:
-        outcome = staff_desk.approve_many(rt, db, user, ids)
+        outcome = staff_desk.approve_many(rt, db, user, [int(v) for v in raw])
     except InvalidInput as exc:
         flash(message_of(exc), "error")
-        return redirect(url_for("staff.queue", code=lib.code), 303)
-    flash(ngettext("%(num)d inscription validée ; l'usager est prévenu par e-mail.",
-                   "%(num)d inscriptions validées ; les usagers sont prévenus par e-mail.", len(outcome.approved)),
-          "success")
+        return redirect(back, 303)
+    flash(approved(len(outcome.approved)), "success")
     if outcome.skipped:
         flash(ngettext("%(num)d inscription déjà traitée a été laissée telle quelle.",
                        "%(num)d inscriptions déjà traitées ont été laissées telles quelles.", len(outcome.skipped)),
               "error")
-    return redirect(url_for("staff.queue", code=lib.code), 303)
+    return redirect(back, 303)
 
 
 REASON_PROBLEMS = {"reason_required", "reason_too_long"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select
@@ -14,10 +14,9 @@ from ...db.models import Library, Membership, Partner
 from ...domain.memberships import MembershipState
 from ...errors import InvalidInput
 from ...services import staff_desk
-from ..errors import message_of
 from . import bp
 from .admin_guard import admin_networks, admin_view
-from .memberships import QUEUE_PAGE, page_number
+from .memberships import QUEUE_PAGE, approve_selection, page_number
 
 if TYPE_CHECKING:
     from ...runtime import Runtime
@@ -52,20 +51,7 @@ def network_pending(rt: Runtime, db, user):
 @bp.post("/pending/validate")
 @admin_view("membership.approve")
 def network_pending_bulk(rt: Runtime, db, user):
-    raw = request.form.getlist("ids")
     back = url_for("staff.network_pending", library=request.form.get("library") or None)
-    if any(not v.isdigit() or len(v) > 12 for v in raw):
-        raise InvalidInput(_("Sélection invalide."), code="bad_selection")
-    try:
-        outcome = staff_desk.approve_many(rt, db, user, [int(v) for v in raw])
-    except InvalidInput as exc:
-        flash(message_of(exc), "error")
-        return redirect(back, 303)
-    flash(ngettext("%(num)d inscription validée ; l'usager est prévenu par courriel.",
-                   "%(num)d inscriptions validées ; les usagers sont prévenus par courriel.", len(outcome.approved)),
-          "success")
-    if outcome.skipped:
-        flash(ngettext("%(num)d inscription déjà traitée a été laissée telle quelle.",
-                       "%(num)d inscriptions déjà traitées ont été laissées telles quelles.", len(outcome.skipped)),
-              "error")
-    return redirect(back, 303)
+    return approve_selection(rt, db, user, back, lambda num: ngettext(
+        "%(num)d inscription validée ; l'usager est prévenu par courriel.",
+        "%(num)d inscriptions validées ; les usagers sont prévenus par courriel.", num))

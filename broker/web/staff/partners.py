@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from flask import flash, g, redirect, render_template, request, url_for
@@ -17,6 +18,7 @@ from .admin_guard import admin_networks, admin_view, field_message, networks_of,
 from .guard import runtime
 
 if TYPE_CHECKING:
+    from ...db.models import Partner
     from ...runtime import Runtime
 
 log = logging.getLogger("broker.staff")
@@ -118,38 +120,45 @@ def partner(rt: Runtime, db, user, slug):
     return _render_partner(db, partner_in_scope(db, user, slug, "partner.view"))
 
 
+def _partner_form(db, user, slug: str, action: str, form: str, names: tuple[str, ...],
+                  change: Callable[[Partner, dict[str, str]], str]):
+    """A form of a partner's page: ``change(partner, values)``, given the stripped fields ``names``, returns what
+    to flash; a FieldError shows the page again with ``form`` open and the error beside its field (400)."""
+    found = partner_in_scope(db, user, slug, action)
+    values = {k: request.form.get(k, "").strip() for k in names}
+    try:
+        message = change(found, values)
+    except FieldError as exc:
+        db.rollback()
+        return _render_partner(db, partner_in_scope(db, user, slug, action), form=form, errors=_errors(exc),
+                               values=values, status=400)
+    flash(message, "success")
+    return redirect(url_for("staff.partner", slug=slug), 303)
+
+
 @bp.post("/partners/<slug>")
 @admin_view("partner.edit")
 def partner_edit(rt: Runtime, db, user, slug):
-    found = partner_in_scope(db, user, slug, "partner.edit")
-    values = {k: request.form.get(k, "").strip() for k in ("name", "kind", "population", "population_year")}
-    try:
+    def change(found: Partner, values: dict[str, str]) -> str:
         changed = svc.edit_partner(rt, db, found, actor=user.email, name=values["name"], kind=values["kind"],
                                    population=values["population"] or None,
                                    population_year=values["population_year"] or None)
-    except FieldError as exc:
-        db.rollback()
-        return _render_partner(db, partner_in_scope(db, user, slug, "partner.edit"), form="edit",
-                               errors=_errors(exc), values=values, status=400)
-    flash(_("Partenaire mis à jour.") if changed else _("Aucun changement."), "success")
-    return redirect(url_for("staff.partner", slug=slug), 303)
+        return _("Partenaire mis à jour.") if changed else _("Aucun changement.")
+
+    return _partner_form(db, user, slug, "partner.edit", "edit", ("name", "kind", "population", "population_year"),
+                         change)
 
 
 @bp.post("/partners/<slug>/agreements")
 @admin_view("agreement.add")
 def agreement_add(rt: Runtime, db, user, slug):
-    found = partner_in_scope(db, user, slug, "agreement.add")
-    values = {k: request.form.get(k, "").strip() for k in ("start", "end", "rate", "note")}
-    try:
+    def change(found: Partner, values: dict[str, str]) -> str:
         dates = net.agreement_dates(values["start"], values["end"])
         net.add_agreement(rt, db, found.slug, dates, values["rate"] or None, actor=user.email,
                           note=svc._note(values["note"]))
-    except FieldError as exc:
-        db.rollback()
-        return _render_partner(db, partner_in_scope(db, user, slug, "agreement.add"), form="new",
-                               errors=_errors(exc), values=values, status=400)
-    flash(_("Convention enregistrée."), "success")
-    return redirect(url_for("staff.partner", slug=slug), 303)
+        return _("Convention enregistrée.")
+
+    return _partner_form(db, user, slug, "agreement.add", "new", ("start", "end", "rate", "note"), change)
 
 
 @bp.post("/partners/<slug>/agreements/<int:agreement_id>/<action>")
@@ -159,20 +168,15 @@ def agreement_change(rt: Runtime, db, user, slug, agreement_id, action):
         from flask import abort
 
         abort(404)
-    found = partner_in_scope(db, user, slug, f"agreement.{action}")
-    row = svc.agreement_of(found, agreement_id)
-    values = {k: request.form.get(k, "").strip() for k in ("end", "rate", "note")}
-    try:
+
+    def change(found: Partner, values: dict[str, str]) -> str:
+        row = svc.agreement_of(found, agreement_id)
         if action == "amend":
             svc.amend_agreement(rt, db, found, row, actor=user.email, end=values["end"], rate=values["rate"],
                                 note=values["note"])
-        else:
-            svc.end_agreement(rt, db, found, row, actor=user.email, on=values["end"], note=values["note"])
-    except FieldError as exc:
-        db.rollback()
-        return _render_partner(db, partner_in_scope(db, user, slug, f"agreement.{action}"),
-                               form=f"{action}-{agreement_id}", errors=_errors(exc), values=values, status=400)
-    flash(_("Avenant enregistré.") if action == "amend" else
-          _("Fin de la convention enregistrée : l'accès des usagers reste ouvert jusqu'à cette date incluse."),
-          "success")
-    return redirect(url_for("staff.partner", slug=slug), 303)
+            return _("Avenant enregistré.")
+        svc.end_agreement(rt, db, found, row, actor=user.email, on=values["end"], note=values["note"])
+        return _("Fin de la convention enregistrée : l'accès des usagers reste ouvert jusqu'à cette date incluse.")
+
+    return _partner_form(db, user, slug, f"agreement.{action}", f"{action}-{agreement_id}", ("end", "rate", "note"),
+                         change)

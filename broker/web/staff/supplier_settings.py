@@ -21,7 +21,7 @@ from ...services.counter import accounts
 from ...services.field_errors import FieldError
 from ...services.suppliers import CATEGORIES, RELEASABLE
 from . import bp
-from .admin_guard import admin_networks, admin_view, field_message, networks_of
+from .admin_guard import admin_networks, admin_view, field_message, networks_of, switch_enabled
 
 if TYPE_CHECKING:
     from ...runtime import Runtime
@@ -245,11 +245,11 @@ def supplier_settings(rt: Runtime, db, user, slug):
 @admin_view("supplier.edit")
 def supplier_enabled(rt: Runtime, db, user, slug):
     supplier = accounts.supplier_for_admin(db, user, slug[:64], "supplier.edit")
-    enabled = request.form.get("enabled") == "1"
-    admin.set_enabled(rt, db, supplier, enabled, actor=user.email)
-    flash(_("Fournisseur réactivé : les usagers y ont de nouveau accès.") if enabled else
-          _("Fournisseur désactivé : les usagers voient une page qui l'explique. Rien n'est supprimé."), "success")
-    return redirect(url_for("staff.supplier", slug=supplier.slug), 303)
+    return switch_enabled(
+        lambda enabled: admin.set_enabled(rt, db, supplier, enabled, actor=user.email),
+        url_for("staff.supplier", slug=supplier.slug),
+        enabled=_("Fournisseur réactivé : les usagers y ont de nouveau accès."),
+        disabled=_("Fournisseur désactivé : les usagers voient une page qui l'explique. Rien n'est supprimé."))
 
 
 @bp.post("/suppliers/<slug>/release")

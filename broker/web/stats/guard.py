@@ -12,7 +12,7 @@ from functools import wraps
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from flask import current_app, g, redirect, request, url_for
+from flask import current_app, redirect, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -26,7 +26,7 @@ from ...services.libraries import get_library
 from ...services.network import get_network
 from ...services.stats.months import Month
 from ..staff import staff_session
-from ..staff.guard import brand_for
+from ..staff.guard import serve_as
 
 if TYPE_CHECKING:
     from ...runtime import Runtime
@@ -51,9 +51,7 @@ def staff_page(view: Callable) -> Callable:
                     raise Unauthorized(_("Connectez-vous à l'espace professionnel.")) from None
                 target = request.full_path.rstrip("?")
                 return redirect(f"{login}?{urlencode({'next': target})}")
-            g.staff_user = user
-            g.staff_admin = staff.is_admin(user)
-            brand_for(user)
+            serve_as(user)
             return view(rt, db, user, **kwargs)
 
     return wrapper

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-from broker import hookimpl
-from broker.domain.connectors import ConnectorSpec
+from broker.connector_kit import connector_hook
 
 from .connector import CsvFileConnector, CsvFileSettings
 
-
-@hookimpl
-def broker_connectors() -> list[ConnectorSpec]:
-    return [
-        ConnectorSpec(
-            name="csv-file",
-            factory=CsvFileConnector,
-            settings_model=CsvFileSettings,
-            description="patrons listed in a CSV or JSON file, PINs hashed (example plugin)",
-        )
-    ]
+broker_connectors = connector_hook(
+    "csv-file", CsvFileConnector, CsvFileSettings, "patrons listed in a CSV or JSON file, PINs hashed (example plugin)")

@@ -93,8 +93,4 @@ if kit is not None:
 
     @hookimpl
     def broker_cli_commands():
-        import click
-
-        group = click.Group("suppliers", help="Suppliers and the networks that offer them.")
-        group.add_command(kit.supplier_command(spec(), describe=describe))
-        return [group]
+        return [kit.suppliers_group(kit.supplier_command(spec(), describe=describe))]
