@@ -1,19 +1,15 @@
-"""API fixtures: an app on a copy of the staff tests' database (``staff_template``) and a token per account."""
+"""API fixtures: the staff tests' app (``staff_app``, tests/fixtures/staff.py), a token per account, spec-checked calls."""
 
 from __future__ import annotations
 
 import pytest
 
-from fixtures import staff as staffkit
 from fixtures.openapi import check_against_spec
 
 
 @pytest.fixture
-def api_app(make_app, staff_template, sip2_emulator, tmp_path, smtp_sink):
-    app = staffkit.app_from_template(make_app, staff_template, tmp_path, sip2_port=sip2_emulator.port,
-                                     **smtp_sink.settings)
-    app.smtp = smtp_sink
-    return app
+def api_app(staff_app):
+    return staff_app
 
 
 @pytest.fixture
