@@ -125,20 +125,24 @@ def test_staff_login_next(broker, target):
 
 
 # -- /go/<supplier>?target= for each protocol ----------------------------------------------------
+def _go(app, supplier: str, target: str, lands: str):
+    """A patron follows /go/<supplier>?target=…: (their client, the redirect, checked to start with ``lands``)."""
+    client = _client(app, "patron")
+    location = _sent(client.get(f"/go/{supplier}", query_string={"target": target}))
+    assert location is not None and location.startswith(lands), location
+    return client, location
+
+
 @CHECKS
 @given(target=TARGETS)
 def test_go_target_oidc(broker, target):
-    location = _sent(_client(broker, "patron").get("/go/cafeyn", query_string={"target": target}))
-    assert location is not None
-    assert location.startswith(f"{RP}/"), location
+    _go(broker, "cafeyn", target, f"{RP}/")
 
 
 @CHECKS
 @given(target=TARGETS)
 def test_go_target_cas(broker, target):
-    client = _client(broker, "patron")
-    location = _sent(client.get("/go/skilleos", query_string={"target": target}))
-    assert location is not None and location.startswith("/cas/login?service="), location
+    client, location = _go(broker, "skilleos", target, "/cas/login?service=")
     service = parse_qs(urlsplit(location).query)["service"][0]
     assert service.startswith(f"{CAS}/")
     final = _sent(client.get(location))
@@ -148,9 +152,7 @@ def test_go_target_cas(broker, target):
 @CHECKS
 @given(target=TARGETS)
 def test_go_target_saml(broker, target):
-    client = _client(broker, "patron")
-    location = _sent(client.get("/go/vodeclic", query_string={"target": target}))
-    assert location is not None and location.startswith("/saml/unsolicited?"), location
+    client, location = _go(broker, "vodeclic", target, "/saml/unsolicited?")
     page = client.get(location)
     assert page.status_code == 200, page.status_code
     assert _FORM.search(page.get_data(as_text=True)).group(1) == ACS
