@@ -17,19 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-VIRE = "FR-147626101"
-RP = "https://rp.example.org"
-CAS = "https://cas.example.org"
-ACS = "https://sp.example.org/Shibboleth.sso/SAML2/POST"
-SP_ENTITY = "https://sp.example.org/shibboleth"
-SP_METADATA = f"""<?xml version="1.0"?>
-<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{SP_ENTITY}">
-  <md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
-    <md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat>
-    <md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
-                                 Location="{ACS}" index="0" isDefault="true"/>
-  </md:SPSSODescriptor>
-</md:EntityDescriptor>""".encode()
+from fixtures.suppliers import ACS, CAS, RP, SP_ENTITY, VIRE, one_supplier_per_protocol
 
 #: characters that break headers or fool parsers, mixed into ordinary text
 HOSTILE = st.sampled_from(list("\r\n\t\x00\x0b\x0c\x1b\x7f\x85\xa0 \\/@#?%:.\u2028\u2029\u202e\u200b\ufeffé☃"))
@@ -50,10 +38,6 @@ _FORM = re.compile(r'<form method="post" action="([^"]*)"')
 def broker(tmp_path_factory, migrated_sqlite_template, demo_db):
     """The demo network with an OIDC client, a CAS service and a SAML supplier (one app for all examples)."""
     from broker.app import create_app
-    from broker.providers.cas import services as cas_services
-    from broker.providers.oidc import clients as oidc_clients
-    from broker.providers.saml import registry as saml_registry
-    from broker.services import libraries, patrons, staff
 
     folder = tmp_path_factory.mktemp("targets")
     shutil.copy(demo_db(sip2="online"), folder / "demo.db")
@@ -64,19 +48,7 @@ def broker(tmp_path_factory, migrated_sqlite_template, demo_db):
                       "stats_flush_ms": 0, "login_ip_limit": 1_000_000})
     app.config["TESTING"] = True
     runtime = app.extensions["broker"]
-    with runtime.db.session() as s:
-        lib = libraries.get_library(s, VIRE)
-        found = patrons.find(runtime, s, lib, "V0001")
-        user = staff.get_user(s, "admin@calvados.example.org")
-        ids = {"patron": {"uid": found.uid, "library": VIRE, "network": lib.partner.network.slug},
-               "staff": {"id": user.id, "email": user.email}}
-        ids["client_id"] = oidc_clients.register(
-            runtime, s, "cafeyn", redirect_uris=[f"{RP}/cb"], post_logout_redirect_uris=[f"{RP}/bye"],
-            actor="test").client_id
-        cas_services.register(runtime, s, "skilleos", patterns=[r"^https://cas\.example\.org/.*$"],
-                              login_url=f"{CAS}/login", actor="test")
-        saml_registry.add_saml(runtime, s, "vodeclic", metadata_xml=SP_METADATA, networks=["calvados"], actor="test")
-    app.ids = ids
+    app.ids = one_supplier_per_protocol(runtime, post_logout_redirect_uris=[f"{RP}/bye"])
     yield app
     runtime.close()
 
@@ -153,20 +125,24 @@ def test_staff_login_next(broker, target):
 
 
 # -- /go/<supplier>?target= for each protocol ----------------------------------------------------
+def _go(app, supplier: str, target: str, lands: str):
+    """A patron follows /go/<supplier>?target=…: (their client, the redirect, checked to start with ``lands``)."""
+    client = _client(app, "patron")
+    location = _sent(client.get(f"/go/{supplier}", query_string={"target": target}))
+    assert location is not None and location.startswith(lands), location
+    return client, location
+
+
 @CHECKS
 @given(target=TARGETS)
 def test_go_target_oidc(broker, target):
-    location = _sent(_client(broker, "patron").get("/go/cafeyn", query_string={"target": target}))
-    assert location is not None
-    assert location.startswith(f"{RP}/"), location
+    _go(broker, "cafeyn", target, f"{RP}/")
 
 
 @CHECKS
 @given(target=TARGETS)
 def test_go_target_cas(broker, target):
-    client = _client(broker, "patron")
-    location = _sent(client.get("/go/skilleos", query_string={"target": target}))
-    assert location is not None and location.startswith("/cas/login?service="), location
+    client, location = _go(broker, "skilleos", target, "/cas/login?service=")
     service = parse_qs(urlsplit(location).query)["service"][0]
     assert service.startswith(f"{CAS}/")
     final = _sent(client.get(location))
@@ -176,9 +152,7 @@ def test_go_target_cas(broker, target):
 @CHECKS
 @given(target=TARGETS)
 def test_go_target_saml(broker, target):
-    client = _client(broker, "patron")
-    location = _sent(client.get("/go/vodeclic", query_string={"target": target}))
-    assert location is not None and location.startswith("/saml/unsolicited?"), location
+    client, location = _go(broker, "vodeclic", target, "/saml/unsolicited?")
     page = client.get(location)
     assert page.status_code == 200, page.status_code
     assert _FORM.search(page.get_data(as_text=True)).group(1) == ACS

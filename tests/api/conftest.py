@@ -1,19 +1,16 @@
-"""API fixtures: an app on a copy of the staff tests' database (``staff_template``) and a token per account."""
+"""API fixtures: the staff tests' app (``staff_app``, tests/fixtures/staff.py), a token per account, spec-checked calls."""
 
 from __future__ import annotations
 
 import pytest
 
-from fixtures import staff as staffkit
 from fixtures.openapi import check_against_spec
+from fixtures.staff import ADMIN, audit_rows
 
 
 @pytest.fixture
-def api_app(make_app, staff_template, sip2_emulator, tmp_path, smtp_sink):
-    app = staffkit.app_from_template(make_app, staff_template, tmp_path, sip2_port=sip2_emulator.port,
-                                     **smtp_sink.settings)
-    app.smtp = smtp_sink
-    return app
+def api_app(staff_app):
+    return staff_app
 
 
 @pytest.fixture
@@ -33,6 +30,24 @@ def token_for(api_app):
             return staff.create_api_token(runtime, s, staff.get_user(s, email), name, actor=email)
 
     return make
+
+
+@pytest.fixture
+def refused_without_writing(api, token_for, api_app):
+    """``refused_without_writing(listing, audited, method, template, params, body, field)``: the network admin's
+    call answers 400 naming ``field``, ``GET listing`` answers the same before and after, and the audit log holds
+    no action of theirs starting with ``audited``."""
+
+    def check(listing: str, audited: str | tuple[str, ...], method: str, template: str, params: dict, body,
+              field: str) -> None:
+        token = token_for(ADMIN[0])
+        before = api("GET", listing, token=token).get_json()
+        r = api(method, template, token=token, json=body, **params)
+        assert r.status_code == 400 and r.get_json()["field"] == field, r.get_json()
+        assert api("GET", listing, token=token).get_json() == before
+        assert [e for e in audit_rows(api_app) if e[0] == ADMIN[0] and e[1].startswith(audited)] == []
+
+    return check
 
 
 @pytest.fixture(scope="session")

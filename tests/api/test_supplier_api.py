@@ -100,14 +100,9 @@ def test_preview_is_what_issuance_gives(api, token_for, api_app):
     ("PATCH", "/suppliers/{slug}", {"slug": "vodeclic"}, {"networks": []}, "networks"),
     ("PATCH", "/suppliers/{slug}", {"slug": "cafeyn"}, {"rotate_secret": True}, "protocol"),
 ])
-def test_bad_input_answers_400_with_the_field_and_writes_nothing(api, token_for, api_app, method, template, params,
+def test_bad_input_answers_400_with_the_field_and_writes_nothing(refused_without_writing, method, template, params,
                                                                  body, field):
-    token = token_for(ADMIN[0])
-    before = api("GET", "/suppliers", token=token).get_json()
-    r = api(method, template, token=token, json=body, **params)
-    assert r.status_code == 400 and r.get_json()["field"] == field, r.get_json()
-    assert api("GET", "/suppliers", token=token).get_json() == before
-    assert [e for e in audit_rows(api_app) if e[0] == ADMIN[0] and e[1].startswith("supplier.")] == []
+    refused_without_writing("/suppliers", "supplier.", method, template, params, body, field)
 
 
 def test_preview_needs_a_membership_of_the_admins_networks(api, token_for, api_app):

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from broker.testing import MovableClock
-from fixtures import staff as staffkit
 from fixtures.staff import VIRE, as_staff, post
 
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
@@ -21,11 +20,8 @@ def clock():
 
 
 @pytest.fixture
-def api_app(make_app, staff_template, sip2_emulator, tmp_path, smtp_sink, clock):
-    app = staffkit.app_from_template(make_app, staff_template, tmp_path, sip2_port=sip2_emulator.port, clock=clock,
-                                     **smtp_sink.settings)
-    app.smtp = smtp_sink
-    return app
+def api_app(make_staff_app, clock):
+    return make_staff_app(clock=clock)
 
 
 def _row(app, name: str):

@@ -14,40 +14,16 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from fixtures.routes import route_paths
+from fixtures.suppliers import ACS, CAS, RP, VIRE, one_supplier_per_protocol
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
-VIRE = "FR-147626101"
-RP = "https://rp.example.org"
-CAS = "https://cas.example.org"
-ACS = "https://sp.example.org/Shibboleth.sso/SAML2/POST"
-SP_METADATA = f"""<?xml version="1.0"?>
-<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://sp.example.org/shibboleth">
-  <md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
-    <md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{ACS}" index="0"/>
-  </md:SPSSODescriptor>
-</md:EntityDescriptor>""".encode()
 
 
 @pytest.fixture
 def site(live_server):
     """The live demo broker with an OIDC client, a CAS service and a SAML supplier, and session cookies."""
-    from broker.providers.cas import services as cas_services
-    from broker.providers.oidc import clients as oidc_clients
-    from broker.providers.saml import registry as saml_registry
-    from broker.services import libraries, patrons, staff
-
-    runtime = live_server.runtime
-    with runtime.db.session() as s:
-        lib = libraries.get_library(s, VIRE)
-        found = patrons.find(runtime, s, lib, "V0001")
-        user = staff.get_user(s, "admin@calvados.example.org")
-        sessions = {"patron": {"uid": found.uid, "library": VIRE, "network": lib.partner.network.slug},
-                    "staff": {"id": user.id, "email": user.email}}
-        client_id = oidc_clients.register(runtime, s, "cafeyn", redirect_uris=[f"{RP}/cb"], actor="test").client_id
-        cas_services.register(runtime, s, "skilleos", patterns=[r"^https://cas\.example\.org/.*$"],
-                              login_url=f"{CAS}/login", actor="test")
-        saml_registry.add_saml(runtime, s, "vodeclic", metadata_xml=SP_METADATA, networks=["calvados"], actor="test")
-    return live_server, client_id, sessions
+    ids = one_supplier_per_protocol(live_server.runtime)
+    return live_server, ids["client_id"], {who: ids[who] for who in ("patron", "staff")}
 
 
 def _cookie(app, who: str, data: dict) -> str:

@@ -9,15 +9,10 @@ ticket validation over HTTP).
 
 from __future__ import annotations
 
-import shutil
-import threading
 from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
-
-from fixtures.servers import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 VIRE = "FR-147626101"
@@ -27,29 +22,11 @@ NAMES = {"demo-saml": "Démo SAML – fournisseur de test", "demo-oidc": "Démo 
 
 
 @pytest.fixture
-def demo_live(make_app, demo_db, tmp_path):
+def demo_live(serve_demo):
     """The demo network with the demo suppliers, served at http://127.0.0.1:<free port> with demo = true."""
-    from broker.demo import register_demo_suppliers
-
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    copy = tmp_path / "live.db"
-    shutil.copy(demo_db(sip2="offline"), copy)
-    app = make_app(database_url=f"sqlite:///{copy}", base_url=base, demo=True, plugins_load_entrypoints=False)
-    app.config["TESTING"] = False
-    runtime = app.extensions["broker"]
-    with runtime.db.session() as s:
-        done = register_demo_suppliers(runtime, s)
-    assert [d["status"] for d in done] == ["added", "added", "added"], done
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="demo-suppliers", daemon=True)
-    thread.start()
-    try:
-        yield base, app
-    finally:
-        server.shutdown()
-        thread.join(5)
-        server.server_close()
+    base, app = serve_demo(sip2="offline")
+    assert [d["status"] for d in app.demo_suppliers] == ["added", "added", "added"], app.demo_suppliers
+    return base, app
 
 
 def _log_in(page, base):

@@ -8,36 +8,27 @@ from sqlalchemy import select
 from broker.clock import utcnow
 from broker.db.mail_models import OutboxMessage
 from broker.db.models import Network
-from fixtures.staff import ADMIN, app_from_template, code
+from fixtures.browser import login_admin
 
 
 @pytest.fixture
-def admin_site(make_app, smtp_sink, tmp_path, staff_template, serve_app):
-    app = app_from_template(make_app, staff_template, tmp_path, **smtp_sink.settings)
-    app.config["TESTING"] = False
-    app.smtp = smtp_sink
+def admin_site(admin_site):
+    """The shared ``admin_site`` with one e-mail of the network that could not be sent."""
+    app, url = admin_site
     with app.extensions["broker"].db.session() as s:
         net = s.scalar(select(Network).where(Network.slug == "calvados"))
         s.add(OutboxMessage(state="failed", recipient="lea.moreau@example.org", network_id=net.id, attempts=24,
                             subject="Votre accès est rétabli / Your access is restored", body="Bonjour",
                             message_id="<retry.1@localhost>", next_attempt_at=utcnow(), failed_at=utcnow(),
                             last_error="TLS: certificate verify failed: self-signed certificate"))
-    return app, serve_app(app)
+    return app, url
 
 
 @pytest.mark.browser
 @pytest.mark.xdist_group("browser")
 def test_admin_sends_a_failed_e_mail_again(admin_site, page, screenshot, axe_check):
     app, url = admin_site
-    page.goto(f"{url}/staff/login")
-    page.get_by_label("Adresse e-mail").fill(ADMIN[0])
-    page.get_by_label("Mot de passe").fill(ADMIN[1])
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(f"{url}/staff/login/enrol")
-    secret = page.locator("#totp-secret").inner_text().replace(" ", "")
-    page.get_by_label("Code à six chiffres").fill(code(secret))
-    page.get_by_role("button", name="Activer").click()
-    page.wait_for_url(f"{url}/staff/")
+    login_admin(page, url)
 
     notice = page.get_by_role("region", name="1 e-mail n'a pas pu être envoyé")
     assert "Votre accès est rétabli" in notice.inner_text()

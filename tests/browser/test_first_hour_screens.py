@@ -8,15 +8,11 @@ variable the pictures go to the test's temporary folder, and the journey is chec
 from __future__ import annotations
 
 import os
-import shutil
-import threading
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
-from fixtures.servers import free_port
 from fixtures.staff import membership_id, state_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -30,29 +26,9 @@ DESK = {"width": 1024, "height": 768}
 
 
 @pytest.fixture
-def live_demo(make_app, smtp_sink, demo_db, tmp_path):
+def live_demo(serve_demo, smtp_sink):
     """The demo (its SIP2 libraries on the emulator, the demo suppliers on) served on a free port."""
-    from broker.demo import register_demo_suppliers
-
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    copy = tmp_path / "first-hour.db"
-    shutil.copy(demo_db(sip2="online"), copy)
-    app = make_app(database_url=f"sqlite:///{copy}", base_url=base, demo=True, plugins_load_entrypoints=False,
-                   **smtp_sink.settings)
-    app.config["TESTING"] = False
-    runtime = app.extensions["broker"]
-    with runtime.db.session() as s:
-        register_demo_suppliers(runtime, s)
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="first-hour", daemon=True)
-    thread.start()
-    try:
-        yield base, app
-    finally:
-        server.shutdown()
-        thread.join(5)
-        server.server_close()
+    return serve_demo(sip2="online", **smtp_sink.settings)
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ import shutil
 import pytest
 from playwright.sync_api import expect
 
+from fixtures.demo import open_supplier
+
 BAYEUX, CAMILLE, LEA = "FR-140476101", "29001000000017", "29001000000058"
 CAEN, LOUIS = "FR-141186001", "29003000000015"
 
@@ -19,15 +21,8 @@ def base(make_app, smtp_sink, demo_db, tmp_path, serve_app):
     app.config["TESTING"] = False
     runtime = app.extensions["broker"]
     # both cards already used Cafeyn: the page will ask which history to keep
-    from broker.providers import issuance
-    from broker.services import libraries, patrons, suppliers
-
     for library, card in ((BAYEUX, CAMILLE), (CAEN, LOUIS)):
-        with runtime.db.session() as s:
-            uid = patrons.find(runtime, s, libraries.get_library(s, library), card).uid
-            supplier = suppliers.get_supplier(s, "cafeyn")
-            s.expunge_all()
-        assert issuance.decide(runtime, supplier, uid, "saml").granted
+        assert open_supplier(runtime, library, card).granted
     return serve_app(app)
 
 

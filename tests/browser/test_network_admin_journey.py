@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.browser import login_admin
+from fixtures.browser import login_admin, open_enrolment
 from fixtures.staff import ADMIN, audit_rows
 
 
@@ -79,11 +79,7 @@ def test_totp_qr_code_decodes_to_the_otpauth_uri(admin_site, page, screenshot):
     from PIL import Image
 
     app, url = admin_site
-    page.goto(f"{url}/staff/login")
-    page.get_by_label("Adresse e-mail").fill(ADMIN[0])
-    page.get_by_label("Mot de passe").fill(ADMIN[1])
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(f"{url}/staff/login/enrol")
+    open_enrolment(page, url)
     uri = page.locator("#totp-uri").inner_text()
     assert uri.startswith("otpauth://totp/")
     png = page.locator("#totp-qr svg").screenshot()  # as Chromium draws it, decoded by another library

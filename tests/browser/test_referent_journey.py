@@ -9,27 +9,14 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from fixtures.staff import (
-    BAYEUX,
-    REFERENT,
-    app_from_template,
-    membership_id,
-    state_of,
-)
-
-
-@pytest.fixture
-def referent_site(make_app, smtp_sink, tmp_path, staff_template, serve_app, sip2_emulator):
-    app = app_from_template(make_app, staff_template, tmp_path, sip2_port=sip2_emulator.port, **smtp_sink.settings)
-    app.config["TESTING"] = False
-    app.smtp = smtp_sink
-    return app, serve_app(app)
+from fixtures.browser import enrol, open_enrolment
+from fixtures.staff import BAYEUX, REFERENT, membership_id, state_of
 
 
 @pytest.mark.browser
 @pytest.mark.xdist_group("browser")
-def test_referent_validates_a_registration_and_suspends_a_member(referent_site, page, screenshot, axe_check):
-    app, url = referent_site
+def test_referent_validates_a_registration_and_suspends_a_member(admin_site, page, screenshot, axe_check):
+    app, url = admin_site
     pending = membership_id(app, BAYEUX, "29001000000025")
     member = membership_id(app, BAYEUX, "29001000000017")
 
@@ -95,27 +82,20 @@ def test_referent_validates_a_registration_and_suspends_a_member(referent_site, 
 
 @pytest.mark.browser
 @pytest.mark.xdist_group("browser")
-def test_admin_enrols_totp_at_first_login_and_reads_the_audit_log(referent_site, page, screenshot, axe_check):
-    from fixtures.staff import ADMIN, VIRE, as_staff, code, post
+def test_admin_enrols_totp_at_first_login_and_reads_the_audit_log(admin_site, page, screenshot, axe_check):
+    from fixtures.staff import VIRE, as_staff, post
     from fixtures.staff import membership_id as mid_of
 
-    app, url = referent_site
+    app, url = admin_site
     intruder = app.test_client()  # a referent's out-of-scope attempt, for the audit log
     as_staff(app, intruder, VIRE)
     post(intruder, f"/staff/memberships/{mid_of(app, BAYEUX, '29001000000017')}/suspend", {"reason": "essai"})
 
-    page.goto(f"{url}/staff/login")
-    page.get_by_label("Adresse e-mail").fill(ADMIN[0])
-    page.get_by_label("Mot de passe").fill(ADMIN[1])
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(f"{url}/staff/login/enrol")
-    secret = page.locator("#totp-secret").inner_text().replace(" ", "")
+    secret = open_enrolment(page, url)
     assert page.locator("#totp-uri").inner_text().startswith("otpauth://totp/")
     screenshot(page, "1-totp-enrolment")
     axe_check(page, "TOTP enrolment")
-    page.get_by_label("Code à six chiffres").fill(code(secret))
-    page.get_by_role("button", name="Activer").click()
-    page.wait_for_url(f"{url}/staff/")
+    enrol(page, url, secret)
     assert page.get_by_text("La double authentification est activée.").is_visible()
     assert page.get_by_role("link", name="Médiathèque de Vire", exact=True).is_visible()
 

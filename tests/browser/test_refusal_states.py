@@ -3,6 +3,7 @@ say what a click does, the refusal page gives the referent's reason — and axe-
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, timedelta
 
@@ -22,6 +23,11 @@ REFEREE = "referent@vire.example.org"
 
 def _patron(runtime, s):
     return patrons.find(runtime, s, libraries.get_library(s, VIRE), "V0001")
+
+
+def _referent_decides(runtime, transition: Transition, reason: str) -> None:
+    with runtime.db.session() as s:
+        memberships.change(runtime, s, _patron(runtime, s).membership, transition, actor=REFEREE, reason=reason)
 
 
 def _no_violation(axe_check, page, label: str) -> None:
@@ -62,11 +68,9 @@ def test_each_refusal_state_on_home_refusal_and_account_pages(live_server, page,
     _no_violation(axe_check, page, "home, active")
 
     # suspended by the referent, with a reason
-    with runtime.db.session() as s:
-        memberships.change(runtime, s, _patron(runtime, s).membership, Transition.SUSPEND, actor=REFEREE,
-                           reason="Carte utilisée par une autre personne")
-    _home_then_why(page, base, axe_check, screenshot, "suspended", "Votre accès est suspendu",
-                   "Carte utilisée par une autre personne")
+    why = functools.partial(_home_then_why, page, base, axe_check, screenshot)
+    _referent_decides(runtime, Transition.SUSPEND, "Carte utilisée par une autre personne")
+    why("suspended", "Votre accès est suspendu", "Carte utilisée par une autre personne")
     page.goto(base + "/account")
     expect(page.locator(".state")).to_have_text("Suspendue")
     expect(page.locator("main")).to_contain_text("Carte utilisée par une autre personne")
@@ -75,23 +79,19 @@ def test_each_refusal_state_on_home_refusal_and_account_pages(live_server, page,
     # pending, then refused with a reason
     with runtime.db.session() as s:
         _patron(runtime, s).membership.state = "pending"
-    _home_then_why(page, base, axe_check, screenshot, "pending", "Votre inscription attend sa validation")
+    why("pending", "Votre inscription attend sa validation")
     page.goto(base + "/account")
     expect(page.locator(".state")).to_have_text("En attente de validation")
     _no_violation(axe_check, page, "account, pending")
-    with runtime.db.session() as s:
-        memberships.change(runtime, s, _patron(runtime, s).membership, Transition.REFUSE, actor=REFEREE,
-                           reason="Aucune carte à ce nom chez nous")
-    _home_then_why(page, base, axe_check, screenshot, "refused", "Votre inscription n'a pas été validée",
-                   "Aucune carte à ce nom chez nous")
+    _referent_decides(runtime, Transition.REFUSE, "Aucune carte à ce nom chez nous")
+    why("refused", "Votre inscription n'a pas été validée", "Aucune carte à ce nom chez nous")
 
     # active again, but the card has expired
     with runtime.db.session() as s:
         row = _patron(runtime, s)
         row.membership.state = "active"
         row.card_expires = date(2021, 3, 31)
-    _home_then_why(page, base, axe_check, screenshot, "card-expired", "Votre carte n'est pas valide",
-                   "Votre carte de bibliothèque est expirée")
+    why("card-expired", "Votre carte n'est pas valide", "Votre carte de bibliothèque est expirée")
 
     # a valid card, but the commune's agreement has ended
     with runtime.db.session() as s:
@@ -99,8 +99,7 @@ def test_each_refusal_state_on_home_refusal_and_account_pages(live_server, page,
         row.card_expires = date(2030, 12, 31)
         for agreement in s.scalars(select(Agreement).where(Agreement.partner_id == row.library.partner_id)):
             agreement.end = today() - timedelta(days=3)
-    _home_then_why(page, base, axe_check, screenshot, "agreement-ended",
-                   "Votre bibliothèque ne participe pas au service en ce moment", "L'accord a pris fin le")
+    why("agreement-ended", "Votre bibliothèque ne participe pas au service en ce moment", "L'accord a pris fin le")
     page.goto(base + "/account")
     expect(page.locator(".state")).to_have_text("Active")
     expect(page.locator(".standing")).to_contain_text("ne participe pas au service")

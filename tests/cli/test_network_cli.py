@@ -56,21 +56,25 @@ def test_bad_input_exits_2_and_writes_nothing(broker_cli, args, message):
     assert before == after
 
 
+def _import(broker_cli, what: str, path, content: str, *options: str):
+    """Write ``content`` to ``path``, then run ``broker <what> import <path> --library FR-141186101 [options]``."""
+    path.write_text(content)
+    return broker_cli(what, "import", str(path), "--library", "FR-141186101", *options)
+
+
 def test_memberships_import_is_all_or_nothing(broker_cli, tmp_path):
     script_network(broker_cli)
     bad = tmp_path / "bad.csv"
-    bad.write_text("card,email,state\n111,a@example.org,active\n222,not-an-email,pending\n")
-    r = broker_cli("memberships", "import", str(bad), "--library", "FR-141186101")
+    r = _import(broker_cli, "memberships", bad, "card,email,state\n111,a@example.org,active\n222,not-an-email,pending\n")
     assert r.exit_code == 2 and "line 3" in r.output
     assert broker_cli("memberships", "list", "--library", "FR-141186101", "--json").json() == []
     for content, line in [("card,email\n1,a@b.fr\n", "line 1"), ("card,email,state\n1,,active\n1,,pending\n", "line 3"),
                           ("card,email,state\n1,,flying\n", "line 2"), ("card,email,state\n1,a@b.fr\n", "line 2")]:
-        bad.write_text(content)
-        r = broker_cli("memberships", "import", str(bad), "--library", "FR-141186101")
+        r = _import(broker_cli, "memberships", bad, content)
         assert r.exit_code == 2 and line in r.output, (content, r.output)
     good = tmp_path / "good.csv"
-    good.write_text("card,email,state\n111,a@example.org,active\n222,,pending\n333,c@example.org,suspended\n")
-    r = broker_cli("memberships", "import", str(good), "--library", "FR-141186101", "--json")
+    r = _import(broker_cli, "memberships", good,
+                "card,email,state\n111,a@example.org,active\n222,,pending\n333,c@example.org,suspended\n", "--json")
     assert r.exit_code == 0 and r.json()["imported"] == 3
     rows = broker_cli("memberships", "list", "--library", "FR-141186101", "--json").json()
     assert [row["state"] for row in rows] == ["active", "pending", "suspended"]
@@ -112,11 +116,10 @@ def test_staff_add_and_plugins_list(broker_cli):
 def test_local_patrons_import(broker_cli, tmp_path):
     script_network(broker_cli)
     f = tmp_path / "p.csv"
-    f.write_text("card,name,birth_date,expires,pin\nA1,Ana,1990-01-01,2030-01-01,1234\nA2,Bo,,2020-01-01,99\n")
-    r = broker_cli("patrons", "import", str(f), "--library", "FR-141186101")
+    header = "card,name,birth_date,expires,pin\nA1,Ana,1990-01-01,2030-01-01,1234\n"
+    r = _import(broker_cli, "patrons", f, header + "A2,Bo,,2020-01-01,99\n")
     assert r.exit_code == 2 and "line 3" in r.output
-    f.write_text("card,name,birth_date,expires,pin\nA1,Ana,1990-01-01,2030-01-01,1234\nA2,Bo,,2020-01-01,9999\n")
-    assert broker_cli("patrons", "import", str(f), "--library", "FR-141186101").exit_code == 0
+    assert _import(broker_cli, "patrons", f, header + "A2,Bo,,2020-01-01,9999\n").exit_code == 0
     ok = broker_cli("connectors", "check", "FR-141186101", "a1", "--password", "1234", "--json")
     assert ok.exit_code == 0 and ok.json()["ok"] and ok.json()["card"] == "••"  # short cards are fully masked
     bad = broker_cli("connectors", "check", "FR-141186101", "A1", "--password", "0000", "--json")

@@ -43,9 +43,16 @@ def pr_50(month: str, customer_id: str, counts: dict[str, dict[str, int]], *, pl
               "Performance": [{"Period": period,
                                "Instance": [{"Metric_Type": m, "Count": n} for m, n in metrics.items()]}]}
              for data_type, metrics in counts.items()]
+    return {"Report_Header": _header_50("PR", "Platform Master Report", month, customer_id, platform, institution,
+                                        exceptions), "Report_Items": items}
+
+
+def _header_50(report_id: str, name: str, month: str, customer_id: str, platform: str, institution: str,
+               exceptions: list | None) -> dict:
+    """An R5.0 master report's header (Data_Type and Access_Method shown)."""
     header = {
         "Created": "2026-12-02T09:11:12Z", "Created_By": "Demo Platform SUSHI", "Customer_ID": customer_id,
-        "Report_ID": "PR", "Release": "5", "Report_Name": "Platform Master Report", "Institution_Name": institution,
+        "Report_ID": report_id, "Release": "5", "Report_Name": name, "Institution_Name": institution,
         "Institution_ID": [{"Type": "Proprietary", "Value": f"{platform}:{customer_id}"}],
         "Report_Filters": [{"Name": "Begin_Date", "Value": f"{month}-01"},
                            {"Name": "End_Date", "Value": _last_day(month)}],
@@ -53,7 +60,7 @@ def pr_50(month: str, customer_id: str, counts: dict[str, dict[str, int]], *, pl
     }
     if exceptions:
         header["Exceptions"] = exceptions
-    return {"Report_Header": header, "Report_Items": items}
+    return header
 
 
 def exception(code: int, message: str, data: str = "", *, release: str = "5.1") -> dict:
@@ -139,14 +146,5 @@ def item_report_50(report_id: str, month: str, customer_id: str, items: list[dic
             if report_id == "IR" and spec.get("parent"):
                 row["Item_Parent"] = {"Item_Name": spec["parent"], "Data_Type": "Book"}
             rows.append(row)
-    header = {
-        "Created": "2026-12-02T09:11:12Z", "Created_By": "Demo Platform SUSHI", "Customer_ID": customer_id,
-        "Report_ID": report_id, "Release": "5", "Report_Name": f"{REPORT_NAMES[report_id]}",
-        "Institution_Name": institution, "Institution_ID": [{"Type": "Proprietary", "Value": f"{platform}:{customer_id}"}],
-        "Report_Filters": [{"Name": "Begin_Date", "Value": f"{month}-01"},
-                           {"Name": "End_Date", "Value": _last_day(month)}],
-        "Report_Attributes": [{"Name": "Attributes_To_Show", "Value": "Data_Type|Access_Method"}],
-    }
-    if exceptions:
-        header["Exceptions"] = exceptions
-    return {"Report_Header": header, "Report_Items": rows}
+    return {"Report_Header": _header_50(report_id, REPORT_NAMES[report_id], month, customer_id, platform, institution,
+                                        exceptions), "Report_Items": rows}

@@ -5,12 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+from contextlib import contextmanager
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from broker.db.counter_models import CounterMetric, CounterReport
-from broker.db.stats_models import StatsSupplierMonth
 from broker.services.counter.attribution import attribute, largest_remainder
 from broker.services.stats import Month, figures, select_scope
 from broker.services.stats.exports import COLUMNS, render
@@ -37,22 +37,24 @@ def test_rounding_is_largest_remainder_ties_by_library_code():
 
 
 def _setup(app, *, network_report: dict | None, member_reports: dict | None = None, patrons: dict | None = None):
-    known = statskit.ids(app)
+    """Cafeyn's month: accesses per library code (``patrons``) and platform reports of ``{metric: count}``."""
+
+    def add_report(session, sid: int, customer: str, library_id: int | None, metrics: dict) -> None:
+        session.add(CounterReport(supplier_id=sid, month=MONTH, customer_id=customer, library_id=library_id,
+                                  metrics=[CounterMetric(metric=k, count=v) for k, v in metrics.items()]))
+
+    return statskit.supplier_month(app, MONTH, add_report, patrons=patrons, network=network_report,
+                                   members=member_reports)
+
+
+@contextmanager
+def _vire_in_november(app, network_report: dict):
+    """Vire's November (network report shared 1:2 with Bayeux): (its monthly figures, its scope), in a session."""
+    _setup(app, network_report=network_report, patrons={statskit.BAYEUX: 1, statskit.VIRE: 2})
     runtime = app.extensions["broker"]
-    sid = known["supplier"]["cafeyn"]
     with runtime.db.session() as s:
-        for code, count in (patrons or {}).items():
-            s.add(StatsSupplierMonth(month=MONTH, network_id=known["library_network"][code],
-                                     library_id=known["library"][code], supplier_id=sid, accesses=count * 3,
-                                     unique_patrons=count))
-        if network_report is not None:
-            s.add(CounterReport(supplier_id=sid, month=MONTH, customer_id="NET-1", library_id=None,
-                                metrics=[CounterMetric(metric=k, count=v) for k, v in network_report.items()]))
-        for code, metrics in (member_reports or {}).items():
-            s.add(CounterReport(supplier_id=sid, month=MONTH, customer_id=f"M-{code}",
-                                library_id=known["library"][code],
-                                metrics=[CounterMetric(metric=k, count=v) for k, v in metrics.items()]))
-    return sid, known
+        selection = select_scope(s, library=statskit.VIRE)
+        yield figures(s, selection, [Month(2026, 11)]), selection
 
 
 def test_network_report_is_shared_pro_rata_of_unique_patrons(stats_app):
@@ -86,12 +88,7 @@ def test_member_reports_go_to_their_library_and_unshareable_months_are_listed(st
 
 
 def test_exports_show_the_supplier_columns_beside_the_accesses(stats_app):
-    _setup(stats_app, network_report={"Total_Item_Requests": 90, "Unique_Item_Requests": 45},
-           patrons={statskit.BAYEUX: 1, statskit.VIRE: 2})
-    runtime = stats_app.extensions["broker"]
-    with runtime.db.session() as s:
-        selection = select_scope(s, library=statskit.VIRE)
-        months = figures(s, selection, [Month(2026, 11)])
+    with _vire_in_november(stats_app, {"Total_Item_Requests": 90, "Unique_Item_Requests": 45}) as (months, selection):
         doc = json.loads(render(months, selection, "json"))
         text = render(months, selection, "csv").decode("utf-8")[1:]
     detail = next(d for d in doc["months"][0]["details"] if d["supplier"] == "cafeyn")
@@ -110,12 +107,8 @@ def test_exports_show_the_supplier_columns_beside_the_accesses(stats_app):
 def test_counter_report_of_a_library_carries_the_supplier_metrics(stats_app):
     from broker.services.stats.counter import platform_report
 
-    _setup(stats_app, network_report={"Total_Item_Requests": 90, "Unique_Title_Requests": 9},
-           patrons={statskit.BAYEUX: 1, statskit.VIRE: 2})
-    runtime = stats_app.extensions["broker"]
-    with runtime.db.session() as s:
-        selection = select_scope(s, library=statskit.VIRE)
-        report = platform_report(figures(s, selection, [Month(2026, 11)]), selection)
+    with _vire_in_november(stats_app, {"Total_Item_Requests": 90, "Unique_Title_Requests": 9}) as (months, selection):
+        report = platform_report(months, selection)
     item = next(i for i in report["Report_Items"] if i.get("Sesame:Source") == "supplier")
     assert item["Sesame:Supplier"] == "cafeyn" and item["Sesame:Attribution"] == "prorata"
     assert item["Performance"] == [{"Period": {"Begin_Date": "2026-11-01", "End_Date": "2026-11-30"},

@@ -8,8 +8,23 @@ import pytest
 from test_attribution import _setup
 
 from fixtures import stats as statskit
+from fixtures.browser import login_with_enter
+from fixtures.staff import REFERENT
 
-REFERENT_PASSWORD = "demo-referent-2026"
+
+def _library_month(stats_app, serve_app, page) -> None:
+    """Serve the app, log the Bayeux referent in and open their library's statistics for November 2026."""
+    stats_app.config["TESTING"] = False
+    url = serve_app(stats_app)
+    login_with_enter(page, url, REFERENT)
+    page.goto(f"{url}/staff/stats/libraries/{statskit.BAYEUX}?month=2026-11")
+
+
+def _region_row(page, region: str, row: str):
+    """The region named ``region`` (checked visible) and the text of its row named ``row``."""
+    found = page.get_by_role("region", name=region)
+    assert found.is_visible()
+    return found, found.get_by_role("row", name=row).inner_text()
 
 
 @pytest.mark.browser
@@ -17,18 +32,9 @@ REFERENT_PASSWORD = "demo-referent-2026"
 def test_the_counter_table_is_accessible(stats_app, serve_app, page, screenshot, axe_check):
     _setup(stats_app, network_report={"Total_Item_Requests": 90, "Unique_Item_Requests": 40, "Searches_Platform": 9},
            member_reports=None, patrons={statskit.BAYEUX: 1, statskit.VIRE: 2})
-    stats_app.config["TESTING"] = False
-    url = serve_app(stats_app)
-    page.goto(f"{url}/staff/login")
-    page.get_by_label("Adresse e-mail").fill(statskit.REFERENT)
-    page.get_by_label("Mot de passe").fill(REFERENT_PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{url}/staff/")
-    page.goto(f"{url}/staff/stats/libraries/{statskit.BAYEUX}?month=2026-11")
-    region = page.get_by_role("region", name="Chiffres des fournisseurs en nov. 2026")
-    assert region.is_visible()
-    row = region.get_by_role("row", name="Cafeyn")
-    assert "réparti au prorata des accès" in row.inner_text() and "30" in row.inner_text()
+    _library_month(stats_app, serve_app, page)
+    region, row = _region_row(page, "Chiffres des fournisseurs en nov. 2026", "Cafeyn")
+    assert "réparti au prorata des accès" in row and "30" in row
     screenshot(page, "library-counter")
     axe_check(page, "statistics of a library with suppliers' COUNTER figures")
     page.set_viewport_size({"width": 375, "height": 740})
@@ -82,19 +88,10 @@ def test_the_titles_page_is_accessible(stats_app, serve_app, page, screenshot, a
                  patrons={statskit.BAYEUX: 1, statskit.VIRE: 2})
     setup_titles(stats_app, report_id="DR",
                  members={statskit.BAYEUX: {"Europresse": {"Searches_Regular": 12, "Total_Item_Requests": 4}}})
-    stats_app.config["TESTING"] = False
-    url = serve_app(stats_app)
-    page.goto(f"{url}/staff/login")
-    page.get_by_label("Adresse e-mail").fill(statskit.REFERENT)
-    page.get_by_label("Mot de passe").fill(REFERENT_PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{url}/staff/")
-    page.goto(f"{url}/staff/stats/libraries/{statskit.BAYEUX}?month=2026-11")
+    _library_month(stats_app, serve_app, page)
     page.get_by_role("link", name="Titres, bases de données et documents les plus consultés").click()
-    region = page.get_by_role("region", name="Titres les plus consultés en nov. 2026 (50 premières lignes au plus)")
-    assert region.is_visible()
-    row = region.get_by_role("row", name="Le Monde")
-    assert "30" in row.inner_text() and "réparti au prorata des accès" in row.inner_text()
+    _, row = _region_row(page, "Titres les plus consultés en nov. 2026 (50 premières lignes au plus)", "Le Monde")
+    assert "30" in row and "réparti au prorata des accès" in row
     screenshot(page, "library-titles")
     axe_check(page, "a library's most used titles")
     page.get_by_label("Rapport COUNTER").select_option("dr")

@@ -35,19 +35,12 @@ def add_report(session, sid: int, report_id: str, customer: str, library_id: int
 
 def setup_titles(app, *, network: dict | None = None, members: dict | None = None, patrons: dict | None = None,
                  report_id: str = "TR"):
-    known = statskit.ids(app)
-    runtime = app.extensions["broker"]
-    sid = known["supplier"]["cafeyn"]
-    with runtime.db.session() as s:
-        for code, count in (patrons or {}).items():
-            s.add(StatsSupplierMonth(month=MONTH, network_id=known["library_network"][code],
-                                     library_id=known["library"][code], supplier_id=sid, accesses=count * 3,
-                                     unique_patrons=count))
-        if network is not None:
-            add_report(s, sid, report_id, "NET-1", None, network)
-        for code, items in (members or {}).items():
-            add_report(s, sid, report_id, f"M-{code}", known["library"][code], items)
-    return sid, known
+    """Cafeyn's month: accesses per library code (``patrons``) and ``report_id`` reports of ``{name: {metric: count}}``."""
+
+    def store(session, sid: int, customer: str, library_id: int | None, items: dict) -> None:
+        add_report(session, sid, report_id, customer, library_id, items)
+
+    return statskit.supplier_month(app, MONTH, store, patrons=patrons, network=network, members=members)
 
 
 def _lines(app, codes, report_id="TR", **kw):

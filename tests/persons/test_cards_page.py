@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from broker.db.person_models import PersonCard, PersonEvent
+from fixtures.demo import open_supplier
 
 BAYEUX, CAMILLE = "FR-140476101", "29001000000017"
 CAEN, LOUIS = "FR-141186001", "29003000000015"
@@ -125,16 +126,9 @@ def test_over_the_limit(make_app, demo_db, tmp_path, smtp_sink):
 
 def test_choose_the_history_kept(client, demo_app):
     # both cards open Cafeyn before being linked: the page offers the choice
-    from broker.providers import issuance
-    from broker.services import libraries, patrons, suppliers
-
     runtime = demo_app.extensions["broker"]
     for library, card in ((BAYEUX, CAMILLE), (CAEN, LOUIS)):
-        with runtime.db.session() as s:
-            uid = patrons.find(runtime, s, libraries.get_library(s, library), card).uid
-            supplier = suppliers.get_supplier(s, "cafeyn")
-            s.expunge_all()
-        assert issuance.decide(runtime, supplier, uid, "saml").granted
+        assert open_supplier(runtime, library, card).granted
     login(client)
     assert link(client).status_code == 302
     page = client.get("/account/cards").get_data(as_text=True)

@@ -6,9 +6,9 @@ import pytest
 
 from broker.services.stats import aggregate
 from fixtures import stats as statskit
+from fixtures.browser import login_with_enter
+from fixtures.staff import REFERENT
 from fixtures.stats import paris
-
-REFERENT_PASSWORD = "demo-referent-2026"
 
 
 @pytest.fixture
@@ -30,11 +30,7 @@ def stats_site(stats_app, serve_app):  # noqa: F811
 @pytest.mark.xdist_group("browser")
 def test_a_referent_reads_the_charts(stats_site, page, screenshot, axe_check):  # noqa: F811
     url = stats_site
-    page.goto(f"{url}/staff/login")
-    page.get_by_label("Adresse e-mail").fill(statskit.REFERENT)
-    page.get_by_label("Mot de passe").fill(REFERENT_PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{url}/staff/")
+    login_with_enter(page, url, REFERENT)
     page.goto(f"{url}/staff/stats/libraries/FR-140476101?month=2025-03")
     trend = page.get_by_role("img", name="Accès et usagers uniques sur 12 mois")
     bars = page.get_by_role("img", name="Accès par fournisseur, mars 2025")

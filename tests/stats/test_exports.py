@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from contextlib import contextmanager
 
 import pytest
 from openpyxl import load_workbook
@@ -36,14 +37,19 @@ def _csv(body: bytes, delimiter: str = ";") -> list[list[str]]:
     return list(csv.reader(io.StringIO(text[1:]), delimiter=delimiter))
 
 
-def test_csv_xlsx_json_hold_the_month(stats_app):
-    app = stats_app
+@contextmanager
+def _bayeux_in_march(app):
+    """The month's events counted, then Bayeux's March 2025: (its monthly figures, its scope), in a session."""
     runtime = app.extensions["broker"]
     statskit.insert_events(app, _events(app))
     aggregate(runtime)
     with runtime.db.session() as s:
         selection = select_scope(s, library="FR-140476101")
-        months = figures(s, selection, [Month(2025, 3)])
+        yield figures(s, selection, [Month(2025, 3)]), selection
+
+
+def test_csv_xlsx_json_hold_the_month(stats_app):
+    with _bayeux_in_march(stats_app) as (months, selection):
         usage = _csv(render(months, selection, "csv"))
         refusals = _csv(render(months, selection, "csv", "refusals"))
         libraries = _csv(render(months, selection, "csv", "libraries"))
@@ -90,11 +96,7 @@ def test_cells_that_look_like_formulas_are_neutralised(stats_app):
     with runtime.db.session() as s:
         lib = s.query(Library).filter_by(code="FR-140476101").one()
         lib.name = '=HYPERLINK("http://evil.example","clic")'
-    statskit.insert_events(app, _events(app))
-    aggregate(runtime)
-    with runtime.db.session() as s:
-        selection = select_scope(s, library="FR-140476101")
-        months = figures(s, selection, [Month(2025, 3)])
+    with _bayeux_in_march(app) as (months, selection):
         rows = _csv(render(months, selection, "csv"))
         book = load_workbook(io.BytesIO(render(months, selection, "xlsx")))
     assert all(row[3].startswith("'=") for row in rows[1:])

@@ -37,11 +37,16 @@ def _svgs(html: str) -> list[ET.Element]:
     return [ET.fromstring(match) for match in re.findall(r"<svg\b.*?</svg>", html, re.S)]
 
 
-def test_a_referent_sees_their_library_with_charts_and_tables(filled, stats_client):
-    statskit.as_staff(filled, stats_client, REFERENT)
-    r = stats_client.get("/staff/stats/libraries/FR-140476101?month=2025-03")
+def _page_as(app, client, email: str, path: str) -> str:
+    """The page at ``path`` as the staff account ``email`` sees it (answered 200)."""
+    statskit.as_staff(app, client, email)
+    r = client.get(path)
     assert r.status_code == 200
-    html = r.get_data(as_text=True)
+    return r.get_data(as_text=True)
+
+
+def test_a_referent_sees_their_library_with_charts_and_tables(filled, stats_client):
+    html = _page_as(filled, stats_client, REFERENT, "/staff/stats/libraries/FR-140476101?month=2025-03")
     charts = _svgs(html)
     assert len(charts) == 2
     for svg in charts:
@@ -72,10 +77,7 @@ def test_a_referent_asking_another_library_gets_403_and_an_audit_row(filled, sta
 
 
 def test_a_network_admin_sees_every_library_of_their_network_only(filled, stats_client):
-    statskit.as_staff(filled, stats_client, ADMIN)
-    r = stats_client.get("/staff/stats/networks/calvados?month=2025-03")
-    assert r.status_code == 200
-    html = r.get_data(as_text=True)
+    html = _page_as(filled, stats_client, ADMIN, "/staff/stats/networks/calvados?month=2025-03")
     assert "Bibliothèques côte à côte" in html and "Médiathèque Les 7 Lieux" in html
     assert stats_client.get("/staff/stats/libraries/FR-143346101?month=2025-03").status_code == 200
     assert stats_client.get("/staff/stats/libraries/FR-141186001").status_code == 403
@@ -132,10 +134,7 @@ def test_pages_need_a_staff_login(stats_client):
 
 
 def test_the_yearly_partner_report_is_printable(filled, stats_client):
-    statskit.as_staff(filled, stats_client, REFERENT)
-    r = stats_client.get("/staff/stats/partners/bayeux-intercom/2025")
-    assert r.status_code == 200
-    html = r.get_data(as_text=True)
+    html = _page_as(filled, stats_client, REFERENT, "/staff/stats/partners/bayeux-intercom/2025")
     assert "@media print" in html and "Bayeux Intercom" in html
     assert "4\u202f458,00\xa0€" in html  # 29,720 inhabitants × 0.15 €, with the French thousands separator
     assert "29\u202f720 habitants" in html and "× 0,15 € par habitant" in html

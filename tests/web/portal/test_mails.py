@@ -46,11 +46,18 @@ def test_registration_mail_is_sent_in_the_network_name_with_local_time_and_porta
     assert "La Boîte numérique – Médiathèque de Vire" in text
 
 
-def test_approval_mail_tells_what_to_do_next(portal, frozen):
+def _registered_then(portal, *steps: tuple[Transition, str]) -> None:
+    """Thomas registers at Vire (card V0002); the referent then makes each (transition, reason) of ``steps``."""
     portal.register(email="thomas.g@example.org")
     with portal.session() as s:
-        memberships.change(portal.runtime, s, portal.patron(s, "V0002").membership, Transition.APPROVE,
-                           actor="referent@vire.example.org")
+        membership = portal.patron(s, "V0002").membership
+        for transition, reason in steps:
+            memberships.change(portal.runtime, s, membership, transition, actor="referent@vire.example.org",
+                               reason=reason)
+
+
+def test_approval_mail_tells_what_to_do_next(portal, frozen):
+    _registered_then(portal, (Transition.APPROVE, ""))
     mail = _last(portal, "thomas.g@example.org")
     assert "validée" in mail["Subject"]
     text = mail.get_content()
@@ -61,12 +68,7 @@ def test_approval_mail_tells_what_to_do_next(portal, frozen):
 
 
 def test_suspension_mail_gives_the_reason_and_the_portal(portal, frozen):
-    portal.register(email="thomas.g@example.org")
-    with portal.session() as s:
-        membership = portal.patron(s, "V0002").membership
-        memberships.change(portal.runtime, s, membership, Transition.APPROVE, actor="referent@vire.example.org")
-        memberships.change(portal.runtime, s, membership, Transition.SUSPEND, actor="referent@vire.example.org",
-                           reason="Carte non renouvelée")
+    _registered_then(portal, (Transition.APPROVE, ""), (Transition.SUSPEND, "Carte non renouvelée"))
     text = _last(portal, "thomas.g@example.org").get_content()
     assert "suspendu" in text and "Motif : Carte non renouvelée" in text
     assert f"http://localhost/login?library={VIRE}" in text
