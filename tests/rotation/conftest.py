@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import pytest
@@ -15,18 +14,9 @@ def broker_cli_at(tmp_path, monkeypatch):
 
     import broker.cli as cli_module
     from broker.cli import admin, instance_secrets, system  # noqa: F401  (registers the commands)
+    from fixtures.broker import CliResult
 
-    class Result:
-        def __init__(self, r):
-            self.exit_code = r.exit_code
-            self.output = r.output
-            self.stdout = r.stdout
-            self.stderr = r.stderr
-
-        def json(self):
-            return json.loads(self.stdout)
-
-    def run(database, keys: str, *args: str) -> Result:
+    def run(database, keys: str, *args: str) -> CliResult:
         with monkeypatch.context() as mp:
             for name in list(os.environ):
                 if name.startswith("BROKER_") and not name.startswith(("BROKER_TEST_", "BROKER_BENCH_")):
@@ -40,6 +30,6 @@ def broker_cli_at(tmp_path, monkeypatch):
             if cli_module._APP is not None:
                 cli_module._APP.extensions["broker"].close()
                 cli_module._APP = None
-        return Result(result)
+        return CliResult(result)
 
     return run

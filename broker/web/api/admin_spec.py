@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from .openapi import error_responses, json_content, json_request, list_of, merge, read_and_change, ref
+from .openapi import (
+    creation,
+    error_responses,
+    json_content,
+    json_request,
+    listing,
+    merge,
+    read_and_change,
+    ref,
+)
 
 TAG = "administration"
 
@@ -169,11 +178,10 @@ _EMAIL = {"name": "email", "in": "path", "required": True, "schema": {"type": "s
 
 PATHS: dict[str, Any] = {
     "/staff": {
-        "get": {"summary": "Staff accounts of the admin's networks.", "tags": [TAG],
-                "responses": {"200": _json(list_of("StaffAccount"), "Accounts."), **_errors(401, 403)}},
-        "post": {"summary": "Invite someone: the account and a single-use link (72 h) e-mailed to choose a password.",
-                 "tags": [TAG], "requestBody": _BODY("StaffInvite"),
-                 "responses": {"201": _json(_ref("StaffInvited"), "Invitation sent."), **_errors(400, 401, 403)}},
+        "get": listing("Staff accounts of the admin's networks.", "StaffAccount", "Accounts.", tag=TAG,
+                       errors=_errors),
+        "post": creation("Invite someone: the account and a single-use link (72 h) e-mailed to choose a password.",
+                         "StaffInvite", "StaffInvited", "Invitation sent.", tag=TAG, errors=_errors),
     },
     "/staff/{email}": {
         "patch": {"summary": "Deactivate, reactivate, rename, or reset an account's password or TOTP.", "tags": [TAG],
@@ -182,26 +190,22 @@ PATHS: dict[str, Any] = {
                                 **_errors(400, 401, 403, 404)}},
     },
     "/partners": {
-        "get": {"summary": "Partners of the admin's networks.", "tags": [TAG],
-                "responses": {"200": _json(list_of("Partner"), "Partners."), **_errors(401, 403)}},
-        "post": {"summary": "Add a partner, with its agreement if given.", "tags": [TAG],
-                 "requestBody": _BODY("PartnerNew"),
-                 "responses": {"201": _json(_ref("Partner"), "The new partner."), **_errors(400, 401, 403, 404)}},
+        "get": listing("Partners of the admin's networks.", "Partner", "Partners.", tag=TAG, errors=_errors),
+        "post": creation("Add a partner, with its agreement if given.", "PartnerNew", "Partner", "The new partner.",
+                         tag=TAG, errors=_errors, statuses=(400, 401, 403, 404)),
     },
     "/partners/{slug}": read_and_change(
         "partner", "Partner", [_SLUG], "PartnerPatch", tag=TAG, errors=_errors,
         read="A partner with its agreements and their history.",
         change="Change a partner's name, kind or legal population (for a year)."),
     "/partners/{slug}/agreements": {
-        "post": {"summary": "Record a new agreement (it may not overlap another of the partner).", "tags": [TAG],
-                 "parameters": [_SLUG], "requestBody": _BODY("AgreementNew"),
-                 "responses": {"201": _json(_ref("Partner"), "The partner with the new agreement."),
-                               **_errors(400, 401, 403, 404)}},
+        "post": creation("Record a new agreement (it may not overlap another of the partner).", "AgreementNew",
+                         "Partner", "The partner with the new agreement.", tag=TAG, errors=_errors,
+                         parameters=[_SLUG], statuses=(400, 401, 403, 404)),
     },
     "/libraries": {
-        "post": {"summary": "Add a library with its connector (settings checked by the connector's model).",
-                 "tags": [TAG], "requestBody": _BODY("LibraryNew"),
-                 "responses": {"201": _json(_ref("LibraryAdmin"), "The new library."), **_errors(400, 401, 403)}},
+        "post": creation("Add a library with its connector (settings checked by the connector's model).",
+                         "LibraryNew", "LibraryAdmin", "The new library.", tag=TAG, errors=_errors),
     },
     "/libraries/{code}": read_and_change(
         "library", "LibraryAdmin", [_CODE], "LibraryPatch", tag=TAG, errors=_errors,

@@ -48,6 +48,25 @@ def error_responses(texts: Mapping[int, str], schema: str = "Error") -> Callable
     return errors
 
 
+def listing(summary: str, schema: str, answer: str, *, tag: str,
+            errors: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    """A ``get`` answering a list of ``schema`` (see :func:`list_of`)."""
+    return {"summary": summary, "tags": [tag],
+            "responses": {"200": json_content(list_of(schema), answer), **errors(401, 403)}}
+
+
+def creation(summary: str, body: str, schema: str, answer: str, *, tag: str,
+             errors: Callable[..., dict[str, Any]], parameters: list[dict[str, Any]] | None = None,
+             statuses: tuple[int, ...] = (400, 401, 403)) -> dict[str, Any]:
+    """A ``post`` that takes a ``body`` and answers 201 with ``schema``; ``statuses`` are its error answers."""
+    operation: dict[str, Any] = {"summary": summary, "tags": [tag]}
+    if parameters:
+        operation["parameters"] = parameters
+    operation["requestBody"] = json_request(body)
+    operation["responses"] = {"201": json_content(ref(schema), answer), **errors(*statuses)}
+    return operation
+
+
 def read_and_change(what: str, schema: str, parameters: list[dict[str, Any]], body: str, *, tag: str,
                     errors: Callable[..., dict[str, Any]], read: str, change: str,
                     method: str = "patch") -> dict[str, Any]:

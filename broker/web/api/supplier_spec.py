@@ -6,8 +6,8 @@ from copy import deepcopy
 from typing import Any
 
 from ...services.suppliers import CATEGORIES, RELEASABLE, RESERVED_SLUGS
-from .admin_spec import _BODY, _SLUG, TAG, _errors, _json, _ref
-from .openapi import list_of, read_and_change
+from .admin_spec import _SLUG, TAG, _errors, _json, _ref
+from .openapi import creation, listing, read_and_change
 
 #: a supplier's slug in a path: never one of the names the routes beside it use
 _SUPPLIER = {**_SLUG, "schema": {**_SLUG["schema"], "not": {"enum": list(RESERVED_SLUGS)}}}
@@ -88,14 +88,12 @@ SCHEMAS: dict[str, Any] = {
 
 PATHS: dict[str, Any] = {
     "/suppliers": {
-        "get": {"summary": "Suppliers offered by the admin's networks, every protocol.", "tags": [TAG],
-                "responses": {"200": _json(list_of("SupplierAdmin"), "Suppliers."), **_errors(401, 403)}},
-        "post": {"summary": "Register a supplier (SAML, OIDC, CAS or signed link) offered by some of the admin's "
-                            "networks; nothing is written on any error.", "tags": [TAG],
-                 "requestBody": _BODY("SupplierNew"),
-                 "responses": {"201": _json(_ref("SupplierAdmin"), "The new supplier (an OIDC client's secret "
-                                                                   "is in client_secret, once)."),
-                               **_errors(400, 401, 403)}},
+        "get": listing("Suppliers offered by the admin's networks, every protocol.", "SupplierAdmin", "Suppliers.",
+                       tag=TAG, errors=_errors),
+        "post": creation("Register a supplier (SAML, OIDC, CAS or signed link) offered by some of the admin's "
+                         "networks; nothing is written on any error.", "SupplierNew", "SupplierAdmin",
+                         "The new supplier (an OIDC client's secret is in client_secret, once).", tag=TAG,
+                         errors=_errors),
     },
     "/suppliers/{slug}": read_and_change(
         "supplier", "SupplierAdmin", [_SUPPLIER], "SupplierPatch", tag=TAG, errors=_errors,
