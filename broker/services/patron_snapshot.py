@@ -100,26 +100,23 @@ class PatronSnapshot:
         try:
             if not isinstance(value, dict):
                 return None
-            if "r" not in value and "d" in value:  # the read time, from the login time
+            absent_read, absent_version = "r" not in value, "v" not in value
+            value = {**dict.fromkeys(_OPTIONAL), "x": False, **value}  # the short form leaves these out
+            if absent_read and "d" in value:  # the read time, from the login time
                 login_ms = millis(login_at) if login_at is not None else None
                 if login_ms is None or not is_int(value["d"]):
                     return None
-                value = {**value, "r": (login_ms + value["d"]) / 1000}
-                del value["d"]
+                value["r"] = (login_ms + value["d"]) / 1000
             stamps = value.get("s")
             if isinstance(stamps, list) and any(is_int(v) for v in stamps):  # microseconds from the read time
                 read_ms = millis(value.get("r"))
                 if read_ms is None:
                     return None
-                value = {**value, "s": [(read_ms * 1000 + v) / 10**6 if is_int(v) else v for v in stamps]}
-            if is_int(value.get("e")):
-                value = {**value, "e": date.fromordinal(_EPOCH_DAY + value["e"]).isoformat()}
-            if not all(k in value for k in _OPTIONAL):
-                # the short form leaves the null fields out, and "x" when false
-                absent_version = "v" not in value
-                value = {**dict.fromkeys(_OPTIONAL), "x": False, **value}
-                if absent_version and isinstance(value.get("s"), list):
-                    value["v"] = max(value["s"], default=None)
+                value["s"] = stamps = [(read_ms * 1000 + v) / 10**6 if is_int(v) else v for v in stamps]
+            if absent_version and isinstance(stamps, list):
+                value["v"] = max(stamps, default=None)  # left out: max(s)
+            if is_int(value["e"]):
+                value["e"] = date.fromordinal(_EPOCH_DAY + value["e"]).isoformat()
             ok = (is_int(value["i"]) and is_int(value["l"])
                   and (value["m"] is None or value["m"] in _STATES)
                   and (value["p"] is None or value["p"] in _PROBLEMS)
