@@ -34,3 +34,19 @@ def is_str_or_none(value: Any) -> bool:
 def is_str_map(value: Any) -> bool:
     """A JSON object whose values are all strings."""
     return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+
+
+def millis(value: Any) -> int | None:
+    """``value`` in whole milliseconds when it is exactly that many (epoch seconds to the millisecond), else None."""
+    if not is_number(value):
+        return None
+    ms = round(value * 1000)
+    return ms if ms / 1000 == value else None
+
+
+def micros(value: Any) -> int | None:
+    """``value`` in whole microseconds when it is exactly that many (a row's change time), else None."""
+    if not is_number(value):
+        return None
+    us = round(value * 10**6)
+    return us if us / 10**6 == value else None

@@ -35,6 +35,7 @@ from sqlalchemy.exc import OperationalError
 from broker.domain.memberships import Transition
 from broker.services import access, login, memberships, patron_changes, suppliers
 from broker.services.patron_snapshot import PatronSnapshot
+from broker.web.patron_session import LoggedPatron
 
 VIRE = "FR-147626101"  # local connector: V0001 (active membership), PIN 4321
 CARD, PIN = "V0001", "4321"
@@ -209,7 +210,8 @@ def assert_refused(answer, code: str) -> None:
 def session_facts(app, client) -> PatronSnapshot | None:
     """The snapshot the patron's server-side session holds (``session["patron"]["f"]``)."""
     sid = client.get_cookie("sesame").value
-    return PatronSnapshot.from_wire(app.extensions["broker"].state.get(f"sess:{sid}")["patron"].get("f"))
+    patron = LoggedPatron.from_wire(app.extensions["broker"].state.get(f"sess:{sid}")["patron"])
+    return patron.facts if patron is not None else None
 
 
 # -- 1. the snapshot is used ------------------------------------------------------------------

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -121,11 +122,15 @@ def lockout_key(runtime: Runtime, lib: Library, card: str) -> str:
     return digest
 
 
-def card_guard(runtime: Runtime, key: str, library: str) -> tuple[float | None, bool, tuple]:
-    """(until when the card is locked or None, has it failed lately, the library's breaker state), in one
-    round trip."""
-    lock, failures, *breaker = runtime.state.get_many(
-        [f"login-lock:{key}", f"login-fail:{key}", *runtime.sigb.breaker_keys(library)])
+def card_guard_keys(runtime: Runtime, key: str, library: str) -> list[str]:
+    """The state-store keys :func:`card_guard` reads: the card's lock and failures, the library's breaker."""
+    return [f"login-lock:{key}", f"login-fail:{key}", *runtime.sigb.breaker_keys(library)]
+
+
+def card_guard(runtime: Runtime, values: Sequence[Any]) -> tuple[float | None, bool, tuple]:
+    """(until when the card is locked or None, has it failed lately, the library's breaker state), from the
+    values of :func:`card_guard_keys` (read with the address's guards, in one round trip)."""
+    lock, failures, *breaker = values
     return lock_end(runtime, lock), failures is not None, tuple(breaker)
 
 
@@ -177,10 +182,10 @@ def verify_card(runtime: Runtime, lib: Library, card: str, password: str, *, ip:
     """
     key = lockout_key(runtime, lib, card)
     address = guard(runtime)
-    verdict = address.check(ip, key)
+    verdict = address.check(ip, key, also=card_guard_keys(runtime, key, lib.code))
     if not verdict.allowed:
         return SigbAnswer(CardCheckFailure.RATE_LIMITED, retry_after=verdict.retry_after)
-    locked_until, failed_lately, breaker = card_guard(runtime, key, lib.code)
+    locked_until, failed_lately, breaker = card_guard(runtime, verdict.also)
     if locked_until is not None:
         address.failed(ip, key)  # a guess on a locked card still spends the address's budget
         return SigbAnswer(CardCheckFailure.CREDENTIALS, locked=True, retry_at=locked_until)

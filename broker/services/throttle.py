@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -57,6 +58,8 @@ class Verdict:
     reason: str = ""
     #: the address is over its budget and this attempt took its one slot
     slot: bool = False
+    #: the values of the caller's ``also`` keys (:meth:`LoginThrottle.check`), read in the same round trip
+    also: tuple = ()
 
 
 class LoginThrottle:
@@ -84,8 +87,11 @@ class LoginThrottle:
         return f"throttle:{self.kind}:known:{ip}:{subject}"
 
     # -- before the check ---------------------------------------------------------------
-    def check(self, ip: str | None, subject: str | None = None) -> Verdict:
-        """May an attempt from ``ip`` (on ``subject``, a keyed digest, when known) be checked now?"""
+    def check(self, ip: str | None, subject: str | None = None, *, also: Sequence[str] = ()) -> Verdict:
+        """May an attempt from ``ip`` (on ``subject``, a keyed digest, when known) be checked now?
+
+        ``also``: the caller's own state-store keys, read in the same round trip (``Verdict.also``).
+        """
         ip = ip or "unknown"
         now = self.runtime.clock.wall()
         flood_now, flood_before, flood_elapsed = self._bucketed(f"attempts:{ip}", FLOOD_WINDOW, now)
@@ -94,22 +100,23 @@ class LoginThrottle:
         keys = [fail_now, fail_before, f"throttle:{self.kind}:next:{ip}", flood_before]
         if subject:
             keys.append(self._known_key(ip, subject))
-        current, previous, next_slot, flood_previous, *known = self.state.get_many(keys)
-        attempts = self.state.incr(flood_now, 2 * FLOOD_WINDOW)
+        read, attempts = self.state.read_and_count([*keys, *also], flood_now, 2 * FLOOD_WINDOW)
+        theirs = tuple(read[len(keys):])
+        current, previous, next_slot, flood_previous, *known = read[:len(keys)]
         if self._estimate(attempts, flood_previous, flood_elapsed) > self.settings.login_ip_limit:
             return self._refused("flood", FLOOD_WINDOW - int(now % FLOOD_WINDOW))
         if known and known[0] is not None:
-            return Verdict(True)
+            return Verdict(True, also=theirs)
         failures = self._estimate(current, previous, fail_elapsed)
         if failures < self.settings.login_ip_failures:
-            return Verdict(True)
+            return Verdict(True, also=theirs)
         until = float((next_slot or {}).get("until", 0))
         if now < until:
             return self._refused("backoff", math.ceil(until - now))
         # the slot is free: this attempt takes it; the wait before the next one is set when it fails
         self.state.put(f"throttle:{self.kind}:next:{ip}", {"until": now + self.delay(failures)},
                        self.settings.login_ip_max_delay + 60)
-        return Verdict(True, slot=True)
+        return Verdict(True, slot=True, also=theirs)
 
     def delay(self, failures: int) -> float:
         """The wait after a failure, for an address with ``failures`` in its window."""

@@ -43,6 +43,9 @@ class StateStore(Protocol):
     def get_many(self, keys: list[str]) -> list[Value | None]:
         """Several values in one round trip."""
 
+    def read_and_count(self, keys: list[str], counter: str, ttl: int) -> tuple[list[Value | None], int]:
+        """``get_many(keys)`` and ``incr(counter, ttl)`` in one round trip: (the values, the new count)."""
+
     def take(self, key: str) -> Value | None:
         """Read and delete atomically: of concurrent callers exactly one gets the value."""
 

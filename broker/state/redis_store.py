@@ -5,7 +5,8 @@ its parser, hiredis when installed, and its health check), not through
 ``redis.Redis``: the client's per-command machinery (retry wrapper,
 observability hooks, pool bookkeeping with a lock and a readiness poll)
 cost more CPU than the round trip itself, and every single sign-on makes
-one to three of them.
+one to three of them. Commands read or written together go in one write
+(``_run``): a pipeline, in MULTI/EXEC when they must apply together.
 """
 
 from __future__ import annotations
@@ -94,6 +95,11 @@ class RedisStateStore:
             return
         self._transaction(("SET", _PREFIX + key, _dumps(value), "EX", ttl), ("DEL", _PREFIX + replacing))
 
+    def put_many(self, items: list[tuple[str, Value, int]]) -> None:
+        """Several ``put`` (key, value, ttl) in one round trip."""
+        if items:
+            self._run(*[("SET", _PREFIX + key, _dumps(value), "EX", ttl) for key, value, ttl in items])
+
     def add(self, key: str, value: Value, ttl: int) -> bool:
         return self._one("SET", _PREFIX + key, _dumps(value), "EX", ttl, "NX") is not None
 
@@ -104,6 +110,15 @@ class RedisStateStore:
         if not keys:
             return []
         return [_loads(raw) for raw in self._one("MGET", *[_PREFIX + k for k in keys])]
+
+    def read_and_count(self, keys: list[str], counter: str, ttl: int) -> tuple[list[Value | None], int]:
+        name = _PREFIX + counter
+        commands: list[tuple] = [("MGET", *[_PREFIX + k for k in keys])] if keys else []
+        replies = self._run(*commands, ("MULTI",), ("INCR", name), ("EXPIRE", name, ttl, "NX"), ("EXEC",))
+        if replies[-1] is None:
+            raise StateUnavailable("the state store (Redis) refused a transaction")
+        values = [_loads(raw) for raw in replies[0]] if keys else []
+        return values, int(replies[-1][0])
 
     def take(self, key: str) -> Value | None:
         return _loads(self._one("GETDEL", _PREFIX + key))

@@ -98,6 +98,9 @@ class SqlStateStore:
         found = {k: json.loads(v) for k, v in rows}
         return [found.get(k) for k in keys]
 
+    def read_and_count(self, keys: list[str], counter: str, ttl: int) -> tuple[list[Value | None], int]:
+        return self.get_many(keys), self.incr(counter, ttl)
+
     def take(self, key: str) -> Value | None:
         row = self._run_fetch_one(
             delete(_table).where(_table.c.key == key).returning(_table.c.value, _table.c.expires_at)

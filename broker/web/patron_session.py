@@ -5,7 +5,7 @@
 to the millisecond; sessions written before hold ``uid``, ``library``, ``network``
 and ``at``, still read; ``f`` = the access decision's snapshot of the patron, see
 ``services.patron_snapshot``: membership state, card validity, no name, e-mail
-or card). Providers keep their own per-session data under their own keys
+or card; its read time is written from ``t``). Providers keep their own per-session data under their own keys
 (``session["saml"]``…). Nothing about the card is kept.
 """
 
@@ -44,7 +44,7 @@ class LoggedPatron:
     def to_wire(self) -> dict[str, Any]:
         data: dict[str, Any] = {"u": self.uid, "l": self.library, "n": self.network, "t": self.at}
         if self.facts is not None:
-            data["f"] = self.facts.to_wire()
+            data["f"] = self.facts.to_wire(self.at)
         return data
 
     @classmethod
@@ -61,7 +61,7 @@ class LoggedPatron:
                 and is_number(at)):
             return None
         facts = value.get("f")
-        return cls(uid, library, network, at, PatronSnapshot.from_wire(facts) if facts is not None else None)
+        return cls(uid, library, network, at, PatronSnapshot.from_wire(facts, at) if facts is not None else None)
 
 
 def current_patron() -> LoggedPatron | None:

@@ -145,14 +145,17 @@ EARLIER_REFRESH = '{"c":"client-1","u":"u-1","s":"openid","g":"g-1","t":17650000
 EARLIER_SESSION = '{"uid":"u-1","library":"FR-1","network":"calvados","at":1765000000.5,"f":' + \
                   EARLIER[PatronSnapshot] + '}'
 #: what is written now for the same values where it differs: the null fields, a false "x" and "v" (= max(s))
-#: left out of the snapshot, the persistent NameID format implied, short keys for the logged-in patron
-CURRENT_SNAPSHOT = '{"i":11,"l":3,"s":[1765000000.5,1764000000.25],"r":1765000100.75,"m":"active","b":1987,' \
-                   '"e":"2030-12-31"}'
+#: left out of the snapshot, the stamps in microseconds from the read time, the expiry in days since
+#: 1970-01-01, the persistent NameID format implied, short keys for the logged-in patron (whose snapshot's
+#: read time is written in milliseconds from the login time)
+CURRENT_SNAPSHOT = '{"i":11,"l":3,"s":[-100250000,-1000100500000],"r":1765000100.75,"m":"active","b":1987,' \
+                   '"e":22279}'
 CURRENT = {
     PatronSnapshot: CURRENT_SNAPSHOT,
     PendingRequest: EARLIER[PendingRequest].replace('"f":"urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",', ""),
     LogoutRound: EARLIER[LogoutRound].replace('"f":"urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",', ""),
-    LoggedPatron: '{"u":"u-1","l":"FR-1","n":"calvados","t":1765000000.5,"f":' + CURRENT_SNAPSHOT + '}',
+    LoggedPatron: '{"u":"u-1","l":"FR-1","n":"calvados","t":1765000000.5,"f":'
+                  + CURRENT_SNAPSHOT.replace('"r":1765000100.75', '"d":100250') + '}',
 }
 
 
@@ -185,6 +188,30 @@ def test_stored_values_read_as_the_fields_they_held():
     assert refresh.subject == "s-1" and refresh.claims is None
     code = CodeEntry.from_wire(json.loads(EARLIER[CodeEntry]))
     assert code.code_challenge_method == "S256" and code.nonce == "nonce-1"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=0, max_value=4 * 10**15), st.integers(min_value=0, max_value=4 * 10**15),
+       st.integers(min_value=0, max_value=4 * 10**12), st.integers(min_value=-10**6, max_value=10**6))
+def test_row_stamps_and_read_times_come_back_to_the_bit(stamp0_us, stamp1_us, read_ms, login_offset_ms):
+    """Stamps to the microsecond and read times to the millisecond are written as integers, read back exact."""
+    snap = PatronSnapshot(1, 2, "active", None, None, None, False, (stamp0_us / 10**6, stamp1_us / 10**6),
+                          read_ms / 1000)
+    wire = stored(snap.to_wire())
+    assert all(type(v) is int for v in wire["s"])
+    assert PatronSnapshot.from_wire(wire) == snap
+    login_at = (read_ms + login_offset_ms) / 1000
+    if login_at >= 0:
+        logged = LoggedPatron("u", "L", "n", login_at, snap)
+        wire = stored(logged.to_wire())
+        assert "r" not in wire["f"] and wire["f"]["d"] == -login_offset_ms
+        assert LoggedPatron.from_wire(wire) == logged
+
+
+def test_a_snapshot_read_time_from_a_login_time_needs_the_login_time():
+    wire = json.loads(CURRENT[LoggedPatron])["f"]
+    assert PatronSnapshot.from_wire(wire) is None
+    assert PatronSnapshot.from_wire(wire, 1765000000.5) == PatronSnapshot.from_wire(json.loads(CURRENT_SNAPSHOT))
 
 
 def test_optional_parts_left_out_of_an_earlier_code_read_as_absent():

@@ -102,6 +102,25 @@ def test_counters_and_window(store_spec):
     assert store.incr("w", 1) == 1
 
 
+def test_read_and_count_reads_the_keys_and_counts_at_once(store_spec):
+    store = open_store(store_spec)
+    store.put("r1", {"v": 1}, 60)
+    assert store.read_and_count(["r1", "missing"], "rc", 60) == ([{"v": 1}, None], 1)
+    assert store.read_and_count(["rc-absent"], "rc", 60) == ([None], 2)
+    assert store.read_and_count([], "rc", 60) == ([], 3)
+    assert store.incr("rc", 60) == 4  # the same counter as incr's
+
+
+def test_the_redis_store_puts_several_keys_in_one_round_trip(redis_url):
+    store = RedisStateStore(redis_url)
+    trips = []
+    run = store._run
+    store._run = lambda *commands: trips.append(len(commands)) or run(*commands)  # type: ignore[method-assign]
+    store.put_many([("pm1", {"v": 1}, 60), ("pm2", {"v": 2}, 60)])
+    assert trips == [2]
+    assert store.get_many(["pm1", "pm2"]) == [{"v": 1}, {"v": 2}]
+
+
 def _worker(spec, keys, increments, start, queue):
     store = open_store(spec)
     start.wait(30)  # every process races for the same keys at once

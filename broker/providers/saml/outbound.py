@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from flask import Response, redirect, url_for
+from flask import Response, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from lxml import etree
@@ -50,9 +50,10 @@ _pages: dict[tuple[str, str], tuple[str, str, str]] = {}
 def _page_frame() -> tuple[str, str, str]:
     """The page for the current language, in three pieces: before the action, between it and the fields, after."""
     lang = str(get_locale() or "fr")
-    css = url_for("static", filename="sesame.css")
-    frame = _pages.get((lang, css))
+    # the stylesheet's URL depends only on where the app is mounted: built once per language and mount point
+    frame = _pages.get((lang, request.script_root))
     if frame is None:
+        css = url_for("static", filename="sesame.css")
         texts = {"title": _("Connexion en cours"), "sending": _("Transmission de votre connexion au fournisseur…"),
                  "no_js": _("JavaScript est désactivé : cliquez sur le bouton pour continuer."),
                  "go_on": _("Continuer")}
@@ -62,7 +63,7 @@ def _page_frame() -> tuple[str, str, str]:
         frame = (head, middle, tail)
         if len(_pages) > 64:  # pragma: no cover - a handful of languages in practice
             _pages.clear()
-        _pages[(lang, css)] = frame
+        _pages[(lang, request.script_root)] = frame
     return frame
 
 

@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Any
 from flask import after_this_request, current_app, g, redirect, session, url_for
 
 from .. import portal_handoff
-from . import idpmeta, inbound, messages, pages, session_entries, spmeta
+from . import idpmeta, inbound, messages, pages, spmeta
 from .encryption import decrypt_element
 from .inbound import Received
 from .logout_rounds import LogoutOrigin, LogoutRound, LogoutStop
 from .names import STATUS_PARTIAL_LOGOUT, STATUS_REQUESTER, STATUS_SUCCESS
 from .outbound import send
 from .session_entries import SessionEntry
-from .sso import check_signature, find_supplier, remember_once, suppliers_view
+from .sso import check_signature, find_supplier, remember_once, session_saml, suppliers_view
 from .xmlsafe import SamlInputError
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ def logout_request(received: Received):
     endpoint = meta.slo_endpoint()
     if endpoint is None:
         raise SamlInputError("the supplier's metadata has no SingleLogoutService to answer to")
-    entries = session_entries.read(session.get("saml"))
+    entries = session_saml(rt, session.get("saml"))
     mine = entries.get(meta.entity_id)
     origin = LogoutOrigin(meta.entity_id, req.id, received.relay_state)
     if mine is not None and mine.name_id != req.name_id:
@@ -178,7 +178,7 @@ def patron_logout(rt: Runtime, session: Any) -> list[str]:
     """
     if g.get("saml_logout_round"):
         return []
-    entries = session_entries.read(session.get("saml"))
+    entries = session_saml(rt, session.get("saml"))
     if not entries:
         return []
     queue = _queue(rt, entries)
@@ -211,7 +211,7 @@ def logout_form_targets(target: str) -> list[str] | None:
         return None
     rt = runtime()
     found = []
-    for stop in _queue(rt, session_entries.read(session.get("saml"))):
+    for stop in _queue(rt, session_saml(rt, session.get("saml"))):
         supplier = suppliers_view(rt).by_id.get(stop.entry.supplier_id)
         endpoint = spmeta.sp_metadata(supplier, rt.clock.utcnow()).slo_endpoint() if supplier is not None else None
         if endpoint is not None:

@@ -76,6 +76,17 @@ def suppliers_view(rt: Runtime) -> SamlSuppliers:
     return registry_cache.registry(rt, "saml", _build).get()
 
 
+def session_saml(rt: Runtime, stored: Any) -> dict[str, session_entries.SessionEntry]:
+    """What each SAML supplier got in a patron session (``stored``: its ``saml`` value), by entity ID."""
+    view = suppliers_view(rt).by_id
+
+    def entity_of(supplier_id: int) -> str | None:
+        supplier = view.get(supplier_id)
+        return supplier.saml_entity_id if supplier is not None else None
+
+    return session_entries.read_session(stored, entity_of)
+
+
 def find_supplier(rt: Runtime, entity_id: str) -> Supplier | None:
     """The enabled SAML supplier registered with this entity ID."""
     return suppliers_view(rt).by_entity.get(entity_id) if entity_id else None
@@ -207,7 +218,7 @@ def proceed(rt: Runtime, supplier: Supplier, pending: PendingRequest, key: str |
             key = secrets.token_urlsafe(24)
             if pending.force_authn and patron is not None:
                 # the new login starts a new session: carry this one's suppliers over for single logout
-                old_session = CarriedSession(patron.uid, session_entries.read(session.get("saml")))
+                old_session = CarriedSession(patron.uid, session_saml(rt, session.get("saml")))
                 pending = replace(pending, carried=old_session)
             rt.state.put(f"saml:pending:{key}", pending.to_wire(), PENDING_TTL)
         elif taken:  # kept again for the login it still needs, no longer than it had left
@@ -221,8 +232,8 @@ def proceed(rt: Runtime, supplier: Supplier, pending: PendingRequest, key: str |
     carried = pending.carried
     if carried is not None and carried.uid == patron.uid:
         merged = dict(carried.entries)
-        merged.update(session_entries.read(session.get("saml")))
-        session["saml"] = session_entries.write(merged)
+        merged.update(session_saml(rt, session.get("saml")))
+        session["saml"] = session_entries.write_session(merged)
     return issue(rt, supplier, pending, patron)
 
 
@@ -253,7 +264,7 @@ def issue(rt: Runtime, supplier: Supplier, pending: PendingRequest, patron: Logg
     config = supplier.config or {}
     fmt = nameid_format(supplier, pending.nameid_format)
     attributes = with_subject_id(meta, result.attributes)
-    entries = session_entries.read(session.get("saml"))
+    entries = session_saml(rt, session.get("saml"))
     entry = entries.get(meta.entity_id)
     if fmt == NAMEID_PERSISTENT:
         name_id = result.subject
@@ -265,7 +276,7 @@ def issue(rt: Runtime, supplier: Supplier, pending: PendingRequest, patron: Logg
     new_entry = SessionEntry(name_id, fmt, session_index, supplier.id)
     if entry != new_entry and (entry is not None or len(entries) < MAX_SESSION_SPS):
         entries[meta.entity_id] = new_entry
-        session["saml"] = session_entries.write(entries)
+        session["saml"] = session_entries.write_session(entries)
     sign_mode = config.get("sign", "response")
     delivery = messages.Delivery(
         sp_entity=meta.entity_id, acs_url=pending.acs_url, in_response_to=pending.request_id,

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from broker.providers.saml import session_entries
 from broker.providers.saml.logout_rounds import LogoutRound
 from broker.providers.saml.pending_requests import PendingRequest
 from broker.providers.saml.session_entries import SessionEntry
@@ -36,6 +37,13 @@ def _state(idp):
 def _session(idp, client) -> tuple[str, dict]:
     sid = client.get_cookie("sesame").value
     return f"sess:{sid}", _state(idp).get(f"sess:{sid}")
+
+
+def _supplier_id(idp, sp) -> int:
+    from broker.providers.saml.sso import suppliers_view
+
+    with idp.app_context():
+        return suppliers_view(idp.extensions["broker"]).by_entity[sp.entity_id].id
 
 
 def _pending_key(response) -> str:
@@ -74,11 +82,23 @@ def test_the_session_keeps_each_suppliers_entry_in_its_short_form(idp, make_sp, 
     client = idp.test_client()
     auth, _ = flows.sso(client, sp)
     _key, data = _session(idp, client)
-    stored = data["saml"][sp.entity_id]
-    assert list(stored) == ["n", "s", "id"]  # the persistent format is implied
-    entry = SessionEntry.from_wire(stored)
+    [(supplier_id, stored)] = data["saml"].items()  # keyed by supplier id: no entity ID in the session
+    assert supplier_id == str(_supplier_id(idp, sp))
+    assert list(stored) == ["n", "s"]  # the persistent format is implied, the id is the key
+    entry = session_entries.read_session(data["saml"], {int(supplier_id): sp.entity_id}.get)[sp.entity_id]
     assert (entry.name_id, entry.session_index) == (auth.get_nameid(), auth.get_session_index())
     assert entry.name_format == "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+
+
+def test_a_session_keyed_by_entity_id_as_written_before_still_reads(idp, make_sp, flows):
+    sp = make_sp("cafeyn")
+    client = idp.test_client()
+    first, _ = flows.sso(client, sp)
+    key, data = _session(idp, client)
+    [(supplier_id, stored)] = data["saml"].items()
+    _state(idp).put(key, {**data, "saml": {sp.entity_id: {**stored, "id": int(supplier_id)}}}, 600)
+    again, _ = flows.sso(client, sp)  # the same session index, read from the earlier form
+    assert again.get_session_index() == first.get_session_index()
 
 
 def test_a_session_entry_in_the_earlier_form_still_reads():
@@ -95,12 +115,14 @@ def test_a_damaged_session_entry_is_as_if_the_supplier_was_not_visited(idp, make
     client = idp.test_client()
     flows.sso(client, sp)
     key, data = _session(idp, client)
-    _state(idp).put(key, {**data, "saml": {sp.entity_id: damaged, "https://unknown.example.org": damaged}}, 600)
+    supplier_id = str(_supplier_id(idp, sp))
+    _state(idp).put(key, {**data, "saml": {sp.entity_id: damaged, "https://unknown.example.org": damaged,
+                                           supplier_id: damaged, "999999": {"n": "x", "s": "y"}}}, 600)
     auth, _ = flows.sso(client, sp)  # signed on again, no login needed
     assert auth.get_errors() == [] and auth.is_authenticated()
     _key, data = _session(idp, client)
-    assert list(data["saml"]) == [sp.entity_id]
-    assert SessionEntry.from_wire(data["saml"][sp.entity_id]).session_index == auth.get_session_index()
+    assert list(data["saml"]) == [supplier_id]  # the unknown supplier's entry is gone too
+    assert data["saml"][supplier_id]["s"] == auth.get_session_index()
     page = client.get("/logout")  # the portal's logout still ends the session
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
