@@ -1,5 +1,6 @@
 """Every SIGB call goes through one gateway: circuit breaker shared through the state store, lookup cache."""
 
+import socket
 import time
 
 import pytest
@@ -40,10 +41,13 @@ def test_breaker_opens_after_failures_and_fails_fast(dead_library):
         with pytest.raises(ConnectorUnavailable):
             runtime.sigb.authenticate(lib, "1", "2")
     assert runtime.state.get("breaker:FR-143666101") is not None  # open
-    started = time.perf_counter()
-    with pytest.raises(ConnectorUnavailable, match="circuit breaker"):
-        runtime.sigb.authenticate(lib, "1", "2")
-    assert time.perf_counter() - started < 0.5
+    # the SIGB answers again, but the open breaker refuses without calling it
+    with socket.create_server(("127.0.0.1", int(lib.settings["port"]))) as sigb:
+        with pytest.raises(ConnectorUnavailable, match="circuit breaker"):
+            runtime.sigb.authenticate(lib, "1", "2")
+        sigb.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            sigb.accept()  # nobody connected
 
 
 def test_lookup_cache_never_holds_the_card_or_secret(demo_app):
@@ -89,8 +93,21 @@ def frozen_library(demo_app):
                                    {"host": "127.0.0.1", "port": str(listener.getsockname()[1]), "login": "x",
                                     "password": "y", "institution": "FR-143666101", "timeout": "1"}, actor="test")
         lib = libraries.connection(libraries.get_library(s, "FR-143666101"))
-    yield runtime, lib
+    yield runtime, lib, listener
     listener.close()
+
+
+def connections_made(listener) -> int:
+    """How many connections reached the frozen SIGB since the last count (each accepted and closed)."""
+    listener.setblocking(False)
+    count = 0
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except BlockingIOError:
+            return count
+        conn.close()
+        count += 1
 
 
 def test_a_failing_sigb_is_waited_for_by_one_call_at_a_time(frozen_library):
@@ -99,9 +116,11 @@ def test_a_failing_sigb_is_waited_for_by_one_call_at_a_time(frozen_library):
 
     from broker.sigb import SLOW_CALL_SECONDS
 
-    runtime, lib = frozen_library
+    runtime, lib, sigb = frozen_library
     with pytest.raises(ConnectorUnavailable):  # the first failure: the connector's own timeout
         runtime.sigb.authenticate(lib, "1", "2", remember=False)
+    per_call = connections_made(sigb)
+    assert per_call >= 1
     waiting: list[BaseException] = []
 
     def first() -> None:
@@ -117,11 +136,10 @@ def test_a_failing_sigb_is_waited_for_by_one_call_at_a_time(frozen_library):
         assert time.monotonic() < deadline, "the first call never took its turn"
         time.sleep(0.01)
     runtime.clock.advance(SLOW_CALL_SECONDS + 0.2)  # and has waited longer than a SIGB that answers takes
-    started = time.perf_counter()
     with pytest.raises(ConnectorUnavailable, match="still unanswered"):
         runtime.sigb.authenticate(lib, "1", "2", remember=False)
-    assert time.perf_counter() - started < 0.5  # not the second's timeout: no second worker held
     thread.join()
+    assert connections_made(sigb) == per_call  # only the first call's: the refused one held no second worker
     assert len(waiting) == 1 and "still unanswered" not in str(waiting[0])
     assert runtime.state.get("breaker-fail:FR-143666101") == 2  # the refused call is not a SIGB failure
     # the turn is handed back: the next call waits for the SIGB again (its own timeout)

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +43,7 @@ from ..clock import Clock, as_utc
 from ..db import clock_of
 from ..db.models import Membership, Patron
 from ..stamped_cache import StampedCache
-from .patron_snapshot import PatronSnapshot
+from .patron_snapshot import PatronFacts, PatronSnapshot
 
 if TYPE_CHECKING:
     from ..db import Database
@@ -66,25 +66,15 @@ def _epoch(value: datetime | None) -> float:
     return as_utc(value).timestamp()
 
 
-@dataclass(frozen=True, slots=True)
-class PatronView:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PatronView(PatronFacts):
     """What the access decision and the attribute release read of a patron (personal fields only when read)."""
 
     id: int
     uid: str
-    library_id: int
-    membership: str | None
-    card_problem: str | None
-    card_expires: date | None
-    birth_year: int | None
-    erased: bool
-    #: the ``updated_at`` of the patron row and of its membership row as read, epoch seconds
-    stamps: tuple[float, float]
     display_name: str | None = None
     email: str | None = None
     category: str | None = None
-    #: the person this card is linked to (``services.persons``), None for a card on its own
-    person: int | None = None
 
     @classmethod
     def of(cls, patron: Patron) -> PatronView:

@@ -43,11 +43,11 @@ _OPTIONAL = ("m", "p", "e", "b", "k", "v", "x")
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
 
 
-@dataclass(frozen=True, slots=True)
-class PatronSnapshot:
-    """What the access decision needs of a patron, read at ``read_at`` (wall clock, epoch seconds)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PatronFacts:
+    """The fields of a patron that the access decision reads: the session's snapshot and the database's view
+    (``services.patron_changes.PatronView``) both hold them."""
 
-    patron_id: int
     library_id: int
     membership: str | None
     card_problem: str | None
@@ -56,9 +56,16 @@ class PatronSnapshot:
     erased: bool
     #: the ``updated_at`` of the patron row and of its membership row as read, epoch seconds
     stamps: tuple[float, float]
-    read_at: float
     #: the person this card is linked to (``services.persons``), None for a card on its own
     person: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PatronSnapshot(PatronFacts):
+    """What the access decision needs of a patron, read at ``read_at`` (wall clock, epoch seconds)."""
+
+    patron_id: int
+    read_at: float
 
     @property
     def version(self) -> float:

@@ -195,8 +195,9 @@ def test_stored_values_read_as_the_fields_they_held():
        st.integers(min_value=0, max_value=4 * 10**12), st.integers(min_value=-10**6, max_value=10**6))
 def test_row_stamps_and_read_times_come_back_to_the_bit(stamp0_us, stamp1_us, read_ms, login_offset_ms):
     """Stamps to the microsecond and read times to the millisecond are written as integers, read back exact."""
-    snap = PatronSnapshot(1, 2, "active", None, None, None, False, (stamp0_us / 10**6, stamp1_us / 10**6),
-                          read_ms / 1000)
+    snap = PatronSnapshot(patron_id=1, library_id=2, membership="active", card_problem=None, card_expires=None,
+                          birth_year=None, erased=False, stamps=(stamp0_us / 10**6, stamp1_us / 10**6),
+                          read_at=read_ms / 1000)
     wire = stored(snap.to_wire())
     assert all(type(v) is int for v in wire["s"])
     assert PatronSnapshot.from_wire(wire) == snap
