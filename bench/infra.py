@@ -17,8 +17,11 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from broker.server import ServeOptions
+from broker.server import command as serve_command
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -233,16 +236,25 @@ class Redis:
 # -- gunicorn --------------------------------------------------------------------------------
 @dataclass
 class Gunicorn:
-    """``gunicorn <app>`` on a free port with ``workers`` sync workers and the given environment."""
+    """A gunicorn server on a free port with the given environment.
+
+    With ``serve`` (Sésame), the server ``broker serve`` runs: ``python -m broker.server`` with
+    those options, so its worker class, threads, keep-alive and hooks (the request watchdog, the
+    worker jobs, the metrics folder) are the ones in production; the log stays at warnings,
+    without the access log, and the bind is this runner's. Without it, plain ``gunicorn <app>``
+    with ``workers`` sync workers (the ceiling app, a fixed reference).
+    """
 
     app: str
     env: dict[str, str]
-    workers: int
+    workers: int = 0
+    serve: ServeOptions | None = None
     port: int = 0
     ready_path: str = "/healthz"
     cwd: Path = ROOT
     process: subprocess.Popen | None = None
     log: str = ""
+    _metrics: str = ""
 
     @property
     def base(self) -> str:
@@ -254,11 +266,18 @@ class Gunicorn:
         env.update(self.env)
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         handle, self.log = tempfile.mkstemp(prefix="sesame-gunicorn-", suffix=".log")
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), self.app, "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(self.workers), "--backlog", "2048", "--timeout", "60", "--graceful-timeout", "5",
-             "--log-level", "warning"],
-            cwd=str(self.cwd), env=env, stdout=handle, stderr=handle, start_new_session=True)
+        if self.serve is not None:
+            if "PROMETHEUS_MULTIPROC_DIR" not in env:  # broker serve empties it: one per node
+                self._metrics = self._metrics or tempfile.mkdtemp(prefix="sesame-metrics-")
+                env["PROMETHEUS_MULTIPROC_DIR"] = self._metrics
+            argv = serve_command(replace(self.serve, bind=f"127.0.0.1:{self.port}", log_level="warning",
+                                         access_log=False))
+        else:
+            argv = [str(Path(sys.executable).parent / "gunicorn"), self.app, "--bind", f"127.0.0.1:{self.port}",
+                    "--workers", str(self.workers), "--backlog", "2048", "--timeout", "60",
+                    "--graceful-timeout", "5", "--log-level", "warning"]
+        self.process = subprocess.Popen(argv, cwd=str(self.cwd), env=env, stdout=handle, stderr=handle,
+                                        start_new_session=True)
         os.close(handle)
         if wait:
             self.wait()
@@ -305,6 +324,9 @@ class Gunicorn:
                 os.unlink(self.log)
             except OSError:
                 pass
+        if self._metrics:
+            shutil.rmtree(self._metrics, ignore_errors=True)
+            self._metrics = ""
 
 
 # -- the SIP2 emulator -------------------------------------------------------------------------

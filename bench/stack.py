@@ -9,6 +9,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from broker.server import ServeOptions
+
 from . import population
 from .infra import SIP2_LOGIN, SIP2_PASSWORD, Gunicorn, Postgres, Redis, Sip2Emulator, free_port
 
@@ -40,7 +42,10 @@ def make_runtime(database_url: str, redis_url: str, base_url: str, instance: str
 class Stack:
     libraries: int
     patrons: int
-    workers: int = 2 * (os.cpu_count() or 1)
+    #: Sésame runs as ``broker serve`` runs it (its defaults unless given: threaded workers with keep-alive)
+    serve: ServeOptions = field(default_factory=ServeOptions)
+    #: the ceiling app: gunicorn sync workers, 2 per core, a reference that does not move with Sésame's stack
+    ceiling_workers: int = 2 * (os.cpu_count() or 1)
     pg: Postgres | None = None
     redis: Redis | None = None
     emulator: Sip2Emulator | None = None
@@ -90,9 +95,9 @@ class Stack:
         finally:
             runtime.close()
         env = sesame_env(self.pg.url, self.redis.url, base, instance, PROMETHEUS_MULTIPROC_DIR=str(metrics))
-        self.sesame = Gunicorn("broker.wsgi:app", env, self.workers, port=port).start(wait=False)
+        self.sesame = Gunicorn("broker.wsgi:app", env, serve=self.serve, port=port).start(wait=False)
         self._exit.callback(self.sesame.stop)
-        self.ceiling = Gunicorn("bench.ceiling:app", {}, self.workers).start(wait=False)
+        self.ceiling = Gunicorn("bench.ceiling:app", {}, self.ceiling_workers).start(wait=False)
         self._exit.callback(self.ceiling.stop)
         self.sesame.wait()
         self.ceiling.wait()
