@@ -271,13 +271,17 @@ def serve(settings: Settings, options: ServeOptions) -> int:
 
             return app
 
+    master = os.getpid()
     try:
         Sesame().run()
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
     finally:
-        for server in listener:
-            server.shutdown()
+        # a worker leaves through here too (gunicorn ends it with SystemExit): the listener's thread
+        # lives in the master only, and shutdown() would wait for it forever in a worker
+        if os.getpid() == master:
+            for server in listener:
+                server.shutdown()
     return 0
 
 
