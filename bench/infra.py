@@ -234,6 +234,9 @@ class Redis:
 
 
 # -- gunicorn --------------------------------------------------------------------------------
+#: how long a server may take to answer after its start (its workers import the app; minutes on a loaded machine)
+BOOT_SECONDS = 180.0
+
 @dataclass
 class Gunicorn:
     """A gunicorn server on a free port with the given environment.
@@ -284,8 +287,8 @@ class Gunicorn:
         return self
 
     def wait(self) -> None:
-        """Until the app answers (gunicorn imports it in each worker first)."""
-        wait_http(self.base + self.ready_path, process=self.process)
+        """Until the app answers (gunicorn imports it in each worker first: slow on a busy machine)."""
+        wait_http(self.base + self.ready_path, timeout=BOOT_SECONDS, process=self.process)
 
     def worker_pids(self) -> list[int]:
         import psutil

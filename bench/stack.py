@@ -6,7 +6,7 @@ import os
 import shutil
 import tempfile
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from broker.server import ServeOptions
@@ -15,6 +15,9 @@ from . import population
 from .infra import SIP2_LOGIN, SIP2_PASSWORD, Gunicorn, Postgres, Redis, Sip2Emulator, free_port
 
 SECRET = "bench-secret-key-" + "0123456789abcdef" * 2
+#: Sésame's server: ``broker serve``'s defaults (threaded workers with keep-alive, the request watchdog), with
+#: the benchmark's own timeouts as before (a worker's boot on a busy machine, a quick stop)
+SESAME = ServeOptions(timeout=60, graceful_timeout=5)
 
 
 def sesame_env(database_url: str, redis_url: str, base_url: str, instance: str, **extra: str) -> dict[str, str]:
@@ -42,8 +45,8 @@ def make_runtime(database_url: str, redis_url: str, base_url: str, instance: str
 class Stack:
     libraries: int
     patrons: int
-    #: Sésame runs as ``broker serve`` runs it (its defaults unless given: threaded workers with keep-alive)
-    serve: ServeOptions = field(default_factory=ServeOptions)
+    #: how Sésame is served (``SESAME`` unless given)
+    serve: ServeOptions = field(default_factory=lambda: replace(SESAME))
     #: the ceiling app: gunicorn sync workers, 2 per core, a reference that does not move with Sésame's stack
     ceiling_workers: int = 2 * (os.cpu_count() or 1)
     pg: Postgres | None = None

@@ -30,8 +30,8 @@ from broker.server import ServeOptions
 PUBLIC = "http://sesame.test"
 MAIN, SILENT = population.library_code(0), population.library_code(1)
 PATRONS = 40
-#: each node as `broker serve` runs it, with two workers
-NODE = ServeOptions(workers=2)
+#: each node as `broker serve` runs it, with two workers (a timeout above any boot on a busy machine)
+NODE = ServeOptions(workers=2, timeout=60, graceful_timeout=5)
 
 
 @dataclass
