@@ -143,3 +143,15 @@ def test_the_command_passes_every_option_on(monkeypatch):
     monkeypatch.setattr("broker.server.serve", lambda settings, opts: seen.append(opts) or 0)
     assert main(command(options)[3:]) == 0
     assert seen == [options]
+
+
+@pytest.mark.parametrize(("option", "value"), [("--threads", "0"), ("--workers", "0"), ("--keepalive", "-1")])
+def test_serve_refuses_a_layout_it_cannot_run(monkeypatch, option, value):
+    from click.testing import CliRunner
+
+    from broker.cli import cli, serving
+
+    monkeypatch.setattr(serving, "_load_settings", lambda: None)
+    result = CliRunner().invoke(cli, ["serve", option, value])
+    assert result.exit_code == 2
+    assert f"{option}: expected at least" in result.output
