@@ -99,7 +99,8 @@ def warm(fn, *a, **kw) -> None:
 
 def profile_scenario(stack: Stack, name: str, run, seconds: float) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="sesame-spy-"))
-    spies = profiling.start(stack.sesame.worker_pids(), seconds + 1, folder)
+    # the workers are threaded: only the samples of the thread holding the GIL are CPU, the others wait
+    spies = profiling.start(stack.sesame.worker_pids(), seconds + 1, folder, gil=True)
     if not spies:
         return {"error": "py-spy is not installed"}
     run(duration=seconds)
