@@ -17,11 +17,8 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-
-from broker.server import ServeOptions
-from broker.server import command as serve_command
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -237,27 +234,22 @@ class Redis:
 #: how long a server may take to answer after its start (its workers import the app; minutes on a loaded machine)
 BOOT_SECONDS = 180.0
 
+
 @dataclass
 class Gunicorn:
-    """A gunicorn server on a free port with the given environment.
+    """``gunicorn <app>`` on a free port with ``workers`` sync workers and the given environment.
 
-    With ``serve`` (Sésame), the server ``broker serve`` runs: ``python -m broker.server`` with
-    those options, so its worker class, threads, keep-alive and hooks (the request watchdog, the
-    worker jobs, the metrics folder) are the ones in production; the log stays at warnings,
-    without the access log, and the bind is this runner's. Without it, plain ``gunicorn <app>``
-    with ``workers`` sync workers (the ceiling app, a fixed reference).
+    ``command()`` is what runs; bench/stack.py's ``SesameServer`` runs Sésame as ``broker serve`` does.
     """
 
     app: str
     env: dict[str, str]
-    workers: int = 0
-    serve: ServeOptions | None = None
+    workers: int = 2 * (os.cpu_count() or 1)
     port: int = 0
     ready_path: str = "/healthz"
     cwd: Path = ROOT
     process: subprocess.Popen | None = None
     log: str = ""
-    _metrics: str = ""
 
     @property
     def base(self) -> str:
@@ -269,22 +261,18 @@ class Gunicorn:
         env.update(self.env)
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         handle, self.log = tempfile.mkstemp(prefix="sesame-gunicorn-", suffix=".log")
-        if self.serve is not None:
-            if "PROMETHEUS_MULTIPROC_DIR" not in env:  # broker serve empties it: one per node
-                self._metrics = self._metrics or tempfile.mkdtemp(prefix="sesame-metrics-")
-                env["PROMETHEUS_MULTIPROC_DIR"] = self._metrics
-            argv = serve_command(replace(self.serve, bind=f"127.0.0.1:{self.port}", log_level="warning",
-                                         access_log=False))
-        else:
-            argv = [str(Path(sys.executable).parent / "gunicorn"), self.app, "--bind", f"127.0.0.1:{self.port}",
-                    "--workers", str(self.workers), "--backlog", "2048", "--timeout", "60",
-                    "--graceful-timeout", "5", "--log-level", "warning"]
-        self.process = subprocess.Popen(argv, cwd=str(self.cwd), env=env, stdout=handle, stderr=handle,
+        self.process = subprocess.Popen(self.command(), cwd=str(self.cwd), env=env, stdout=handle, stderr=handle,
                                         start_new_session=True)
         os.close(handle)
         if wait:
             self.wait()
         return self
+
+    def command(self) -> list[str]:
+        """The server's command line, bound to ``self.port``."""
+        return [str(Path(sys.executable).parent / "gunicorn"), self.app, "--bind", f"127.0.0.1:{self.port}",
+                "--workers", str(self.workers), "--backlog", "2048", "--timeout", "60", "--graceful-timeout", "5",
+                "--log-level", "warning"]
 
     def wait(self) -> None:
         """Until the app answers (gunicorn imports it in each worker first: slow on a busy machine)."""
@@ -327,9 +315,6 @@ class Gunicorn:
                 os.unlink(self.log)
             except OSError:
                 pass
-        if self._metrics:
-            shutil.rmtree(self._metrics, ignore_errors=True)
-            self._metrics = ""
 
 
 # -- the SIP2 emulator -------------------------------------------------------------------------

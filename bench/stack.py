@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from broker.server import ServeOptions
+from broker.server import command as serve_command
 
 from . import population
 from .infra import SIP2_LOGIN, SIP2_PASSWORD, Gunicorn, Postgres, Redis, Sip2Emulator, free_port
@@ -28,6 +29,41 @@ def sesame_env(database_url: str, redis_url: str, base_url: str, instance: str, 
            "BROKER_TRUST_PROXY": "1"}
     env.update(extra)
     return env
+
+
+@dataclass
+class SesameServer(Gunicorn):
+    """Sésame as ``broker serve`` runs it: ``python -m broker.server`` with ``serve``'s options.
+
+    So its worker class, threads, keep-alive and hooks (the request watchdog, the worker jobs,
+    the metrics folder) are the ones in production; the log stays at warnings, without the
+    access log, and the bind is this server's. ``broker serve`` empties the metrics folder at
+    its start: unless the environment names one, each server gets its own.
+    """
+
+    serve: ServeOptions = field(default_factory=lambda: replace(SESAME))
+    _metrics: str = ""
+
+    def __post_init__(self) -> None:
+        self.workers = self.serve.workers
+
+    def command(self) -> list[str]:
+        return serve_command(replace(self.serve, bind=f"127.0.0.1:{self.port}", log_level="warning",
+                                     access_log=False))
+
+    def start(self, *, wait: bool = True) -> SesameServer:
+        if "PROMETHEUS_MULTIPROC_DIR" not in self.env and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+            self._metrics = tempfile.mkdtemp(prefix="sesame-metrics-")
+            self.env = {**self.env, "PROMETHEUS_MULTIPROC_DIR": self._metrics}
+        super().start(wait=wait)
+        return self
+
+    def stop(self) -> None:
+        super().stop()
+        if self._metrics:
+            shutil.rmtree(self._metrics, ignore_errors=True)
+            self.env = {k: v for k, v in self.env.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+            self._metrics = ""
 
 
 def make_runtime(database_url: str, redis_url: str, base_url: str, instance: str):
@@ -98,7 +134,7 @@ class Stack:
         finally:
             runtime.close()
         env = sesame_env(self.pg.url, self.redis.url, base, instance, PROMETHEUS_MULTIPROC_DIR=str(metrics))
-        self.sesame = Gunicorn("broker.wsgi:app", env, serve=self.serve, port=port).start(wait=False)
+        self.sesame = SesameServer("broker.wsgi:app", env, serve=self.serve, port=port).start(wait=False)
         self._exit.callback(self.sesame.stop)
         self.ceiling = Gunicorn("bench.ceiling:app", {}, self.ceiling_workers).start(wait=False)
         self._exit.callback(self.ceiling.stop)

@@ -27,7 +27,7 @@ from broker.server import ServeOptions
 from . import report, scenarios
 from .infra import Gunicorn
 from .run import commit, log
-from .stack import SESAME, Stack
+from .stack import SESAME, SesameServer, Stack
 
 SCENARIOS = ("oidc_code", "saml_sso", "cas_login", "saml_login")
 
@@ -56,7 +56,10 @@ def measure(args) -> dict:
         for round_ in range(args.rounds):
             for name, serve, workers in stacks:
                 stack.sesame.stop()
-                stack.sesame = Gunicorn("broker.wsgi:app", env, workers, serve=serve, port=port).start()
+                if serve is None:
+                    stack.sesame = Gunicorn("broker.wsgi:app", env, workers, port=port).start()
+                else:
+                    stack.sesame = SesameServer("broker.wsgi:app", env, serve=serve, port=port).start()
                 for scenario in SCENARIOS:
                     if scenario == "saml_login":
                         def run(duration, offset=offset):

@@ -24,7 +24,7 @@ import requests
 
 from bench import population
 from bench.infra import SIP2_LOGIN, SIP2_PASSWORD, Gunicorn, Postgres, Redis, Sip2Emulator, free_port
-from bench.stack import make_runtime, sesame_env
+from bench.stack import SesameServer, make_runtime, sesame_env
 from broker.server import ServeOptions
 
 PUBLIC = "http://sesame.test"
@@ -46,13 +46,13 @@ class Cluster:
 
     def node(self, name: str) -> Gunicorn:
         if name not in self.nodes:
-            self.nodes[name] = Gunicorn("broker.wsgi:app", self.env, serve=NODE).start()
+            self.nodes[name] = SesameServer("broker.wsgi:app", self.env, serve=NODE).start()
         return self.nodes[name]
 
     def start_nodes(self, *names: str) -> None:
         """Start several nodes at once (each imports the app in its workers)."""
         for name in names:
-            self.nodes[name] = Gunicorn("broker.wsgi:app", self.env, serve=NODE).start(wait=False)
+            self.nodes[name] = SesameServer("broker.wsgi:app", self.env, serve=NODE).start(wait=False)
         for name in names:
             self.nodes[name].wait()
 

@@ -15,7 +15,8 @@ from dataclasses import replace
 import pytest
 import requests
 
-from bench.infra import Gunicorn, free_port, wait_http
+from bench.infra import free_port, wait_http
+from bench.stack import SesameServer
 from broker.server import ServeOptions
 
 pytestmark = pytest.mark.xdist_group("scale")
@@ -55,7 +56,7 @@ def hammer(base: str, count: int) -> list[int]:
 
 def test_threads_are_counted_a_sighup_reloads_the_workers_and_sigterm_stops(cluster):
     metrics = free_port()
-    node = Gunicorn("broker.wsgi:app", {**cluster.env, "BROKER_METRICS_BIND": f"127.0.0.1:{metrics}"},
+    node = SesameServer("broker.wsgi:app", {**cluster.env, "BROKER_METRICS_BIND": f"127.0.0.1:{metrics}"},
                     serve=NODE).start()
     try:
         first = set(node.worker_pids())
@@ -82,7 +83,7 @@ def test_threads_are_counted_a_sighup_reloads_the_workers_and_sigterm_stops(clus
 
 
 def test_a_worker_is_recycled_after_max_requests(cluster):
-    node = Gunicorn("broker.wsgi:app", cluster.env,
+    node = SesameServer("broker.wsgi:app", cluster.env,
                     serve=replace(NODE, workers=1, max_requests=20, max_requests_jitter=0)).start()
     try:
         [first] = node.worker_pids()

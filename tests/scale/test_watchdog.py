@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from bench.infra import SIP2_LOGIN, SIP2_PASSWORD, Gunicorn, wait_http
-from bench.stack import make_runtime
+from bench.infra import SIP2_LOGIN, SIP2_PASSWORD, wait_http
+from bench.stack import SesameServer, make_runtime
 from broker.server import ServeOptions
 from broker.services import libraries
 from scale.cluster import MAIN, PUBLIC, Browser
@@ -64,7 +64,7 @@ def until(condition, what: str):
 
 
 def test_a_hung_request_gets_its_worker_replaced_and_the_node_serves_on(cluster, hung_library):
-    node = Gunicorn("broker.wsgi:app", cluster.env, serve=ServeOptions(workers=1, threads=4, timeout=2)).start()
+    node = SesameServer("broker.wsgi:app", cluster.env, serve=ServeOptions(workers=1, threads=4, timeout=2)).start()
     try:
         [first] = node.worker_pids()
         browser = Browser(ip="10.9.8.1")
