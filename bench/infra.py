@@ -265,7 +265,11 @@ class Gunicorn:
                                         start_new_session=True)
         os.close(handle)
         if wait:
-            self.wait()
+            try:
+                self.wait()
+            except BaseException:
+                self.kill()  # a server that never answered is not left running
+                raise
         return self
 
     def command(self) -> list[str]:

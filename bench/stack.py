@@ -135,11 +135,18 @@ class Stack:
             runtime.close()
         env = sesame_env(self.pg.url, self.redis.url, base, instance, PROMETHEUS_MULTIPROC_DIR=str(metrics))
         self.sesame = SesameServer("broker.wsgi:app", env, serve=self.serve, port=port).start(wait=False)
-        self._exit.callback(self.sesame.stop)
+        self._exit.callback(lambda: self.sesame.stop() if self.sesame else None)  # whichever serves at the end
         self.ceiling = Gunicorn("bench.ceiling:app", {}, self.ceiling_workers).start(wait=False)
         self._exit.callback(self.ceiling.stop)
         self.sesame.wait()
         self.ceiling.wait()
+
+    def replace_sesame(self, server: Gunicorn) -> None:
+        """Serve Sésame with ``server`` (not started yet, on the same port) instead of the running one."""
+        assert self.sesame is not None
+        self.sesame.stop()
+        self.sesame = server
+        server.start()
 
     def restart_sesame(self) -> None:
         """Fresh workers (so that a measurement starts from a known RSS or empty caches)."""

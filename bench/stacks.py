@@ -55,11 +55,8 @@ def measure(args) -> dict:
         offset = args.sessions
         for round_ in range(args.rounds):
             for name, serve, workers in stacks:
-                stack.sesame.stop()
-                if serve is None:
-                    stack.sesame = Gunicorn("broker.wsgi:app", env, workers, port=port).start()
-                else:
-                    stack.sesame = SesameServer("broker.wsgi:app", env, serve=serve, port=port).start()
+                stack.replace_sesame(Gunicorn("broker.wsgi:app", env, workers, port=port) if serve is None
+                                     else SesameServer("broker.wsgi:app", env, serve=serve, port=port))
                 for scenario in SCENARIOS:
                     if scenario == "saml_login":
                         def run(duration, offset=offset):
