@@ -213,13 +213,20 @@ class Redis:
 
 
 # -- gunicorn --------------------------------------------------------------------------------
+#: how long a server may take to answer after its start (its workers import the app; minutes on a loaded machine)
+BOOT_SECONDS = 180.0
+
+
 @dataclass
 class Gunicorn:
-    """``gunicorn <app>`` on a free port with ``workers`` sync workers and the given environment."""
+    """``gunicorn <app>`` on a free port with ``workers`` sync workers and the given environment.
+
+    ``command()`` is what runs; bench/stack.py's ``SesameServer`` runs Sésame as ``broker serve`` does.
+    """
 
     app: str
     env: dict[str, str]
-    workers: int
+    workers: int = 2 * (os.cpu_count() or 1)
     port: int = 0
     ready_path: str = "/healthz"
     cwd: Path = ROOT
@@ -236,19 +243,26 @@ class Gunicorn:
         env.update(self.env)
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         handle, self.log = tempfile.mkstemp(prefix="sesame-gunicorn-", suffix=".log")
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), self.app, "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(self.workers), "--backlog", "2048", "--timeout", "60", "--graceful-timeout", "5",
-             "--log-level", "warning"],
-            cwd=str(self.cwd), env=env, stdout=handle, stderr=handle, start_new_session=True)
+        self.process = subprocess.Popen(self.command(), cwd=str(self.cwd), env=env, stdout=handle, stderr=handle,
+                                        start_new_session=True)
         os.close(handle)
         if wait:
-            self.wait()
+            try:
+                self.wait()
+            except BaseException:
+                self.kill()  # a server that never answered is not left running
+                raise
         return self
 
+    def command(self) -> list[str]:
+        """The server's command line, bound to ``self.port``."""
+        return [str(Path(sys.executable).parent / "gunicorn"), self.app, "--bind", f"127.0.0.1:{self.port}",
+                "--workers", str(self.workers), "--backlog", "2048", "--timeout", "60", "--graceful-timeout", "5",
+                "--log-level", "warning"]
+
     def wait(self) -> None:
-        """Until the app answers (gunicorn imports it in each worker first)."""
-        wait_http(self.base + self.ready_path, process=self.process)
+        """Until the app answers (gunicorn imports it in each worker first: slow on a busy machine)."""
+        wait_http(self.base + self.ready_path, timeout=BOOT_SECONDS, process=self.process)
 
     def worker_pids(self) -> list[int]:
         import psutil

@@ -50,6 +50,14 @@ def cpu_busy(seconds: float = 2.0) -> float:
     return (busy1 - busy0) / max(1, total1 - total0)
 
 
+def stack_description(stack: Stack) -> str:
+    """What serves Sésame and the ceiling app in this run."""
+    o = stack.serve
+    return (f"Sésame as `broker serve` runs it: gunicorn gthread, {o.workers} workers × {o.threads} threads, "
+            f"keep-alive {o.keepalive} s, with its hooks (request watchdog, worker jobs, metrics folder), one node; "
+            f"the ceiling app: gunicorn sync, {stack.ceiling_workers} workers (2 per core)")
+
+
 def environment(stack: Stack, args, busy_before: float) -> dict:
     import psutil
 
@@ -73,7 +81,7 @@ def environment(stack: Stack, args, busy_before: float) -> dict:
         "python": platform.python_version(),
         "postgresql": stack.pg.kind,
         "redis": f"{stack.redis.kind}, version {stack.redis.version()}",
-        "gunicorn": f"{stack.workers} sync workers (2 per core), one node; the ceiling app the same",
+        "gunicorn": stack_description(stack),
         "load_generator": (wrk.stdout or wrk.stderr).splitlines()[0] if (wrk.stdout or wrk.stderr) else "wrk",
         "connections": args.connections,
         "duration_s": args.duration,
@@ -91,7 +99,8 @@ def warm(fn, *a, **kw) -> None:
 
 def profile_scenario(stack: Stack, name: str, run, seconds: float) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="sesame-spy-"))
-    spies = profiling.start(stack.sesame.worker_pids(), seconds + 1, folder)
+    # the workers are threaded: only the samples of the thread holding the GIL are CPU, the others wait
+    spies = profiling.start(stack.sesame.worker_pids(), seconds + 1, folder, gil=True)
     if not spies:
         return {"error": "py-spy is not installed"}
     run(duration=seconds)

@@ -6,13 +6,19 @@ import os
 import shutil
 import tempfile
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from broker.server import ServeOptions
+from broker.server import command as serve_command
 
 from . import population
 from .infra import SIP2_LOGIN, SIP2_PASSWORD, Gunicorn, Postgres, Redis, Sip2Emulator, free_port
 
 SECRET = "bench-secret-key-" + "0123456789abcdef" * 2
+#: Sésame's server: ``broker serve``'s defaults (threaded workers with keep-alive, the request watchdog), with
+#: the benchmark's own timeouts as before (a worker's boot on a busy machine, a quick stop)
+SESAME = ServeOptions(timeout=60, graceful_timeout=5)
 
 
 def sesame_env(database_url: str, redis_url: str, base_url: str, instance: str, **extra: str) -> dict[str, str]:
@@ -23,6 +29,41 @@ def sesame_env(database_url: str, redis_url: str, base_url: str, instance: str, 
            "BROKER_TRUST_PROXY": "1"}
     env.update(extra)
     return env
+
+
+@dataclass
+class SesameServer(Gunicorn):
+    """Sésame as ``broker serve`` runs it: ``python -m broker.server`` with ``serve``'s options.
+
+    So its worker class, threads, keep-alive and hooks (the request watchdog, the worker jobs,
+    the metrics folder) are the ones in production; the log stays at warnings, without the
+    access log, and the bind is this server's. ``broker serve`` empties the metrics folder at
+    its start: unless the environment names one, each server gets its own.
+    """
+
+    serve: ServeOptions = field(default_factory=lambda: replace(SESAME))
+    _metrics: str = ""
+
+    def __post_init__(self) -> None:
+        self.workers = self.serve.workers
+
+    def command(self) -> list[str]:
+        return serve_command(replace(self.serve, bind=f"127.0.0.1:{self.port}", log_level="warning",
+                                     access_log=False))
+
+    def start(self, *, wait: bool = True) -> SesameServer:
+        if "PROMETHEUS_MULTIPROC_DIR" not in self.env and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+            self._metrics = tempfile.mkdtemp(prefix="sesame-metrics-")
+            self.env = {**self.env, "PROMETHEUS_MULTIPROC_DIR": self._metrics}
+        super().start(wait=wait)
+        return self
+
+    def stop(self) -> None:
+        super().stop()
+        if self._metrics:
+            shutil.rmtree(self._metrics, ignore_errors=True)
+            self.env = {k: v for k, v in self.env.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+            self._metrics = ""
 
 
 def make_runtime(database_url: str, redis_url: str, base_url: str, instance: str):
@@ -40,7 +81,10 @@ def make_runtime(database_url: str, redis_url: str, base_url: str, instance: str
 class Stack:
     libraries: int
     patrons: int
-    workers: int = 2 * (os.cpu_count() or 1)
+    #: how Sésame is served (``SESAME`` unless given)
+    serve: ServeOptions = field(default_factory=lambda: replace(SESAME))
+    #: the ceiling app: gunicorn sync workers, 2 per core, a reference that does not move with Sésame's stack
+    ceiling_workers: int = 2 * (os.cpu_count() or 1)
     pg: Postgres | None = None
     redis: Redis | None = None
     emulator: Sip2Emulator | None = None
@@ -90,12 +134,19 @@ class Stack:
         finally:
             runtime.close()
         env = sesame_env(self.pg.url, self.redis.url, base, instance, PROMETHEUS_MULTIPROC_DIR=str(metrics))
-        self.sesame = Gunicorn("broker.wsgi:app", env, self.workers, port=port).start(wait=False)
-        self._exit.callback(self.sesame.stop)
-        self.ceiling = Gunicorn("bench.ceiling:app", {}, self.workers).start(wait=False)
+        self.sesame = SesameServer("broker.wsgi:app", env, serve=self.serve, port=port).start(wait=False)
+        self._exit.callback(lambda: self.sesame.stop() if self.sesame else None)  # whichever serves at the end
+        self.ceiling = Gunicorn("bench.ceiling:app", {}, self.ceiling_workers).start(wait=False)
         self._exit.callback(self.ceiling.stop)
         self.sesame.wait()
         self.ceiling.wait()
+
+    def replace_sesame(self, server: Gunicorn) -> None:
+        """Serve Sésame with ``server`` (not started yet, on the same port) instead of the running one."""
+        assert self.sesame is not None
+        self.sesame.stop()
+        self.sesame = server
+        server.start()
 
     def restart_sesame(self) -> None:
         """Fresh workers (so that a measurement starts from a known RSS or empty caches)."""

@@ -12,7 +12,15 @@ from pathlib import Path
 import click
 
 from ..errors import BrokerError, ConfigError
-from ..server import DEFAULT_BIND, ServeOptions, check_port_free, command, default_workers
+from ..server import (
+    DEFAULT_BIND,
+    DEFAULT_KEEPALIVE,
+    DEFAULT_THREADS,
+    ServeOptions,
+    check_port_free,
+    command,
+    default_workers,
+)
 from . import cli, emit, fail, get_app, json_option
 
 
@@ -25,16 +33,20 @@ def _load_settings():
         fail(exc)
 
 
-def _options(bind: str, workers: int | None, timeout: int) -> ServeOptions:
+def _options(bind: str, workers: int | None, timeout: int, threads: int = DEFAULT_THREADS,
+             keepalive: int = DEFAULT_KEEPALIVE) -> ServeOptions:
     from ..config import parse_bind
 
     try:
         parse_bind(bind, key="--bind")
     except ConfigError as exc:
         fail(exc)
-    if workers is not None and workers < 1:
-        fail(ConfigError("--workers", "expected at least 1"))
-    return ServeOptions(bind=bind, workers=workers or default_workers(), timeout=timeout)
+    for key, value, least in (("--workers", workers, 1), ("--threads", threads, 1), ("--timeout", timeout, 1),
+                              ("--keepalive", keepalive, 0)):
+        if value is not None and value < least:
+            fail(ConfigError(key, f"expected at least {least}"))
+    return ServeOptions(bind=bind, workers=workers or default_workers(), threads=threads, keepalive=keepalive,
+                        timeout=timeout)
 
 
 def _check_mail(settings) -> None:
@@ -68,12 +80,15 @@ def _check_instance_secrets(settings) -> None:
 
 @cli.command("serve")
 @click.option("--bind", default=DEFAULT_BIND, show_default=True, help="HOST:PORT to listen on.")
-@click.option("--workers", type=int, help="Worker processes (default: 2 per core).")
+@click.option("--workers", type=int, help="Worker processes (default: 1 per core, at least 2).")
+@click.option("--threads", default=DEFAULT_THREADS, show_default=True, help="Requests each worker answers at once.")
+@click.option("--keepalive", default=DEFAULT_KEEPALIVE, show_default=True,
+              help="Seconds a client's connection stays open for its next request (0: close after each).")
 @click.option("--timeout", default=30, show_default=True, help="Seconds before a hung request's worker is replaced.")
-def serve_command(bind: str, workers: int | None, timeout: int) -> None:
-    """Serve Sésame (gunicorn, sync workers); SIGHUP reloads the workers, SIGTERM stops."""
+def serve_command(bind: str, workers: int | None, threads: int, keepalive: int, timeout: int) -> None:
+    """Serve Sésame (gunicorn, threaded workers); SIGHUP reloads the workers, SIGTERM stops."""
     settings = _load_settings()
-    options = _options(bind, workers, timeout)
+    options = _options(bind, workers, timeout, threads, keepalive)
     _check_ports(settings, options)
     _check_instance_secrets(settings)
     _check_mail(settings)
@@ -126,7 +141,7 @@ def _exit_on_sigterm(signum, frame) -> None:
 @click.option("--serve", "then_serve", is_flag=True,
               help="Then serve the demo: SIP2 emulator, mailbox and Sésame, until interrupted.")
 @click.option("--bind", default=DEFAULT_BIND, show_default=True, help="HOST:PORT to serve on (--serve).")
-@click.option("--workers", type=int, help="Worker processes (default: 2 per core).")
+@click.option("--workers", type=int, help="Worker processes (default: 1 per core, at least 2).")
 @json_option
 def demo(sip2_port: int, smtp_port: int, then_serve: bool, bind: str, workers: int | None, as_json: bool) -> None:
     """Load the demo network once (refreshing what depends on its ports and URL); --serve runs it.

@@ -1,6 +1,6 @@
 """A small Sésame cluster for the scale-out and fault tests (``scale.cluster``, used by conftest.py).
 
-Two nodes (separate gunicorn processes, 2 workers each, on two free ports)
+Two nodes (separate ``broker serve`` processes, 2 threaded workers each, on two free ports)
 share one PostgreSQL database and one Redis, behind one public URL
 (``http://sesame.test``) as a load balancer would present them. PostgreSQL
 is a private server started as the ``postgres`` system user when possible
@@ -24,11 +24,14 @@ import requests
 
 from bench import population
 from bench.infra import SIP2_LOGIN, SIP2_PASSWORD, Gunicorn, Postgres, Redis, Sip2Emulator, free_port
-from bench.stack import make_runtime, sesame_env
+from bench.stack import SesameServer, make_runtime, sesame_env
+from broker.server import ServeOptions
 
 PUBLIC = "http://sesame.test"
 MAIN, SILENT = population.library_code(0), population.library_code(1)
 PATRONS = 40
+#: each node as `broker serve` runs it, with two workers (a timeout above any boot on a busy machine)
+NODE = ServeOptions(workers=2, timeout=60, graceful_timeout=5)
 
 
 @dataclass
@@ -43,13 +46,13 @@ class Cluster:
 
     def node(self, name: str) -> Gunicorn:
         if name not in self.nodes:
-            self.nodes[name] = Gunicorn("broker.wsgi:app", self.env, 2).start()
+            self.nodes[name] = SesameServer("broker.wsgi:app", self.env, serve=NODE).start()
         return self.nodes[name]
 
     def start_nodes(self, *names: str) -> None:
         """Start several nodes at once (each imports the app in its workers)."""
         for name in names:
-            self.nodes[name] = Gunicorn("broker.wsgi:app", self.env, 2).start(wait=False)
+            self.nodes[name] = SesameServer("broker.wsgi:app", self.env, serve=NODE).start(wait=False)
         for name in names:
             self.nodes[name].wait()
 

@@ -1,0 +1,99 @@
+"""What operators rely on in ``broker serve``'s threaded workers: reload, recycling, metrics, stop.
+
+Each node runs as ``broker serve`` runs it (``python -m broker.server``), on the cluster's database
+and Redis. Outcomes are polled for with a generous bound, never timed.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+import pytest
+import requests
+
+from bench.infra import free_port, wait_http
+from bench.stack import SesameServer
+from broker.server import ServeOptions
+
+pytestmark = pytest.mark.xdist_group("scale")
+
+PATIENCE = 120
+#: a timeout above any boot on a busy machine (the arbiter replaces a worker that takes longer to import the
+#: app): these tests are about reloads and recycling, not about the watchdog (tests/scale/test_watchdog.py)
+NODE = ServeOptions(workers=2, threads=4, timeout=PATIENCE)
+
+
+def until(condition, what: str):
+    deadline = time.monotonic() + PATIENCE
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"not within {PATIENCE:.0f} s: {what}")
+
+
+def healthz_count(metrics_port: int) -> float:
+    """Requests to /healthz answered 200, summed over every worker that ever ran (Prometheus multiprocess)."""
+    text = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
+    found = re.findall(r'^broker_http_requests_total\{endpoint="ops\.healthz",status="200"\} (\S+)$', text, re.M)
+    return sum(float(value) for value in found)
+
+
+def hammer(base: str, count: int) -> list[int]:
+    """``count`` GET /healthz from 8 clients at once, each keeping its connection open."""
+    def client(n: int) -> list[int]:
+        with requests.Session() as http:
+            return [http.get(base + "/healthz", timeout=PATIENCE).status_code for _ in range(n)]
+
+    with ThreadPoolExecutor(8) as pool:
+        return [status for statuses in pool.map(client, [count // 8] * 8) for status in statuses]
+
+
+def test_threads_are_counted_a_sighup_reloads_the_workers_and_sigterm_stops(cluster):
+    metrics = free_port()
+    node = SesameServer("broker.wsgi:app", {**cluster.env, "BROKER_METRICS_BIND": f"127.0.0.1:{metrics}"},
+                    serve=NODE).start()
+    try:
+        first = set(node.worker_pids())
+        assert len(first) == 2
+        before = healthz_count(metrics)
+        assert hammer(node.base, 80) == [200] * 80
+        assert healthz_count(metrics) == before + 80  # every thread's requests, in both workers' files
+
+        node.process.send_signal(signal.SIGHUP)
+        until(lambda: len(set(node.worker_pids())) == 2 and not set(node.worker_pids()) & first,
+              "two new workers, the old ones gone")
+        wait_http(node.base + "/healthz", timeout=PATIENCE, process=node.process)
+        counted = healthz_count(metrics)
+        assert counted >= before + 81  # the old workers' counts are kept after they exit
+        assert hammer(node.base, 16) == [200] * 16
+
+        node.process.send_signal(signal.SIGTERM)
+        assert node.process.wait(PATIENCE) == 0
+        log = node.log_tail(200)
+        assert "Traceback" not in log, log
+        assert "WORKER TIMEOUT" not in log, log
+    finally:
+        node.stop()
+
+
+def test_a_worker_is_recycled_after_max_requests(cluster):
+    node = SesameServer("broker.wsgi:app", cluster.env,
+                    serve=replace(NODE, workers=1, max_requests=20, max_requests_jitter=0)).start()
+    try:
+        [first] = node.worker_pids()
+        statuses = []
+        for _ in range(40):  # a fresh connection each time: the recycled worker closes its own
+            statuses.append(requests.get(node.base + "/healthz", timeout=PATIENCE).status_code)
+        assert statuses == [200] * 40
+        until(lambda: node.worker_pids() and first not in node.worker_pids(), "the worker replaced")
+        log = node.log_tail(200)
+        assert "Traceback" not in log, log
+        assert "WORKER TIMEOUT" not in log, log
+    finally:
+        node.stop()

@@ -1,0 +1,157 @@
+"""`broker serve`'s request watchdog: which requests outlived the timeout, and how the worker then leaves.
+
+The real server is in tests/scale/test_watchdog.py; here the watchdog runs on a movable clock.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+
+from broker.server import WATCHDOG_EXIT, RequestWatchdog, ServeOptions, command, loggable_path, main
+from broker.testing import MovableClock
+
+PATIENCE = 60.0
+
+
+class Log:
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def error(self, message: str, *args) -> None:
+        self.errors.append(message % args)
+
+
+class Wake:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def defer(self, callback) -> None:
+        self.calls += 1
+        callback()
+
+
+class Worker:
+    """What the watchdog uses of a gunicorn threaded worker."""
+
+    def __init__(self) -> None:
+        self.log = Log()
+        self.alive = True
+        self.method_queue = Wake()
+
+
+class Request:
+    """A request answered by a thread of its own, until ``finish()``."""
+
+    def __init__(self, watchdog: RequestWatchdog, method: str, path: str) -> None:
+        self._begun, self._done = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=self._answer, args=(watchdog, method, path), daemon=True)
+        self._thread.start()
+        assert self._begun.wait(PATIENCE)
+
+    def _answer(self, watchdog: RequestWatchdog, method: str, path: str) -> None:
+        watchdog.started(method, path)
+        self._begun.set()
+        self._done.wait(PATIENCE)
+        watchdog.ended()
+
+    def finish(self) -> None:
+        self._done.set()
+        self._thread.join(PATIENCE)
+
+
+def until(condition) -> None:
+    deadline = time.monotonic() + PATIENCE
+    while not condition():
+        assert time.monotonic() < deadline, "the watchdog did not get there"
+        time.sleep(0.01)
+
+
+def test_a_request_is_overdue_once_it_ran_longer_than_the_timeout():
+    clock = MovableClock(at=1_700_000_000)
+    watchdog = RequestWatchdog(30, clock=clock.monotonic)
+    request = Request(watchdog, "GET", "/login")
+    clock.advance(30)
+    assert watchdog.overdue() == {}
+    clock.advance(1.5)
+    assert [(elapsed, method, path) for elapsed, method, path in watchdog.overdue().values()] == [
+        (31.5, "GET", "/login")]
+    request.finish()
+    assert watchdog.overdue() == {}
+
+
+def test_the_worker_stops_taking_requests_and_leaves_once_its_other_requests_are_answered():
+    clock = MovableClock(at=1_700_000_000)
+    watchdog = RequestWatchdog(30, clock=clock.monotonic)
+    worker, left = Worker(), []
+    hung = Request(watchdog, "POST", "/login")
+    clock.advance(20)
+    other = Request(watchdog, "GET", "/oidc/authorize")
+    clock.advance(11)  # the first is 31 s old, the other 11 s
+    thread = threading.Thread(target=watchdog.watch, args=(worker,), daemon=True,
+                              kwargs={"interval": 0.01, "grace": 20, "leave": left.append})
+    thread.start()
+    until(lambda: not worker.alive)
+    assert worker.method_queue.calls == 1  # the main loop is woken to stop taking connections
+    assert worker.log.errors == [f"WORKER TIMEOUT (pid:{os.getpid()}): POST /login still running "
+                                 "after 31.0 s (timeout 30 s); the worker exits and is replaced"]
+    assert left == []  # the other request is still being answered, the grace is not over
+    other.finish()
+    thread.join(PATIENCE)
+    assert left == [WATCHDOG_EXIT]
+    hung.finish()
+
+
+def test_the_other_requests_get_the_graceful_timeout_at_most():
+    clock = MovableClock(at=1_700_000_000)
+    watchdog = RequestWatchdog(5, clock=clock.monotonic)
+    worker, left = Worker(), []
+    hung = Request(watchdog, "GET", "/cas/login")
+    clock.advance(4)
+    slow = Request(watchdog, "GET", "/saml/sso")
+    clock.advance(2)
+    thread = threading.Thread(target=watchdog.watch, args=(worker,), daemon=True,
+                              kwargs={"interval": 0.01, "grace": 20, "leave": left.append})
+    thread.start()
+    until(lambda: not worker.alive)
+    assert left == []
+    clock.advance(21)
+    thread.join(PATIENCE)
+    assert left == [WATCHDOG_EXIT]
+    assert len(worker.log.errors) == 1  # the slow one is not reported: it had not outlived the timeout
+    hung.finish()
+    slow.finish()
+
+
+@pytest.mark.parametrize(("path", "logged"), [
+    ("/login", "/login"),
+    ("/staff/invite/Zq3v9x2LkP0aBcDeFgHiJk", "/staff/invite/Zq3v…"),
+    ("/oidc/token", "/oidc/token"),
+])
+def test_a_long_path_segment_is_cut_in_the_log(path, logged):
+    assert loggable_path(path) == logged
+
+
+def test_the_command_passes_every_option_on(monkeypatch):
+    options = ServeOptions(bind="127.0.0.1:5999", workers=3, threads=6, keepalive=2, timeout=12, graceful_timeout=7,
+                           max_requests=500, max_requests_jitter=50, access_log=False, log_level="warning")
+    seen = []
+    monkeypatch.setattr("broker.config.load_settings", lambda: "settings")
+    monkeypatch.setattr("broker.server.serve", lambda settings, opts: seen.append(opts) or 0)
+    assert main(command(options)[3:]) == 0
+    assert seen == [options]
+
+
+@pytest.mark.parametrize(("option", "value"), [("--threads", "0"), ("--workers", "0"), ("--keepalive", "-1")])
+def test_serve_refuses_a_layout_it_cannot_run(monkeypatch, option, value):
+    from click.testing import CliRunner
+
+    from broker.cli import cli, serving
+
+    monkeypatch.setattr(serving, "_load_settings", lambda: None)
+    result = CliRunner().invoke(cli, ["serve", option, value])
+    assert result.exit_code == 2
+    assert f"{option}: expected at least" in result.output
