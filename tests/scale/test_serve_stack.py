@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import signal
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
@@ -18,6 +17,7 @@ import requests
 from bench.infra import free_port, wait_http
 from bench.stack import SesameServer
 from broker.server import ServeOptions
+from fixtures.waiting import until
 
 pytestmark = pytest.mark.xdist_group("scale")
 
@@ -27,14 +27,6 @@ PATIENCE = 120
 NODE = ServeOptions(workers=2, threads=4, timeout=PATIENCE)
 
 
-def until(condition, what: str):
-    deadline = time.monotonic() + PATIENCE
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not within {PATIENCE:.0f} s: {what}")
 
 
 def healthz_count(metrics_port: int) -> float:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import socket
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from bench.infra import SIP2_LOGIN, SIP2_PASSWORD, wait_http
 from bench.stack import SesameServer, make_runtime
 from broker.server import ServeOptions
 from broker.services import libraries
+from fixtures.waiting import until
 from scale.cluster import MAIN, PUBLIC, Browser
 
 pytestmark = pytest.mark.xdist_group("scale")
@@ -52,15 +52,6 @@ def hung_library(cluster):
         silent.close()
 
 
-def until(condition, what: str):
-    """Poll ``condition`` until it holds (at most PATIENCE seconds); its last value."""
-    deadline = time.monotonic() + PATIENCE
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not within {PATIENCE:.0f} s: {what}")
 
 
 def test_a_hung_request_gets_its_worker_replaced_and_the_node_serves_on(cluster, hung_library):
