@@ -83,18 +83,26 @@ def test_a_request_is_overdue_once_it_ran_longer_than_the_timeout():
     assert watchdog.overdue() == {}
 
 
-def test_the_worker_stops_taking_requests_and_leaves_once_its_other_requests_are_answered():
+def watched(timeout: float, first: tuple[str, str], gap: float, second: tuple[str, str], since: float):
+    """A worker whose ``first`` request began ``gap`` s before its ``second``, ``since`` s ago, and its watchdog
+    running in a thread (grace 20 s) until it stops the worker: (clock, worker, exits, first, second, thread)."""
     clock = MovableClock(at=1_700_000_000)
-    watchdog = RequestWatchdog(30, clock=clock.monotonic)
+    watchdog = RequestWatchdog(timeout, clock=clock.monotonic)
     worker, left = Worker(), []
-    hung = Request(watchdog, "POST", "/login")
-    clock.advance(20)
-    other = Request(watchdog, "GET", "/oidc/authorize")
-    clock.advance(11)  # the first is 31 s old, the other 11 s
+    hung = Request(watchdog, *first)
+    clock.advance(gap)
+    other = Request(watchdog, *second)
+    clock.advance(since)
     thread = threading.Thread(target=watchdog.watch, args=(worker,), daemon=True,
                               kwargs={"interval": 0.01, "grace": 20, "leave": left.append})
     thread.start()
     until(lambda: not worker.alive)
+    return clock, worker, left, hung, other, thread
+
+
+def test_the_worker_stops_taking_requests_and_leaves_once_its_other_requests_are_answered():
+    # the first is 31 s old, the other 11 s
+    _, worker, left, hung, other, thread = watched(30, ("POST", "/login"), 20, ("GET", "/oidc/authorize"), 11)
     assert worker.method_queue.calls == 1  # the main loop is woken to stop taking connections
     assert worker.log.errors == [f"WORKER TIMEOUT (pid:{os.getpid()}): POST /login still running "
                                  "after 31.0 s (timeout 30 s); the worker exits and is replaced"]
@@ -106,17 +114,7 @@ def test_the_worker_stops_taking_requests_and_leaves_once_its_other_requests_are
 
 
 def test_the_other_requests_get_the_graceful_timeout_at_most():
-    clock = MovableClock(at=1_700_000_000)
-    watchdog = RequestWatchdog(5, clock=clock.monotonic)
-    worker, left = Worker(), []
-    hung = Request(watchdog, "GET", "/cas/login")
-    clock.advance(4)
-    slow = Request(watchdog, "GET", "/saml/sso")
-    clock.advance(2)
-    thread = threading.Thread(target=watchdog.watch, args=(worker,), daemon=True,
-                              kwargs={"interval": 0.01, "grace": 20, "leave": left.append})
-    thread.start()
-    until(lambda: not worker.alive)
+    clock, worker, left, hung, slow, thread = watched(5, ("GET", "/cas/login"), 4, ("GET", "/saml/sso"), 2)
     assert left == []
     clock.advance(21)
     thread.join(PATIENCE)
