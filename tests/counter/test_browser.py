@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC
 
 import pytest
+from playwright.sync_api import expect
 from test_attribution import _setup
 
 from fixtures import stats as statskit
@@ -23,7 +24,7 @@ def _library_month(stats_app, serve_app, page) -> None:
 def _region_row(page, region: str, row: str):
     """The region named ``region`` (checked visible) and the text of its row named ``row``."""
     found = page.get_by_role("region", name=region)
-    assert found.is_visible()
+    expect(found).to_be_visible()  # waits for the page the last click opened
     return found, found.get_by_role("row", name=row).inner_text()
 
 
