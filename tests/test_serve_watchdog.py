@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 
 import pytest
 
 from broker.server import WATCHDOG_EXIT, RequestWatchdog, ServeOptions, command, loggable_path, main
 from broker.testing import MovableClock
+from fixtures.waiting import until
 
 PATIENCE = 60.0
 
@@ -63,11 +63,6 @@ class Request:
         self._thread.join(PATIENCE)
 
 
-def until(condition) -> None:
-    deadline = time.monotonic() + PATIENCE
-    while not condition():
-        assert time.monotonic() < deadline, "the watchdog did not get there"
-        time.sleep(0.01)
 
 
 def test_a_request_is_overdue_once_it_ran_longer_than_the_timeout():
@@ -96,7 +91,7 @@ def watched(timeout: float, first: tuple[str, str], gap: float, second: tuple[st
     thread = threading.Thread(target=watchdog.watch, args=(worker,), daemon=True,
                               kwargs={"interval": 0.01, "grace": 20, "leave": left.append})
     thread.start()
-    until(lambda: not worker.alive)
+    until(lambda: not worker.alive, "the watchdog stopping the worker", within=PATIENCE)
     return clock, worker, left, hung, other, thread
 
 
