@@ -43,6 +43,11 @@ local function urlencode(s)
   return (string.gsub(s, "[^%w%-_%.~]", function(c) return string.format("%%%02X", string.byte(c)) end))
 end
 
+-- header names as the server wrote them: "Location" from gunicorn, "location" from servers on hyper
+local function location(headers)
+  return headers["Location"] or headers["location"]
+end
+
 local function path_of(location)
   return (string.gsub(location or "", "^https?://[^/]+", ""))
 end
@@ -137,7 +142,7 @@ S.saml_login = {
   check = function(n, status, headers, body)
     if n == 1 then
       if status ~= 302 then return false end
-      flow.login = path_of(headers["Location"])
+      flow.login = path_of(location(headers))
       flow.next = string.match(flow.login, "[?&]next=([^&]+)")
       return flow.next ~= nil, false
     elseif n == 2 then
@@ -146,7 +151,7 @@ S.saml_login = {
       return status == 200 and flow.sid ~= nil and flow.csrf ~= nil, false
     elseif n == 3 then
       flow.sid = cookie_of(headers, "sesame") or flow.sid
-      flow.resume = path_of(headers["Location"])
+      flow.resume = path_of(location(headers))
       return status == 302 and string.find(flow.resume, "/saml/resume", 1, true) ~= nil, false
     end
     return status == 200 and string.find(body, 'name="SAMLResponse"', 1, true) ~= nil, true
@@ -170,7 +175,7 @@ S.oidc_code = {
   end,
   check = function(n, status, headers, body)
     if n == 1 then
-      flow.code = status == 302 and string.match(headers["Location"] or "", "[?&]code=([^&]+)") or nil
+      flow.code = status == 302 and string.match(location(headers) or "", "[?&]code=([^&]+)") or nil
       return flow.code ~= nil, false
     elseif n == 2 then
       flow.token = status == 200 and string.match(body, '"access_token"%s*:%s*"([^"]+)"') or nil
@@ -191,7 +196,7 @@ S.cas_login = {
   end,
   check = function(n, status, headers, body)
     if n == 1 then
-      flow.ticket = status == 302 and string.match(headers["Location"] or "", "[?&]ticket=([^&]+)") or nil
+      flow.ticket = status == 302 and string.match(location(headers) or "", "[?&]ticket=([^&]+)") or nil
       return flow.ticket ~= nil, false
     end
     return status == 200 and string.find(body, "authenticationSuccess", 1, true) ~= nil, true
