@@ -1,4 +1,4 @@
-"""The servers a benchmark (or a scale test) runs against: PostgreSQL, Redis, gunicorn, the SIP2 emulator.
+"""The servers a benchmark (or a scale test) runs against: PostgreSQL, Redis, Sésame's server and gunicorn, the SIP2 emulator.
 
 Each is a small object with ``start()``/``stop()`` that owns its process and
 temporary folder. PostgreSQL and Redis come from the ``BROKER_BENCH_*`` URLs
@@ -27,7 +27,7 @@ SHARED_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 def wait_http(url: str, timeout: float = 30.0, process=None) -> None:
-    """Wait until ``url`` answers 200 (gunicorn imports the app before it accepts)."""
+    """Wait until ``url`` answers 200 (the server imports the app in its workers first)."""
     import urllib.request
 
     deadline = time.monotonic() + timeout
@@ -219,7 +219,7 @@ BOOT_SECONDS = 180.0
 
 @dataclass
 class Gunicorn:
-    """``gunicorn <app>`` on a free port with ``workers`` sync workers and the given environment.
+    """``gunicorn <app>`` on a free port with ``workers`` sync workers (or ``threads`` each) and the given environment.
 
     ``command()`` is what runs; bench/stack.py's ``SesameServer`` runs Sésame as ``broker serve`` does.
     """
@@ -228,6 +228,8 @@ class Gunicorn:
     env: dict[str, str]
     workers: int = 2 * (os.cpu_count() or 1)
     port: int = 0
+    #: threaded workers (gthread, keep-alive 5 s) with this many threads each; 0: sync workers
+    threads: int = 0
     ready_path: str = "/healthz"
     cwd: Path = ROOT
     process: subprocess.Popen | None = None
@@ -258,7 +260,9 @@ class Gunicorn:
         """The server's command line, bound to ``self.port``."""
         return [str(Path(sys.executable).parent / "gunicorn"), self.app, "--bind", f"127.0.0.1:{self.port}",
                 "--workers", str(self.workers), "--backlog", "2048", "--timeout", "60", "--graceful-timeout", "5",
-                "--log-level", "warning"]
+                "--log-level", "warning",
+                *(("--worker-class", "gthread", "--threads", str(self.threads), "--keep-alive", "5") if self.threads
+                  else ())]
 
     def wait(self) -> None:
         """Until the app answers (gunicorn imports it in each worker first: slow on a busy machine)."""
@@ -333,3 +337,4 @@ class Sip2Emulator:
     def stop(self) -> None:
         _stop(self.process)
         self.process = None
+

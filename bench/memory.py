@@ -1,4 +1,4 @@
-"""Memory figures: Redis bytes per patron session, and gunicorn workers' RSS across many logins."""
+"""Memory figures: Redis bytes per patron session, and Sésame workers' RSS across many logins."""
 
 from __future__ import annotations
 

@@ -144,7 +144,7 @@ def markdown(doc: dict) -> str:
             f"{row['request_p99_ms']:.1f} | {row['errors']} | {row['client_cpu']:.0%} | {row['server_cpu']:.0%} | "
             f"{_ms(row.get('server_cpu_ms_per_flow'))} | {verdict_text} |")
     lines += ["", "client CPU = the load generator's share of the machine's CPU time during the run "
-              "(user + system over wall time × cores); server CPU = the gunicorn workers' share; server CPU ms/flow = "
+              "(user + system over wall time × cores); server CPU = the Sésame workers' share; server CPU ms/flow = "
               "the workers' CPU time per completed flow (share × cores × 1000 / flows per second), the figure that "
               "holds when the machine is shared.", ""]
 
@@ -163,7 +163,7 @@ def markdown(doc: dict) -> str:
                          f"{_yes(worst <= SESSION_BYTES_TARGET if worst is not None else None)}")
         growth = mem.get("worker_rss")
         if growth:
-            lines.append(f"- gunicorn worker RSS across {growth['logins']} logins (after {growth['warmup_logins']} "
+            lines.append(f"- Sésame worker RSS across {growth['logins']} logins (after {growth['warmup_logins']} "
                          f"warm-up logins): before {growth['before_mb']} MB, after {growth['after_mb']} MB per worker "
                          f"(max growth {growth['max_growth_mb']} MB) {_yes(growth['max_growth_mb'] <= growth['tolerance_mb'])}")
         soak = mem.get("soak")

@@ -53,8 +53,8 @@ def cpu_busy(seconds: float = 2.0) -> float:
 def stack_description(stack: Stack) -> str:
     """What serves Sésame and the ceiling app in this run."""
     o = stack.serve
-    return (f"Sésame as `broker serve` runs it: gunicorn gthread, {o.workers} workers × {o.threads} threads, "
-            f"keep-alive {o.keepalive} s, with its hooks (request watchdog, worker jobs, metrics folder), one node; "
+    return (f"Sésame as `broker serve` runs it: granian, {o.workers} workers × {o.threads} threads, "
+            f"keep-alive {o.keepalive} s, with its request watchdog, worker jobs and metrics folder, one node; "
             f"the ceiling app: gunicorn sync, {stack.ceiling_workers} workers (2 per core)")
 
 
@@ -81,7 +81,7 @@ def environment(stack: Stack, args, busy_before: float) -> dict:
         "python": platform.python_version(),
         "postgresql": stack.pg.kind,
         "redis": f"{stack.redis.kind}, version {stack.redis.version()}",
-        "gunicorn": stack_description(stack),
+        "servers": stack_description(stack),
         "load_generator": (wrk.stdout or wrk.stderr).splitlines()[0] if (wrk.stdout or wrk.stderr) else "wrk",
         "connections": args.connections,
         "duration_s": args.duration,

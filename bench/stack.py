@@ -18,9 +18,9 @@ from .infra import SIP2_LOGIN, SIP2_PASSWORD, Gunicorn, Postgres, Redis, Sip2Emu
 SECRET = "bench-secret-key-" + "0123456789abcdef" * 2
 #: Sésame's server: ``broker serve``'s defaults (threaded workers with keep-alive, the request watchdog), with
 #: the benchmark's own timeouts as before (a worker's boot on a busy machine, a quick stop) and no recycling:
-#: a worker replaced after ``max_requests`` in the middle of a 20-second run would count its boot against the
-#: scenario, and the memory figures follow the same workers across thousands of logins
-SESAME = ServeOptions(timeout=60, graceful_timeout=5, max_requests=0, max_requests_jitter=0)
+#: a worker replaced in the middle of a 20-second run would count its boot against the scenario, and the
+#: memory figures follow the same workers across thousands of logins
+SESAME = ServeOptions(timeout=60, graceful_timeout=5, max_lifetime=0)
 
 
 def sesame_env(database_url: str, redis_url: str, base_url: str, instance: str, **extra: str) -> dict[str, str]:

@@ -1,14 +1,15 @@
 """``python -m bench.stacks``: the workers' CPU per flow of Sésame under several serving stacks.
 
-    python -m bench.stacks                      # sync 4 workers, gthread 2×4, 4×2, 4×4; 3 rounds of 6 s runs
+    python -m bench.stacks                      # gunicorn sync 4 and gthread 2×4, broker serve 2×4, 2×2; 3 rounds
     python -m bench.stacks --rounds 5 --duration 10
 
 One network and one set of patron sessions; Sésame is restarted in each stack in turn, warmed up,
 then every scenario is measured. The stacks alternate within each round, so that a machine whose
 speed drifts (other work on it) weighs on all of them alike. The figure compared is the workers'
 CPU time per completed flow (bench/report.py), which holds on a shared machine where flows per
-second do not. ``sync`` is plain gunicorn with sync workers (``broker serve`` before it ran
-threaded workers); the others run as ``broker serve`` does (``python -m broker.server``).
+second do not. ``sync:N`` is plain gunicorn with N sync workers, ``gthread:WxT`` plain gunicorn with W
+threaded workers of T threads (keep-alive 5 s), the stacks ``broker serve`` ran before it ran granian;
+``serve:WxT`` runs as ``broker serve`` does (``python -m broker.server``, granian), W workers × T threads.
 """
 
 from __future__ import annotations
@@ -32,20 +33,26 @@ from .stack import SESAME, SesameServer, Stack
 SCENARIOS = ("oidc_code", "saml_sso", "cas_login", "saml_login")
 
 
-def parse_stack(text: str) -> tuple[str, ServeOptions | None, int]:
-    """``sync:4`` (plain gunicorn, 4 sync workers) or ``gthread:2x4`` (broker serve, 2 workers × 4 threads)."""
+def parse_stack(text: str) -> tuple[str, ServeOptions | None, int, int]:
+    """``sync:4``, ``gthread:2x4`` (plain gunicorn) or ``serve:2x4`` (broker serve): (name, options, workers, threads)."""
     kind, _, size = text.partition(":")
+    workers, _, threads = size.partition("x")
+    try:
+        w, t = int(workers or 2 * (os.cpu_count() or 1)), int(threads or 0)
+    except ValueError:
+        raise SystemExit(f"unknown stack {text!r}: expected sync:N, gthread:WxT or serve:WxT") from None
     if kind == "sync":
-        return text, None, int(size or 2 * (os.cpu_count() or 1))
-    if kind == "gthread":
-        workers, _, threads = size.partition("x")
-        return text, replace(SESAME, workers=int(workers), threads=int(threads)), 0
-    raise SystemExit(f"unknown stack {text!r}: expected sync:N or gthread:WxT")
+        return text, None, w, 0
+    if kind == "gthread" and t:
+        return text, None, w, t
+    if kind == "serve" and t:
+        return text, replace(SESAME, workers=w, threads=t), 0, 0
+    raise SystemExit(f"unknown stack {text!r}: expected sync:N, gthread:WxT or serve:WxT")
 
 
 def measure(args) -> dict:
     stacks = [parse_stack(text) for text in args.stacks]
-    figures: dict[str, dict[str, list[dict]]] = {name: {s: [] for s in SCENARIOS} for name, _, _ in stacks}
+    figures: dict[str, dict[str, list[dict]]] = {name: {s: [] for s in SCENARIOS} for name, *_ in stacks}
     with Stack(libraries=args.libraries, patrons=args.patrons) as stack:
         patrons = stack.loaded.patrons
         c, d = args.connections, args.duration
@@ -54,9 +61,9 @@ def measure(args) -> dict:
         env, port = stack.sesame.env, stack.sesame.port
         offset = args.sessions
         for round_ in range(args.rounds):
-            for name, serve, workers in stacks:
-                stack.replace_sesame(Gunicorn("broker.wsgi:app", env, workers, port=port) if serve is None
-                                     else SesameServer("broker.wsgi:app", env, serve=serve, port=port))
+            for name, serve, workers, threads in stacks:
+                stack.replace_sesame(Gunicorn("broker.wsgi:app", env, workers, port=port, threads=threads)
+                                     if serve is None else SesameServer("broker.wsgi:app", env, serve=serve, port=port))
                 for scenario in SCENARIOS:
                     if scenario == "saml_login":
                         def run(duration, offset=offset):
@@ -100,7 +107,7 @@ def markdown(doc: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Workers' CPU per flow under several serving stacks")
-    parser.add_argument("stacks", nargs="*", default=["sync:4", "gthread:2x4", "gthread:4x2", "gthread:4x4"])
+    parser.add_argument("stacks", nargs="*", default=["sync:4", "gthread:2x4", "serve:2x4", "serve:2x2"])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=float, default=6.0)
     parser.add_argument("--connections", type=int, default=8)

@@ -1,4 +1,4 @@
-"""Prometheus metrics. Under gunicorn set PROMETHEUS_MULTIPROC_DIR so that every worker counts."""
+"""Prometheus metrics. With several worker processes set PROMETHEUS_MULTIPROC_DIR so that every worker counts."""
 
 from __future__ import annotations
 

@@ -1,37 +1,40 @@
-"""``broker serve``: Sésame under gunicorn, as a service runs it.
+"""``broker serve``: Sésame under granian, as a service runs it.
 
-The master process reads the settings once (a bad one stops the start with one
+The main process reads the settings once (a bad one stops the start with one
 line and exit 2), checks that the ports it must listen on are free, prepares the
 Prometheus multiprocess folder and, when ``metrics_bind`` is set, answers
-``/metrics`` there for Prometheus. Each worker imports ``broker.wsgi:app`` after
-the fork and runs the background jobs that must keep going in every node (the
-mail outbox sender).
+``/metrics`` there for Prometheus. It then runs granian's WSGI server: granian
+parses HTTP outside the interpreter and hands each request to one of
+``threads`` Python threads in each of ``workers`` worker processes; a client's
+connection stays open ``keepalive`` seconds for its next request, which is what
+makes a flow of several requests cheap (docs/operations.md, "Serving stack").
 
-The workers are gunicorn's threaded ones (``gthread``): each answers up to
-``threads`` requests at once and keeps a client's connection open for
-``keepalive`` seconds between its requests, which is what makes a flow of
-several requests cheap (docs/operations.md, "Serving stack"). Gunicorn's own
-``timeout`` only watches a threaded worker's main loop, so every worker also
-runs a :class:`RequestWatchdog`: a request that runs longer than ``timeout``
-seconds is logged (method, path, time) and its worker exits, to be replaced by
-the arbiter, as a sync worker would be. Workers are recycled after
-``max_requests`` requests, ``SIGHUP`` reloads them gracefully and ``SIGTERM``
-stops the server gracefully.
+Each worker builds the app itself (:func:`worker_app`), runs the background jobs
+that must keep going in every node (the mail outbox sender) and a
+:class:`RequestWatchdog`: a request that runs longer than ``timeout`` seconds is
+logged (method, path, time), its worker stops taking connections, gives its
+other requests ``graceful_timeout`` seconds and exits; granian starts another.
+Workers are replaced after ``max_lifetime`` seconds (the new one serves before
+the old one stops), ``SIGHUP`` reloads them gracefully and ``SIGTERM`` stops the
+server gracefully.
 """
 
 from __future__ import annotations
 
 import argparse
 import errno
+import json
+import logging
 import os
 import re
 import shutil
+import signal
 import socket
 import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,16 +42,20 @@ from .config import Settings, parse_bind
 from .errors import ConfigError
 
 DEFAULT_BIND = "127.0.0.1:5000"
-
-
 DEFAULT_THREADS = 4
 DEFAULT_KEEPALIVE = 5
-#: the exit status of a worker that the watchdog ends (gunicorn halts on 3 and 4, never use those)
+#: the exit status of a worker that the watchdog ends
 WATCHDOG_EXIT = 1
+#: where the main process hands the workers what they need of the options (they may be spawned, not forked)
+WORKER_OPTIONS = "SESAME_SERVE_WORKER"
+#: the access log: never the query string, which carries codes, tickets and SAML messages
+ACCESS_FORMAT = '%(addr)s - "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1f ms'
+
+log = logging.getLogger("broker.server")
 
 
 def default_workers() -> int:
-    """One threaded worker per core (at least two), as measured in docs/operations.md."""
+    """One worker per core (at least two), as measured in docs/operations.md."""
     return max(2, os.cpu_count() or 1)
 
 
@@ -56,15 +63,16 @@ def default_workers() -> int:
 class ServeOptions:
     bind: str = DEFAULT_BIND
     workers: int = field(default_factory=default_workers)
-    #: requests a worker answers at once
+    #: requests a worker answers at once (its Python threads)
     threads: int = DEFAULT_THREADS
-    #: seconds a client's connection stays open after a response, waiting for its next request
+    #: seconds a client's connection stays open after a response, waiting for its next request (0: close)
     keepalive: int = DEFAULT_KEEPALIVE
     #: seconds a request may run before its worker is replaced
     timeout: int = 30
+    #: seconds a leaving worker gives the requests it is answering
     graceful_timeout: int = 20
-    max_requests: int = 20_000
-    max_requests_jitter: int = 2_000
+    #: seconds after which a worker is replaced by a fresh one (0: never; at least 60 otherwise)
+    max_lifetime: int = 6 * 3600
     access_log: bool = True
     log_level: str = "info"
 
@@ -80,44 +88,48 @@ def loggable_path(path: str) -> str:
 class RequestWatchdog:
     """The requests a worker is answering, each with its start time; which ones outlived ``timeout``.
 
-    ``started`` and ``ended`` are called by the thread that answers the request (gunicorn's
-    ``pre_request`` and ``post_request`` hooks); ``watch`` runs in a thread of its own.
+    ``started`` and ``ended`` are called around each request (:class:`Watched`); ``watch``
+    runs in a thread of its own.
     """
 
     def __init__(self, timeout: float, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.timeout = timeout
         self.clock = clock
-        #: thread id → (start time, method, path): a thread answers one request at a time
+        #: key → (start time, method, path)
         self._running: dict[int, tuple[float, str, str]] = {}
         self._lock = threading.Lock()
+        self._next = 0
 
-    def started(self, method: str, path: str) -> None:
+    def started(self, method: str, path: str) -> int:
+        """Note a request begun now; the key to give ``ended``."""
         with self._lock:
-            self._running[threading.get_ident()] = (self.clock(), method, path)
+            self._next += 1
+            self._running[self._next] = (self.clock(), method, path)
+            return self._next
 
-    def ended(self) -> None:
+    def ended(self, key: int) -> None:
         with self._lock:
-            self._running.pop(threading.get_ident(), None)
+            self._running.pop(key, None)
 
     def overdue(self) -> dict[int, tuple[float, str, str]]:
-        """Thread id → (seconds running, method, path) of the requests running longer than ``timeout``."""
+        """Key → (seconds running, method, path) of the requests running longer than ``timeout``."""
         now = self.clock()
         with self._lock:
-            return {ident: (now - begun, method, path) for ident, (begun, method, path) in self._running.items()
+            return {key: (now - begun, method, path) for key, (begun, method, path) in self._running.items()
                     if now - begun > self.timeout}
 
-    def others_running(self, idents: set[int]) -> bool:
-        """Whether a request is running in a thread not in ``idents``."""
+    def others_running(self, keys: set[int]) -> bool:
+        """Whether a request not in ``keys`` is running."""
         with self._lock:
-            return any(ident not in idents for ident in self._running)
+            return any(key not in keys for key in self._running)
 
-    def watch(self, worker: Any, *, interval: float, grace: float,
-              leave: Callable[[int], None] = os._exit) -> None:
+    def watch(self, *, interval: float, grace: float, stop_taking: Callable[[], None],
+              leave: Callable[[int], None] = os._exit, logger: Any = log) -> None:
         """Until a request is overdue; then log it, stop the worker and leave once its other requests are done.
 
-        The worker stops taking connections at once (as on SIGTERM); the requests it is already
-        answering get at most ``grace`` seconds to end. A thread cannot be interrupted, so the
-        process then leaves with ``os._exit``: the arbiter sees the worker exit and starts another.
+        ``stop_taking`` makes the worker take no more connections (as on SIGTERM); the requests it
+        is already answering get at most ``grace`` seconds to end. A thread cannot be interrupted,
+        so the process then leaves with ``os._exit``: the server sees the worker exit and starts another.
         """
         while True:
             time.sleep(interval)
@@ -125,17 +137,33 @@ class RequestWatchdog:
             if overdue:
                 break
         for elapsed, method, path in overdue.values():
-            worker.log.error("WORKER TIMEOUT (pid:%s): %s %s still running after %.1f s (timeout %s s); "
-                             "the worker exits and is replaced", os.getpid(), method, loggable_path(path),
-                             elapsed, self.timeout)
-        worker.alive = False
-        wake = getattr(getattr(worker, "method_queue", None), "defer", None)
-        if wake is not None:
-            wake(lambda: None)  # the main loop sees at once that it must stop taking connections
+            logger.error("WORKER TIMEOUT (pid:%s): %s %s still running after %.1f s (timeout %s s); "
+                         "the worker exits and is replaced", os.getpid(), method, loggable_path(path),
+                         elapsed, self.timeout)
+        stop_taking()
         deadline = self.clock() + grace
         while self.others_running(set(overdue)) and self.clock() < deadline:
             time.sleep(min(interval, 0.1))
         leave(WATCHDOG_EXIT)
+
+
+class Watched:
+    """A WSGI app whose requests the watchdog follows, from the call until the server closes the body."""
+
+    def __init__(self, app: Any, watchdog: RequestWatchdog) -> None:
+        self.app = app
+        self.watchdog = watchdog
+
+    def __call__(self, environ: dict, start_response: Callable) -> Any:
+        from werkzeug.wsgi import ClosingIterator
+
+        key = self.watchdog.started(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""))
+        try:
+            body = self.app(environ, start_response)
+        except BaseException:
+            self.watchdog.ended(key)
+            raise
+        return ClosingIterator(body, lambda: self.watchdog.ended(key))
 
 
 def watchdog_interval(timeout: float) -> float:
@@ -188,102 +216,85 @@ def worker_jobs(app: Any) -> list[Callable[[threading.Event], None]]:
     return jobs
 
 
-def serve(settings: Settings, options: ServeOptions) -> int:
-    """Run gunicorn in this process until it stops; the exit code of the master."""
-    from gunicorn.app.base import BaseApplication
+def worker_app() -> Any:
+    """What each worker serves (granian's factory ``broker.server:worker_app``): the app, watched.
 
-    check_port_free(options.bind, key="bind")
+    Runs in the worker: builds the app, starts the background jobs and the request watchdog.
+    """
+    from .wsgi import app
+
+    given = json.loads(os.environ.get(WORKER_OPTIONS) or "{}")
+    options = ServeOptions(**given)
+    for job in worker_jobs(app):
+        threading.Thread(target=job, args=(threading.Event(),), name=getattr(job, "__name__", "job"),
+                         daemon=True).start()
+    watchdog = RequestWatchdog(options.timeout)
+    threading.Thread(target=watchdog.watch, name="request-watchdog", daemon=True, kwargs={
+        "interval": watchdog_interval(options.timeout), "grace": options.graceful_timeout,
+        "stop_taking": lambda: os.kill(os.getpid(), signal.SIGTERM)}).start()
+    return Watched(app, watchdog)
+
+
+def logging_config(level: str) -> dict[str, Any]:
+    """granian's own lines and the access log, timestamped, on standard error."""
+    stamp = "%Y-%m-%d %H:%M:%S %z"
+    return {
+        "formatters": {
+            "generic": {"()": "logging.Formatter", "fmt": "[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s",
+                        "datefmt": stamp},
+            "access": {"()": "logging.Formatter", "fmt": "[%(asctime)s] %(message)s", "datefmt": stamp},
+        },
+        "handlers": {
+            "console": {"formatter": "generic", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"},
+            "access": {"formatter": "access", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"},
+        },
+        "loggers": {
+            "_granian": {"handlers": ["console"], "level": level.upper(), "propagate": False},
+            "granian.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+            "broker.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        },
+    }
+
+
+def serve(settings: Settings, options: ServeOptions) -> int:
+    """Run granian in this process until it stops; the exit code of the main process."""
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
+    from granian.log import LogLevels
+    from granian.server import MPServer
+
+    host, port = check_port_free(options.bind, key="bind")
     if settings.metrics_bind:
         check_port_free(settings.metrics_bind, key="metrics_bind")
     prepare_metrics_folder(settings)
+    os.environ[WORKER_OPTIONS] = json.dumps(asdict(options))
     listener: list[Any] = []
+    server = MPServer(
+        "broker.server:worker_app", address=host, port=port, interface=Interfaces.WSGI, factory=True,
+        workers=options.workers, blocking_threads=options.threads, backlog=2048, http=HTTPModes.http1,
+        websockets=False,
+        # an idle kept-alive connection is closed once no request header came for this long
+        http1_settings=HTTP1Settings(keep_alive=options.keepalive > 0,
+                                     header_read_timeout=max(1, options.keepalive) * 1000),
+        log_level=LogLevels(options.log_level), log_dictconfig=logging_config(options.log_level),
+        log_access=options.access_log, log_access_format=ACCESS_FORMAT,
+        respawn_failed_workers=True, workers_kill_timeout=options.graceful_timeout,
+        workers_lifetime=options.max_lifetime or None)
 
-    def when_ready(server: Any) -> None:
+    def start_listener() -> None:
         if settings.metrics_bind:
             listener.append(start_metrics_listener(settings))
-            server.log.info("metrics on http://%s/metrics", settings.metrics_bind)
+            log.info("metrics on http://%s/metrics", settings.metrics_bind)
 
-    def post_worker_init(worker: Any) -> None:
-        stop = threading.Event()
-        worker.sesame_stop = stop
-        for job in worker_jobs(worker.wsgi):
-            threading.Thread(target=job, args=(stop,), name=getattr(job, "__name__", "job"), daemon=True).start()
-        watchdog = RequestWatchdog(options.timeout)
-        worker.sesame_watchdog = watchdog
-        threading.Thread(target=watchdog.watch, args=(worker,), name="request-watchdog", daemon=True,
-                         kwargs={"interval": watchdog_interval(options.timeout),
-                                 "grace": options.graceful_timeout}).start()
-
-    def pre_request(worker: Any, req: Any) -> None:
-        watchdog = getattr(worker, "sesame_watchdog", None)
-        if watchdog is not None:
-            watchdog.started(req.method or "", req.path or "")
-
-    def post_request(worker: Any, req: Any, environ: Any, resp: Any) -> None:
-        watchdog = getattr(worker, "sesame_watchdog", None)
-        if watchdog is not None:
-            watchdog.ended()
-
-    def worker_exit(server: Any, worker: Any) -> None:
-        stop = getattr(worker, "sesame_stop", None)
-        if stop is not None:
-            stop.set()
-
-    def child_exit(server: Any, worker: Any) -> None:
-        from prometheus_client import multiprocess
-
-        multiprocess.mark_process_dead(worker.pid)
-
-    config = {
-        "bind": [options.bind],
-        "workers": options.workers,
-        "worker_class": "gthread",
-        "threads": options.threads,
-        "keepalive": options.keepalive,
-        # the arbiter's own timeout watches each worker's main loop (RequestWatchdog, its requests)
-        "timeout": options.timeout,
-        "graceful_timeout": options.graceful_timeout,
-        "max_requests": options.max_requests,
-        "max_requests_jitter": options.max_requests_jitter,
-        "accesslog": "-" if options.access_log else None,
-        "errorlog": "-",
-        "loglevel": options.log_level,
-        "backlog": 2048,
-        "proc_name": "sesame",
-        # gunicorn ≥ 24 opens a control socket; one per instance, so that two services never share it
-        "control_socket": str(Path(settings.instance_path) / "gunicorn.ctl"),
-        "when_ready": when_ready,
-        "post_worker_init": post_worker_init,
-        "pre_request": pre_request,
-        "post_request": post_request,
-        "worker_exit": worker_exit,
-        "child_exit": child_exit,
-    }
-
-    class Sesame(BaseApplication):
-        def load_config(self) -> None:
-            for key, value in config.items():
-                if value is not None and key in self.cfg.settings:
-                    self.cfg.set(key, value)
-
-        def load(self) -> Any:
-            from .wsgi import app
-
-            return app
-
-    master = os.getpid()
+    server.on_startup(start_listener)
     try:
-        Sesame().run()
+        server.serve()
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
     finally:
-        # a worker leaves through here too (gunicorn ends it with SystemExit): the listener's thread
-        # lives in the master only, and shutdown() would wait for it forever in a worker
-        if os.getpid() == master:
-            for server in listener:
-                server.shutdown()
+        for running in listener:
+            running.shutdown()
     return 0
-
 
 
 def command(options: ServeOptions) -> list[str]:
@@ -295,8 +306,7 @@ def command(options: ServeOptions) -> list[str]:
     argv = [sys.executable, "-m", "broker.server", "--bind", options.bind, "--workers", str(options.workers),
             "--threads", str(options.threads), "--keepalive", str(options.keepalive),
             "--timeout", str(options.timeout), "--graceful-timeout", str(options.graceful_timeout),
-            "--max-requests", str(options.max_requests), "--max-requests-jitter", str(options.max_requests_jitter),
-            "--log-level", options.log_level]
+            "--max-lifetime", str(options.max_lifetime), "--log-level", options.log_level]
     if not options.access_log:
         argv.append("--no-access-log")
     return argv
@@ -306,21 +316,23 @@ def main(argv: list[str] | None = None) -> int:
     from .config import load_settings
 
     defaults = ServeOptions()
-    parser = argparse.ArgumentParser(prog="broker serve", description="Serve Sésame under gunicorn.")
+    parser = argparse.ArgumentParser(prog="broker serve", description="Serve Sésame under granian.")
     parser.add_argument("--bind", default=defaults.bind)
     parser.add_argument("--workers", type=int, default=defaults.workers)
     parser.add_argument("--threads", type=int, default=defaults.threads)
     parser.add_argument("--keepalive", type=int, default=defaults.keepalive)
     parser.add_argument("--timeout", type=int, default=defaults.timeout)
     parser.add_argument("--graceful-timeout", type=int, default=defaults.graceful_timeout)
-    parser.add_argument("--max-requests", type=int, default=defaults.max_requests)
-    parser.add_argument("--max-requests-jitter", type=int, default=defaults.max_requests_jitter)
-    parser.add_argument("--log-level", default=defaults.log_level)
+    parser.add_argument("--max-lifetime", type=int, default=defaults.max_lifetime)
+    parser.add_argument("--log-level", default=defaults.log_level, choices=("critical", "error", "warning", "info",
+                                                                            "debug"))
     parser.add_argument("--no-access-log", dest="access_log", action="store_false")
     args = parser.parse_args(argv)
     options = ServeOptions(**{name: getattr(args, name) for name in (
-        "bind", "workers", "threads", "keepalive", "timeout", "graceful_timeout", "max_requests",
-        "max_requests_jitter", "log_level", "access_log")})
+        "bind", "workers", "threads", "keepalive", "timeout", "graceful_timeout", "max_lifetime",
+        "log_level", "access_log")})
+    if options.max_lifetime and options.max_lifetime < 60:
+        parser.error("--max-lifetime: expected 0 or at least 60")
     try:
         return serve(load_settings(), options)
     except ConfigError as exc:

@@ -1,7 +1,7 @@
 """The WSGI application for any production server: ``broker.wsgi:app``.
 
 Configured from ``BROKER_*`` variables and the config file (see ``broker check-config``).
-``broker serve`` runs it under gunicorn; another WSGI server can import it the same way.
+``broker serve`` runs it under granian; another WSGI server can import it the same way.
 """
 
 import sys

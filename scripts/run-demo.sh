@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Serve the demo broker from this checkout: `broker demo --serve` with the instance under ./instance.
 # It writes instance/broker.toml once (its own secret), loads the demo network, then runs the SIP2
-# emulator, the demo mailbox and Sésame under gunicorn; the URL follows HOST and PORT at every start.
+# emulator, the demo mailbox and Sésame (`broker serve`); the URL follows HOST and PORT at every start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HOST="${1:-127.0.0.1}"

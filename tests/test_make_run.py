@@ -1,4 +1,4 @@
-"""`make run`'s server script: demo instance, SIP2 emulator, demo mailbox and gunicorn, on the port it is given."""
+"""`make run`'s server script: demo instance, SIP2 emulator, demo mailbox and `broker serve`, on the port it is given."""
 
 import os
 import signal
@@ -26,7 +26,7 @@ def running_demo(instance: Path, port: int):
     try:
         wait_for_port(port, timeout=90)
         deadline = time.monotonic() + 90
-        while True:  # gunicorn listens before its workers have imported the app
+        while True:  # the server listens before its workers have imported the app
             try:
                 requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
                 break

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from broker.server import WATCHDOG_EXIT, RequestWatchdog, ServeOptions, command, loggable_path, main
+from broker.server import WATCHDOG_EXIT, RequestWatchdog, ServeOptions, Watched, command, loggable_path, main
 from broker.testing import MovableClock
 from fixtures.waiting import until
 
@@ -25,22 +25,15 @@ class Log:
         self.errors.append(message % args)
 
 
-class Wake:
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def defer(self, callback) -> None:
-        self.calls += 1
-        callback()
-
-
 class Worker:
-    """What the watchdog uses of a gunicorn threaded worker."""
+    """What the watchdog acts on: the worker's log, and its taking of new connections."""
 
     def __init__(self) -> None:
         self.log = Log()
-        self.alive = True
-        self.method_queue = Wake()
+        self.stops = 0
+
+    def stop_taking(self) -> None:
+        self.stops += 1
 
 
 class Request:
@@ -53,10 +46,10 @@ class Request:
         assert self._begun.wait(PATIENCE)
 
     def _answer(self, watchdog: RequestWatchdog, method: str, path: str) -> None:
-        watchdog.started(method, path)
+        key = watchdog.started(method, path)
         self._begun.set()
         self._done.wait(PATIENCE)
-        watchdog.ended()
+        watchdog.ended(key)
 
     def finish(self) -> None:
         self._done.set()
@@ -88,17 +81,17 @@ def watched(timeout: float, first: tuple[str, str], gap: float, second: tuple[st
     clock.advance(gap)
     other = Request(watchdog, *second)
     clock.advance(since)
-    thread = threading.Thread(target=watchdog.watch, args=(worker,), daemon=True,
-                              kwargs={"interval": 0.01, "grace": 20, "leave": left.append})
+    thread = threading.Thread(target=watchdog.watch, daemon=True, kwargs={
+        "interval": 0.01, "grace": 20, "leave": left.append, "stop_taking": worker.stop_taking, "logger": worker.log})
     thread.start()
-    until(lambda: not worker.alive, "the watchdog stopping the worker", within=PATIENCE)
+    until(lambda: worker.stops, "the watchdog stopping the worker", within=PATIENCE)
     return clock, worker, left, hung, other, thread
 
 
 def test_the_worker_stops_taking_requests_and_leaves_once_its_other_requests_are_answered():
     # the first is 31 s old, the other 11 s
     _, worker, left, hung, other, thread = watched(30, ("POST", "/login"), 20, ("GET", "/oidc/authorize"), 11)
-    assert worker.method_queue.calls == 1  # the main loop is woken to stop taking connections
+    assert worker.stops == 1  # the worker stops taking connections at once
     assert worker.log.errors == [f"WORKER TIMEOUT (pid:{os.getpid()}): POST /login still running "
                                  "after 31.0 s (timeout 30 s); the worker exits and is replaced"]
     assert left == []  # the other request is still being answered, the grace is not over
@@ -130,7 +123,7 @@ def test_a_long_path_segment_is_cut_in_the_log(path, logged):
 
 def test_the_command_passes_every_option_on(monkeypatch):
     options = ServeOptions(bind="127.0.0.1:5999", workers=3, threads=6, keepalive=2, timeout=12, graceful_timeout=7,
-                           max_requests=500, max_requests_jitter=50, access_log=False, log_level="warning")
+                           max_lifetime=600, access_log=False, log_level="warning")
     seen = []
     monkeypatch.setattr("broker.config.load_settings", lambda: "settings")
     monkeypatch.setattr("broker.server.serve", lambda settings, opts: seen.append(opts) or 0)
@@ -148,3 +141,29 @@ def test_serve_refuses_a_layout_it_cannot_run(monkeypatch, option, value):
     result = CliRunner().invoke(cli, ["serve", option, value])
     assert result.exit_code == 2
     assert f"{option}: expected at least" in result.output
+
+
+def test_a_request_is_followed_until_the_server_closes_its_body():
+    watchdog = RequestWatchdog(30)
+    app = Watched(lambda environ, start_response: iter([b"a", b"b"]), watchdog)
+    body = app({"REQUEST_METHOD": "GET", "PATH_INFO": "/cas/login"}, lambda *a: None)
+    assert watchdog.others_running(set())  # the body is still being sent
+    assert b"".join(body) == b"ab"
+    body.close()
+    assert not watchdog.others_running(set())
+
+
+def test_a_request_whose_app_raised_is_no_longer_followed():
+    def broken(environ, start_response):
+        raise RuntimeError("boom")
+
+    watchdog = RequestWatchdog(30)
+    with pytest.raises(RuntimeError):
+        Watched(broken, watchdog)({"REQUEST_METHOD": "POST", "PATH_INFO": "/login"}, lambda *a: None)
+    assert not watchdog.others_running(set())
+
+
+def test_a_lifetime_under_a_minute_is_refused():
+    with pytest.raises(SystemExit) as exit_:
+        main(["--max-lifetime", "30"])
+    assert exit_.value.code == 2

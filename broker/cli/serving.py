@@ -86,7 +86,7 @@ def _check_instance_secrets(settings) -> None:
               help="Seconds a client's connection stays open for its next request (0: close after each).")
 @click.option("--timeout", default=30, show_default=True, help="Seconds before a hung request's worker is replaced.")
 def serve_command(bind: str, workers: int | None, threads: int, keepalive: int, timeout: int) -> None:
-    """Serve Sésame (gunicorn, threaded workers); SIGHUP reloads the workers, SIGTERM stops."""
+    """Serve Sésame (granian: workers × threads); SIGHUP reloads the workers, SIGTERM stops."""
     settings = _load_settings()
     options = _options(bind, workers, timeout, threads, keepalive)
     _check_ports(settings, options)

@@ -28,7 +28,7 @@ def clock_of(bind: Engine | Connection | None) -> Clock:
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
-    # busy_timeout makes writers wait, not fail; WAL lets gunicorn workers read while one writes
+    # busy_timeout makes writers wait, not fail; WAL lets the workers read while one writes
     cursor.execute("PRAGMA busy_timeout=10000")
     _use_wal(cursor)
     cursor.execute("PRAGMA foreign_keys=ON")

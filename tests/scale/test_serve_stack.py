@@ -74,16 +74,19 @@ def test_threads_are_counted_a_sighup_reloads_the_workers_and_sigterm_stops(clus
         node.stop()
 
 
-def test_a_worker_is_recycled_after_max_requests(cluster):
-    node = SesameServer("broker.wsgi:app", cluster.env,
-                    serve=replace(NODE, workers=1, max_requests=20, max_requests_jitter=0)).start()
+def test_a_worker_is_replaced_after_its_lifetime_and_requests_are_answered_meanwhile(cluster):
+    node = SesameServer("broker.wsgi:app", cluster.env, serve=replace(NODE, workers=1, max_lifetime=60)).start()
     try:
         [first] = node.worker_pids()
         statuses = []
-        for _ in range(40):  # a fresh connection each time: the recycled worker closes its own
-            statuses.append(requests.get(node.base + "/healthz", timeout=PATIENCE).status_code)
-        assert statuses == [200] * 40
-        until(lambda: node.worker_pids() and first not in node.worker_pids(), "the worker replaced")
+        with requests.Session() as http:
+            def replaced() -> bool:
+                statuses.append(http.get(node.base + "/healthz", timeout=PATIENCE).status_code)
+                return bool(node.worker_pids()) and first not in node.worker_pids()
+
+            until(replaced, "the worker replaced after its lifetime", within=PATIENCE)
+        assert set(statuses) == {200}  # the new worker serves before the old one stops
+        assert requests.get(node.base + "/healthz", timeout=PATIENCE).status_code == 200
         log = node.log_tail(200)
         assert "Traceback" not in log, log
         assert "WORKER TIMEOUT" not in log, log

@@ -1,6 +1,6 @@
 """A request that runs past ``timeout`` has its worker replaced, under the real ``broker serve`` stack.
 
-The node runs as ``broker serve`` runs it (gunicorn threaded workers and the request watchdog), with
+The node runs as ``broker serve`` runs it (granian's workers and the request watchdog), with
 one worker and a 2-second timeout. The hung request is a login at a library whose SIGB accepts the
 connection and never answers, with a connector timeout (60 s) far above the server's: only the
 watchdog can end it.
@@ -88,7 +88,7 @@ def test_a_hung_request_gets_its_worker_replaced_and_the_node_serves_on(cluster,
         assert node.worker_pids() == replacement
 
         log = until(lambda: (text := Path(node.log).read_text(errors="replace"))
-                    and f"Worker (pid:{first}) exited" in text and text, "the arbiter's line about the worker")
+                    and "Unexpected exit from worker-1" in text and text, "the server's line about the worker")
         [line] = [entry for entry in log.splitlines() if "WORKER TIMEOUT" in entry]
         assert "[ERROR]" in line
         assert f"(pid:{first}): POST /login still running after" in line
