@@ -18,6 +18,7 @@ from .clock import Clock
 from .config import Settings, load_settings
 from .logs import configure_logging
 from .runtime import Runtime
+from .web.responses import Response
 from .web.sessions import StateSessionInterface
 
 SUPPORTED_LOCALES = ("fr", "en")
@@ -49,6 +50,8 @@ def _locale(code: str) -> Locale:
 
 class BrokerFlask(Flask):
     """Flask, asking once per function (not at every request) whether a view or hook is a coroutine."""
+
+    response_class = Response  # a body in memory goes to the server in one piece
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -163,6 +163,9 @@ class Watched:
         except BaseException:
             self.watchdog.ended(key)
             raise
+        if isinstance(body, list):  # answered in full: the server sends it in one piece (broker.web.responses)
+            self.watchdog.ended(key)
+            return body
         return ClosingIterator(body, lambda: self.watchdog.ended(key))
 
 

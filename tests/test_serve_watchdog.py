@@ -167,3 +167,10 @@ def test_a_lifetime_under_a_minute_is_refused():
     with pytest.raises(SystemExit) as exit_:
         main(["--max-lifetime", "30"])
     assert exit_.value.code == 2
+
+
+def test_a_body_answered_in_full_ends_the_request_at_once():
+    watchdog = RequestWatchdog(30)
+    body = Watched(lambda environ, start_response: [b"ok"], watchdog)({"REQUEST_METHOD": "GET"}, lambda *a: None)
+    assert body == [b"ok"]  # still a list: the server sends it in one piece
+    assert not watchdog.others_running(set())
