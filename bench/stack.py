@@ -44,6 +44,8 @@ class SesameServer(Gunicorn):
     """
 
     serve: ServeOptions = field(default_factory=lambda: replace(SESAME))
+    #: the access log on standard error (off in the benchmark)
+    access_log: bool = False
     _metrics: str = ""
 
     def __post_init__(self) -> None:
@@ -51,7 +53,7 @@ class SesameServer(Gunicorn):
 
     def command(self) -> list[str]:
         return serve_command(replace(self.serve, bind=f"127.0.0.1:{self.port}", log_level="warning",
-                                     access_log=False))
+                                     access_log=self.access_log))
 
     def start(self, *, wait: bool = True) -> SesameServer:
         if "PROMETHEUS_MULTIPROC_DIR" not in self.env and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:

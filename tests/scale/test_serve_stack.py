@@ -74,6 +74,20 @@ def test_threads_are_counted_a_sighup_reloads_the_workers_and_sigterm_stops(clus
         node.stop()
 
 
+def test_the_access_log_names_each_request_without_its_query_string(cluster):
+    node = SesameServer("broker.wsgi:app", cluster.env, serve=replace(NODE, workers=1), access_log=True).start()
+    try:
+        answer = requests.get(node.base + "/cas/serviceValidate?service=https%3A%2F%2Fsp&ticket=ST-s3cr3t",
+                              timeout=PATIENCE)
+        assert answer.status_code == 200
+        line = until(lambda: next((entry for entry in node.log_tail(200).splitlines()
+                                   if "/cas/serviceValidate" in entry), None), "the access log line")
+        assert '"GET /cas/serviceValidate HTTP/1.1" 200' in line
+        assert "s3cr3t" not in node.log_tail(200) and "ticket=" not in node.log_tail(200)
+    finally:
+        node.stop()
+
+
 def test_a_worker_is_replaced_after_its_lifetime_and_requests_are_answered_meanwhile(cluster):
     node = SesameServer("broker.wsgi:app", cluster.env, serve=replace(NODE, workers=1, max_lifetime=60)).start()
     try:
