@@ -337,4 +337,3 @@ class Sip2Emulator:
     def stop(self) -> None:
         _stop(self.process)
         self.process = None
-

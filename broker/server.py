@@ -38,6 +38,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from werkzeug.wsgi import ClosingIterator
+
 from .config import Settings, parse_bind
 from .errors import ConfigError
 
@@ -46,6 +48,8 @@ DEFAULT_THREADS = 4
 DEFAULT_KEEPALIVE = 5
 #: the exit status of a worker that the watchdog ends
 WATCHDOG_EXIT = 1
+#: how long a client has to send a request's headers when connections are not kept alive
+HEADER_SECONDS = 30
 #: where the main process hands the workers what they need of the options (they may be spawned, not forked)
 WORKER_OPTIONS = "SESAME_SERVE_WORKER"
 #: the access log: never the query string, which carries codes, tickets and SAML messages
@@ -155,8 +159,6 @@ class Watched:
         self.watchdog = watchdog
 
     def __call__(self, environ: dict, start_response: Callable) -> Any:
-        from werkzeug.wsgi import ClosingIterator
-
         key = self.watchdog.started(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""))
         try:
             body = self.app(environ, start_response)
@@ -228,9 +230,9 @@ def worker_app() -> Any:
 
     given = json.loads(os.environ.get(WORKER_OPTIONS) or "{}")
     options = ServeOptions(**given)
+    never = threading.Event()  # the jobs' threads end with the worker's process (daemon threads)
     for job in worker_jobs(app):
-        threading.Thread(target=job, args=(threading.Event(),), name=getattr(job, "__name__", "job"),
-                         daemon=True).start()
+        threading.Thread(target=job, args=(never,), name=getattr(job, "__name__", "job"), daemon=True).start()
     watchdog = RequestWatchdog(options.timeout)
     threading.Thread(target=watchdog.watch, name="request-watchdog", daemon=True, kwargs={
         "interval": watchdog_interval(options.timeout), "grace": options.graceful_timeout,
@@ -278,7 +280,7 @@ def serve(settings: Settings, options: ServeOptions) -> int:
         websockets=False,
         # an idle kept-alive connection is closed once no request header came for this long
         http1_settings=HTTP1Settings(keep_alive=options.keepalive > 0,
-                                     header_read_timeout=max(1, options.keepalive) * 1000),
+                                     header_read_timeout=(options.keepalive or HEADER_SECONDS) * 1000),
         log_level=LogLevels(options.log_level), log_dictconfig=logging_config(options.log_level),
         log_access=options.access_log, log_access_format=ACCESS_FORMAT,
         respawn_failed_workers=True, workers_kill_timeout=options.graceful_timeout,
