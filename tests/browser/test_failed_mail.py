@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from broker.clock import utcnow
@@ -43,7 +44,7 @@ def test_admin_sends_a_failed_e_mail_again(admin_site, page, screenshot, axe_che
 
     page.get_by_role("button", name="Renvoyer – Votre accès est rétabli / Your access is restored").click()
     page.wait_for_url(f"{url}/staff/mail")
-    assert page.get_by_text("Aucun e-mail en échec.").is_visible()
-    assert page.get_by_text("est remis dans la file d'envoi").is_visible()
+    expect(page.get_by_text("Aucun e-mail en échec.")).to_be_visible()
+    expect(page.get_by_text("est remis dans la file d'envoi")).to_be_visible()
     axe_check(page, "failed e-mails, none left")
     assert [m["To"] for m in app.smtp.messages] == ["lea.moreau@example.org"]

@@ -6,6 +6,7 @@ Each page passes the axe-core check (and the page fixture fails on any CSP viola
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from fixtures.browser import login_admin
 from fixtures.staff import ADMIN, BAYEUX, audit_rows
@@ -38,7 +39,7 @@ def test_admin_edits_tests_a_card_and_disables_a_library(admin_site, page, scree
     page.locator("#s-port").fill("abc")
     page.get_by_role("button", name="Enregistrer").click()
     assert page.locator("#s-port").get_attribute("aria-invalid") == "true"
-    assert page.locator("#s-port-error").is_visible()
+    expect(page.locator("#s-port-error")).to_be_visible()
     axe_check(page, "library with an error")
 
     page.goto(f"{url}/staff/libraries/{BAYEUX}/edit")

@@ -6,6 +6,7 @@ Each page passes the axe-core check; screenshots go to tests/artifacts/.
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from fixtures.browser import login_admin, open_enrolment
 from fixtures.staff import ADMIN, audit_rows
@@ -38,7 +39,7 @@ def test_admin_adds_a_partner_amends_its_agreement_and_downloads_the_fees(admin_
     page.get_by_label("Population légale").fill("8128")
     page.get_by_role("button", name="Ajouter le partenaire").click()
     page.wait_for_url(f"{url}/staff/partners/falaise")
-    assert page.get_by_text("Partenaire ajouté : Commune de Falaise.").is_visible()
+    expect(page.get_by_text("Partenaire ajouté : Commune de Falaise.")).to_be_visible()
     axe_check(page, "partner page")
 
     page.get_by_text("Enregistrer un avenant").first.click()
@@ -85,7 +86,7 @@ def test_totp_qr_code_decodes_to_the_otpauth_uri(admin_site, page, screenshot):
     png = page.locator("#totp-qr svg").screenshot()  # as Chromium draws it, decoded by another library
     found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
     assert [b.text for b in found] == [uri]
-    assert page.get_by_role("img", name="QR code de configuration de l'application d'authentification").is_visible()
+    expect(page.get_by_role("img", name="QR code de configuration de l'application d'authentification")).to_be_visible()
     screenshot(page, "totp-qr")
 
 
@@ -102,7 +103,7 @@ def test_admin_invites_a_referent_who_sets_a_password_and_validates_a_registrati
     login_admin(page, url)
     page.get_by_role("link", name="File du réseau").click()
     page.wait_for_url(f"{url}/staff/pending")
-    assert page.locator(f"#m{pending}").is_visible()
+    expect(page.locator(f"#m{pending}")).to_be_visible()
     axe_check(page, "network queue")
     screenshot(page, "1-network-queue")
 
@@ -114,7 +115,7 @@ def test_admin_invites_a_referent_who_sets_a_password_and_validates_a_registrati
     page.get_by_label("Périmètre").select_option(f"library:{VIRE_LIB}")
     page.get_by_role("button", name="Envoyer l'invitation").click()
     page.wait_for_url(f"{url}/staff/accounts")
-    assert page.get_by_text("Invitation envoyée à nouvelle.referente@vire.example.org").is_visible()
+    expect(page.get_by_text("Invitation envoyée à nouvelle.referente@vire.example.org")).to_be_visible()
     assert "invité (lien valable" in page.locator("table").inner_text()
     screenshot(page, "2-invited")
     page.get_by_label("Adresse e-mail").fill("referent@vire.example.org")
@@ -138,7 +139,7 @@ def test_admin_invites_a_referent_who_sets_a_password_and_validates_a_registrati
     page.wait_for_url(f"{url}/staff/")
     page.get_by_role("link", name="File d'attente – Médiathèque de Vire").click()
     page.locator(f"#m{pending}").get_by_role("button", name="Valider …0002", exact=True).click()
-    assert page.get_by_text("Inscription validée").is_visible()
+    expect(page.get_by_text("Inscription validée")).to_be_visible()
     assert state_of(app, pending) == "active"
     trail = [(e[0], e[1]) for e in audit_rows(app) if "nouvelle.referente" in e[0] + e[2]]
     assert trail[:3] == [(ADMIN[0], "staff.invite"), ("nouvelle.referente@vire.example.org", "staff.password.set"),

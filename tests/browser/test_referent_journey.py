@@ -28,7 +28,7 @@ def test_referent_validates_a_registration_and_suspends_a_member(admin_site, pag
     page.keyboard.press("Enter")  # the keyboard alone submits the form
     page.wait_for_url(f"{url}/staff/")
     assert page.get_by_role("heading", level=1).inner_text() == "Tableau de bord"
-    assert page.get_by_text("1 inscription en attente de décision.").is_visible()
+    expect(page.get_by_text("1 inscription en attente de décision.")).to_be_visible()
     screenshot(page, "1-dashboard")
     axe_check(page, "staff dashboard")
 
@@ -48,22 +48,22 @@ def test_referent_validates_a_registration_and_suspends_a_member(admin_site, pag
 
     row.get_by_role("button", name="Valider …0025", exact=True).click()
     page.wait_for_url(f"{url}/staff/libraries/{BAYEUX}/queue")
-    assert page.get_by_text("Inscription validée").is_visible()
-    assert page.get_by_text("Aucune inscription en attente.").is_visible()
+    expect(page.get_by_text("Inscription validée")).to_be_visible()
+    expect(page.get_by_text("Aucune inscription en attente.")).to_be_visible()
     screenshot(page, "3-validated")
     assert state_of(app, pending) == "active"
 
     page.get_by_role("link", name="Usagers").click()
     page.get_by_label("Numéro de carte, nom ou e-mail").fill("29001000000017")
     page.get_by_role("button", name="Rechercher").click()
-    assert page.get_by_text("1 usager trouvé").is_visible()
+    expect(page.get_by_text("1 usager trouvé")).to_be_visible()
     axe_check(page, "patron search")
     page.get_by_role("link", name="…0017").click()
     page.wait_for_url(f"{url}/staff/memberships/{member}")
     page.get_by_label("Motif de la suspension (envoyé à l'usager)").fill("Carte signalée perdue au guichet")
     page.get_by_role("button", name="Suspendre l'accès").click()
     page.wait_for_url(f"{url}/staff/memberships/{member}")
-    assert page.get_by_text("Accès suspendu").is_visible()
+    expect(page.get_by_text("Accès suspendu")).to_be_visible()
     history = page.get_by_role("table", name="Historique de l'inscription : qui, quand, pourquoi").inner_text()
     assert "Suspension" in history and REFERENT[0] in history and "Carte signalée perdue au guichet" in history
     screenshot(page, "4-suspended")
@@ -96,8 +96,8 @@ def test_admin_enrols_totp_at_first_login_and_reads_the_audit_log(admin_site, pa
     screenshot(page, "1-totp-enrolment")
     axe_check(page, "TOTP enrolment")
     enrol(page, url, secret)
-    assert page.get_by_text("La double authentification est activée.").is_visible()
-    assert page.get_by_role("link", name="Médiathèque de Vire", exact=True).is_visible()
+    expect(page.get_by_text("La double authentification est activée.")).to_be_visible()
+    expect(page.get_by_role("link", name="Médiathèque de Vire", exact=True)).to_be_visible()
 
     page.get_by_role("link", name="Journal d'audit").click()
     table = page.get_by_role("table", name="Actions enregistrées")

@@ -7,6 +7,7 @@ Each page passes the axe-core check (and the page fixture fails on any CSP viola
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from fixtures.browser import login_admin
 from fixtures.staff import ADMIN, VIRE_LIB, audit_rows
@@ -62,7 +63,7 @@ def test_admin_registers_saml_and_oidc_suppliers(admin_site, page, screenshot, a
     page.get_by_role("button", name="Changer le secret").click()
     assert page.locator("#client-secret").inner_text() != secret
     page.get_by_role("link", name="Aller à la page du fournisseur").click()
-    assert page.locator("#grace").is_visible()
+    expect(page.locator("#grace")).to_be_visible()
     axe_check(page, "OIDC supplier page in a grace period")
     screenshot(page, "suppliers-4-oidc")
     actions = [e[1] for e in audit_rows(app) if e[0] == ADMIN[0] and e[1].startswith("supplier.")]
@@ -128,7 +129,7 @@ def test_supplier_pages_reflow_on_a_phone(admin_site, page, screenshot, axe_chec
     page.get_by_label("Identifiant").fill("saml")  # a name the routes use: refused beside the field
     page.get_by_label("Motifs d'adresse des services").fill(r"^https://www\.toutapprendre\.example\.org/.*$")
     page.get_by_role("button", name="Ajouter le fournisseur").click()
-    assert page.locator("#slug-error").is_visible()
+    expect(page.locator("#slug-error")).to_be_visible()
     assert page.evaluate(sideways) <= 0, "the form with an error scrolls sideways"
     axe_check(page, "CAS form refused on a phone")
     screenshot(page, "suppliers-phone-form-error")

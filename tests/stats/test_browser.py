@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from broker.services.stats import aggregate
 from fixtures import stats as statskit
@@ -39,7 +40,7 @@ def test_a_referent_reads_the_charts(stats_site, page, screenshot, axe_check):  
         assert box and box["width"] > 250 and box["height"] > 80
     assert page.locator("#trend polyline").count() == 2
     assert page.locator("#suppliers rect").count() == 4
-    assert page.get_by_role("region", name="Accès par fournisseur et par mois, sur 12 mois").is_visible()
+    expect(page.get_by_role("region", name="Accès par fournisseur et par mois, sur 12 mois")).to_be_visible()
     screenshot(page, "library-month")
     axe_check(page, "statistics of a library")
     page.get_by_role("link", name="← févr. 2025").click()
@@ -48,5 +49,5 @@ def test_a_referent_reads_the_charts(stats_site, page, screenshot, axe_check):  
     page.goto(f"{url}/staff/stats/partners/bayeux-intercom/2025")
     assert page.get_by_role("heading", level=1).inner_text() == "Ressources numériques : rapport 2025"
     page.emulate_media(media="print")
-    assert not page.get_by_text("Pour obtenir un PDF").is_visible()
+    expect(not page.get_by_text("Pour obtenir un PDF")).to_be_visible()
     screenshot(page, "partner-report-print")
