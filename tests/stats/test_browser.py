@@ -49,5 +49,5 @@ def test_a_referent_reads_the_charts(stats_site, page, screenshot, axe_check):  
     page.goto(f"{url}/staff/stats/partners/bayeux-intercom/2025")
     assert page.get_by_role("heading", level=1).inner_text() == "Ressources numériques : rapport 2025"
     page.emulate_media(media="print")
-    expect(not page.get_by_text("Pour obtenir un PDF")).to_be_visible()
+    expect(page.get_by_text("Pour obtenir un PDF")).not_to_be_visible()
     screenshot(page, "partner-report-print")
