@@ -11,15 +11,17 @@ answered three ways, interleaved flow by flow, and its CPU time (``time.thread_t
   response objects, routing, the session, every before- and after-request hook (security headers, metrics,
   CSRF, redirect checks), the body;
 - **view**: the request context pushed (routing and the session read), the view function and the session
-  write, without the hooks (the CSRF check among them) or the response's conversion: what the endpoint itself does (for OIDC,
-  Authlib's grant machinery included);
+  write, without the hooks (the CSRF check among them) or the response's conversion: what the endpoint
+  itself does (for OIDC, Authlib's grant machinery included);
 - **core** (OIDC only): the same operations called directly, without Flask's request pipeline or Authlib:
   the session read, the access decision and release (the usage event included), the code kept, the client's
   secret checked, the code taken, PKCE, the ID token signed (RS256), the tokens kept, the access token read.
+  (A request context is pushed beforehand, untimed: the decision may refresh the session's snapshot.)
 
 app − view is what the request pipeline costs per request; view − core, for OIDC, what the framework costs
-inside the view (Authlib's grant machinery, Flask's request and response objects) on top of the operations. The figures are medians over the flows (milliseconds of CPU).
-Every session is used once before measuring, so that no tier pays a first visit's session write.
+inside the view (Authlib's grant machinery, Flask's request and response objects) on top of the operations.
+The figures are medians over the flows (milliseconds of CPU). Every session is used once before measuring,
+so that no tier pays a first visit's session write or a re-read of the patron.
 """
 
 from __future__ import annotations
